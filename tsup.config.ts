@@ -1,0 +1,29 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig([
+  {
+    entry: {
+      index: 'src/index.ts',
+      'grail/index': 'src/grail/index.ts',
+      'protocol/index': 'src/protocol/index.ts',
+      'crypto/index': 'src/crypto/index.ts',
+      'drand/index': 'src/drand/index.ts',
+      'conformance/index': 'src/conformance/index.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    treeshake: true,
+    target: 'es2022',
+    platform: 'node',
+  },
+  {
+    entry: { 'cli/main': 'src/cli/main.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'es2022',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+])
