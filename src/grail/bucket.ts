@@ -30,5 +30,5 @@ export function bucketOf(v: number, numBuckets: number, scale: number, deadzone:
   let b = Math.trunc(Math.log2(a + 1.0) * scale)
   if (b > numBuckets - 1) b = numBuckets - 1
   else if (b < 0) b = 0
-  return v >= 0 ? b : -b
+  return v >= 0 || b === 0 ? b : -b
 }

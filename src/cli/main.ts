@@ -1,0 +1,134 @@
+import { parseArgs } from 'node:util'
+import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { isReliquaryError, ReliquaryError } from '../errors/base.js'
+import { formatConformanceReport, runConformance } from '../conformance/run.js'
+import { runSketchBench } from '../bench/sketch.js'
+import { VERSION } from '../version.js'
+
+const HELP: Record<string, string> = {
+  main: `reliquary ${VERSION}: SDK and tools for the Reliquary GRPO market (Bittensor subnet 81)
+
+Usage: reliquary <command> [options]
+
+Commands:
+  conformance <dir>   Run every conformance suite found in a reference vector directory
+  bench <what>        Run a benchmark (sketch)
+  help [command]      Show help for a command
+
+Run 'reliquary <command> --help' for the options of a command.`,
+  conformance: `Usage: reliquary conformance <dir> [--json] [--only <prefix>]...
+
+Runs every conformance suite whose section appears in the JSON files of <dir> (a directory shaped
+like the reference conformance set; files are recognised by content, so any seed works) and
+prints a report. Exits 1 when a case fails.
+
+Options:
+  --json            Machine-readable report: per suite, cases checked, failed, worst metric
+  --only <prefix>   Only suites whose id starts with <prefix> (repeatable), e.g. --only grail
+  -h, --help        Show this help`,
+  bench: `Usage: reliquary bench sketch [--rows N] [--cols D] [--repeats R] [--baseline PATH] [--json]
+
+Times computeSketch on a [rows, cols] float32 matrix and verifySketch on 32 positions (median of
+≥ 5 runs). With --baseline (default: ../shared/bench/torch_baseline.py when present) the torch
+baseline runs in the same invocation for a side-by-side figure.
+
+Options:
+  --rows N          Positions (default 4096)
+  --cols D          Hidden size (default 2560)
+  --repeats R       Timed runs, at least 5 (default 7)
+  --baseline PATH   torch baseline script (needs python3 with torch)
+  --python PATH     Python interpreter for the baseline (default /usr/bin/python3)
+  --json            One JSON document instead of a table
+  -h, --help        Show this help`,
+}
+
+function usage(msg: string): never {
+  throw new ReliquaryError('CLI_USAGE', msg, { hints: ["Run 'reliquary --help'."] })
+}
+
+async function conformance(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, only: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } })
+  if (values.help) return print(HELP['conformance']!)
+  const dir = positionals[0] ?? usage('conformance needs a directory.')
+  const report = await runConformance(resolve(dir), { only: values.only })
+  if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+  else process.stdout.write(formatConformanceReport(report) + '\n')
+  return report.totals.failed === 0 ? 0 : 1
+}
+
+function defaultBaseline(): string | undefined {
+  const candidates = [resolve('../shared/bench/torch_baseline.py'), resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/bench/torch_baseline.py')]
+  return candidates.find((p) => existsSync(p))
+}
+
+async function bench(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      json: { type: 'boolean' }, rows: { type: 'string' }, cols: { type: 'string' }, repeats: { type: 'string' },
+      baseline: { type: 'string' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) return print(HELP['bench']!)
+  const what = positionals[0] ?? usage('bench needs a target: sketch.')
+  if (what !== 'sketch') usage(`Unknown benchmark "${what}". Available: sketch.`)
+  const int = (s: string | undefined, name: string) => {
+    if (s === undefined) return undefined
+    const n = Number(s)
+    if (!Number.isInteger(n) || n <= 0) usage(`--${name} must be a positive integer.`)
+    return n
+  }
+  const out = runSketchBench({ rows: int(values.rows, 'rows'), cols: int(values.cols, 'cols'), repeats: int(values.repeats, 'repeats'), baseline: values.baseline ?? defaultBaseline(), python: values.python })
+  if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n')
+  else {
+    process.stdout.write(`machine: ${JSON.stringify(out.machine)}\n`)
+    for (const r of out.results) process.stdout.write(`${r.what.padEnd(26)} median ${(r.median_s * 1e3).toFixed(3).padStart(9)} ms  ${Math.round(r.per_s).toLocaleString('en-US').padStart(12)} ${r.unit}/s\n`)
+  }
+  return 0
+}
+
+function print(s: string): number {
+  process.stdout.write(s + '\n')
+  return 0
+}
+
+/** CLI entry: returns the exit code. @internal */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv
+  try {
+    switch (cmd) {
+      case undefined:
+      case '-h':
+      case '--help':
+        return print(HELP['main']!)
+      case 'help':
+        return print(HELP[rest[0] ?? 'main'] ?? HELP['main']!)
+      case '--version':
+      case '-v':
+        return print(VERSION)
+      case 'conformance':
+        return await conformance(rest)
+      case 'bench':
+        return await bench(rest)
+      default:
+        usage(`Unknown command "${cmd}".`)
+    }
+  } catch (e) {
+    if (isReliquaryError(e)) {
+      process.stderr.write(e.message + '\n')
+      return 2
+    }
+    if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${e.message}\nRun 'reliquary --help'.\n`)
+      return 2
+    }
+    throw e
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code },
+  (e: unknown) => { process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`); process.exitCode = 3 },
+)
