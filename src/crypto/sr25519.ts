@@ -1,6 +1,6 @@
 import { Keyring } from '@polkadot/keyring'
 import { u8aWrapBytes } from '@polkadot/util'
-import { cryptoWaitReady, decodeAddress, encodeAddress, sr25519Verify } from '@polkadot/util-crypto'
+import { cryptoWaitReady, decodeAddress, encodeAddress, mnemonicValidate, sr25519Verify } from '@polkadot/util-crypto'
 import { ReliquaryError } from '../errors/base.js'
 import { fromHex, toHex } from '../_utils/bytes.js'
 
@@ -42,6 +42,13 @@ export async function createHotkey(secretUri: string): Promise<Hotkey> {
   await cryptoWaitReady()
   let pair
   try {
+    // polkadot-js would turn any short non-mnemonic phrase into a raw seed, so a mistyped
+    // mnemonic would silently become another key. Accept only dev URIs, seed hex or a valid
+    // BIP-39 phrase (each optionally followed by a derivation path).
+    const phrase = typeof secretUri === 'string' ? (secretUri.split('/')[0] ?? '').trim() : ''
+    if (typeof secretUri !== 'string' || !(phrase === '' || /^0x[0-9a-fA-F]{64}$/.test(phrase) || mnemonicValidate(phrase))) {
+      throw new Error('not a dev URI, seed hex or BIP-39 mnemonic')
+    }
     pair = new Keyring({ type: 'sr25519', ss58Format: SS58_PREFIX }).addFromUri(secretUri)
   } catch (e) {
     throw new ReliquaryError('SIGNATURE_INVALID_KEY', 'The hotkey secret could not be decoded.', {
