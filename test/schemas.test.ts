@@ -147,7 +147,7 @@ describe('typed errors on bad input to the GRAIL core', () => {
   test('hidden states: NaN, shapes, oversize', () => {
     const data = new Float32Array(4 * 32).fill(1)
     data[70] = Number.NaN
-    const e = (() => { try { computeSketch({ data, hiddenSize: 32 }, 'ab') } catch (x) { return x } })()
+    const e = (() => { try { computeSketch({ data, hiddenSize: 32 }, 'ab') } catch (x) { return x } return undefined })()
     expect(isReliquaryError(e, 'NON_FINITE_VALUE')).toBe(true)
     expect((e as { meta: Record<string, unknown> }).meta).toMatchObject({ row: 2, col: 6 })
     expect(code(() => computeSketch({ data: new Float32Array(40), hiddenSize: 8 }, 'ab'))).toBe('GRAIL_SHAPE_MISMATCH')

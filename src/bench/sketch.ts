@@ -41,7 +41,7 @@ export function runSketchBench(o: SketchBenchOptions = {}): { machine: Record<st
   const tokens = Array.from({ length: rows }, (_, i) => (i * 7919) % 151_000)
   const commitments = sketches.map((sketch) => ({ sketch }))
   let valid = false
-  const tVerify = median(timeRuns(() => { valid = verifySketch({ tokens, commitments, randomness, hidden }).valid }, Math.max(repeats, 15)))
+  const tVerify = median(timeRuns(() => { valid = verifySketch({ tokens, commitments, randomness, hidden }).valid }, Math.max(repeats, 15), 5))
   if (!valid) throw new Error('benchmark self-check failed: a fresh proof did not verify')
   const results: BenchLine[] = [
     { what: 'reliquary_computeSketch', rows, cols, median_s: tCompute, per_s: rows / tCompute, unit: 'positions', repeats },

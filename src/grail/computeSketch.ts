@@ -102,29 +102,26 @@ export function sketchMatrix(m: Matrix, r: Int8Array, profile: ProtocolProfile, 
  * bound of the topk-th largest magnitude (there are topk distinct elements ≥ T), so every
  * selected element, ties included, has |h| ≥ T. The second pass collects those candidates (a few
  * dozen for real activations) and the exact order is settled among them. Both passes are
- * branch-predictable scans, about 2x faster than a running top-k set. Pass one also sums |h|,
- * which is NaN iff the row holds a NaN.
+ * branch-predictable scans, about 2x faster than a running top-k set.
  */
 function topkByMagnitude(data: ArrayLike<number>, off: number, d: number, topk: number, sel: Int32Array, cand: Int32Array, mags: Float64Array, rowNo: number): void {
   let threshold = Number.POSITIVE_INFINITY
-  let absSum = 0
   for (let b = 0; b < topk; b++) {
     const lo = off + Math.floor((b * d) / topk)
     const hi = off + Math.floor(((b + 1) * d) / topk)
     let m = -1
     for (let i = lo; i < hi; i++) {
       const a = Math.abs(data[i]!)
-      absSum += a
       if (a > m) m = a
     }
     if (m < threshold) threshold = m
   }
-  if (absSum !== absSum) {
-    for (let i = 0; i < d; i++) if (data[off + i] !== data[off + i]) throw nanError(rowNo, i)
-  }
+  // `!(a < threshold)` also admits NaN, so a NaN anywhere in the row reaches the candidate list
+  // (a NaN-only block leaves its maximum at -1, which admits everything).
   let nc = 0
   const end = off + d
-  for (let i = off; i < end; i++) if (Math.abs(data[i]!) >= threshold) cand[nc++] = i - off
+  for (let i = off; i < end; i++) if (!(Math.abs(data[i]!) < threshold)) cand[nc++] = i - off
+  for (let q = 0; q < nc; q++) if (data[off + cand[q]!] !== data[off + cand[q]!]) throw nanError(rowNo, cand[q]!)
   if (nc > topk) {
     // Keep the topk best candidates by (|h| desc, index asc): candidates arrive in index order,
     // so a strict comparison leaves equal magnitudes in index order.
