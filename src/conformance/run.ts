@@ -4,10 +4,12 @@ import { ReliquaryError } from '../errors/base.js'
 import { cryptoSuites } from './suites/crypto.js'
 import { e3Suites } from './suites/e3.js'
 import { grailSuites } from './suites/grail.js'
+import { rewardSuites } from './suites/reward.js'
+import { windowSuites } from './suites/window.js'
 import type { ConformanceReport, Suite, SuiteResult } from './types.js'
 
 /** Every suite this build knows, in report order. */
-export const ALL_SUITES: readonly Suite[] = [...cryptoSuites, ...e3Suites, ...grailSuites]
+export const ALL_SUITES: readonly Suite[] = [...cryptoSuites, ...e3Suites, ...grailSuites, ...rewardSuites, ...windowSuites]
 
 /** Options of {@link runConformance}. */
 export type RunConformanceOptions = {
