@@ -12,6 +12,7 @@ export default defineConfig([
       'reward/index': 'src/reward/index.ts',
       'window/index': 'src/window/index.ts',
       'rollout/index': 'src/rollout/index.ts',
+      'manifest/index': 'src/manifest/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
