@@ -13,6 +13,7 @@ export default defineConfig([
       'window/index': 'src/window/index.ts',
       'rollout/index': 'src/rollout/index.ts',
       'manifest/index': 'src/manifest/index.ts',
+      'model/index': 'src/model/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

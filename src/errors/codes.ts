@@ -36,6 +36,7 @@ export const ERROR_CODES = Object.freeze({
   MODEL_SAFETENSORS_DTYPE_UNSUPPORTED: 'A safetensors tensor has a dtype this reader cannot convert.',
   MODEL_SAFETENSORS_SHARD_MISSING: 'A shard named by model.safetensors.index.json is missing or unsafe.',
   MODEL_TOKENIZER_INVALID: 'tokenizer.json or tokenizer_config.json cannot be loaded.',
+  WINDOW_STATE_INVALID: 'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
 } as const)
 
 /** A stable error code; see {@link ERROR_CODES} for the meaning of each. */

@@ -1,0 +1,23 @@
+/**
+ * reliquary/model: Hugging Face decoder checkpoints on TensorFlow.js. Safetensors read/write,
+ * config parsing (Qwen3, Qwen2, Llama), tokenizer loading and a float32 decoder forward pass.
+ * Importing this entry point loads `@tensorflow/tfjs`; the root `reliquary` entry does not.
+ */
+export { readSafetensors, MAX_SAFETENSORS_HEADER_BYTES } from './readSafetensors.js'
+export type { SafetensorsBuffer, Float32TensorData, SafetensorsHeader, SafetensorsTensorInfo } from './readSafetensors.js'
+export { openSafetensors } from './openSafetensors.js'
+export type { SafetensorsFile } from './openSafetensors.js'
+export { openCheckpoint, SAFETENSORS_SINGLE_FILE, SAFETENSORS_INDEX_FILE } from './openCheckpoint.js'
+export type { CheckpointReader } from './openCheckpoint.js'
+export { serializeSafetensors, writeSafetensors } from './writeSafetensors.js'
+export type { SafetensorsWriteTensor, SafetensorsWriteInput, WriteSafetensorsOptions } from './writeSafetensors.js'
+export { parseModelConfig, loadModelConfig, SUPPORTED_ARCHITECTURES } from './parseModelConfig.js'
+export type { ModelConfig, ModelFamily, RopeScaling } from './parseModelConfig.js'
+export { loadTokenizer, createTokenizer } from './loadTokenizer.js'
+export type { ModelTokenizer, EncodeOptions, DecodeOptions } from './loadTokenizer.js'
+export { loadModel } from './loadModel.js'
+export type { CausalLM, ForwardResult, LoadModelOptions, WeightSpec } from './loadModel.js'
+export { saveModel } from './saveModel.js'
+export type { SaveModelOptions } from './saveModel.js'
+export { generate } from './generate.js'
+export type { GenerateOptions, GenerateResult } from './generate.js'
