@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
-import { describe, expect, test } from 'vitest'
+import * as tf from '@tensorflow/tfjs'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { useBackend } from '../src/model/index.js'
 import { runConformance } from '../src/conformance/index.js'
 import { isReliquaryError } from '../src/index.js'
 import { VECTORS_DIR, vectorFiles } from './_vectors.js'
@@ -8,6 +10,13 @@ import { VECTORS_DIR, vectorFiles } from './_vectors.js'
 const ROOT = join(import.meta.dirname, '..')
 
 describe(`conformance over ${VECTORS_DIR}`, () => {
+  let start = 0
+  beforeAll(async () => {
+    await useBackend('wasm')
+    start = tf.memory().numTensors
+  })
+  afterAll(() => expect(tf.memory().numTensors).toBe(start))
+
   test('every suite that applies reproduces the reference with zero failures', async () => {
     const report = await runConformance(VECTORS_DIR)
     const failed = report.suites.filter((s) => s.failed > 0)
@@ -19,7 +28,7 @@ describe(`conformance over ${VECTORS_DIR}`, () => {
   test('each protocol section present in the set is covered by a suite', async () => {
     const report = await runConformance(VECTORS_DIR)
     const covered = new Set(report.suites.map((s) => `${s.file}`))
-    const sections = ['prf', 'r_vec', 'indices', 'indices_in_range', 'buckets', 'tolerance', 'hash_tokens', 'commit_binding', 'window_randomness', 'drand_round', 'env_seed', 'sketch_rows', 'envelope', 'window_randomness_e3', 'drand_round_at', 'merkle', 'proofs']
+    const sections = ['forward', 'attacks', 'math_reward', 'groups', 'omi_reward', 'selection', 'prf', 'r_vec', 'indices', 'indices_in_range', 'buckets', 'tolerance', 'hash_tokens', 'commit_binding', 'window_randomness', 'drand_round', 'env_seed', 'sketch_rows', 'envelope', 'window_randomness_e3', 'drand_round_at', 'merkle', 'proofs']
     for (const { file, doc } of vectorFiles()) {
       if (sections.some((k) => Array.isArray(doc[k]))) expect(covered.has(file), file).toBe(true)
     }

@@ -27,6 +27,7 @@ prints a report. Exits 1 when a case fails.
 Options:
   --json            Machine-readable report: per suite, cases checked, failed, worst metric
   --only <prefix>   Only suites whose id starts with <prefix> (repeatable), e.g. --only grail
+  --backend <name>  TensorFlow.js backend for the model suites: wasm (default), cpu, webgpu, tensorflow
   -h, --help        Show this help`,
   bench: `Usage: reliquary bench sketch [--rows N] [--cols D] [--repeats R] [--baseline PATH] [--json]
 
@@ -49,13 +50,23 @@ function usage(msg: string): never {
 }
 
 async function conformance(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, only: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } })
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, only: { type: 'string', multiple: true }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
   if (values.help) return print(HELP['conformance']!)
   const dir = positionals[0] ?? usage('conformance needs a directory.')
+  await selectBackend(values.backend)
   const report = await runConformance(resolve(dir), { only: values.only })
   if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
   else process.stdout.write(formatConformanceReport(report) + '\n')
   return report.totals.failed === 0 ? 0 : 1
+}
+
+/** Chooses the TensorFlow.js backend for commands that run the model (wasm unless told). */
+async function selectBackend(name: string | undefined): Promise<void> {
+  const allowed = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const
+  const b = (name ?? 'wasm') as (typeof allowed)[number]
+  if (!allowed.includes(b)) usage(`--backend must be one of ${allowed.join(', ')}.`)
+  const { useBackend } = await import('../model/backend.js')
+  await useBackend(b)
 }
 
 function defaultBaseline(): string | undefined {

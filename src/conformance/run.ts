@@ -6,10 +6,11 @@ import { e3Suites } from './suites/e3.js'
 import { grailSuites } from './suites/grail.js'
 import { rewardSuites } from './suites/reward.js'
 import { windowSuites } from './suites/window.js'
+import { modelSuites } from './suites/model.js'
 import type { ConformanceReport, Suite, SuiteResult } from './types.js'
 
 /** Every suite this build knows, in report order. */
-export const ALL_SUITES: readonly Suite[] = [...cryptoSuites, ...e3Suites, ...grailSuites, ...rewardSuites, ...windowSuites]
+export const ALL_SUITES: readonly Suite[] = [...cryptoSuites, ...e3Suites, ...grailSuites, ...rewardSuites, ...windowSuites, ...modelSuites]
 
 /** Options of {@link runConformance}. */
 export type RunConformanceOptions = {

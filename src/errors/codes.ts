@@ -36,6 +36,11 @@ export const ERROR_CODES = Object.freeze({
   MODEL_SAFETENSORS_DTYPE_UNSUPPORTED: 'A safetensors tensor has a dtype this reader cannot convert.',
   MODEL_SAFETENSORS_SHARD_MISSING: 'A shard named by model.safetensors.index.json is missing or unsafe.',
   MODEL_TOKENIZER_INVALID: 'tokenizer.json or tokenizer_config.json cannot be loaded.',
+  HUB_REQUEST_FAILED: 'A Hugging Face Hub request failed (network error, error status or malformed response).',
+  HUB_CHECKPOINT_CONFLICT: 'The Hub repo head is already a `checkpoint {n}` commit whose custody manifest differs from this one.',
+  HUB_REFERENCE_MANIFEST_INVALID: 'A reference checkpoint manifest fails its signature, repo, revision or checkpoint_n check.',
+  HUB_COMMIT_TITLE_MISMATCH: 'The Hub commit at the pinned revision is not titled `checkpoint {n}`.',
+  HUB_CUSTODY_INVALID: 'A checkpoint\'s custody manifest is missing, malformed, or its chain does not verify.',
   WINDOW_STATE_INVALID: 'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
 } as const)
 

@@ -69,11 +69,12 @@ export function checkLogprobs(
   const K = profile.grail.challengeK
   const fail = { ok: false, medianDev: Number.POSITIVE_INFINITY, positions: [] }
   if (r.completionLength < profile.checks.logprobMinCompletion) return fail
+  // The check itself reads either layout in every era (the E1 schema, not this function, was
+  // the one that demanded full length).
   const n = r.tokens.length
-  const layouts = profile.checks.tokenLogprobsLayouts
   let offset: number
-  if (layouts.includes('full') && r.tokenLogprobs.length === n) offset = 0
-  else if (layouts.includes('completion') && r.tokenLogprobs.length === r.completionLength) offset = r.promptLength
+  if (r.tokenLogprobs.length === n) offset = 0
+  else if (r.tokenLogprobs.length === r.completionLength) offset = r.promptLength
   else return fail
   const positions = challengeIndices({ tokens: r.tokens, randomness, start: r.promptLength, end: r.promptLength + r.completionLength, k: K, profile })
   if (positions.length !== K) return fail

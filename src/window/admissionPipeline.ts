@@ -1,0 +1,301 @@
+import { invalidArgument } from '../errors/base.js'
+import { DEFAULT_PROFILE, type ProtocolProfile, type RejectReason } from '../protocol/profiles.js'
+import type { RewardEnvironment } from '../reward/environment.js'
+import type { HandlerContext, WorkerContext } from './admissionChecks.js'
+import type { AdmissionConfig, AdmissionRequest, AdmissionVerdict, DrandTiming, RolloutVerifier } from './admissionTypes.js'
+import { QuotaLedger } from './quotaLedger.js'
+import { newWorkerScratch, parseSubmission, runHandlerStage, runWorkerStage } from './runAdmission.js'
+import type { ValidSubmission, WindowBatcher } from './windowBatcher.js'
+import type { WindowPhase } from './windowStateMachine.js'
+
+/** Parameters of the {@link AdmissionPipeline} constructor. */
+export type AdmissionPipelineParameters = {
+  /** @default DEFAULT_PROFILE (E3) */
+  profile?: ProtocolProfile | undefined
+  environment: RewardEnvironment
+  /** Tokenizer decode with default options (E1–E3 decode the outer `rollout.tokens[prompt_length:]`). */
+  decode: (tokens: readonly number[]) => string
+  /** Canonical prompt tokens of a prompt index. */
+  promptTokens: (promptIdx: number) => readonly number[]
+  /** Per-rollout verifier (see {@link rolloutVerifierFromModel}). */
+  verifyRollout: RolloutVerifier
+  /** drand chain timing. @default profile.drand */
+  drand?: DrandTiming | undefined
+  /** Largest text body accepted (bytes). @default WIRE_LIMITS.maxBodyBytes */
+  maxBodyBytes?: number | undefined
+}
+
+/** One `/verdicts/{hotkey}` entry (wire shape). */
+export type VerdictEntry = {
+  readonly merkle_root: string
+  readonly window_n: number
+  readonly accepted: boolean
+  readonly reason: RejectReason
+  /** Caller-supplied time of the decision (unix seconds). */
+  readonly ts: number
+}
+
+type QueueItem = { request: AdmissionRequest; arrivalSeconds: number; batcher: WindowBatcher }
+
+/**
+ * The E3 (or legacy E1) admission pipeline of a validator, with no I/O and no clock:
+ * {@link AdmissionPipeline.submit} runs the HTTP-handler stage on a raw body at a given arrival
+ * time and queues what passes; {@link AdmissionPipeline.processNext} runs the worker stage on the
+ * oldest queued item (one at a time, like the reference's single worker). Every outcome is a typed
+ * {@link AdmissionVerdict}; nothing a submission contains can make it throw or hang.
+ *
+ * It also keeps the validator-level accounting the reference keeps next to the batcher: the
+ * per-hotkey quota and bad-envelope counters (reset when the active batcher changes), the
+ * `/verdicts` ring per hotkey, and the `late_drops` counts for the archive.
+ *
+ * Quota note: as in the reference, a request whose envelope verifies consumes one unit of its
+ * hotkey's quota whatever its later outcome; a bad envelope consumes none.
+ *
+ * - Spec: PROTOCOL.md §4.3, §3.2, §3.4.
+ *
+ * @example
+ * ```ts
+ * import { AdmissionPipeline, WindowBatcher, rolloutVerifierFromModel, createMathEnvironment } from 'reliquary'
+ * const pipeline = new AdmissionPipeline({ environment, decode, promptTokens, verifyRollout: rolloutVerifierFromModel(model) })
+ * pipeline.setActiveBatcher(new WindowBatcher({ windowStart: 500, randomness }))
+ * pipeline.setPhase('open')
+ * const answer = await pipeline.submit(body, { arrivalSeconds: Date.now() / 1000 })
+ * const verdict = await pipeline.processNext({ nowSeconds: Date.now() / 1000 })
+ * ```
+ */
+export class AdmissionPipeline {
+  /** The checks' fixed inputs. */
+  readonly config: AdmissionConfig
+  /** Per-window quota and bad-envelope counters. */
+  readonly ledger: QuotaLedger = new QuotaLedger()
+  readonly #maxBodyBytes: number | undefined
+  #phase: WindowPhase = 'ready'
+  #batcher: WindowBatcher | null = null
+  readonly #queue: QueueItem[] = []
+  #queueHead = 0
+  #worker: Promise<unknown> = Promise.resolve()
+  readonly #verdicts = new Map<string, VerdictEntry[]>()
+  readonly #lateDrops = new Map<string, Map<string, number>>()
+
+  /**
+   * @param p - {@link AdmissionPipelineParameters}
+   * @throws {ReliquaryError} `INVALID_ARGUMENT` for a missing environment, decode, promptTokens or verifier.
+   */
+  constructor(p: AdmissionPipelineParameters) {
+    if (typeof p !== 'object' || p === null) throw invalidArgument('parameters', 'an object', p)
+    const profile = p.profile ?? DEFAULT_PROFILE
+    const env = p.environment
+    if (typeof env !== 'object' || env === null || !Number.isSafeInteger(env.size) || typeof env.getProblem !== 'function' || typeof env.computeReward !== 'function') {
+      throw invalidArgument('environment', 'a RewardEnvironment', env)
+    }
+    for (const k of ['decode', 'promptTokens', 'verifyRollout'] as const) if (typeof p[k] !== 'function') throw invalidArgument(k, 'a function', p[k])
+    const drand = p.drand ?? profile.drand
+    if (!Number.isFinite(drand.genesisTime) || !(drand.periodSeconds > 0)) throw invalidArgument('drand', '{ genesisTime: finite, periodSeconds > 0 }', drand)
+    this.config = Object.freeze({
+      profile, environment: env, decode: p.decode, promptTokens: p.promptTokens, verifyRollout: p.verifyRollout,
+      drand: Object.freeze({ genesisTime: drand.genesisTime, periodSeconds: drand.periodSeconds }),
+    })
+    this.#maxBodyBytes = p.maxBodyBytes
+  }
+
+  /** The validator phase the handler checks against (`window_not_active` unless `open`). */
+  get phase(): WindowPhase {
+    return this.#phase
+  }
+
+  /** The active batcher, or `null` (the handler then answers 503). */
+  get activeBatcher(): WindowBatcher | null {
+    return this.#batcher
+  }
+
+  /** Items queued and not yet processed by the worker. */
+  get queueDepth(): number {
+    return this.#queue.length - this.#queueHead
+  }
+
+  /**
+   * Sets the validator phase (wire it to a {@link WindowStateMachine}'s `transition` event).
+   * @param phase - The new phase.
+   * @throws {ReliquaryError} `INVALID_ARGUMENT` for an unknown phase.
+   */
+  setPhase(phase: WindowPhase): void {
+    if (!['open', 'training', 'publishing', 'ready'].includes(phase)) throw invalidArgument('phase', 'a window phase', phase)
+    this.#phase = phase
+  }
+
+  /**
+   * Installs the active batcher (or `null` between windows). A different batcher starts a new
+   * window's accounting: the quota and bad-envelope counters reset. Queued items of the previous
+   * batcher are answered `worker_dropped` by the worker.
+   *
+   * @param batcher - The new window's batcher, or `null`.
+   */
+  setActiveBatcher(batcher: WindowBatcher | null): void {
+    if (batcher !== this.#batcher) this.ledger.reset()
+    this.#batcher = batcher
+  }
+
+  /**
+   * The HTTP-handler stage: parses `body` (422 on failure), runs the handler checks at
+   * `arrivalSeconds`, queues what passes and answers `submitted` (E3) or a provisional `accepted`
+   * (E1). Rejects are recorded in `/verdicts` (bad envelopes up to the per-window cap). Never throws
+   * for any body.
+   *
+   * @param body - The raw request body: JSON text, UTF-8 bytes, or a parsed value.
+   * @param options - `arrivalSeconds`: when the request reached the validator (unix seconds).
+   * @returns The handler verdict (see {@link toSubmitHttpResponse} for the HTTP form).
+   * @throws {ReliquaryError} `INVALID_ARGUMENT` only if `arrivalSeconds` is not finite (a caller bug).
+   */
+  async submit(body: unknown, options: { arrivalSeconds: number }): Promise<AdmissionVerdict> {
+    const arrivalSeconds = options?.arrivalSeconds
+    if (typeof arrivalSeconds !== 'number' || !Number.isFinite(arrivalSeconds)) throw invalidArgument('arrivalSeconds', 'a finite number of seconds', arrivalSeconds)
+    const parsed = parseSubmission(body, { profile: this.config.profile, stage: 'handler', maxBytes: this.#maxBodyBytes })
+    if (!parsed.ok) return parsed.reject
+    const request = parsed.request
+    const self = this
+    // Getters: the phase and batcher are read when each check runs, as the reference reads them
+    // after its (synchronous) envelope verification.
+    const ctx: HandlerContext = {
+      config: this.config,
+      request,
+      arrivalSeconds,
+      get phase() {
+        return self.#phase
+      },
+      get batcher() {
+        return self.#batcher
+      },
+      ledger: this.ledger,
+    }
+    const verdict = await runHandlerStage(ctx)
+    if (verdict.accepted) {
+      const batcher = this.#batcher
+      if (batcher) this.#queue.push({ request, arrivalSeconds, batcher })
+    } else {
+      if (verdict.recordVerdict) this.#recordVerdict(request, verdict.reason, false, arrivalSeconds)
+      if (verdict.reason === 'window_not_active' && verdict.httpStatus === 200) this.#lateDrop(request.miner_hotkey, 'window_not_active')
+      else if (verdict.reason === 'rate_limited') this.#lateDrop(request.miner_hotkey, 'rate_limited')
+      else if (verdict.check === 'sealed') this.#lateDrop(request.miner_hotkey, 'batch_filled')
+    }
+    return verdict
+  }
+
+  /**
+   * The worker stage on the oldest queued item. Items are processed one at a time even if this is
+   * called concurrently. The verdict is recorded in `/verdicts`.
+   *
+   * @param options - `nowSeconds`: the worker's time (unix seconds), used for the E3 seal schedule
+   *   and the `/verdicts` time stamp (the arrival time when omitted).
+   * @returns The worker verdict, or `null` when the queue is empty.
+   */
+  processNext(options: { nowSeconds?: number | undefined } = {}): Promise<AdmissionVerdict<ValidSubmission> | null> {
+    const run = this.#worker.then(() => this.#processOne(options.nowSeconds))
+    this.#worker = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Processes the whole queue.
+   * @param options - As {@link AdmissionPipeline.processNext}.
+   * @returns The worker verdicts in queue order.
+   */
+  async drain(options: { nowSeconds?: number | undefined } = {}): Promise<AdmissionVerdict<ValidSubmission>[]> {
+    const out: AdmissionVerdict<ValidSubmission>[] = []
+    for (;;) {
+      const v = await this.processNext(options)
+      if (v === null) return out
+      out.push(v)
+    }
+  }
+
+  /**
+   * Runs the worker stage directly on a request body, bypassing the handler and the queue (tests,
+   * replays, or a deployment with its own queue). The body is parsed first (`bad_schema` on
+   * failure). Never throws for any body.
+   *
+   * @param body - Raw body or parsed value.
+   * @param options - The batcher to admit into (default: the active one), times.
+   * @returns The worker verdict; `worker_dropped` when there is no batcher.
+   */
+  async admitDirect(
+    body: unknown,
+    options: { batcher?: WindowBatcher | undefined; arrivalSeconds?: number | undefined; nowSeconds?: number | undefined } = {},
+  ): Promise<AdmissionVerdict<ValidSubmission>> {
+    const parsed = parseSubmission(body, { profile: this.config.profile, stage: 'worker', maxBytes: this.#maxBodyBytes })
+    if (!parsed.ok) return parsed.reject
+    const batcher = options.batcher ?? this.#batcher
+    if (!batcher) {
+      return Object.freeze({ accepted: false, reason: 'worker_dropped', stage: 'worker', check: 'batcher_active', detail: 'no active window', httpStatus: 200, closeConnection: false, recordVerdict: true })
+    }
+    return this.#runWorker(parsed.request, batcher, options.arrivalSeconds, options.nowSeconds)
+  }
+
+  async #processOne(nowSeconds: number | undefined): Promise<AdmissionVerdict<ValidSubmission> | null> {
+    if (this.#queueHead >= this.#queue.length) return null
+    const item = this.#queue[this.#queueHead]!
+    this.#queue[this.#queueHead++] = undefined as unknown as QueueItem
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead)
+      this.#queueHead = 0
+    }
+    const verdict = await this.#runWorker(item.request, item.batcher, item.arrivalSeconds, nowSeconds)
+    this.#recordVerdict(item.request, verdict.reason === 'submitted' ? 'accepted' : verdict.reason, verdict.accepted, nowSeconds ?? item.arrivalSeconds)
+    if (!verdict.accepted && (verdict.reason === 'worker_dropped' || verdict.check === 'sealed')) this.#lateDrop(item.request.miner_hotkey, verdict.reason)
+    return verdict
+  }
+
+  #runWorker(request: AdmissionRequest, batcher: WindowBatcher, arrivalSeconds: number | undefined, nowSeconds: number | undefined): Promise<AdmissionVerdict<ValidSubmission>> {
+    const ctx: WorkerContext = {
+      config: this.config,
+      request,
+      batcher,
+      activeBatcher: this.#batcher,
+      arrivalSeconds,
+      nowSeconds: nowSeconds !== undefined && Number.isFinite(nowSeconds) ? nowSeconds : undefined,
+      scratch: newWorkerScratch(),
+    }
+    return runWorkerStage(ctx)
+  }
+
+  #recordVerdict(request: AdmissionRequest, reason: RejectReason, accepted: boolean, ts: number): void {
+    const hk = request.miner_hotkey
+    let ring = this.#verdicts.get(hk)
+    if (!ring) this.#verdicts.set(hk, (ring = []))
+    ring.push(Object.freeze({ merkle_root: request.merkle_root, window_n: request.window_start, accepted, reason, ts }))
+    const cap = this.config.profile.window.verdictRingSize
+    if (ring.length > cap) ring.splice(0, ring.length - cap)
+  }
+
+  #lateDrop(hotkey: string, reason: string): void {
+    let m = this.#lateDrops.get(hotkey)
+    if (!m) this.#lateDrops.set(hotkey, (m = new Map()))
+    m.set(reason, (m.get(reason) ?? 0) + 1)
+  }
+
+  /**
+   * The `/verdicts/{hotkey}` document: the hotkey's recent verdicts (ring of
+   * `window.verdictRingSize`), optionally only those with `ts ≥ since`.
+   *
+   * @param hotkey - The miner hotkey.
+   * @param options - `since`: unix seconds.
+   * @returns `{ verdicts }`, oldest first.
+   */
+  verdicts(hotkey: string, options: { since?: number | undefined } = {}): { verdicts: VerdictEntry[] } {
+    const ring = this.#verdicts.get(hotkey) ?? []
+    const since = options.since
+    return { verdicts: since === undefined ? [...ring] : ring.filter((v) => v.ts >= since) }
+  }
+
+  /**
+   * Returns and clears the late-drop counts (`{hotkey: {reason: count}}`) for the window archive,
+   * as the reference does when it archives a window.
+   *
+   * @returns The counts since the last call.
+   */
+  takeLateDrops(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {}
+    for (const [hk, m] of this.#lateDrops) out[hk] = Object.fromEntries(m)
+    this.#lateDrops.clear()
+    return out
+  }
+}

@@ -1,0 +1,152 @@
+import type { ProtocolProfile, RejectReason } from '../protocol/profiles.js'
+import type { SubmitRequest, SubmitRequestE1 } from '../protocol/schemas.js'
+import type { RewardEnvironment } from '../reward/environment.js'
+
+/**
+ * Where a verdict was decided: the HTTP `/submit` handler (cheap checks, answered synchronously)
+ * or the queue worker (the full verification, reported through `/verdicts`).
+ */
+export type AdmissionStage = 'handler' | 'worker'
+
+/** The name of each admission check (the `check` field of a verdict). */
+export type AdmissionCheckId =
+  | 'parse'
+  | 'envelope'
+  | 'rate_limit'
+  | 'window_state'
+  | 'active_window'
+  | 'window_match'
+  | 'sealed'
+  | 'checkpoint'
+  | 'drand_round'
+  | 'signed_round'
+  | 'seal_trigger'
+  | 'prompt_idx'
+  | 'cooldown'
+  | 'superseded'
+  | 'prompt_full'
+  | 'batcher_active'
+  | 'hash_duplicate'
+  | 'reward'
+  | 'zone'
+  | 'rollouts'
+  | 'enqueue'
+  | 'accept'
+  | 'internal'
+
+/** A parsed `/submit` request of either layout (E3 `drand_round`, or legacy E1 `signed_round`). */
+export type AdmissionRequest = SubmitRequest | SubmitRequestE1
+
+/**
+ * A rejected submission. Never thrown: every check returns one of these.
+ *
+ * `httpStatus` is what the reference answers: 200 with `{accepted: false, reason}` for ordinary
+ * rejects, 409 `{"detail":"window_mismatch"}` for a handler-stage window mismatch, 503
+ * `{"detail":"no_active_window"}` when no batcher is active, 422 for a body that fails the schema.
+ * Worker-stage verdicts carry 200 (they reach the miner through `/verdicts`).
+ */
+export type AdmissionReject = {
+  readonly accepted: false
+  readonly reason: RejectReason
+  readonly stage: AdmissionStage
+  readonly check: AdmissionCheckId
+  /** Human-readable detail (never a secret). */
+  readonly detail: string
+  readonly httpStatus: 200 | 409 | 422 | 503 | 500
+  /** E3: a bad envelope signature answers with `Connection: close`. */
+  readonly closeConnection: boolean
+  /** Whether the verdict is written to the hotkey's `/verdicts` ring (bad envelopes are capped). */
+  readonly recordVerdict: boolean
+}
+
+/**
+ * An accepted submission: `submitted` (E3 handler: queued, real verdict later), `accepted` (worker:
+ * the submission is valid and counts for the window; also the E1 handler's provisional answer).
+ */
+export type AdmissionAccept<S = unknown> = {
+  readonly accepted: true
+  readonly reason: 'submitted' | 'accepted'
+  readonly stage: AdmissionStage
+  readonly check: 'enqueue' | 'accept'
+  readonly detail: string
+  readonly httpStatus: 200
+  readonly closeConnection: false
+  readonly recordVerdict: boolean
+  /** The recorded valid submission (worker accepts only). */
+  readonly submission: S | undefined
+}
+
+/** The outcome of an admission stage. */
+export type AdmissionVerdict<S = unknown> = AdmissionAccept<S> | AdmissionReject
+
+/** What a failing check returns; the runner stamps stage and check id. */
+export type CheckFailure = {
+  readonly reason: RejectReason
+  readonly detail: string
+  readonly httpStatus?: AdmissionReject['httpStatus'] | undefined
+  readonly closeConnection?: boolean | undefined
+  readonly recordVerdict?: boolean | undefined
+}
+
+/**
+ * One admission check: returns `null` to pass, a {@link CheckFailure} to reject. Checks may keep
+ * per-window accounting (the rate-limit counter); none throws on a bad submission.
+ */
+export type AdmissionCheck<C> = {
+  readonly id: AdmissionCheckId
+  readonly run: (ctx: C) => CheckFailure | null | Promise<CheckFailure | null>
+}
+
+/** Diagnostics a rollout verifier may return (the archive's worst-case telemetry). */
+export type RolloutVerdictDiagnostics = {
+  readonly grail?: { readonly sketchDiffMax: number } | null | undefined
+  readonly logprob?: { readonly medianDev: number } | null | undefined
+  readonly distribution?: { readonly metrics: { readonly q10: number } | null } | null | undefined
+}
+
+/** The per-rollout verdict the admission worker needs (a `VerifyRolloutReturnType` fits). */
+export type RolloutVerdict = RolloutVerdictDiagnostics & {
+  readonly ok: boolean
+  readonly reason: RejectReason | null
+  readonly detail?: string | null | undefined
+}
+
+/** Parameters handed to a {@link RolloutVerifier}, one rollout at a time. */
+export type RolloutVerifierParameters = {
+  /** The rollout's `commit` object as received (not yet validated). */
+  readonly commit: unknown
+  readonly minerHotkey: string
+  /** The validator's window randomness. */
+  readonly randomness: string
+  /** Canonical prompt tokens of the submission's prompt. */
+  readonly promptTokens: readonly number[]
+  readonly profile: ProtocolProfile
+}
+
+/**
+ * Runs the per-rollout checks (schema, tokens, prompt binding, signature, randomness, GRAIL,
+ * termination, logprob, distribution). Wire the SDK's `verifyRollout` with a model:
+ * `(p) => verifyRollout({ ...p, model })`, or use {@link rolloutVerifierFromModel}.
+ */
+export type RolloutVerifier = (p: RolloutVerifierParameters) => RolloutVerdict | Promise<RolloutVerdict>
+
+/** The drand chain timing the admission gates use. */
+export type DrandTiming = {
+  /** Chain genesis, unix seconds. */
+  readonly genesisTime: number
+  /** Seconds per round. */
+  readonly periodSeconds: number
+}
+
+/** The validator-side inputs every admission check reads (fixed for the pipeline's life). */
+export type AdmissionConfig = {
+  readonly profile: ProtocolProfile
+  /** The task source: its `size` bounds `prompt_idx`, its `computeReward` re-scores rollouts. */
+  readonly environment: RewardEnvironment
+  /** Tokenizer decode with default options (special tokens kept), E1–E3 `tokenizer.decode`. */
+  readonly decode: (tokens: readonly number[]) => string
+  /** Canonical prompt tokens of a prompt index (E1–E3: raw text encoding, no chat template). */
+  readonly promptTokens: (promptIdx: number) => readonly number[]
+  readonly verifyRollout: RolloutVerifier
+  readonly drand: DrandTiming
+}

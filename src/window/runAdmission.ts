@@ -1,0 +1,250 @@
+import type * as z from 'zod'
+import { isReliquaryError } from '../errors/base.js'
+import type { ProtocolProfile } from '../protocol/profiles.js'
+import { parseWire, submitRequestSchema } from '../protocol/schemas.js'
+import { verifyRollout as verifyRolloutWithModel, type RolloutEvaluator } from '../rollout/verifyRollout.js'
+import {
+  E1_HANDLER_CHECKS, E1_WORKER_CHECKS, E3_HANDLER_CHECKS, E3_WORKER_CHECKS, requestRound,
+  type HandlerContext, type WorkerContext,
+} from './admissionChecks.js'
+import type {
+  AdmissionAccept, AdmissionCheck, AdmissionCheckId, AdmissionReject, AdmissionRequest, AdmissionStage, AdmissionVerdict,
+  CheckFailure, RolloutVerifier,
+} from './admissionTypes.js'
+import type { ValidSubmission } from './windowBatcher.js'
+
+const schemaCache = new WeakMap<ProtocolProfile, z.ZodType>()
+
+function requestSchema(profile: ProtocolProfile): z.ZodType {
+  let s = schemaCache.get(profile)
+  if (!s) schemaCache.set(profile, (s = submitRequestSchema(profile)))
+  return s
+}
+
+function stamp(f: CheckFailure, stage: AdmissionStage, check: AdmissionCheckId): AdmissionReject {
+  return Object.freeze({
+    accepted: false,
+    reason: f.reason,
+    stage,
+    check,
+    detail: f.detail,
+    httpStatus: f.httpStatus ?? 200,
+    closeConnection: f.closeConnection ?? false,
+    recordVerdict: f.recordVerdict ?? true,
+  })
+}
+
+function describeError(e: unknown): string {
+  if (isReliquaryError(e)) return `${e.code}: ${e.details ?? e.shortMessage}`.slice(0, 500)
+  return (e instanceof Error ? e.message : String(e)).slice(0, 500)
+}
+
+/** Result of {@link parseSubmission}. */
+export type ParseSubmissionReturnType = { ok: true; request: AdmissionRequest } | { ok: false; reject: AdmissionReject }
+
+/**
+ * The parse step of admission: the profile's strict `/submit` schema (unknown fields, a wrong
+ * rollout count, non-finite rewards and oversized bodies all fail). Never throws: at the handler a
+ * failure is HTTP 422 (`reason: 'bad_schema'`, as the reference's pydantic layer answers), at the
+ * worker it is a `bad_schema` verdict.
+ *
+ * - Spec: PROTOCOL.md §3.1, §4.3 step 0.
+ *
+ * @param body - A JSON string, UTF-8 bytes, or an already-parsed value.
+ * @param options - `profile` (request layout); `stage` decides the failure form. `maxBytes` bounds text bodies.
+ * @returns `{ ok: true, request }` or `{ ok: false, reject }`.
+ * @example
+ * ```ts
+ * import { parseSubmission } from 'reliquary'
+ * const r = parseSubmission('{"nope":1}', { stage: 'handler' })
+ * r.ok || r.reject.httpStatus // 422
+ * ```
+ */
+export function parseSubmission(
+  body: unknown,
+  options: { profile: ProtocolProfile; stage: AdmissionStage; maxBytes?: number | undefined },
+): ParseSubmissionReturnType {
+  try {
+    const request = parseWire(requestSchema(options.profile), body, 'submit request', { maxBytes: options.maxBytes }) as AdmissionRequest
+    return { ok: true, request }
+  } catch (e) {
+    return { ok: false, reject: stamp({ reason: 'bad_schema', detail: describeError(e), httpStatus: options.stage === 'handler' ? 422 : 200 }, options.stage, 'parse') }
+  }
+}
+
+/**
+ * Runs checks in order; the first failure wins. A check that throws unexpectedly (a validator-side
+ * fault, never a property of the submission) becomes a `worker_dropped` reject from check
+ * `internal` with HTTP 500 at the handler. Synchronous checks run without yielding.
+ *
+ * @param checks - Ordered checks.
+ * @param ctx - Their context.
+ * @param stage - Stamped on the reject.
+ * @returns The first reject, or `null` when every check passed.
+ */
+export async function runChecks<C>(checks: readonly AdmissionCheck<C>[], ctx: C, stage: AdmissionStage): Promise<AdmissionReject | null> {
+  for (const c of checks) {
+    let out: CheckFailure | null
+    try {
+      const r = c.run(ctx)
+      out = r !== null && typeof (r as Promise<unknown>).then === 'function' ? await r : (r as CheckFailure | null)
+    } catch (e) {
+      return stamp({ reason: 'worker_dropped', detail: `check ${c.id} failed: ${describeError(e)}`, httpStatus: stage === 'handler' ? 500 : 200 }, stage, 'internal')
+    }
+    if (out) return stamp(out, stage, c.id)
+  }
+  return null
+}
+
+/**
+ * The checks of a profile: E3 (`window.ordering = 'drand_round'`) or legacy E1 (`'signed_round'`).
+ *
+ * @param profile - The protocol profile.
+ * @returns `{ handler, worker }`, each in the reference order.
+ */
+export function admissionChecksFor(profile: ProtocolProfile): { handler: readonly AdmissionCheck<HandlerContext>[]; worker: readonly AdmissionCheck<WorkerContext>[] } {
+  return profile.window.ordering === 'drand_round' ? { handler: E3_HANDLER_CHECKS, worker: E3_WORKER_CHECKS } : { handler: E1_HANDLER_CHECKS, worker: E1_WORKER_CHECKS }
+}
+
+/**
+ * Runs the HTTP-handler stage on a parsed request. When every check passes the answer is
+ * `{accepted: true, reason: 'submitted'}` (E3: queued, the real verdict comes from the worker) or a
+ * provisional `accepted` (E1). The caller enqueues it. Never throws.
+ *
+ * - Spec: PROTOCOL.md §4.3 (E3 handler), §4.1 (E1 handler).
+ *
+ * @param ctx - {@link HandlerContext}
+ * @param checks - @default admissionChecksFor(ctx.config.profile).handler
+ * @returns An {@link AdmissionVerdict}.
+ */
+export async function runHandlerStage(ctx: HandlerContext, checks?: readonly AdmissionCheck<HandlerContext>[]): Promise<AdmissionVerdict> {
+  const reject = await runChecks(checks ?? admissionChecksFor(ctx.config.profile).handler, ctx, 'handler')
+  if (reject) return reject
+  const e3 = ctx.config.profile.window.ordering === 'drand_round'
+  return Object.freeze({
+    accepted: true,
+    reason: e3 ? 'submitted' : 'accepted',
+    stage: 'handler',
+    check: 'enqueue',
+    detail: e3 ? 'queued for verification; the verdict is reported through /verdicts' : 'queued (provisional verdict)',
+    httpStatus: 200,
+    closeConnection: false,
+    recordVerdict: false,
+    submission: undefined,
+  } satisfies AdmissionAccept)
+}
+
+/**
+ * Runs the worker stage on a queued request: every check in order (cheap ones first, the model
+ * last), then records the submission as valid in the batcher (which may set the E3 seal trigger).
+ * Rejects after the window/seal pre-checks are counted in the batcher's reject diagnostics. Never
+ * throws.
+ *
+ * - Spec: PROTOCOL.md §4.3 (E3 worker), §4.1 (E1 worker).
+ *
+ * @param ctx - {@link WorkerContext} (a fresh `scratch`).
+ * @param checks - @default admissionChecksFor(ctx.config.profile).worker
+ * @returns An {@link AdmissionVerdict} carrying the {@link ValidSubmission} on accept.
+ */
+export async function runWorkerStage(ctx: WorkerContext, checks?: readonly AdmissionCheck<WorkerContext>[]): Promise<AdmissionVerdict<ValidSubmission>> {
+  const reject = await runChecks(checks ?? admissionChecksFor(ctx.config.profile).worker, ctx, 'worker')
+  const r = ctx.request
+  if (reject) {
+    if (reject.check !== 'batcher_active' && reject.check !== 'sealed' && reject.check !== 'internal') {
+      ctx.batcher.recordReject({
+        hotkey: r.miner_hotkey, promptIdx: r.prompt_idx, reason: reject.reason,
+        sketchDiffMax: ctx.scratch.sketchDiffMax, lpDevMax: ctx.scratch.lpDevMax, distQ10Min: ctx.scratch.distQ10Min,
+      })
+    }
+    return reject
+  }
+  // The rollout verifier is asynchronous: the window may have been sealed meanwhile.
+  if (ctx.batcher.isSealed || ctx.activeBatcher !== ctx.batcher) {
+    return stamp({ reason: ctx.batcher.isSealed ? 'batch_filled' : 'worker_dropped', detail: `window ${ctx.batcher.windowStart} closed during verification` }, 'worker', 'accept')
+  }
+  const e3 = 'drand_round' in r
+  const s = ctx.scratch
+  const submission: ValidSubmission = Object.freeze({
+    hotkey: r.miner_hotkey,
+    promptIdx: r.prompt_idx,
+    merkleRoot: r.merkle_root,
+    ...(e3 ? { drandRound: requestRound(r) } : { signedRound: requestRound(r) }),
+    sigma: s.sigma,
+    rollouts: r.rollouts,
+    completionTexts: s.completionTexts,
+    rolloutHashes: s.rolloutHashes,
+    claimedCheckpointHash: r.checkpoint_hash,
+    arrivalSeconds: ctx.arrivalSeconds,
+    acceptedAtSeconds: ctx.nowSeconds,
+    sketchDiffMax: s.sketchDiffMax,
+    lpDevMax: s.lpDevMax,
+    distQ10Min: s.distQ10Min,
+  })
+  try {
+    ctx.batcher.recordValid(submission, { nowSeconds: ctx.nowSeconds })
+  } catch (e) {
+    return stamp({ reason: 'worker_dropped', detail: `could not record: ${describeError(e)}` }, 'worker', 'internal')
+  }
+  return Object.freeze({
+    accepted: true,
+    reason: 'accepted',
+    stage: 'worker',
+    check: 'accept',
+    detail: 'valid submission recorded',
+    httpStatus: 200,
+    closeConnection: false,
+    recordVerdict: true,
+    submission,
+  } satisfies AdmissionAccept<ValidSubmission>)
+}
+
+/** A fresh {@link WorkerScratch} for {@link runWorkerStage}. */
+export function newWorkerScratch(): WorkerContext['scratch'] {
+  return { rolloutHashes: [], completionTexts: [], sigma: 0, sketchDiffMax: null, lpDevMax: null, distQ10Min: null }
+}
+
+/**
+ * Binds the SDK's {@link verifyRolloutWithModel | verifyRollout} to a model, giving the
+ * {@link RolloutVerifier} the admission worker calls once per rollout.
+ *
+ * @param model - The validator's {@link RolloutEvaluator} (verify model: the last published checkpoint).
+ * @returns A verifier.
+ * @example
+ * ```ts
+ * import { rolloutVerifierFromModel } from 'reliquary'
+ * const verifyRollout = rolloutVerifierFromModel(model)
+ * ```
+ */
+export function rolloutVerifierFromModel(model: RolloutEvaluator): RolloutVerifier {
+  return (p) => verifyRolloutWithModel({ commit: p.commit, minerHotkey: p.minerHotkey, randomness: p.randomness, promptTokens: p.promptTokens, model, profile: p.profile })
+}
+
+/** The HTTP answer to a handler verdict. */
+export type SubmitHttpResponse = {
+  readonly status: number
+  readonly body: { accepted: boolean; reason: string } | { detail: string }
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * Maps a handler-stage verdict to the reference's HTTP answer: 200 `{accepted, reason}`, 409
+ * `{"detail":"window_mismatch"}`, 503 `{"detail":"no_active_window"}`, 422 `{"detail": …}`, and
+ * `Connection: close` after a bad envelope signature.
+ *
+ * - Spec: PROTOCOL.md §3.2.
+ *
+ * @param v - A handler verdict.
+ * @returns Status, JSON body and extra headers.
+ * @example
+ * ```ts
+ * import { toSubmitHttpResponse } from 'reliquary'
+ * const { status, body, headers } = toSubmitHttpResponse(await pipeline.submit(body, { arrivalSeconds }))
+ * ```
+ */
+export function toSubmitHttpResponse(v: AdmissionVerdict): SubmitHttpResponse {
+  const headers: Record<string, string> = v.closeConnection ? { Connection: 'close' } : {}
+  if (v.httpStatus === 200) return { status: 200, body: { accepted: v.accepted, reason: v.reason }, headers }
+  if (v.httpStatus === 409) return { status: 409, body: { detail: 'window_mismatch' }, headers }
+  if (v.httpStatus === 503) return { status: 503, body: { detail: 'no_active_window' }, headers }
+  return { status: v.httpStatus, body: { detail: v.detail }, headers }
+}
