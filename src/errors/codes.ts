@@ -42,6 +42,7 @@ export const ERROR_CODES = Object.freeze({
   HUB_COMMIT_TITLE_MISMATCH: 'The Hub commit at the pinned revision is not titled `checkpoint {n}`.',
   HUB_CUSTODY_INVALID: 'A checkpoint\'s custody manifest is missing, malformed, or its chain does not verify.',
   WINDOW_STATE_INVALID: 'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
+  GRPO_STATE_INVALID: 'A saved GRPO trainer state is missing, malformed, or does not match the model it is restored into.',
 } as const)
 
 /** A stable error code; see {@link ERROR_CODES} for the meaning of each. */

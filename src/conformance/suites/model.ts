@@ -65,9 +65,11 @@ export const modelSuites: Suite[] = [
           rec.metric(worst)
           const { hidden, logits } = model.forward(c.tokens)
           const T = c.tokens.length
-          const last = (await logits.slice([T - 1, 0], [1, model.config.vocabSize]).data()) as Float32Array
+          const lastRow = logits.slice([T - 1, 0], [1, model.config.vocabSize])
           hidden.dispose()
           logits.dispose()
+          const last = (await lastRow.data()) as Float32Array
+          lastRow.dispose()
           let lw = 0
           ;(c.logits_last as unknown[]).forEach((x, v) => (lw = Math.max(lw, Math.abs(last[v]! - vnum(x)))))
           logitsWorst.v = Math.max(logitsWorst.v, lw)

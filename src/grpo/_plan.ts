@@ -1,0 +1,96 @@
+/**
+ * Batch planning shared by grpoLoss and grpoStep: input checks, group advantages and which
+ * rollouts contribute, all before any tensor work (so a malformed batch throws before the model
+ * or the optimizer is touched).
+ * @internal
+ */
+import { invalidArgument } from '../errors/base.js'
+import type { CausalLM } from '../model/loadModel.js'
+import { pySum } from '../reward/_python.js'
+import type { GrpoBatch, GrpoSkipReason, ResolvedGrpoOptions } from './types.js'
+
+/** One rollout's place in the plan. */
+export type PlannedRollout = {
+  readonly group: number
+  readonly index: number
+  readonly advantage: number
+  readonly skipReason: GrpoSkipReason | null
+  readonly tokens: readonly number[]
+  readonly promptLength: number
+  /** π_old as float32, completion only; empty when skipped. */
+  readonly oldLogprobs: Float32Array
+}
+
+export type BatchPlan = {
+  readonly rollouts: readonly PlannedRollout[]
+  readonly used: readonly PlannedRollout[]
+  readonly skippedGroups: number
+  readonly skippedRollouts: number
+  readonly rolloutsTotal: number
+  readonly tokensUsed: number
+}
+
+/**
+ * `_compute_advantages`: `(r − mean) / pop_std` with CPython 3.12 `sum`, all zeros when
+ * std < sigmaEpsilon (then the group is skipped). Same arithmetic as reward/groupAdvantages, with
+ * the cut-off taken from the resolved options.
+ */
+function advantagesOf(rewards: readonly number[], sigmaEpsilon: number): number[] {
+  const n = rewards.length
+  if (n === 0) return []
+  const mean = pySum(rewards) / n
+  const variance = pySum(rewards.map((r) => (r - mean) * (r - mean))) / n
+  const std = variance ** 0.5
+  if (std < sigmaEpsilon) return new Array<number>(n).fill(0)
+  return rewards.map((r) => (r - mean) / std)
+}
+
+/** Validates `batch` against `model` and decides which rollouts train. */
+export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOptions): BatchPlan {
+  if (!Array.isArray(batch)) throw invalidArgument('batch', 'an array of groups', batch)
+  const rollouts: PlannedRollout[] = []
+  let skippedGroups = 0
+  let skippedRollouts = 0
+  let rolloutsTotal = 0
+  let tokensUsed = 0
+  batch.forEach((group, gi) => {
+    if (typeof group !== 'object' || group === null || !Array.isArray(group.rollouts)) throw invalidArgument(`batch[${gi}]`, 'a group { rollouts: [...] }', group)
+    const rewards = group.rollouts.map((r, ri) => {
+      const where = `batch[${gi}].rollouts[${ri}]`
+      if (typeof r !== 'object' || r === null) throw invalidArgument(where, 'a rollout object', r)
+      if (typeof r.reward !== 'number' || !Number.isFinite(r.reward)) throw invalidArgument(`${where}.reward`, 'a finite number', r.reward)
+      model._internal.checkTokens(r.tokens, `${where}.tokens`)
+      if (!Number.isSafeInteger(r.promptLength)) throw invalidArgument(`${where}.promptLength`, 'an integer', r.promptLength)
+      if (!Array.isArray(r.tokenLogprobs)) throw invalidArgument(`${where}.tokenLogprobs`, 'an array of finite numbers', r.tokenLogprobs)
+      r.tokenLogprobs.forEach((x, i) => {
+        if (typeof x !== 'number' || !Number.isFinite(x)) throw invalidArgument(`${where}.tokenLogprobs[${i}]`, 'a finite number', x)
+      })
+      return r.reward
+    })
+    rolloutsTotal += group.rollouts.length
+    const advantages = advantagesOf(rewards, o.sigmaEpsilon)
+    // The reference: `if all(a == 0.0 for a in advantages): skip group` (also true for empty groups).
+    const degenerate = advantages.every((a) => a === 0)
+    if (degenerate) skippedGroups++
+    group.rollouts.forEach((r, ri) => {
+      let skipReason: GrpoSkipReason | null = null
+      if (degenerate) skipReason = 'zero_variance_group'
+      else if (r.promptLength <= 0 || r.tokenLogprobs.length === 0) skipReason = 'missing_logprobs'
+      // new_logprobs has T − 1 entries; the completion slice starts at promptLength − 1.
+      else if (r.tokenLogprobs.length !== Math.max(0, r.tokens.length - r.promptLength)) skipReason = 'length_mismatch'
+      if (skipReason !== null && !degenerate) skippedRollouts++
+      const used = skipReason === null
+      if (used) tokensUsed += r.tokenLogprobs.length
+      rollouts.push({
+        group: gi,
+        index: ri,
+        advantage: advantages[ri] as number,
+        skipReason,
+        tokens: r.tokens,
+        promptLength: r.promptLength,
+        oldLogprobs: used ? Float32Array.from(r.tokenLogprobs) : new Float32Array(0),
+      })
+    })
+  })
+  return { rollouts, used: rollouts.filter((r) => r.skipReason === null), skippedGroups, skippedRollouts, rolloutsTotal, tokensUsed }
+}

@@ -1,0 +1,86 @@
+/**
+ * Per-rollout tensor math of the GRPO loss (PROTOCOL.md §7; `_rollout_loss` in
+ * reliquary/validator/training.py at 59b4718). Every function here must run inside a tidy or
+ * gradient scope owned by the caller.
+ * @internal
+ */
+import * as tf from '@tensorflow/tfjs'
+import { decoderStep, lmLogits, type AttentionImpl } from '../model/_decoder.js'
+import type { CausalLM } from '../model/loadModel.js'
+import type { ResolvedGrpoOptions } from './types.js'
+
+/**
+ * log π(tokens[t] | tokens[<t]) for the completion tokens `t = promptLength … T−1`: the logits
+ * rows `promptLength − 1 … T − 2` of a full causal forward over `tokens`, fp32 log-softmax,
+ * picked at the next token. Differentiable with respect to the model's variables.
+ */
+export function completionLogprobs(model: CausalLM, attention: AttentionImpl, tokens: readonly number[], promptLength: number): tf.Tensor1D {
+  const weights = model._internal.weights
+  const { hidden } = decoderStep({ cfg: model.config, weights, rope: model._internal.rope, tokens, start: 0, returnKv: false, attention })
+  const n = tokens.length - promptLength
+  // log_softmax is row-wise, so slicing the hidden rows first gives the same rows as the
+  // reference's log_softmax(logits[:-1])[prompt_length − 1:] for a fraction of the lm_head work.
+  const rows = tf.slice(hidden, [promptLength - 1, 0], [n, hidden.shape[1]])
+  const logp = tf.logSoftmax(lmLogits(weights, rows))
+  const targets = tf.tensor1d(Int32Array.from(tokens.slice(promptLength)), 'int32')
+  // One-hot product instead of a gather: tf.gather's gradient needs UnsortedSegmentSum, which
+  // the wasm backend lacks. Exact: every other term of the row sum is ±0.
+  return tf.sum(tf.mul(logp, tf.oneHot(targets, model.config.vocabSize, 1, 0, 'float32')), 1)
+}
+
+/** Scalar terms of one rollout. */
+export type RolloutTensors = {
+  /** `−mean_t obj_t` (the reference's `ppo_loss`). */
+  ppoMean: tf.Scalar
+  /** `mean_t k3_t` (the reference's `kl`); zero when β = 0. */
+  klMean: tf.Scalar
+  /** `−Σ_t obj_t`. */
+  ppoSum: tf.Scalar
+  /** `Σ_t k3_t`. */
+  klSum: tf.Scalar
+  /** Number of tokens whose surrogate gradient is clipped. */
+  clipped: tf.Scalar
+}
+
+/**
+ * The PPO clipped surrogate (optionally clip-higher and dual clip) and the Schulman k3 KL of one
+ * rollout, from its completion log-probs. `refLp` null means no KL term (β = 0).
+ */
+export function rolloutTerms(newLp: tf.Tensor1D, oldLp: tf.Tensor1D, refLp: tf.Tensor1D | null, advantage: number, o: ResolvedGrpoOptions): RolloutTensors {
+  const adv = tf.scalar(advantage)
+  const ratio = tf.exp(tf.sub(newLp, oldLp))
+  const surr1 = tf.mul(ratio, adv)
+  const surr2 = tf.mul(tf.clipByValue(ratio, 1 - o.clipEpsilonLow, 1 + o.clipEpsilonHigh), adv)
+  let obj: tf.Tensor = tf.minimum(surr1, surr2)
+  let clippedMask: tf.Tensor = tf.less(surr2, surr1)
+  if (o.dualClip !== null && advantage < 0) {
+    // Dual clip (Ye et al. 2020): for A < 0 the objective is floored at c·A.
+    const floor = tf.scalar(o.dualClip * advantage)
+    clippedMask = tf.logicalOr(clippedMask, tf.less(obj, floor))
+    obj = tf.maximum(obj, floor)
+  }
+  const ppoMean = tf.neg(tf.mean(obj)) as tf.Scalar
+  const ppoSum = tf.neg(tf.sum(obj)) as tf.Scalar
+  let klMean: tf.Scalar
+  let klSum: tf.Scalar
+  if (refLp) {
+    // k3 = exp(ref − new) − 1 − (ref − new), ≥ 0, evaluated in the reference's order.
+    const klLogRatio = tf.sub(refLp, newLp)
+    const k3 = tf.sub(tf.sub(tf.exp(klLogRatio), tf.scalar(1)), klLogRatio)
+    klMean = tf.mean(k3) as tf.Scalar
+    klSum = tf.sum(k3) as tf.Scalar
+  } else {
+    klMean = tf.scalar(0)
+    klSum = tf.scalar(0)
+  }
+  return { ppoMean, klMean, ppoSum, klSum, clipped: tf.sum(tf.cast(clippedMask, 'float32')) as tf.Scalar }
+}
+
+/**
+ * One rollout's contribution to the batch loss: `(ppo + β·kl) / n_total_rollouts` (rollout
+ * normalisation, the reference) or `(Σ ppo_t + β·Σ kl_t) / N_tokens` (token normalisation).
+ */
+export function rolloutLoss(t: RolloutTensors, o: ResolvedGrpoOptions, rolloutsTotal: number, tokensUsed: number): tf.Scalar {
+  const [ppo, kl, denom] = o.normalization === 'rollout' ? [t.ppoMean, t.klMean, rolloutsTotal] : [t.ppoSum, t.klSum, tokensUsed]
+  return tf.div(tf.add(ppo, tf.mul(kl, tf.scalar(o.klBeta))), tf.scalar(denom)) as tf.Scalar
+}

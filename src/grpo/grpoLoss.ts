@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs'
+import { invalidArgument } from '../errors/base.js'
+import type { CausalLM } from '../model/loadModel.js'
+import { planBatch, type PlannedRollout } from './_plan.js'
+import { completionLogprobs, rolloutLoss, rolloutTerms } from './_terms.js'
+import { resolveGrpoOptions } from './resolveGrpoOptions.js'
+import type { GrpoBatch, GrpoBatchMetrics, GrpoOptions, GrpoRolloutTerms, ResolvedGrpoOptions } from './types.js'
+
+/** Options of {@link grpoLoss}: the hyper-parameters plus the KL reference. */
+export type GrpoLossOptions = (GrpoOptions | ResolvedGrpoOptions) & {
+  /**
+   * The frozen KL reference model. Required when β > 0; passing the policy itself evaluates the
+   * loss as at the first step from the starting checkpoint (KL = 0) with a single forward pass.
+   */
+  referenceModel?: CausalLM | null | undefined
+}
+
+/** Result of {@link grpoLoss}: batch metrics and every rollout's terms, as plain numbers. */
+export type GrpoLossReturnType = GrpoBatchMetrics & {
+  /** One entry per rollout of the batch, group by group. */
+  readonly rollouts: readonly GrpoRolloutTerms[]
+}
+
+/** @internal Resolves either options shape. */
+export function toResolved(options: GrpoOptions | ResolvedGrpoOptions): ResolvedGrpoOptions {
+  return 'profileId' in options && typeof options.profileId === 'string' ? (options as ResolvedGrpoOptions) : resolveGrpoOptions(options as GrpoOptions)
+}
+
+/** @internal Accumulates per-rollout numbers into batch metrics. */
+export class MetricsAccumulator {
+  loss = 0
+  private ppoSum = 0
+  private klSum = 0
+  private clipped = 0
+  private used = 0
+  readonly terms: GrpoRolloutTerms[] = []
+
+  constructor(private readonly o: ResolvedGrpoOptions) {}
+
+  skip(r: PlannedRollout): void {
+    this.terms.push({ group: r.group, index: r.index, advantage: r.advantage, used: false, skipReason: r.skipReason, tokens: 0, ppoLoss: null, kl: null, clippedTokens: 0 })
+  }
+
+  add(r: PlannedRollout, v: { loss: number; ppoMean: number; klMean: number; ppoSum: number; klSum: number; clipped: number }): void {
+    this.loss += v.loss
+    const rolloutMode = this.o.normalization === 'rollout'
+    // The reference logs Σ ppo_loss.item() / n_processed; token mode reports the token mean.
+    this.ppoSum += rolloutMode ? v.ppoMean : v.ppoSum
+    this.klSum += rolloutMode ? v.klMean : v.klSum
+    this.clipped += v.clipped
+    this.used++
+    this.terms.push({ group: r.group, index: r.index, advantage: r.advantage, used: true, skipReason: null, tokens: r.oldLogprobs.length, ppoLoss: v.ppoMean, kl: v.klMean, clippedTokens: v.clipped })
+  }
+
+  result(plan: { skippedGroups: number; skippedRollouts: number; rolloutsTotal: number; tokensUsed: number }): GrpoBatchMetrics {
+    const denom = this.o.normalization === 'rollout' ? this.used : plan.tokensUsed
+    return {
+      loss: this.loss,
+      ppoLoss: denom > 0 ? this.ppoSum / denom : 0,
+      kl: denom > 0 ? this.klSum / denom : 0,
+      clippedFraction: plan.tokensUsed > 0 ? this.clipped / plan.tokensUsed : 0,
+      skippedGroups: plan.skippedGroups,
+      skippedRollouts: plan.skippedRollouts,
+      rolloutsUsed: this.used,
+      rolloutsTotal: plan.rolloutsTotal,
+      tokensUsed: plan.tokensUsed,
+    }
+  }
+}
+
+/** @internal Reads scalar tensors as numbers and disposes them. */
+export async function readScalars<K extends string>(t: Record<K, tf.Scalar>): Promise<Record<K, number>> {
+  const out = {} as Record<K, number>
+  try {
+    for (const k of Object.keys(t) as K[]) out[k] = (await t[k].data())[0] as number
+  } finally {
+    tf.dispose(Object.values(t) as tf.Tensor[])
+  }
+  return out
+}
+
+/**
+ * Evaluates the GRPO loss of a batch without changing anything: group advantages, π_new from
+ * `model` (fp32 log-softmax over the completion positions `promptLength − 1 … T − 2`), π_old from
+ * the miner's completion-only `tokenLogprobs`, the PPO clipped surrogate and the k3 KL against
+ * `referenceModel`, normalised as the reference does. Rollouts of zero-variance groups and
+ * rollouts with missing or mismatched log-probs are skipped but still counted in
+ * `n_total_rollouts`, as in the reference.
+ *
+ * - Spec: PROTOCOL.md §7 (mirrors `_rollout_loss` and the loop of `train_step` in
+ *   `reliquary/validator/training.py` at 59b4718).
+ *
+ * @param model - The policy. Not modified.
+ * @param batch - The window's groups.
+ * @param options - {@link GrpoLossOptions}
+ * @returns Plain numbers: per-rollout `ppoLoss`/`kl`/`advantage` and batch metrics.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` for a malformed batch (bad token ids, non-finite
+ *   rewards or log-probs, non-integer prompt length), a bad option, or β > 0 without a reference model.
+ *
+ * @example
+ * ```ts
+ * import { loadModel } from 'reliquary/model'
+ * import { grpoLoss } from 'reliquary/grpo'
+ * const model = await loadModel('./qwen3-tiny')
+ * const r = await grpoLoss(model, batch, { referenceModel: model })
+ * console.log(r.rollouts.map((t) => t.ppoLoss))
+ * ```
+ */
+export async function grpoLoss(model: CausalLM, batch: GrpoBatch, options: GrpoLossOptions = {}): Promise<GrpoLossReturnType> {
+  const o = toResolved(options)
+  const ref = options.referenceModel ?? null
+  if (o.klBeta > 0 && ref === null) {
+    throw invalidArgument('options.referenceModel', 'a reference model when klBeta > 0', ref, ['Pass the frozen starting model, or the policy itself for the first step (KL = 0), or set klBeta: 0.'])
+  }
+  const plan = planBatch(model, batch, o)
+  const attention = model._internal.attention()
+  const acc = new MetricsAccumulator(o)
+  for (const r of plan.rollouts) {
+    if (r.skipReason !== null) {
+      acc.skip(r)
+      continue
+    }
+    const scalars = tf.tidy(() => {
+      const newLp = completionLogprobs(model, attention, r.tokens, r.promptLength)
+      let refLp: tf.Tensor1D | null = null
+      if (o.klBeta > 0 && ref !== null) refLp = ref === model ? newLp : completionLogprobs(ref, attention, r.tokens, r.promptLength)
+      const t = rolloutTerms(newLp, tf.tensor1d(r.oldLogprobs, 'float32'), refLp, r.advantage, o)
+      return { ...t, loss: rolloutLoss(t, o, plan.rolloutsTotal, plan.tokensUsed) }
+    })
+    acc.add(r, await readScalars(scalars))
+  }
+  return { ...acc.result(plan), rollouts: acc.terms }
+}

@@ -1,0 +1,94 @@
+import { ReliquaryError, invalidArgument } from '../errors/base.js'
+import { ARCHIVE_LIMITS, windowArchiveRecordSchema, type WindowArchiveRecord } from './windowArchive.js'
+
+/** Options of {@link decodeWindowArchive}. */
+export type DecodeWindowArchiveOptions = {
+  /** Largest decompressed size accepted, in bytes. @default ARCHIVE_LIMITS.maxBytes */
+  maxBytes?: number | undefined
+  /** Largest input size accepted, in bytes. @default ARCHIVE_LIMITS.maxCompressedBytes */
+  maxCompressedBytes?: number | undefined
+}
+
+const tooLarge = (what: string, limit: number) => new ReliquaryError('PAYLOAD_TOO_LARGE', `Window archive ${what} exceeds ${limit} bytes.`)
+
+async function gunzipBounded(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  const ds = new DecompressionStream('gzip')
+  const writer = ds.writable.getWriter()
+  // Failures surface on the reading side; swallow them here so none goes unhandled.
+  writer.write(bytes as Uint8Array<ArrayBuffer>).catch(() => undefined)
+  writer.close().catch(() => undefined)
+  const reader = ds.readable.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      total += value.length
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined)
+        throw tooLarge('decompressed', maxBytes)
+      }
+      chunks.push(value)
+    }
+  } catch (e) {
+    if (e instanceof ReliquaryError) throw e
+    throw new ReliquaryError('JSON_INVALID', 'Window archive is not valid gzip.', { cause: e })
+  }
+  const out = new Uint8Array(total)
+  let off = 0
+  for (const c of chunks) {
+    out.set(c, off)
+    off += c.length
+  }
+  return out
+}
+
+/**
+ * Reads a window archive: gunzips it with a bound on the decompressed size (so a gzip bomb stops
+ * early), decodes strict UTF-8, parses JSON and validates it against the E3 archive schema.
+ * Plain (uncompressed) JSON bytes are accepted too. Fields written by other reference versions
+ * are kept.
+ *
+ * Python's `json.dumps` writes `NaN`/`Infinity` for non-finite floats, which is not JSON; such an
+ * archive fails with `JSON_INVALID` (the E3 fields are finite by construction).
+ *
+ * - Spec: PROTOCOL.md §3.7.
+ *
+ * @param bytes - The stored object.
+ * @param options - {@link DecodeWindowArchiveOptions}
+ * @returns The validated {@link WindowArchiveRecord}.
+ * @throws {ReliquaryError} `PAYLOAD_TOO_LARGE` past a size bound; `JSON_INVALID` for bad gzip,
+ *   UTF-8 or JSON; `SCHEMA_INVALID` (issues in `meta.issues`) when the record does not fit;
+ *   `INVALID_ARGUMENT` if `bytes` is not a `Uint8Array`.
+ * @example
+ * ```ts
+ * import { decodeWindowArchive, Cooldown } from 'reliquary'
+ * const archive = await decodeWindowArchive(await bucket.get('reliquary/dataset/window-42.json.gz'))
+ * new Cooldown().applyArchives([archive], 43)
+ * ```
+ */
+export async function decodeWindowArchive(bytes: Uint8Array, options: DecodeWindowArchiveOptions = {}): Promise<WindowArchiveRecord> {
+  if (!(bytes instanceof Uint8Array)) throw invalidArgument('bytes', 'a Uint8Array', bytes)
+  const { maxBytes = ARCHIVE_LIMITS.maxBytes, maxCompressedBytes = ARCHIVE_LIMITS.maxCompressedBytes } = options
+  if (bytes.length > maxCompressedBytes) throw tooLarge('input', maxCompressedBytes)
+  const gz = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b
+  if (!gz && bytes.length > maxBytes) throw tooLarge('input', maxBytes)
+  const raw = gz ? await gunzipBounded(bytes, maxBytes) : bytes
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw))
+  } catch (e) {
+    throw new ReliquaryError('JSON_INVALID', 'Window archive is not valid UTF-8 JSON.', { cause: e })
+  }
+  const r = windowArchiveRecordSchema.safeParse(value)
+  if (!r.success) {
+    const issues = r.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
+    throw new ReliquaryError('SCHEMA_INVALID', `Window archive failed its schema (${r.error.issues.length} issue${r.error.issues.length === 1 ? '' : 's'}).`, {
+      details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
+      meta: { issues },
+      cause: r.error,
+    })
+  }
+  return r.data
+}
