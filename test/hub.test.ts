@@ -249,9 +249,14 @@ describe('a publish that fails midway', () => {
   })
 
   test('bad parameters and an aborted signal fail before any request', async () => {
-    const before = hub.requests.length
+    let before = hub.requests.length
     await rejectsWith(publish('val/x', 1, checkpointDir(1), null, { accessToken: 'not-a-token' }), 'INVALID_ARGUMENT')
     await rejectsWith(publish('not a repo', 1, checkpointDir(1), null), 'INVALID_ARGUMENT')
+    const parent = (await publish('val/parent-guard', 2, checkpointDir(2), null)).custodyManifest
+    const guardFrom = hub.requests.length
+    await rejectsWith(publish('val/parent-guard', 2, checkpointDir(3), parent), 'INVALID_ARGUMENT') // n must exceed the parent's
+    expect(hub.requests.length).toBe(guardFrom)
+    before = hub.requests.length
     const ac = new AbortController()
     ac.abort(new Error('stop'))
     await expect(publish('val/x', 1, checkpointDir(1), null, { signal: ac.signal })).rejects.toThrow('stop')

@@ -50,7 +50,7 @@ export function runSketchBench(o: SketchBenchOptions = {}): { machine: Record<st
   const script = o.baseline
   if (script && existsSync(script)) {
     const py = o.python ?? '/usr/bin/python3'
-    const r = spawnSync(py, [script, 'sketch', String(rows), String(cols), String(repeats)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: process.env['OMP_NUM_THREADS'] ?? '' } })
+    const r = spawnSync(py, [script, 'sketch', String(rows), String(cols), String(repeats)], { encoding: 'utf8' })
     if (r.status === 0) {
       for (const line of r.stdout.split('\n')) if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
     } else {

@@ -30,8 +30,9 @@ Options:
   --backend <name>  TensorFlow.js backend for the model suites: wasm (default), cpu, webgpu, tensorflow
   -h, --help        Show this help`,
   bench: `Usage: reliquary bench sketch [--rows N] [--cols D] [--repeats R] [--baseline PATH] [--json]
+       reliquary bench forward|generate|verify --model DIR [--seq N] [--backend B] [--repeats R] [--json]
 
-Times computeSketch on a [rows, cols] float32 matrix and verifySketch on 32 positions (median of
+sketch times computeSketch on a [rows, cols] float32 matrix and verifySketch on 32 positions (median of
 ≥ 5 runs). With --baseline (default: ../shared/bench/torch_baseline.py when present) the torch
 baseline runs in the same invocation for a side-by-side figure.
 
@@ -42,7 +43,13 @@ Options:
   --baseline PATH   torch baseline script (needs python3 with torch)
   --python PATH     Python interpreter for the baseline (default /usr/bin/python3)
   --json            One JSON document instead of a table
-  -h, --help        Show this help`,
+  --model DIR       Checkpoint directory (forward, generate, verify)
+  --seq N           Tokens: sequence length (forward, verify) or new tokens (generate); default 256
+  --backend B       wasm (default), cpu, webgpu, tensorflow
+  -h, --help        Show this help
+
+forward also runs the torch baseline's forward on the same checkpoint and length. Each run reports
+the peak RSS of its process: run one configuration per invocation.`,
 }
 
 function usage(msg: string): never {
@@ -80,18 +87,28 @@ async function bench(argv: string[]): Promise<number> {
     options: {
       json: { type: 'boolean' }, rows: { type: 'string' }, cols: { type: 'string' }, repeats: { type: 'string' },
       baseline: { type: 'string' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      model: { type: 'string' }, seq: { type: 'string' }, backend: { type: 'string' },
     },
   })
   if (values.help) return print(HELP['bench']!)
-  const what = positionals[0] ?? usage('bench needs a target: sketch.')
-  if (what !== 'sketch') usage(`Unknown benchmark "${what}". Available: sketch.`)
+  const what = positionals[0] ?? usage('bench needs a target: sketch, forward, generate, verify.')
   const int = (s: string | undefined, name: string) => {
     if (s === undefined) return undefined
     const n = Number(s)
     if (!Number.isInteger(n) || n <= 0) usage(`--${name} must be a positive integer.`)
     return n
   }
-  const out = runSketchBench({ rows: int(values.rows, 'rows'), cols: int(values.cols, 'cols'), repeats: int(values.repeats, 'repeats'), baseline: values.baseline ?? defaultBaseline(), python: values.python })
+  let out: { machine: Record<string, unknown>; results: { what: string; median_s: number; per_s: number; unit: string }[] }
+  if (what === 'sketch') {
+    out = runSketchBench({ rows: int(values.rows, 'rows'), cols: int(values.cols, 'cols'), repeats: int(values.repeats, 'repeats'), baseline: values.baseline ?? defaultBaseline(), python: values.python })
+  } else if (what === 'forward' || what === 'generate' || what === 'verify') {
+    const modelDir = values.model ?? usage(`bench ${what} needs --model <dir>.`)
+    await selectBackend(values.backend)
+    const { runModelBench } = await import('../bench/model.js')
+    out = await runModelBench({ modelDir: resolve(modelDir), what, seqLen: int(values.seq, 'seq') ?? 256, repeats: int(values.repeats, 'repeats') ?? 3, baseline: values.baseline ?? defaultBaseline(), python: values.python })
+  } else {
+    usage(`Unknown benchmark "${what}". Available: sketch, forward, generate, verify.`)
+  }
   if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n')
   else {
     process.stdout.write(`machine: ${JSON.stringify(out.machine)}\n`)

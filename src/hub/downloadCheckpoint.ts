@@ -150,7 +150,7 @@ async function fetchFile(ctx: HubContext, revision: string, entry: CustodyFileEn
 async function sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {
   const { readFile } = await import('node:fs/promises')
   const local = await readFile(path).catch(() => null)
-  return local !== null && local.length === bytes.length && local.every((v, i) => v === bytes[i])
+  return local !== null && local.equals(bytes)
 }
 
 /**
@@ -185,7 +185,9 @@ async function sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {
  *   number; `meta.reason`); `HUB_COMMIT_TITLE_MISMATCH`; `HUB_CUSTODY_INVALID` (missing manifest
  *   or broken chain; `meta.field`, `meta.index`); `MANIFEST_FILES_MISMATCH` (a missing, extra or
  *   tampered file; `meta.missing|extra|mismatched`); `HUB_REQUEST_FAILED`; `INVALID_ARGUMENT` for bad
- *   parameters (a branch name instead of a commit id). An aborted `signal` rejects with its reason.
+ *   parameters (a branch name instead of a commit id); `SCHEMA_INVALID` / `JSON_INVALID` for a
+ *   reference manifest that is not a `/checkpoint` document; `SIGNATURE_INVALID_KEY` for a malformed
+ *   `validatorHotkey`. An aborted `signal` rejects with its reason.
  * @example
  * ```ts
  * import { downloadCheckpoint } from 'reliquary/hub'

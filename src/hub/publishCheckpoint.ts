@@ -126,6 +126,11 @@ export async function publishCheckpoint(parameters: PublishCheckpointParameters)
   const title = checkpointCommitTitle(p.checkpointN)
   if (typeof p.hotkey?.sign !== 'function' || typeof p.hotkey.address !== 'string') throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
   if (typeof p.custody !== 'object' || p.custody === null) throw invalidArgument('custody', 'an object', p.custody)
+  const parentN = (p.custody.parent as { checkpoint_n?: unknown } | null)?.checkpoint_n
+  if (typeof parentN === 'number' && !(parentN < p.checkpointN)) {
+    // verifyChain would refuse this link on every miner: fail here, before publishing it.
+    throw invalidArgument('checkpointN', `a number above the parent's checkpoint_n ${parentN}`, p.checkpointN)
+  }
   assertAccessToken(p.accessToken)
   assertFetch(p.fetch)
   assertSignal(p.signal)

@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { basename } from 'node:path'
+import { createHotkey } from '../crypto/sr25519.js'
+import { defineProfile, e3 } from '../protocol/profiles.js'
+import { verifyRollout } from '../rollout/verifyRollout.js'
+import type { BenchLine } from './sketch.js'
+import { machineInfo } from './sketch.js'
+import { median } from './stats.js'
+
+/** Options of the model benchmarks. */
+export type ModelBenchOptions = {
+  modelDir: string
+  /** `forward`: full forward pass; `generate`: KV-cache decoding; `verify`: verifyRollout of one rollout. */
+  what: 'forward' | 'generate' | 'verify'
+  /** Sequence length (forward, verify) or new tokens (generate). */
+  seqLen: number
+  repeats: number
+  /** torch baseline script; run for `forward` when it exists. */
+  baseline?: string | undefined
+  python?: string | undefined
+}
+
+function rssMiB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024)
+}
+
+async function timeAsync(fn: () => Promise<unknown>, repeats: number, warmup = 1): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn()
+  const out: number[] = []
+  for (let i = 0; i < repeats; i++) {
+    const t = process.hrtime.bigint()
+    await fn()
+    out.push(Number(process.hrtime.bigint() - t) / 1e9)
+  }
+  return out
+}
+
+/** Deterministic token ids in [1, vocab). */
+function tokensFor(n: number, vocab: number, salt = 1): number[] {
+  let x = salt >>> 0
+  return Array.from({ length: n }, () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0
+    return 1 + (x % (vocab - 1))
+  })
+}
+
+/**
+ * Times the decoder on the current TensorFlow.js backend: a full forward pass, KV-cache
+ * generation, or `verifyRollout` of a proved rollout; reports the median and this process's peak
+ * RSS. Run one configuration per process so the peak belongs to it.
+ */
+export async function runModelBench(o: ModelBenchOptions): Promise<{ machine: Record<string, unknown>; results: BenchLine[] }> {
+  const tf = await import('@tensorflow/tfjs')
+  const { loadModel, generate, proveWithModel, createRolloutEvaluator } = await import('../model/index.js')
+  const model = await loadModel(o.modelDir)
+  const name = basename(o.modelDir.replace(/\/+$/, ''))
+  const results: BenchLine[] = []
+  const backend = tf.getBackend()
+  try {
+    const V = model.config.vocabSize
+    if (o.what === 'forward') {
+      const toks = tokensFor(o.seqLen, V)
+      const ts = await timeAsync(async () => {
+        const { hidden, logits } = model.forward(toks)
+        await logits.data()
+        hidden.dispose()
+        logits.dispose()
+      }, o.repeats)
+      const m = median(ts)
+      results.push({ what: `reliquary_forward_${backend}`, model: name, seq_len: o.seqLen, median_s: m, per_s: o.seqLen / m, unit: 'tokens', repeats: o.repeats, peak_rss_mib: rssMiB() })
+    } else if (o.what === 'generate') {
+      const prompt = tokensFor(16, V)
+      const ts = await timeAsync(() => generate(model, prompt, { maxNewTokens: o.seqLen, temperature: 0.9, seed: 1, eosTokenIds: [] }), o.repeats)
+      const m = median(ts)
+      results.push({ what: `reliquary_generate_${backend}`, model: name, new_tokens: o.seqLen, median_s: m, per_s: o.seqLen / m, unit: 'tokens', repeats: o.repeats, peak_rss_mib: rssMiB() })
+    } else {
+      const profile = defineProfile(e3, { id: 'bench', sampling: { maxNewTokensCap: o.seqLen } })
+      const hotkey = await createHotkey('//Alice')
+      const randomness = 'ab'.repeat(32)
+      const P = 32
+      const g = await generate(model, tokensFor(P, V), { maxNewTokens: o.seqLen - P, temperature: 0.9, seed: 3, eosTokenIds: [] })
+      const commit = await proveWithModel({ model, tokens: g.tokens, promptLength: P, randomness, hotkey, profile })
+      const evaluator = createRolloutEvaluator(model)
+      let reason: string | null = 'unset'
+      const ts = await timeAsync(async () => {
+        reason = (await verifyRollout({ commit, minerHotkey: hotkey.address, randomness, promptTokens: g.tokens.slice(0, P), model: evaluator, profile })).reason
+      }, o.repeats)
+      const m = median(ts)
+      results.push({ what: `reliquary_verifyRollout_${backend}`, model: name, seq_len: o.seqLen, median_s: m, per_s: 1 / m, unit: 'rollouts', verdict: reason ?? 'accepted', repeats: o.repeats, peak_rss_mib: rssMiB() })
+    }
+  } finally {
+    model.dispose()
+  }
+  if (o.what === 'forward' && o.baseline && existsSync(o.baseline)) {
+    const r = spawnSync(o.python ?? '/usr/bin/python3', [o.baseline, 'forward', o.modelDir, String(o.seqLen), String(o.repeats)], { encoding: 'utf8', maxBuffer: 1 << 24 })
+    if (r.status === 0) {
+      for (const line of r.stdout.split('\n')) if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
+    } else {
+      results.push({ what: 'torch_forward', median_s: Number.NaN, per_s: Number.NaN, unit: 'tokens', error: (r.stderr || '').split('\n').slice(-3).join(' ') })
+    }
+  }
+  return { machine: { ...machineInfo(), backend }, results }
+}
