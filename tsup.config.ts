@@ -15,6 +15,7 @@ export default defineConfig([
       'manifest/index': 'src/manifest/index.ts',
       'model/index': 'src/model/index.ts',
       'hub/index': 'src/hub/index.ts',
+      'grpo/index': 'src/grpo/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -7,10 +7,11 @@ import { grailSuites } from './suites/grail.js'
 import { rewardSuites } from './suites/reward.js'
 import { windowSuites } from './suites/window.js'
 import { modelSuites } from './suites/model.js'
+import { grpoSuites } from './suites/grpo.js'
 import type { ConformanceReport, Suite, SuiteResult } from './types.js'
 
 /** Every suite this build knows, in report order. */
-export const ALL_SUITES: readonly Suite[] = [...cryptoSuites, ...e3Suites, ...grailSuites, ...rewardSuites, ...windowSuites, ...modelSuites]
+export const ALL_SUITES: readonly Suite[] = [...cryptoSuites, ...e3Suites, ...grailSuites, ...rewardSuites, ...windowSuites, ...modelSuites, ...grpoSuites]
 
 /** Options of {@link runConformance}. */
 export type RunConformanceOptions = {

@@ -7,7 +7,7 @@
 import { invalidArgument } from '../errors/base.js'
 import type { CausalLM } from '../model/loadModel.js'
 import { pySum } from '../reward/_python.js'
-import type { GrpoBatch, GrpoSkipReason, ResolvedGrpoOptions } from './types.js'
+import type { GrpoBatch, GrpoRollout, GrpoSkipReason, ResolvedGrpoOptions } from './types.js'
 
 /** One rollout's place in the plan. */
 export type PlannedRollout = {
@@ -55,24 +55,26 @@ export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOpti
   let tokensUsed = 0
   batch.forEach((group, gi) => {
     if (typeof group !== 'object' || group === null || !Array.isArray(group.rollouts)) throw invalidArgument(`batch[${gi}]`, 'a group { rollouts: [...] }', group)
-    const rewards = group.rollouts.map((r, ri) => {
+    const groupRollouts: readonly GrpoRollout[] = group.rollouts
+    const rewards = groupRollouts.map((r, ri) => {
       const where = `batch[${gi}].rollouts[${ri}]`
       if (typeof r !== 'object' || r === null) throw invalidArgument(where, 'a rollout object', r)
       if (typeof r.reward !== 'number' || !Number.isFinite(r.reward)) throw invalidArgument(`${where}.reward`, 'a finite number', r.reward)
       model._internal.checkTokens(r.tokens, `${where}.tokens`)
       if (!Number.isSafeInteger(r.promptLength)) throw invalidArgument(`${where}.promptLength`, 'an integer', r.promptLength)
-      if (!Array.isArray(r.tokenLogprobs)) throw invalidArgument(`${where}.tokenLogprobs`, 'an array of finite numbers', r.tokenLogprobs)
-      r.tokenLogprobs.forEach((x, i) => {
+      const lps: readonly number[] = r.tokenLogprobs
+      if (!Array.isArray(lps)) throw invalidArgument(`${where}.tokenLogprobs`, 'an array of finite numbers', lps)
+      lps.forEach((x: number, i: number) => {
         if (typeof x !== 'number' || !Number.isFinite(x)) throw invalidArgument(`${where}.tokenLogprobs[${i}]`, 'a finite number', x)
       })
       return r.reward
     })
-    rolloutsTotal += group.rollouts.length
+    rolloutsTotal += groupRollouts.length
     const advantages = advantagesOf(rewards, o.sigmaEpsilon)
     // The reference: `if all(a == 0.0 for a in advantages): skip group` (also true for empty groups).
     const degenerate = advantages.every((a) => a === 0)
     if (degenerate) skippedGroups++
-    group.rollouts.forEach((r, ri) => {
+    groupRollouts.forEach((r, ri) => {
       let skipReason: GrpoSkipReason | null = null
       if (degenerate) skipReason = 'zero_variance_group'
       else if (r.promptLength <= 0 || r.tokenLogprobs.length === 0) skipReason = 'missing_logprobs'
@@ -93,4 +95,13 @@ export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOpti
     })
   })
   return { rollouts, used: rollouts.filter((r) => r.skipReason === null), skippedGroups, skippedRollouts, rolloutsTotal, tokensUsed }
+}
+
+/** The KL reference must score the same vocabulary as the policy. */
+export function checkReference(model: CausalLM, ref: CausalLM | null, param: string): void {
+  if (ref === null || ref === model) return
+  if (typeof ref !== 'object' || !(ref.weights instanceof Map)) throw invalidArgument(param, 'a CausalLM from loadModel', ref)
+  if (ref.config.vocabSize !== model.config.vocabSize || ref.config.hiddenSize !== model.config.hiddenSize) {
+    throw invalidArgument(param, `a model of the policy's shape (vocab ${model.config.vocabSize}, hidden ${model.config.hiddenSize})`, `vocab ${ref.config.vocabSize}, hidden ${ref.config.hiddenSize}`)
+  }
 }

@@ -24,8 +24,10 @@ export function completionLogprobs(model: CausalLM, attention: AttentionImpl, to
   const logp = tf.logSoftmax(lmLogits(weights, rows))
   const targets = tf.tensor1d(Int32Array.from(tokens.slice(promptLength)), 'int32')
   // One-hot product instead of a gather: tf.gather's gradient needs UnsortedSegmentSum, which
-  // the wasm backend lacks. Exact: every other term of the row sum is ±0.
-  return tf.sum(tf.mul(logp, tf.oneHot(targets, model.config.vocabSize, 1, 0, 'float32')), 1)
+  // the wasm backend lacks. Exact: every other term of the row sum is ±0. The one-hot is built as
+  // int32 and cast: the wasm OneHot kernel writes integer bits into a float32 output (tfjs 4.22).
+  const onehot = tf.cast(tf.oneHot(targets, model.config.vocabSize), 'float32')
+  return tf.sum(tf.mul(logp, onehot), 1)
 }
 
 /** Scalar terms of one rollout. */

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import type { CausalLM } from '../model/loadModel.js'
-import { planBatch } from './_plan.js'
+import { checkReference, planBatch } from './_plan.js'
 import { completionLogprobs, rolloutLoss, rolloutTerms } from './_terms.js'
 import type { AdamW } from './createAdamW.js'
-import { MetricsAccumulator, readScalars, toResolved } from './grpoLoss.js'
+import { MetricsAccumulator, readScalars, toResolved } from './_metrics.js'
 import { learningRateAt } from './learningRateAt.js'
 import type { GrpoBatch, GrpoBatchMetrics, GrpoOptions, GrpoRolloutTerms, ResolvedGrpoOptions } from './types.js'
 
@@ -87,8 +87,9 @@ function sumGrads(acc: Map<string, tf.Tensor>, grads: tf.NamedTensorMap, names: 
  * const model = await loadModel('./qwen3-tiny')
  * const reference = await loadModel('./qwen3-tiny', { trainable: false })
  * const options = resolveGrpoOptions({})
- * const state = { optimizer: createAdamW(model.weights as Map<string, any>, { weightDecay: options.weightDecay }), referenceModel: reference, options, completedSteps: 0 }
- * const stats = await grpoStep(model, batch, state)
+ * const optimizer = createAdamW(model.weights, { beta1: options.adamBeta1, beta2: options.adamBeta2, epsilon: options.adamEpsilon, weightDecay: options.weightDecay })
+ * const state = { optimizer, referenceModel: reference, options, completedSteps: 0 }
+ * const stats = await grpoStep(model, batch, state) // state.completedSteps is now 1
  * console.log(stats.gradNorm, stats.learningRateAfter)
  * ```
  */
@@ -109,6 +110,7 @@ export async function grpoStep(model: CausalLM, batch: GrpoBatch, state: GrpoSte
     }
   }
   if (vars.length === 0) throw invalidArgument('model', 'trainable weight variables', 'none', ['Load the policy with loadModel(dir, { trainable: true }) (the default).'])
+  checkReference(model, ref, 'state.referenceModel')
   const plan = planBatch(model, batch, o)
   const attention = model._internal.attention()
   const acc = new MetricsAccumulator(o)
