@@ -82,18 +82,19 @@ export function realVerifier(model: RolloutEvaluator = fakeModel()): RolloutVeri
   return (p) => verifyRollout({ ...p, model })
 }
 
-const e3CommitSchema = commitSchema(e3)
+const commitSchemas = new WeakMap<ProtocolProfile, ReturnType<typeof commitSchema>>()
 
 /** A cheap verifier: the commit schema only (used where the model's work is not under test). */
 export const schemaOnlyVerifier: RolloutVerifier = (p) => {
-  const schema = p.profile === e3 ? e3CommitSchema : commitSchema(p.profile)
+  let schema = commitSchemas.get(p.profile)
+  if (!schema) commitSchemas.set(p.profile, (schema = commitSchema(p.profile)))
   return schema.safeParse(p.commit).success ? { ok: true, reason: null } : { ok: false, reason: 'bad_schema', detail: 'commit schema' }
 }
 
 /** A verifier that accepts every rollout. */
 export const okVerifier: RolloutVerifier = () => ({ ok: true, reason: null })
 
-/** A verifier answering `reason` for rollout indices in `bad` (by call order) and ok otherwise. */
+/** A verifier answering `reasonFor(i)` for the i-th rollout of each group (by call order), ok when it returns null. */
 export function scriptedVerifier(reasonFor: (i: number) => import('../src/protocol/profiles.js').RejectReason | null): RolloutVerifier {
   let i = 0
   return () => {
@@ -131,8 +132,10 @@ export type BodyOptions = {
   nonce?: string
   /** Build real GRAIL commits (proveRollout); otherwise a schema-valid unsigned commit. */
   prove?: boolean
+  /** Leave `envelope_signature` empty (worker-stage tests; any `hotkey.address` works). */
+  unsigned?: boolean
   /** Overrides per rollout index applied to the proving inputs. */
-  proveWith?: (i: number) => Partial<{ randomness: string; prompt: number[]; hiddenScale: number; logprob: number; token: number }>
+  proveWith?: (i: number) => Partial<{ randomness: string; prompt: number[]; hiddenShift: number; logprob: number; token: number }>
 }
 
 /** Builds a signed E3 /submit body (a plain object). */
@@ -152,7 +155,7 @@ export async function buildBody(o: BodyOptions): Promise<Record<string, any>> {
       commit = await proveRollout({
         tokens,
         promptLength: prompt.length,
-        hidden: tokens.map((t, p) => hiddenRow(t, p, w.hiddenScale ?? 1)),
+        hidden: tokens.map((t, p) => hiddenRow(t + (w.hiddenShift ?? 0), p)),
         tokenLogprobs: completion.map(() => w.logprob ?? -0.1),
         randomness: w.randomness ?? randomness,
         modelName: 'toy-model',
@@ -183,7 +186,7 @@ export async function buildBody(o: BodyOptions): Promise<Record<string, any>> {
     nonce,
     envelope_signature: '',
   }
-  body['envelope_signature'] = signBody(hotkey, body, randomness)
+  if (!o.unsigned) body['envelope_signature'] = signBody(hotkey, body, randomness)
   return body
 }
 
@@ -193,6 +196,17 @@ export function signBody(hotkey: Hotkey, body: Record<string, any>, randomness =
     minerHotkey: body['miner_hotkey'], windowStart: body['window_start'], promptIdx: body['prompt_idx'], merkleRoot: body['merkle_root'],
     checkpointHash: body['checkpoint_hash'], drandRound: body['drand_round'], randomness, nonce: body['nonce'],
   })
+}
+
+/** A stand-in hotkey that cannot sign (for unsigned, worker-stage bodies). */
+export function fakeKey(address: string): Hotkey {
+  return {
+    address,
+    publicKey: new Uint8Array(32),
+    sign: () => {
+      throw new Error('fake key')
+    },
+  }
 }
 
 let keys: Promise<Hotkey[]> | undefined

@@ -205,14 +205,23 @@ export function parseWire<S extends z.ZodType>(schema: S, input: unknown, what: 
   return r.data as z.output<S>
 }
 
+// Profiles are frozen, so a schema built for one can be reused for every later parse.
+const submitSchemas = new WeakMap<ProtocolProfile, ReturnType<typeof submitRequestSchema>>()
+const commitSchemas = new WeakMap<ProtocolProfile, ReturnType<typeof commitSchema>>()
+function cached<S>(map: WeakMap<ProtocolProfile, S>, profile: ProtocolProfile, build: (p: ProtocolProfile) => S): S {
+  let s = map.get(profile)
+  if (!s) map.set(profile, (s = build(profile)))
+  return s
+}
+
 /** Parses a `/submit` request body for a profile (E3 layout by default). @throws {ReliquaryError} see {@link parseWire}. */
 export function parseSubmitRequest(input: unknown, options: ParseWireOptions & { profile?: ProtocolProfile | undefined } = {}): SubmitRequest {
-  return parseWire(submitRequestSchema(options.profile ?? DEFAULT_PROFILE), input, 'submit request', options) as SubmitRequest
+  return parseWire(cached(submitSchemas, options.profile ?? DEFAULT_PROFILE, submitRequestSchema), input, 'submit request', options) as SubmitRequest
 }
 
 /** Parses one rollout's `commit` object. @throws {ReliquaryError} see {@link parseWire}. */
 export function parseCommit(input: unknown, options: ParseWireOptions & { profile?: ProtocolProfile | undefined } = {}): Commit {
-  return parseWire(commitSchema(options.profile ?? DEFAULT_PROFILE), input, 'commit', options)
+  return parseWire(cached(commitSchemas, options.profile ?? DEFAULT_PROFILE, commitSchema), input, 'commit', options)
 }
 
 /** Parses a `/submit` response. */

@@ -245,11 +245,15 @@ export class AdmissionPipeline {
   }
 
   #runWorker(request: AdmissionRequest, batcher: WindowBatcher, arrivalSeconds: number | undefined, nowSeconds: number | undefined): Promise<AdmissionVerdict<ValidSubmission>> {
+    const self = this
     const ctx: WorkerContext = {
       config: this.config,
       request,
       batcher,
-      activeBatcher: this.#batcher,
+      // A getter: the accept step re-reads it after the (asynchronous) rollout verification.
+      get activeBatcher() {
+        return self.#batcher
+      },
       arrivalSeconds,
       nowSeconds: nowSeconds !== undefined && Number.isFinite(nowSeconds) ? nowSeconds : undefined,
       scratch: newWorkerScratch(),

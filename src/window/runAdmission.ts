@@ -160,7 +160,8 @@ export async function runWorkerStage(ctx: WorkerContext, checks?: readonly Admis
   }
   // The rollout verifier is asynchronous: the window may have been sealed meanwhile.
   if (ctx.batcher.isSealed || ctx.activeBatcher !== ctx.batcher) {
-    return stamp({ reason: ctx.batcher.isSealed ? 'batch_filled' : 'worker_dropped', detail: `window ${ctx.batcher.windowStart} closed during verification` }, 'worker', 'accept')
+    const filled = ctx.batcher.isSealed && ctx.config.profile.rejectReasons.includes('batch_filled')
+    return stamp({ reason: filled ? 'batch_filled' : 'worker_dropped', detail: `window ${ctx.batcher.windowStart} closed during verification` }, 'worker', 'accept')
   }
   const e3 = 'drand_round' in r
   const s = ctx.scratch
