@@ -1,0 +1,426 @@
+import { invalidArgument } from '../errors/base.js'
+import { createRng, type Rng } from '../model/_sampling.js'
+import type { ProtocolProfile } from '../protocol/profiles.js'
+import { DEFAULT_PROFILE } from '../protocol/profiles.js'
+import { groupSigma, isInZone } from '../reward/groups.js'
+import type { CooldownView } from '../window/cooldown.js'
+
+/** Per-call context of {@link PromptPicker.pickPrompts}. */
+export type PickContext = {
+  /** The window being filled; needed for the cooldown check (skipped when absent). */
+  window?: number | undefined
+  /** Overrides the picker's `cooldown` for this call. */
+  cooldown?: CooldownView | undefined
+  /** Further prompt indices not to pick (for example taken by another worker). */
+  exclude?: Iterable<number> | undefined
+}
+
+/**
+ * Chooses which prompts a miner generates groups for. Picked prompts are held "in flight" until
+ * {@link PromptPicker.observe} reports their group or {@link PromptPicker.release} drops them, and
+ * are not picked again meanwhile. Implementations are deterministic for a given seed and call
+ * sequence, and do no I/O.
+ */
+export interface PromptPicker {
+  /** Picks up to `n` distinct eligible prompts (not in cooldown, not in flight) and marks them in flight. */
+  pickPrompts(n: number, context?: PickContext): number[]
+  /** Records the rewards of one finished group on `promptIdx` and ends its in-flight state. */
+  observe(promptIdx: number, rewards: readonly number[]): void
+  /** Ends the in-flight state of `promptIdx` without an outcome (generation failed or was abandoned). */
+  release(promptIdx: number): void
+  /** The prompts currently in flight, ascending. */
+  inFlight(): number[]
+}
+
+/** Options shared by {@link createFrontierPicker} and {@link uniformPicker}. */
+export type PickerOptions = {
+  /** Number of prompts of the environment; indices are `0 … size − 1`. */
+  size: number
+  /** Seed of the tie-breaking / sampling PRNG. @default 0 */
+  seed?: number | undefined
+  /** Cooldown consulted when a call gives a `window`. */
+  cooldown?: CooldownView | undefined
+}
+
+/** Options of {@link createFrontierPicker}. */
+export type FrontierPickerOptions = PickerOptions & {
+  /** Group size M and zone thresholds come from here. @default DEFAULT_PROFILE */
+  profile?: ProtocolProfile | undefined
+  /** Score against the bootstrap zone (σ ≥ bootstrapSigmaMin). @default false */
+  bootstrap?: boolean | undefined
+  /**
+   * Forgetting factor λ ∈ (0, 1] applied to a prompt's past counts before each new group, so the
+   * estimate follows a policy that keeps training (an EMA over groups). 1 keeps every observation.
+   * @default 0.8
+   */
+  decay?: number | undefined
+  /**
+   * Beta prior mean of an unseen prompt: a number in (0, 1), or `'pooled'` for the decayed success
+   * rate over all of this miner's groups so far (decayed by max(decay, 0.99) per group; 0.5 before the first). @default 'pooled'
+   */
+  priorMean?: number | 'pooled' | undefined
+  /** Beta prior strength α₀ + β₀ (pseudo-rollouts). @default 2 */
+  priorStrength?: number | undefined
+  /**
+   * `'predictive'`: P(zone) under the Beta-binomial posterior predictive (uncertain prompts score
+   * lower than well-measured p ≈ 0.5 ones). `'point'`: the binomial P(k ∈ zone | p̂) at the
+   * posterior mean. @default 'predictive'
+   */
+  estimator?: 'predictive' | 'point' | undefined
+  /** Probability that each pick is a uniformly random eligible prompt instead of the best one. @default 0.05 */
+  explore?: number | undefined
+}
+
+/** A prompt's current estimate, from {@link FrontierPicker.estimate}. */
+export type PromptEstimate = {
+  /** Posterior Beta α (prior + decayed successes). */
+  readonly alpha: number
+  /** Posterior Beta β (prior + decayed failures). */
+  readonly beta: number
+  /** Posterior mean success rate p̂. */
+  readonly mean: number
+  /** Groups observed on this prompt. */
+  readonly groups: number
+  /** Probability that the next group of M lands in the zone (per the picker's estimator). */
+  readonly zoneProbability: number
+}
+
+/** The frontier picker: a {@link PromptPicker} with per-prompt estimates. */
+export interface FrontierPicker extends PromptPicker {
+  /** The estimate for `promptIdx` (the prior for an unseen prompt). */
+  estimate(promptIdx: number): PromptEstimate
+  /** The success counts k (of M binary rewards) that land in the zone. */
+  readonly zoneCounts: readonly number[]
+}
+
+/**
+ * The success counts k ∈ [0, M] whose binary reward group (k ones, M − k zeros) passes the zone
+ * filter, computed with the protocol's own {@link groupSigma} and {@link isInZone}.
+ *
+ * - Spec: PROTOCOL.md §2.4 "Zone" (k ∈ [2, 6] for M = 8; [1, 7] in bootstrap).
+ *
+ * @param rollouts - Group size M (≥ 1).
+ * @param options - `bootstrap` and `profile` as in {@link isInZone}.
+ * @returns The zone counts, ascending.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` if `rollouts` is not a positive integer.
+ * @example
+ * ```ts
+ * zoneSuccessCounts(8) // [2, 3, 4, 5, 6]
+ * zoneSuccessCounts(8, { bootstrap: true }) // [1, 2, 3, 4, 5, 6, 7]
+ * ```
+ */
+export function zoneSuccessCounts(rollouts: number, options: { bootstrap?: boolean | undefined; profile?: ProtocolProfile | undefined } = {}): number[] {
+  if (!Number.isSafeInteger(rollouts) || rollouts < 1) throw invalidArgument('rollouts', 'a positive integer', rollouts)
+  const out: number[] = []
+  for (let k = 0; k <= rollouts; k++) {
+    const rewards = Array.from({ length: rollouts }, (_, i) => (i < k ? 1 : 0))
+    if (isInZone(groupSigma(rewards), options)) out.push(k)
+  }
+  return out
+}
+
+function binomialCoefficient(n: number, k: number): number {
+  let c = 1
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i
+  return c
+}
+
+function checkZone(rollouts: number, zone: readonly number[]): void {
+  if (!Number.isSafeInteger(rollouts) || rollouts < 1) throw invalidArgument('rollouts', 'a positive integer', rollouts)
+  if (!Array.isArray(zone) || zone.some((k) => !Number.isSafeInteger(k) || k < 0 || k > rollouts)) {
+    throw invalidArgument('zone', `an array of integers in [0, ${rollouts}]`, zone)
+  }
+}
+
+/**
+ * `P(k ∈ zone)` for `k ~ Binomial(M, p)`: the chance that a group of M independent rollouts with
+ * success rate `p` lands in the zone.
+ *
+ * @param p - Success rate in [0, 1].
+ * @param rollouts - Group size M.
+ * @param zone - Zone success counts, e.g. from {@link zoneSuccessCounts}.
+ * @returns A probability in [0, 1].
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` for p outside [0, 1] or a bad M / zone.
+ * @example
+ * ```ts
+ * binomialZoneProbability(0.5, 8, [2, 3, 4, 5, 6]) // 238 / 256 ≈ 0.930
+ * binomialZoneProbability(0, 8, [2, 3, 4, 5, 6])   // 0
+ * ```
+ */
+export function binomialZoneProbability(p: number, rollouts: number, zone: readonly number[]): number {
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw invalidArgument('p', 'a number in [0, 1]', p)
+  checkZone(rollouts, zone)
+  let total = 0
+  for (const k of new Set(zone)) total += binomialCoefficient(rollouts, k) * p ** k * (1 - p) ** (rollouts - k)
+  return Math.min(1, total)
+}
+
+/**
+ * `P(k ∈ zone)` under the Beta-binomial predictive: `p ~ Beta(α, β)`, then
+ * `k ~ Binomial(M, p)`. Accounts for the uncertainty of an estimate; Beta(1, 1) gives every k the
+ * same probability 1/(M + 1).
+ *
+ * @param alpha - Beta α > 0.
+ * @param beta - Beta β > 0.
+ * @param rollouts - Group size M.
+ * @param zone - Zone success counts.
+ * @returns A probability in [0, 1].
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` for non-positive α / β or a bad M / zone.
+ * @example
+ * ```ts
+ * betaBinomialZoneProbability(1, 1, 8, [2, 3, 4, 5, 6]) // 5 / 9
+ * ```
+ */
+export function betaBinomialZoneProbability(alpha: number, beta: number, rollouts: number, zone: readonly number[]): number {
+  if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) throw invalidArgument('alpha', 'a finite number > 0', alpha)
+  if (typeof beta !== 'number' || !(beta > 0) || !Number.isFinite(beta)) throw invalidArgument('beta', 'a finite number > 0', beta)
+  checkZone(rollouts, zone)
+  // pmf(k) = C(M,k) · α^(k) · β^(M−k) / (α+β)^(M), rising factorials; computed as a ratio of
+  // running products to stay in range.
+  let total = 0
+  for (const k of new Set(zone)) {
+    let v = binomialCoefficient(rollouts, k)
+    for (let i = 0; i < k; i++) v *= (alpha + i) / (alpha + beta + i)
+    for (let j = 0; j < rollouts - k; j++) v *= (beta + j) / (alpha + beta + k + j)
+    total += v
+  }
+  return Math.min(1, total)
+}
+
+function checkIdx(promptIdx: number, size: number): void {
+  if (!Number.isSafeInteger(promptIdx) || promptIdx < 0 || promptIdx >= size) throw invalidArgument('promptIdx', `an integer in [0, ${size})`, promptIdx)
+}
+
+function checkRewards(rewards: readonly number[]): number {
+  if (!Array.isArray(rewards) || rewards.length === 0) throw invalidArgument('rewards', 'a non-empty array of finite numbers', rewards)
+  let s = 0
+  rewards.forEach((r, i) => {
+    if (typeof r !== 'number' || !Number.isFinite(r)) throw invalidArgument(`rewards[${i}]`, 'a finite number', r)
+    s += Math.min(1, Math.max(0, r))
+  })
+  return s
+}
+
+/** State and eligibility logic both pickers share. */
+class PickerCore {
+  readonly size: number
+  readonly rng: Rng
+  readonly cooldown: CooldownView | undefined
+  readonly flying = new Set<number>()
+
+  constructor(options: PickerOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'an object with size', options)
+    const { size, seed = 0, cooldown } = options
+    if (!Number.isSafeInteger(size) || size < 1) throw invalidArgument('size', 'a positive integer', size)
+    if (!Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer', seed)
+    this.size = size
+    this.rng = createRng(seed)
+    this.cooldown = cooldown
+  }
+
+  /** Returns the eligibility predicate for one pick call. */
+  eligibility(n: number, context: PickContext): (p: number) => boolean {
+    if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument('n', 'an integer ≥ 0', n)
+    const { window, cooldown = this.cooldown, exclude } = context
+    if (window !== undefined && !Number.isSafeInteger(window)) throw invalidArgument('window', 'a safe integer', window)
+    const excluded = new Set(exclude ?? [])
+    return (p) => !this.flying.has(p) && !excluded.has(p) && !(window !== undefined && cooldown?.isInCooldown(p, window))
+  }
+
+  /**
+   * Up to `n` distinct eligible prompts drawn uniformly (without replacement) from those that
+   * `skip` does not reject; rejection sampling first, then a scan from a random offset.
+   */
+  uniform(n: number, ok: (p: number) => boolean, skip: (p: number) => boolean = () => false): number[] {
+    const out: number[] = []
+    const taken = new Set<number>()
+    const good = (p: number): boolean => !taken.has(p) && !skip(p) && ok(p)
+    for (let tries = 0; out.length < n && tries < 32 * n; tries++) {
+      const p = Math.floor(this.rng() * this.size)
+      if (good(p)) {
+        taken.add(p)
+        out.push(p)
+      }
+    }
+    if (out.length < n) {
+      // Few eligible prompts left: collect all of them and shuffle.
+      const rest: number[] = []
+      for (let p = 0; p < this.size; p++) if (good(p)) rest.push(p)
+      for (let i = rest.length - 1; i > 0; i--) {
+        const j = Math.floor(this.rng() * (i + 1))
+        ;[rest[i], rest[j]] = [rest[j]!, rest[i]!]
+      }
+      out.push(...rest.slice(0, n - out.length))
+    }
+    return out
+  }
+
+  flyAll(ps: readonly number[]): number[] {
+    for (const p of ps) this.flying.add(p)
+    return [...ps]
+  }
+
+  inFlight(): number[] {
+    return [...this.flying].sort((a, b) => a - b)
+  }
+}
+
+/**
+ * The baseline {@link PromptPicker}: uniformly random eligible prompts (not in cooldown, not in
+ * flight), ignoring outcomes. Seedable and deterministic.
+ *
+ * @param options - {@link PickerOptions}
+ * @returns A picker.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` for bad options; its methods for bad arguments.
+ * @example
+ * ```ts
+ * const picker = uniformPicker({ size: 100, seed: 1 })
+ * const [p] = picker.pickPrompts(1)
+ * picker.observe(p!, [1, 0, 0, 1, 0, 0, 0, 0])
+ * ```
+ */
+export function uniformPicker(options: PickerOptions): PromptPicker {
+  const core = new PickerCore(options)
+  return Object.freeze({
+    pickPrompts(n: number, context: PickContext = {}): number[] {
+      const ok = core.eligibility(n, context)
+      return core.flyAll(core.uniform(n, ok))
+    },
+    observe(promptIdx: number, rewards: readonly number[]): void {
+      checkIdx(promptIdx, core.size)
+      checkRewards(rewards)
+      core.flying.delete(promptIdx)
+    },
+    release(promptIdx: number): void {
+      checkIdx(promptIdx, core.size)
+      core.flying.delete(promptIdx)
+    },
+    inFlight: () => core.inFlight(),
+  })
+}
+
+/**
+ * A frontier {@link PromptPicker}: keeps a Beta posterior of each prompt's success rate from the
+ * miner's own past groups (decayed by `decay` per new group, an EMA), scores every prompt by the
+ * probability that its next group of M lands in the zone, and picks the highest-scoring eligible
+ * prompts (ties broken at random; with probability `explore` a pick is uniform instead). Unseen
+ * prompts all share the prior's score and are drawn at random, so a large environment costs only
+ * the observed prompts per call.
+ *
+ * Prompts whose estimated p is near 0.5 score highest; prompts always solved or never solved
+ * score near 0. With a pooled prior, unseen prompts in an environment of mostly dead prompts
+ * score below prompts already seen in the zone.
+ *
+ * - Spec: PROTOCOL.md §2.4 "Zone", §5.5 (cooldown prompts are never picked).
+ *
+ * @param options - {@link FrontierPickerOptions}
+ * @returns A {@link FrontierPicker}.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` for bad options; its methods for bad arguments.
+ * @example
+ * ```ts
+ * const picker = createFrontierPicker({ size: 1000, seed: 7, cooldown })
+ * const prompts = picker.pickPrompts(4, { window: 12 })
+ * // … generate M rollouts per prompt, reward them …
+ * picker.observe(prompts[0]!, rewards)
+ * ```
+ */
+export function createFrontierPicker(options: FrontierPickerOptions): FrontierPicker {
+  const core = new PickerCore(options)
+  const {
+    profile = DEFAULT_PROFILE,
+    bootstrap = false,
+    decay = 0.8,
+    priorMean = 'pooled',
+    priorStrength = 2,
+    estimator = 'predictive',
+    explore = 0.05,
+  } = options
+  if (typeof decay !== 'number' || !(decay > 0 && decay <= 1)) throw invalidArgument('decay', 'a number in (0, 1]', decay)
+  if (priorMean !== 'pooled' && (typeof priorMean !== 'number' || !(priorMean > 0 && priorMean < 1))) {
+    throw invalidArgument('priorMean', "a number in (0, 1) or 'pooled'", priorMean)
+  }
+  if (typeof priorStrength !== 'number' || !(priorStrength > 0) || !Number.isFinite(priorStrength)) {
+    throw invalidArgument('priorStrength', 'a finite number > 0', priorStrength)
+  }
+  if (estimator !== 'predictive' && estimator !== 'point') throw invalidArgument('estimator', "'predictive' or 'point'", estimator)
+  if (typeof explore !== 'number' || !(explore >= 0 && explore <= 1)) throw invalidArgument('explore', 'a number in [0, 1]', explore)
+  const rollouts = profile.group.rolloutsPerGroup
+  const zoneCounts = Object.freeze(zoneSuccessCounts(rollouts, { bootstrap, profile }))
+
+  /** Decayed success / failure pseudo-counts per observed prompt. */
+  const counts = new Map<number, { s: number; f: number; groups: number }>()
+  // The pooled rate moves slowly: it describes the environment, not one prompt.
+  const pooledDecay = Math.max(decay, 0.99)
+  let pooledS = 0
+  let pooledF = 0
+
+  const prior = (): { a: number; b: number } => {
+    const total = pooledS + pooledF
+    const m = priorMean === 'pooled' ? (total > 0 ? pooledS / total : 0.5) : priorMean
+    // Keep both parameters positive even when every group so far failed (or succeeded).
+    const mc = Math.min(1 - 1e-3, Math.max(1e-3, m))
+    return { a: mc * priorStrength, b: (1 - mc) * priorStrength }
+  }
+  const score = (alpha: number, beta: number): number =>
+    estimator === 'predictive' ? betaBinomialZoneProbability(alpha, beta, rollouts, zoneCounts) : binomialZoneProbability(alpha / (alpha + beta), rollouts, zoneCounts)
+  const estimateWith = (pr: { a: number; b: number }, promptIdx: number): PromptEstimate => {
+    const c = counts.get(promptIdx)
+    const alpha = pr.a + (c?.s ?? 0)
+    const beta = pr.b + (c?.f ?? 0)
+    return Object.freeze({ alpha, beta, mean: alpha / (alpha + beta), groups: c?.groups ?? 0, zoneProbability: score(alpha, beta) })
+  }
+
+  return Object.freeze({
+    zoneCounts,
+    estimate(promptIdx: number): PromptEstimate {
+      checkIdx(promptIdx, core.size)
+      return estimateWith(prior(), promptIdx)
+    },
+    pickPrompts(n: number, context: PickContext = {}): number[] {
+      const ok = core.eligibility(n, context)
+      const pr = prior()
+      const unseenScore = score(pr.a, pr.b)
+      // Observed eligible prompts, best first; a random key breaks ties.
+      const ranked = [...counts.keys()]
+        .filter(ok)
+        .map((p) => ({ p, z: estimateWith(pr, p).zoneProbability, key: core.rng() }))
+        .sort((x, y) => y.z - x.z || x.key - y.key)
+      const picked: number[] = []
+      const taken = new Set<number>()
+      const okFree = (p: number): boolean => !taken.has(p) && ok(p)
+      let r = 0
+      while (picked.length < n) {
+        const exploring = explore > 0 && core.rng() < explore
+        while (r < ranked.length && taken.has(ranked[r]!.p)) r++
+        const best = ranked[r]
+        let next: number | undefined
+        if (!exploring && best && best.z >= unseenScore) next = best.p
+        else {
+          // Uniform over eligible prompts (exploring), or over unseen ones when they score higher.
+          next = core.uniform(1, okFree, exploring ? undefined : (p) => counts.has(p))[0]
+          if (next === undefined && !exploring && best) next = best.p
+          if (next === undefined && exploring) next = best?.p
+        }
+        if (next === undefined) break
+        taken.add(next)
+        picked.push(next)
+      }
+      return core.flyAll(picked)
+    },
+    observe(promptIdx: number, rewards: readonly number[]): void {
+      checkIdx(promptIdx, core.size)
+      const s = checkRewards(rewards)
+      const f = rewards.length - s
+      const c = counts.get(promptIdx) ?? { s: 0, f: 0, groups: 0 }
+      counts.set(promptIdx, { s: c.s * decay + s, f: c.f * decay + f, groups: c.groups + 1 })
+      pooledS = pooledS * pooledDecay + s
+      pooledF = pooledF * pooledDecay + f
+      core.flying.delete(promptIdx)
+    },
+    release(promptIdx: number): void {
+      checkIdx(promptIdx, core.size)
+      core.flying.delete(promptIdx)
+    },
+    inFlight: () => core.inFlight(),
+  })
+}

@@ -1,0 +1,152 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inflateSync } from 'node:zlib'
+import { describe, expect, test } from 'vitest'
+import { renderDemoReport, type DemoSummary } from '../src/demo/report.js'
+
+function fakeSummary(): DemoSummary {
+  const hotkeys = ['5Frontier', '5Uniform', '5Lazy']
+  return {
+    title: 'Reliquary demo <local>',
+    generatedAt: '2026-01-01T00:00:00Z',
+    config: { model: 'qwen3-tiny-s0', environment: 'target-token', profile: 'demo', windows: 24, bootstrap: true },
+    miners: [
+      { hotkey: hotkeys[0]!, label: 'miner-1 (frontier)', accepted: 61, rejected: { out_of_zone: 9, prompt_in_cooldown: 2 }, emaWeight: 0.5231 },
+      { hotkey: hotkeys[1]!, label: 'miner-2 (uniform)', accepted: 30, rejected: { out_of_zone: 40, batch_filled: 5 }, emaWeight: 0.3112 },
+      { hotkey: hotkeys[2]!, label: 'miner-3 <script>alert(1)</script>', accepted: 0, rejected: { reward_mismatch: 12 }, emaWeight: 0 },
+    ],
+    windows: Array.from({ length: 24 }, (_, i) => ({
+      window: i + 1,
+      rewardMean: 0.35 + 0.01 * i,
+      rewardStd: 0.45 - 0.002 * i,
+      loss: i % 7 === 3 ? null : 0.02 * Math.cos(i / 3),
+      kl: i % 7 === 3 ? null : 1e-4 * i,
+      trainedPromptReward: 0.3 + 0.015 * i,
+      miners: {
+        [hotkeys[0]!]: { accepted: 3, submitted: 3 + (i % 2) },
+        [hotkeys[1]!]: { accepted: 1 + (i % 2), submitted: 4 },
+        [hotkeys[2]!]: { accepted: 0, submitted: 1 },
+      },
+    })),
+  }
+}
+
+/** Decodes an 8-bit RGB/RGBA non-interlaced PNG (what Chromium writes) into its pixel bytes. */
+function decodePng(png: Buffer): { width: number; height: number; channels: number; pixels: Uint8Array } {
+  expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a')
+  let off = 8
+  let width = 0
+  let height = 0
+  let channels = 0
+  const idat: Buffer[] = []
+  while (off < png.length) {
+    const len = png.readUInt32BE(off)
+    const type = png.subarray(off + 4, off + 8).toString('latin1')
+    const data = png.subarray(off + 8, off + 8 + len)
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0)
+      height = data.readUInt32BE(4)
+      expect(data[8]).toBe(8)
+      expect(data[12]).toBe(0)
+      channels = data[9] === 6 ? 4 : data[9] === 2 ? 3 : 0
+      expect(channels).toBeGreaterThan(0)
+    } else if (type === 'IDAT') idat.push(data)
+    off += 12 + len
+  }
+  const raw = inflateSync(Buffer.concat(idat))
+  const stride = width * channels
+  const pixels = new Uint8Array(height * stride)
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1))
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? pixels[y * stride + x - channels]! : 0
+      const b = y > 0 ? pixels[(y - 1) * stride + x]! : 0
+      const c = x >= channels && y > 0 ? pixels[(y - 1) * stride + x - channels]! : 0
+      const p = a + b - c
+      const pr = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c
+      const pred = filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : pr
+      pixels[y * stride + x] = (line[x]! + pred) & 0xff
+    }
+  }
+  return { width, height, channels, pixels }
+}
+
+describe('renderDemoReport', () => {
+  test('renders a self-contained page with every section', () => {
+    const html = renderDemoReport(fakeSummary())
+    expect(html.startsWith('<!doctype html>')).toBe(true)
+    expect(html).toContain('</html>')
+    // Self-contained: no scripts, no external resources.
+    expect(html).not.toMatch(/<script|<link|<img|@import|url\(|https?:\/\//i)
+    // Escaping.
+    expect(html).toContain('Reliquary demo &lt;local&gt;')
+    expect(html).toContain('miner-3 &lt;script&gt;')
+    // Sections and charts.
+    for (const s of ['Miners', 'Training', 'Windows', 'Settings', 'out_of_zone', 'prompt_in_cooldown', 'batch_filled', 'reward_mismatch']) expect(html).toContain(s)
+    for (const caption of [
+      'Submissions per miner: accepted and rejected by reason',
+      'Acceptance rate per miner',
+      'Final EMA weight per miner',
+      'Acceptance rate per miner and window',
+      'Batch reward per window: mean ± σ',
+      'Mean reward on trained prompts',
+      'GRPO loss per window',
+      'KL to the reference per window',
+    ]) expect(html).toContain(`<figcaption>${caption.replace('±', '±')}</figcaption>`)
+    expect((html.match(/<svg /g) ?? []).length).toBe(8)
+    expect(html).toContain('<polygon') // the σ band
+    expect(html).toContain('0.5231')
+    expect(html).toContain('84.7%') // 61 / 72 accepted
+  })
+
+  test('handles empty and partial summaries', () => {
+    const html = renderDemoReport({ miners: [], windows: [] })
+    expect(html).toContain('No miners.')
+    expect(html).toContain('No windows.')
+    const partial = renderDemoReport({ miners: [{ hotkey: 'm', accepted: 0, rejected: {}, emaWeight: 0 }], windows: [{ window: 3 }] })
+    expect(partial).toContain('no data')
+    expect(() => renderDemoReport({ miners: [{ hotkey: 'm', accepted: Number.NaN, rejected: {}, emaWeight: 0 }], windows: [] })).toThrow(/INVALID_ARGUMENT/)
+    expect(() => renderDemoReport({ miners: 'x', windows: [] } as unknown as DemoSummary)).toThrow(/INVALID_ARGUMENT/)
+  })
+
+  const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
+  test.skipIf(!chromium)('Chromium renders it to a non-trivial screenshot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reliquary-report-'))
+    try {
+      const file = join(dir, 'report.html')
+      const png = join(dir, 'shot.png')
+      writeFileSync(file, renderDemoReport(fakeSummary()))
+      execFileSync(
+        chromium!,
+        [
+          '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+          '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${join(dir, 'profile')}`,
+          '--window-size=1360,1600', '--hide-scrollbars', `--screenshot=${png}`, `file://${file}`,
+        ],
+        { stdio: 'pipe', timeout: 90_000 },
+      )
+      const buf = readFileSync(png)
+      expect(buf.length).toBeGreaterThan(20_000)
+      const { width, height, channels, pixels } = decodePng(buf)
+      expect(width).toBeGreaterThan(1000)
+      expect(height).toBeGreaterThan(1000)
+      const colors = new Set<number>()
+      let inked = 0
+      for (let i = 0; i < pixels.length; i += channels) {
+        const [r, g, b] = [pixels[i]!, pixels[i + 1]!, pixels[i + 2]!]
+        colors.add((r << 16) | (g << 8) | b)
+        if (r + g + b < 600) inked++
+      }
+      // Text, bars and lines in several colours, on a mostly white page.
+      expect(colors.size).toBeGreaterThan(50)
+      const inkedShare = inked / (width * height)
+      expect(inkedShare).toBeGreaterThan(0.005)
+      expect(inkedShare).toBeLessThan(0.6)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

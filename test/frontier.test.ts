@@ -1,0 +1,189 @@
+import { describe, expect, test } from 'vitest'
+import {
+  betaBinomialZoneProbability,
+  binomialZoneProbability,
+  createFrontierPicker,
+  uniformPicker,
+  zoneSuccessCounts,
+  type PromptPicker,
+} from '../src/miner/frontier.js'
+import { createRng } from '../src/model/_sampling.js'
+import { defineProfile, e1 } from '../src/protocol/profiles.js'
+import { groupSigma, isInZone } from '../src/reward/groups.js'
+import { Cooldown, type CooldownView } from '../src/window/cooldown.js'
+
+const group = (k: number, m = 8): number[] => Array.from({ length: m }, (_, i) => (i < k ? 1 : 0))
+
+describe('zone probabilities', () => {
+  test('zone counts follow the protocol thresholds', () => {
+    expect(zoneSuccessCounts(8)).toEqual([2, 3, 4, 5, 6])
+    expect(zoneSuccessCounts(8, { bootstrap: true })).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(zoneSuccessCounts(1)).toEqual([])
+  })
+
+  test('binomial P(k ∈ zone | p)', () => {
+    const z = zoneSuccessCounts(8)
+    expect(binomialZoneProbability(0.5, 8, z)).toBeCloseTo(238 / 256, 12)
+    expect(binomialZoneProbability(0, 8, z)).toBe(0)
+    expect(binomialZoneProbability(1, 8, z)).toBe(0)
+    expect(binomialZoneProbability(0.3, 8, z)).toBeCloseTo(binomialZoneProbability(0.7, 8, z), 12)
+    // Peaks at 0.5 and falls off towards both ends.
+    expect(binomialZoneProbability(0.5, 8, z)).toBeGreaterThan(binomialZoneProbability(0.3, 8, z))
+    expect(binomialZoneProbability(0.3, 8, z)).toBeGreaterThan(binomialZoneProbability(0.1, 8, z))
+    expect(() => binomialZoneProbability(1.5, 8, z)).toThrow(/INVALID_ARGUMENT/)
+  })
+
+  test('Beta-binomial predictive', () => {
+    const z = zoneSuccessCounts(8)
+    expect(betaBinomialZoneProbability(1, 1, 8, z)).toBeCloseTo(5 / 9, 12)
+    let total = 0
+    for (let k = 0; k <= 8; k++) total += betaBinomialZoneProbability(2.5, 0.7, 8, [k])
+    expect(total).toBeCloseTo(1, 12)
+    // A sharp posterior tends to the binomial at its mean.
+    expect(betaBinomialZoneProbability(5e5, 5e5, 8, z)).toBeCloseTo(binomialZoneProbability(0.5, 8, z), 4)
+    expect(() => betaBinomialZoneProbability(0, 1, 8, z)).toThrow(/INVALID_ARGUMENT/)
+  })
+})
+
+describe('frontier picker', () => {
+  test('prefers prompts whose estimated p is near 0.5', () => {
+    const picker = createFrontierPicker({ size: 5, seed: 1, explore: 0 })
+    const outcomes: Record<number, number> = { 0: 0, 1: 8, 2: 4, 3: 1, 4: 7 }
+    for (let round = 0; round < 3; round++) for (const [p, k] of Object.entries(outcomes)) picker.observe(Number(p), group(k))
+    const z = (p: number) => picker.estimate(p).zoneProbability
+    expect(z(2)).toBeGreaterThan(z(3))
+    expect(z(3)).toBeGreaterThan(z(0))
+    expect(z(4)).toBeGreaterThan(z(1))
+    expect(picker.estimate(2).mean).toBeCloseTo(0.5, 2)
+    expect(picker.pickPrompts(1)).toEqual([2])
+    const next = picker.pickPrompts(2).sort()
+    expect(next).toEqual([3, 4])
+    // Dead prompts come last.
+    expect(picker.pickPrompts(5).sort()).toEqual([0, 1])
+  })
+
+  test('the point estimator ranks the same way', () => {
+    const picker = createFrontierPicker({ size: 3, seed: 1, explore: 0, estimator: 'point' })
+    picker.observe(0, group(0))
+    picker.observe(1, group(4))
+    picker.observe(2, group(8))
+    expect(picker.estimate(1).zoneProbability).toBeCloseTo(binomialZoneProbability(picker.estimate(1).mean, 8, picker.zoneCounts), 12)
+    expect(picker.pickPrompts(1)).toEqual([1])
+  })
+
+  test('unseen prompts rank below known frontier prompts and above known dead ones with a pooled prior', () => {
+    const picker = createFrontierPicker({ size: 50, seed: 3, explore: 0 })
+    for (let p = 0; p < 10; p++) picker.observe(p, group(p === 7 ? 4 : 0))
+    const unseen = picker.estimate(20).zoneProbability
+    expect(picker.estimate(7).zoneProbability).toBeGreaterThan(unseen)
+    expect(picker.estimate(0).zoneProbability).toBeLessThan(unseen)
+    const picks = picker.pickPrompts(4)
+    expect(picks[0]).toBe(7)
+    for (const p of picks.slice(1)) expect(p).toBeGreaterThanOrEqual(10)
+  })
+
+  test('skips cooldown prompts, in-flight prompts and exclusions', () => {
+    const cooldown = new Cooldown({ profile: e1 })
+    cooldown.record(2, 10)
+    const picker = createFrontierPicker({ size: 6, seed: 5, explore: 0, cooldown })
+    for (let p = 0; p < 6; p++) picker.observe(p, group(4))
+    const first = picker.pickPrompts(2, { window: 11, exclude: [3] })
+    expect(first).not.toContain(2)
+    expect(first).not.toContain(3)
+    expect(picker.inFlight()).toEqual([...first].sort((a, b) => a - b))
+    const second = picker.pickPrompts(10, { window: 11, exclude: [3] })
+    expect(new Set([...first, ...second]).size).toBe(first.length + second.length)
+    expect([...first, ...second].sort()).toEqual([0, 1, 4, 5])
+    expect(picker.pickPrompts(1, { window: 11, exclude: [3] })).toEqual([])
+    // Cooldown ends at W + 50; observing or releasing ends the in-flight state.
+    picker.observe(first[0]!, group(3))
+    picker.release(first[1]!)
+    expect(picker.pickPrompts(10, { window: 60 }).sort()).toEqual([2, 3, first[0]!, first[1]!].sort())
+    // Without a window the cooldown is not consulted; a per-call cooldown overrides the option.
+    const none: CooldownView = { isInCooldown: () => true }
+    const other = createFrontierPicker({ size: 3, seed: 1, cooldown: none })
+    expect(other.pickPrompts(3, { window: 1 })).toEqual([])
+    expect(other.pickPrompts(3, { window: 1, cooldown: { isInCooldown: () => false } })).toHaveLength(3)
+  })
+
+  test('uniform picker honours the same eligibility rules', () => {
+    const cooldown = new Cooldown({ profile: e1 })
+    cooldown.record(1, 0)
+    const picker = uniformPicker({ size: 4, seed: 9, cooldown })
+    const picks = picker.pickPrompts(10, { window: 5 })
+    expect(picks.sort()).toEqual([0, 2, 3])
+    expect(picker.pickPrompts(1, { window: 5 })).toEqual([])
+    picker.observe(2, group(1))
+    expect(picker.pickPrompts(3, { window: 5 })).toEqual([2])
+  })
+
+  test('is deterministic for a seed', () => {
+    const run = (seed: number) => {
+      const picker = createFrontierPicker({ size: 1000, seed })
+      const seq: number[] = []
+      for (let w = 0; w < 20; w++) {
+        const ps = picker.pickPrompts(4)
+        seq.push(...ps)
+        for (const p of ps) picker.observe(p, group(p % 9))
+      }
+      return seq
+    }
+    expect(run(4)).toEqual(run(4))
+    expect(run(4)).not.toEqual(run(5))
+  })
+
+  test('rejects bad arguments', () => {
+    expect(() => createFrontierPicker({ size: 0 })).toThrow(/INVALID_ARGUMENT/)
+    expect(() => createFrontierPicker({ size: 4, decay: 0 })).toThrow(/INVALID_ARGUMENT/)
+    expect(() => createFrontierPicker({ size: 4, priorMean: 1 })).toThrow(/INVALID_ARGUMENT/)
+    const picker = createFrontierPicker({ size: 4 })
+    expect(() => picker.observe(4, group(1))).toThrow(/INVALID_ARGUMENT/)
+    expect(() => picker.observe(0, [])).toThrow(/INVALID_ARGUMENT/)
+    expect(() => picker.pickPrompts(-1)).toThrow(/INVALID_ARGUMENT/)
+  })
+})
+
+/**
+ * Simulated market: `size` prompts with fixed true success rates (most dead, some always solved,
+ * a band in between); each window the miner picks `perWindow` prompts, draws k ~ Binomial(M, p),
+ * and an in-zone group is "accepted" and puts its prompt in cooldown. Returns the zone hit-rate.
+ */
+function simulate(makePicker: (cooldown: Cooldown) => PromptPicker, opts: { windows: number; seed: number; bootstrap?: boolean }): number {
+  const size = 400
+  const rng = createRng(opts.seed)
+  const trueP = Array.from({ length: size }, () => {
+    const u = rng()
+    if (u < 0.55) return rng() * 0.03
+    if (u < 0.7) return 0.97 + rng() * 0.03
+    return 0.1 + rng() * 0.8
+  })
+  const profile = defineProfile(e1, { id: 'sim', window: { cooldownWindows: 30 } })
+  const cooldown = new Cooldown({ profile })
+  const picker = makePicker(cooldown)
+  let hits = 0
+  let groups = 0
+  for (let w = 0; w < opts.windows; w++) {
+    for (const p of picker.pickPrompts(8, { window: w })) {
+      const rewards = Array.from({ length: 8 }, () => (rng() < trueP[p]! ? 1 : 0))
+      groups++
+      if (isInZone(groupSigma(rewards), { bootstrap: opts.bootstrap ?? false })) {
+        hits++
+        cooldown.record(p, w)
+      }
+      picker.observe(p, rewards)
+    }
+  }
+  return hits / groups
+}
+
+test('simulated Bernoulli prompts: the frontier picker beats uniform on zone hit-rate', () => {
+  for (const seed of [1, 2, 3]) {
+    const frontier = simulate((cooldown) => createFrontierPicker({ size: 400, seed, cooldown }), { windows: 300, seed })
+    const uniform = simulate((cooldown) => uniformPicker({ size: 400, seed, cooldown }), { windows: 300, seed })
+    expect(frontier).toBeGreaterThan(uniform + 0.2)
+    expect(uniform).toBeLessThan(0.35)
+  }
+  const frontierBoot = simulate((cooldown) => createFrontierPicker({ size: 400, seed: 7, cooldown, bootstrap: true }), { windows: 200, seed: 7, bootstrap: true })
+  const uniformBoot = simulate((cooldown) => uniformPicker({ size: 400, seed: 7, cooldown }), { windows: 200, seed: 7, bootstrap: true })
+  expect(frontierBoot).toBeGreaterThan(uniformBoot + 0.15)
+})
