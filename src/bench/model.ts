@@ -11,8 +11,13 @@ import { median } from './stats.js'
 /** Options of the model benchmarks. */
 export type ModelBenchOptions = {
   modelDir: string
-  /** `forward`: full forward pass; `generate`: KV-cache decoding; `verify`: verifyRollout of one rollout. */
-  what: 'forward' | 'generate' | 'verify'
+  /** `forward`: full forward pass; `generate`: KV-cache decoding; `verify`: verifyRollout of one rollout; `grpo`: one GRPO step. */
+  what: 'forward' | 'generate' | 'verify' | 'grpo'
+  /** grpo: groups × rollouts of `seqLen` tokens (32 prompt tokens). */
+  groups?: number | undefined
+  rollouts?: number | undefined
+  /** grpo: the torch GRPO script (bench/torch_grpo.py) to run beside it. */
+  grpoBaseline?: string | undefined
   /** Sequence length (forward, verify) or new tokens (generate). */
   seqLen: number
   repeats: number
@@ -74,6 +79,42 @@ export async function runModelBench(o: ModelBenchOptions): Promise<{ machine: Re
       const ts = await timeAsync(() => generate(model, prompt, { maxNewTokens: o.seqLen, temperature: 0.9, seed: 1, eosTokenIds: [] }), o.repeats)
       const m = median(ts)
       results.push({ what: `reliquary_generate_${backend}`, model: name, new_tokens: o.seqLen, median_s: m, per_s: o.seqLen / m, unit: 'tokens', repeats: o.repeats, peak_rss_mib: rssMiB() })
+    } else if (o.what === 'grpo') {
+      const { createTrainer } = await import('../grpo/index.js')
+      const { evaluateRollout } = await import('../model/evaluator.js')
+      const G = o.groups ?? 8
+      const M = o.rollouts ?? 8
+      const P = 32
+      let salt = 11
+      const batch: { rollouts: { tokens: number[]; reward: number; promptLength: number; tokenLogprobs: number[] }[] }[] = []
+      for (let gi = 0; gi < G; gi++) {
+        const rollouts: { tokens: number[]; reward: number; promptLength: number; tokenLogprobs: number[] }[] = []
+        for (let m = 0; m < M; m++) {
+          const tokens = tokensFor(o.seqLen, V, salt++)
+          // π_old: the model's own completion log-probs (what an honest miner sends).
+          const ev = await evaluateRollout(model, tokens, { hiddenRows: [], temperature: 1 })
+          rollouts.push({ tokens, reward: (gi + m) % 2, promptLength: P, tokenLogprobs: Array.from(ev.scores.logprobs.subarray(P)) })
+        }
+        batch.push({ rollouts })
+      }
+      const trainer = createTrainer({ model })
+      try {
+        const ts = await timeAsync(() => trainer.step(batch), o.repeats)
+        const m = median(ts)
+        results.push({ what: `reliquary_grpo_step_${backend}`, model: name, groups: G, rollouts: M, seq_len: o.seqLen, median_s: m, per_s: (G * M) / m, unit: 'rollouts', repeats: o.repeats, peak_rss_mib: rssMiB() })
+      } finally {
+        trainer.dispose()
+      }
+      if (o.grpoBaseline && existsSync(o.grpoBaseline)) {
+        const args = [o.grpoBaseline, o.modelDir, String(G), String(M), String(o.seqLen), String(o.repeats)]
+        if (o.baseline) args.push('--baseline', o.baseline)
+        const r = spawnSync(o.python ?? '/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 })
+        if (r.status === 0) {
+          for (const line of r.stdout.split('\n')) if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
+        } else {
+          results.push({ what: 'torch_grpo_step', median_s: Number.NaN, per_s: Number.NaN, unit: 'rollouts', error: (r.stderr || '').split('\n').slice(-3).join(' ') })
+        }
+      }
     } else {
       const profile = defineProfile(e3, { id: 'bench', sampling: { maxNewTokensCap: o.seqLen } })
       const hotkey = await createHotkey('//Alice')

@@ -31,6 +31,7 @@ Options:
   -h, --help        Show this help`,
   bench: `Usage: reliquary bench sketch [--rows N] [--cols D] [--repeats R] [--baseline PATH] [--json]
        reliquary bench forward|generate|verify --model DIR [--seq N] [--backend B] [--repeats R] [--json]
+       reliquary bench grpo --model DIR [--groups G] [--rollouts M] [--seq N] [--backend B] [--repeats R] [--json]
 
 sketch times computeSketch on a [rows, cols] float32 matrix and verifySketch on 32 positions (median of
 ≥ 5 runs). With --baseline (default: ../shared/bench/torch_baseline.py when present) the torch
@@ -48,7 +49,8 @@ Options:
   --backend B       wasm (default), cpu, webgpu, tensorflow
   -h, --help        Show this help
 
-forward also runs the torch baseline's forward on the same checkpoint and length. Each run reports
+forward also runs the torch baseline's forward on the same checkpoint and length; grpo runs
+bench/torch_grpo.py (the same step in torch) on the same shapes. Each run reports
 the peak RSS of its process: run one configuration per invocation.`,
 }
 
@@ -87,7 +89,7 @@ async function bench(argv: string[]): Promise<number> {
     options: {
       json: { type: 'boolean' }, rows: { type: 'string' }, cols: { type: 'string' }, repeats: { type: 'string' },
       baseline: { type: 'string' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      model: { type: 'string' }, seq: { type: 'string' }, backend: { type: 'string' },
+      model: { type: 'string' }, seq: { type: 'string' }, backend: { type: 'string' }, groups: { type: 'string' }, rollouts: { type: 'string' },
     },
   })
   if (values.help) return print(HELP['bench']!)
@@ -101,11 +103,15 @@ async function bench(argv: string[]): Promise<number> {
   let out: { machine: Record<string, unknown>; results: { what: string; median_s: number; per_s: number; unit: string }[] }
   if (what === 'sketch') {
     out = runSketchBench({ rows: int(values.rows, 'rows'), cols: int(values.cols, 'cols'), repeats: int(values.repeats, 'repeats'), baseline: values.baseline ?? defaultBaseline(), python: values.python })
-  } else if (what === 'forward' || what === 'generate' || what === 'verify') {
+  } else if (what === 'forward' || what === 'generate' || what === 'verify' || what === 'grpo') {
     const modelDir = values.model ?? usage(`bench ${what} needs --model <dir>.`)
     await selectBackend(values.backend)
     const { runModelBench } = await import('../bench/model.js')
-    out = await runModelBench({ modelDir: resolve(modelDir), what, seqLen: int(values.seq, 'seq') ?? 256, repeats: int(values.repeats, 'repeats') ?? 3, baseline: values.baseline ?? defaultBaseline(), python: values.python })
+    const grpoBaseline = [resolve('bench/torch_grpo.py'), resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bench/torch_grpo.py')].find((p) => existsSync(p))
+    out = await runModelBench({
+      modelDir: resolve(modelDir), what, seqLen: int(values.seq, 'seq') ?? 256, repeats: int(values.repeats, 'repeats') ?? 3,
+      baseline: values.baseline ?? defaultBaseline(), python: values.python, groups: int(values.groups, 'groups'), rollouts: int(values.rollouts, 'rollouts'), grpoBaseline,
+    })
   } else {
     usage(`Unknown benchmark "${what}". Available: sketch, forward, generate, verify.`)
   }
