@@ -14,7 +14,9 @@ Usage: reliquary <command> [options]
 
 Commands:
   conformance <dir>   Run every conformance suite found in a reference vector directory
-  bench <what>        Run a benchmark (sketch)
+  verify <file>       Judge a submission or commit with the validator's per-rollout checks
+  manifest verify <file|url>  Verify a reference or chain-of-custody checkpoint manifest
+  bench <what>        Run a benchmark (sketch, forward, generate, verify, grpo)
   help [command]      Show help for a command
 
 Run 'reliquary <command> --help' for the options of a command.`,
@@ -28,6 +30,32 @@ Options:
   --json            Machine-readable report: per suite, cases checked, failed, worst metric
   --only <prefix>   Only suites whose id starts with <prefix> (repeatable), e.g. --only grail
   --backend <name>  TensorFlow.js backend for the model suites: wasm (default), cpu, webgpu, tensorflow
+  -h, --help        Show this help`,
+  verify: `Usage: reliquary verify <submission.json> --model <dir|owner/name@revision> [--randomness HEX] [--profile e3|e1] [--hotkey SS58] [--backend B] [--json]
+
+Runs the validator's per-rollout checks (schema, tokens, prompt binding against the submitted
+prompt, signature, randomness binding, GRAIL, termination, logprob, distribution) on every rollout
+of a /submit body in the reference layout, or on one commit object. --randomness is the window
+randomness the validator uses (default: each commit's beacon). Without a miner hotkey (a bare
+commit) only GRAIL runs. Exits 0 when every rollout is accepted, 1 otherwise.
+
+Options:
+  --model M         Checkpoint directory or a pinned Hub revision
+  --randomness HEX  The validator's window randomness
+  --profile P       e3 (default) or e1
+  --hotkey SS58     Miner hotkey (default: the body's miner_hotkey)
+  --backend B       wasm (default), cpu, webgpu, tensorflow
+  --json            Machine-readable verdicts
+  -h, --help        Show this help`,
+  manifest: `Usage: reliquary manifest verify <file|url> --validator <SS58> [--json]
+
+Verifies a reference checkpoint manifest ({checkpoint_n, repo_id, revision, signature}: sr25519
+over "{n}|{revision}", <Bytes>-wrapped accepted) or a chain-of-custody manifest signed by the
+given validator hotkey. Exits 0 when valid, 1 otherwise.
+
+Options:
+  --validator SS58  The validator hotkey the manifest must be signed by
+  --json            Machine-readable result
   -h, --help        Show this help`,
   bench: `Usage: reliquary bench sketch [--rows N] [--cols D] [--repeats R] [--baseline PATH] [--json]
        reliquary bench forward|generate|verify --model DIR [--seq N] [--backend B] [--repeats R] [--json]
@@ -123,6 +151,37 @@ async function bench(argv: string[]): Promise<number> {
   return 0
 }
 
+async function verify(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { model: { type: 'string' }, randomness: { type: 'string' }, profile: { type: 'string' }, hotkey: { type: 'string' }, backend: { type: 'string' }, 'hub-url': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  })
+  if (values.help) return print(HELP['verify']!)
+  const file = positionals[0] ?? usage('verify needs a submission or commit JSON file.')
+  const model = values.model ?? usage('verify needs --model <dir|owner/name@revision>.')
+  await selectBackend(values.backend)
+  const { verifyCommand } = await import('./verify.js')
+  const r = await verifyCommand({ file, model, randomness: values.randomness, profile: values.profile, hotkey: values.hotkey, hubUrl: values['hub-url'] })
+  if (values.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n')
+  else for (const v of r.rollouts) process.stdout.write(`rollout ${v.index}: ${v.accepted ? 'accepted' : `rejected (${v.reason})`}${v.passed ? `  grail ${v.passed}, sketch_diff_max ${v.sketchDiffMax}` : ''}${v.detail ? `  ${v.detail}` : ''}\n`)
+  return r.accepted ? 0 : 1
+}
+
+async function manifest(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { validator: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
+  if (values.help || positionals[0] !== 'verify') {
+    if (values.help) return print(HELP['manifest']!)
+    usage('Usage: reliquary manifest verify <file|url> --validator <SS58>')
+  }
+  const source = positionals[1] ?? usage('manifest verify needs a file or URL.')
+  const validator = values.validator ?? usage('manifest verify needs --validator <SS58>.')
+  const { manifestVerifyCommand } = await import('./verify.js')
+  const r = await manifestVerifyCommand({ source, validator })
+  if (values.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n')
+  else process.stdout.write(`${r.kind} manifest: ${r.valid ? 'valid' : 'INVALID'} (${r.detail})\n`)
+  return r.valid ? 0 : 1
+}
+
 function print(s: string): number {
   process.stdout.write(s + '\n')
   return 0
@@ -146,6 +205,10 @@ export async function main(argv: string[]): Promise<number> {
         return await conformance(rest)
       case 'bench':
         return await bench(rest)
+      case 'verify':
+        return await verify(rest)
+      case 'manifest':
+        return await manifest(rest)
       default:
         usage(`Unknown command "${cmd}".`)
     }
