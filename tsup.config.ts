@@ -16,6 +16,7 @@ export default defineConfig([
       'model/index': 'src/model/index.ts',
       'hub/index': 'src/hub/index.ts',
       'grpo/index': 'src/grpo/index.ts',
+      'miner/index': 'src/miner/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
