@@ -14,6 +14,7 @@ import { createLocalBeaconChain } from '../src/drand/localBeaconChain.js'
 import { createHttpBeaconSource } from '../src/drand/httpBeaconSource.js'
 import { windowRandomnessFromBeacon } from '../src/drand/windowRandomnessFromBeacon.js'
 import { VECTORS_DIR } from './_vectors.js'
+import { expectCode, expectRejectCode } from './_errors.js'
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: real public drand beacons with their chain info (found by content, not by file name).
@@ -37,27 +38,6 @@ const raw = (b: FixtureBeacon): DrandBeaconInput => {
 const sha256hex = (hex: string) => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex')
 const cases = FX.beacons.map((b) => ({ name: `${b.chain} round ${b.round}`, b }))
 
-/** Expects a promise/function to fail with a ReliquaryError whose code is one of `codes`. */
-function expectCode(fn: () => unknown, ...codes: string[]): ReliquaryError {
-  try {
-    fn()
-  } catch (e) {
-    expect(isReliquaryError(e), String(e)).toBe(true)
-    expect(codes).toContain((e as ReliquaryError).code)
-    return e as ReliquaryError
-  }
-  throw new Error(`expected one of ${codes.join(', ')}, but nothing was thrown`)
-}
-async function expectRejectCode(p: Promise<unknown>, ...codes: string[]): Promise<ReliquaryError> {
-  try {
-    await p
-  } catch (e) {
-    expect(isReliquaryError(e), String(e)).toBe(true)
-    expect(codes).toContain((e as ReliquaryError).code)
-    return e as ReliquaryError
-  }
-  throw new Error(`expected a rejection with one of ${codes.join(', ')}`)
-}
 
 /** drand-client's own verifier, reached through fetchBeacon and a stub ChainClient. */
 async function drandClientAccepts(beacon: DrandBeaconInput & { randomness: string }, info: DrandChainInfo): Promise<boolean> {

@@ -15,32 +15,13 @@ import {
   verifyChain, verifyCustodyManifest, verifyManifest, verifySnapshotFiles,
   type CustodyFileEntry, type CustodyManifest, type SignCustodyManifestParameters, type VerifyChainOptions,
 } from '../src/manifest/index.js'
+import { expectCode, expectRejectCode } from './_errors.js'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const sha256hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
 const REV = '0123456789abcdef0123456789abcdef01234567'
 const REPO = 'aivolutionedge/reliquary-sn'
 
-function expectCode(fn: () => unknown, ...codes: string[]): ReliquaryError {
-  try {
-    fn()
-  } catch (e) {
-    expect(isReliquaryError(e), String(e)).toBe(true)
-    expect(codes).toContain((e as ReliquaryError).code)
-    return e as ReliquaryError
-  }
-  throw new Error(`expected one of ${codes.join(', ')}`)
-}
-async function expectRejectCode(p: Promise<unknown>, ...codes: string[]): Promise<ReliquaryError> {
-  try {
-    await p
-  } catch (e) {
-    expect(isReliquaryError(e), String(e)).toBe(true)
-    expect(codes).toContain((e as ReliquaryError).code)
-    return e as ReliquaryError
-  }
-  throw new Error(`expected a rejection with one of ${codes.join(', ')}`)
-}
 
 let alice: Hotkey
 let bob: Hotkey

@@ -10,18 +10,10 @@ import { mathReward } from '../src/reward/mathReward.js'
 import { normalizeMathAnswer, normalizeOmiAnswer } from '../src/reward/normalizeMathAnswer.js'
 import { omiReward } from '../src/reward/omiReward.js'
 import { sectionCases, vnum } from './_vectors.js'
+import { expectInvalid } from './_errors.js'
 
 const TOL = 1e-12
 
-function expectInvalid(fn: () => unknown): void {
-  try {
-    fn()
-  } catch (e) {
-    expect(isReliquaryError(e, 'INVALID_ARGUMENT')).toBe(true)
-    return
-  }
-  throw new Error('expected INVALID_ARGUMENT')
-}
 
 /** CPython < 3.12 sums floats naively, 3.12+ with compensation: σ is bit-exact only against a 3.12+ reference. */
 function compensatedSumReference(doc: Record<string, any>): boolean {

@@ -8,16 +8,8 @@ import { Cooldown } from '../src/window/cooldown.js'
 import { U16_MAX, convertWeightsAndUidsForEmit, emaToWeights, replayEma, updateEma } from '../src/window/scoring.js'
 import { selectBatchAndDistribute } from '../src/window/selectBatchAndDistribute.js'
 import { sectionCases } from './_vectors.js'
+import { expectInvalid } from './_errors.js'
 
-function expectInvalid(fn: () => unknown): void {
-  try {
-    fn()
-  } catch (e) {
-    expect(isReliquaryError(e, 'INVALID_ARGUMENT')).toBe(true)
-    return
-  }
-  throw new Error('expected INVALID_ARGUMENT')
-}
 
 const HOTKEYS = ['5Ha', '5Hb', '5Hc', '5Hd', '5He', '5Hf', '5Hg']
 const rewardsArb = fc.dictionary(fc.constantFrom(...HOTKEYS), fc.double({ min: 0, max: 1 / 7, noNaN: true }), { maxKeys: 7 })

@@ -9,18 +9,10 @@ import { HashDedup, rolloutHash } from '../src/window/hashDedup.js'
 import { selectBatchAndDistribute } from '../src/window/selectBatchAndDistribute.js'
 import type { WindowSubmission } from '../src/window/selectBatchAndDistribute.js'
 import { sectionCases, vnum } from './_vectors.js'
+import { expectInvalid } from './_errors.js'
 
 const TOL = 1e-12
 
-function expectInvalid(fn: () => unknown): void {
-  try {
-    fn()
-  } catch (e) {
-    expect(isReliquaryError(e, 'INVALID_ARGUMENT')).toBe(true)
-    return
-  }
-  throw new Error('expected INVALID_ARGUMENT')
-}
 
 function profileWith(base: ProtocolProfile, b: number, cooldownWindows: number): ProtocolProfile {
   return defineProfile(base, { id: `${base.id}-test-${b}-${cooldownWindows}`, group: { batchSize: b }, window: { cooldownWindows } })
