@@ -17,6 +17,8 @@ export default defineConfig([
       'hub/index': 'src/hub/index.ts',
       'grpo/index': 'src/grpo/index.ts',
       'miner/index': 'src/miner/index.ts',
+      'validator/index': 'src/validator/index.ts',
+      'demo/index': 'src/demo/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

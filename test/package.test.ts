@@ -28,7 +28,7 @@ describe.skipIf(!built)('built package', () => {
     expect(JSON.parse(out)).toEqual({ tf: [], fn: 'function' })
   })
 
-  test.each([[], ['conformance'], ['bench'], ['verify'], ['manifest']])('reliquary %s --help', (...cmd) => {
+  test.each([[], ['conformance'], ['bench'], ['verify'], ['manifest'], ['demo']])('reliquary %s --help', (...cmd) => {
     const out = node([join(ROOT, pkg.bin['reliquary']!), ...cmd, '--help'])
     expect(out).toMatch(/Usage: reliquary/)
   })

@@ -13,6 +13,8 @@ const HELP: Record<string, string> = {
 Usage: reliquary <command> [options]
 
 Commands:
+  demo                A whole network on this machine, offline: validator, three miners, local
+                      drand chain and Hub, the bundled tiny model; writes an HTML report
   conformance <dir>   Run every conformance suite found in a reference vector directory
   verify <file>       Judge a submission or commit with the validator's per-rollout checks
   manifest verify <file|url>  Verify a reference or chain-of-custody checkpoint manifest
@@ -30,6 +32,24 @@ Options:
   --json            Machine-readable report: per suite, cases checked, failed, worst metric
   --only <prefix>   Only suites whose id starts with <prefix> (repeatable), e.g. --only grail
   --backend <name>  TensorFlow.js backend for the model suites: wasm (default), cpu, webgpu, tensorflow
+  -h, --help        Show this help`,
+  demo: `Usage: reliquary demo [--windows N] [--seed S] [--out FILE] [--miners a,b,c] [--backend B] [--verbose]
+
+Runs a whole Reliquary network in one process, offline: a validator (admission, sealing, GRPO
+steps, checkpoint publishing with a chain-of-custody manifest to a local Hub), three miners
+(frontier predictor, uniform, and a cheater that fabricates sketches, lies about rewards and
+replays old rollouts), a local BLS drand chain, the bundled tiny model and a synthetic
+environment built for it. Prints live progress and a summary, and writes an HTML report.
+The demo profile is e3 with a few numbers changed (listed in the summary); every rule is e3's.
+
+Options:
+  --windows N       Windows to run (default 12)
+  --seed S          Seed (default 0)
+  --out FILE        HTML report path (default reliquary-demo.html)
+  --miners LIST     Comma-separated kinds: frontier, uniform, cheater (default all three)
+  --backend B       wasm (default) or cpu
+  --period S        Local drand period in seconds (default 2)
+  --verbose         Log every submission
   -h, --help        Show this help`,
   verify: `Usage: reliquary verify <submission.json> --model <dir|owner/name@revision> [--randomness HEX] [--profile e3|e1] [--hotkey SS58] [--backend B] [--json]
 
@@ -167,6 +187,35 @@ async function verify(argv: string[]): Promise<number> {
   return r.accepted ? 0 : 1
 }
 
+async function demo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      windows: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, miners: { type: 'string' }, backend: { type: 'string' },
+      period: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) return print(HELP['demo']!)
+  const num = (s: string | undefined, name: string, min: number) => {
+    if (s === undefined) return undefined
+    const n = Number(s)
+    if (!Number.isFinite(n) || n < min) usage(`--${name} must be a number ≥ ${min}.`)
+    return n
+  }
+  const kinds = values.miners?.split(',').map((k) => k.trim())
+  if (kinds && !kinds.every((k) => ['frontier', 'uniform', 'cheater'].includes(k))) usage('--miners takes frontier, uniform and/or cheater.')
+  const backend = (values.backend ?? 'wasm') as 'wasm' | 'cpu'
+  if (!['wasm', 'cpu'].includes(backend)) usage('--backend must be wasm or cpu.')
+  const { runDemo } = await import('../demo/runDemo.js')
+  const r = await runDemo({
+    windows: num(values.windows, 'windows', 1), seed: num(values.seed, 'seed', 0), out: values.out ?? 'reliquary-demo.html',
+    miners: kinds as ('frontier' | 'uniform' | 'cheater')[] | undefined, backend, periodSeconds: num(values.period, 'period', 1),
+    verbose: values.verbose ?? false, log: (line) => process.stdout.write(line + '\n'),
+  })
+  process.stdout.write(`\nReport: ${r.out ?? '(none)'}  (${r.seconds.toFixed(0)} s)\n`)
+  return 0
+}
+
 async function manifest(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { validator: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
   if (values.help || positionals[0] !== 'verify') {
@@ -207,6 +256,8 @@ export async function main(argv: string[]): Promise<number> {
         return await bench(rest)
       case 'verify':
         return await verify(rest)
+      case 'demo':
+        return await demo(rest)
       case 'manifest':
         return await manifest(rest)
       default:

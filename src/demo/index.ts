@@ -1,0 +1,6 @@
+export { runDemo, DEMO_DEFAULTS } from './runDemo.js'
+export type { DemoMinerKind, RunDemoOptions, RunDemoReturnType } from './runDemo.js'
+export { createTargetTokenEnvironment, parseTargetRule, targetReward, DEFAULT_TARGET_ALPHABET } from './environment.js'
+export type { CreateTargetTokenEnvironmentOptions, TargetRule, PromptTokenizer } from './environment.js'
+export { renderDemoReport } from './report.js'
+export type { DemoSummary, DemoMinerSummary, DemoWindowSummary } from './report.js'

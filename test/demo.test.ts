@@ -1,0 +1,101 @@
+// A short `reliquary demo` (src/demo/runDemo.ts): two windows of the real market in one process,
+// offline (local drand chain, local Hub, the bundled tiny model). Checks the outcome the demo is
+// meant to show: the cheater earns nothing and every one of its submissions is rejected, honest
+// miners earn, the first full window publishes a checkpoint that every miner verifies before
+// switching, the archives decode, and the summary and the HTML report carry every field.
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { runDemo, type RunDemoReturnType } from '../src/demo/runDemo.js'
+import { decodeWindowArchive } from '../src/window/decodeWindowArchive.js'
+import { windowArchiveKey } from '../src/window/encodeWindowArchive.js'
+
+let dir: string
+let result: RunDemoReturnType
+const lines: string[] = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'reliquary-demo-test-'))
+  result = await runDemo({ windows: 2, seed: 0, out: join(dir, 'report.html'), workDir: join(dir, 'work'), log: (l) => lines.push(l), evalPrompts: 2, evalRollouts: 2 })
+}, 420_000)
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+const rejectedTotal = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0)
+
+describe('runDemo (2 windows)', () => {
+  test('the cheater has zero weight and only rejections', () => {
+    const cheater = result.miners.find((m) => m.kind === 'cheater')!
+    expect(cheater.counts.accepted).toBe(0)
+    expect(cheater.counts.submitted).toBeGreaterThan(0)
+    // Every request it sent was rejected exactly once (at the handler or by the worker).
+    expect(rejectedTotal(cheater.counts.rejected)).toBe(cheater.counts.submitted)
+    expect(cheater.emaWeight).toBe(0)
+    for (const r of result.reports) expect(Object.keys(r.rewardsByHotkey)).not.toContain(cheater.hotkey)
+    // The rejections come from the checks that catch its cheats, not from bad luck with timing.
+    const reasons = Object.keys(cheater.counts.rejected)
+    expect(reasons.some((x) => ['grail_fail', 'reward_mismatch', 'wrong_randomness', 'hash_duplicate'].includes(x))).toBe(true)
+  })
+
+  test('honest miners earn', () => {
+    const honest = result.miners.filter((m) => m.kind !== 'cheater')
+    expect(honest.reduce((a, m) => a + m.counts.accepted, 0)).toBeGreaterThan(0)
+    expect(honest.reduce((a, m) => a + m.emaWeight, 0)).toBeGreaterThan(0)
+    const paid = new Set(result.reports.flatMap((r) => Object.keys(r.rewardsByHotkey)))
+    expect(paid.size).toBeGreaterThan(0)
+    for (const hk of paid) expect(honest.map((m) => m.hotkey)).toContain(hk)
+    // E3 pays the pool (1.0) per window at most; the EMA after 2 windows is far below it.
+    for (const r of result.reports) expect(Object.values(r.rewardsByHotkey).reduce((a, b) => a + b, 0) + r.burn).toBeCloseTo(1, 9)
+  })
+
+  test('the first full window publishes; every miner verifies the custody chain before switching', () => {
+    const first = result.reports.find((r) => r.trained)
+    expect(first, 'a full window').toBeDefined()
+    expect(first!.published?.checkpointN).toBe(1)
+    expect(result.checkpoints[0]).toMatchObject({ windowN: first!.windowN, checkpointN: 1 })
+    if (first!.windowN < result.reports.length) {
+      expect(new Set(result.checkpointLoads.map((c) => c.miner)).size).toBe(result.miners.length)
+      for (const c of result.checkpointLoads) expect(c).toMatchObject({ checkpointN: 1, revision: result.checkpoints[0]!.revision })
+    }
+    expect(lines.some((l) => /checkpoint 1 verified \(\d+ files, chain of 1\) and loaded/.test(l))).toBe(true)
+  })
+
+  test('archives are written in the reference layout and decode', async () => {
+    for (const r of result.reports) {
+      const path = join(dir, 'work', 'validator', ...windowArchiveKey(r.windowN).split('/'))
+      expect(r.archivePath).toBe(path)
+      const archive = await decodeWindowArchive(await readFile(path))
+      expect(archive.window_start).toBe(r.windowN)
+      expect(archive.batch).toHaveLength(r.batchSize)
+    }
+  })
+
+  test('summary fields and the HTML report', async () => {
+    const s = result.summary
+    expect(s.miners.map((m) => m.label)).toEqual(['frontier (honest)', 'uniform (honest)', 'cheater'])
+    for (const m of s.miners) {
+      expect(m).toEqual({ hotkey: expect.any(String), label: expect.any(String), accepted: expect.any(Number), rejected: expect.any(Object), emaWeight: expect.any(Number) })
+    }
+    expect(s.windows.map((w) => w.window)).toEqual([1, 2])
+    for (const [i, w] of s.windows.entries()) {
+      const r = result.reports[i]!
+      expect(w).toEqual({ window: r.windowN, rewardMean: r.rewardMean, rewardStd: r.rewardStd, loss: r.loss, kl: r.kl, trainedPromptReward: r.trained ? expect.any(Number) : null, miners: expect.any(Object) })
+      expect(Object.keys(w.miners!).sort()).toEqual(result.miners.map((m) => m.hotkey).sort())
+      if (r.trained) expect([w.loss, w.kl, w.rewardMean, w.rewardStd].every((x) => typeof x === 'number' && Number.isFinite(x))).toBe(true)
+    }
+    expect(s.config?.['changed from e3']).toContain('group.batchSize: 8 → 4')
+    expect(result.profileChanges).toContain('group.batchSize: 8 → 4')
+    expect(result.profileChanges.some((c) => c.startsWith('publishing.'))).toBe(false) // the cadence is e3's
+    expect(result.text).toMatch(/acceptance rate: frontier .* vs uniform /)
+    expect(result.text).toMatch(/mean reward on trained prompts/)
+    const html = await readFile(join(dir, 'report.html'), 'utf8')
+    expect(html).toMatch(/^<!doctype html>/)
+    for (const label of ['frontier (honest)', 'uniform (honest)', 'cheater']) expect(html).toContain(label)
+    expect(result.out).toBe(join(dir, 'report.html'))
+    expect(existsSync(join(dir, 'work'))).toBe(true) // a caller-supplied workDir is kept
+  })
+})
