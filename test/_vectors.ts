@@ -44,11 +44,5 @@ export function modelDir(doc: Record<string, any>): string | null {
   return existsSync(p) ? p : null
 }
 
-/** Reads "nan"/"inf"/"-inf" vector numbers. */
-export function vnum(x: unknown): number {
-  if (typeof x === 'number') return x
-  if (x === 'nan' || x === 'NaN') return Number.NaN
-  if (x === 'inf' || x === 'Infinity') return Number.POSITIVE_INFINITY
-  if (x === '-inf' || x === '-Infinity') return Number.NEGATIVE_INFINITY
-  throw new TypeError(`not a vector number: ${String(x)}`)
-}
+/** Reads "nan"/"inf"/"-inf" vector numbers (the conformance runner's reader). */
+export { vnum } from '../src/conformance/recorder.js'

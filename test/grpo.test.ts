@@ -25,6 +25,7 @@ import {
 } from '../src/grpo/index.js'
 import { loadModel, type CausalLM } from '../src/model/index.js'
 import { filesWith, modelDir } from './_vectors.js'
+import { expectRejectCode } from './_errors.js'
 
 const PER_ROLLOUT_ABS = 1e-5
 const DELTA_L2_REL = 0.01
@@ -41,16 +42,7 @@ async function useWasm(): Promise<void> {
   expect(await tf.setBackend('wasm')).toBe(true)
 }
 
-async function expectCode(p: Promise<unknown> | (() => unknown), code: string): Promise<void> {
-  let err: unknown
-  try {
-    await (typeof p === 'function' ? p() : p)
-  } catch (e) {
-    err = e
-  }
-  expect(err, `expected a ${code} error`).toBeDefined()
-  if (!isReliquaryError(err, code as never)) throw err
-}
+const expectCode = (p: Promise<unknown> | (() => unknown), code: string) => expectRejectCode(p, code)
 
 /** Hyper-parameters of a vector file's `grpo.hyper` as options (profile defaults for the rest). */
 function optionsFromHyper(h: Record<string, any>): GrpoOptions {

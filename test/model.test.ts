@@ -28,6 +28,7 @@ import {
   type CausalLM,
 } from '../src/model/index.js'
 import { filesWith, modelDir } from './_vectors.js'
+import { expectRejectCode } from './_errors.js'
 
 const BACKENDS = ['wasm', 'cpu'] as const
 const HIDDEN_REL_L2 = 1e-4
@@ -64,16 +65,7 @@ function logSoftmaxAt(row: ArrayLike<number>, index: number): number {
   return (row[index] as number) - mx - Math.log(s)
 }
 
-async function expectCode(p: Promise<unknown> | (() => unknown), code: string): Promise<void> {
-  let err: unknown
-  try {
-    await (typeof p === 'function' ? p() : p)
-  } catch (e) {
-    err = e
-  }
-  expect(err, `expected a ${code} error`).toBeDefined()
-  if (!isReliquaryError(err, code as never)) throw err
-}
+const expectCode = (p: Promise<unknown> | (() => unknown), code: string) => expectRejectCode(p, code)
 
 const forwardFiles = filesWith('forward').filter(({ doc }) => modelDir(doc) !== null)
 const proofFiles = filesWith('proofs').filter(({ doc }) => modelDir(doc) !== null && Array.isArray(doc['proofs']))
