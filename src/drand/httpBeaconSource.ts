@@ -3,6 +3,7 @@ import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
 import type { BeaconSource, DrandBeaconInput, DrandChainInfo, VerifiedBeacon } from './beacon.js'
 import { KNOWN_CHAINS, assertChainInfo } from './chainInfo.js'
 import { fetchVerifiedBeacon } from './_drandClient.js'
+import { readBounded } from '../_utils/stream.js'
 
 /**
  * Public drand HTTP relays, in the order the reference tries them
@@ -69,25 +70,8 @@ async function readJsonCapped(res: Response, maxBytes: number): Promise<unknown>
   const declared = Number(res.headers.get('content-length') ?? '0')
   if (declared > maxBytes) throw new Error(`response of ${declared} bytes exceeds ${maxBytes}`)
   if (!res.body) return JSON.parse(await res.text())
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.length
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined)
-      throw new Error(`response exceeds ${maxBytes} bytes`)
-    }
-    chunks.push(value)
-  }
-  const all = new Uint8Array(total)
-  let o = 0
-  for (const c of chunks) {
-    all.set(c, o)
-    o += c.length
-  }
+  const all = await readBounded(res.body.getReader(), maxBytes)
+  if (all === null) throw new Error(`response exceeds ${maxBytes} bytes`)
   return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(all))
 }
 

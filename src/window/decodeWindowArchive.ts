@@ -1,4 +1,5 @@
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
+import { readBounded } from '../_utils/stream.js'
 import { ARCHIVE_LIMITS, windowArchiveRecordSchema, type WindowArchiveRecord } from './windowArchive.js'
 
 /** Options of {@link decodeWindowArchive}. */
@@ -17,30 +18,13 @@ async function gunzipBounded(bytes: Uint8Array, maxBytes: number): Promise<Uint8
   // Failures surface on the reading side; swallow them here so none goes unhandled.
   writer.write(bytes as Uint8Array<ArrayBuffer>).catch(() => undefined)
   writer.close().catch(() => undefined)
-  const reader = ds.readable.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
+  let out: Uint8Array | null
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      total += value.length
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined)
-        throw tooLarge('decompressed', maxBytes)
-      }
-      chunks.push(value)
-    }
+    out = await readBounded(ds.readable.getReader(), maxBytes)
   } catch (e) {
-    if (e instanceof ReliquaryError) throw e
     throw new ReliquaryError('JSON_INVALID', 'Window archive is not valid gzip.', { cause: e })
   }
-  const out = new Uint8Array(total)
-  let off = 0
-  for (const c of chunks) {
-    out.set(c, off)
-    off += c.length
-  }
+  if (out === null) throw tooLarge('decompressed', maxBytes)
   return out
 }
 
