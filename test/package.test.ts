@@ -28,13 +28,13 @@ describe.skipIf(!built)('built package', () => {
     expect(JSON.parse(out)).toEqual({ tf: [], fn: 'function' })
   })
 
-  test.each([[], ['conformance'], ['bench'], ['verify'], ['manifest'], ['demo']])('reliquary %s --help', (...cmd) => {
+  test.each([[], ['conformance'], ['bench'], ['verify'], ['manifest'], ['demo'], ['validator'], ['miner']])('reliquary %s --help', (...cmd) => {
     const out = node([join(ROOT, pkg.bin['reliquary']!), ...cmd, '--help'])
     expect(out).toMatch(/Usage: reliquary/)
   })
 
   test('unknown commands and bad options are usage errors (exit 2), not crashes', () => {
-    for (const args of [['frobnicate'], ['conformance'], ['bench', 'sketch', '--rows', 'x'], ['conformance', '.', '--nope']]) {
+    for (const args of [['frobnicate'], ['conformance'], ['bench', 'sketch', '--rows', 'x'], ['conformance', '.', '--nope'], ['miner'], ['miner', '--validator', 'ftp://x', '--validator-hotkey', '5F'], ['validator', '--port', 'x'], ['validator', '--profile', 'e9'], ['validator'], ['miner', '--profile', 'e3-demo', '--validator', 'http://127.0.0.1:1', '--validator-hotkey', '5F']]) {
       let status = 0
       try {
         execFileSync(process.execPath, [join(ROOT, pkg.bin['reliquary']!), ...args], { cwd: ROOT, stdio: 'pipe' })

@@ -6,8 +6,10 @@ import { isReliquaryError, ReliquaryError } from '../errors/base.js'
 import { formatConformanceReport, runConformance } from '../conformance/run.js'
 import { runSketchBench } from '../bench/sketch.js'
 import { VERSION } from '../version.js'
+import { NETWORK_HELP } from './networkHelp.js'
 
 const HELP: Record<string, string> = {
+  ...NETWORK_HELP,
   main: `reliquary ${VERSION}: SDK and tools for the Reliquary GRPO market (Bittensor subnet 81)
 
 Usage: reliquary <command> [options]
@@ -15,6 +17,9 @@ Usage: reliquary <command> [options]
 Commands:
   demo                A whole network on this machine, offline: validator, three miners, local
                       drand chain and Hub, the bundled tiny model; writes an HTML report
+  validator           Run an E3 validator (HTTP service + window loop); --profile e3-demo runs
+                      a local one on the bundled tiny model
+  miner               Run a miner against a validator URL
   conformance <dir>   Run every conformance suite found in a reference vector directory
   verify <file>       Judge a submission or commit with the validator's per-rollout checks
   manifest verify <file|url>  Verify a reference or chain-of-custody checkpoint manifest
@@ -260,6 +265,12 @@ export async function main(argv: string[]): Promise<number> {
         return await demo(rest)
       case 'manifest':
         return await manifest(rest)
+      case 'validator':
+      case 'miner': {
+        const { validatorCommand, minerCommand } = await import('./network.js')
+        const log = (line: string): void => void process.stdout.write(line + '\n')
+        return await (cmd === 'validator' ? validatorCommand(rest, log) : minerCommand(rest, log))
+      }
       default:
         usage(`Unknown command "${cmd}".`)
     }

@@ -4,3 +4,6 @@ export { createTargetTokenEnvironment, parseTargetRule, targetReward, DEFAULT_TA
 export type { CreateTargetTokenEnvironmentOptions, TargetRule, PromptTokenizer } from './environment.js'
 export { renderDemoReport } from './report.js'
 export type { DemoSummary, DemoMinerSummary, DemoWindowSummary } from './report.js'
+export { createDemoProfile, DEMO_PROFILE_NUMBERS, DEMO_PROFILE_ID } from './profile.js'
+export type { DemoProfileDrand } from './profile.js'
+export { bundledModelDir } from './bundledModel.js'

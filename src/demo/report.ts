@@ -26,8 +26,10 @@ export type DemoWindowSummary = {
   readonly loss?: number | null | undefined
   /** KL to the reference policy after the step. */
   readonly kl?: number | null | undefined
-  /** Mean reward of the current policy on the prompts trained so far (the learning curve). */
+  /** Mean reward of the current policy on the fixed set of trained prompts (the learning curve). */
   readonly trainedPromptReward?: number | null | undefined
+  /** Mean reward of the base model on the same prompts with the same sampling seeds (the baseline). */
+  readonly baseTrainedPromptReward?: number | null | undefined
   /** Per miner hotkey: submissions accepted / submitted in this window. */
   readonly miners?: Readonly<Record<string, { readonly accepted: number; readonly submitted: number }>> | undefined
 }
@@ -190,7 +192,7 @@ function checkSummary(summary: DemoSummary): void {
   summary.windows.forEach((w, i) => {
     if (typeof w !== 'object' || w === null) throw invalidArgument(`summary.windows[${i}]`, 'an object', w)
     checkNumber(w.window, `summary.windows[${i}].window`, false)
-    for (const k of ['rewardMean', 'rewardStd', 'loss', 'kl', 'trainedPromptReward'] as const) checkNumber(w[k], `summary.windows[${i}].${k}`, true)
+    for (const k of ['rewardMean', 'rewardStd', 'loss', 'kl', 'trainedPromptReward', 'baseTrainedPromptReward'] as const) checkNumber(w[k], `summary.windows[${i}].${k}`, true)
   })
 }
 
@@ -304,7 +306,16 @@ export function renderDemoReport(summary: DemoSummary): string {
   out.push('<h2>Training</h2><div class="grid-2">')
   const band = windows.filter((w) => finite(w.rewardMean) && finite(w.rewardStd)).map((w) => ({ x: w.window, lo: w.rewardMean! - w.rewardStd!, hi: w.rewardMean! + w.rewardStd! }))
   out.push(lineChart('Batch reward per window: mean ± σ', [{ name: 'mean reward', color: PALETTE[0]!, points: windows.map((w) => ({ x: w.window, y: w.rewardMean })), band }], { yLabel: 'reward' }))
-  out.push(lineChart('Mean reward on trained prompts', [{ name: 'trained prompts', color: PALETTE[2]!, points: windows.map((w) => ({ x: w.window, y: w.trainedPromptReward })) }], { yLabel: 'reward' }))
+  out.push(
+    lineChart(
+      'Mean reward on trained prompts: policy vs base model',
+      [
+        { name: 'policy after the window', color: PALETTE[2]!, points: windows.map((w) => ({ x: w.window, y: w.trainedPromptReward })) },
+        { name: 'base model', color: PALETTE[3]!, points: windows.map((w) => ({ x: w.window, y: w.baseTrainedPromptReward })) },
+      ],
+      { yLabel: 'reward' },
+    ),
+  )
   out.push(lineChart('GRPO loss per window', [{ name: 'loss', color: PALETTE[1]!, points: windows.map((w) => ({ x: w.window, y: w.loss })) }], { yLabel: 'loss' }))
   out.push(lineChart('KL to the reference per window', [{ name: 'KL', color: PALETTE[4]!, points: windows.map((w) => ({ x: w.window, y: w.kl })) }], { yLabel: 'KL' }))
   out.push('</div>')
@@ -312,14 +323,14 @@ export function renderDemoReport(summary: DemoSummary): string {
   out.push('<h2>Windows</h2>')
   if (windows.length === 0) out.push('<p class="muted">No windows.</p>')
   else {
-    out.push('<table><thead><tr><th>window</th><th>reward mean</th><th>reward σ</th><th>loss</th><th>KL</th><th>trained-prompt reward</th><th>accepted / submitted</th></tr></thead><tbody>')
+    out.push('<table><thead><tr><th>window</th><th>reward mean</th><th>reward σ</th><th>loss</th><th>KL</th><th>trained-prompt reward (base)</th><th>accepted / submitted</th></tr></thead><tbody>')
     for (const w of windows) {
       const counts = Object.values(w.miners ?? {})
       const acc = counts.reduce((a, c) => a + c.accepted, 0)
       const sub = counts.reduce((a, c) => a + c.submitted, 0)
       out.push(
         `<tr><td>${w.window}</td><td>${fmt(w.rewardMean)}</td><td>${fmt(w.rewardStd)}</td><td>${fmt(w.loss, 4)}</td><td>${fmt(w.kl, 5)}</td>` +
-          `<td>${fmt(w.trainedPromptReward)}</td><td>${counts.length > 0 ? `${acc} / ${sub}` : '–'}</td></tr>`,
+          `<td>${fmt(w.trainedPromptReward)}${finite(w.baseTrainedPromptReward) ? ` (${fmt(w.baseTrainedPromptReward)})` : ''}</td><td>${counts.length > 0 ? `${acc} / ${sub}` : '–'}</td></tr>`,
       )
     }
     out.push('</tbody></table>')

@@ -1,22 +1,23 @@
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createHotkey } from '../crypto/sr25519.js'
 import { createLocalBeaconChain } from '../drand/localBeaconChain.js'
 import { invalidArgument, isReliquaryError } from '../errors/base.js'
 import { startHubServer } from '../hub/localHubServer.js'
 import { useBackend, type BackendName } from '../model/backend.js'
 import { generate } from '../model/generate.js'
+import { loadModel, type CausalLM } from '../model/loadModel.js'
 import { loadModelConfig } from '../model/parseModelConfig.js'
-import { loadTokenizer } from '../model/loadTokenizer.js'
-import { createFrontierPicker, uniformPicker, type PickContext, type PromptPicker } from '../miner/frontier.js'
+import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
+import { createFrontierPicker, uniformPicker, type PromptPicker } from '../miner/frontier.js'
 import { createMiner, type Miner } from '../miner/miner.js'
-import { defineProfile, e3, type ProtocolProfile } from '../protocol/profiles.js'
+import { e3, type ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { createValidator, type HotkeyCounts, type Validator, type ValidatorEvent, type WindowReport } from '../validator/createValidator.js'
 import { createTargetTokenEnvironment } from './environment.js'
+import { createDemoProfile, DEMO_PROFILE_NUMBERS } from './profile.js'
+import { bundledModelDir } from './bundledModel.js'
 import { renderDemoReport, type DemoMinerSummary, type DemoSummary, type DemoWindowSummary } from './report.js'
 
 /** The miners a demo can run: two honest ones that differ only in how they pick prompts, and the adversary. */
@@ -50,9 +51,13 @@ export type RunDemoOptions = {
   groupsPerWindow?: number | undefined
   /** Groups the cheater attempts per pass (its cheats rotate: fabricated sketches, lied rewards, replay). @default 2 */
   cheaterGroupsPerWindow?: number | undefined
-  /** Prompts in the trained-prompt evaluation set (the first ones trained). @default 4 */
+  /**
+   * Prompts in the trained-prompt evaluation set: the first distinct prompts of the trained
+   * batches, fixed once full. After every window the current policy and the base model are
+   * sampled on them with the same seeds. @default 8
+   */
   evalPrompts?: number | undefined
-  /** Rollouts per prompt in that evaluation. @default 4 */
+  /** Samples per prompt in that evaluation. @default 8 */
   evalRollouts?: number | undefined
 }
 
@@ -72,6 +77,8 @@ export type RunDemoReturnType = {
   readonly checkpoints: readonly { readonly windowN: number; readonly checkpointN: number; readonly revision: string }[]
   /** Miners' checkpoint switches, each after the custody verification passed. */
   readonly checkpointLoads: readonly { readonly miner: string; readonly checkpointN: number; readonly revision: string }[]
+  /** The trained-prompt evaluation set (prompt indices), complete from the window it filled up. */
+  readonly evalPrompts: readonly number[]
   /** The final summary table, as printed. */
   readonly text: string
   /** Wall-clock seconds of the whole run (model loading included). */
@@ -90,67 +97,19 @@ export const DEMO_DEFAULTS = /*#__PURE__*/ Object.freeze({
   periodSeconds: 2,
   groupsPerWindow: 4,
   cheaterGroupsPerWindow: 2,
-  evalPrompts: 4,
-  evalRollouts: 4,
+  evalPrompts: 8,
+  evalRollouts: 8,
   /** Problems in the target-token environment. */
   environmentSize: 256,
-  /**
-   * The demo's protocol numbers, on top of e3 (everything else is e3's). Each one is there so that
-   * 12 windows of a 2-layer random model fit in minutes on two CPU cores:
-   * - `group.batchSize` 4: fewer groups to generate, verify and train per window;
-   * - `sampling.maxNewTokensCap` 74: every rollout reaches the cap (the tiny model rarely emits
-   *   EOS), leaving 33–49 completion tokens for the 25–41-token prompts (≥ 32 = `CHALLENGE_K`);
-   * - `window.windowTimeoutSeconds` 120: a window without a trigger ends in minutes, not hours;
-   * - `window.drandBackwardTolerance` 1: validator and miners share one event loop, so a request
-   *   can be stamped a few hundred ms after it was signed (the reference ran 1, then 10, through
-   *   its environment override on 2026-05-16, PROTOCOL.md §5.4);
-   * - `training.learningRate` 1e-5 and `training.warmupWindows` 0: a dozen steps move the policy
-   *   visibly (e3's 5e-6 with a 10-step warm-up barely does);
-   * - `drand`: the local chain (its own key and hash, a short period).
-   * The publishing cadence is e3's: `window_n % 10 === 0`, plus the first full window.
-   */
-  profile: Object.freeze({ batchSize: 4, maxNewTokensCap: 74, windowTimeoutSeconds: 120, drandBackwardTolerance: 1, learningRate: 1e-5, warmupWindows: 0 }),
+  /** The demo profile's numbers on top of e3 (see `createDemoProfile`). */
+  profile: DEMO_PROFILE_NUMBERS,
   repoId: 'reliquary-demo/qwen3-tiny-grpo',
 } as const)
 
 /** Most passes of the miners over one window (each pass: every miner with quota left runs once). */
 const MAX_PASSES = 4
 
-/**
- * A picker that does not pick a prompt twice in one window (the frontier picker would otherwise
- * return to a prompt it just saw in the zone, and a second group on it adds no distinct prompt).
- */
-function withoutRepeats(inner: PromptPicker): PromptPicker & { newWindow(): void } {
-  const used = new Set<number>()
-  return {
-    pickPrompts(n: number, context: PickContext = {}): number[] {
-      const out = inner.pickPrompts(n, { ...context, exclude: [...(context.exclude ?? []), ...used] })
-      for (const p of out) used.add(p)
-      return out
-    },
-    observe: (promptIdx, rewards) => inner.observe(promptIdx, rewards),
-    release: (promptIdx) => inner.release(promptIdx),
-    inFlight: () => inner.inFlight(),
-    newWindow: () => used.clear(),
-  }
-}
-
 const MINER_LABEL: Readonly<Record<DemoMinerKind, string>> = { frontier: 'frontier (honest)', uniform: 'uniform (honest)', cheater: 'cheater' }
-
-/** The bundled model: `assets/qwen3-tiny-s0` of the package, found upwards from this module (src/ or dist/). */
-function bundledModelDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 6; i++) {
-    for (const rel of ['assets/qwen3-tiny-s0', 'test/fixtures/reference/qwen3-tiny-s0']) {
-      const candidate = join(dir, rel)
-      if (existsSync(join(candidate, 'config.json'))) return candidate
-    }
-    const up = dirname(dir)
-    if (up === dir) break
-    dir = up
-  }
-  throw invalidArgument('modelDir', 'a model directory (the bundled assets/qwen3-tiny-s0 was not found)', undefined, ['Pass modelDir explicitly.'])
-}
 
 /** Every leaf of `b` that differs from `a`, as `path: a → b` (ids and descriptions excluded). */
 function profileChanges(a: unknown, b: unknown, path = ''): string[] {
@@ -167,28 +126,27 @@ function profileChanges(a: unknown, b: unknown, path = ''): string[] {
 
 const fmt = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : Math.abs(v) !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toFixed(digits))
 const pct = (a: number, b: number): string => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '–')
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`
 const rejectedTotal = (c: HotkeyCounts): number => Object.values(c.rejected).reduce((x, y) => x + y, 0)
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length))
 const lpad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s)
 
-/** Mean reward of `policy` sampled `rollouts` times on each prompt (protocol sampling, seeded). */
-async function evaluatePrompts(v: Validator, env: RewardEnvironment, prompts: readonly number[], rollouts: number, seed: number): Promise<number | null> {
-  if (prompts.length === 0) return null
-  const { sampling } = v.profile
+/**
+ * Sum of the rewards of `rollouts` samples of `model` on prompt `idx` under the profile's sampling,
+ * with sampling seeds that depend only on (`seed`, `idx`, sample): every model evaluated on a
+ * prompt sees the same random numbers, so policy and base differ only by their weights.
+ */
+async function promptRewardSum(model: CausalLM, tokenizer: ModelTokenizer, profile: ProtocolProfile, env: RewardEnvironment, idx: number, rollouts: number, seed: number): Promise<number> {
+  const problem = env.getProblem(idx)
+  const ids = tokenizer.encode(problem.prompt)
+  const { sampling } = profile
+  const maxNewTokens = Math.max(1, sampling.maxNewTokensCap - ids.length)
   let sum = 0
-  let n = 0
-  for (const idx of prompts) {
-    const problem = env.getProblem(idx)
-    const ids = v.tokenizer.encode(problem.prompt)
-    const maxNewTokens = sampling.maxNewTokensCap - ids.length
-    if (maxNewTokens < 1) continue
-    for (let j = 0; j < rollouts; j++) {
-      const g = await generate(v.policy, ids, { maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, seed: seed * 1_000_003 + idx * 101 + j })
-      sum += env.computeReward(problem, v.tokenizer.decode(g.completion))
-      n++
-    }
+  for (let j = 0; j < rollouts; j++) {
+    const g = await generate(model, ids, { maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, seed: seed * 1_000_003 + idx * 101 + j })
+    sum += env.computeReward(problem, tokenizer.decode(g.completion))
   }
-  return n === 0 ? null : sum / n
+  return sum
 }
 
 /**
@@ -208,7 +166,7 @@ async function evaluatePrompts(v: Validator, env: RewardEnvironment, prompts: re
  * per window: batch reward mean and σ, loss, KL, reward on trained prompts) and writes the HTML
  * report (`renderDemoReport`) to `out`.
  *
- * The demo profile is e3 with the numbers of {@link DEMO_DEFAULTS}`.profile` and a local drand
+ * The demo profile is `createDemoProfile` (e3 with the numbers of `DEMO_PROFILE_NUMBERS`) on a local drand
  * chain; the exact list is returned as `profileChanges` and printed.
  *
  * @param options - {@link RunDemoOptions}
@@ -253,15 +211,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
   const modelConfig = await loadModelConfig(modelDir)
   const environment = createTargetTokenEnvironment({ tokenizer, vocabSize: modelConfig.vocabSize, seed, size: d.environmentSize })
   const chain = createLocalBeaconChain({ genesisTime: Math.floor(Date.now() / 1000) - 2 * periodSeconds, periodSeconds })
-  const profile = defineProfile(e3, {
-    id: 'e3-demo',
-    description: 'reliquary demo: e3 rules with a small batch, short completions and a local drand chain',
-    group: { batchSize: d.profile.batchSize },
-    sampling: { maxNewTokensCap: d.profile.maxNewTokensCap },
-    window: { windowTimeoutSeconds: d.profile.windowTimeoutSeconds, drandBackwardTolerance: d.profile.drandBackwardTolerance },
-    training: { learningRate: d.profile.learningRate, warmupWindows: d.profile.warmupWindows },
-    drand: { chainHash: chain.info.hash, genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period },
-  })
+  const profile = createDemoProfile({ chainHash: chain.info.hash, genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period })
   const changes = profileChanges(e3, profile)
 
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'reliquary-demo-')))
@@ -310,7 +260,8 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
   }
 
   let validator: Validator | null = null
-  const miners: { kind: DemoMinerKind; label: string; hotkey: string; miner: Miner; picker: ReturnType<typeof withoutRepeats> }[] = []
+  let baseModel: CausalLM | null = null
+  const miners: { kind: DemoMinerKind; label: string; hotkey: string; miner: Miner; picker: PromptPicker }[] = []
   try {
     const validatorKey = await createHotkey(`//reliquary-demo/${seed}/validator`)
     validator = await createValidator({
@@ -327,7 +278,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
       const hotkey = await createHotkey(`//reliquary-demo/${seed}/miner/${kind}/${n}`)
       labels.set(hotkey.address, name)
       const pickerSeed = seed * 1000 + i
-      const picker = withoutRepeats(kind === 'frontier' ? createFrontierPicker({ size: environment.size, seed: pickerSeed, profile, bootstrap: true }) : uniformPicker({ size: environment.size, seed: pickerSeed }))
+      const picker = kind === 'frontier' ? createFrontierPicker({ size: environment.size, seed: pickerSeed, profile, bootstrap: true }) : uniformPicker({ size: environment.size, seed: pickerSeed })
       const miner = createMiner({
         validatorUrl: v.url, hotkey, modelDir, environment, picker, profile,
         now: () => Date.now() / 1000,
@@ -356,6 +307,9 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
     log(`profile ${profile.id} = e3 except: ${changes.join('; ')}`)
 
     const evalSet: number[] = []
+    /** Size of the evaluation set when each window was evaluated. */
+    const evalSizes: number[] = []
+    const baseRewards = new Map<number, number>()
     const windowRows: DemoWindowSummary[] = []
     for (let w = 1; w <= windows; w++) {
       const windowStarted = performance.now()
@@ -374,7 +328,6 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
         const order = miners.map((_, i) => miners[(i + w - 1) % miners.length]!)
         const quota = profile.window.maxSubmissionsPerHotkey
         const used = new Map<string, number>()
-        for (const m of miners) m.picker.newWindow()
         for (let pass = 0; pass < MAX_PASSES && !abort.signal.aborted; pass++) {
           let active = 0
           for (const m of order) {
@@ -404,18 +357,36 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
 
       if (report.trained) for (const p of report.batchPrompts) if (evalSet.length < evalPrompts && !evalSet.includes(p)) evalSet.push(p)
       const evalStarted = performance.now()
-      const trainedPromptReward = report.trained ? await evaluatePrompts(v, environment, evalSet, evalRollouts, seed) : null
+      let trainedPromptReward: number | null = null
+      let baseTrainedPromptReward: number | null = null
+      if (evalSet.length > 0) {
+        let policySum = 0
+        let baseSum = 0
+        for (const idx of evalSet) {
+          policySum += await promptRewardSum(v.policy, tokenizer, profile, environment, idx, evalRollouts, seed)
+          let b = baseRewards.get(idx)
+          if (b === undefined) {
+            baseModel ??= await loadModel(modelDir, { trainable: false })
+            b = await promptRewardSum(baseModel, tokenizer, profile, environment, idx, evalRollouts, seed)
+            baseRewards.set(idx, b)
+          }
+          baseSum += b
+        }
+        trainedPromptReward = policySum / (evalSet.length * evalRollouts)
+        baseTrainedPromptReward = baseSum / (evalSet.length * evalRollouts)
+      }
       const evalSeconds = (performance.now() - evalStarted) / 1000
       const minersOfWindow: Record<string, { accepted: number; submitted: number }> = {}
       for (const m of miners) {
         const c = report.perHotkey[m.hotkey]
         minersOfWindow[m.hotkey] = { accepted: c?.accepted ?? 0, submitted: c?.submitted ?? 0 }
       }
-      windowRows.push({ window: report.windowN, rewardMean: report.rewardMean, rewardStd: report.rewardStd, loss: report.loss, kl: report.kl, trainedPromptReward, miners: minersOfWindow })
+      evalSizes.push(evalSet.length)
+      windowRows.push({ window: report.windowN, rewardMean: report.rewardMean, rewardStd: report.rewardStd, loss: report.loss, kl: report.kl, trainedPromptReward, baseTrainedPromptReward, miners: minersOfWindow })
       const acc = miners.map((m) => `${m.label.split(' ')[0]} ${minersOfWindow[m.hotkey]!.accepted}/${minersOfWindow[m.hotkey]!.submitted}`).join(', ')
       log(
         `window ${report.windowN} done in ${((performance.now() - windowStarted) / 1000).toFixed(1)} s · seal ${report.sealReason} · batch ${report.batchSize} · reward ${fmt(report.rewardMean)} ± ${fmt(report.rewardStd)} · ` +
-          `loss ${fmt(report.loss, 5)} · KL ${fmt(report.kl, 6)} · trained-prompt reward ${fmt(trainedPromptReward)} · accepted/submitted: ${acc} · ` +
+          `loss ${fmt(report.loss, 5)} · KL ${fmt(report.kl, 6)} · trained-prompt reward ${fmt(trainedPromptReward)} (base ${fmt(baseTrainedPromptReward)}, ${evalSet.length} prompts) · accepted/submitted: ${acc} · ` +
           `seconds: open ${report.seconds.open.toFixed(1)}, train ${report.seconds.train.toFixed(1)}, publish ${report.seconds.publish.toFixed(1)}, eval ${evalSeconds.toFixed(1)}`,
       )
     }
@@ -426,7 +397,6 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
     const minerRows = miners.map((m) => ({ kind: m.kind, label: m.label, hotkey: m.hotkey, counts: totals[m.hotkey] ?? { submitted: 0, accepted: 0, rejected: {} }, emaWeight: ema.get(m.hotkey) ?? 0 }))
     const reports = v.reports()
     const seconds = (performance.now() - started) / 1000
-    const evals = windowRows.map((r) => r.trainedPromptReward).filter((x): x is number => typeof x === 'number')
     const lines: string[] = []
     lines.push('', `Summary: ${reports.length} windows in ${seconds.toFixed(1)} s (${(seconds / Math.max(1, reports.length)).toFixed(1)} s per window), profile ${profile.id}`)
     lines.push(`  profile changes from e3: ${changes.join('; ')}`)
@@ -442,17 +412,22 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
       return pct(a, a + ms.reduce((x, m) => x + rejectedTotal(m.counts), 0))
     }
     if (kinds.includes('frontier') && kinds.includes('uniform')) lines.push('', `  acceptance rate: frontier ${rate('frontier')} vs uniform ${rate('uniform')}`)
+    // The learning curve: windows evaluated on the complete (final) evaluation set.
+    const curve = windowRows.filter((r, i) => typeof r.trainedPromptReward === 'number' && evalSizes[i] === evalSet.length)
+    const lift = curve.length ? (curve.at(-1)!.trainedPromptReward as number) - (curve[0]!.baseTrainedPromptReward as number) : null
     lines.push(
-      `  mean reward on trained prompts (policy, ${evalRollouts} samples per prompt, up to ${evalPrompts} prompts): ` +
-        (evals.length ? `first ${fmt(evals[0])} → last ${fmt(evals.at(-1))}, mean over the run ${fmt(evals.reduce((a, b) => a + b, 0) / evals.length)}` : '– (no window trained)'),
+      `  mean reward on ${evalSet.length} trained prompts (${evalRollouts} samples each, same seeds for every model; prompts ${evalSet.join(', ') || '–'}): ` +
+        (curve.length && lift !== null
+          ? `base model ${fmt(curve[0]!.baseTrainedPromptReward)} → policy ${curve.map((r) => `w${r.window} ${fmt(r.trainedPromptReward)}`).join(', ')} (${signed(lift)} over the base by window ${curve.at(-1)!.window})`
+          : '– (no window trained)'),
     )
     lines.push(`  checkpoints published: ${checkpoints.map((c) => `#${c.checkpointN} after window ${c.windowN} (${c.revision.slice(0, 12)}…)`).join(', ') || 'none'}`)
     lines.push(`  checkpoint switches after custody verification: ${checkpointLoads.map((c) => `${c.miner} → #${c.checkpointN}`).join(', ') || 'none'}`)
-    lines.push('', `  ${lpad('window', 6)}${lpad('seal', 9)}${lpad('batch', 7)}${lpad('reward', 9)}${lpad('σ', 8)}${lpad('loss', 12)}${lpad('KL', 12)}${lpad('trained-prompt', 16)}  published`)
+    lines.push('', `  ${lpad('window', 6)}${lpad('seal', 9)}${lpad('batch', 7)}${lpad('reward', 9)}${lpad('σ', 8)}${lpad('loss', 12)}${lpad('KL', 12)}${lpad('trained (base)', 16)}  published`)
     for (const [i, r] of reports.entries()) {
       const row = windowRows[i]
       lines.push(
-        `  ${lpad(String(r.windowN), 6)}${lpad(r.sealReason, 9)}${lpad(String(r.batchSize), 7)}${lpad(fmt(r.rewardMean), 9)}${lpad(fmt(r.rewardStd), 8)}${lpad(fmt(r.loss, 5), 12)}${lpad(fmt(r.kl, 6), 12)}${lpad(fmt(row?.trainedPromptReward), 16)}  ${r.published ? `#${r.published.checkpointN}` : ''}`,
+        `  ${lpad(String(r.windowN), 6)}${lpad(r.sealReason, 9)}${lpad(String(r.batchSize), 7)}${lpad(fmt(r.rewardMean), 9)}${lpad(fmt(r.rewardStd), 8)}${lpad(fmt(r.loss, 5), 12)}${lpad(fmt(r.kl, 6), 12)}${lpad(`${fmt(row?.trainedPromptReward)} (${fmt(row?.baseTrainedPromptReward)})`, 16)}  ${r.published ? `#${r.published.checkpointN}` : ''}`,
       )
     }
     const text = lines.join('\n')
@@ -470,7 +445,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
         miners: miners.map((m) => m.label).join(', '),
         'seconds (total)': Number(seconds.toFixed(1)),
         'checkpoints published': checkpoints.map((c) => `#${c.checkpointN} (window ${c.windowN})`).join(', ') || 'none',
-        'trained-prompt evaluation': `${evalRollouts} samples × up to ${evalPrompts} of the first trained prompts, current policy`,
+        'trained-prompt evaluation': `${evalRollouts} samples × the first ${evalSet.length} trained prompts (${evalSet.join(', ')}), current policy vs base model, same seeds`,
       },
       miners: minerRows.map((m): DemoMinerSummary => ({ hotkey: m.hotkey, label: m.label, accepted: m.counts.accepted, rejected: { ...m.counts.rejected }, emaWeight: m.emaWeight })),
       windows: windowRows,
@@ -481,11 +456,12 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
       log(`  HTML report: ${resolve(out)}`)
     }
     return Object.freeze({
-      summary, reports, profile, profileChanges: changes, miners: minerRows, checkpoints, checkpointLoads, text, seconds,
+      summary, reports, profile, profileChanges: changes, miners: minerRows, checkpoints, checkpointLoads, evalPrompts: Object.freeze([...evalSet]), text, seconds,
       out: out === null ? null : resolve(out),
     })
   } finally {
     for (const m of miners) m.miner.dispose()
+    baseModel?.dispose()
     await validator?.dispose()
     await hub.close()
     if (!options.keepWorkDir && options.workDir === undefined) await rm(workDir, { recursive: true, force: true })

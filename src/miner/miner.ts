@@ -670,6 +670,13 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     drandRound: null, windowN, response: null, outcome: 'skipped', reason: null, observed: false, picked,
   })
 
+  /** Prompts generated in window `w` (only the latest window is kept). */
+  let tried: { windowN: number; prompts: Set<number> } = { windowN: -1, prompts: new Set() }
+  const triedPrompts = (w: number): Set<number> => {
+    if (tried.windowN !== w) tried = { windowN: w, prompts: new Set() }
+    return tried.prompts
+  }
+
   async function runWindowImpl(signal: AbortSignal | undefined): Promise<MinerWindowReport> {
     if (disposed) throw new ReliquaryError('INVALID_ARGUMENT', 'This miner was disposed.', { hints: ['Create a new miner.'] })
     signal?.throwIfAborted()
@@ -699,12 +706,15 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
           cheatCycle++
           continue
         }
-        const [promptIdx] = picker.pickPrompts(1, { exclude: cooldown })
+        // A second group on a prompt already tried this window adds no distinct prompt to a batch.
+        const tried = triedPrompts(w)
+        const [promptIdx] = picker.pickPrompts(1, { exclude: tried.size ? [...cooldown, ...tried] : cooldown })
         if (promptIdx === undefined) {
           log('warn', 'no_prompt', 'the picker has no eligible prompt left')
           break
         }
         inFlight.push(promptIdx)
+        tried.add(promptIdx)
         const gen = await generateGroup(promptIdx, w, signal)
         if (gen === null) {
           picker.release(promptIdx)
