@@ -203,6 +203,26 @@ describe('E3 worker stage: one reject reason each', () => {
     expect(s.pipeline.takeLateDrops()).toEqual({ [alice.address]: { worker_dropped: 1 } })
   })
 
+  test('worker_dropped: the window rolled over while the handler ran (queued for the window it was judged in)', async () => {
+    for (const next of [new WindowBatcher({ windowStart: WINDOW + 1, randomness: RANDOMNESS }), null]) {
+      const s = setup()
+      // The last handler check (prompt_full) reads the batcher; the window rolls over right after it,
+      // before the handler enqueues.
+      class RollingOver extends WindowBatcher {
+        override promptSubmissionCount(promptIdx: number): number {
+          const n = super.promptSubmissionCount(promptIdx)
+          s.pipeline.setActiveBatcher(next)
+          return n
+        }
+      }
+      s.pipeline.setActiveBatcher(new RollingOver({ windowStart: WINDOW, randomness: RANDOMNESS }))
+      expectVerdict(await s.pipeline.submit(await buildBody({ hotkey: alice, promptIdx: 3 }), at), { reason: 'submitted', stage: 'handler', check: 'enqueue' })
+      expectVerdict(await s.pipeline.processNext(now), { reason: 'worker_dropped', stage: 'worker', check: 'batcher_active' })
+      expect(s.pipeline.verdicts(alice.address).verdicts.map((v) => v.reason)).toEqual(['worker_dropped'])
+      if (next) expect(next.validCount).toBe(0)
+    }
+  })
+
   test('batch_filled: sealed while queued', async () => {
     const s = setup()
     await s.pipeline.submit(await buildBody({ hotkey: alice, promptIdx: 3 }), at)

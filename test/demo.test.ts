@@ -83,15 +83,25 @@ describe('runDemo (2 windows)', () => {
     expect(s.windows.map((w) => w.window)).toEqual([1, 2])
     for (const [i, w] of s.windows.entries()) {
       const r = result.reports[i]!
-      expect(w).toEqual({ window: r.windowN, rewardMean: r.rewardMean, rewardStd: r.rewardStd, loss: r.loss, kl: r.kl, trainedPromptReward: r.trained ? expect.any(Number) : null, miners: expect.any(Object) })
+      // Evaluated from the first trained window on: the policy and the base model on the same prompts and seeds.
+      const evaluated = result.reports.slice(0, i + 1).some((x) => x.trained) && w.trainedPromptReward !== null
+      expect(w).toEqual({
+        window: r.windowN, rewardMean: r.rewardMean, rewardStd: r.rewardStd, loss: r.loss, kl: r.kl,
+        trainedPromptReward: evaluated ? expect.any(Number) : null, baseTrainedPromptReward: evaluated ? expect.any(Number) : null, miners: expect.any(Object),
+      })
+      if (evaluated) for (const x of [w.trainedPromptReward!, w.baseTrainedPromptReward!]) expect(x >= 0 && x <= 1).toBe(true)
       expect(Object.keys(w.miners!).sort()).toEqual(result.miners.map((m) => m.hotkey).sort())
       if (r.trained) expect([w.loss, w.kl, w.rewardMean, w.rewardStd].every((x) => typeof x === 'number' && Number.isFinite(x))).toBe(true)
     }
+    if (result.reports.some((r) => r.trained)) expect(s.windows.some((w) => typeof w.trainedPromptReward === 'number')).toBe(true)
     expect(s.config?.['changed from e3']).toContain('group.batchSize: 8 → 4')
     expect(result.profileChanges).toContain('group.batchSize: 8 → 4')
     expect(result.profileChanges.some((c) => c.startsWith('publishing.'))).toBe(false) // the cadence is e3's
     expect(result.text).toMatch(/acceptance rate: frontier .* vs uniform /)
-    expect(result.text).toMatch(/mean reward on trained prompts/)
+    expect(result.text).toMatch(/mean reward on \d+ trained prompts .*base model \d\.\d{3} → policy w\d+ \d\.\d{3}/)
+    const trained = result.reports.filter((r) => r.trained).flatMap((r) => r.batchPrompts)
+    expect(result.evalPrompts.length).toBeGreaterThan(0)
+    for (const p of result.evalPrompts) expect(trained).toContain(p)
     const html = await readFile(join(dir, 'report.html'), 'utf8')
     expect(html).toMatch(/^<!doctype html>/)
     for (const label of ['frontier (honest)', 'uniform (honest)', 'cheater']) expect(html).toContain(label)

@@ -266,6 +266,16 @@ describe('miner against an in-process E3 validator', () => {
     }
   })
 
+  test('a second pass over the same window picks none of the prompts the first pass tried', async () => {
+    validator.openWindow(++windowN)
+    const first = await noSkip.runWindow()
+    const second = await noSkip.runWindow()
+    expect([first.windowN, second.windowN]).toEqual([windowN, windowN])
+    const tried = first.groups.map((g) => g.promptIdx)
+    expect(second.groups.length).toBeGreaterThan(0)
+    for (const g of second.groups) expect(tried).not.toContain(g.promptIdx)
+  })
+
   test('the cheater is rejected every time, with the reason its cheat calls for', async () => {
     const expected: Record<string, string[]> = {
       fabricate_sketch: ['grail_fail'],

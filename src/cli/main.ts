@@ -267,6 +267,7 @@ export async function main(argv: string[]): Promise<number> {
         return await manifest(rest)
       case 'validator':
       case 'miner': {
+        if (rest.includes('--help') || rest.includes('-h')) return print(HELP[cmd]!)
         const { validatorCommand, minerCommand } = await import('./network.js')
         const log = (line: string): void => void process.stdout.write(line + '\n')
         return await (cmd === 'validator' ? validatorCommand(rest, log) : minerCommand(rest, log))

@@ -448,7 +448,9 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
         'trained-prompt evaluation': `${evalRollouts} samples × the first ${evalSet.length} trained prompts (${evalSet.join(', ')}), current policy vs base model, same seeds`,
       },
       miners: minerRows.map((m): DemoMinerSummary => ({ hotkey: m.hotkey, label: m.label, accepted: m.counts.accepted, rejected: { ...m.counts.rejected }, emaWeight: m.emaWeight })),
-      windows: windowRows,
+      // The learning curve keeps only windows evaluated on the final set (it fills over the first
+      // trained windows); a point on fewer prompts would not be comparable.
+      windows: windowRows.map((r, i) => (evalSizes[i] === evalSet.length ? r : { ...r, trainedPromptReward: null, baseTrainedPromptReward: null })),
     }
     if (out !== null) {
       await mkdir(dirname(resolve(out)), { recursive: true })

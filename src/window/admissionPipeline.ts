@@ -153,6 +153,9 @@ export class AdmissionPipeline {
     if (!parsed.ok) return parsed.reject
     const request = parsed.request
     const self = this
+    // The batcher the handler's checks judged the request against: the item is queued for that
+    // window, so a window that rolls over during the handler's awaits cannot adopt it.
+    let judgedBy: WindowBatcher | null = this.#batcher
     // Getters: the phase and batcher are read when each check runs, as the reference reads them
     // after its (synchronous) envelope verification.
     const ctx: HandlerContext = {
@@ -163,14 +166,20 @@ export class AdmissionPipeline {
         return self.#phase
       },
       get batcher() {
-        return self.#batcher
+        judgedBy = self.#batcher
+        return judgedBy
       },
       ledger: this.ledger,
     }
     const verdict = await runHandlerStage(ctx)
     if (verdict.accepted) {
-      const batcher = this.#batcher
-      if (batcher) this.#queue.push({ request, arrivalSeconds, batcher })
+      if (judgedBy) this.#queue.push({ request, arrivalSeconds, batcher: judgedBy })
+      else {
+        // The window closed while the handler ran: the miner was told `submitted`, so it gets a
+        // final verdict instead of silence.
+        this.#recordVerdict(request, 'worker_dropped', false, arrivalSeconds)
+        this.#lateDrop(request.miner_hotkey, 'worker_dropped')
+      }
     } else {
       if (verdict.recordVerdict) this.#recordVerdict(request, verdict.reason, false, arrivalSeconds)
       if (verdict.reason === 'window_not_active' && verdict.httpStatus === 200) this.#lateDrop(request.miner_hotkey, 'window_not_active')
