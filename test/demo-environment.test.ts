@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { createTargetTokenEnvironment, DEFAULT_TARGET_ALPHABET, parseTargetRule, targetReward } from '../src/demo/environment.js'
+import fc from 'fast-check'
+import { createTargetTokenEnvironment, DEFAULT_TARGET_ALPHABET, isTargetRewardDecided, parseTargetRule, targetReward } from '../src/demo/environment.js'
 import { loadTokenizer } from '../src/model/loadTokenizer.js'
 import { problemId } from '../src/reward/environment.js'
 
@@ -76,5 +77,37 @@ describe('target-token environment', () => {
     expect(() => createTargetTokenEnvironment({ windows: [] })).toThrow(/INVALID_ARGUMENT/)
     expect(() => createTargetTokenEnvironment({ windows: [0] })).toThrow(/INVALID_ARGUMENT/)
     expect(() => createTargetTokenEnvironment({ seed: 0.5 })).toThrow(/INVALID_ARGUMENT/)
+  })
+})
+
+describe('isTargetRewardDecided', () => {
+  test('decided by a hit inside the window or a full window; undecided while either could change', () => {
+    const rule = { targets: 'xQ', window: 5 }
+    expect(isTargetRewardDecided(rule, '')).toBe(false)
+    expect(isTargetRewardDecided(rule, 'abx')).toBe(true)
+    expect(isTargetRewardDecided(rule, 'abcd')).toBe(false)
+    expect(isTargetRewardDecided(rule, 'abcde')).toBe(true)
+    expect(isTargetRewardDecided(rule, 'abcdex')).toBe(true)
+    // Markup is removed before counting; its unterminated start and replacement characters may still change.
+    expect(isTargetRewardDecided(rule, 'ab<|endoftext|>cd')).toBe(false)
+    expect(isTargetRewardDecided(rule, 'abcd<|endo')).toBe(false)
+    expect(isTargetRewardDecided(rule, 'abcd\uFFFD')).toBe(false)
+    expect(isTargetRewardDecided(rule, 'abcd<')).toBe(false)
+  })
+
+  test('once decided, no continuation changes the reward (property)', () => {
+    const piece = fc.oneof(
+      fc.constantFrom('x', 'Q', 'a', ' ', '<|endoftext|>', '<|im_end|>', '<|', '|>', '<', 'endo', 'ftext', '\uFFFD'),
+      fc.string({ maxLength: 3 }),
+    )
+    const text = fc.array(piece, { maxLength: 8 }).map((a) => a.join(''))
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), text, text, text, (window, prefix, e1, e2) => {
+        const rule = { targets: 'xQ', window }
+        if (!isTargetRewardDecided(rule, prefix)) return true
+        return targetReward(rule, prefix + e1) === targetReward(rule, prefix + e2) && targetReward(rule, prefix + e1) === targetReward(rule, prefix)
+      }),
+      { numRuns: 3000 },
+    )
   })
 })

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bundledModelDir } from '../src/demo/bundledModel.js'
-import { createTargetTokenEnvironment } from '../src/demo/environment.js'
+import { createTargetTokenEnvironment, isTargetRewardDecided, parseTargetRule } from '../src/demo/environment.js'
 import { createDemoProfile } from '../src/demo/profile.js'
 import { createTrainer } from '../src/grpo/createTrainer.js'
 import type { GrpoRollout } from '../src/grpo/types.js'
@@ -66,6 +66,27 @@ afterAll(() => {
 })
 
 describe('GRPO on the target-token environment (demo profile)', () => {
+  test('stopping when the reward is decided gives a prefix of the full generation and the same reward', async () => {
+    const { temperature, topP, topK, maxNewTokensCap } = profile.sampling
+    let saved = 0
+    let total = 0
+    for (let idx = 0; idx < 12; idx++) {
+      const problem = env.getProblem(idx)
+      const rule = parseTargetRule(problem.groundTruth)
+      const ids = tokenizer.encode(problem.prompt)
+      for (let j = 0; j < 3; j++) {
+        const opts = { maxNewTokens: maxNewTokensCap - ids.length, temperature, topP, topK, seed: idx * 31 + j }
+        const full = await generate(base, ids, opts)
+        const early = await generate(base, ids, { ...opts, stopWhen: (c) => isTargetRewardDecided(rule, tokenizer.decode(c)) })
+        expect(full.completion.slice(0, early.completion.length)).toEqual(early.completion)
+        expect(env.computeReward(problem, tokenizer.decode(early.completion))).toBe(env.computeReward(problem, tokenizer.decode(full.completion)))
+        if (early.finishReason === 'stop') saved += full.completion.length - early.completion.length
+        total += full.completion.length
+      }
+    }
+    expect(saved / total).toBeGreaterThan(0.2) // the point of stopping early
+  }, 120_000)
+
   test(`${STEPS} steps raise the mean reward of the trained zone prompts above the base model's`, async () => {
     // The prompts a frontier miner would submit: in the zone under the base model.
     const zone: number[] = []

@@ -24,6 +24,7 @@ function fakeSummary(): DemoSummary {
       loss: i % 7 === 3 ? null : 0.02 * Math.cos(i / 3),
       kl: i % 7 === 3 ? null : 1e-4 * i,
       trainedPromptReward: 0.3 + 0.015 * i,
+      baseTrainedPromptReward: 0.3,
       miners: {
         [hotkeys[0]!]: { accepted: 3, submitted: 3 + (i % 2) },
         [hotkeys[1]!]: { accepted: 1 + (i % 2), submitted: 4 },
@@ -92,12 +93,13 @@ describe('renderDemoReport', () => {
       'Final EMA weight per miner',
       'Acceptance rate per miner and window',
       'Batch reward per window: mean ± σ',
-      'Mean reward on trained prompts',
+      'Mean reward on trained prompts: policy vs base model',
       'GRPO loss per window',
       'KL to the reference per window',
     ]) expect(html).toContain(`<figcaption>${caption.replace('±', '±')}</figcaption>`)
     expect((html.match(/<svg /g) ?? []).length).toBe(8)
     expect(html).toContain('<polygon') // the σ band
+    for (const series of ['policy after the window', 'base model']) expect(html).toContain(series)
     expect(html).toContain('0.5231')
     expect(html).toContain('84.7%') // 61 / 72 accepted
   })

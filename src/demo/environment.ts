@@ -123,6 +123,39 @@ export function targetReward(rule: TargetRule, completionText: string): number {
   return 0
 }
 
+/** A trailing run of U+FFFD (an incomplete UTF-8 sequence may still complete) or unterminated markup. */
+const UNSETTLED_TAIL = /(?:\uFFFD+|<\|[A-Za-z0-9_]*\|?|<)$/
+
+/**
+ * Whether {@link targetReward} of every completion that starts with `completionText` is already
+ * known: a target occurred within the window, or the window is full of settled characters. The
+ * tail that later tokens could still change (replacement characters of an incomplete UTF-8
+ * sequence, the start of special-token markup) does not count. Lets an evaluation stop sampling
+ * early with the same reward as a full generation (`generate`'s `stopWhen`).
+ *
+ * @param rule - The problem's {@link TargetRule}.
+ * @param completionText - The decoded completion so far.
+ * @returns `true` when more tokens cannot change the reward.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` for a malformed rule or a non-string text.
+ * @example
+ * ```ts
+ * isTargetRewardDecided({ targets: 'x', window: 4 }, 'ab')    // false
+ * isTargetRewardDecided({ targets: 'x', window: 4 }, 'abx')   // true (reward 1)
+ * isTargetRewardDecided({ targets: 'x', window: 4 }, 'abcd')  // true (reward 0)
+ * ```
+ */
+export function isTargetRewardDecided(rule: TargetRule, completionText: string): boolean {
+  const { targets, window } = checkRule(rule, 'rule')
+  if (typeof completionText !== 'string') throw invalidArgument('completionText', 'a string', completionText)
+  const settled = completionText.replace(SPECIAL_MARKUP, '').replace(UNSETTLED_TAIL, '')
+  let seen = 0
+  for (const ch of settled) {
+    if (seen++ >= window) return true
+    if (targets.includes(ch)) return true
+  }
+  return seen >= window
+}
+
 /**
  * The prompt text of problem `index` with `rule` (short printable ASCII; the index makes every
  * prompt, hence every problem id, distinct).

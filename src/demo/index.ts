@@ -7,3 +7,4 @@ export type { DemoSummary, DemoMinerSummary, DemoWindowSummary } from './report.
 export { createDemoProfile, DEMO_PROFILE_NUMBERS, DEMO_PROFILE_ID } from './profile.js'
 export type { DemoProfileDrand } from './profile.js'
 export { bundledModelDir } from './bundledModel.js'
+export { isTargetRewardDecided } from './environment.js'

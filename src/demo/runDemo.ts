@@ -15,7 +15,7 @@ import { createMiner, type Miner } from '../miner/miner.js'
 import { e3, type ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { createValidator, type HotkeyCounts, type Validator, type ValidatorEvent, type WindowReport } from '../validator/createValidator.js'
-import { createTargetTokenEnvironment } from './environment.js'
+import { createTargetTokenEnvironment, isTargetRewardDecided, parseTargetRule } from './environment.js'
 import { createDemoProfile, DEMO_PROFILE_NUMBERS } from './profile.js'
 import { bundledModelDir } from './bundledModel.js'
 import { renderDemoReport, type DemoMinerSummary, type DemoSummary, type DemoWindowSummary } from './report.js'
@@ -141,9 +141,12 @@ async function promptRewardSum(model: CausalLM, tokenizer: ModelTokenizer, profi
   const ids = tokenizer.encode(problem.prompt)
   const { sampling } = profile
   const maxNewTokens = Math.max(1, sampling.maxNewTokensCap - ids.length)
+  // The reward depends on a prefix only: stop sampling once it is decided (same tokens, same reward).
+  const rule = parseTargetRule(problem.groundTruth)
+  const stopWhen = (completion: readonly number[]): boolean => isTargetRewardDecided(rule, tokenizer.decode(completion))
   let sum = 0
   for (let j = 0; j < rollouts; j++) {
-    const g = await generate(model, ids, { maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, seed: seed * 1_000_003 + idx * 101 + j })
+    const g = await generate(model, ids, { maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, seed: seed * 1_000_003 + idx * 101 + j, stopWhen })
     sum += env.computeReward(problem, tokenizer.decode(g.completion))
   }
   return sum

@@ -20,6 +20,13 @@ export type GenerateOptions = {
   eosTokenIds?: readonly number[] | undefined
   /** Aborts between steps; the partial result is discarded and `signal.reason` is thrown. */
   signal?: AbortSignal | undefined
+  /**
+   * Called with the completion so far after each new token; `true` ends generation there
+   * (`finishReason` `"stop"`). The tokens produced up to that point are exactly those a run without
+   * it produces, so an evaluation whose result depends only on a prefix can stop early. Not for
+   * rollouts that go to a validator: the protocol's termination check wants EOS or the cap.
+   */
+  stopWhen?: ((completion: readonly number[]) => boolean) | undefined
 }
 
 /** Result of {@link generate}. */
@@ -34,8 +41,8 @@ export type GenerateResult = {
    * completion-only `token_logprobs` layout (PROTOCOL §1.9).
    */
   logprobs: number[]
-  /** `"eos"` when an EOS id was produced, `"length"` when `maxNewTokens` ran out. */
-  finishReason: 'eos' | 'length'
+  /** `"eos"` when an EOS id was produced, `"length"` when `maxNewTokens` ran out, `"stop"` when `stopWhen` ended it. */
+  finishReason: 'eos' | 'length' | 'stop'
   /** The seed actually used. */
   seed: number
 }
@@ -49,6 +56,7 @@ function checkOptions(o: GenerateOptions): { temperature: number; topP: number; 
   if (!(topP > 0 && topP <= 1)) throw invalidArgument('topP', 'a number in (0, 1]', topP)
   if (!Number.isSafeInteger(topK) || topK < 0) throw invalidArgument('topK', 'an integer ≥ 0', topK)
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw invalidArgument('seed', 'a safe integer', o.seed)
+  if (o.stopWhen !== undefined && typeof o.stopWhen !== 'function') throw invalidArgument('stopWhen', 'a function', o.stopWhen)
   return { temperature, topP, topK }
 }
 
@@ -95,7 +103,7 @@ export async function generate(model: CausalLM, prompt: readonly number[], optio
   const logprobs: number[] = []
   let past: LayerKv[] | undefined
   let pending: number[] = [...prompt]
-  let finishReason: 'eos' | 'length' = 'length'
+  let finishReason: GenerateResult['finishReason'] = 'length'
   try {
     while (completion.length < options.maxNewTokens) {
       if (options.signal?.aborted) throw options.signal.reason ?? new ReliquaryError('INVALID_ARGUMENT', 'Generation aborted.')
@@ -129,6 +137,10 @@ export async function generate(model: CausalLM, prompt: readonly number[], optio
       pending = [next]
       if (eos.has(next)) {
         finishReason = 'eos'
+        break
+      }
+      if (options.stopWhen?.(completion) && completion.length < options.maxNewTokens) {
+        finishReason = 'stop'
         break
       }
     }
