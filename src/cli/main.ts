@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { isReliquaryError, ReliquaryError } from '../errors/base.js'
+import { isReliquaryError } from '../errors/base.js'
 import { formatConformanceReport, runConformance } from '../conformance/run.js'
 import { runSketchBench } from '../bench/sketch.js'
 import { VERSION } from '../version.js'
 import { NETWORK_HELP } from './networkHelp.js'
+import { backendName, usage } from './_args.js'
 
 const HELP: Record<string, string> = {
   ...NETWORK_HELP,
@@ -107,9 +108,6 @@ bench/torch_grpo.py (the same step in torch) on the same shapes. Each run report
 the peak RSS of its process: run one configuration per invocation.`,
 }
 
-function usage(msg: string): never {
-  throw new ReliquaryError('CLI_USAGE', msg, { hints: ["Run 'reliquary --help'."] })
-}
 
 async function conformance(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, only: { type: 'string', multiple: true }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
@@ -124,9 +122,7 @@ async function conformance(argv: string[]): Promise<number> {
 
 /** Chooses the TensorFlow.js backend for commands that run the model (wasm unless told). */
 async function selectBackend(name: string | undefined): Promise<void> {
-  const allowed = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const
-  const b = (name ?? 'wasm') as (typeof allowed)[number]
-  if (!allowed.includes(b)) usage(`--backend must be one of ${allowed.join(', ')}.`)
+  const b = backendName(name)
   const { useBackend } = await import('../model/backend.js')
   await useBackend(b)
 }

@@ -9,12 +9,14 @@ import { ReliquaryError, isReliquaryError } from '../errors/base.js'
 import { bundledModelDir } from '../demo/bundledModel.js'
 import { createTargetTokenEnvironment } from '../demo/environment.js'
 import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
-import { useBackend, type BackendName } from '../model/backend.js'
+import { useBackend } from '../model/backend.js'
+import { backendName, intOption, usage as usageError } from './_args.js'
 import { loadModelConfig } from '../model/parseModelConfig.js'
 import { loadTokenizer } from '../model/loadTokenizer.js'
 import { resolveCheckpoint } from '../model/resolveCheckpoint.js'
 import { defineProfile, e3, type ProtocolProfile } from '../protocol/profiles.js'
 import { createMathEnvironment } from '../reward/environment.js'
+import { parseState } from '../protocol/schemas.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { NETWORK_HELP } from './networkHelp.js'
 
@@ -25,28 +27,15 @@ const formatReasons = (r: Readonly<Record<string, number>>): string => {
   return parts.length ? ` (${parts.join(', ')})` : ''
 }
 
+const NETWORK_HINT = "Run 'reliquary validator --help' or 'reliquary miner --help'."
 function usage(msg: string): never {
-  throw new ReliquaryError('CLI_USAGE', msg, { hints: ["Run 'reliquary validator --help' or 'reliquary miner --help'."] })
-}
-
-function intOption(s: string | undefined, name: string, min: number): number | undefined {
-  if (s === undefined) return undefined
-  const n = Number(s)
-  if (!Number.isSafeInteger(n) || n < min) usage(`--${name} must be an integer ≥ ${min}.`)
-  return n
+  return usageError(msg, NETWORK_HINT)
 }
 
 function profileName(s: string | undefined): 'e3' | typeof DEMO_PROFILE_ID {
   const name = s ?? 'e3'
   if (name !== 'e3' && name !== DEMO_PROFILE_ID) usage(`--profile must be e3 or ${DEMO_PROFILE_ID}.`)
   return name
-}
-
-function backendName(s: string | undefined): BackendName {
-  const allowed: readonly BackendName[] = ['wasm', 'cpu', 'webgpu', 'tensorflow']
-  const b = (s ?? 'wasm') as BackendName
-  if (!allowed.includes(b)) usage(`--backend must be one of ${allowed.join(', ')}.`)
-  return b
 }
 
 /** The options the demo profile defaults and every other profile needs, checked before any model code loads. */
@@ -271,14 +260,22 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
   log(`miner ${hotkey.address} → ${validatorUrl} · profile ${profile.id} · ${picker} picker · model ${modelDir}`)
   const interrupt = interruptSignal(log)
   try {
-    // runWindow mines the open window once; a window still open afterwards is mined again.
+    // runWindow mines the open window once; a window still open afterwards (and quota left) is
+    // mined again, so the last of the N windows is mined until it closes.
     const seen = new Set<number>()
-    while (seen.size < windows && !interrupt.signal.aborted) {
+    const quota = profile.window.maxSubmissionsPerHotkey
+    while (!interrupt.signal.aborted) {
       try {
         const r = await miner.runWindow(interrupt.signal)
         seen.add(r.windowN)
         const s = r.stats
         log(`window ${r.windowN}: submitted ${s.submitted}, accepted ${s.accepted}, rejected ${sumValues(s.rejected)}${formatReasons(s.rejected)}, skipped ${s.skipped}`)
+        if (seen.size >= windows) {
+          if (quota > 0 && r.stats.submitted >= quota) break
+          const res = await fetch(`${validatorUrl.replace(/\/+$/, '')}/state`, { signal: interrupt.signal }).catch(() => null)
+          const state = res?.status === 200 ? parseState(await res.text()) : null
+          if (state?.state !== 'open' || state.window_n !== r.windowN) break
+        }
       } catch (e) {
         if (interrupt.signal.aborted) break
         if (!isReliquaryError(e)) throw e
