@@ -98,6 +98,7 @@ describe('runDemo (2 windows)', () => {
     expect(result.profileChanges).toContain('group.batchSize: 8 → 4')
     expect(result.profileChanges.some((c) => c.startsWith('publishing.'))).toBe(false) // the cadence is e3's
     expect(result.text).toMatch(/acceptance rate: frontier .* vs uniform /)
+    expect(result.text).toMatch(/the frontier moves: successes of 2 samples per trained prompt, base → final policy: #\d+ \d→\d/)
     expect(result.text).toMatch(/mean reward on \d+ trained prompts .*base model \d\.\d{3} → policy w\d+ \d\.\d{3}/)
     const trained = result.reports.filter((r) => r.trained).flatMap((r) => r.batchPrompts)
     expect(result.evalPrompts.length).toBeGreaterThan(0)

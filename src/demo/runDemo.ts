@@ -14,6 +14,7 @@ import { createFrontierPicker, uniformPicker, type PromptPicker } from '../miner
 import { createMiner, type Miner } from '../miner/miner.js'
 import { e3, type ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
+import { groupSigma, isInZone } from '../reward/groups.js'
 import { createValidator, type HotkeyCounts, type Validator, type ValidatorEvent, type WindowReport } from '../validator/createValidator.js'
 import { createTargetTokenEnvironment, isTargetRewardDecided, parseTargetRule } from './environment.js'
 import { createDemoProfile, DEMO_PROFILE_NUMBERS } from './profile.js'
@@ -313,6 +314,8 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
     /** Size of the evaluation set when each window was evaluated. */
     const evalSizes: number[] = []
     const baseRewards = new Map<number, number>()
+    /** Per evaluated prompt: the successes of the latest policy evaluation. */
+    const lastPolicy = new Map<number, number>()
     const windowRows: DemoWindowSummary[] = []
     for (let w = 1; w <= windows; w++) {
       const windowStarted = performance.now()
@@ -366,7 +369,9 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
         let policySum = 0
         let baseSum = 0
         for (const idx of evalSet) {
-          policySum += await promptRewardSum(v.policy, tokenizer, profile, environment, idx, evalRollouts, seed)
+          const k = await promptRewardSum(v.policy, tokenizer, profile, environment, idx, evalRollouts, seed)
+          lastPolicy.set(idx, k)
+          policySum += k
           let b = baseRewards.get(idx)
           if (b === undefined) {
             baseModel ??= await loadModel(modelDir, { trainable: false })
@@ -424,6 +429,15 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
           ? `base model ${fmt(curve[0]!.baseTrainedPromptReward)} → policy ${curve.map((r) => `w${r.window} ${fmt(r.trainedPromptReward)}`).join(', ')} (${signed(lift)} over the base by window ${curve.at(-1)!.window})`
           : '– (no window trained)'),
     )
+    if (evalSet.length > 0 && evalSet.every((p) => lastPolicy.has(p) && baseRewards.has(p))) {
+      // The frontier moves: prompts the base model had in the zone become easy for the policy.
+      const zone = (k: number): boolean => isInZone(groupSigma(Array.from({ length: evalRollouts }, (_, j) => (j < k ? 1 : 0))), { profile })
+      const inZone = (m: Map<number, number>): number => evalSet.filter((p) => zone(m.get(p)!)).length
+      lines.push(
+        `  the frontier moves: successes of ${evalRollouts} samples per trained prompt, base → final policy: ${evalSet.map((p) => `#${p} ${baseRewards.get(p)}→${lastPolicy.get(p)}`).join(', ')}; ` +
+          `in the zone (σ ≥ ${profile.group.sigmaMin}): ${inZone(baseRewards)} of ${evalSet.length} → ${inZone(lastPolicy)}`,
+      )
+    }
     lines.push(`  checkpoints published: ${checkpoints.map((c) => `#${c.checkpointN} after window ${c.windowN} (${c.revision.slice(0, 12)}…)`).join(', ') || 'none'}`)
     lines.push(`  checkpoint switches after custody verification: ${checkpointLoads.map((c) => `${c.miner} → #${c.checkpointN}`).join(', ') || 'none'}`)
     lines.push('', `  ${lpad('window', 6)}${lpad('seal', 9)}${lpad('batch', 7)}${lpad('reward', 9)}${lpad('σ', 8)}${lpad('loss', 12)}${lpad('KL', 12)}${lpad('trained (base)', 16)}  published`)
