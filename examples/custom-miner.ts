@@ -12,7 +12,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createHotkey, drandRoundAt, groupSigma, isInZone, parseState, parseSubmitResponse, parseVerdicts } from 'reliquary'
+import { createHotkey, drandRoundAt, groupSigma, isBootstrapWindow, isInZone, parseState, parseSubmitResponse, parseVerdicts } from 'reliquary'
 import { bundledModelDir, createDemoProfile, createTargetTokenEnvironment } from 'reliquary/demo'
 import { createLocalBeaconChain } from 'reliquary/drand'
 import { buildSubmitRequest } from 'reliquary/miner'
@@ -41,7 +41,8 @@ if (!url) {
   url = local.url
 }
 const profile = createDemoProfile(drand)
-const windowDone = local?.runWindow()
+// The local validator's window runs alongside; its failure is reported at the end, not lost.
+const windowDone = local?.runWindow().catch((e: unknown) => e as Error)
 
 const get = async (path: string): Promise<string> => (await fetch(`${url}${path}`)).text()
 /** /state once the window is open (the validator answers 503 between windows). */
@@ -78,7 +79,7 @@ for (let promptIdx = 0, tried = 0; tried < Number(values.prompts); promptIdx++) 
   }
   if (samples.length < M) continue
   const sigma = groupSigma(samples.map((s) => s.reward))
-  if (!isInZone(sigma, { profile, bootstrap: true })) {
+  if (!isInZone(sigma, { profile, bootstrap: isBootstrapWindow(state.window_n, { profile }) })) {
     console.log(`prompt ${promptIdx}: σ ${sigma.toFixed(3)}, outside the zone, not submitted`)
     continue
   }
@@ -111,6 +112,7 @@ for (let tries = 0; tries < 60 && submitted.length > 0; tries++) {
 if (local) {
   local.closeWindow()
   const report = await windowDone!
+  if (report instanceof Error) throw report
   console.log(`local validator: window ${report.windowN} ${report.sealReason}, ${report.validSubmissions} valid submission(s)`)
   await local.dispose()
 }

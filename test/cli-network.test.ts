@@ -33,7 +33,12 @@ function run(args: string[], onLine?: (line: string) => void): { done: Promise<{
   child.stderr.on('data', (d: Buffer) => {
     out += d.toString()
   })
-  return { done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, out }))) }
+  return {
+    done: new Promise((resolve) => {
+      child.on('error', (e) => resolve({ code: -1, out: `${out}\nspawn failed: ${e.message}` }))
+      child.on('exit', (code) => resolve({ code, out }))
+    }),
+  }
 }
 
 describe.skipIf(!existsSync(CLI))('reliquary validator + reliquary miner', () => {

@@ -38,11 +38,40 @@ function profileName(s: string | undefined): 'e3' | typeof DEMO_PROFILE_ID {
   return name
 }
 
-/** The options the demo profile defaults and every other profile needs, checked before any model code loads. */
-function requireOutsideDemo(demo: boolean, model: string | undefined, hotkey: string | undefined): void {
-  if (demo) return
-  if (model === undefined) usage('--model is required outside the demo profile (a directory or owner/name@revision).')
-  if (hotkey === undefined && !process.env['RELIQUARY_HOTKEY']) usage('--hotkey (or the RELIQUARY_HOTKEY environment variable) is required outside the demo profile.')
+/**
+ * Every option check that needs no file or network, run before any model code loads or a
+ * checkpoint downloads: what the demo profile defaults and other profiles need, and the environment.
+ * @returns The environment name.
+ */
+function checkCommonOptions(demo: boolean, v: { model?: string | undefined; hotkey?: string | undefined; environment?: string | undefined; problems?: string | undefined }): 'math' | 'target-token' {
+  if (!demo) {
+    if (v.model === undefined) usage('--model is required outside the demo profile (a directory or owner/name@revision).')
+    if (v.hotkey === undefined && !process.env['RELIQUARY_HOTKEY']) usage('--hotkey (or the RELIQUARY_HOTKEY environment variable) is required outside the demo profile.')
+  }
+  const env = v.environment ?? (demo ? 'target-token' : 'math')
+  if (env !== 'math' && env !== 'target-token') usage('--environment must be math or target-token.')
+  if (env === 'target-token' && v.problems !== undefined) usage('--problems applies to the math environment only.')
+  return env
+}
+
+/** The profile of e3 rules on another drand chain (validator and miner derive the same id, which custody manifests carry). */
+function e3OnChain(drand: { genesisTime: number; periodSeconds: number; chainHash?: string | undefined }): ProtocolProfile {
+  if (drand.genesisTime === e3.drand.genesisTime && drand.periodSeconds === e3.drand.periodSeconds && (drand.chainHash === undefined || drand.chainHash === e3.drand.chainHash)) return e3
+  const { genesisTime, periodSeconds, chainHash } = drand
+  return defineProfile(e3, { id: 'e3-custom-drand', drand: { genesisTime, periodSeconds, ...(chainHash !== undefined ? { chainHash } : {}) } })
+}
+
+/** Sleeps `ms`, ending early (without throwing) when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const t = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
 }
 
 /** A hotkey from --hotkey, else RELIQUARY_HOTKEY, else (demo only) a development key. */
@@ -54,15 +83,12 @@ async function hotkeyFrom(uri: string | undefined, demo: boolean, devUri: string
   return createHotkey(devUri)
 }
 
-async function environmentFrom(name: string | undefined, problems: string | undefined, demo: boolean, modelDir: string): Promise<RewardEnvironment> {
-  const env = name ?? (demo ? 'target-token' : 'math')
+async function environmentFrom(env: 'math' | 'target-token', problems: string | undefined, modelDir: string): Promise<RewardEnvironment> {
   if (env === 'target-token') {
-    if (problems !== undefined) usage('--problems applies to the math environment only.')
     const tokenizer = await loadTokenizer(modelDir)
     const { vocabSize } = await loadModelConfig(modelDir)
     return createTargetTokenEnvironment({ tokenizer, vocabSize })
   }
-  if (env !== 'math') usage('--environment must be math or target-token.')
   if (problems === undefined) return createMathEnvironment()
   let rows: unknown
   try {
@@ -83,12 +109,12 @@ async function modelFrom(ref: string | undefined, demo: boolean, hubUrl?: string
   return resolveCheckpoint(ref, hubUrl ? { hubUrl } : {})
 }
 
-/** Aborts on the first SIGINT/SIGTERM; a second one exits at once. */
-function interruptSignal(log: (s: string) => void): { signal: AbortSignal; dispose(): void } {
+/** Aborts on the first SIGINT/SIGTERM (logging `message`); a second one exits at once. */
+function interruptSignal(log: (s: string) => void, message: string): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController()
   const onSignal = (): void => {
     if (ac.signal.aborted) process.exit(130)
-    log('stopping: finishing the open window (Ctrl-C again to exit now)')
+    log(`${message} (Ctrl-C again to exit now)`)
     ac.abort(new Error('interrupted'))
   }
   process.on('SIGINT', onSignal)
@@ -126,11 +152,16 @@ export async function validatorCommand(argv: string[], log: (line: string) => vo
   const hubArg = values.hub ?? (demo ? 'local' : undefined)
   if (hubArg !== undefined && hubArg !== 'local' && !/^https?:\/\//.test(hubArg)) usage('--hub must be local or an http(s) URL.')
   if (hubArg !== undefined && hubArg !== 'local' && !values['repo-id']) usage('--hub with a URL needs --repo-id.')
-  requireOutsideDemo(demo, values.model, values.hotkey)
-  await useBackend(backendName(values.backend))
+  const envName = checkCommonOptions(demo, values)
+  const hfToken = process.env['HF_TOKEN']
+  if (((hubArg !== undefined && hubArg !== 'local') || (hubArg === undefined && values['repo-id'])) && !hfToken) usage('Publishing to a Hub needs a write token in the HF_TOKEN environment variable.')
+  const backend = backendName(values.backend)
+  const archiveDir = resolve(values['archive-dir'] ?? 'reliquary-validator')
+  await mkdir(archiveDir, { recursive: true })
+  await useBackend(backend)
 
   const modelDir = await modelFrom(values.model, demo)
-  const environment = await environmentFrom(values.environment, values.problems, demo, modelDir)
+  const environment = await environmentFrom(envName, values.problems, modelDir)
   const hotkey = await hotkeyFrom(values.hotkey, demo, '//reliquary-dev/validator', log)
 
   let profile: ProtocolProfile = e3
@@ -139,7 +170,8 @@ export async function validatorCommand(argv: string[], log: (line: string) => vo
   let minerDrand = ''
   if (drandKind === 'local') {
     const chain = createLocalBeaconChain({ genesisTime: Math.floor(Date.now() / 1000) - 2 * period, periodSeconds: period })
-    profile = demo ? createDemoProfile({ genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period, chainHash: chain.info.hash }) : defineProfile(e3, { id: 'e3-local-drand', drand: { chainHash: chain.info.hash, genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period } })
+    const drand = { genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period, chainHash: chain.info.hash }
+    profile = demo ? createDemoProfile(drand) : e3OnChain(drand)
     beacons = chain
     drandLine = `local BLS chain ${chain.info.hash.slice(0, 16)}…, genesis ${chain.info.genesis_time}, period ${chain.info.period} s`
     minerDrand = ` --drand-genesis ${chain.info.genesis_time} --drand-period ${chain.info.period}`
@@ -148,25 +180,24 @@ export async function validatorCommand(argv: string[], log: (line: string) => vo
     drandLine = `quicknet over HTTP relays (${(values['drand-relay'] ?? ['default list']).join(', ')}), every beacon BLS-verified`
   }
 
+  // The miner command printed for local networks repeats every option a miner must share.
+  const shared = [
+    values.model !== undefined ? ` --model ${values.model}` : '',
+    values.environment !== undefined ? ` --environment ${values.environment}` : '',
+    values.problems !== undefined ? ` --problems ${resolve(values.problems)}` : '',
+  ].join('')
   let hubServer: { url: string; token: string; close(): Promise<void> } | null = null
   let hub: { hubUrl: string; repoId: string; accessToken: string } | undefined
-  if (hubArg === 'local') {
-    const { startHubServer } = await import('../hub/localHubServer.js')
-    hubServer = await startHubServer()
-    hub = { hubUrl: hubServer.url, repoId: values['repo-id'] ?? 'reliquary-local/policy', accessToken: hubServer.token }
-  } else if (hubArg !== undefined) {
-    const token = process.env['HF_TOKEN'] ?? usage('Publishing to a Hub URL needs a write token in the HF_TOKEN environment variable.')
-    hub = { hubUrl: hubArg, repoId: values['repo-id']!, accessToken: token }
-  } else if (values['repo-id']) {
-    const token = process.env['HF_TOKEN'] ?? usage('--repo-id needs a write token in the HF_TOKEN environment variable.')
-    hub = { hubUrl: 'https://huggingface.co', repoId: values['repo-id'], accessToken: token }
-  }
-
-  const archiveDir = resolve(values['archive-dir'] ?? 'reliquary-validator')
-  await mkdir(archiveDir, { recursive: true })
-  const interrupt = interruptSignal(log)
-  const { runValidator } = await import('../validator/runValidator.js')
+  const interrupt = interruptSignal(log, 'stopping: sealing the open window and finishing it')
   try {
+    if (hubArg === 'local') {
+      const { startHubServer } = await import('../hub/localHubServer.js')
+      hubServer = await startHubServer()
+      hub = { hubUrl: hubServer.url, repoId: values['repo-id'] ?? 'reliquary-local/policy', accessToken: hubServer.token }
+    } else if (hubArg !== undefined || values['repo-id']) {
+      hub = { hubUrl: hubArg ?? 'https://huggingface.co', repoId: values['repo-id']!, accessToken: hfToken! }
+    }
+    const { runValidator } = await import('../validator/runValidator.js')
     const result = await runValidator({
       profile, modelDir, environment, hotkey, beacons, archiveDir, hub,
       server: { host: values.host ?? '127.0.0.1', port },
@@ -179,7 +210,8 @@ export async function validatorCommand(argv: string[], log: (line: string) => vo
         log(hub ? `publishing to ${hub.hubUrl} ${hub.repoId}` : 'not publishing (no --repo-id): miners stay on the base checkpoint')
         if (demo) {
           log('start a miner in another terminal:')
-          log(`  npx reliquary miner --profile ${DEMO_PROFILE_ID} --validator ${v.url} --validator-hotkey ${hotkey.address}${minerDrand}${hub ? ` --hub-url ${hub.hubUrl}` : ''}`)
+          log(`  npx reliquary miner --profile ${DEMO_PROFILE_ID} --validator ${v.url} --validator-hotkey ${hotkey.address}${minerDrand}${hub ? ` --hub-url ${hub.hubUrl}` : ''}${shared}`)
+          if (hubServer && values.host !== undefined && values.host !== '127.0.0.1') log('  (the local Hub listens on 127.0.0.1 only: miners on other machines cannot download checkpoints)')
         }
       },
       onEvent: (e) => {
@@ -231,18 +263,15 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
   const groups = intOption(values.groups, 'groups', 1) ?? 4
   const windows = intOption(values.windows, 'windows', 1) ?? Number.POSITIVE_INFINITY
   const seed = intOption(values.seed, 'seed', 0) ?? 0
-  requireOutsideDemo(demo, values.model, values.hotkey)
+  const envName = checkCommonOptions(demo, values)
   await useBackend(backendName(values.backend))
 
   const hubUrl = values['hub-url'] ?? 'https://huggingface.co'
   const modelDir = await modelFrom(values.model, demo, hubUrl)
-  const environment = await environmentFrom(values.environment, values.problems, demo, modelDir)
+  const environment = await environmentFrom(envName, values.problems, modelDir)
   const hotkey = await hotkeyFrom(values.hotkey, demo, `//reliquary-dev/miner/${seed}`, log)
-  const profile = demo
-    ? createDemoProfile({ genesisTime: genesis!, periodSeconds: period! })
-    : genesis !== undefined || period !== undefined
-      ? defineProfile(e3, { id: 'e3-custom-drand', drand: { ...(genesis !== undefined ? { genesisTime: genesis } : {}), ...(period !== undefined ? { periodSeconds: period } : {}) } })
-      : e3
+  const drand = { genesisTime: genesis ?? e3.drand.genesisTime, periodSeconds: period ?? e3.drand.periodSeconds }
+  const profile = demo ? createDemoProfile(drand) : e3OnChain(drand)
   const { identifyBaseModel } = await import('../validator/identifyBaseModel.js')
   const { createMiner } = await import('../miner/miner.js')
   const { createFrontierPicker, uniformPicker } = await import('../miner/frontier.js')
@@ -258,7 +287,13 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
     },
   })
   log(`miner ${hotkey.address} → ${validatorUrl} · profile ${profile.id} · ${picker} picker · model ${modelDir}`)
-  const interrupt = interruptSignal(log)
+  const interrupt = interruptSignal(log, 'stopping')
+  const base = validatorUrl.replace(/\/+$/, '')
+  /** `/state`, or null when unreachable or not 200. */
+  const state = async (): Promise<ReturnType<typeof parseState> | null> => {
+    const res = await fetch(`${base}/state`, { signal: interrupt.signal }).catch(() => null)
+    return res?.status === 200 ? parseState(await res.text()) : null
+  }
   try {
     // runWindow mines the open window once; a window still open afterwards (and quota left) is
     // mined again, so the last of the N windows is mined until it closes.
@@ -272,15 +307,21 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
         log(`window ${r.windowN}: submitted ${s.submitted}, accepted ${s.accepted}, rejected ${sumValues(s.rejected)}${formatReasons(s.rejected)}, skipped ${s.skipped}`)
         if (seen.size >= windows) {
           if (quota > 0 && r.stats.submitted >= quota) break
-          const res = await fetch(`${validatorUrl.replace(/\/+$/, '')}/state`, { signal: interrupt.signal }).catch(() => null)
-          const state = res?.status === 200 ? parseState(await res.text()) : null
-          if (state?.state !== 'open' || state.window_n !== r.windowN) break
+          const now = await state()
+          if (now?.state !== 'open' || now.window_n !== r.windowN) break
+        }
+        if (r.groups.length === 0) {
+          // Nothing eligible is left in this window: wait for the next one instead of spinning.
+          while (!interrupt.signal.aborted) {
+            await pause(2000, interrupt.signal)
+            if ((await state())?.window_n !== r.windowN) break
+          }
         }
       } catch (e) {
         if (interrupt.signal.aborted) break
         if (!isReliquaryError(e)) throw e
         log(`window failed: ${e.code}: ${e.shortMessage}`)
-        await new Promise((r) => setTimeout(r, 2000))
+        await pause(2000, interrupt.signal)
       }
     }
     const t = miner.stats().total

@@ -365,7 +365,12 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
       const evalStarted = performance.now()
       let trainedPromptReward: number | null = null
       let baseTrainedPromptReward: number | null = null
-      if (evalSet.length > 0) {
+      const previous = windowRows.at(-1)
+      if (!report.trained && previous && evalSizes.at(-1) === evalSet.length) {
+        // No step, same weights, same seeds: the evaluation would repeat the previous one exactly.
+        trainedPromptReward = previous.trainedPromptReward ?? null
+        baseTrainedPromptReward = previous.baseTrainedPromptReward ?? null
+      } else if (evalSet.length > 0) {
         let policySum = 0
         let baseSum = 0
         for (const idx of evalSet) {
@@ -427,7 +432,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
       `  mean reward on ${evalSet.length} trained prompts (${evalRollouts} samples each, same seeds for every model; prompts ${evalSet.join(', ') || '–'}): ` +
         (curve.length && lift !== null
           ? `base model ${fmt(curve[0]!.baseTrainedPromptReward)} → policy ${curve.map((r) => `w${r.window} ${fmt(r.trainedPromptReward)}`).join(', ')} (${signed(lift)} over the base by window ${curve.at(-1)!.window})`
-          : '– (no window trained)'),
+          : evalPrompts === 0 ? '– (evaluation off)' : '– (no window trained)'),
     )
     if (evalSet.length > 0 && evalSet.every((p) => lastPolicy.has(p) && baseRewards.has(p))) {
       // The frontier moves: prompts the base model had in the zone become easy for the policy.
