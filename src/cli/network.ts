@@ -278,7 +278,8 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
   const cacheDir = resolve(values['cache-dir'] ?? 'reliquary-miner')
   const miner = createMiner({
     validatorUrl, hotkey, modelDir, environment, profile, validatorHotkey, seed, groupsPerWindow: groups,
-    picker: picker === 'frontier' ? createFrontierPicker({ size: environment.size, seed, profile, bootstrap: true }) : uniformPicker({ size: environment.size, seed }),
+    // Demo windows start at 1 (bootstrap: the wider zone); the live network is long past bootstrap.
+    picker: picker === 'frontier' ? createFrontierPicker({ size: environment.size, seed, profile, bootstrap: demo }) : uniformPicker({ size: environment.size, seed }),
     now: () => Date.now() / 1000,
     drand: { genesisTime: profile.drand.genesisTime, periodSeconds: profile.drand.periodSeconds },
     hub: { hubUrl, cacheDir: join(cacheDir, 'checkpoints'), baseModel: await identifyBaseModel(modelDir), profileId: profile.id },
