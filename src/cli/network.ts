@@ -12,7 +12,7 @@ import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
 import { useBackend } from '../model/backend.js'
 import { backendName, intOption, usage as usageError } from './_args.js'
 import { loadModelConfig } from '../model/parseModelConfig.js'
-import { loadTokenizer } from '../model/loadTokenizer.js'
+import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
 import { resolveCheckpoint } from '../model/resolveCheckpoint.js'
 import { defineProfile, e3, type ProtocolProfile } from '../protocol/profiles.js'
 import { createMathEnvironment } from '../reward/environment.js'
@@ -83,9 +83,8 @@ async function hotkeyFrom(uri: string | undefined, demo: boolean, devUri: string
   return createHotkey(devUri)
 }
 
-async function environmentFrom(env: 'math' | 'target-token', problems: string | undefined, modelDir: string): Promise<RewardEnvironment> {
+async function environmentFrom(env: 'math' | 'target-token', problems: string | undefined, modelDir: string, tokenizer: ModelTokenizer): Promise<RewardEnvironment> {
   if (env === 'target-token') {
-    const tokenizer = await loadTokenizer(modelDir)
     const { vocabSize } = await loadModelConfig(modelDir)
     return createTargetTokenEnvironment({ tokenizer, vocabSize })
   }
@@ -161,7 +160,8 @@ export async function validatorCommand(argv: string[], log: (line: string) => vo
   await useBackend(backend)
 
   const modelDir = await modelFrom(values.model, demo)
-  const environment = await environmentFrom(envName, values.problems, modelDir)
+  const tokenizer = await loadTokenizer(modelDir)
+  const environment = await environmentFrom(envName, values.problems, modelDir, tokenizer)
   const hotkey = await hotkeyFrom(values.hotkey, demo, '//reliquary-dev/validator', log)
 
   let profile: ProtocolProfile = e3
@@ -199,7 +199,7 @@ export async function validatorCommand(argv: string[], log: (line: string) => vo
     }
     const { runValidator } = await import('../validator/runValidator.js')
     const result = await runValidator({
-      profile, modelDir, environment, hotkey, beacons, archiveDir, hub,
+      profile, modelDir, environment, tokenizer, hotkey, beacons, archiveDir, hub,
       server: { host: values.host ?? '127.0.0.1', port },
       windows: windows ?? Number.POSITIVE_INFINITY,
       signal: interrupt.signal,
@@ -268,7 +268,7 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
 
   const hubUrl = values['hub-url'] ?? 'https://huggingface.co'
   const modelDir = await modelFrom(values.model, demo, hubUrl)
-  const environment = await environmentFrom(envName, values.problems, modelDir)
+  const environment = await environmentFrom(envName, values.problems, modelDir, await loadTokenizer(modelDir))
   const hotkey = await hotkeyFrom(values.hotkey, demo, `//reliquary-dev/miner/${seed}`, log)
   const drand = { genesisTime: genesis ?? e3.drand.genesisTime, periodSeconds: period ?? e3.drand.periodSeconds }
   const profile = demo ? createDemoProfile(drand) : e3OnChain(drand)
