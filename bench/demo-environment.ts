@@ -36,17 +36,36 @@ const seed = Number(values.seed)
 await useBackend('wasm')
 const model = await loadModel(values.model)
 const tokenizer = await loadTokenizer(values.model)
-const env = createTargetTokenEnvironment({ tokenizer, vocabSize: model.config.vocabSize, seed: Number(values['env-seed']), size: Math.max(prompts, 1) })
+const env = createTargetTokenEnvironment({
+  tokenizer,
+  vocabSize: model.config.vocabSize,
+  seed: Number(values['env-seed']),
+  size: Math.max(prompts, 1),
+})
 
 const started = Date.now()
-const rows: { index: number; prompt: string; targets: string; window: number; k: number; sigma: number; zone: boolean; bootstrapZone: boolean; completions: string[] }[] = []
+const rows: {
+  index: number
+  prompt: string
+  targets: string
+  window: number
+  k: number
+  sigma: number
+  zone: boolean
+  bootstrapZone: boolean
+  completions: string[]
+}[] = []
 for (let i = 0; i < prompts; i++) {
   const problem = env.getProblem(i)
   const ids = tokenizer.encode(problem.prompt)
   const rewards: number[] = []
   const completions: string[] = []
   for (let j = 0; j < rollouts; j++) {
-    const out = await generate(model, ids, { maxNewTokens, temperature, seed: seed * 1_000_003 + i * 1_000 + j })
+    const out = await generate(model, ids, {
+      maxNewTokens,
+      temperature,
+      seed: seed * 1_000_003 + i * 1_000 + j,
+    })
     const text = tokenizer.decode(out.completion)
     completions.push(text)
     rewards.push(env.computeReward(problem, text))
@@ -54,10 +73,23 @@ for (let i = 0; i < prompts; i++) {
   const sigma = groupSigma(rewards)
   const k = rewards.reduce((a, b) => a + b, 0)
   const rule = parseTargetRule(problem.groundTruth)
-  rows.push({ index: i, prompt: problem.prompt, ...rule, k, sigma, zone: isInZone(sigma), bootstrapZone: isInZone(sigma, { bootstrap: true }), completions })
-  if (!values.json) process.stderr.write(`${String(i).padStart(3)} k=${k}/${rollouts} ${rows.at(-1)!.zone ? 'ZONE' : '    '} ${problem.prompt}\n`)
+  rows.push({
+    index: i,
+    prompt: problem.prompt,
+    ...rule,
+    k,
+    sigma,
+    zone: isInZone(sigma),
+    bootstrapZone: isInZone(sigma, { bootstrap: true }),
+    completions,
+  })
+  if (!values.json)
+    process.stderr.write(
+      `${String(i).padStart(3)} k=${k}/${rollouts} ${rows.at(-1)!.zone ? 'ZONE' : '    '} ${problem.prompt}\n`,
+    )
 }
-const frac = (f: (r: (typeof rows)[number]) => boolean): number => rows.filter(f).length / Math.max(rows.length, 1)
+const frac = (f: (r: (typeof rows)[number]) => boolean): number =>
+  rows.filter(f).length / Math.max(rows.length, 1)
 const summary = {
   model: values.model,
   prompts,
@@ -75,8 +107,16 @@ const summary = {
 if (values.dump) writeFileSync(values.dump, JSON.stringify({ summary, rows }, null, 1))
 if (values.json) console.log(JSON.stringify(summary))
 else {
-  console.log(`zone fraction (σ ≥ 0.43, k ∈ [2,6]):      ${(summary.zoneFraction * 100).toFixed(1)}%`)
-  console.log(`bootstrap zone (σ ≥ 0.33, k ∈ [1,7]):     ${(summary.bootstrapZoneFraction * 100).toFixed(1)}%`)
-  console.log(`always 0: ${(summary.allZeroFraction * 100).toFixed(1)}%   always 1: ${(summary.allOneFraction * 100).toFixed(1)}%   mean reward ${summary.meanReward.toFixed(3)}`)
-  console.log(`k histogram 0..${rollouts}: ${summary.histogram.join(' ')}   (${summary.seconds.toFixed(1)} s)`)
+  console.log(
+    `zone fraction (σ ≥ 0.43, k ∈ [2,6]):      ${(summary.zoneFraction * 100).toFixed(1)}%`,
+  )
+  console.log(
+    `bootstrap zone (σ ≥ 0.33, k ∈ [1,7]):     ${(summary.bootstrapZoneFraction * 100).toFixed(1)}%`,
+  )
+  console.log(
+    `always 0: ${(summary.allZeroFraction * 100).toFixed(1)}%   always 1: ${(summary.allOneFraction * 100).toFixed(1)}%   mean reward ${summary.meanReward.toFixed(3)}`,
+  )
+  console.log(
+    `k histogram 0..${rollouts}: ${summary.histogram.join(' ')}   (${summary.seconds.toFixed(1)} s)`,
+  )
 }

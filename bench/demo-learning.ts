@@ -26,11 +26,25 @@ const { values } = parseArgs({
 const lr = Number(values.lr)
 const cap = 74
 await useBackend('wasm')
-const profile = defineProfile(e3, { id: 'learn', group: { batchSize: Number(values.batch) }, sampling: { maxNewTokensCap: cap }, training: { learningRate: lr, warmupWindows: 0, ...(values.kl ? { klBeta: Number(values.kl) } : {}) } })
+const profile = defineProfile(e3, {
+  id: 'learn',
+  group: { batchSize: Number(values.batch) },
+  sampling: { maxNewTokensCap: cap },
+  training: {
+    learningRate: lr,
+    warmupWindows: 0,
+    ...(values.kl ? { klBeta: Number(values.kl) } : {}),
+  },
+})
 const checkpoint = await loadModel(values.model, { trainable: false })
 const policy = await loadModel(values.model)
 const tokenizer = await loadTokenizer(values.model)
-const env = createTargetTokenEnvironment({ tokenizer, vocabSize: policy.config.vocabSize, seed: 0, size: 256 })
+const env = createTargetTokenEnvironment({
+  tokenizer,
+  vocabSize: policy.config.vocabSize,
+  seed: 0,
+  size: 256,
+})
 const { temperature, topP, topK } = profile.sampling
 const M = profile.group.rolloutsPerGroup
 
@@ -39,8 +53,19 @@ async function group(model: typeof policy, idx: number, seedBase: number, n: num
   const ids = tokenizer.encode(problem.prompt)
   const out = []
   for (let j = 0; j < n; j++) {
-    const g = await generate(model, ids, { maxNewTokens: cap - ids.length, temperature, topP, topK, seed: seedBase + j })
-    out.push({ tokens: g.tokens, reward: env.computeReward(problem, tokenizer.decode(g.completion)), promptLength: ids.length, tokenLogprobs: g.logprobs })
+    const g = await generate(model, ids, {
+      maxNewTokens: cap - ids.length,
+      temperature,
+      topP,
+      topK,
+      seed: seedBase + j,
+    })
+    out.push({
+      tokens: g.tokens,
+      reward: env.computeReward(problem, tokenizer.decode(g.completion)),
+      promptLength: ids.length,
+      tokenLogprobs: g.logprobs,
+    })
   }
   return out
 }
@@ -56,7 +81,8 @@ console.log(`lr ${lr} · zone prompts ${zone.join(',')}`)
 const evalN = Number(values.eval)
 async function evaluate(model: typeof policy): Promise<number> {
   let s = 0
-  for (const idx of zone) for (const r of await group(model, idx, 9_000_000 + idx * 1000, evalN)) s += r.reward
+  for (const idx of zone)
+    for (const r of await group(model, idx, 9_000_000 + idx * 1000, evalN)) s += r.reward
   return s / (zone.length * evalN)
 }
 console.log(`step 0 reward ${(await evaluate(policy)).toFixed(3)}`)
@@ -66,10 +92,15 @@ for (let step = 1; step <= Number(values.steps); step++) {
   const batch = []
   for (let b = 0; b < B; b++) {
     const idx = zone[((step - 1) * B + b) % zone.length]!
-    batch.push({ rollouts: await group(checkpoint, idx, step * 100_000 + idx * 100, M), promptIdx: idx })
+    batch.push({
+      rollouts: await group(checkpoint, idx, step * 100_000 + idx * 100, M),
+      promptIdx: idx,
+    })
   }
   const t = performance.now()
   const r = await trainer.step(batch)
   const dt = (performance.now() - t) / 1000
-  console.log(`step ${step} loss ${r.loss.toFixed(5)} kl ${r.kl.toExponential(2)} (${dt.toFixed(1)} s) batch reward ${(batch.flatMap((g) => g.rollouts.map((x) => x.reward)).reduce((a, c) => a + c, 0) / (B * M)).toFixed(3)} → eval ${(await evaluate(policy)).toFixed(3)}`)
+  console.log(
+    `step ${step} loss ${r.loss.toFixed(5)} kl ${r.kl.toExponential(2)} (${dt.toFixed(1)} s) batch reward ${(batch.flatMap((g) => g.rollouts.map((x) => x.reward)).reduce((a, c) => a + c, 0) / (B * M)).toFixed(3)} → eval ${(await evaluate(policy)).toFixed(3)}`,
+  )
 }

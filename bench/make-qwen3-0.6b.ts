@@ -7,10 +7,24 @@ import { writeSafetensors } from '../src/model/index.js'
 
 const out = process.argv[2] ?? join(import.meta.dirname, 'out/qwen3-0.6b-random')
 const cfg = {
-  architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', attention_bias: false, bos_token_id: 151643, eos_token_id: 151645,
-  head_dim: 128, hidden_act: 'silu', hidden_size: 1024, intermediate_size: 3072, max_position_embeddings: 40960,
-  num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-6, rope_theta: 1000000,
-  tie_word_embeddings: true, torch_dtype: 'bfloat16', vocab_size: 151936,
+  architectures: ['Qwen3ForCausalLM'],
+  model_type: 'qwen3',
+  attention_bias: false,
+  bos_token_id: 151643,
+  eos_token_id: 151645,
+  head_dim: 128,
+  hidden_act: 'silu',
+  hidden_size: 1024,
+  intermediate_size: 3072,
+  max_position_embeddings: 40960,
+  num_attention_heads: 16,
+  num_hidden_layers: 28,
+  num_key_value_heads: 8,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  vocab_size: 151936,
 }
 let s = 12345
 const rand = (n: number, scale: number) => {
@@ -22,13 +36,20 @@ const rand = (n: number, scale: number) => {
   return a
 }
 const ones = (n: number) => new Float32Array(n).fill(1)
-const H = cfg.hidden_size, I = cfg.intermediate_size, q = cfg.num_attention_heads * cfg.head_dim, kv = cfg.num_key_value_heads * cfg.head_dim
+const H = cfg.hidden_size,
+  I = cfg.intermediate_size,
+  q = cfg.num_attention_heads * cfg.head_dim,
+  kv = cfg.num_key_value_heads * cfg.head_dim
 const tensors = new Map<string, { shape: number[]; data: Float32Array }>()
-tensors.set('model.embed_tokens.weight', { shape: [cfg.vocab_size, H], data: rand(cfg.vocab_size * H, 0.05) })
+tensors.set('model.embed_tokens.weight', {
+  shape: [cfg.vocab_size, H],
+  data: rand(cfg.vocab_size * H, 0.05),
+})
 tensors.set('model.norm.weight', { shape: [H], data: ones(H) })
 for (let l = 0; l < cfg.num_hidden_layers; l++) {
   const p = `model.layers.${l}.`
-  const w = (name: string, o: number, i: number) => tensors.set(p + name, { shape: [o, i], data: rand(o * i, 1 / Math.sqrt(i)) })
+  const w = (name: string, o: number, i: number) =>
+    tensors.set(p + name, { shape: [o, i], data: rand(o * i, 1 / Math.sqrt(i)) })
   w('self_attn.q_proj.weight', q, H)
   w('self_attn.k_proj.weight', kv, H)
   w('self_attn.v_proj.weight', kv, H)
@@ -36,14 +57,21 @@ for (let l = 0; l < cfg.num_hidden_layers; l++) {
   w('mlp.gate_proj.weight', I, H)
   w('mlp.up_proj.weight', I, H)
   w('mlp.down_proj.weight', H, I)
-  for (const n of ['self_attn.q_norm.weight', 'self_attn.k_norm.weight']) tensors.set(p + n, { shape: [cfg.head_dim], data: ones(cfg.head_dim) })
-  for (const n of ['input_layernorm.weight', 'post_attention_layernorm.weight']) tensors.set(p + n, { shape: [H], data: ones(H) })
+  for (const n of ['self_attn.q_norm.weight', 'self_attn.k_norm.weight'])
+    tensors.set(p + n, { shape: [cfg.head_dim], data: ones(cfg.head_dim) })
+  for (const n of ['input_layernorm.weight', 'post_attention_layernorm.weight'])
+    tensors.set(p + n, { shape: [H], data: ones(H) })
 }
 mkdirSync(out, { recursive: true })
 writeFileSync(join(out, 'config.json'), JSON.stringify(cfg, null, 2))
-writeFileSync(join(out, 'generation_config.json'), JSON.stringify({ eos_token_id: [151645, 151643] }, null, 2))
+writeFileSync(
+  join(out, 'generation_config.json'),
+  JSON.stringify({ eos_token_id: [151645, 151643] }, null, 2),
+)
 const tiny = join(import.meta.dirname, '../test/fixtures/reference/qwen3-tiny-s0')
 copyFileSync(join(tiny, 'tokenizer.json'), join(out, 'tokenizer.json'))
 copyFileSync(join(tiny, 'tokenizer_config.json'), join(out, 'tokenizer_config.json'))
 await writeSafetensors(join(out, 'model.safetensors'), tensors, { dtype: 'BF16' })
-console.log(`wrote ${out} (${[...tensors.values()].reduce((a, t) => a + t.data.length, 0) / 1e6} M parameters)`)
+console.log(
+  `wrote ${out} (${[...tensors.values()].reduce((a, t) => a + t.data.length, 0) / 1e6} M parameters)`,
+)

@@ -12,14 +12,30 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createHotkey, drandRoundAt, groupSigma, isBootstrapWindow, isInZone, parseState, parseSubmitResponse, parseVerdicts } from 'reliquary'
+import {
+  createHotkey,
+  drandRoundAt,
+  groupSigma,
+  isBootstrapWindow,
+  isInZone,
+  parseState,
+  parseSubmitResponse,
+  parseVerdicts,
+} from 'reliquary'
 import { bundledModelDir, createDemoProfile, createTargetTokenEnvironment } from 'reliquary/demo'
 import { createLocalBeaconChain } from 'reliquary/drand'
 import { buildSubmitRequest } from 'reliquary/miner'
 import { generate, loadModel, loadTokenizer, proveWithModel, useBackend } from 'reliquary/model'
 import { createValidator, type Validator } from 'reliquary/validator'
 
-const { values } = parseArgs({ options: { validator: { type: 'string' }, 'drand-genesis': { type: 'string' }, 'drand-period': { type: 'string' }, prompts: { type: 'string', default: '6' } } })
+const { values } = parseArgs({
+  options: {
+    validator: { type: 'string' },
+    'drand-genesis': { type: 'string' },
+    'drand-period': { type: 'string' },
+    prompts: { type: 'string', default: '6' },
+  },
+})
 await useBackend('wasm')
 const modelDir = bundledModelDir()
 const model = await loadModel(modelDir, { trainable: false })
@@ -30,13 +46,24 @@ const hotkey = await createHotkey('//my-miner') // your miner hotkey's secret UR
 // ---- the validator to mine against: given, or a local one for this run ------------------------
 let local: Validator | null = null
 let url = values.validator
-let drand = { genesisTime: Number(values['drand-genesis']), periodSeconds: Number(values['drand-period']) }
+let drand = {
+  genesisTime: Number(values['drand-genesis']),
+  periodSeconds: Number(values['drand-period']),
+}
 if (!url) {
-  const chain = createLocalBeaconChain({ genesisTime: Math.floor(Date.now() / 1000) - 4, periodSeconds: 2 })
+  const chain = createLocalBeaconChain({
+    genesisTime: Math.floor(Date.now() / 1000) - 4,
+    periodSeconds: 2,
+  })
   drand = { genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period }
   local = await createValidator({
-    profile: createDemoProfile({ ...drand, chainHash: chain.info.hash }), modelDir, environment, tokenizer,
-    hotkey: await createHotkey('//local-validator'), beacons: chain, archiveDir: await mkdtemp(join(tmpdir(), 'validator-')),
+    profile: createDemoProfile({ ...drand, chainHash: chain.info.hash }),
+    modelDir,
+    environment,
+    tokenizer,
+    hotkey: await createHotkey('//local-validator'),
+    beacons: chain,
+    archiveDir: await mkdtemp(join(tmpdir(), 'validator-')),
   })
   url = local.url
 }
@@ -72,10 +99,20 @@ for (let promptIdx = 0, tried = 0; tried < Number(values.prompts); promptIdx++) 
   const samples: { tokens: number[]; reward: number }[] = []
   const seen = new Set<string>()
   for (let seed = promptIdx * 1000; samples.length < M && seed < promptIdx * 1000 + 4 * M; seed++) {
-    const g = await generate(model, prompt, { maxNewTokens: maxNewTokensCap - prompt.length, temperature, topP, topK, seed, eosTokenIds: model.config.eosTokenIds })
+    const g = await generate(model, prompt, {
+      maxNewTokens: maxNewTokensCap - prompt.length,
+      temperature,
+      topP,
+      topK,
+      seed,
+      eosTokenIds: model.config.eosTokenIds,
+    })
     if (seen.has(g.completion.join(','))) continue
     seen.add(g.completion.join(','))
-    samples.push({ tokens: g.tokens, reward: environment.computeReward(problem, tokenizer.decode(g.completion)) })
+    samples.push({
+      tokens: g.tokens,
+      reward: environment.computeReward(problem, tokenizer.decode(g.completion)),
+    })
   }
   if (samples.length < M) continue
   const sigma = groupSigma(samples.map((s) => s.reward))
@@ -85,16 +122,34 @@ for (let promptIdx = 0, tried = 0; tried < Number(values.prompts); promptIdx++) 
   }
   const rollouts = []
   for (const s of samples) {
-    const commit = await proveWithModel({ model, tokens: s.tokens, promptLength: prompt.length, randomness: state.randomness, hotkey, profile })
+    const commit = await proveWithModel({
+      model,
+      tokens: s.tokens,
+      promptLength: prompt.length,
+      randomness: state.randomness,
+      hotkey,
+      profile,
+    })
     rollouts.push({ tokens: s.tokens, reward: s.reward, commit })
   }
   const body = buildSubmitRequest({
-    hotkey, windowStart: state.window_n, promptIdx, rollouts, randomness: state.randomness,
+    hotkey,
+    windowStart: state.window_n,
+    promptIdx,
+    rollouts,
+    randomness: state.randomness,
     checkpointHash: state.checkpoint_n === 0 ? '' : (state.checkpoint_revision ?? ''),
     drandRound: drandRoundAt(Date.now() / 1000, drand),
   })
-  const res = await fetch(`${url}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  const answer = res.status === 200 ? parseSubmitResponse(await res.text()) : { accepted: false, reason: `HTTP ${res.status}` }
+  const res = await fetch(`${url}/submit`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  const answer =
+    res.status === 200
+      ? parseSubmitResponse(await res.text())
+      : { accepted: false, reason: `HTTP ${res.status}` }
   console.log(`prompt ${promptIdx}: σ ${sigma.toFixed(3)} → ${answer.reason}`)
   if (answer.accepted) submitted.push(body.merkle_root)
 }
@@ -102,7 +157,9 @@ for (let promptIdx = 0, tried = 0; tried < Number(values.prompts); promptIdx++) 
 // ---- verdicts: the worker's final word on each submitted group --------------------------------
 for (let tries = 0; tries < 60 && submitted.length > 0; tries++) {
   const { verdicts } = parseVerdicts(await get(`/verdicts/${hotkey.address}`))
-  const mine = verdicts.filter((v) => v.window_n === state.window_n && submitted.includes(v.merkle_root))
+  const mine = verdicts.filter(
+    (v) => v.window_n === state.window_n && submitted.includes(v.merkle_root),
+  )
   if (mine.length === submitted.length) {
     for (const v of mine) console.log(`verdict ${v.merkle_root.slice(0, 12)}…: ${v.reason}`)
     break
@@ -113,7 +170,9 @@ if (local) {
   local.closeWindow()
   const report = await windowDone!
   if (report instanceof Error) throw report
-  console.log(`local validator: window ${report.windowN} ${report.sealReason}, ${report.validSubmissions} valid submission(s)`)
+  console.log(
+    `local validator: window ${report.windowN} ${report.sealReason}, ${report.validSubmissions} valid submission(s)`,
+  )
   await local.dispose()
 }
 model.dispose()

@@ -22,26 +22,54 @@ await useBackend('wasm')
 const modelDir = bundledModelDir()
 const tokenizer = await loadTokenizer(modelDir)
 const environment = createTargetTokenEnvironment({ tokenizer })
-const chain = createLocalBeaconChain({ genesisTime: Math.floor(Date.now() / 1000) - 4, periodSeconds: 2 })
-// e3 rules with the demo's numbers; a window without enough groups ends after 8 s here.
-const profile = defineProfile(createDemoProfile({ genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period, chainHash: chain.info.hash }), {
-  id: 'e3-demo-short', window: { windowTimeoutSeconds: 8 },
+const chain = createLocalBeaconChain({
+  genesisTime: Math.floor(Date.now() / 1000) - 4,
+  periodSeconds: 2,
 })
+// e3 rules with the demo's numbers; a window without enough groups ends after 8 s here.
+const profile = defineProfile(
+  createDemoProfile({
+    genesisTime: chain.info.genesis_time,
+    periodSeconds: chain.info.period,
+    chainHash: chain.info.hash,
+  }),
+  {
+    id: 'e3-demo-short',
+    window: { windowTimeoutSeconds: 8 },
+  },
+)
 const hotkey = await createHotkey('//my-validator') // your validator hotkey's secret URI
 
 const { reports, ema } = await runValidator({
-  profile, modelDir, environment, tokenizer, hotkey, beacons: chain, windows,
+  profile,
+  modelDir,
+  environment,
+  tokenizer,
+  hotkey,
+  beacons: chain,
+  windows,
   archiveDir: await mkdtemp(join(tmpdir(), 'validator-')),
   server: { port },
   onStart: (v) => {
     console.log(`validator ${hotkey.address} on ${v.url}, profile ${profile.id}`)
-    console.log(`miner: npx tsx examples/custom-miner.ts --validator ${v.url} --drand-genesis ${chain.info.genesis_time} --drand-period ${chain.info.period}`)
+    console.log(
+      `miner: npx tsx examples/custom-miner.ts --validator ${v.url} --drand-genesis ${chain.info.genesis_time} --drand-period ${chain.info.period}`,
+    )
   },
   onEvent: (e) => {
     if (e.type === 'open') console.log(`window ${e.windowN} open (drand round ${e.round})`)
-    if (e.type === 'sealed') console.log(`window ${e.windowN} sealed (${e.reason}) with ${e.validSubmissions} valid submission(s)`)
-    if (e.type === 'trained') console.log(`window ${e.windowN} GRPO step: loss ${e.loss.toFixed(5)}, KL ${e.kl.toExponential(2)}`)
+    if (e.type === 'sealed')
+      console.log(
+        `window ${e.windowN} sealed (${e.reason}) with ${e.validSubmissions} valid submission(s)`,
+      )
+    if (e.type === 'trained')
+      console.log(
+        `window ${e.windowN} GRPO step: loss ${e.loss.toFixed(5)}, KL ${e.kl.toExponential(2)}`,
+      )
   },
 })
-for (const r of reports) console.log(`window ${r.windowN}: ${r.sealReason}, batch ${r.batchSize}, trained ${r.trained}`)
-console.log(`EMA weights: ${[...ema].map(([k, w]) => `${k.slice(0, 8)}… ${w.toFixed(4)}`).join(', ') || 'none yet'}`)
+for (const r of reports)
+  console.log(`window ${r.windowN}: ${r.sealReason}, batch ${r.batchSize}, trained ${r.trained}`)
+console.log(
+  `EMA weights: ${[...ema].map(([k, w]) => `${k.slice(0, 8)}… ${w.toFixed(4)}`).join(', ') || 'none yet'}`,
+)

@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs'
 import { e1, verifySketch } from 'reliquary'
 
-const vectors = JSON.parse(readFileSync(new URL('../test/fixtures/reference/qwen3-s0.json', import.meta.url), 'utf8'))
+const vectors = JSON.parse(
+  readFileSync(new URL('../test/fixtures/reference/qwen3-s0.json', import.meta.url), 'utf8'),
+)
 let disagreements = 0
 for (const [i, proof] of (vectors.proofs as any[]).entries()) {
   const verdict = verifySketch({
@@ -16,7 +18,8 @@ for (const [i, proof] of (vectors.proofs as any[]).entries()) {
     profile: e1,
   })
   const reference = proof.verify_bf16_against_fp32
-  if (verdict.valid !== reference.all_passed || verdict.sketchDiffMax !== reference.sketch_diff_max) disagreements++
+  if (verdict.valid !== reference.all_passed || verdict.sketchDiffMax !== reference.sketch_diff_max)
+    disagreements++
   console.log(
     `proof ${i}: valid=${verdict.valid} passed=${verdict.passed}/${verdict.checked} sketchDiffMax=${verdict.sketchDiffMax}`,
     `(reference: ${reference.all_passed} ${reference.passed}/${reference.checked} ${reference.sketch_diff_max})`,

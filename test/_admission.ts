@@ -38,7 +38,11 @@ export function promptTokens(idx: number): number[] {
 
 /** Reward 1 iff the completion text contains "Y" (token YES). */
 export function makeEnvironment(size = ENV_SIZE): RewardEnvironment {
-  const problems: Problem[] = Array.from({ length: size }, (_, i) => ({ prompt: `problem ${i}`, groundTruth: 'Y', id: `p${i}` }))
+  const problems: Problem[] = Array.from({ length: size }, (_, i) => ({
+    prompt: `problem ${i}`,
+    groundTruth: 'Y',
+    id: `p${i}`,
+  }))
   return Object.freeze({
     id: 'toy',
     size,
@@ -47,17 +51,21 @@ export function makeEnvironment(size = ENV_SIZE): RewardEnvironment {
   })
 }
 
-export const decode = (tokens: readonly number[]): string => tokens.map((t) => (t === YES ? 'Y' : t === EOS ? '$' : '.')).join('')
+export const decode = (tokens: readonly number[]): string =>
+  tokens.map((t) => (t === YES ? 'Y' : t === EOS ? '$' : '.')).join('')
 
 /** Deterministic hidden row for (token, position). */
 export function hiddenRow(token: number, pos: number, scale = 1): Float32Array {
   const row = new Float32Array(HIDDEN)
-  for (let j = 0; j < HIDDEN; j++) row[j] = scale * Math.sin(token * 0.37 + pos * 1.13 + j * 0.71) * (1 + (j % 5))
+  for (let j = 0; j < HIDDEN; j++)
+    row[j] = scale * Math.sin(token * 0.37 + pos * 1.13 + j * 0.71) * (1 + (j % 5))
   return row
 }
 
 /** A fake model: hidden rows from {@link hiddenRow}, constant log-probs/probabilities. */
-export function fakeModel(o: { logprob?: number; temperedProb?: number; eosProbability?: number } = {}): RolloutEvaluator {
+export function fakeModel(
+  o: { logprob?: number; temperedProb?: number; eosProbability?: number } = {},
+): RolloutEvaluator {
   const { logprob = -0.1, temperedProb = 0.9, eosProbability = 0.5 } = o
   return {
     vocabSize: VOCAB,
@@ -88,18 +96,24 @@ const commitSchemas = new WeakMap<ProtocolProfile, ReturnType<typeof commitSchem
 export const schemaOnlyVerifier: RolloutVerifier = (p) => {
   let schema = commitSchemas.get(p.profile)
   if (!schema) commitSchemas.set(p.profile, (schema = commitSchema(p.profile)))
-  return schema.safeParse(p.commit).success ? { ok: true, reason: null } : { ok: false, reason: 'bad_schema', detail: 'commit schema' }
+  return schema.safeParse(p.commit).success
+    ? { ok: true, reason: null }
+    : { ok: false, reason: 'bad_schema', detail: 'commit schema' }
 }
 
 /** A verifier that accepts every rollout. */
 export const okVerifier: RolloutVerifier = () => ({ ok: true, reason: null })
 
 /** A verifier answering `reasonFor(i)` for the i-th rollout of each group (by call order), ok when it returns null. */
-export function scriptedVerifier(reasonFor: (i: number) => import('../src/protocol/profiles.js').RejectReason | null): RolloutVerifier {
+export function scriptedVerifier(
+  reasonFor: (i: number) => import('../src/protocol/profiles.js').RejectReason | null,
+): RolloutVerifier {
   let i = 0
   return () => {
     const r = reasonFor(i++ % 8)
-    return r === null ? { ok: true, reason: null } : { ok: false, reason: r, detail: `scripted ${r}` }
+    return r === null
+      ? { ok: true, reason: null }
+      : { ok: false, reason: r, detail: `scripted ${r}` }
   }
 }
 
@@ -114,11 +128,16 @@ export type RolloutSpec = {
 
 /** Completion tokens: a salt-dependent body, the YES/NO marker, EOS (or not). */
 export function completionTokens(salt: number, i: number, spec: RolloutSpec): number[] {
-  const body = Array.from({ length: COMPLETION - 2 }, (_, j) => 10 + ((salt * 131 + i * 17 + j * 7) % 3000))
+  const body = Array.from(
+    { length: COMPLETION - 2 },
+    (_, j) => 10 + ((salt * 131 + i * 17 + j * 7) % 3000),
+  )
   return [...body, spec.correct ? YES : NO, spec.eos === false ? 11 : EOS]
 }
 
-export const HALF: RolloutSpec[] = [true, false, true, false, true, false, true, false].map((correct) => ({ correct }))
+export const HALF: RolloutSpec[] = [true, false, true, false, true, false, true, false].map(
+  (correct) => ({ correct }),
+)
 
 export type BodyOptions = {
   hotkey: Hotkey
@@ -135,12 +154,28 @@ export type BodyOptions = {
   /** Leave `envelope_signature` empty (worker-stage tests; any `hotkey.address` works). */
   unsigned?: boolean
   /** Overrides per rollout index applied to the proving inputs. */
-  proveWith?: (i: number) => Partial<{ randomness: string; prompt: number[]; hiddenShift: number; logprob: number; token: number }>
+  proveWith?: (i: number) => Partial<{
+    randomness: string
+    prompt: number[]
+    hiddenShift: number
+    logprob: number
+    token: number
+  }>
 }
 
 /** Builds a signed E3 /submit body (a plain object). */
 export async function buildBody(o: BodyOptions): Promise<Record<string, any>> {
-  const { hotkey, promptIdx, windowStart = WINDOW, drandRound = ROUND, salt = 0, rollouts = HALF, checkpointHash = '', randomness = RANDOMNESS, nonce = 'nonce-0' } = o
+  const {
+    hotkey,
+    promptIdx,
+    windowStart = WINDOW,
+    drandRound = ROUND,
+    salt = 0,
+    rollouts = HALF,
+    checkpointHash = '',
+    randomness = RANDOMNESS,
+    nonce = 'nonce-0',
+  } = o
   const out = []
   for (let i = 0; i < rollouts.length; i++) {
     const spec = rollouts[i]!
@@ -169,7 +204,14 @@ export async function buildBody(o: BodyOptions): Promise<Record<string, any>> {
         model: { name: 'toy-model', layer_index: -1 },
         signature: 'ab'.repeat(64),
         beacon: { randomness: w.randomness ?? randomness },
-        rollout: { prompt_length: prompt.length, completion_length: completion.length, success: true, total_reward: 0, advantage: 0, token_logprobs: completion.map(() => -0.1) },
+        rollout: {
+          prompt_length: prompt.length,
+          completion_length: completion.length,
+          success: true,
+          total_reward: 0,
+          advantage: 0,
+          token_logprobs: completion.map(() => -0.1),
+        },
       }
     }
     out.push({ tokens, reward, commit })
@@ -186,15 +228,25 @@ export async function buildBody(o: BodyOptions): Promise<Record<string, any>> {
     nonce,
     envelope_signature: '',
   }
-  if (!o.unsigned) body['envelope_signature'] = signBody(hotkey, body, randomness)
+  if (!o.unsigned) body.envelope_signature = signBody(hotkey, body, randomness)
   return body
 }
 
 /** (Re-)signs the envelope of a body. */
-export function signBody(hotkey: Hotkey, body: Record<string, any>, randomness = RANDOMNESS): string {
+export function signBody(
+  hotkey: Hotkey,
+  body: Record<string, any>,
+  randomness = RANDOMNESS,
+): string {
   return signEnvelope(hotkey, {
-    minerHotkey: body['miner_hotkey'], windowStart: body['window_start'], promptIdx: body['prompt_idx'], merkleRoot: body['merkle_root'],
-    checkpointHash: body['checkpoint_hash'], drandRound: body['drand_round'], randomness, nonce: body['nonce'],
+    minerHotkey: body.miner_hotkey,
+    windowStart: body.window_start,
+    promptIdx: body.prompt_idx,
+    merkleRoot: body.merkle_root,
+    checkpointHash: body.checkpoint_hash,
+    drandRound: body.drand_round,
+    randomness,
+    nonce: body.nonce,
   })
 }
 
@@ -212,7 +264,9 @@ export function fakeKey(address: string): Hotkey {
 let keys: Promise<Hotkey[]> | undefined
 /** //Alice, //Bob, //Charlie, //Dave, //Eve, //Ferdie. */
 export function hotkeys(): Promise<Hotkey[]> {
-  keys ??= Promise.all(['//Alice', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie'].map((u) => createHotkey(u)))
+  keys ??= Promise.all(
+    ['//Alice', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie'].map((u) => createHotkey(u)),
+  )
   return keys
 }
 
@@ -224,13 +278,33 @@ export type Setup = {
 }
 
 /** A pipeline with an open window WINDOW and a batcher. */
-export function setup(o: { profile?: ProtocolProfile; verifier?: RolloutVerifier; checkpointHash?: string; cooldown?: Cooldown; hashDedup?: HashDedup; openedAtSeconds?: number } = {}): Setup {
+export function setup(
+  o: {
+    profile?: ProtocolProfile
+    verifier?: RolloutVerifier
+    checkpointHash?: string
+    cooldown?: Cooldown
+    hashDedup?: HashDedup
+    openedAtSeconds?: number
+  } = {},
+): Setup {
   const profile = o.profile ?? e3
   const cooldown = o.cooldown ?? new Cooldown({ profile })
   const hashDedup = o.hashDedup ?? new HashDedup({ profile })
-  const pipeline = new AdmissionPipeline({ profile, environment: makeEnvironment(), decode, promptTokens, verifyRollout: o.verifier ?? schemaOnlyVerifier })
+  const pipeline = new AdmissionPipeline({
+    profile,
+    environment: makeEnvironment(),
+    decode,
+    promptTokens,
+    verifyRollout: o.verifier ?? schemaOnlyVerifier,
+  })
   const batcher = new WindowBatcher({
-    windowStart: WINDOW, randomness: RANDOMNESS, checkpointHash: o.checkpointHash ?? '', cooldown, hashDedup, profile,
+    windowStart: WINDOW,
+    randomness: RANDOMNESS,
+    checkpointHash: o.checkpointHash ?? '',
+    cooldown,
+    hashDedup,
+    profile,
     ...(o.openedAtSeconds !== undefined ? { openedAtSeconds: o.openedAtSeconds } : {}),
   })
   pipeline.setActiveBatcher(batcher)

@@ -15,7 +15,10 @@ export function expectCode(fn: () => unknown, ...codes: string[]): ReliquaryErro
 }
 
 /** Awaits `p` (or calls it) and expects a rejection with a ReliquaryError of one of `codes`. */
-export async function expectRejectCode(p: Promise<unknown> | (() => unknown), ...codes: string[]): Promise<ReliquaryError> {
+export async function expectRejectCode(
+  p: Promise<unknown> | (() => unknown),
+  ...codes: string[]
+): Promise<ReliquaryError> {
   try {
     await (typeof p === 'function' ? p() : p)
   } catch (e) {

@@ -18,8 +18,14 @@ afterAll(() => {
 })
 
 /** Starts the CLI; resolves with its output and exit code when it exits. */
-function run(args: string[], onLine?: (line: string) => void): { done: Promise<{ code: number | null; out: string }> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: { ...process.env, RELIQUARY_HOTKEY: '' } })
+function run(
+  args: string[],
+  onLine?: (line: string) => void,
+): { done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: tmp,
+    env: { ...process.env, RELIQUARY_HOTKEY: '' },
+  })
   children.push(child)
   let out = ''
   let partial = ''
@@ -44,10 +50,32 @@ function run(args: string[], onLine?: (line: string) => void): { done: Promise<{
 describe.skipIf(!existsSync(CLI))('reliquary validator + reliquary miner', () => {
   test('a miner process mines a validator process: the window seals on its trigger, trains and publishes', async () => {
     let minerRun: ReturnType<typeof run> | null = null
-    const validator = run(['validator', '--profile', 'e3-demo', '--port', '0', '--windows', '1', '--archive-dir', join(tmp, 'validator')], (line) => {
-      const m = /^\s+npx reliquary (miner .*)$/.exec(line)
-      if (m && !minerRun) minerRun = run([...m[1]!.split(' '), '--windows', '1', '--groups', '12', '--cache-dir', join(tmp, 'miner')])
-    })
+    const validator = run(
+      [
+        'validator',
+        '--profile',
+        'e3-demo',
+        '--port',
+        '0',
+        '--windows',
+        '1',
+        '--archive-dir',
+        join(tmp, 'validator'),
+      ],
+      (line) => {
+        const m = /^\s+npx reliquary (miner .*)$/.exec(line)
+        if (m && !minerRun)
+          minerRun = run([
+            ...m[1]!.split(' '),
+            '--windows',
+            '1',
+            '--groups',
+            '12',
+            '--cache-dir',
+            join(tmp, 'miner'),
+          ])
+      },
+    )
     const v = await validator.done
     expect(minerRun, v.out).not.toBeNull()
     const m = await minerRun!.done

@@ -1,7 +1,13 @@
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { createTargetTokenEnvironment, DEFAULT_TARGET_ALPHABET, isTargetRewardDecided, parseTargetRule, targetReward } from '../src/demo/environment.js'
+import {
+  createTargetTokenEnvironment,
+  DEFAULT_TARGET_ALPHABET,
+  isTargetRewardDecided,
+  parseTargetRule,
+  targetReward,
+} from '../src/demo/environment.js'
 import { loadTokenizer } from '../src/model/loadTokenizer.js'
 import { problemId } from '../src/reward/environment.js'
 
@@ -17,7 +23,9 @@ describe('target-token environment', () => {
     for (let i = 0; i < 64; i++) expect(a.getProblem(i)).toEqual(b.getProblem(i))
     expect(a.getProblem(0)).not.toEqual(c.getProblem(0))
     // A larger set keeps the prefix.
-    expect(createTargetTokenEnvironment({ seed: 3, size: 100 }).getProblem(63)).toEqual(a.getProblem(63))
+    expect(createTargetTokenEnvironment({ seed: 3, size: 100 }).getProblem(63)).toEqual(
+      a.getProblem(63),
+    )
     const rules = Array.from({ length: 64 }, (_, i) => parseTargetRule(a.getProblem(i).groundTruth))
     const sizes = new Set(rules.map((r) => r.targets.length))
     expect(Math.min(...sizes)).toBeGreaterThanOrEqual(2)
@@ -44,9 +52,14 @@ describe('target-token environment', () => {
       expect(tok.encode(tok.decode(ids))).toEqual(ids)
     }
     // A tokenizer that does not round-trip is refused.
-    const lossy = { encode: (t: string) => tok.encode(t), decode: (ids: readonly number[]) => tok.decode(ids).toUpperCase() }
+    const lossy = {
+      encode: (t: string) => tok.encode(t),
+      decode: (ids: readonly number[]) => tok.decode(ids).toUpperCase(),
+    }
     expect(() => createTargetTokenEnvironment({ tokenizer: lossy, size: 4 })).toThrow(/round-trip/)
-    expect(() => createTargetTokenEnvironment({ tokenizer: tok, vocabSize: 50, size: 4 })).toThrow(/vocabSize/)
+    expect(() => createTargetTokenEnvironment({ tokenizer: tok, vocabSize: 50, size: 4 })).toThrow(
+      /vocabSize/,
+    )
   })
 
   test('rewards come from the completion text only', () => {
@@ -60,11 +73,13 @@ describe('target-token environment', () => {
     expect(env.computeReward(p, `${targets.at(-1)}`)).toBe(1)
     // Special-token markup does not count and does not use up the window.
     expect(env.computeReward(p, '<|endoftext|>'.repeat(3))).toBe(0)
-    expect(env.computeReward(p, '<|im_end|>' + miss.slice(1) + targets[0])).toBe(1)
+    expect(env.computeReward(p, `<|im_end|>${miss.slice(1)}${targets[0]}`)).toBe(1)
     // Windows count code points, not UTF-16 units.
     expect(targetReward({ targets: 'x', window: 2 }, '😀x')).toBe(1)
     expect(targetReward({ targets: 'x', window: 1 }, '😀x')).toBe(0)
-    expect(() => env.computeReward({ prompt: 'q', groundTruth: '42', id: 'x' }, 'a')).toThrow(/INVALID_ARGUMENT/)
+    expect(() => env.computeReward({ prompt: 'q', groundTruth: '42', id: 'x' }, 'a')).toThrow(
+      /INVALID_ARGUMENT/,
+    )
     expect(() => targetReward({ targets: 'aa', window: 3 }, 'a')).toThrow(/INVALID_ARGUMENT/)
   })
 
@@ -72,8 +87,12 @@ describe('target-token environment', () => {
     expect(() => createTargetTokenEnvironment({ size: 0 })).toThrow(/INVALID_ARGUMENT/)
     expect(() => createTargetTokenEnvironment({ alphabet: 'aab' })).toThrow(/INVALID_ARGUMENT/)
     expect(() => createTargetTokenEnvironment({ alphabet: 'ab c' })).toThrow(/INVALID_ARGUMENT/)
-    expect(() => createTargetTokenEnvironment({ alphabet: 'abc', maxTargets: 4 })).toThrow(/INVALID_ARGUMENT/)
-    expect(() => createTargetTokenEnvironment({ minTargets: 5, maxTargets: 4 })).toThrow(/INVALID_ARGUMENT/)
+    expect(() => createTargetTokenEnvironment({ alphabet: 'abc', maxTargets: 4 })).toThrow(
+      /INVALID_ARGUMENT/,
+    )
+    expect(() => createTargetTokenEnvironment({ minTargets: 5, maxTargets: 4 })).toThrow(
+      /INVALID_ARGUMENT/,
+    )
     expect(() => createTargetTokenEnvironment({ windows: [] })).toThrow(/INVALID_ARGUMENT/)
     expect(() => createTargetTokenEnvironment({ windows: [0] })).toThrow(/INVALID_ARGUMENT/)
     expect(() => createTargetTokenEnvironment({ seed: 0.5 })).toThrow(/INVALID_ARGUMENT/)
@@ -97,7 +116,20 @@ describe('isTargetRewardDecided', () => {
 
   test('once decided, no continuation changes the reward (property)', () => {
     const piece = fc.oneof(
-      fc.constantFrom('x', 'Q', 'a', ' ', '<|endoftext|>', '<|im_end|>', '<|', '|>', '<', 'endo', 'ftext', '\uFFFD'),
+      fc.constantFrom(
+        'x',
+        'Q',
+        'a',
+        ' ',
+        '<|endoftext|>',
+        '<|im_end|>',
+        '<|',
+        '|>',
+        '<',
+        'endo',
+        'ftext',
+        '\uFFFD',
+      ),
       fc.string({ maxLength: 3 }),
     )
     const text = fc.array(piece, { maxLength: 8 }).map((a) => a.join(''))
@@ -105,7 +137,10 @@ describe('isTargetRewardDecided', () => {
       fc.property(fc.integer({ min: 1, max: 8 }), text, text, text, (window, prefix, e1, e2) => {
         const rule = { targets: 'xQ', window }
         if (!isTargetRewardDecided(rule, prefix)) return true
-        return targetReward(rule, prefix + e1) === targetReward(rule, prefix + e2) && targetReward(rule, prefix + e1) === targetReward(rule, prefix)
+        return (
+          targetReward(rule, prefix + e1) === targetReward(rule, prefix + e2) &&
+          targetReward(rule, prefix + e1) === targetReward(rule, prefix)
+        )
       }),
       { numRuns: 3000 },
     )

@@ -6,7 +6,11 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bundledModelDir } from '../src/demo/bundledModel.js'
-import { createTargetTokenEnvironment, isTargetRewardDecided, parseTargetRule } from '../src/demo/environment.js'
+import {
+  createTargetTokenEnvironment,
+  isTargetRewardDecided,
+  parseTargetRule,
+} from '../src/demo/environment.js'
 import { createDemoProfile } from '../src/demo/profile.js'
 import { createTrainer } from '../src/grpo/createTrainer.js'
 import type { GrpoRollout } from '../src/grpo/types.js'
@@ -30,23 +34,41 @@ let env: RewardEnvironment
 let tensorsBefore: number
 
 /** M rollouts of `model` on prompt `idx` with seeds `seed0 + j`, rewarded by the environment. */
-async function sample(model: CausalLM, idx: number, seed0: number, n: number): Promise<GrpoRollout[]> {
+async function sample(
+  model: CausalLM,
+  idx: number,
+  seed0: number,
+  n: number,
+): Promise<GrpoRollout[]> {
   const problem = env.getProblem(idx)
   const ids = tokenizer.encode(problem.prompt)
   const { temperature, topP, topK, maxNewTokensCap } = profile.sampling
   const out: GrpoRollout[] = []
   for (let j = 0; j < n; j++) {
-    const g = await generate(model, ids, { maxNewTokens: maxNewTokensCap - ids.length, temperature, topP, topK, seed: seed0 + j })
-    out.push({ tokens: g.tokens, reward: env.computeReward(problem, tokenizer.decode(g.completion)), promptLength: ids.length, tokenLogprobs: g.logprobs })
+    const g = await generate(model, ids, {
+      maxNewTokens: maxNewTokensCap - ids.length,
+      temperature,
+      topP,
+      topK,
+      seed: seed0 + j,
+    })
+    out.push({
+      tokens: g.tokens,
+      reward: env.computeReward(problem, tokenizer.decode(g.completion)),
+      promptLength: ids.length,
+      tokenLogprobs: g.logprobs,
+    })
   }
   return out
 }
 
-const meanReward = (rs: readonly GrpoRollout[]): number => rs.reduce((a, r) => a + r.reward, 0) / rs.length
+const meanReward = (rs: readonly GrpoRollout[]): number =>
+  rs.reduce((a, r) => a + r.reward, 0) / rs.length
 
 async function evaluate(model: CausalLM, prompts: readonly number[]): Promise<number> {
   const all: GrpoRollout[] = []
-  for (const idx of prompts) all.push(...(await sample(model, idx, 9_000_000 + idx * 1000, EVAL_SAMPLES)))
+  for (const idx of prompts)
+    all.push(...(await sample(model, idx, 9_000_000 + idx * 1000, EVAL_SAMPLES)))
   return meanReward(all)
 }
 
@@ -75,11 +97,22 @@ describe('GRPO on the target-token environment (demo profile)', () => {
       const rule = parseTargetRule(problem.groundTruth)
       const ids = tokenizer.encode(problem.prompt)
       for (let j = 0; j < 3; j++) {
-        const opts = { maxNewTokens: maxNewTokensCap - ids.length, temperature, topP, topK, seed: idx * 31 + j }
+        const opts = {
+          maxNewTokens: maxNewTokensCap - ids.length,
+          temperature,
+          topP,
+          topK,
+          seed: idx * 31 + j,
+        }
         const full = await generate(base, ids, opts)
-        const early = await generate(base, ids, { ...opts, stopWhen: (c) => isTargetRewardDecided(rule, tokenizer.decode(c)) })
+        const early = await generate(base, ids, {
+          ...opts,
+          stopWhen: (c) => isTargetRewardDecided(rule, tokenizer.decode(c)),
+        })
         expect(full.completion.slice(0, early.completion.length)).toEqual(early.completion)
-        expect(env.computeReward(problem, tokenizer.decode(early.completion))).toBe(env.computeReward(problem, tokenizer.decode(full.completion)))
+        expect(env.computeReward(problem, tokenizer.decode(early.completion))).toBe(
+          env.computeReward(problem, tokenizer.decode(full.completion)),
+        )
         if (early.finishReason === 'stop') saved += full.completion.length - early.completion.length
         total += full.completion.length
       }
@@ -91,7 +124,13 @@ describe('GRPO on the target-token environment (demo profile)', () => {
     // The prompts a frontier miner would submit: in the zone under the base model.
     const zone: number[] = []
     for (let i = 0; zone.length < B && i < 64; i++) {
-      if (isInZone(groupSigma((await sample(base, i, 7_000_000 + i * 1000, M)).map((r) => r.reward)), { profile })) zone.push(i)
+      if (
+        isInZone(
+          groupSigma((await sample(base, i, 7_000_000 + i * 1000, M)).map((r) => r.reward)),
+          { profile },
+        )
+      )
+        zone.push(i)
     }
     expect(zone).toHaveLength(B)
 
@@ -99,7 +138,11 @@ describe('GRPO on the target-token environment (demo profile)', () => {
     try {
       for (let step = 1; step <= STEPS; step++) {
         const batch = []
-        for (const idx of zone) batch.push({ promptIdx: idx, rollouts: await sample(base, idx, step * 100_000 + idx * 100, M) })
+        for (const idx of zone)
+          batch.push({
+            promptIdx: idx,
+            rollouts: await sample(base, idx, step * 100_000 + idx * 100, M),
+          })
         const r = await trainer.step(batch)
         expect(Number.isFinite(r.loss)).toBe(true)
         expect(r.kl).toBeLessThan(1) // the demo learning rate stays stable (3e-5 does not)

@@ -11,11 +11,35 @@ function fakeSummary(): DemoSummary {
   return {
     title: 'Reliquary demo <local>',
     generatedAt: '2026-01-01T00:00:00Z',
-    config: { model: 'qwen3-tiny-s0', environment: 'target-token', profile: 'demo', windows: 24, bootstrap: true },
+    config: {
+      model: 'qwen3-tiny-s0',
+      environment: 'target-token',
+      profile: 'demo',
+      windows: 24,
+      bootstrap: true,
+    },
     miners: [
-      { hotkey: hotkeys[0]!, label: 'miner-1 (frontier)', accepted: 61, rejected: { out_of_zone: 9, prompt_in_cooldown: 2 }, emaWeight: 0.5231 },
-      { hotkey: hotkeys[1]!, label: 'miner-2 (uniform)', accepted: 30, rejected: { out_of_zone: 40, batch_filled: 5 }, emaWeight: 0.3112 },
-      { hotkey: hotkeys[2]!, label: 'miner-3 <script>alert(1)</script>', accepted: 0, rejected: { reward_mismatch: 12 }, emaWeight: 0 },
+      {
+        hotkey: hotkeys[0]!,
+        label: 'miner-1 (frontier)',
+        accepted: 61,
+        rejected: { out_of_zone: 9, prompt_in_cooldown: 2 },
+        emaWeight: 0.5231,
+      },
+      {
+        hotkey: hotkeys[1]!,
+        label: 'miner-2 (uniform)',
+        accepted: 30,
+        rejected: { out_of_zone: 40, batch_filled: 5 },
+        emaWeight: 0.3112,
+      },
+      {
+        hotkey: hotkeys[2]!,
+        label: 'miner-3 <script>alert(1)</script>',
+        accepted: 0,
+        rejected: { reward_mismatch: 12 },
+        emaWeight: 0,
+      },
     ],
     windows: Array.from({ length: 24 }, (_, i) => ({
       window: i + 1,
@@ -35,7 +59,12 @@ function fakeSummary(): DemoSummary {
 }
 
 /** Decodes an 8-bit RGB/RGBA non-interlaced PNG (what Chromium writes) into its pixel bytes. */
-function decodePng(png: Buffer): { width: number; height: number; channels: number; pixels: Uint8Array } {
+function decodePng(png: Buffer): {
+  width: number
+  height: number
+  channels: number
+  pixels: Uint8Array
+} {
   expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a')
   let off = 8
   let width = 0
@@ -67,8 +96,14 @@ function decodePng(png: Buffer): { width: number; height: number; channels: numb
       const b = y > 0 ? pixels[(y - 1) * stride + x]! : 0
       const c = x >= channels && y > 0 ? pixels[(y - 1) * stride + x - channels]! : 0
       const p = a + b - c
-      const pr = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c
-      const pred = filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : pr
+      const pr =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c
+      const pred =
+        filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : pr
       pixels[y * stride + x] = (line[x]! + pred) & 0xff
     }
   }
@@ -86,7 +121,17 @@ describe('renderDemoReport', () => {
     expect(html).toContain('Reliquary demo &lt;local&gt;')
     expect(html).toContain('miner-3 &lt;script&gt;')
     // Sections and charts.
-    for (const s of ['Miners', 'Training', 'Windows', 'Settings', 'out_of_zone', 'prompt_in_cooldown', 'batch_filled', 'reward_mismatch']) expect(html).toContain(s)
+    for (const s of [
+      'Miners',
+      'Training',
+      'Windows',
+      'Settings',
+      'out_of_zone',
+      'prompt_in_cooldown',
+      'batch_filled',
+      'reward_mismatch',
+    ])
+      expect(html).toContain(s)
     for (const caption of [
       'Submissions per miner: accepted and rejected by reason',
       'Acceptance rate per miner',
@@ -96,7 +141,8 @@ describe('renderDemoReport', () => {
       'Mean reward on trained prompts: policy vs base model',
       'GRPO loss per window',
       'KL to the reference per window',
-    ]) expect(html).toContain(`<figcaption>${caption.replace('±', '±')}</figcaption>`)
+    ])
+      expect(html).toContain(`<figcaption>${caption.replace('±', '±')}</figcaption>`)
     expect((html.match(/<svg /g) ?? []).length).toBe(8)
     expect(html).toContain('<polygon') // the σ band
     for (const series of ['policy after the window', 'base model']) expect(html).toContain(series)
@@ -108,10 +154,20 @@ describe('renderDemoReport', () => {
     const html = renderDemoReport({ miners: [], windows: [] })
     expect(html).toContain('No miners.')
     expect(html).toContain('No windows.')
-    const partial = renderDemoReport({ miners: [{ hotkey: 'm', accepted: 0, rejected: {}, emaWeight: 0 }], windows: [{ window: 3 }] })
+    const partial = renderDemoReport({
+      miners: [{ hotkey: 'm', accepted: 0, rejected: {}, emaWeight: 0 }],
+      windows: [{ window: 3 }],
+    })
     expect(partial).toContain('no data')
-    expect(() => renderDemoReport({ miners: [{ hotkey: 'm', accepted: Number.NaN, rejected: {}, emaWeight: 0 }], windows: [] })).toThrow(/INVALID_ARGUMENT/)
-    expect(() => renderDemoReport({ miners: 'x', windows: [] } as unknown as DemoSummary)).toThrow(/INVALID_ARGUMENT/)
+    expect(() =>
+      renderDemoReport({
+        miners: [{ hotkey: 'm', accepted: Number.NaN, rejected: {}, emaWeight: 0 }],
+        windows: [],
+      }),
+    ).toThrow(/INVALID_ARGUMENT/)
+    expect(() => renderDemoReport({ miners: 'x', windows: [] } as unknown as DemoSummary)).toThrow(
+      /INVALID_ARGUMENT/,
+    )
   })
 
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
@@ -124,9 +180,19 @@ describe('renderDemoReport', () => {
       execFileSync(
         chromium!,
         [
-          '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-          '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${join(dir, 'profile')}`,
-          '--window-size=1360,1600', '--hide-scrollbars', `--screenshot=${png}`, `file://${file}`,
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          '--disable-dev-shm-usage',
+          `--user-data-dir=${join(dir, 'profile')}`,
+          '--window-size=1360,1600',
+          '--hide-scrollbars',
+          `--screenshot=${png}`,
+          `file://${file}`,
         ],
         { stdio: 'pipe', timeout: 90_000 },
       )

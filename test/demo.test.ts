@@ -18,14 +18,23 @@ const lines: string[] = []
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reliquary-demo-test-'))
-  result = await runDemo({ windows: 2, seed: 0, out: join(dir, 'report.html'), workDir: join(dir, 'work'), log: (l) => lines.push(l), evalPrompts: 2, evalRollouts: 2 })
+  result = await runDemo({
+    windows: 2,
+    seed: 0,
+    out: join(dir, 'report.html'),
+    workDir: join(dir, 'work'),
+    log: (l) => lines.push(l),
+    evalPrompts: 2,
+    evalRollouts: 2,
+  })
 }, 420_000)
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
-const rejectedTotal = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0)
+const rejectedTotal = (r: Readonly<Record<string, number>>): number =>
+  Object.values(r).reduce((a, b) => a + b, 0)
 
 describe('runDemo (2 windows)', () => {
   test('the cheater has zero weight and only rejections', () => {
@@ -35,10 +44,15 @@ describe('runDemo (2 windows)', () => {
     // Every request it sent was rejected exactly once (at the handler or by the worker).
     expect(rejectedTotal(cheater.counts.rejected)).toBe(cheater.counts.submitted)
     expect(cheater.emaWeight).toBe(0)
-    for (const r of result.reports) expect(Object.keys(r.rewardsByHotkey)).not.toContain(cheater.hotkey)
+    for (const r of result.reports)
+      expect(Object.keys(r.rewardsByHotkey)).not.toContain(cheater.hotkey)
     // The rejections come from the checks that catch its cheats, not from bad luck with timing.
     const reasons = Object.keys(cheater.counts.rejected)
-    expect(reasons.some((x) => ['grail_fail', 'reward_mismatch', 'wrong_randomness', 'hash_duplicate'].includes(x))).toBe(true)
+    expect(
+      reasons.some((x) =>
+        ['grail_fail', 'reward_mismatch', 'wrong_randomness', 'hash_duplicate'].includes(x),
+      ),
+    ).toBe(true)
   })
 
   test('honest miners earn', () => {
@@ -49,7 +63,8 @@ describe('runDemo (2 windows)', () => {
     expect(paid.size).toBeGreaterThan(0)
     for (const hk of paid) expect(honest.map((m) => m.hotkey)).toContain(hk)
     // E3 pays the pool (1.0) per window at most; the EMA after 2 windows is far below it.
-    for (const r of result.reports) expect(Object.values(r.rewardsByHotkey).reduce((a, b) => a + b, 0) + r.burn).toBeCloseTo(1, 9)
+    for (const r of result.reports)
+      expect(Object.values(r.rewardsByHotkey).reduce((a, b) => a + b, 0) + r.burn).toBeCloseTo(1, 9)
   })
 
   test('the first full window publishes; every miner verifies the custody chain before switching', () => {
@@ -59,9 +74,12 @@ describe('runDemo (2 windows)', () => {
     expect(result.checkpoints[0]).toMatchObject({ windowN: first!.windowN, checkpointN: 1 })
     if (first!.windowN < result.reports.length) {
       expect(new Set(result.checkpointLoads.map((c) => c.miner)).size).toBe(result.miners.length)
-      for (const c of result.checkpointLoads) expect(c).toMatchObject({ checkpointN: 1, revision: result.checkpoints[0]!.revision })
+      for (const c of result.checkpointLoads)
+        expect(c).toMatchObject({ checkpointN: 1, revision: result.checkpoints[0]!.revision })
     }
-    expect(lines.some((l) => /checkpoint 1 verified \(\d+ files, chain of 1\) and loaded/.test(l))).toBe(true)
+    expect(
+      lines.some((l) => /checkpoint 1 verified \(\d+ files, chain of 1\) and loaded/.test(l)),
+    ).toBe(true)
   })
 
   test('archives are written in the reference layout and decode', async () => {
@@ -76,36 +94,66 @@ describe('runDemo (2 windows)', () => {
 
   test('summary fields and the HTML report', async () => {
     const s = result.summary
-    expect(s.miners.map((m) => m.label)).toEqual(['frontier (honest)', 'uniform (honest)', 'cheater'])
+    expect(s.miners.map((m) => m.label)).toEqual([
+      'frontier (honest)',
+      'uniform (honest)',
+      'cheater',
+    ])
     for (const m of s.miners) {
-      expect(m).toEqual({ hotkey: expect.any(String), label: expect.any(String), accepted: expect.any(Number), rejected: expect.any(Object), emaWeight: expect.any(Number) })
+      expect(m).toEqual({
+        hotkey: expect.any(String),
+        label: expect.any(String),
+        accepted: expect.any(Number),
+        rejected: expect.any(Object),
+        emaWeight: expect.any(Number),
+      })
     }
     expect(s.windows.map((w) => w.window)).toEqual([1, 2])
     for (const [i, w] of s.windows.entries()) {
       const r = result.reports[i]!
       // Evaluated from the first trained window on: the policy and the base model on the same prompts and seeds.
-      const evaluated = result.reports.slice(0, i + 1).some((x) => x.trained) && w.trainedPromptReward !== null
+      const evaluated =
+        result.reports.slice(0, i + 1).some((x) => x.trained) && w.trainedPromptReward !== null
       expect(w).toEqual({
-        window: r.windowN, rewardMean: r.rewardMean, rewardStd: r.rewardStd, loss: r.loss, kl: r.kl,
-        trainedPromptReward: evaluated ? expect.any(Number) : null, baseTrainedPromptReward: evaluated ? expect.any(Number) : null, miners: expect.any(Object),
+        window: r.windowN,
+        rewardMean: r.rewardMean,
+        rewardStd: r.rewardStd,
+        loss: r.loss,
+        kl: r.kl,
+        trainedPromptReward: evaluated ? expect.any(Number) : null,
+        baseTrainedPromptReward: evaluated ? expect.any(Number) : null,
+        miners: expect.any(Object),
       })
-      if (evaluated) for (const x of [w.trainedPromptReward!, w.baseTrainedPromptReward!]) expect(x >= 0 && x <= 1).toBe(true)
+      if (evaluated)
+        for (const x of [w.trainedPromptReward!, w.baseTrainedPromptReward!])
+          expect(x >= 0 && x <= 1).toBe(true)
       expect(Object.keys(w.miners!).sort()).toEqual(result.miners.map((m) => m.hotkey).sort())
-      if (r.trained) expect([w.loss, w.kl, w.rewardMean, w.rewardStd].every((x) => typeof x === 'number' && Number.isFinite(x))).toBe(true)
+      if (r.trained)
+        expect(
+          [w.loss, w.kl, w.rewardMean, w.rewardStd].every(
+            (x) => typeof x === 'number' && Number.isFinite(x),
+          ),
+        ).toBe(true)
     }
-    if (result.reports.some((r) => r.trained)) expect(s.windows.some((w) => typeof w.trainedPromptReward === 'number')).toBe(true)
+    if (result.reports.some((r) => r.trained))
+      expect(s.windows.some((w) => typeof w.trainedPromptReward === 'number')).toBe(true)
     expect(s.config?.['changed from e3']).toContain('group.batchSize: 8 → 4')
     expect(result.profileChanges).toContain('group.batchSize: 8 → 4')
     expect(result.profileChanges.some((c) => c.startsWith('publishing.'))).toBe(false) // the cadence is e3's
     expect(result.text).toMatch(/acceptance rate: frontier .* vs uniform /)
-    expect(result.text).toMatch(/the frontier moves: successes of 2 samples per trained prompt, base → final policy: #\d+ \d→\d/)
-    expect(result.text).toMatch(/mean reward on \d+ trained prompts .*base model \d\.\d{3} → policy w\d+ \d\.\d{3}/)
+    expect(result.text).toMatch(
+      /the frontier moves: successes of 2 samples per trained prompt, base → final policy: #\d+ \d→\d/,
+    )
+    expect(result.text).toMatch(
+      /mean reward on \d+ trained prompts .*base model \d\.\d{3} → policy w\d+ \d\.\d{3}/,
+    )
     const trained = result.reports.filter((r) => r.trained).flatMap((r) => r.batchPrompts)
     expect(result.evalPrompts.length).toBeGreaterThan(0)
     for (const p of result.evalPrompts) expect(trained).toContain(p)
     const html = await readFile(join(dir, 'report.html'), 'utf8')
     expect(html).toMatch(/^<!doctype html>/)
-    for (const label of ['frontier (honest)', 'uniform (honest)', 'cheater']) expect(html).toContain(label)
+    for (const label of ['frontier (honest)', 'uniform (honest)', 'cheater'])
+      expect(html).toContain(label)
     expect(result.out).toBe(join(dir, 'report.html'))
     expect(existsSync(join(dir, 'work'))).toBe(true) // a caller-supplied workDir is kept
   })

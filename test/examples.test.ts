@@ -16,7 +16,11 @@ const EXPECT: Record<string, RegExp> = {
 
 describe.skipIf(!existsSync(join(ROOT, 'dist/index.js')))('examples', () => {
   test.each(examples)('%s runs', (file) => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', file)], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 })
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', file)], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    })
     expect(out.length).toBeGreaterThan(0)
     if (EXPECT[file]) expect(out).toMatch(EXPECT[file])
   })

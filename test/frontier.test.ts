@@ -40,7 +40,10 @@ describe('zone probabilities', () => {
     for (let k = 0; k <= 8; k++) total += betaBinomialZoneProbability(2.5, 0.7, 8, [k])
     expect(total).toBeCloseTo(1, 12)
     // A sharp posterior tends to the binomial at its mean.
-    expect(betaBinomialZoneProbability(5e5, 5e5, 8, z)).toBeCloseTo(binomialZoneProbability(0.5, 8, z), 4)
+    expect(betaBinomialZoneProbability(5e5, 5e5, 8, z)).toBeCloseTo(
+      binomialZoneProbability(0.5, 8, z),
+      4,
+    )
     expect(() => betaBinomialZoneProbability(0, 1, 8, z)).toThrow(/INVALID_ARGUMENT/)
   })
 })
@@ -49,7 +52,8 @@ describe('frontier picker', () => {
   test('prefers prompts whose estimated p is near 0.5', () => {
     const picker = createFrontierPicker({ size: 5, seed: 1, explore: 0 })
     const outcomes: Record<number, number> = { 0: 0, 1: 8, 2: 4, 3: 1, 4: 7 }
-    for (let round = 0; round < 3; round++) for (const [p, k] of Object.entries(outcomes)) picker.observe(Number(p), group(k))
+    for (let round = 0; round < 3; round++)
+      for (const [p, k] of Object.entries(outcomes)) picker.observe(Number(p), group(k))
     const z = (p: number) => picker.estimate(p).zoneProbability
     expect(z(2)).toBeGreaterThan(z(3))
     expect(z(3)).toBeGreaterThan(z(0))
@@ -67,7 +71,10 @@ describe('frontier picker', () => {
     picker.observe(0, group(0))
     picker.observe(1, group(4))
     picker.observe(2, group(8))
-    expect(picker.estimate(1).zoneProbability).toBeCloseTo(binomialZoneProbability(picker.estimate(1).mean, 8, picker.zoneCounts), 12)
+    expect(picker.estimate(1).zoneProbability).toBeCloseTo(
+      binomialZoneProbability(picker.estimate(1).mean, 8, picker.zoneCounts),
+      12,
+    )
     expect(picker.pickPrompts(1)).toEqual([1])
   })
 
@@ -98,12 +105,16 @@ describe('frontier picker', () => {
     // Cooldown ends at W + 50; observing or releasing ends the in-flight state.
     picker.observe(first[0]!, group(3))
     picker.release(first[1]!)
-    expect(picker.pickPrompts(10, { window: 60 }).sort()).toEqual([2, 3, first[0]!, first[1]!].sort())
+    expect(picker.pickPrompts(10, { window: 60 }).sort()).toEqual(
+      [2, 3, first[0]!, first[1]!].sort(),
+    )
     // Without a window the cooldown is not consulted; a per-call cooldown overrides the option.
     const none: CooldownView = { isInCooldown: () => true }
     const other = createFrontierPicker({ size: 3, seed: 1, cooldown: none })
     expect(other.pickPrompts(3, { window: 1 })).toEqual([])
-    expect(other.pickPrompts(3, { window: 1, cooldown: { isInCooldown: () => false } })).toHaveLength(3)
+    expect(
+      other.pickPrompts(3, { window: 1, cooldown: { isInCooldown: () => false } }),
+    ).toHaveLength(3)
   })
 
   test('uniform picker honours the same eligibility rules', () => {
@@ -148,7 +159,10 @@ describe('frontier picker', () => {
  * a band in between); each window the miner picks `perWindow` prompts, draws k ~ Binomial(M, p),
  * and an in-zone group is "accepted" and puts its prompt in cooldown. Returns the zone hit-rate.
  */
-function simulate(makePicker: (cooldown: Cooldown) => PromptPicker, opts: { windows: number; seed: number; bootstrap?: boolean }): number {
+function simulate(
+  makePicker: (cooldown: Cooldown) => PromptPicker,
+  opts: { windows: number; seed: number; bootstrap?: boolean },
+): number {
   const size = 400
   const rng = createRng(opts.seed)
   const trueP = Array.from({ length: size }, () => {
@@ -178,12 +192,25 @@ function simulate(makePicker: (cooldown: Cooldown) => PromptPicker, opts: { wind
 
 test('simulated Bernoulli prompts: the frontier picker beats uniform on zone hit-rate', () => {
   for (const seed of [1, 2, 3]) {
-    const frontier = simulate((cooldown) => createFrontierPicker({ size: 400, seed, cooldown }), { windows: 300, seed })
-    const uniform = simulate((cooldown) => uniformPicker({ size: 400, seed, cooldown }), { windows: 300, seed })
+    const frontier = simulate((cooldown) => createFrontierPicker({ size: 400, seed, cooldown }), {
+      windows: 300,
+      seed,
+    })
+    const uniform = simulate((cooldown) => uniformPicker({ size: 400, seed, cooldown }), {
+      windows: 300,
+      seed,
+    })
     expect(frontier).toBeGreaterThan(uniform + 0.2)
     expect(uniform).toBeLessThan(0.35)
   }
-  const frontierBoot = simulate((cooldown) => createFrontierPicker({ size: 400, seed: 7, cooldown, bootstrap: true }), { windows: 200, seed: 7, bootstrap: true })
-  const uniformBoot = simulate((cooldown) => uniformPicker({ size: 400, seed: 7, cooldown }), { windows: 200, seed: 7, bootstrap: true })
+  const frontierBoot = simulate(
+    (cooldown) => createFrontierPicker({ size: 400, seed: 7, cooldown, bootstrap: true }),
+    { windows: 200, seed: 7, bootstrap: true },
+  )
+  const uniformBoot = simulate((cooldown) => uniformPicker({ size: 400, seed: 7, cooldown }), {
+    windows: 200,
+    seed: 7,
+    bootstrap: true,
+  })
   expect(frontierBoot).toBeGreaterThan(uniformBoot + 0.15)
 })

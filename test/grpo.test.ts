@@ -10,7 +10,6 @@ import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { isReliquaryError } from '../src/errors/index.js'
 import {
   createAdamW,
   createTrainer,
@@ -36,41 +35,47 @@ let wasmPathsSet = false
 async function useWasm(): Promise<void> {
   if (!wasmPathsSet) {
     const pkg = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')
-    setWasmPaths(join(dirname(pkg), 'dist') + '/')
+    setWasmPaths(`${join(dirname(pkg), 'dist')}/`)
     wasmPathsSet = true
   }
   expect(await tf.setBackend('wasm')).toBe(true)
 }
 
-const expectCode = (p: Promise<unknown> | (() => unknown), code: string) => expectRejectCode(p, code)
+const expectCode = (p: Promise<unknown> | (() => unknown), code: string) =>
+  expectRejectCode(p, code)
 
 /** Hyper-parameters of a vector file's `grpo.hyper` as options (profile defaults for the rest). */
 function optionsFromHyper(h: Record<string, any>): GrpoOptions {
   const o: GrpoOptions = {}
-  if (typeof h['lr'] === 'number') o.learningRate = h['lr']
-  if (typeof h['clip'] === 'number') o.clipEpsilon = h['clip']
-  if (typeof h['kl_beta'] === 'number') o.klBeta = h['kl_beta']
-  if (typeof h['grad_clip'] === 'number') o.gradClipNorm = h['grad_clip']
-  if (typeof h['warmup'] === 'number') o.warmupSteps = h['warmup']
-  if (typeof h['cosine_max'] === 'number') o.cosineMaxSteps = h['cosine_max']
-  const a = h['adamw']
-  if (a && Array.isArray(a['betas'])) {
-    o.adamBeta1 = a['betas'][0]
-    o.adamBeta2 = a['betas'][1]
+  if (typeof h.lr === 'number') o.learningRate = h.lr
+  if (typeof h.clip === 'number') o.clipEpsilon = h.clip
+  if (typeof h.kl_beta === 'number') o.klBeta = h.kl_beta
+  if (typeof h.grad_clip === 'number') o.gradClipNorm = h.grad_clip
+  if (typeof h.warmup === 'number') o.warmupSteps = h.warmup
+  if (typeof h.cosine_max === 'number') o.cosineMaxSteps = h.cosine_max
+  const a = h.adamw
+  if (a && Array.isArray(a.betas)) {
+    o.adamBeta1 = a.betas[0]
+    o.adamBeta2 = a.betas[1]
   }
-  if (a && typeof a['eps'] === 'number') o.adamEpsilon = a['eps']
-  if (a && typeof a['weight_decay'] === 'number') o.weightDecay = a['weight_decay']
+  if (a && typeof a.eps === 'number') o.adamEpsilon = a.eps
+  if (a && typeof a.weight_decay === 'number') o.weightDecay = a.weight_decay
   return o
 }
 
 async function snapshot(model: CausalLM): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>()
-  for (const [name, v] of model.weights) out.set(name, Float32Array.from((await v.data()) as Float32Array))
+  for (const [name, v] of model.weights)
+    out.set(name, Float32Array.from((await v.data()) as Float32Array))
   return out
 }
 
 /** Completion log-probs from a full forward, float64 log-softmax in JS (independent of grpo). */
-async function jsCompletionLogprobs(model: CausalLM, tokens: readonly number[], promptLength: number): Promise<number[]> {
+async function jsCompletionLogprobs(
+  model: CausalLM,
+  tokens: readonly number[],
+  promptLength: number,
+): Promise<number[]> {
   const { hidden, logits } = model.forward(tokens)
   const lg = (await logits.data()) as Float32Array
   tf.dispose([hidden, logits])
@@ -87,7 +92,9 @@ async function jsCompletionLogprobs(model: CausalLM, tokens: readonly number[], 
   return out
 }
 
-const grpoFiles = filesWith('grpo').filter(({ doc }) => modelDir(doc) !== null && Array.isArray(doc['grpo']?.['batch']))
+const grpoFiles = filesWith('grpo').filter(
+  ({ doc }) => modelDir(doc) !== null && Array.isArray(doc.grpo?.batch),
+)
 const measured: string[] = []
 
 afterAll(() => {
@@ -99,11 +106,11 @@ test('the vector set carries at least one grpo section with a model', () => {
 })
 
 describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (file, { doc }) => {
-  const g = doc['grpo'] as Record<string, any>
+  const g = doc.grpo as Record<string, any>
   const dir = modelDir(doc)!
-  const options = optionsFromHyper(g['hyper'] ?? {})
-  const batch: GrpoBatch = parseGrpoBatch(g['batch'])
-  const steps = (g['steps'] ?? []) as Record<string, any>[]
+  const options = optionsFromHyper(g.hyper ?? {})
+  const batch: GrpoBatch = parseGrpoBatch(g.batch)
+  const steps = (g.steps ?? []) as Record<string, any>[]
   let stateDir = ''
   let saveAfter = -1
   /** Weights of the uninterrupted run after each reference step. */
@@ -120,7 +127,9 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
   test('initial weights match param_l2_before', async () => {
     const model = await loadModel(dir)
     try {
-      for (const [name, want] of Object.entries((g['param_l2_before'] ?? {}) as Record<string, number>)) {
+      for (const [name, want] of Object.entries(
+        (g.param_l2_before ?? {}) as Record<string, number>,
+      )) {
         const d = (await model.weights.get(name)!.data()) as Float32Array
         let s = 0
         for (const x of d) s += x * x
@@ -135,7 +144,7 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
     const model = await loadModel(dir)
     try {
       const r = await grpoLoss(model, batch, { ...options, referenceModel: model })
-      const ref = g['per_rollout_before_step'] as (Record<string, number> | null)[]
+      const ref = g.per_rollout_before_step as (Record<string, number> | null)[]
       expect(r.rollouts.length).toBe(ref.length)
       let worst = 0
       r.rollouts.forEach((t, i) => {
@@ -145,9 +154,9 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
           return
         }
         expect(t.used, `rollout ${i}`).toBe(true)
-        if (typeof want['advantage'] === 'number') expect(t.advantage).toBe(want['advantage'])
-        const dp = Math.abs((t.ppoLoss as number) - (want['ppo_loss'] as number))
-        const dk = Math.abs((t.kl as number) - (want['kl'] as number))
+        if (typeof want.advantage === 'number') expect(t.advantage).toBe(want.advantage)
+        const dp = Math.abs((t.ppoLoss as number) - (want.ppo_loss as number))
+        const dk = Math.abs((t.kl as number) - (want.kl as number))
         worst = Math.max(worst, dp, dk)
         expect(dp, `rollout ${i} ppo_loss`).toBeLessThanOrEqual(PER_ROLLOUT_ABS)
         expect(dk, `rollout ${i} kl`).toBeLessThanOrEqual(PER_ROLLOUT_ABS)
@@ -173,14 +182,14 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
         const before = await snapshot(model)
         const stats = await trainer.step(batch)
         expect(stats.stepped).toBe(true)
-        expect(stats.learningRateAfter, `step ${k} lr_after`).toBe(ref['lr_after'])
-        expect(trainer.learningRate).toBe(ref['lr_after'])
+        expect(stats.learningRateAfter, `step ${k} lr_after`).toBe(ref.lr_after)
+        expect(trainer.learningRate).toBe(ref.lr_after)
         expect(stats.completedSteps).toBe(k + 1)
         expect(Number.isFinite(stats.gradNorm) && stats.gradNorm > 0).toBe(true)
         const after = await snapshot(model)
         afterStep.push(after)
-        const deltaL2 = ref['delta_l2'] as Record<string, number>
-        const deltaSample = ref['delta_sample'] as Record<string, number[]>
+        const deltaL2 = ref.delta_l2 as Record<string, number>
+        const deltaSample = ref.delta_sample as Record<string, number[]>
         expect(Object.keys(deltaL2).sort()).toEqual([...model.weights.keys()].sort())
         for (const spec of model.weightSpecs) {
           const a = after.get(spec.name)!
@@ -190,7 +199,10 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
           const want = deltaL2[spec.name]!
           const rel = Math.abs(Math.sqrt(s) - want) / want
           worstL2 = Math.max(worstL2, rel)
-          expect(rel, `step ${k} ${spec.name} delta_l2 (got ${Math.sqrt(s)}, want ${want})`).toBeLessThanOrEqual(DELTA_L2_REL)
+          expect(
+            rel,
+            `step ${k} ${spec.name} delta_l2 (got ${Math.sqrt(s)}, want ${want})`,
+          ).toBeLessThanOrEqual(DELTA_L2_REL)
           // delta_sample is the first 16 values in the checkpoint's [out, in] layout: row 0, which
           // for a transposed ([in, out]) variable is column 0, element j at j·out.
           const samples = deltaSample[spec.name]!
@@ -200,12 +212,17 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
             const got = (a[idx] as number) - (b[idx] as number)
             const err = Math.abs(got - w)
             worstSample = Math.max(worstSample, err / (SAMPLE_ABS + SAMPLE_REL * Math.abs(w)))
-            expect(err, `step ${k} ${spec.name} delta_sample[${j}] (got ${got}, want ${w})`).toBeLessThanOrEqual(SAMPLE_ABS + SAMPLE_REL * Math.abs(w))
+            expect(
+              err,
+              `step ${k} ${spec.name} delta_sample[${j}] (got ${got}, want ${w})`,
+            ).toBeLessThanOrEqual(SAMPLE_ABS + SAMPLE_REL * Math.abs(w))
           })
         }
         if (k === saveAfter) await trainer.save(stateDir)
       }
-      measured.push(`${file}: ${steps.length} steps, delta_l2 max rel ${worstL2.toExponential(2)}, delta_sample max err / (1e-9 + 1%·|ref|) ${worstSample.toFixed(3)}`)
+      measured.push(
+        `${file}: ${steps.length} steps, delta_l2 max rel ${worstL2.toExponential(2)}, delta_sample max err / (1e-9 + 1%·|ref|) ${worstSample.toFixed(3)}`,
+      )
     } finally {
       trainer.dispose()
       model.dispose()
@@ -221,15 +238,22 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
       expect(info.completedSteps).toBe(saveAfter + 1)
       expect(trainer.completedSteps).toBe(saveAfter + 1)
       const restored = await snapshot(model)
-      for (const [name, w] of afterStep[saveAfter]!) expect(Buffer.compare(Buffer.from(restored.get(name)!.buffer), Buffer.from(w.buffer)), name).toBe(0)
+      for (const [name, w] of afterStep[saveAfter]!)
+        expect(
+          Buffer.compare(Buffer.from(restored.get(name)!.buffer), Buffer.from(w.buffer)),
+          name,
+        ).toBe(0)
       for (let k = saveAfter + 1; k < steps.length; k++) {
         const stats = await trainer.step(batch)
-        expect(stats.learningRateAfter).toBe(steps[k]!['lr_after'])
+        expect(stats.learningRateAfter).toBe(steps[k]!.lr_after)
       }
       const final = await snapshot(model)
       for (const [name, w] of afterStep.at(-1)!) {
         const got = final.get(name)!
-        expect(Buffer.compare(Buffer.from(got.buffer), Buffer.from(w.buffer)), `${name} differs from the uninterrupted run`).toBe(0)
+        expect(
+          Buffer.compare(Buffer.from(got.buffer), Buffer.from(w.buffer)),
+          `${name} differs from the uninterrupted run`,
+        ).toBe(0)
       }
     } finally {
       trainer.dispose()
@@ -257,9 +281,17 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
     // to 8 completion tokens, a rollout with mismatched log-probs (skipped) and, when the file has
     // one, a zero-variance group (skipped without a forward pass).
     const mixed = batch.find((gr) => new Set(gr.rollouts.map((r) => r.reward)).size > 1)!
-    const cut = (r: GrpoRollout): GrpoRollout => ({ ...r, tokens: r.tokens.slice(0, r.promptLength + 8), tokenLogprobs: r.tokenLogprobs.slice(0, 8) })
-    const lo = cut(mixed.rollouts.find((r) => r.reward === Math.min(...mixed.rollouts.map((x) => x.reward)))!)
-    const hi = cut(mixed.rollouts.find((r) => r.reward === Math.max(...mixed.rollouts.map((x) => x.reward)))!)
+    const cut = (r: GrpoRollout): GrpoRollout => ({
+      ...r,
+      tokens: r.tokens.slice(0, r.promptLength + 8),
+      tokenLogprobs: r.tokenLogprobs.slice(0, 8),
+    })
+    const lo = cut(
+      mixed.rollouts.find((r) => r.reward === Math.min(...mixed.rollouts.map((x) => x.reward)))!,
+    )
+    const hi = cut(
+      mixed.rollouts.find((r) => r.reward === Math.max(...mixed.rollouts.map((x) => x.reward)))!,
+    )
     const bad = { ...hi, tokenLogprobs: hi.tokenLogprobs.slice(1) }
     const flat = batch.filter((gr) => new Set(gr.rollouts.map((r) => r.reward)).size === 1)
     const small: GrpoBatch = [{ rollouts: [lo, hi, bad] }, ...flat]
@@ -306,8 +338,12 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
         const std = Math.sqrt(rs.reduce((a, r) => a + (r - mean) ** 2, 0) / rs.length)
         return rs.map((r) => (r - mean) / std)
       })()
-      const newLps = await Promise.all(mixed.rollouts.map((r) => jsCompletionLogprobs(moved, r.tokens, r.promptLength)))
-      const refLps = await Promise.all(mixed.rollouts.map((r) => jsCompletionLogprobs(model, r.tokens, r.promptLength)))
+      const newLps = await Promise.all(
+        mixed.rollouts.map((r) => jsCompletionLogprobs(moved, r.tokens, r.promptLength)),
+      )
+      const refLps = await Promise.all(
+        mixed.rollouts.map((r) => jsCompletionLogprobs(model, r.tokens, r.promptLength)),
+      )
       const variants: { name: string; o: GrpoOptions }[] = [
         { name: 'symmetric', o: {} },
         { name: 'clip-higher', o: { clipEpsilonLow: 0.2, clipEpsilonHigh: 0.28 } },
@@ -317,7 +353,10 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
       ]
       for (const v of variants) {
         const o = resolveGrpoOptions({ ...options, ...v.o })
-        const got = await grpoLoss(moved, [mixed], { ...o, referenceModel: o.klBeta > 0 ? model : null })
+        const got = await grpoLoss(moved, [mixed], {
+          ...o,
+          referenceModel: o.klBeta > 0 ? model : null,
+        })
         let loss = 0
         let ppoAll = 0
         let klAll = 0
@@ -350,8 +389,14 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
           const n = r.tokenLogprobs.length
           tokens += n
           const term = got.rollouts[i]!
-          expect(Math.abs((term.ppoLoss as number) - ppoSum / n), `${v.name} rollout ${i} ppo`).toBeLessThan(1e-5)
-          expect(Math.abs((term.kl as number) - klSum / n), `${v.name} rollout ${i} kl`).toBeLessThan(1e-5)
+          expect(
+            Math.abs((term.ppoLoss as number) - ppoSum / n),
+            `${v.name} rollout ${i} ppo`,
+          ).toBeLessThan(1e-5)
+          expect(
+            Math.abs((term.kl as number) - klSum / n),
+            `${v.name} rollout ${i} kl`,
+          ).toBeLessThan(1e-5)
           if (o.normalization === 'rollout') {
             loss += (ppoSum / n + o.klBeta * (klSum / n)) / mixed.rollouts.length
             ppoAll += ppoSum / n
@@ -368,9 +413,13 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
         expect(Math.abs(got.ppoLoss - ppoAll / denom), `${v.name} ppoLoss`).toBeLessThan(1e-5)
         expect(Math.abs(got.kl - klAll / denom), `${v.name} kl`).toBeLessThan(1e-5)
         // Clip decisions near the boundary may flip between float32 and float64; allow one token.
-        expect(Math.abs(got.clippedFraction * tokens - clipped), `${v.name} clipped tokens`).toBeLessThanOrEqual(1)
+        expect(
+          Math.abs(got.clippedFraction * tokens - clipped),
+          `${v.name} clipped tokens`,
+        ).toBeLessThanOrEqual(1)
         if (v.name === 'KL off') expect(got.kl).toBe(0)
-        if (v.name === 'dual clip') expect(dualHits, 'the dual-clip floor is exercised').toBeGreaterThan(0)
+        if (v.name === 'dual clip')
+          expect(dualHits, 'the dual-clip floor is exercised').toBeGreaterThan(0)
       }
       const kl = await trainer.loss([mixed])
       expect(kl.kl).toBeGreaterThan(0)
@@ -388,7 +437,12 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
       const r0 = batch[0]!.rollouts[0]!
       const nothing: GrpoBatch = [
         { rollouts: [r0, { ...r0, reward: r0.reward }] }, // zero variance
-        { rollouts: [{ ...r0, reward: 0, tokenLogprobs: [] }, { ...r0, reward: 1, tokenLogprobs: r0.tokenLogprobs.slice(2) }] },
+        {
+          rollouts: [
+            { ...r0, reward: 0, tokenLogprobs: [] },
+            { ...r0, reward: 1, tokenLogprobs: r0.tokenLogprobs.slice(2) },
+          ],
+        },
       ]
       const trainer = createTrainer({ model, ...options })
       const s = await trainer.step(nothing)
@@ -396,12 +450,21 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
       expect(s.rolloutsUsed).toBe(0)
       expect(s.skippedGroups).toBe(1)
       expect(s.skippedRollouts).toBe(2)
-      expect(s.rollouts.map((t) => t.skipReason)).toEqual(['zero_variance_group', 'zero_variance_group', 'missing_logprobs', 'length_mismatch'])
+      expect(s.rollouts.map((t) => t.skipReason)).toEqual([
+        'zero_variance_group',
+        'zero_variance_group',
+        'missing_logprobs',
+        'length_mismatch',
+      ])
       expect(trainer.completedSteps).toBe(0)
       expect((await trainer.step([])).stepped).toBe(false)
       trainer.dispose()
       const after = await snapshot(model)
-      for (const [name, w] of before) expect(Buffer.compare(Buffer.from(after.get(name)!.buffer), Buffer.from(w.buffer)), name).toBe(0)
+      for (const [name, w] of before)
+        expect(
+          Buffer.compare(Buffer.from(after.get(name)!.buffer), Buffer.from(w.buffer)),
+          name,
+        ).toBe(0)
       const noKl = createTrainer({ model, ...options, klBeta: 0 })
       expect(noKl.referenceModel).toBe(null)
       noKl.dispose()
@@ -417,14 +480,55 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
     try {
       const r0 = batch[0]!.rollouts[0]!
       const V = model.config.vocabSize
-      await expectCode(trainer.step([{ rollouts: [r0, { ...r0, reward: 1 - r0.reward, tokens: [...r0.tokens.slice(0, -1), V] }] }]), 'INVALID_ARGUMENT')
-      await expectCode(trainer.step([{ rollouts: [r0, { ...r0, reward: Number.NaN }] }]), 'INVALID_ARGUMENT')
-      await expectCode(trainer.step([{ rollouts: [r0, { ...r0, reward: 1 - r0.reward, tokenLogprobs: [Number.NEGATIVE_INFINITY, ...r0.tokenLogprobs.slice(1)] }] }]), 'INVALID_ARGUMENT')
-      await expectCode(trainer.step([{ rollouts: [r0, { ...r0, reward: 1 - r0.reward, promptLength: 1.5 }] }]), 'INVALID_ARGUMENT')
+      await expectCode(
+        trainer.step([
+          {
+            rollouts: [
+              r0,
+              { ...r0, reward: 1 - r0.reward, tokens: [...r0.tokens.slice(0, -1), V] },
+            ],
+          },
+        ]),
+        'INVALID_ARGUMENT',
+      )
+      await expectCode(
+        trainer.step([{ rollouts: [r0, { ...r0, reward: Number.NaN }] }]),
+        'INVALID_ARGUMENT',
+      )
+      await expectCode(
+        trainer.step([
+          {
+            rollouts: [
+              r0,
+              {
+                ...r0,
+                reward: 1 - r0.reward,
+                tokenLogprobs: [Number.NEGATIVE_INFINITY, ...r0.tokenLogprobs.slice(1)],
+              },
+            ],
+          },
+        ]),
+        'INVALID_ARGUMENT',
+      )
+      await expectCode(
+        trainer.step([{ rollouts: [r0, { ...r0, reward: 1 - r0.reward, promptLength: 1.5 }] }]),
+        'INVALID_ARGUMENT',
+      )
       await expectCode(trainer.step('nope' as never), 'INVALID_ARGUMENT')
       expect(trainer.completedSteps).toBe(0)
-      expect(() => parseGrpoBatch([{ rollouts: [{ tokens: [1], reward: 'x', prompt_length: 1, token_logprobs: [] }] }])).toThrow()
-      for (const bad of [{ learningRate: -1 }, { clipEpsilon: 1 }, { dualClip: 1 }, { adamBeta1: 1 }, { warmupSteps: 1.5 }, { normalization: 'sum' }] as GrpoOptions[]) {
+      expect(() =>
+        parseGrpoBatch([
+          { rollouts: [{ tokens: [1], reward: 'x', prompt_length: 1, token_logprobs: [] }] },
+        ]),
+      ).toThrow()
+      for (const bad of [
+        { learningRate: -1 },
+        { clipEpsilon: 1 },
+        { dualClip: 1 },
+        { adamBeta1: 1 },
+        { warmupSteps: 1.5 },
+        { normalization: 'sum' },
+      ] as GrpoOptions[]) {
         await expectCode(() => resolveGrpoOptions(bad), 'INVALID_ARGUMENT')
       }
       await expectCode(() => createTrainer({ model, referenceModel: model }), 'INVALID_ARGUMENT')
@@ -498,9 +602,20 @@ describe('schedule and optimizer primitives', () => {
     const b = await loadModel(dir, { trainable: false })
     const opt = createAdamW(a.weights)
     try {
-      const batch = parseGrpoBatch(files[0]!.doc['grpo']['batch'])
-      await expectCode(grpoStep(b, batch, { optimizer: opt, referenceModel: a, options: {}, completedSteps: 0 }), 'INVALID_ARGUMENT')
-      await expectCode(grpoStep(a, batch, { optimizer: opt, referenceModel: null, options: {}, completedSteps: 0 }), 'INVALID_ARGUMENT')
+      const batch = parseGrpoBatch(files[0]!.doc.grpo.batch)
+      await expectCode(
+        grpoStep(b, batch, { optimizer: opt, referenceModel: a, options: {}, completedSteps: 0 }),
+        'INVALID_ARGUMENT',
+      )
+      await expectCode(
+        grpoStep(a, batch, {
+          optimizer: opt,
+          referenceModel: null,
+          options: {},
+          completedSteps: 0,
+        }),
+        'INVALID_ARGUMENT',
+      )
       await expectCode(() => createTrainer({ model: b }), 'INVALID_ARGUMENT')
     } finally {
       opt.dispose()

@@ -16,16 +16,42 @@ import { createHotkey, type Hotkey } from '../src/crypto/sr25519.js'
 import { createTargetTokenEnvironment } from '../src/demo/environment.js'
 import { drandRoundTime } from '../src/drand/round.js'
 import { isReliquaryError } from '../src/errors/base.js'
-import { publishCheckpoint, startHubServer, type HubServer, type PublishCheckpointReturnType } from '../src/hub/index.js'
+import {
+  publishCheckpoint,
+  startHubServer,
+  type HubServer,
+  type PublishCheckpointReturnType,
+} from '../src/hub/index.js'
 import { batchDigest } from '../src/manifest/batchDigest.js'
-import { createFrontierPicker, createMiner, type Miner, type MinerGroupReport, type MinerWindowReport } from '../src/miner/index.js'
-import { createRolloutEvaluator, loadModel, loadTokenizer, saveModel, useBackend, type CausalLM, type ModelTokenizer } from '../src/model/index.js'
+import {
+  createFrontierPicker,
+  createMiner,
+  type Miner,
+  type MinerGroupReport,
+  type MinerWindowReport,
+} from '../src/miner/index.js'
+import {
+  createRolloutEvaluator,
+  loadModel,
+  loadTokenizer,
+  saveModel,
+  useBackend,
+  type CausalLM,
+  type ModelTokenizer,
+} from '../src/model/index.js'
 import { defineProfile, e3 } from '../src/protocol/profiles.js'
 import type { SubmitRequest } from '../src/protocol/schemas.js'
 import type { RewardEnvironment } from '../src/reward/environment.js'
 import { groupSigma, isBootstrapWindow, isInZone } from '../src/reward/groups.js'
 import { verifyRollout, type RolloutEvaluator } from '../src/rollout/verifyRollout.js'
-import { AdmissionPipeline, Cooldown, HashDedup, WindowBatcher, rolloutHash, toSubmitHttpResponse } from '../src/window/index.js'
+import {
+  AdmissionPipeline,
+  Cooldown,
+  HashDedup,
+  WindowBatcher,
+  rolloutHash,
+  toSubmitHttpResponse,
+} from '../src/window/index.js'
 
 const TINY = join(import.meta.dirname, 'fixtures', 'reference', 'qwen3-tiny-s0')
 const BASE = { id: 'reliquary/qwen3-tiny-s0', revision: 'ba5e'.padEnd(40, '0') }
@@ -35,13 +61,18 @@ const REPO = 'reliquary-demo/tiny-sn'
 // so every completion keeps ≥ 32 tokens for the logprob check). Groups of M = 4 (k ∈ [1, 3] is in
 // the zone) and batches of B = 2 keep the run short; the tiny model often falls into loops, and
 // fewer rollouts per group collide less often (a repeated rollout is `hash_duplicate`).
-const profile = defineProfile(e3, { id: 'demo-miner', sampling: { maxNewTokensCap: 80 }, group: { rolloutsPerGroup: 4, batchSize: 2 } })
+const profile = defineProfile(e3, {
+  id: 'demo-miner',
+  sampling: { maxNewTokensCap: 80 },
+  group: { rolloutsPerGroup: 4, batchSize: 2 },
+})
 const DRAND = { genesisTime: e3.drand.genesisTime, periodSeconds: e3.drand.periodSeconds }
 const ROUND0 = 5_000_000
 
 let clock = 0
 const now = (): number => clock
-const randomnessOf = (w: number): string => createHash('sha256').update(`demo window ${w}`).digest('hex')
+const randomnessOf = (w: number): string =>
+  createHash('sha256').update(`demo window ${w}`).digest('hex')
 
 type Announced = { n: number; revision: string; manifest: unknown; evaluator: RolloutEvaluator }
 
@@ -58,7 +89,11 @@ type Validator = {
 }
 
 /** A minimal E3 validator: the SDK admission pipeline behind the four endpoints a miner uses. */
-async function startValidator(env: RewardEnvironment, tok: ModelTokenizer, evaluator: RolloutEvaluator): Promise<Validator> {
+async function startValidator(
+  env: RewardEnvironment,
+  tok: ModelTokenizer,
+  evaluator: RolloutEvaluator,
+): Promise<Validator> {
   let verifier = evaluator
   let announced: Announced | null = null
   let batcher: WindowBatcher | null = null
@@ -66,13 +101,22 @@ async function startValidator(env: RewardEnvironment, tok: ModelTokenizer, evalu
   const hashDedup = new HashDedup({ profile })
   const bodies: { window: number; body: SubmitRequest }[] = []
   const pipeline = new AdmissionPipeline({
-    profile, environment: env, drand: DRAND,
+    profile,
+    environment: env,
+    drand: DRAND,
     decode: (t) => tok.decode(t),
     promptTokens: (i) => tok.encode(env.getProblem(i).prompt),
     verifyRollout: (p) => verifyRollout({ ...p, model: verifier }),
   })
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    res
+      .writeHead(status, { 'content-type': 'application/json', ...headers })
+      .end(JSON.stringify(body))
   }
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const arrival = clock // stamped before the body is read, as the reference middleware does
@@ -80,17 +124,28 @@ async function startValidator(env: RewardEnvironment, tok: ModelTokenizer, evalu
     if (req.method === 'GET' && url.pathname === '/state') {
       if (!batcher) return send(res, 503, { detail: 'no_active_window' })
       return send(res, 200, {
-        state: pipeline.phase, window_n: batcher.windowStart, anchor_block: batcher.windowStart,
-        cooldown_prompts: cooldown.inCooldown(batcher.windowStart), valid_submissions: batcher.validCount,
-        checkpoint_n: announced?.n ?? 0, checkpoint_repo_id: announced ? REPO : null, checkpoint_revision: announced?.revision ?? null,
+        state: pipeline.phase,
+        window_n: batcher.windowStart,
+        anchor_block: batcher.windowStart,
+        cooldown_prompts: cooldown.inCooldown(batcher.windowStart),
+        valid_submissions: batcher.validCount,
+        checkpoint_n: announced?.n ?? 0,
+        checkpoint_repo_id: announced ? REPO : null,
+        checkpoint_revision: announced?.revision ?? null,
         randomness: batcher.randomness,
       })
     }
     if (req.method === 'GET' && url.pathname === '/checkpoint') {
-      return announced ? send(res, 200, announced.manifest) : send(res, 404, { detail: 'no_checkpoint' })
+      return announced
+        ? send(res, 200, announced.manifest)
+        : send(res, 404, { detail: 'no_checkpoint' })
     }
     if (req.method === 'GET' && url.pathname.startsWith('/verdicts/')) {
-      return send(res, 200, pipeline.verdicts(decodeURIComponent(url.pathname.slice('/verdicts/'.length))))
+      return send(
+        res,
+        200,
+        pipeline.verdicts(decodeURIComponent(url.pathname.slice('/verdicts/'.length))),
+      )
     }
     if (req.method === 'POST' && url.pathname === '/submit') {
       const chunks: Buffer[] = []
@@ -118,10 +173,20 @@ async function startValidator(env: RewardEnvironment, tok: ModelTokenizer, evalu
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    pipeline, cooldown, bodies,
+    pipeline,
+    cooldown,
+    bodies,
     openWindow(n) {
       clock = drandRoundTime(ROUND0 + 10 * n, DRAND) + 1 // one second into a 3-second round
-      batcher = new WindowBatcher({ windowStart: n, randomness: randomnessOf(n), checkpointHash: announced?.revision ?? '', cooldown, hashDedup, profile, drand: DRAND })
+      batcher = new WindowBatcher({
+        windowStart: n,
+        randomness: randomnessOf(n),
+        checkpointHash: announced?.revision ?? '',
+        cooldown,
+        hashDedup,
+        profile,
+        drand: DRAND,
+      })
       pipeline.setActiveBatcher(batcher)
       pipeline.setPhase('open')
     },
@@ -153,21 +218,44 @@ let cheater: Miner
 let windowN = 0
 const minerKeys: Record<'honest' | 'noSkip' | 'cheater', Hotkey> = {} as never
 
-function makeMiner(hotkey: Hotkey, seed: number, extra: Partial<Parameters<typeof createMiner>[0]> = {}): Miner {
+function makeMiner(
+  hotkey: Hotkey,
+  seed: number,
+  extra: Partial<Parameters<typeof createMiner>[0]> = {},
+): Miner {
   return createMiner({
-    validatorUrl: validator.url, hotkey, modelDir: TINY, environment: env,
+    validatorUrl: validator.url,
+    hotkey,
+    modelDir: TINY,
+    environment: env,
     picker: createFrontierPicker({ size: env.size, seed, profile, bootstrap: true }),
-    profile, now, drand: DRAND, validatorHotkey: validatorKey.address,
-    hub: { hubUrl: hub.url, cacheDir: join(tmp, `cache-${seed}`), baseModel: BASE, profileId: profile.id },
-    groupsPerWindow: 3, seed, pollIntervalMs: 10, verdictTimeoutMs: 30_000,
+    profile,
+    now,
+    drand: DRAND,
+    validatorHotkey: validatorKey.address,
+    hub: {
+      hubUrl: hub.url,
+      cacheDir: join(tmp, `cache-${seed}`),
+      baseModel: BASE,
+      profileId: profile.id,
+    },
+    groupsPerWindow: 3,
+    seed,
+    pollIntervalMs: 10,
+    verdictTimeoutMs: 30_000,
     log: (e) => {
-      if (e.level === 'warn') console.error(`[miner ${hotkey.address.slice(0, 8)}] ${e.event}: ${e.message}`, e.data ?? '')
+      if (e.level === 'warn')
+        console.error(
+          `[miner ${hotkey.address.slice(0, 8)}] ${e.event}: ${e.message}`,
+          e.data ?? '',
+        )
     },
     ...extra,
   })
 }
 
-const inZone = (w: number, rewards: readonly number[]) => isInZone(groupSigma(rewards), { profile, bootstrap: isBootstrapWindow(w, { profile }) })
+const inZone = (w: number, rewards: readonly number[]) =>
+  isInZone(groupSigma(rewards), { profile, bootstrap: isBootstrapWindow(w, { profile }) })
 const submitted = (r: MinerWindowReport) => r.groups.filter((g) => g.skipped === null)
 
 /**
@@ -196,7 +284,12 @@ beforeAll(async () => {
   minerKeys.cheater = await createHotkey('//Charlie')
   tok = await loadTokenizer(TINY)
   bootstrapModel = await loadModel(TINY)
-  env = createTargetTokenEnvironment({ tokenizer: tok, vocabSize: bootstrapModel.config.vocabSize, seed: 0, size: 64 })
+  env = createTargetTokenEnvironment({
+    tokenizer: tok,
+    vocabSize: bootstrapModel.config.vocabSize,
+    seed: 0,
+    size: 64,
+  })
   hub = await startHubServer()
   validator = await startValidator(env, tok, createRolloutEvaluator(bootstrapModel))
   honest = makeMiner(minerKeys.honest, 1)
@@ -239,7 +332,13 @@ describe('miner against an in-process E3 validator', () => {
     const accepted = reports.flatMap((r) => r.groups).filter((g) => g.outcome === 'accepted').length
     expect(accepted).toBeGreaterThan(0)
     const stats = honest.stats()
-    expect(stats.total).toMatchObject({ accepted, submitted: accepted, rejected: {}, pending: 0, acceptanceRate: 1 })
+    expect(stats.total).toMatchObject({
+      accepted,
+      submitted: accepted,
+      rejected: {},
+      pending: 0,
+      acceptanceRate: 1,
+    })
     expect(stats.windows.map((w) => w.windowN)).toEqual(reports.map((r) => r.windowN))
     // The wire: E3 layout, bootstrap checkpoint hash, the drand round at arrival, a 16-byte nonce.
     const mine = validator.bodies.filter((b) => b.body.miner_hotkey === minerKeys.honest.address)
@@ -252,7 +351,9 @@ describe('miner against an in-process E3 validator', () => {
       expect(body.rollouts).toHaveLength(profile.group.rolloutsPerGroup)
       for (const ro of body.rollouts) {
         expect(ro.tokens.length).toBe(profile.sampling.maxNewTokensCap) // the cap path: no EOS from the random model
-        expect((ro.commit as { beacon: { randomness: string } }).beacon.randomness).toBe(randomnessOf(window))
+        expect((ro.commit as { beacon: { randomness: string } }).beacon.randomness).toBe(
+          randomnessOf(window),
+        )
       }
     }
   })
@@ -315,7 +416,11 @@ describe('miner against an in-process E3 validator', () => {
     expect(total.accepted).toBe(0)
     expect(total.acceptanceRate).toBe(0)
     expect(total.pending).toBe(0)
-    expect(Object.keys(total.rejected).every((r) => ['grail_fail', 'reward_mismatch', 'wrong_randomness', 'hash_duplicate'].includes(r))).toBe(true)
+    expect(
+      Object.keys(total.rejected).every((r) =>
+        ['grail_fail', 'reward_mismatch', 'wrong_randomness', 'hash_duplicate'].includes(r),
+      ),
+    ).toBe(true)
   })
 
   let first: PublishCheckpointReturnType
@@ -326,18 +431,36 @@ describe('miner against an in-process E3 validator', () => {
     const dir = join(tmp, 'ckpt-1')
     const trained = await loadModel(TINY)
     const norm = trained.weights.get('model.norm.weight')!
-    const signs = tf.tensor1d(Array.from({ length: norm.shape[0]! }, (_, i) => (i % 2 === 1 ? -1 : 1)))
+    const signs = tf.tensor1d(
+      Array.from({ length: norm.shape[0]! }, (_, i) => (i % 2 === 1 ? -1 : 1)),
+    )
     norm.assign(tf.mul(norm, signs))
     signs.dispose()
     await saveModel(trained, dir)
     trained.dispose()
-    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) copyFileSync(join(TINY, f), join(dir, f))
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'])
+      copyFileSync(join(TINY, f), join(dir, f))
     first = await publishCheckpoint({
-      repoId: REPO, dir, checkpointN: 1, hotkey: validatorKey, hubUrl: hub.url, accessToken: hub.token,
-      custody: { baseModel: BASE, profileId: profile.id, parent: null, windows: [{ windowN, batchDigest: batchDigest([rolloutHash([windowN])]) }] },
+      repoId: REPO,
+      dir,
+      checkpointN: 1,
+      hotkey: validatorKey,
+      hubUrl: hub.url,
+      accessToken: hub.token,
+      custody: {
+        baseModel: BASE,
+        profileId: profile.id,
+        parent: null,
+        windows: [{ windowN, batchDigest: batchDigest([rolloutHash([windowN])]) }],
+      },
     })
     const verifyModel = await loadModel(dir)
-    validator.announce({ n: 1, revision: first.revision, manifest: first.referenceManifest, evaluator: createRolloutEvaluator(verifyModel) })
+    validator.announce({
+      n: 1,
+      revision: first.revision,
+      manifest: first.referenceManifest,
+      evaluator: createRolloutEvaluator(verifyModel),
+    })
 
     const before = hub.requests.length
     const reports: MinerWindowReport[] = []
@@ -349,24 +472,42 @@ describe('miner against an in-process E3 validator', () => {
     expect(r0!.checkpoint).toMatchObject({ n: 1, hash: first.revision, downloaded: true })
     expect(r0!.checkpoint.dir).toBe(join(tmp, 'cache-1', ...REPO.split('/'), first.revision))
     // The verified snapshot came from the Hub: listed, custody manifest read, weights fetched.
-    const fetched = hub.requests.slice(before).filter((q) => q.method === 'GET').map((q) => q.path)
-    expect(fetched.some((path) => path.endsWith(`/resolve/${first.revision}/model.safetensors`))).toBe(true)
-    expect(fetched.some((path) => path.endsWith(`/resolve/${first.revision}/reliquary_custody.json`))).toBe(true)
+    const fetched = hub.requests
+      .slice(before)
+      .filter((q) => q.method === 'GET')
+      .map((q) => q.path)
+    expect(
+      fetched.some((path) => path.endsWith(`/resolve/${first.revision}/model.safetensors`)),
+    ).toBe(true)
+    expect(
+      fetched.some((path) => path.endsWith(`/resolve/${first.revision}/reliquary_custody.json`)),
+    ).toBe(true)
     for (const r of reports.slice(1)) expect(r.checkpoint.downloaded).toBe(false)
     for (const r of reports) for (const g of submitted(r)) expect(g.reason).toBe('accepted')
     expect(reports.some((r) => r.stats.accepted > 0)).toBe(true)
 
     // The submissions name the revision verbatim and were proven with the new weights: the
     // bootstrap weights do not reproduce them.
-    const mine = validator.bodies.filter((b) => b.window >= reports[0]!.windowN && b.body.miner_hotkey === minerKeys.honest.address)
+    const mine = validator.bodies.filter(
+      (b) => b.window >= reports[0]!.windowN && b.body.miner_hotkey === minerKeys.honest.address,
+    )
     expect(mine.length).toBeGreaterThan(0)
     for (const { body } of mine) expect(body.checkpoint_hash).toBe(first.revision)
     const { window, body } = mine[0]!
     const promptTokens = tok.encode(env.getProblem(body.prompt_idx).prompt)
     const check = (model: CausalLM) =>
-      verifyRollout({ commit: body.rollouts[0]!.commit, minerHotkey: body.miner_hotkey, randomness: randomnessOf(window), promptTokens, model: createRolloutEvaluator(model), profile })
+      verifyRollout({
+        commit: body.rollouts[0]!.commit,
+        minerHotkey: body.miner_hotkey,
+        randomness: randomnessOf(window),
+        promptTokens,
+        model: createRolloutEvaluator(model),
+        profile,
+      })
     expect((await check(verifyModel)).reason).toBeNull()
-    expect(['grail_fail', 'logprob_mismatch', 'distribution_suspicious']).toContain((await check(bootstrapModel)).reason)
+    expect(['grail_fail', 'logprob_mismatch', 'distribution_suspicious']).toContain(
+      (await check(bootstrapModel)).reason,
+    )
   })
 
   test('a checkpoint that fails verification is never loaded and nothing is submitted with it', async () => {
@@ -375,16 +516,32 @@ describe('miner against an in-process E3 validator', () => {
     const trained = await loadModel(TINY)
     await saveModel(trained, dir)
     trained.dispose()
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(TINY, f), join(dir, f))
+    for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+      copyFileSync(join(TINY, f), join(dir, f))
     const second = await publishCheckpoint({
-      repoId: REPO, dir, checkpointN: 2, hotkey: validatorKey, hubUrl: hub.url, accessToken: hub.token,
-      custody: { baseModel: BASE, profileId: profile.id, parent: first.custodyManifest, windows: [{ windowN, batchDigest: batchDigest([rolloutHash([windowN, 2])]) }] },
+      repoId: REPO,
+      dir,
+      checkpointN: 2,
+      hotkey: validatorKey,
+      hubUrl: hub.url,
+      accessToken: hub.token,
+      custody: {
+        baseModel: BASE,
+        profileId: profile.id,
+        parent: first.custodyManifest,
+        windows: [{ windowN, batchDigest: batchDigest([rolloutHash([windowN, 2])]) }],
+      },
     })
     hub.tamper(REPO, second.revision, 'model.safetensors', (b) => {
       b.writeUInt8(b.readUInt8(b.length - 1) ^ 0x01, b.length - 1)
       return b
     })
-    validator.announce({ n: 2, revision: second.revision, manifest: second.referenceManifest, evaluator: createRolloutEvaluator(bootstrapModel) })
+    validator.announce({
+      n: 2,
+      revision: second.revision,
+      manifest: second.referenceManifest,
+      evaluator: createRolloutEvaluator(bootstrapModel),
+    })
     validator.openWindow(++windowN)
     const sent = validator.bodies.length
     const err = await honest.runWindow().then(

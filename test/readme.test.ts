@@ -6,7 +6,10 @@ import { ERROR_CODES } from '../src/index.js'
 const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8')
 
 test('the README opens with the main job and the test command', () => {
-  const firstBlock = readme.slice(readme.indexOf('```sh'), readme.indexOf('```', readme.indexOf('```sh') + 5))
+  const firstBlock = readme.slice(
+    readme.indexOf('```sh'),
+    readme.indexOf('```', readme.indexOf('```sh') + 5),
+  )
   expect(firstBlock).toMatch(/npx reliquary /)
   expect(firstBlock).toMatch(/npm test/)
 })

@@ -31,7 +31,10 @@ const src = modelDir(filesWith('forward')[0]!.doc)!
 test('owner/name@revision downloads the whole snapshot and loads the same model', async () => {
   const repo = { type: 'model' as const, name: 'org/tiny' }
   await createRepo({ repo, hubUrl: hub.url, accessToken: hub.token })
-  const files = readdirSync(src).map((f) => ({ path: f, content: new Blob([readFileSync(join(src, f))]) }))
+  const files = readdirSync(src).map((f) => ({
+    path: f,
+    content: new Blob([readFileSync(join(src, f))]),
+  }))
   await uploadFiles({ repo, files, hubUrl: hub.url, accessToken: hub.token, commitTitle: 'upload' })
   const rev = hub.commits('org/tiny').at(-1)!.oid
   const dir = await resolveCheckpoint(`org/tiny@${rev}`, { hubUrl: hub.url, cacheDir: cache })
@@ -47,6 +50,10 @@ test('owner/name@revision downloads the whole snapshot and loads the same model'
 
 test('local directories pass through; bad references are typed errors', async () => {
   expect(await resolveCheckpoint(src)).toBe(src)
-  await expect(resolveCheckpoint('not a ref')).rejects.toSatisfy((e) => isReliquaryError(e, 'INVALID_ARGUMENT'))
-  await expect(resolveCheckpoint('org/missing@' + '0'.repeat(40), { hubUrl: hub.url, cacheDir: cache })).rejects.toSatisfy((e) => isReliquaryError(e, 'MODEL_FILE_MISSING'))
+  await expect(resolveCheckpoint('not a ref')).rejects.toSatisfy((e) =>
+    isReliquaryError(e, 'INVALID_ARGUMENT'),
+  )
+  await expect(
+    resolveCheckpoint(`org/missing@${'0'.repeat(40)}`, { hubUrl: hub.url, cacheDir: cache }),
+  ).rejects.toSatisfy((e) => isReliquaryError(e, 'MODEL_FILE_MISSING'))
 })

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isReliquaryError } from '../src/errors/base.js'
 import { defineProfile, e3 } from '../src/protocol/profiles.js'
 import { createMathEnvironment, problemId } from '../src/reward/environment.js'
-import { extractBoxedAnswer, lastBoxedOnlyString, stripBoxedWrapper } from '../src/reward/extractBoxedAnswer.js'
+import {
+  extractBoxedAnswer,
+  lastBoxedOnlyString,
+  stripBoxedWrapper,
+} from '../src/reward/extractBoxedAnswer.js'
 import { groupAdvantages, groupSigma, isBootstrapWindow, isInZone } from '../src/reward/groups.js'
 import { mathReward } from '../src/reward/mathReward.js'
 import { normalizeMathAnswer, normalizeOmiAnswer } from '../src/reward/normalizeMathAnswer.js'
@@ -14,10 +17,9 @@ import { expectInvalid } from './_errors.js'
 
 const TOL = 1e-12
 
-
 /** CPython < 3.12 sums floats naively, 3.12+ with compensation: σ is bit-exact only against a 3.12+ reference. */
 function compensatedSumReference(doc: Record<string, any>): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(String(doc['meta']?.['python'] ?? '3.12'))
+  const m = /^(\d+)\.(\d+)/.exec(String(doc.meta?.python ?? '3.12'))
   return m === null || Number(m[1]) > 3 || (Number(m[1]) === 3 && Number(m[2]) >= 12)
 }
 
@@ -26,36 +28,48 @@ describe('reference vectors', () => {
   const groups = sectionCases('groups')
   const omi = sectionCases('omi_reward')
 
-  it.runIf(math.length > 0)(`math_reward: every case (${math.length}) matches the reference`, () => {
-    const bad = math.filter(({ c }) => mathReward(c.completion, c.ground_truth) !== vnum(c.reward))
-    expect(bad.map(({ file, index }) => `${file}#${index}`)).toEqual([])
-  })
+  it.runIf(math.length > 0)(
+    `math_reward: every case (${math.length}) matches the reference`,
+    () => {
+      const bad = math.filter(
+        ({ c }) => mathReward(c.completion, c.ground_truth) !== vnum(c.reward),
+      )
+      expect(bad.map(({ file, index }) => `${file}#${index}`)).toEqual([])
+    },
+  )
 
   it.runIf(omi.length > 0)(`omi_reward: every case (${omi.length}) matches the reference`, () => {
     const bad = omi.filter(({ c }) => omiReward(c.completion, c.ground_truth) !== vnum(c.reward))
     expect(bad.map(({ file, index }) => `${file}#${index}`)).toEqual([])
   })
 
-  it.runIf(groups.length > 0)(`groups: σ, zones and advantages of every case (${groups.length}) match the reference`, () => {
-    for (const { file, index, c, doc } of groups) {
-      const where = `${file}#${index}`
-      const rewards = (c.rewards as unknown[]).map(vnum)
-      const sigma = groupSigma(rewards)
-      if (compensatedSumReference(doc)) expect(sigma, where).toBe(vnum(c.sigma))
-      else expect(Math.abs(sigma - vnum(c.sigma)), where).toBeLessThanOrEqual(TOL)
-      expect(isInZone(sigma), where).toBe(c.in_zone)
-      expect(isInZone(sigma, { bootstrap: true }), where).toBe(c.in_zone_bootstrap)
-      const adv = groupAdvantages(rewards)
-      const ref = (c.advantages as unknown[]).map(vnum)
-      expect(adv.length, where).toBe(ref.length)
-      adv.forEach((a, j) => expect(Math.abs(a - ref[j]!), `${where} advantage ${j}`).toBeLessThanOrEqual(TOL))
-    }
-  })
+  it.runIf(groups.length > 0)(
+    `groups: σ, zones and advantages of every case (${groups.length}) match the reference`,
+    () => {
+      for (const { file, index, c, doc } of groups) {
+        const where = `${file}#${index}`
+        const rewards = (c.rewards as unknown[]).map(vnum)
+        const sigma = groupSigma(rewards)
+        if (compensatedSumReference(doc)) expect(sigma, where).toBe(vnum(c.sigma))
+        else expect(Math.abs(sigma - vnum(c.sigma)), where).toBeLessThanOrEqual(TOL)
+        expect(isInZone(sigma), where).toBe(c.in_zone)
+        expect(isInZone(sigma, { bootstrap: true }), where).toBe(c.in_zone_bootstrap)
+        const adv = groupAdvantages(rewards)
+        const ref = (c.advantages as unknown[]).map(vnum)
+        expect(adv.length, where).toBe(ref.length)
+        adv.forEach((a, j) =>
+          expect(Math.abs(a - ref[j]!), `${where} advantage ${j}`).toBeLessThanOrEqual(TOL),
+        )
+      }
+    },
+  )
 })
 
 describe('boxed extraction', () => {
   it('takes the later of the last \\boxed{ and the last \\fbox{, balancing braces', () => {
-    expect(lastBoxedOnlyString('a \\fbox{1} b \\boxed{\\frac{1}{2}} c')).toBe('\\boxed{\\frac{1}{2}}')
+    expect(lastBoxedOnlyString('a \\fbox{1} b \\boxed{\\frac{1}{2}} c')).toBe(
+      '\\boxed{\\frac{1}{2}}',
+    )
     expect(lastBoxedOnlyString('a \\boxed{1} b \\fbox{2}')).toBe('\\fbox{2}')
     expect(extractBoxedAnswer('\\boxed{\\boxed{7}}')).toBe('7')
     expect(extractBoxedAnswer('\\boxed{1} and \\boxed{2')).toBeNull()
@@ -127,9 +141,12 @@ describe('mathReward / omiReward', () => {
 
   it('property: a completion boxing the ground truth is rewarded iff the ground truth normalises to non-empty', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 20 }).filter((s) => !s.includes('{') && !s.includes('}')), (gt) => {
-        expect(mathReward(`So \\boxed{${gt}}.`, gt)).toBe(normalizeMathAnswer(gt) === '' ? 0 : 1)
-      }),
+      fc.property(
+        fc.string({ maxLength: 20 }).filter((s) => !s.includes('{') && !s.includes('}')),
+        (gt) => {
+          expect(mathReward(`So \\boxed{${gt}}.`, gt)).toBe(normalizeMathAnswer(gt) === '' ? 0 : 1)
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -173,19 +190,22 @@ describe('groups', () => {
 
   it('property: advantages have mean 0 and population std 1, or are all zero', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: 1, maxLength: 32 }), (rewards) => {
-        const adv = groupAdvantages(rewards)
-        expect(adv).toHaveLength(rewards.length)
-        const sigma = groupSigma(rewards)
-        if (rewards.length < 2 || sigma < e3.group.sigmaEpsilon) {
-          expect(adv.every((a) => a === 0)).toBe(true)
-          return
-        }
-        const mean = adv.reduce((s, a) => s + a, 0) / adv.length
-        const std = Math.sqrt(adv.reduce((s, a) => s + (a - mean) ** 2, 0) / adv.length)
-        expect(Math.abs(mean)).toBeLessThan(1e-9)
-        expect(Math.abs(std - 1)).toBeLessThan(1e-6)
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: 1, maxLength: 32 }),
+        (rewards) => {
+          const adv = groupAdvantages(rewards)
+          expect(adv).toHaveLength(rewards.length)
+          const sigma = groupSigma(rewards)
+          if (rewards.length < 2 || sigma < e3.group.sigmaEpsilon) {
+            expect(adv.every((a) => a === 0)).toBe(true)
+            return
+          }
+          const mean = adv.reduce((s, a) => s + a, 0) / adv.length
+          const std = Math.sqrt(adv.reduce((s, a) => s + (a - mean) ** 2, 0) / adv.length)
+          expect(Math.abs(mean)).toBeLessThan(1e-9)
+          expect(Math.abs(std - 1)).toBeLessThan(1e-6)
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -201,7 +221,9 @@ describe('createMathEnvironment', () => {
       const p = env.getProblem(i)
       expect(p.id).toBe(createHash('sha256').update(p.prompt, 'utf8').digest('hex').slice(0, 16))
       expect(p.groundTruth).not.toBe('')
-      expect(env.computeReward(p, `Reasoning... the answer is $\\boxed{${p.groundTruth}}$.`)).toBe(1)
+      expect(env.computeReward(p, `Reasoning... the answer is $\\boxed{${p.groundTruth}}$.`)).toBe(
+        1,
+      )
       expect(env.computeReward(p, 'I give up.')).toBe(0)
     }
   })
@@ -213,7 +235,12 @@ describe('createMathEnvironment', () => {
   })
 
   it('accepts a caller-provided set and validates it', () => {
-    const custom = createMathEnvironment({ problems: [{ problem: 'p', solution: 'x \\fbox{\\frac{1}{2}}' }, { problem: 'q', solution: 'no box' }] })
+    const custom = createMathEnvironment({
+      problems: [
+        { problem: 'p', solution: 'x \\fbox{\\frac{1}{2}}' },
+        { problem: 'q', solution: 'no box' },
+      ],
+    })
     expect(custom.getProblem(0).groundTruth).toBe('\\frac{1}{2}')
     expect(custom.getProblem(1).groundTruth).toBe('')
     expect(custom.computeReward(custom.getProblem(1), '\\boxed{}')).toBe(0)

@@ -1,18 +1,26 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isReliquaryError } from '../src/errors/base.js'
 import { defineProfile, e1, e3 } from '../src/protocol/profiles.js'
 import { pyRound } from '../src/reward/_python.js'
 import type { WindowArchive } from '../src/window/windowArchive.js'
 import { Cooldown } from '../src/window/cooldown.js'
-import { U16_MAX, convertWeightsAndUidsForEmit, emaToWeights, replayEma, updateEma } from '../src/window/scoring.js'
+import {
+  U16_MAX,
+  convertWeightsAndUidsForEmit,
+  emaToWeights,
+  replayEma,
+  updateEma,
+} from '../src/window/scoring.js'
 import { selectBatchAndDistribute } from '../src/window/selectBatchAndDistribute.js'
 import { sectionCases } from './_vectors.js'
 import { expectInvalid } from './_errors.js'
 
-
 const HOTKEYS = ['5Ha', '5Hb', '5Hc', '5Hd', '5He', '5Hf', '5Hg']
-const rewardsArb = fc.dictionary(fc.constantFrom(...HOTKEYS), fc.double({ min: 0, max: 1 / 7, noNaN: true }), { maxKeys: 7 })
+const rewardsArb = fc.dictionary(
+  fc.constantFrom(...HOTKEYS),
+  fc.double({ min: 0, max: 1 / 7, noNaN: true }),
+  { maxKeys: 7 },
+)
 const windowsArb = fc.array(rewardsArb, { maxLength: 60 })
 
 describe('updateEma', () => {
@@ -38,12 +46,26 @@ describe('updateEma', () => {
 describe('replayEma', () => {
   it('equals the live EMA, whatever order the archives are listed in', () => {
     fc.assert(
-      fc.property(windowsArb.chain((ws) => fc.tuple(fc.constant(ws), fc.shuffledSubarray(ws.map((_, i) => i), { minLength: ws.length, maxLength: ws.length }))), ([windows, order]) => {
-        let live = new Map<string, number>()
-        for (const r of windows) live = updateEma(live, r)
-        const archives: WindowArchive[] = order.map((i) => ({ window_start: 1000 + i, rewards_by_hotkey: windows[i]! }))
-        expect(replayEma(archives)).toEqual(live)
-      }),
+      fc.property(
+        windowsArb.chain((ws) =>
+          fc.tuple(
+            fc.constant(ws),
+            fc.shuffledSubarray(
+              ws.map((_, i) => i),
+              { minLength: ws.length, maxLength: ws.length },
+            ),
+          ),
+        ),
+        ([windows, order]) => {
+          let live = new Map<string, number>()
+          for (const r of windows) live = updateEma(live, r)
+          const archives: WindowArchive[] = order.map((i) => ({
+            window_start: 1000 + i,
+            rewards_by_hotkey: windows[i]!,
+          }))
+          expect(replayEma(archives)).toEqual(live)
+        },
+      ),
       { numRuns: 150 },
     )
   })
@@ -53,9 +75,22 @@ describe('replayEma', () => {
     let live = new Map<string, number>()
     const archives: WindowArchive[] = []
     selection.forEach(({ c }, i) => {
-      const profile = defineProfile(e3, { id: `e3-replay-${i}`, group: { batchSize: c.b }, window: { cooldownWindows: c.cooldown_windows } })
-      const subs = (c.submissions as Record<string, any>[]).map((s) => ({ hotkey: s.hotkey, promptIdx: s.prompt_idx, merkleRoot: s.merkle_root, drandRound: s.drand_round }))
-      const { rewardsByHotkey } = selectBatchAndDistribute(subs, { currentWindow: c.current_window, cooldown: Cooldown.fromSnapshot(c.cooldown, { profile }), profile })
+      const profile = defineProfile(e3, {
+        id: `e3-replay-${i}`,
+        group: { batchSize: c.b },
+        window: { cooldownWindows: c.cooldown_windows },
+      })
+      const subs = (c.submissions as Record<string, any>[]).map((s) => ({
+        hotkey: s.hotkey,
+        promptIdx: s.prompt_idx,
+        merkleRoot: s.merkle_root,
+        drandRound: s.drand_round,
+      }))
+      const { rewardsByHotkey } = selectBatchAndDistribute(subs, {
+        currentWindow: c.current_window,
+        cooldown: Cooldown.fromSnapshot(c.cooldown, { profile }),
+        profile,
+      })
       live = updateEma(live, rewardsByHotkey)
       archives.push({ window_start: i, rewards_by_hotkey: Object.fromEntries(rewardsByHotkey) })
     })
@@ -64,14 +99,36 @@ describe('replayEma', () => {
 
   it('E1/E2 archives pay pool/B per batch entry; aborted windows are skipped; maxWindows keeps the latest', () => {
     const slot = e1.scoring.pool / e1.group.batchSize
-    const e1Archive = { window_start: 5, batch: [{ hotkey: 'a', prompt_idx: 1 }, { hotkey: 'a', prompt_idx: 2 }, { hotkey: 'b', prompt_idx: 3 }] }
-    expect(replayEma([e1Archive], { profile: e1 })).toEqual(updateEma(new Map(), { a: 2 * slot, b: slot }, { profile: e1 }))
-    expect(replayEma([e1Archive, { window_start: 6, window_status: 'aborted', rewards_by_hotkey: { c: 1 } }], { profile: e1 }).has('c')).toBe(false)
-    const latest = replayEma([{ window_start: 1, rewards_by_hotkey: { old: 1 } }, { window_start: 2, rewards_by_hotkey: { new: 1 } }], { maxWindows: 1 })
+    const e1Archive = {
+      window_start: 5,
+      batch: [
+        { hotkey: 'a', prompt_idx: 1 },
+        { hotkey: 'a', prompt_idx: 2 },
+        { hotkey: 'b', prompt_idx: 3 },
+      ],
+    }
+    expect(replayEma([e1Archive], { profile: e1 })).toEqual(
+      updateEma(new Map(), { a: 2 * slot, b: slot }, { profile: e1 }),
+    )
+    expect(
+      replayEma(
+        [e1Archive, { window_start: 6, window_status: 'aborted', rewards_by_hotkey: { c: 1 } }],
+        { profile: e1 },
+      ).has('c'),
+    ).toBe(false)
+    const latest = replayEma(
+      [
+        { window_start: 1, rewards_by_hotkey: { old: 1 } },
+        { window_start: 2, rewards_by_hotkey: { new: 1 } },
+      ],
+      { maxWindows: 1 },
+    )
     expect([...latest.keys()]).toEqual(['new'])
     expectInvalid(() => replayEma([{ window_start: 1.5 }]))
     expectInvalid(() => replayEma([], { maxWindows: -1 }))
-    expectInvalid(() => replayEma([{ window_start: 1, batch: [{ prompt_idx: 1 }] }], { profile: e1 }))
+    expectInvalid(() =>
+      replayEma([{ window_start: 1, batch: [{ prompt_idx: 1 }] }], { profile: e1 }),
+    )
   })
 })
 
@@ -106,7 +163,9 @@ describe('emaToWeights', () => {
         if (w.burn > 0) expect(w.float.weights[i0]).toBe(w.burn)
         else expect(i0).toBe(-1)
         for (const [h, v] of ema) expect(w.float.weights[w.float.uids.indexOf(uidOf(h)!)]).toBe(v)
-        expect(Math.abs(w.float.weights.reduce((s, v) => s + v, 0) - Math.max(total, e3.scoring.pool))).toBeLessThanOrEqual(1e-12)
+        expect(
+          Math.abs(w.float.weights.reduce((s, v) => s + v, 0) - Math.max(total, e3.scoring.pool)),
+        ).toBeLessThanOrEqual(1e-12)
         expect(Math.max(...w.weights)).toBe(U16_MAX)
         expect(w.weights.every((v) => Number.isInteger(v) && v > 0 && v <= U16_MAX)).toBe(true)
         expect(w.unregistered).toBe(0)
@@ -116,7 +175,10 @@ describe('emaToWeights', () => {
   })
 
   it('E1–E3 drop unregistered mass; burnUnregistered burns it (HEAD)', () => {
-    const ema = new Map([['reg', 0.3], ['gone', 0.2]])
+    const ema = new Map([
+      ['reg', 0.3],
+      ['gone', 0.2],
+    ])
     const only = (h: string): number | undefined => (h === 'reg' ? 4 : undefined)
     const legacy = emaToWeights(ema, { uidOf: only })
     expect(legacy.float).toEqual({ uids: [0, 4], weights: [e3.scoring.pool - (0.3 + 0.2), 0.3] })
@@ -144,13 +206,18 @@ describe('emaToWeights', () => {
 
 describe('convertWeightsAndUidsForEmit (Bittensor SDK)', () => {
   it('Python round() is half to even', () => {
-    expect([0.5, 1.5, 2.5, 3.5, 2.4999999999999996, 65534.5].map(pyRound)).toEqual([0, 2, 2, 4, 2, 65534])
+    expect([0.5, 1.5, 2.5, 3.5, 2.4999999999999996, 65534.5].map(pyRound)).toEqual([
+      0, 2, 2, 4, 2, 65534,
+    ])
   })
 
   it('max-upscales float32 values, rounds, and drops zeros', () => {
     const out = convertWeightsAndUidsForEmit([0, 3, 9], [0.5, 1e-6, 0.25])
     expect(out.uids).toEqual([0, 9])
-    expect(out.weights).toEqual([U16_MAX, pyRound((Math.fround(0.25) / Math.fround(0.5)) * U16_MAX)])
+    expect(out.weights).toEqual([
+      U16_MAX,
+      pyRound((Math.fround(0.25) / Math.fround(0.5)) * U16_MAX),
+    ])
     // float32 cast: 0.1 and 0.3 are not representable; the ratio is taken between the float32 values.
     const f = convertWeightsAndUidsForEmit([1, 2], [0.1, 0.3])
     expect(f.weights).toEqual([pyRound((Math.fround(0.1) / Math.fround(0.3)) * U16_MAX), U16_MAX])

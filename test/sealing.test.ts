@@ -17,7 +17,19 @@ import { selectBatchAndDistribute } from '../src/window/selectBatchAndDistribute
 import type { WindowArchiveRecord } from '../src/window/windowArchive.js'
 import { WindowBatcher, type ValidSubmission } from '../src/window/windowBatcher.js'
 import { WindowStateMachine } from '../src/window/windowStateMachine.js'
-import { HALF, RANDOMNESS, ROUND, T_ROUND, WINDOW, buildBody, fakeKey, makeEnvironment, okVerifier, setup, type Setup } from './_admission.js'
+import {
+  HALF,
+  RANDOMNESS,
+  ROUND,
+  T_ROUND,
+  WINDOW,
+  buildBody,
+  fakeKey,
+  makeEnvironment,
+  okVerifier,
+  setup,
+  type Setup,
+} from './_admission.js'
 
 const chain = { genesisTime: e3.drand.genesisTime, periodSeconds: e3.drand.periodSeconds }
 const timeOf = (round: number) => drandRoundTime(round, chain)
@@ -35,17 +47,44 @@ function expectCode(fn: () => unknown, code: string): void {
 
 const bodyCache = new Map<string, Promise<Record<string, any>>>()
 /** An unsigned (worker-stage) body, cached: prompt, hotkey name, round, salt. */
-function body(prompt: number, hk: string, round: number, salt = 0, windowStart = WINDOW): Promise<Record<string, any>> {
+function body(
+  prompt: number,
+  hk: string,
+  round: number,
+  salt = 0,
+  windowStart = WINDOW,
+): Promise<Record<string, any>> {
   const k = `${prompt}/${hk}/${round}/${salt}/${windowStart}`
   let b = bodyCache.get(k)
-  if (!b) bodyCache.set(k, (b = buildBody({ hotkey: fakeKey(hk), promptIdx: prompt, drandRound: round, salt: salt * 1000 + prompt * 37 + hk.length, windowStart, unsigned: true, nonce: k })))
+  if (!b)
+    bodyCache.set(
+      k,
+      (b = buildBody({
+        hotkey: fakeKey(hk),
+        promptIdx: prompt,
+        drandRound: round,
+        salt: salt * 1000 + prompt * 37 + hk.length,
+        windowStart,
+        unsigned: true,
+        nonce: k,
+      })),
+    )
   return b
 }
 
 /** Admits through the worker stage at a time inside `round`; returns the verdict reason. */
-async function admit(s: Setup, prompt: number, hk: string, round: number, salt = 0): Promise<string> {
+async function admit(
+  s: Setup,
+  prompt: number,
+  hk: string,
+  round: number,
+  salt = 0,
+): Promise<string> {
   const t = timeOf(round) + 1
-  const v = await s.pipeline.admitDirect(await body(prompt, hk, round, salt), { arrivalSeconds: t, nowSeconds: t + 0.2 })
+  const v = await s.pipeline.admitDirect(await body(prompt, hk, round, salt), {
+    arrivalSeconds: t,
+    nowSeconds: t + 0.2,
+  })
   return v.reason
 }
 
@@ -91,17 +130,35 @@ describe('E3 seal trigger', () => {
 
   test('a trigger recorded late (slow worker) waits for the boundary after it was recorded', () => {
     const b = new WindowBatcher({ windowStart: WINDOW, randomness: RANDOMNESS })
-    for (let p = 0; p < 8; p++) b.recordValid(validSub(p, `hk${p}`, ROUND), { nowSeconds: timeOf(ROUND + 4) + 2.5 })
+    for (let p = 0; p < 8; p++)
+      b.recordValid(validSub(p, `hk${p}`, ROUND), { nowSeconds: timeOf(ROUND + 4) + 2.5 })
     expect(b.sealTriggerRound).toBe(ROUND)
     expect(b.sealDueAt()).toBeCloseTo(timeOf(ROUND + 5) + 0.05, 9)
   })
 })
 
-function validSub(prompt: number, hotkey: string, round: number, extra: Partial<ValidSubmission> = {}): ValidSubmission {
+function validSub(
+  prompt: number,
+  hotkey: string,
+  round: number,
+  extra: Partial<ValidSubmission> = {},
+): ValidSubmission {
   return {
-    hotkey, promptIdx: prompt, merkleRoot: rolloutHash([prompt, hotkey.length, round]), drandRound: round, sigma: 0.5, rollouts: [], completionTexts: [],
-    rolloutHashes: [rolloutHash([prompt, 1, hotkey.charCodeAt(hotkey.length - 1)])], claimedCheckpointHash: '', arrivalSeconds: undefined, acceptedAtSeconds: undefined,
-    sketchDiffMax: null, lpDevMax: null, distQ10Min: null, ...extra,
+    hotkey,
+    promptIdx: prompt,
+    merkleRoot: rolloutHash([prompt, hotkey.length, round]),
+    drandRound: round,
+    sigma: 0.5,
+    rollouts: [],
+    completionTexts: [],
+    rolloutHashes: [rolloutHash([prompt, 1, hotkey.charCodeAt(hotkey.length - 1)])],
+    claimedCheckpointHash: '',
+    arrivalSeconds: undefined,
+    acceptedAtSeconds: undefined,
+    sketchDiffMax: null,
+    lpDevMax: null,
+    distQ10Min: null,
+    ...extra,
   }
 }
 
@@ -134,7 +191,9 @@ describe('seal schedule', () => {
     const s = setup({ verifier: okVerifier, openedAtSeconds: 1_000 })
     expect(await admit(s, 3, 'hk', ROUND)).toBe('accepted')
     expect(s.batcher.isSealDue(1_000 + e3.window.windowTimeoutSeconds - 1)).toBe(false)
-    expect(s.batcher.isSealDue(1_000 + e3.window.windowTimeoutSeconds, { queueDepth: 5 })).toBe(true)
+    expect(s.batcher.isSealDue(1_000 + e3.window.windowTimeoutSeconds, { queueDepth: 5 })).toBe(
+      true,
+    )
     const r = s.batcher.seal(1_000 + e3.window.windowTimeoutSeconds)
     expect(r.trained).toBe(false)
     expect(r.batch).toHaveLength(1)
@@ -150,12 +209,23 @@ describe('sealing: selection, cooldown and hash dedup', () => {
     const s = setup({ verifier: okVerifier })
     for (let p = 0; p < 7; p++) expect(await admit(s, p, `a${p}`, ROUND - 1)).toBe('accepted')
     // Round ROUND: three new prompts (only one slot left) with 1, 2 and 3 submitters; prompt 0 again.
-    for (const [p, hk] of [[20, 'b1'], [21, 'b2'], [21, 'b3'], [22, 'b4'], [22, 'b5'], [22, 'b6'], [0, 'b7']] as const) expect(await admit(s, p, hk, ROUND)).toBe('accepted')
+    for (const [p, hk] of [
+      [20, 'b1'],
+      [21, 'b2'],
+      [21, 'b3'],
+      [22, 'b4'],
+      [22, 'b5'],
+      [22, 'b6'],
+      [0, 'b7'],
+    ] as const)
+      expect(await admit(s, p, hk, ROUND)).toBe('accepted')
     expect(s.batcher.sealTriggerRound).toBe(ROUND)
     const valid = s.batcher.validSubmissions()
     const r = s.batcher.seal(s.batcher.sealDueAt()!)
     const direct = selectBatchAndDistribute(valid, { currentWindow: WINDOW, profile: e3 })
-    expect(r.batch.map((x) => [x.promptIdx, x.hotkey])).toEqual(direct.batch.map((x) => [x.promptIdx, x.hotkey]))
+    expect(r.batch.map((x) => [x.promptIdx, x.hotkey])).toEqual(
+      direct.batch.map((x) => [x.promptIdx, x.hotkey]),
+    )
     expect(r.batch).toHaveLength(8)
     expect(r.burn).toBe(0)
     const total = [...r.rewardsByHotkey.values()].reduce((a, b) => a + b, 0)
@@ -171,23 +241,42 @@ describe('sealing: selection, cooldown and hash dedup', () => {
     expect(s.cooldown.isInCooldown(boundaryWinner, WINDOW + 1)).toBe(true)
     // Dedup: every rollout of every valid submission on a winning prompt (not only the representative).
     for (const v of valid) {
-      for (const h of v.rolloutHashes) expect(s.hashDedup.has(h), `${v.promptIdx}/${v.hotkey}`).toBe(r.winningPrompts.includes(v.promptIdx))
+      for (const h of v.rolloutHashes)
+        expect(s.hashDedup.has(h), `${v.promptIdx}/${v.hotkey}`).toBe(
+          r.winningPrompts.includes(v.promptIdx),
+        )
     }
     // Next window: the same rollouts are duplicates and the prompts are cooling down.
-    const next = new WindowBatcher({ windowStart: WINDOW + 1, randomness: RANDOMNESS, cooldown: s.cooldown, hashDedup: s.hashDedup })
+    const next = new WindowBatcher({
+      windowStart: WINDOW + 1,
+      randomness: RANDOMNESS,
+      cooldown: s.cooldown,
+      hashDedup: s.hashDedup,
+    })
     s.pipeline.setActiveBatcher(next)
-    const again = await s.pipeline.admitDirect(await body(0, 'b7', ROUND, 0, WINDOW + 1), { nowSeconds: T_ROUND })
+    const again = await s.pipeline.admitDirect(await body(0, 'b7', ROUND, 0, WINDOW + 1), {
+      nowSeconds: T_ROUND,
+    })
     expect([again.reason, again.check]).toEqual(['prompt_in_cooldown', 'cooldown'])
     const loser = [20, 21, 22].find((p) => p !== boundaryWinner)!
     const b = await body(loser, 'b9', ROUND, 0, WINDOW + 1)
     const donor = valid.find((v) => v.promptIdx === 1)!
-    b['rollouts'][4] = { ...b['rollouts'][4], commit: { ...b['rollouts'][4].commit, tokens: [...(donor.rollouts[4]!.commit['tokens'] as number[])] } }
+    b.rollouts[4] = {
+      ...b.rollouts[4],
+      commit: {
+        ...b.rollouts[4].commit,
+        tokens: [...(donor.rollouts[4]!.commit.tokens as number[])],
+      },
+    }
     const dup = await s.pipeline.admitDirect(b, { nowSeconds: T_ROUND })
     expect([dup.reason, dup.check]).toEqual(['hash_duplicate', 'hash_duplicate'])
   })
 
   test('hash dedup entries expire after the retention', () => {
-    const profile = defineProfile(e3, { id: 'e3-short-retention', window: { hashDedupRetentionWindows: 2 } })
+    const profile = defineProfile(e3, {
+      id: 'e3-short-retention',
+      window: { hashDedupRetentionWindows: 2 },
+    })
     const hashDedup = new HashDedup({ profile })
     sealWindow({ submissions: [validSub(1, 'a', 5)], windowStart: 10, hashDedup, profile })
     expect(hashDedup.size).toBe(1)
@@ -199,8 +288,20 @@ describe('sealing: selection, cooldown and hash dedup', () => {
 describe('order independence', () => {
   type Entry = { prompt: number; hk: number; round: number; salt: number }
   const entries = fc
-    .array(fc.record({ prompt: fc.integer({ min: 0, max: 11 }), hk: fc.integer({ min: 0, max: 5 }), round: fc.integer({ min: 0, max: 2 }), salt: fc.integer({ min: 0, max: 1 }) }), { minLength: 1, maxLength: 26 })
-    .filter((es) => [...Array(12).keys()].every((p) => es.filter((e) => e.prompt === p).length <= e3.window.maxSubmissionsPerPrompt))
+    .array(
+      fc.record({
+        prompt: fc.integer({ min: 0, max: 11 }),
+        hk: fc.integer({ min: 0, max: 5 }),
+        round: fc.integer({ min: 0, max: 2 }),
+        salt: fc.integer({ min: 0, max: 1 }),
+      }),
+      { minLength: 1, maxLength: 26 },
+    )
+    .filter((es) =>
+      [...Array(12).keys()].every(
+        (p) => es.filter((e) => e.prompt === p).length <= e3.window.maxSubmissionsPerPrompt,
+      ),
+    )
 
   /** Sorted by round; inside each round, shuffled by `seed`. */
   function order(es: Entry[], seed: number): Entry[] {
@@ -246,22 +347,53 @@ describe('order independence', () => {
   }, 60_000)
 
   test('sealWindow gives identical results (amounts, batch, key order) for any permutation', () => {
-    const sub = fc.record({ prompt: fc.integer({ min: 0, max: 15 }), hk: fc.integer({ min: 0, max: 7 }), round: fc.integer({ min: 0, max: 3 }), m: fc.integer({ min: 0, max: 3 }) })
+    const sub = fc.record({
+      prompt: fc.integer({ min: 0, max: 15 }),
+      hk: fc.integer({ min: 0, max: 7 }),
+      round: fc.integer({ min: 0, max: 3 }),
+      m: fc.integer({ min: 0, max: 3 }),
+    })
     fc.assert(
-      fc.property(fc.array(sub, { maxLength: 40 }), fc.integer(), fc.constantFrom(1, 3, 8), (raw, seed, b) => {
-        const profile = defineProfile(e3, { id: `e3-b${b}`, group: { batchSize: b } })
-        const subs: SealableSubmission[] = raw.map((x) => ({ hotkey: `hk${x.hk}`, promptIdx: x.prompt, merkleRoot: rolloutHash([x.m, x.hk, x.prompt]), drandRound: 100 + x.round, rolloutHashes: [rolloutHash([x.prompt, x.hk, x.m, 7])] }))
-        let y = seed >>> 0 || 1
-        const shuffled = [...subs].sort(() => ((y = (Math.imul(y, 48271) + 11) >>> 0) & 1 ? 1 : -1))
-        const seal = (list: SealableSubmission[]) => {
-          const cooldown = new Cooldown({ profile })
-          cooldown.record(3, 40)
-          const hashDedup = new HashDedup({ profile })
-          const r = sealWindow({ submissions: list, windowStart: 41, cooldown, hashDedup, profile })
-          return { batch: r.batch.map((x) => [x.promptIdx, x.hotkey, x.merkleRoot]), rewards: [...r.rewardsByHotkey], burn: r.burn, trained: r.trained, c: cooldown.snapshot(), d: hashDedup.snapshot() }
-        }
-        expect(seal(shuffled)).toEqual(seal(subs))
-      }),
+      fc.property(
+        fc.array(sub, { maxLength: 40 }),
+        fc.integer(),
+        fc.constantFrom(1, 3, 8),
+        (raw, seed, b) => {
+          const profile = defineProfile(e3, { id: `e3-b${b}`, group: { batchSize: b } })
+          const subs: SealableSubmission[] = raw.map((x) => ({
+            hotkey: `hk${x.hk}`,
+            promptIdx: x.prompt,
+            merkleRoot: rolloutHash([x.m, x.hk, x.prompt]),
+            drandRound: 100 + x.round,
+            rolloutHashes: [rolloutHash([x.prompt, x.hk, x.m, 7])],
+          }))
+          let y = seed >>> 0 || 1
+          const shuffled = [...subs].sort(() =>
+            (y = (Math.imul(y, 48271) + 11) >>> 0) & 1 ? 1 : -1,
+          )
+          const seal = (list: SealableSubmission[]) => {
+            const cooldown = new Cooldown({ profile })
+            cooldown.record(3, 40)
+            const hashDedup = new HashDedup({ profile })
+            const r = sealWindow({
+              submissions: list,
+              windowStart: 41,
+              cooldown,
+              hashDedup,
+              profile,
+            })
+            return {
+              batch: r.batch.map((x) => [x.promptIdx, x.hotkey, x.merkleRoot]),
+              rewards: [...r.rewardsByHotkey],
+              burn: r.burn,
+              trained: r.trained,
+              c: cooldown.snapshot(),
+              d: hashDedup.snapshot(),
+            }
+          }
+          expect(seal(shuffled)).toEqual(seal(subs))
+        },
+      ),
       { numRuns: 300, seed: 11 },
     )
   })
@@ -270,10 +402,15 @@ describe('order independence', () => {
 describe('legacy E1 seal rule', () => {
   test('the window closes the moment the B-th distinct prompt is accepted', () => {
     const b = new WindowBatcher({ windowStart: WINDOW, randomness: RANDOMNESS, profile: e1 })
-    for (let p = 0; p < 7; p++) b.recordValid(validSub(p, `hk${p}`, 0, { drandRound: undefined, signedRound: 100 + p }), { nowSeconds: 50 + p })
+    for (let p = 0; p < 7; p++)
+      b.recordValid(validSub(p, `hk${p}`, 0, { drandRound: undefined, signedRound: 100 + p }), {
+        nowSeconds: 50 + p,
+      })
     expect(b.isClosed).toBe(false)
     expect(b.sealDueAt()).toBeNull()
-    b.recordValid(validSub(7, 'hk7', 0, { drandRound: undefined, signedRound: 90 }), { nowSeconds: 60 })
+    b.recordValid(validSub(7, 'hk7', 0, { drandRound: undefined, signedRound: 90 }), {
+      nowSeconds: 60,
+    })
     expect(b.isClosed).toBe(true)
     expect(b.sealTriggerRound).toBeNull()
     expect(b.sealDueAt()).toBe(60)
@@ -298,7 +435,16 @@ describe('WindowStateMachine', () => {
     w.open(502)
     w.startTraining()
     w.abort(99)
-    expect(seen).toEqual(['ready>open@501', 'open>training@501', 'sealed 501 at 20', 'training>publishing@501', 'publishing>ready@501', 'ready>open@502', 'open>training@502', 'training>ready@502!'])
+    expect(seen).toEqual([
+      'ready>open@501',
+      'open>training@501',
+      'sealed 501 at 20',
+      'training>publishing@501',
+      'publishing>ready@501',
+      'ready>open@502',
+      'open>training@502',
+      'training>ready@502!',
+    ])
     expect(w.phase).toBe('ready')
   })
 
@@ -344,35 +490,103 @@ describe('window archive (E3 record)', () => {
     for (let p = 0; p < 8; p++) expect(await admit(s, p, `hk${p}`, ROUND)).toBe('accepted')
     expect(await admit(s, 2, 'second', ROUND)).toBe('accepted') // runner-up
     expect(await admit(s, 3, 'loser', ROUND, 1)).toBe('accepted') // runner-up
-    const zoneless = await buildBody({ hotkey: fakeKey('zoneless'), promptIdx: 4, unsigned: true, rollouts: HALF.map(() => ({ correct: true })) })
-    expect((await s.pipeline.admitDirect(zoneless, { nowSeconds: T_ROUND })).reason).toBe('out_of_zone')
+    const zoneless = await buildBody({
+      hotkey: fakeKey('zoneless'),
+      promptIdx: 4,
+      unsigned: true,
+      rollouts: HALF.map(() => ({ correct: true })),
+    })
+    expect((await s.pipeline.admitDirect(zoneless, { nowSeconds: T_ROUND })).reason).toBe(
+      'out_of_zone',
+    )
     await s.pipeline.submit({ nope: 1 }, { arrivalSeconds: T_ROUND })
     s.batcher.seal(s.batcher.sealDueAt()!)
     const lateDrops = { hkZ: { rate_limited: 2 } }
-    const record = buildWindowArchive({ batcher: s.batcher, validatorHotkey: '5Validator', environment: makeEnvironment(), eosTokenId: 2, lateDrops })
+    const record = buildWindowArchive({
+      batcher: s.batcher,
+      validatorHotkey: '5Validator',
+      environment: makeEnvironment(),
+      eosTokenId: 2,
+      lateDrops,
+    })
     return { s, record }
   }
 
   test('build: the reference field names and values', async () => {
     const { s, record } = await sealedWindow()
-    expect(Object.keys(record)).toEqual(['window_start', 'validator_hotkey', 'randomness', 'environment', 'batch', 'runners_up', 'reject_summary', 'rejected', 'rewards_by_hotkey', 'late_drops'])
+    expect(Object.keys(record)).toEqual([
+      'window_start',
+      'validator_hotkey',
+      'randomness',
+      'environment',
+      'batch',
+      'runners_up',
+      'reject_summary',
+      'rejected',
+      'rewards_by_hotkey',
+      'late_drops',
+    ])
     expect(record.window_start).toBe(WINDOW)
     expect(record.randomness).toBe(RANDOMNESS)
     expect(record.environment).toBe('toy')
     expect(record.batch).toHaveLength(8)
     const b0 = record.batch[0]!
-    expect(Object.keys(b0)).toEqual(['hotkey', 'prompt_idx', 'sigma', 'prompt', 'ground_truth', 'rollouts', 'response_time', 'merkle_root', 'claimed_checkpoint_hash', 'sketch_diff_max', 'lp_dev_max', 'dist_q10_min'])
-    expect(Object.keys(b0.rollouts[0]!)).toEqual(['tokens', 'reward', 'completion_length', 'eos_terminated', 'hash', 'completion_text'])
+    expect(Object.keys(b0)).toEqual([
+      'hotkey',
+      'prompt_idx',
+      'sigma',
+      'prompt',
+      'ground_truth',
+      'rollouts',
+      'response_time',
+      'merkle_root',
+      'claimed_checkpoint_hash',
+      'sketch_diff_max',
+      'lp_dev_max',
+      'dist_q10_min',
+    ])
+    expect(Object.keys(b0.rollouts[0]!)).toEqual([
+      'tokens',
+      'reward',
+      'completion_length',
+      'eos_terminated',
+      'hash',
+      'completion_text',
+    ])
     expect(b0.sigma).toBe(0.5)
     expect(b0.response_time).toBeCloseTo(5 * 3 + 1.2, 6) // accepted 1.2 s into ROUND, opened 5 rounds (15 s) earlier
-    expect(b0.rollouts.every((r) => r.eos_terminated && r.completion_length === 40 && r.hash === rolloutHash(r.tokens))).toBe(true)
-    expect(record.runners_up.map((r) => [r.hotkey, r.prompt_idx])).toEqual(expect.arrayContaining([['second', 2]]))
+    expect(
+      b0.rollouts.every(
+        (r) => r.eos_terminated && r.completion_length === 40 && r.hash === rolloutHash(r.tokens),
+      ),
+    ).toBe(true)
+    expect(record.runners_up.map((r) => [r.hotkey, r.prompt_idx])).toEqual(
+      expect.arrayContaining([['second', 2]]),
+    )
     expect(record.reject_summary).toEqual({ out_of_zone: 1 })
-    expect(record.rejected).toEqual([{ hotkey: 'zoneless', prompt_idx: 4, reason: 'out_of_zone', sketch_diff_max: null, lp_dev_max: null, dist_q10_min: null }])
+    expect(record.rejected).toEqual([
+      {
+        hotkey: 'zoneless',
+        prompt_idx: 4,
+        reason: 'out_of_zone',
+        sketch_diff_max: null,
+        lp_dev_max: null,
+        dist_q10_min: null,
+      },
+    ])
     expect(Object.values(record.rewards_by_hotkey).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12)
     expect(record.late_drops).toEqual({ hkZ: { rate_limited: 2 } })
     expect(s.batcher.isSealed).toBe(true)
-    expectCode(() => buildWindowArchive({ batcher: new WindowBatcher({ windowStart: 1, randomness: '' }), validatorHotkey: 'v', environment: makeEnvironment(), eosTokenId: null }), 'WINDOW_STATE_INVALID')
+    expectCode(
+      () =>
+        buildWindowArchive({
+          batcher: new WindowBatcher({ windowStart: 1, randomness: '' }),
+          validatorHotkey: 'v',
+          environment: makeEnvironment(),
+          eosTokenId: null,
+        }),
+      'WINDOW_STATE_INVALID',
+    )
   })
 
   test('encode → decode round trip; compact JSON with Python floats; key', async () => {
@@ -391,7 +605,9 @@ describe('window archive (E3 record)', () => {
     // The readers of cooldown and hash dedup accept the decoded record.
     const cd = new Cooldown()
     cd.rebuildFromArchives([back], WINDOW + 1)
-    expect(cd.inCooldown(WINDOW + 1)).toEqual(record.batch.map((b) => b.prompt_idx).sort((a, b) => a - b))
+    expect(cd.inCooldown(WINDOW + 1)).toEqual(
+      record.batch.map((b) => b.prompt_idx).sort((a, b) => a - b),
+    )
     const dd = new HashDedup()
     dd.rebuildFromArchives([back], WINDOW + 1)
     expect(dd.size).toBe(64)
@@ -399,22 +615,46 @@ describe('window archive (E3 record)', () => {
 
   test('the reader rejects bombs, junk and schema violations with typed errors', async () => {
     const { record } = await sealedWindow()
-    const codeOf = async (p: Promise<unknown>) => p.then(() => 'ok', (e) => (isReliquaryError(e) ? e.code : `untyped ${String(e)}`))
+    const codeOf = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e) => (isReliquaryError(e) ? e.code : `untyped ${String(e)}`),
+      )
     const bomb = gzipSync(Buffer.from(`{"window_start":1,"x":"${'0'.repeat(5_000_000)}"}`))
     expect(bomb.length).toBeLessThan(20_000)
-    expect(await codeOf(decodeWindowArchive(bomb, { maxBytes: 1_000_000 }))).toBe('PAYLOAD_TOO_LARGE')
-    expect(await codeOf(decodeWindowArchive(new Uint8Array(2_000), { maxCompressedBytes: 1_000 }))).toBe('PAYLOAD_TOO_LARGE')
-    expect(await codeOf(decodeWindowArchive(new Uint8Array([0x1f, 0x8b, 1, 2, 3, 4, 5])))).toBe('JSON_INVALID')
-    expect(await codeOf(decodeWindowArchive(new TextEncoder().encode('{"window_start": NaN}')))).toBe('JSON_INVALID')
+    expect(await codeOf(decodeWindowArchive(bomb, { maxBytes: 1_000_000 }))).toBe(
+      'PAYLOAD_TOO_LARGE',
+    )
+    expect(
+      await codeOf(decodeWindowArchive(new Uint8Array(2_000), { maxCompressedBytes: 1_000 })),
+    ).toBe('PAYLOAD_TOO_LARGE')
+    expect(await codeOf(decodeWindowArchive(new Uint8Array([0x1f, 0x8b, 1, 2, 3, 4, 5])))).toBe(
+      'JSON_INVALID',
+    )
+    expect(
+      await codeOf(decodeWindowArchive(new TextEncoder().encode('{"window_start": NaN}'))),
+    ).toBe('JSON_INVALID')
     expect(await codeOf(decodeWindowArchive(new Uint8Array([0xff, 0xfe])))).toBe('JSON_INVALID')
-    expect(await codeOf(decodeWindowArchive(gzipSync(Buffer.from(JSON.stringify({ ...record, window_start: -1 })))))).toBe('SCHEMA_INVALID')
-    expect(await codeOf(decodeWindowArchive(gzipSync(Buffer.from(JSON.stringify({ ...record, batch: 'x' })))))).toBe('SCHEMA_INVALID')
+    expect(
+      await codeOf(
+        decodeWindowArchive(gzipSync(Buffer.from(JSON.stringify({ ...record, window_start: -1 })))),
+      ),
+    ).toBe('SCHEMA_INVALID')
+    expect(
+      await codeOf(
+        decodeWindowArchive(gzipSync(Buffer.from(JSON.stringify({ ...record, batch: 'x' })))),
+      ),
+    ).toBe('SCHEMA_INVALID')
     expect(await codeOf(decodeWindowArchive('nope' as never))).toBe('INVALID_ARGUMENT')
     // Fields of other reference versions are kept, not rejected.
-    const extra = await decodeWindowArchive(gzipSync(Buffer.from(JSON.stringify({ ...record, window_status: 'ok' }))))
+    const extra = await decodeWindowArchive(
+      gzipSync(Buffer.from(JSON.stringify({ ...record, window_status: 'ok' }))),
+    )
     expect((extra as WindowArchiveRecord & { window_status: string }).window_status).toBe('ok')
     // The writer validates too.
-    expect(await codeOf(encodeWindowArchive({ ...record, rewards_by_hotkey: { a: Number.NaN } }))).toBe('SCHEMA_INVALID')
+    expect(
+      await codeOf(encodeWindowArchive({ ...record, rewards_by_hotkey: { a: Number.NaN } })),
+    ).toBe('SCHEMA_INVALID')
   })
 
   test('the seal-time drand helpers agree with the protocol rounds', () => {

@@ -22,36 +22,75 @@ import { runValidator } from '../src/validator/runValidator.js'
 import { decodeWindowArchive } from '../src/window/decodeWindowArchive.js'
 import { signManifest } from '../src/manifest/signManifest.js'
 import {
-  parseCheckpoint, parseHealth, parseState, parseSubmitResponse, parseVerdicts, type CheckpointManifestWire, type WindowState,
+  parseCheckpoint,
+  parseHealth,
+  parseState,
+  parseSubmitResponse,
+  parseVerdicts,
+  type CheckpointManifestWire,
+  type WindowState,
 } from '../src/protocol/schemas.js'
 import type { RolloutVerifier } from '../src/window/admissionTypes.js'
-import { createValidatorServer, type SubmissionEvent, type ValidatorServer, type ValidatorServerParameters } from '../src/validator/createValidatorServer.js'
-import { HALF, ROUND, T_ROUND, WINDOW, buildBody, hotkeys, schemaOnlyVerifier, setup, type Setup } from './_admission.js'
+import {
+  createValidatorServer,
+  type SubmissionEvent,
+  type ValidatorServer,
+  type ValidatorServerParameters,
+} from '../src/validator/createValidatorServer.js'
+import {
+  HALF,
+  ROUND,
+  T_ROUND,
+  WINDOW,
+  buildBody,
+  hotkeys,
+  schemaOnlyVerifier,
+  setup,
+  type Setup,
+} from './_admission.js'
 
 // Keep-alive connections, so that a `Connection: close` in an answer is the server's decision.
 const agent = new Agent({ keepAlive: true })
 
-type Raw = { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: unknown }
+type Raw = {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  text: string
+  json: unknown
+}
 
 /** One HTTP request on a fresh connection (node:http, so hop-by-hop headers such as Connection are visible). */
-function raw(base: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Raw> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const sized = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }
-    const req = httpRequest(`${base}${path}`, { method, agent, headers: { ...sized, ...headers } }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let json: unknown = undefined
-        try {
-          json = JSON.parse(text)
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json })
-      })
-      res.on('error', reject)
-    })
+    const sized =
+      body === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }
+    const req = httpRequest(
+      `${base}${path}`,
+      { method, agent, headers: { ...sized, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let json: unknown = undefined
+          try {
+            json = JSON.parse(text)
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json })
+        })
+        res.on('error', reject)
+      },
+    )
     req.on('error', reject)
     if (body !== undefined) req.write(body)
     req.end()
@@ -60,15 +99,31 @@ function raw(base: string, method: string, path: string, body?: string | Buffer,
 
 /** The FastAPI 422 body: `{"detail": [{type, loc, msg}, …]}`. */
 const validationErrorSchema = z.strictObject({
-  detail: z.array(z.strictObject({ type: z.string(), loc: z.array(z.union([z.string(), z.number()])).min(1), msg: z.string() })).min(1).max(20),
+  detail: z
+    .array(
+      z.strictObject({
+        type: z.string(),
+        loc: z.array(z.union([z.string(), z.number()])).min(1),
+        msg: z.string(),
+      }),
+    )
+    .min(1)
+    .max(20),
 })
 const detailSchema = z.strictObject({ detail: z.string() })
 
 function stateOf(s: Setup, phase: WindowState['state'] = 'open'): WindowState {
   const b = s.batcher
   return {
-    state: phase, window_n: b.windowStart, anchor_block: b.windowStart, cooldown_prompts: s.cooldown.inCooldown(b.windowStart),
-    valid_submissions: b.validCount, checkpoint_n: 0, checkpoint_repo_id: null, checkpoint_revision: null, randomness: b.randomness,
+    state: phase,
+    window_n: b.windowStart,
+    anchor_block: b.windowStart,
+    cooldown_prompts: s.cooldown.inCooldown(b.windowStart),
+    valid_submissions: b.validCount,
+    checkpoint_n: 0,
+    checkpoint_repo_id: null,
+    checkpoint_revision: null,
+    randomness: b.randomness,
   }
 }
 
@@ -81,9 +136,22 @@ beforeAll(async () => {
   validatorKey = await createHotkey('//ValidatorServerTest')
 })
 
-type Harness = { s: Setup; server: ValidatorServer; events: SubmissionEvent[]; clock: { t: number }; close(): Promise<void> }
+type Harness = {
+  s: Setup
+  server: ValidatorServer
+  events: SubmissionEvent[]
+  clock: { t: number }
+  close(): Promise<void>
+}
 
-async function harness(o: { verifier?: RolloutVerifier; server?: Partial<ValidatorServerParameters>; state?: () => WindowState | null; checkpoint?: () => CheckpointManifestWire | null } = {}): Promise<Harness> {
+async function harness(
+  o: {
+    verifier?: RolloutVerifier
+    server?: Partial<ValidatorServerParameters>
+    state?: () => WindowState | null
+    checkpoint?: () => CheckpointManifestWire | null
+  } = {},
+): Promise<Harness> {
   const s = setup({ verifier: o.verifier ?? schemaOnlyVerifier, openedAtSeconds: T_ROUND - 1 })
   const events: SubmissionEvent[] = []
   const clock = { t: T_ROUND }
@@ -125,7 +193,11 @@ describe('GET endpoints round-trip through the strict schemas', () => {
       const none = await raw(h.server.url, 'GET', '/checkpoint')
       expect(none.status).toBe(404)
       expect(detailSchema.parse(none.json)).toEqual({ detail: 'no_checkpoint' })
-      manifest = signManifest(validatorKey, { checkpointN: 3, repoId: 'demo/reliquary', revision: 'ab'.repeat(20) })
+      manifest = signManifest(validatorKey, {
+        checkpointN: 3,
+        repoId: 'demo/reliquary',
+        revision: 'ab'.repeat(20),
+      })
       const ok = await raw(h.server.url, 'GET', '/checkpoint')
       expect(ok.status).toBe(200)
       expect(parseCheckpoint(ok.text)).toEqual(manifest)
@@ -140,10 +212,24 @@ describe('GET endpoints round-trip through the strict schemas', () => {
       const health = await raw(h.server.url, 'GET', '/health')
       expect(parseHealth(health.text)).toEqual({ status: 'ok', active_window: WINDOW })
       const unknown = await raw(h.server.url, 'GET', '/nope')
-      expect([unknown.status, detailSchema.parse(unknown.json)]).toEqual([404, { detail: 'Not Found' }])
-      for (const [m, path] of [['GET', '/submit'], ['POST', '/state'], ['DELETE', '/checkpoint'], ['PUT', '/health'], ['POST', '/verdicts/x']] as const) {
+      expect([unknown.status, detailSchema.parse(unknown.json)]).toEqual([
+        404,
+        { detail: 'Not Found' },
+      ])
+      for (const [m, path] of [
+        ['GET', '/submit'],
+        ['POST', '/state'],
+        ['DELETE', '/checkpoint'],
+        ['PUT', '/health'],
+        ['POST', '/verdicts/x'],
+      ] as const) {
         const r = await raw(h.server.url, m, path, m === 'POST' ? '{}' : undefined)
-        expect([m, path, r.status, detailSchema.parse(r.json)]).toEqual([m, path, 405, { detail: 'Method Not Allowed' }])
+        expect([m, path, r.status, detailSchema.parse(r.json)]).toEqual([
+          m,
+          path,
+          405,
+          { detail: 'Method Not Allowed' },
+        ])
       }
     } finally {
       await h.close()
@@ -158,19 +244,43 @@ describe('POST /submit', () => {
       const body = await buildBody({ hotkey: alice, promptIdx: 3 })
       const r = await raw(h.server.url, 'POST', '/submit', JSON.stringify(body))
       expect(r.status).toBe(200)
-      expect(r.headers['connection']).not.toBe('close')
+      expect(r.headers.connection).not.toBe('close')
       expect(parseSubmitResponse(r.text)).toEqual({ accepted: true, reason: 'submitted' })
       await h.server.whenIdle()
       const v = await raw(h.server.url, 'GET', `/verdicts/${encodeURIComponent(alice.address)}`)
-      expect(parseVerdicts(v.text).verdicts).toEqual([{ merkle_root: body['merkle_root'], window_n: WINDOW, accepted: true, reason: 'accepted', ts: T_ROUND }])
-      expect(parseVerdicts((await raw(h.server.url, 'GET', `/verdicts/${alice.address}?since=${T_ROUND + 1}`)).text).verdicts).toEqual([])
-      expect(parseVerdicts((await raw(h.server.url, 'GET', `/verdicts/${alice.address}?since=${T_ROUND}`)).text).verdicts).toHaveLength(1)
-      expect(parseVerdicts((await raw(h.server.url, 'GET', '/verdicts/unknown-hotkey')).text)).toEqual({ verdicts: [] })
+      expect(parseVerdicts(v.text).verdicts).toEqual([
+        {
+          merkle_root: body.merkle_root,
+          window_n: WINDOW,
+          accepted: true,
+          reason: 'accepted',
+          ts: T_ROUND,
+        },
+      ])
+      expect(
+        parseVerdicts(
+          (await raw(h.server.url, 'GET', `/verdicts/${alice.address}?since=${T_ROUND + 1}`)).text,
+        ).verdicts,
+      ).toEqual([])
+      expect(
+        parseVerdicts(
+          (await raw(h.server.url, 'GET', `/verdicts/${alice.address}?since=${T_ROUND}`)).text,
+        ).verdicts,
+      ).toHaveLength(1)
+      expect(
+        parseVerdicts((await raw(h.server.url, 'GET', '/verdicts/unknown-hotkey')).text),
+      ).toEqual({ verdicts: [] })
       const bad = await raw(h.server.url, 'GET', `/verdicts/${alice.address}?since=yesterday`)
       expect(bad.status).toBe(422)
-      expect(validationErrorSchema.parse(bad.json).detail[0]).toMatchObject({ type: 'float_parsing', loc: ['query', 'since'] })
+      expect(validationErrorSchema.parse(bad.json).detail[0]).toMatchObject({
+        type: 'float_parsing',
+        loc: ['query', 'since'],
+      })
       expect(h.s.batcher.validCount).toBe(1)
-      expect(h.events.map((e) => [e.stage, e.hotkey, e.reason])).toEqual([['handler', alice.address, 'submitted'], ['worker', alice.address, 'accepted']])
+      expect(h.events.map((e) => [e.stage, e.hotkey, e.reason])).toEqual([
+        ['handler', alice.address, 'submitted'],
+        ['worker', alice.address, 'accepted'],
+      ])
     } finally {
       await h.close()
     }
@@ -180,14 +290,34 @@ describe('POST /submit', () => {
     const h = await harness()
     try {
       const body = await buildBody({ hotkey: alice, promptIdx: 3 })
-      const extra = await raw(h.server.url, 'POST', '/submit', JSON.stringify({ ...body, extra_field: 1 }))
+      const extra = await raw(
+        h.server.url,
+        'POST',
+        '/submit',
+        JSON.stringify({ ...body, extra_field: 1 }),
+      )
       expect(extra.status).toBe(422)
-      expect(validationErrorSchema.parse(extra.json).detail).toContainEqual({ type: 'extra_forbidden', loc: ['body', 'extra_field'], msg: 'Extra inputs are not permitted' })
+      expect(validationErrorSchema.parse(extra.json).detail).toContainEqual({
+        type: 'extra_forbidden',
+        loc: ['body', 'extra_field'],
+        msg: 'Extra inputs are not permitted',
+      })
       const { miner_hotkey: _drop, ...missing } = body
       const miss = await raw(h.server.url, 'POST', '/submit', JSON.stringify(missing))
-      expect(validationErrorSchema.parse(miss.json).detail).toContainEqual({ type: 'missing', loc: ['body', 'miner_hotkey'], msg: 'Field required' })
-      const seven = await raw(h.server.url, 'POST', '/submit', JSON.stringify({ ...body, rollouts: body['rollouts'].slice(0, 7) }))
-      expect(validationErrorSchema.parse(seven.json).detail).toContainEqual(expect.objectContaining({ type: 'too_short', loc: ['body', 'rollouts'] }))
+      expect(validationErrorSchema.parse(miss.json).detail).toContainEqual({
+        type: 'missing',
+        loc: ['body', 'miner_hotkey'],
+        msg: 'Field required',
+      })
+      const seven = await raw(
+        h.server.url,
+        'POST',
+        '/submit',
+        JSON.stringify({ ...body, rollouts: body.rollouts.slice(0, 7) }),
+      )
+      expect(validationErrorSchema.parse(seven.json).detail).toContainEqual(
+        expect.objectContaining({ type: 'too_short', loc: ['body', 'rollouts'] }),
+      )
       for (const text of ['{', 'null', '[]', '\u00ff\u00fe', '']) {
         const r = await raw(h.server.url, 'POST', '/submit', text)
         expect(r.status, JSON.stringify(text)).toBe(422)
@@ -205,7 +335,11 @@ describe('POST /submit', () => {
       const submit = async (b: unknown) => raw(h.server.url, 'POST', '/submit', JSON.stringify(b))
       const tampered = { ...(await buildBody({ hotkey: alice, promptIdx: 3 })), nonce: 'tampered' }
       const env = await submit(tampered)
-      expect([env.status, env.headers['connection'], parseSubmitResponse(env.text)]).toEqual([200, 'close', { accepted: false, reason: 'bad_envelope_signature' }])
+      expect([env.status, env.headers.connection, parseSubmitResponse(env.text)]).toEqual([
+        200,
+        'close',
+        { accepted: false, reason: 'bad_envelope_signature' },
+      ])
       const cases: [Record<string, unknown>, string][] = [
         [await buildBody({ hotkey: alice, promptIdx: 3, drandRound: ROUND + 1 }), 'future_round'],
         [await buildBody({ hotkey: alice, promptIdx: 3, drandRound: ROUND - 1 }), 'stale_round'],
@@ -214,17 +348,32 @@ describe('POST /submit', () => {
       ]
       for (const [b, reason] of cases) {
         const r = await submit(b)
-        expect([r.status, r.headers['connection'] === 'close', parseSubmitResponse(r.text).reason]).toEqual([200, false, reason])
+        expect([
+          r.status,
+          r.headers.connection === 'close',
+          parseSubmitResponse(r.text).reason,
+        ]).toEqual([200, false, reason])
       }
-      const mismatch = await submit(await buildBody({ hotkey: alice, promptIdx: 3, windowStart: WINDOW + 1 }))
-      expect([mismatch.status, detailSchema.parse(mismatch.json)]).toEqual([409, { detail: 'window_mismatch' }])
+      const mismatch = await submit(
+        await buildBody({ hotkey: alice, promptIdx: 3, windowStart: WINDOW + 1 }),
+      )
+      expect([mismatch.status, detailSchema.parse(mismatch.json)]).toEqual([
+        409,
+        { detail: 'window_mismatch' },
+      ])
       h.s.pipeline.setPhase('training')
       const closed = await submit(await buildBody({ hotkey: alice, promptIdx: 4 }))
-      expect(parseSubmitResponse(closed.text)).toEqual({ accepted: false, reason: 'window_not_active' })
+      expect(parseSubmitResponse(closed.text)).toEqual({
+        accepted: false,
+        reason: 'window_not_active',
+      })
       h.s.pipeline.setPhase('open')
       h.s.pipeline.setActiveBatcher(null)
       const none = await submit(await buildBody({ hotkey: alice, promptIdx: 4, randomness: '' }))
-      expect([none.status, detailSchema.parse(none.json)]).toEqual([503, { detail: 'no_active_window' }])
+      expect([none.status, detailSchema.parse(none.json)]).toEqual([
+        503,
+        { detail: 'no_active_window' },
+      ])
       await h.server.whenIdle()
     } finally {
       await h.close()
@@ -236,11 +385,29 @@ describe('POST /submit', () => {
     try {
       const body = JSON.stringify(await buildBody({ hotkey: alice, promptIdx: 5 }))
       const answer = new Promise<Raw>((resolve, reject) => {
-        const req = httpRequest(`${h.server.url}/submit`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-          let text = ''
-          res.on('data', (c: Buffer) => (text += c.toString()))
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: JSON.parse(text) }))
-        })
+        const req = httpRequest(
+          `${h.server.url}/submit`,
+          {
+            method: 'POST',
+            agent: false,
+            headers: {
+              'content-type': 'application/json',
+              'content-length': String(Buffer.byteLength(body)),
+            },
+          },
+          (res) => {
+            let text = ''
+            res.on('data', (c: Buffer) => (text += c.toString()))
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                text,
+                json: JSON.parse(text),
+              }),
+            )
+          },
+        )
         req.on('error', reject)
         req.flushHeaders()
         // The headers arrive in round ROUND; the body only three rounds later.
@@ -249,7 +416,10 @@ describe('POST /submit', () => {
           req.end(body)
         }, 150)
       })
-      expect(parseSubmitResponse((await answer).text)).toEqual({ accepted: true, reason: 'submitted' })
+      expect(parseSubmitResponse((await answer).text)).toEqual({
+        accepted: true,
+        reason: 'submitted',
+      })
       await h.server.whenIdle()
     } finally {
       await h.close()
@@ -259,23 +429,54 @@ describe('POST /submit', () => {
   test('the body is bounded: 413 payload_too_large with Connection: close, declared or streamed', async () => {
     const h = await harness({ server: { maxBodyBytes: 64 * 1024 } })
     try {
-      const big = JSON.stringify({ ...(await buildBody({ hotkey: alice, promptIdx: 3 })), pad: 'x'.repeat(100 * 1024) })
+      const big = JSON.stringify({
+        ...(await buildBody({ hotkey: alice, promptIdx: 3 })),
+        pad: 'x'.repeat(100 * 1024),
+      })
       const declared = await raw(h.server.url, 'POST', '/submit', big)
-      expect([declared.status, declared.headers['connection'], detailSchema.parse(declared.json)]).toEqual([413, 'close', { detail: 'payload_too_large' }])
+      expect([
+        declared.status,
+        declared.headers.connection,
+        detailSchema.parse(declared.json),
+      ]).toEqual([413, 'close', { detail: 'payload_too_large' }])
       expect(h.server.stats().peakBufferedBytes).toBe(0) // refused on Content-Length, nothing read
       const streamed = await new Promise<Raw>((resolve, reject) => {
-        const req = httpRequest(`${h.server.url}/submit`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-          let text = ''
-          res.on('data', (c: Buffer) => (text += c.toString()))
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: JSON.parse(text) }))
-        })
+        const req = httpRequest(
+          `${h.server.url}/submit`,
+          {
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+          },
+          (res) => {
+            let text = ''
+            res.on('data', (c: Buffer) => (text += c.toString()))
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                text,
+                json: JSON.parse(text),
+              }),
+            )
+          },
+        )
         req.on('error', reject)
         for (let i = 0; i < big.length; i += 8192) req.write(big.slice(i, i + 8192))
         req.end()
       })
-      expect([streamed.status, streamed.headers['connection'], detailSchema.parse(streamed.json)]).toEqual([413, 'close', { detail: 'payload_too_large' }])
+      expect([
+        streamed.status,
+        streamed.headers.connection,
+        detailSchema.parse(streamed.json),
+      ]).toEqual([413, 'close', { detail: 'payload_too_large' }])
       expect(h.server.stats().peakBufferedBytes).toBeLessThanOrEqual(64 * 1024)
-      const ok = await raw(h.server.url, 'POST', '/submit', JSON.stringify(await buildBody({ hotkey: alice, promptIdx: 3 })))
+      const ok = await raw(
+        h.server.url,
+        'POST',
+        '/submit',
+        JSON.stringify(await buildBody({ hotkey: alice, promptIdx: 3 })),
+      )
       expect(ok.status).toBe(200)
       await h.server.whenIdle()
       expect(h.server.pending()).toBe(0)
@@ -293,7 +494,13 @@ describe('POST /submit', () => {
     }
     const h = await harness({ verifier: slow, server: { maxQueueDepth: 2 } })
     try {
-      const post = async (i: number) => raw(h.server.url, 'POST', '/submit', JSON.stringify(await buildBody({ hotkey: keys[i]!, promptIdx: 10 + i })))
+      const post = async (i: number) =>
+        raw(
+          h.server.url,
+          'POST',
+          '/submit',
+          JSON.stringify(await buildBody({ hotkey: keys[i]!, promptIdx: 10 + i })),
+        )
       expect(parseSubmitResponse((await post(0)).text).reason).toBe('submitted') // being verified
       expect(parseSubmitResponse((await post(1)).text).reason).toBe('submitted') // queued
       expect(h.server.pending()).toBe(2)
@@ -317,14 +524,32 @@ describe('concurrency', () => {
     const maxBodyBytes = 256 * 1024
     const h = await harness({ server: { maxBodyBytes, maxQueueDepth: 256 } })
     try {
-      const flood = await Promise.all(Array.from({ length: 24 }, (_, i) => createHotkey(`//Flood${i}`)))
-      type Case = { kind: string; body: string; hotkey: string | null; expect: { status: number; reason: string; worker?: string } }
+      const flood = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => createHotkey(`//Flood${i}`)),
+      )
+      type Case = {
+        kind: string
+        body: string
+        hotkey: string | null
+        expect: { status: number; reason: string; worker?: string }
+      }
       const cases: Case[] = []
-      const add = (kind: string, body: unknown, hotkey: string | null, e: Case['expect']) => cases.push({ kind, body: typeof body === 'string' ? body : JSON.stringify(body), hotkey, expect: e })
+      const add = (kind: string, body: unknown, hotkey: string | null, e: Case['expect']) =>
+        cases.push({
+          kind,
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+          hotkey,
+          expect: e,
+        })
       // 36 valid submissions: 6 hotkeys × 6 (within the quota of 8), 12 prompts × 3 (within the prompt cap of 10).
       for (let i = 0; i < 36; i++) {
         const k = keys[i % 6]!
-        add('valid', await buildBody({ hotkey: k, promptIdx: 20 + (i % 12), salt: 100 + i, nonce: `v${i}` }), k.address, { status: 200, reason: 'submitted', worker: 'accepted' })
+        add(
+          'valid',
+          await buildBody({ hotkey: k, promptIdx: 20 + (i % 12), salt: 100 + i, nonce: `v${i}` }),
+          k.address,
+          { status: 200, reason: 'submitted', worker: 'accepted' },
+        )
       }
       // 164 invalid ones, each kind from its own hotkeys so quota use stays predictable.
       let f = 0
@@ -333,23 +558,83 @@ describe('concurrency', () => {
         const k = fk()
         const base = { hotkey: k, promptIdx: 40 + (i % 20), salt: 1000 + i, nonce: `x${i}` }
         switch (i % 9) {
-          case 0: add('extra_field', { ...(await buildBody(base)), extra_field: true }, k.address, { status: 422, reason: 'bad_schema' }); break
-          case 1: add('not_json', `{"miner_hotkey": "${k.address}", `, null, { status: 422, reason: 'bad_schema' }); break
-          case 2: add('bad_envelope', { ...(await buildBody(base)), nonce: 'tampered' }, k.address, { status: 200, reason: 'bad_envelope_signature' }); break
-          case 3: add('window_mismatch', await buildBody({ ...base, windowStart: WINDOW + 7 }), k.address, { status: 409, reason: 'window_mismatch' }); break
-          case 4: add('future_round', await buildBody({ ...base, drandRound: ROUND + 2 }), k.address, { status: 200, reason: 'future_round' }); break
-          case 5: add('bad_prompt_idx', await buildBody({ ...base, promptIdx: 1000 }), k.address, { status: 200, reason: 'bad_prompt_idx' }); break
-          case 6: add('oversized', JSON.stringify({ ...(await buildBody(base)), pad: 'y'.repeat(maxBodyBytes) }), null, { status: 413, reason: 'payload_too_large' }); break
-          case 7: add('reward_mismatch', await buildBody({ ...base, rollouts: HALF.map((r, j) => (j === 0 ? { ...r, reward: 0.5 } : r)) }), k.address, { status: 200, reason: 'submitted', worker: 'reward_mismatch' }); break
-          default: add('out_of_zone', await buildBody({ ...base, rollouts: HALF.map(() => ({ correct: true })) }), k.address, { status: 200, reason: 'submitted', worker: 'out_of_zone' })
+          case 0:
+            add('extra_field', { ...(await buildBody(base)), extra_field: true }, k.address, {
+              status: 422,
+              reason: 'bad_schema',
+            })
+            break
+          case 1:
+            add('not_json', `{"miner_hotkey": "${k.address}", `, null, {
+              status: 422,
+              reason: 'bad_schema',
+            })
+            break
+          case 2:
+            add('bad_envelope', { ...(await buildBody(base)), nonce: 'tampered' }, k.address, {
+              status: 200,
+              reason: 'bad_envelope_signature',
+            })
+            break
+          case 3:
+            add(
+              'window_mismatch',
+              await buildBody({ ...base, windowStart: WINDOW + 7 }),
+              k.address,
+              { status: 409, reason: 'window_mismatch' },
+            )
+            break
+          case 4:
+            add('future_round', await buildBody({ ...base, drandRound: ROUND + 2 }), k.address, {
+              status: 200,
+              reason: 'future_round',
+            })
+            break
+          case 5:
+            add('bad_prompt_idx', await buildBody({ ...base, promptIdx: 1000 }), k.address, {
+              status: 200,
+              reason: 'bad_prompt_idx',
+            })
+            break
+          case 6:
+            add(
+              'oversized',
+              JSON.stringify({ ...(await buildBody(base)), pad: 'y'.repeat(maxBodyBytes) }),
+              null,
+              { status: 413, reason: 'payload_too_large' },
+            )
+            break
+          case 7:
+            add(
+              'reward_mismatch',
+              await buildBody({
+                ...base,
+                rollouts: HALF.map((r, j) => (j === 0 ? { ...r, reward: 0.5 } : r)),
+              }),
+              k.address,
+              { status: 200, reason: 'submitted', worker: 'reward_mismatch' },
+            )
+            break
+          default:
+            add(
+              'out_of_zone',
+              await buildBody({ ...base, rollouts: HALF.map(() => ({ correct: true })) }),
+              k.address,
+              { status: 200, reason: 'submitted', worker: 'out_of_zone' },
+            )
         }
       }
       expect(cases).toHaveLength(200)
       // Interleave valid and invalid requests, then fire them all at once.
-      const order = cases.map((c, i) => ({ c, key: (i * 7919) % 200 })).sort((a, b) => a.key - b.key).map((x) => x.c)
+      const order = cases
+        .map((c, i) => ({ c, key: (i * 7919) % 200 }))
+        .sort((a, b) => a.key - b.key)
+        .map((x) => x.c)
       const heapBefore = process.memoryUsage().heapUsed
       const t0 = performance.now()
-      const answers = await Promise.all(order.map((c) => raw(h.server.url, 'POST', '/submit', c.body)))
+      const answers = await Promise.all(
+        order.map((c) => raw(h.server.url, 'POST', '/submit', c.body)),
+      )
       await h.server.whenIdle()
       const seconds = (performance.now() - t0) / 1000
       expect(seconds).toBeLessThan(60)
@@ -357,9 +642,19 @@ describe('concurrency', () => {
       // Every request answered once, with the expected status and reason.
       answers.forEach((a, i) => {
         const c = order[i]!
-        const reason = a.status === 200 ? parseSubmitResponse(a.text).reason : a.status === 422 ? (validationErrorSchema.parse(a.json), 'bad_schema') : detailSchema.parse(a.json).detail
-        expect({ kind: c.kind, status: a.status, reason }).toEqual({ kind: c.kind, status: c.expect.status, reason: c.expect.reason })
-        if (c.kind === 'bad_envelope' || c.kind === 'oversized') expect(a.headers['connection']).toBe('close')
+        const reason =
+          a.status === 200
+            ? parseSubmitResponse(a.text).reason
+            : a.status === 422
+              ? (validationErrorSchema.parse(a.json), 'bad_schema')
+              : detailSchema.parse(a.json).detail
+        expect({ kind: c.kind, status: a.status, reason }).toEqual({
+          kind: c.kind,
+          status: c.expect.status,
+          reason: c.expect.reason,
+        })
+        if (c.kind === 'bad_envelope' || c.kind === 'oversized')
+          expect(a.headers.connection).toBe('close')
       })
       const submitted = order.filter((c) => c.expect.reason === 'submitted')
       const stats = h.server.stats()
@@ -371,12 +666,27 @@ describe('concurrency', () => {
       // None lost, none double-counted: per hotkey, the worker verdicts on /verdicts match what it queued.
       const workerEvents = h.events.filter((e) => e.stage === 'worker')
       expect(workerEvents).toHaveLength(submitted.length)
-      for (const e of workerEvents) if (e.verdict?.accepted) expect((e.verdict as { submission?: { hotkey: string } }).submission?.hotkey).toBe(e.hotkey)
+      for (const e of workerEvents)
+        if (e.verdict?.accepted)
+          expect((e.verdict as { submission?: { hotkey: string } }).submission?.hotkey).toBe(
+            e.hotkey,
+          )
       const byHotkey = new Map<string, string[]>()
-      for (const c of submitted) byHotkey.set(c.hotkey!, [...(byHotkey.get(c.hotkey!) ?? []), c.expect.worker!].sort())
+      for (const c of submitted)
+        byHotkey.set(c.hotkey!, [...(byHotkey.get(c.hotkey!) ?? []), c.expect.worker!].sort())
       for (const [hk, expected] of byHotkey) {
-        const v = parseVerdicts((await raw(h.server.url, 'GET', `/verdicts/${encodeURIComponent(hk)}`)).text).verdicts
-        const worker = v.filter((x) => x.reason === 'accepted' || x.reason === 'reward_mismatch' || x.reason === 'out_of_zone').map((x) => x.reason).sort()
+        const v = parseVerdicts(
+          (await raw(h.server.url, 'GET', `/verdicts/${encodeURIComponent(hk)}`)).text,
+        ).verdicts
+        const worker = v
+          .filter(
+            (x) =>
+              x.reason === 'accepted' ||
+              x.reason === 'reward_mismatch' ||
+              x.reason === 'out_of_zone',
+          )
+          .map((x) => x.reason)
+          .sort()
         expect(worker, hk).toEqual(expected)
       }
       expect(h.s.batcher.validCount).toBe(36)
@@ -384,7 +694,9 @@ describe('concurrency', () => {
       // Bounded memory: at most maxQueueDepth requests pending, each holding at most maxBodyBytes.
       expect(stats.peakPending).toBeLessThanOrEqual(256)
       expect(stats.peakBufferedBytes).toBeLessThanOrEqual(200 * maxBodyBytes)
-      expect(stats.peakBufferedBytes).toBeLessThan(order.reduce((a, c) => a + Buffer.byteLength(c.body), 0))
+      expect(stats.peakBufferedBytes).toBeLessThan(
+        order.reduce((a, c) => a + Buffer.byteLength(c.body), 0),
+      )
       expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(512 * 1024 * 1024)
 
       // The window still seals correctly: trigger in ROUND, due after the next boundary, a full batch of 8.
@@ -395,9 +707,18 @@ describe('concurrency', () => {
       expect(sealed.trained).toBe(true)
       expect(new Set(sealed.batch.map((b) => b.promptIdx)).size).toBe(8)
       expect([...sealed.rewardsByHotkey.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12)
-      expect([...sealed.rewardsByHotkey.keys()].every((hk) => keys.slice(0, 6).some((k) => k.address === hk))).toBe(true)
+      expect(
+        [...sealed.rewardsByHotkey.keys()].every((hk) =>
+          keys.slice(0, 6).some((k) => k.address === hk),
+        ),
+      ).toBe(true)
       // After the seal, a late submission is batch_filled.
-      const late = await raw(h.server.url, 'POST', '/submit', JSON.stringify(await buildBody({ hotkey: flood[23]!, promptIdx: 63, salt: 9999 })))
+      const late = await raw(
+        h.server.url,
+        'POST',
+        '/submit',
+        JSON.stringify(await buildBody({ hotkey: flood[23]!, promptIdx: 63, salt: 9999 })),
+      )
       expect(parseSubmitResponse(late.text)).toEqual({ accepted: false, reason: 'batch_filled' })
     } finally {
       await h.close()
@@ -413,8 +734,18 @@ test('close() is idempotent and stops listening', async () => {
 
 describe('createValidator', () => {
   const modelDir = 'test/fixtures/reference/qwen3-tiny-s0'
-  const chain = createLocalBeaconChain({ genesisTime: Math.floor(Date.now() / 1000) - 5, periodSeconds: 1 })
-  const profile = defineProfile(e3, { id: 'e3-validator-test', drand: { chainHash: chain.info.hash, genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period } })
+  const chain = createLocalBeaconChain({
+    genesisTime: Math.floor(Date.now() / 1000) - 5,
+    periodSeconds: 1,
+  })
+  const profile = defineProfile(e3, {
+    id: 'e3-validator-test',
+    drand: {
+      chainHash: chain.info.hash,
+      genesisTime: chain.info.genesis_time,
+      periodSeconds: chain.info.period,
+    },
+  })
   let dir: string
   let base: Omit<Parameters<typeof createValidator>[0], 'profile'>
   beforeAll(async () => {
@@ -422,7 +753,14 @@ describe('createValidator', () => {
     dir = await mkdtemp(join(tmpdir(), 'reliquary-validator-test-'))
     const tokenizer = await loadTokenizer(modelDir)
     const environment = createTargetTokenEnvironment({ tokenizer, vocabSize: 459, size: 16 })
-    base = { modelDir, environment, tokenizer, hotkey: validatorKey, beacons: chain, archiveDir: dir }
+    base = {
+      modelDir,
+      environment,
+      tokenizer,
+      hotkey: validatorKey,
+      beacons: chain,
+      archiveDir: dir,
+    }
   })
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true })
@@ -430,13 +768,18 @@ describe('createValidator', () => {
 
   test('one window without miners: 503 → open (the randomness of the verified beacon) → partial seal → archive → ready', async () => {
     // The profile's drand timing must be the beacon chain's.
-    await expect(createValidator({ ...base, profile: e3 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(createValidator({ ...base, profile: e3 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
     const events: ValidatorEvent[] = []
     const v = await createValidator({ ...base, profile, onEvent: (e) => events.push(e) })
     try {
       expect(v.url).toMatch(/^http:\/\/127\.0\.0\.1:/)
       expect((await raw(v.url, 'GET', '/state')).status).toBe(503)
-      expect(parseHealth((await raw(v.url, 'GET', '/health')).text)).toEqual({ status: 'ok', active_window: null })
+      expect(parseHealth((await raw(v.url, 'GET', '/health')).text)).toEqual({
+        status: 'ok',
+        active_window: null,
+      })
       const running = v.runWindow()
       await expect(v.runWindow()).rejects.toMatchObject({ code: 'WINDOW_STATE_INVALID' })
       let state: WindowState | null = null
@@ -448,21 +791,58 @@ describe('createValidator', () => {
       const open = events.find((e) => e.type === 'open')
       if (!state || open?.type !== 'open') throw new Error('the window did not open')
       expect(state).toEqual({
-        state: 'open', window_n: 1, anchor_block: 1, cooldown_prompts: [], valid_submissions: 0, checkpoint_n: 0,
-        checkpoint_repo_id: null, checkpoint_revision: null, randomness: windowRandomnessE3(chain.rawBeacon(open.round).randomness!, open.round),
+        state: 'open',
+        window_n: 1,
+        anchor_block: 1,
+        cooldown_prompts: [],
+        valid_submissions: 0,
+        checkpoint_n: 0,
+        checkpoint_repo_id: null,
+        checkpoint_revision: null,
+        randomness: windowRandomnessE3(chain.rawBeacon(open.round).randomness!, open.round),
       })
       // A request whose envelope binds another randomness is a cheap reject, counted for its hotkey.
-      const body = await buildBody({ hotkey: alice, promptIdx: 1, windowStart: 1, drandRound: open.round, randomness: 'aa'.repeat(32) })
+      const body = await buildBody({
+        hotkey: alice,
+        promptIdx: 1,
+        windowStart: 1,
+        drandRound: open.round,
+        randomness: 'aa'.repeat(32),
+      })
       const r = await raw(v.url, 'POST', '/submit', JSON.stringify(body))
-      expect([r.status, r.headers['connection'], parseSubmitResponse(r.text)]).toEqual([200, 'close', { accepted: false, reason: 'bad_envelope_signature' }])
+      expect([r.status, r.headers.connection, parseSubmitResponse(r.text)]).toEqual([
+        200,
+        'close',
+        { accepted: false, reason: 'bad_envelope_signature' },
+      ])
       v.closeWindow()
       const report = await running
-      expect(report).toMatchObject({ windowN: 1, round: open.round, sealReason: 'closed', validSubmissions: 0, batchSize: 0, trained: false, loss: null, kl: null, published: null, burn: 1 })
+      expect(report).toMatchObject({
+        windowN: 1,
+        round: open.round,
+        sealReason: 'closed',
+        validSubmissions: 0,
+        batchSize: 0,
+        trained: false,
+        loss: null,
+        kl: null,
+        published: null,
+        burn: 1,
+      })
       expect(report.rejects).toEqual({ bad_envelope_signature: 1 })
-      expect(report.perHotkey).toEqual({ [alice.address]: { submitted: 1, accepted: 0, rejected: { bad_envelope_signature: 1 } } })
-      expect(events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.to : ''))).toEqual(['open', 'training', 'publishing', 'ready'])
+      expect(report.perHotkey).toEqual({
+        [alice.address]: { submitted: 1, accepted: 0, rejected: { bad_envelope_signature: 1 } },
+      })
+      expect(
+        events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.to : '')),
+      ).toEqual(['open', 'training', 'publishing', 'ready'])
       const archive = await decodeWindowArchive(await readFile(report.archivePath))
-      expect(archive).toMatchObject({ window_start: 1, validator_hotkey: validatorKey.address, randomness: state.randomness, batch: [] })
+      expect(archive).toMatchObject({
+        window_start: 1,
+        validator_hotkey: validatorKey.address,
+        randomness: state.randomness,
+        batch: [],
+      })
       expect((await raw(v.url, 'GET', '/state')).status).toBe(503)
       expect(v.phase).toBe('ready')
       expect(v.checkpoint()).toBeNull()
@@ -476,7 +856,12 @@ describe('createValidator', () => {
     const ac = new AbortController()
     let url = ''
     const out = await runValidator({
-      ...base, profile, archiveDir: join(dir, 'run'), lastWindowN: 41, windows: 5, signal: ac.signal,
+      ...base,
+      profile,
+      archiveDir: join(dir, 'run'),
+      lastWindowN: 41,
+      windows: 5,
+      signal: ac.signal,
       onStart: (v) => (url = v.url),
       onEvent: (e) => e.type === 'open' && ac.abort(),
     })

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isReliquaryError } from '../src/errors/base.js'
 import type { ProtocolProfile } from '../src/protocol/profiles.js'
 import { defineProfile, e1, e3 } from '../src/protocol/profiles.js'
 import { Cooldown } from '../src/window/cooldown.js'
@@ -13,9 +12,12 @@ import { expectInvalid } from './_errors.js'
 
 const TOL = 1e-12
 
-
 function profileWith(base: ProtocolProfile, b: number, cooldownWindows: number): ProtocolProfile {
-  return defineProfile(base, { id: `${base.id}-test-${b}-${cooldownWindows}`, group: { batchSize: b }, window: { cooldownWindows } })
+  return defineProfile(base, {
+    id: `${base.id}-test-${b}-${cooldownWindows}`,
+    group: { batchSize: b },
+    window: { cooldownWindows },
+  })
 }
 
 function sum(values: Iterable<number>): number {
@@ -27,23 +29,43 @@ function sum(values: Iterable<number>): number {
 describe('reference vectors: selection', () => {
   const selection = sectionCases('selection')
 
-  it.runIf(selection.length > 0)(`every case (${selection.length}) gives the reference batch, order and rewards`, () => {
-    for (const { file, index, c } of selection) {
-      const where = `${file}#${index}`
-      const profile = profileWith(e3, c.b, c.cooldown_windows)
-      const cooldown = Cooldown.fromSnapshot(c.cooldown, { profile })
-      const subs = (c.submissions as Record<string, any>[]).map((s) => ({
-        hotkey: s.hotkey as string, promptIdx: s.prompt_idx as number, merkleRoot: s.merkle_root as string, drandRound: s.drand_round as number, wire: s,
-      }))
-      const r = selectBatchAndDistribute(subs, { currentWindow: c.current_window, cooldown, profile })
-      expect(r.batch.map((s) => s.wire), where).toEqual(c.batch)
-      expect(r.winningPrompts, where).toEqual((c.batch as Record<string, any>[]).map((s) => s.prompt_idx))
-      const ref = c.rewards_by_hotkey as Record<string, unknown>
-      expect([...r.rewardsByHotkey.keys()].sort(), where).toEqual(Object.keys(ref).sort())
-      for (const [hk, v] of r.rewardsByHotkey) expect(Math.abs(v - vnum(ref[hk])), `${where} ${hk}`).toBeLessThanOrEqual(TOL)
-      expect(Math.abs(r.burn - ((c.b - c.batch.length) * e3.scoring.pool) / c.b), where).toBeLessThanOrEqual(TOL)
-    }
-  })
+  it.runIf(selection.length > 0)(
+    `every case (${selection.length}) gives the reference batch, order and rewards`,
+    () => {
+      for (const { file, index, c } of selection) {
+        const where = `${file}#${index}`
+        const profile = profileWith(e3, c.b, c.cooldown_windows)
+        const cooldown = Cooldown.fromSnapshot(c.cooldown, { profile })
+        const subs = (c.submissions as Record<string, any>[]).map((s) => ({
+          hotkey: s.hotkey as string,
+          promptIdx: s.prompt_idx as number,
+          merkleRoot: s.merkle_root as string,
+          drandRound: s.drand_round as number,
+          wire: s,
+        }))
+        const r = selectBatchAndDistribute(subs, {
+          currentWindow: c.current_window,
+          cooldown,
+          profile,
+        })
+        expect(
+          r.batch.map((s) => s.wire),
+          where,
+        ).toEqual(c.batch)
+        expect(r.winningPrompts, where).toEqual(
+          (c.batch as Record<string, any>[]).map((s) => s.prompt_idx),
+        )
+        const ref = c.rewards_by_hotkey as Record<string, unknown>
+        expect([...r.rewardsByHotkey.keys()].sort(), where).toEqual(Object.keys(ref).sort())
+        for (const [hk, v] of r.rewardsByHotkey)
+          expect(Math.abs(v - vnum(ref[hk])), `${where} ${hk}`).toBeLessThanOrEqual(TOL)
+        expect(
+          Math.abs(r.burn - ((c.b - c.batch.length) * e3.scoring.pool) / c.b),
+          where,
+        ).toBeLessThanOrEqual(TOL)
+      }
+    },
+  )
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -52,7 +74,9 @@ describe('reference vectors: selection', () => {
 
 type Sub = WindowSubmission & { readonly drandRound: number }
 
-const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'))
+const hex32 = fc
+  .uint8Array({ minLength: 32, maxLength: 32 })
+  .map((b) => Buffer.from(b).toString('hex'))
 const subArb: fc.Arbitrary<Sub> = fc.record({
   hotkey: fc.constantFrom('5Ha', '5Hb', '5Hc', '5Hd', '5He', '5Hf'),
   promptIdx: fc.integer({ min: 0, max: 24 }),
@@ -63,16 +87,30 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   subs: fc.array(subArb, { maxLength: 40 }),
   b: fc.constantFrom(1, 2, 3, 4, 8, 16),
   cooldownWindows: fc.constantFrom(0, 50, 1_000_000),
-  cooldown: fc.dictionary(fc.integer({ min: 0, max: 24 }).map(String), fc.integer({ min: 0, max: 200 }), { maxKeys: 8 }),
+  cooldown: fc.dictionary(
+    fc.integer({ min: 0, max: 24 }).map(String),
+    fc.integer({ min: 0, max: 200 }),
+    { maxKeys: 8 },
+  ),
   currentWindow: fc.integer({ min: 100, max: 250 }),
 })
 
-type Scenario = { subs: Sub[]; b: number; cooldownWindows: number; cooldown: Record<string, number>; currentWindow: number }
+type Scenario = {
+  subs: Sub[]
+  b: number
+  cooldownWindows: number
+  cooldown: Record<string, number>
+  currentWindow: number
+}
 
 function run(s: Scenario, subs: readonly Sub[] = s.subs) {
   const profile = profileWith(e3, s.b, s.cooldownWindows)
   const cooldown = Cooldown.fromSnapshot(s.cooldown, { profile })
-  return { result: selectBatchAndDistribute(subs, { currentWindow: s.currentWindow, cooldown, profile }), cooldown, profile }
+  return {
+    result: selectBatchAndDistribute(subs, { currentWindow: s.currentWindow, cooldown, profile }),
+    cooldown,
+    profile,
+  }
 }
 
 describe('E3 selection properties', () => {
@@ -109,7 +147,8 @@ describe('E3 selection properties', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { result, cooldown } = run(s)
-        for (const x of result.batch) expect(cooldown.isInCooldown(x.promptIdx, s.currentWindow)).toBe(false)
+        for (const x of result.batch)
+          expect(cooldown.isInCooldown(x.promptIdx, s.currentWindow)).toBe(false)
         // Removing every cooldown submission changes nothing: they carried no weight.
         const eligible = s.subs.filter((x) => !cooldown.isInCooldown(x.promptIdx, s.currentWindow))
         const without = run(s, eligible).result
@@ -123,13 +162,19 @@ describe('E3 selection properties', () => {
   it('does not depend on the order submissions arrived in', () => {
     fc.assert(
       fc.property(
-        scenarioArb.chain((s) => fc.tuple(fc.constant(s), fc.shuffledSubarray(s.subs, { minLength: s.subs.length, maxLength: s.subs.length }))),
+        scenarioArb.chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.shuffledSubarray(s.subs, { minLength: s.subs.length, maxLength: s.subs.length }),
+          ),
+        ),
         ([s, shuffled]) => {
           const a = run(s).result
           const b = run(s, shuffled).result
           expect(b.batch).toEqual(a.batch)
           expect([...b.rewardsByHotkey.keys()].sort()).toEqual([...a.rewardsByHotkey.keys()].sort())
-          for (const [hk, v] of a.rewardsByHotkey) expect(Math.abs(b.rewardsByHotkey.get(hk)! - v)).toBeLessThanOrEqual(TOL)
+          for (const [hk, v] of a.rewardsByHotkey)
+            expect(Math.abs(b.rewardsByHotkey.get(hk)! - v)).toBeLessThanOrEqual(TOL)
           expect(b.burn).toBe(a.burn)
         },
       ),
@@ -146,14 +191,26 @@ describe('E3 selection properties', () => {
         fc.array(hex32, { minLength: 6, maxLength: 6 }),
         (s, n, round, roots) => {
           const prompt = 1000 // never in the base set nor in cooldown
-          const solo: Sub = { hotkey: '5Solo', promptIdx: prompt, merkleRoot: roots[0]!, drandRound: round }
-          const sybils: Sub[] = Array.from({ length: n }, (_, i) => ({ hotkey: `5Sybil${i}`, promptIdx: prompt, merkleRoot: roots[i]!, drandRound: round }))
+          const solo: Sub = {
+            hotkey: '5Solo',
+            promptIdx: prompt,
+            merkleRoot: roots[0]!,
+            drandRound: round,
+          }
+          const sybils: Sub[] = Array.from({ length: n }, (_, i) => ({
+            hotkey: `5Sybil${i}`,
+            promptIdx: prompt,
+            merkleRoot: roots[i]!,
+            drandRound: round,
+          }))
           const one = run(s, [...s.subs, solo]).result
           const many = run(s, [...s.subs, ...sybils]).result
           const soloEarned = one.rewardsByHotkey.get('5Solo') ?? 0
           const sybilEarned = sum(sybils.map((x) => many.rewardsByHotkey.get(x.hotkey) ?? 0))
           expect(Math.abs(sybilEarned - soloEarned)).toBeLessThanOrEqual(TOL)
-          for (const [hk, v] of one.rewardsByHotkey) if (hk !== '5Solo') expect(Math.abs((many.rewardsByHotkey.get(hk) ?? 0) - v)).toBeLessThanOrEqual(TOL)
+          for (const [hk, v] of one.rewardsByHotkey)
+            if (hk !== '5Solo')
+              expect(Math.abs((many.rewardsByHotkey.get(hk) ?? 0) - v)).toBeLessThanOrEqual(TOL)
           expect(many.winningPrompts.slice().sort()).toEqual(one.winningPrompts.slice().sort())
         },
       ),
@@ -164,7 +221,10 @@ describe('E3 selection properties', () => {
 
 describe('E3 selection, worked cases', () => {
   const root = (i: number): string => i.toString(16).padStart(2, '0').repeat(32)
-  const promptHash = (p: number): string => createHash('sha256').update(Buffer.from(BigInt(p).toString(16).padStart(16, '0'), 'hex')).digest('hex')
+  const promptHash = (p: number): string =>
+    createHash('sha256')
+      .update(Buffer.from(BigInt(p).toString(16).padStart(16, '0'), 'hex'))
+      .digest('hex')
 
   it('earlier rounds fill first; the boundary round splits the remaining slots across all its prompts', () => {
     const profile = profileWith(e3, 3, 0)
@@ -190,8 +250,21 @@ describe('E3 selection, worked cases', () => {
 
   it('the representative is the submission with the smallest SHA256(hotkey ‖ BE64(prompt) ‖ merkle)', () => {
     const key = (s: Sub): string =>
-      createHash('sha256').update(Buffer.concat([Buffer.from(s.hotkey, 'utf8'), Buffer.from(BigInt(s.promptIdx).toString(16).padStart(16, '0'), 'hex'), Buffer.from(s.merkleRoot as string, 'hex')])).digest('hex')
-    const subs: Sub[] = ['a', 'b', 'c', 'd'].map((h, i) => ({ hotkey: h, promptIdx: 9, merkleRoot: root(i + 7), drandRound: 5 }))
+      createHash('sha256')
+        .update(
+          Buffer.concat([
+            Buffer.from(s.hotkey, 'utf8'),
+            Buffer.from(BigInt(s.promptIdx).toString(16).padStart(16, '0'), 'hex'),
+            Buffer.from(s.merkleRoot as string, 'hex'),
+          ]),
+        )
+        .digest('hex')
+    const subs: Sub[] = ['a', 'b', 'c', 'd'].map((h, i) => ({
+      hotkey: h,
+      promptIdx: 9,
+      merkleRoot: root(i + 7),
+      drandRound: 5,
+    }))
     const r = selectBatchAndDistribute(subs, { currentWindow: 1, profile: profileWith(e3, 8, 0) })
     const best = subs.reduce((m, s) => (key(s) < key(m) ? s : m))
     expect(r.batch).toEqual([best])
@@ -200,7 +273,10 @@ describe('E3 selection, worked cases', () => {
   })
 
   it('accepts merkle roots as bytes and returns nothing for no submissions', () => {
-    const r = selectBatchAndDistribute([{ hotkey: 'x', promptIdx: 0, merkleRoot: new Uint8Array(32), drandRound: 1 }], { currentWindow: 0 })
+    const r = selectBatchAndDistribute(
+      [{ hotkey: 'x', promptIdx: 0, merkleRoot: new Uint8Array(32), drandRound: 1 }],
+      { currentWindow: 0 },
+    )
     expect(r.batch).toHaveLength(1)
     const empty = selectBatchAndDistribute([], { currentWindow: 0 })
     expect(empty.batch).toEqual([])
@@ -210,12 +286,22 @@ describe('E3 selection, worked cases', () => {
 
   it('rejects malformed submissions with INVALID_ARGUMENT', () => {
     const ok = { hotkey: 'x', promptIdx: 0, merkleRoot: 'ab', drandRound: 1 }
-    expectInvalid(() => selectBatchAndDistribute([{ ...ok, merkleRoot: 'abc' }], { currentWindow: 0 }))
-    expectInvalid(() => selectBatchAndDistribute([{ ...ok, merkleRoot: 'zz' }], { currentWindow: 0 }))
+    expectInvalid(() =>
+      selectBatchAndDistribute([{ ...ok, merkleRoot: 'abc' }], { currentWindow: 0 }),
+    )
+    expectInvalid(() =>
+      selectBatchAndDistribute([{ ...ok, merkleRoot: 'zz' }], { currentWindow: 0 }),
+    )
     expectInvalid(() => selectBatchAndDistribute([{ ...ok, promptIdx: -1 }], { currentWindow: 0 }))
     expectInvalid(() => selectBatchAndDistribute([{ ...ok, promptIdx: 1.5 }], { currentWindow: 0 }))
-    expectInvalid(() => selectBatchAndDistribute([{ hotkey: 'x', promptIdx: 0, merkleRoot: 'ab' }], { currentWindow: 0 }))
-    expectInvalid(() => selectBatchAndDistribute([{ ...ok, hotkey: 5 as unknown as string }], { currentWindow: 0 }))
+    expectInvalid(() =>
+      selectBatchAndDistribute([{ hotkey: 'x', promptIdx: 0, merkleRoot: 'ab' }], {
+        currentWindow: 0,
+      }),
+    )
+    expectInvalid(() =>
+      selectBatchAndDistribute([{ ...ok, hotkey: 5 as unknown as string }], { currentWindow: 0 }),
+    )
     expectInvalid(() => selectBatchAndDistribute([ok], { currentWindow: Number.NaN }))
     expectInvalid(() => selectBatchAndDistribute('nope' as never, { currentWindow: 0 }))
     expectInvalid(() => selectBatchAndDistribute([ok], { currentWindow: 0, cooldown: {} as never }))
@@ -224,28 +310,59 @@ describe('E3 selection, worked cases', () => {
 
 describe('E1 (legacy) selection', () => {
   const tiebreak = (s: { hotkey: string; promptIdx: number; merkleRoot: string }): string =>
-    createHash('sha256').update(Buffer.concat([Buffer.from(s.hotkey), Buffer.from(BigInt(s.promptIdx).toString(16).padStart(16, '0'), 'hex'), Buffer.from(s.merkleRoot, 'hex')])).digest('hex')
+    createHash('sha256')
+      .update(
+        Buffer.concat([
+          Buffer.from(s.hotkey),
+          Buffer.from(BigInt(s.promptIdx).toString(16).padStart(16, '0'), 'hex'),
+          Buffer.from(s.merkleRoot, 'hex'),
+        ]),
+      )
+      .digest('hex')
 
   it('orders by (signedRound, tiebreak), skips taken and cooldown prompts, pays pool/B per member', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ hotkey: fc.constantFrom('a', 'b', 'c'), promptIdx: fc.integer({ min: 0, max: 10 }), merkleRoot: hex32, signedRound: fc.integer({ min: 0, max: 4 }) }), { maxLength: 30 }),
+        fc.array(
+          fc.record({
+            hotkey: fc.constantFrom('a', 'b', 'c'),
+            promptIdx: fc.integer({ min: 0, max: 10 }),
+            merkleRoot: hex32,
+            signedRound: fc.integer({ min: 0, max: 4 }),
+          }),
+          { maxLength: 30 },
+        ),
         fc.constantFrom(1, 4, 8),
-        fc.dictionary(fc.integer({ min: 0, max: 10 }).map(String), fc.integer({ min: 0, max: 120 }), { maxKeys: 4 }),
+        fc.dictionary(
+          fc.integer({ min: 0, max: 10 }).map(String),
+          fc.integer({ min: 0, max: 120 }),
+          { maxKeys: 4 },
+        ),
         (subs, b, cdMap) => {
           const profile = defineProfile(e1, { id: `e1-test-${b}`, group: { batchSize: b } })
           const cooldown = Cooldown.fromSnapshot(cdMap, { profile })
           const r = selectBatchAndDistribute(subs, { currentWindow: 120, cooldown, profile })
-          const ordered = [...subs].sort((x, y) => x.signedRound - y.signedRound || (tiebreak(x) < tiebreak(y) ? -1 : tiebreak(x) > tiebreak(y) ? 1 : 0))
+          const ordered = [...subs].sort(
+            (x, y) =>
+              x.signedRound - y.signedRound ||
+              (tiebreak(x) < tiebreak(y) ? -1 : tiebreak(x) > tiebreak(y) ? 1 : 0),
+          )
           const expected: typeof subs = []
           for (const s of ordered) {
             if (expected.length >= b) break
-            if (expected.some((e) => e.promptIdx === s.promptIdx) || cooldown.isInCooldown(s.promptIdx, 120)) continue
+            if (
+              expected.some((e) => e.promptIdx === s.promptIdx) ||
+              cooldown.isInCooldown(s.promptIdx, 120)
+            )
+              continue
             expected.push(s)
           }
           expect(r.batch).toEqual(expected)
           for (const hk of new Set(expected.map((s) => s.hotkey))) {
-            expect(r.rewardsByHotkey.get(hk)).toBeCloseTo((expected.filter((s) => s.hotkey === hk).length * profile.scoring.pool) / b, 14)
+            expect(r.rewardsByHotkey.get(hk)).toBeCloseTo(
+              (expected.filter((s) => s.hotkey === hk).length * profile.scoring.pool) / b,
+              14,
+            )
           }
           expect(r.burn).toBeCloseTo(((b - expected.length) * profile.scoring.pool) / b, 14)
         },
@@ -255,7 +372,12 @@ describe('E1 (legacy) selection', () => {
   })
 
   it('needs signedRound under the E1 profile', () => {
-    expectInvalid(() => selectBatchAndDistribute([{ hotkey: 'x', promptIdx: 0, merkleRoot: 'ab', drandRound: 1 }], { currentWindow: 0, profile: e1 }))
+    expectInvalid(() =>
+      selectBatchAndDistribute([{ hotkey: 'x', promptIdx: 0, merkleRoot: 'ab', drandRound: 1 }], {
+        currentWindow: 0,
+        profile: e1,
+      }),
+    )
   })
 })
 
@@ -298,14 +420,24 @@ describe('Cooldown', () => {
 
   it('rebuild then live recording equals recording live throughout', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 8 }), { maxLength: 80 }), (windows) => {
-        const live = new Cooldown({ profile: e1 })
-        windows.forEach((prompts, w) => live.recordAll(prompts, w))
-        const rebuilt = new Cooldown({ profile: e1 })
-        const current = windows.length
-        rebuilt.rebuildFromArchives(windows.map((prompts, w) => ({ window_start: w, batch: prompts.map((p) => ({ prompt_idx: p })) })), current)
-        for (let p = 0; p <= 30; p++) expect(rebuilt.isInCooldown(p, current)).toBe(live.isInCooldown(p, current))
-      }),
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 8 }), { maxLength: 80 }),
+        (windows) => {
+          const live = new Cooldown({ profile: e1 })
+          windows.forEach((prompts, w) => live.recordAll(prompts, w))
+          const rebuilt = new Cooldown({ profile: e1 })
+          const current = windows.length
+          rebuilt.rebuildFromArchives(
+            windows.map((prompts, w) => ({
+              window_start: w,
+              batch: prompts.map((p) => ({ prompt_idx: p })),
+            })),
+            current,
+          )
+          for (let p = 0; p <= 30; p++)
+            expect(rebuilt.isInCooldown(p, current)).toBe(live.isInCooldown(p, current))
+        },
+      ),
       { numRuns: 100 },
     )
   })
@@ -318,7 +450,9 @@ describe('Cooldown', () => {
     expectInvalid(() => Cooldown.fromSnapshot({ '01': 3 }))
     expectInvalid(() => Cooldown.fromSnapshot({ '1': -3 }))
     expectInvalid(() => cd.rebuildFromArchives([{ window_start: -1 }], 10))
-    expectInvalid(() => cd.rebuildFromArchives([{ window_start: 1, batch: [{ prompt_idx: 'x' as never }] }], 10))
+    expectInvalid(() =>
+      cd.rebuildFromArchives([{ window_start: 1, batch: [{ prompt_idx: 'x' as never }] }], 10),
+    )
   })
 })
 
@@ -330,9 +464,11 @@ describe('HashDedup', () => {
   }
 
   it('rolloutHash is SHA-256 over BE32 token ids', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 50 }), (t) => {
-      expect(rolloutHash(t)).toBe(be32Hash(t))
-    }))
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 50 }), (t) => {
+        expect(rolloutHash(t)).toBe(be32Hash(t))
+      }),
+    )
     expectInvalid(() => rolloutHash([-1]))
     expectInvalid(() => rolloutHash([2 ** 32]))
   })
@@ -359,9 +495,29 @@ describe('HashDedup', () => {
   it('rebuilds from archives, checking stored hashes against tokens', () => {
     const dedup = new HashDedup()
     const tokens = [5, 6, 7]
-    dedup.rebuildFromArchives([{ window_start: 3, batch: [{ prompt_idx: 1, rollouts: [{ tokens, hash: rolloutHash(tokens) }, { tokens: [8] }] }] }], 4)
+    dedup.rebuildFromArchives(
+      [
+        {
+          window_start: 3,
+          batch: [
+            { prompt_idx: 1, rollouts: [{ tokens, hash: rolloutHash(tokens) }, { tokens: [8] }] },
+          ],
+        },
+      ],
+      4,
+    )
     expect(dedup.snapshot()).toEqual({ [rolloutHash(tokens)]: 3, [rolloutHash([8])]: 3 })
-    expectInvalid(() => dedup.rebuildFromArchives([{ window_start: 3, batch: [{ prompt_idx: 1, rollouts: [{ tokens, hash: rolloutHash([9]) }] }] }], 4))
+    expectInvalid(() =>
+      dedup.rebuildFromArchives(
+        [
+          {
+            window_start: 3,
+            batch: [{ prompt_idx: 1, rollouts: [{ tokens, hash: rolloutHash([9]) }] }],
+          },
+        ],
+        4,
+      ),
+    )
     expect(dedup.size).toBe(2) // unchanged after a failed rebuild
     expectInvalid(() => dedup.add('XYZ', 1))
   })

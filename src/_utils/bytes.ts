@@ -15,9 +15,13 @@ export function toHex(bytes: Uint8Array): string {
  */
 export function fromHex(hex: string, param = 'hex'): Uint8Array {
   if (typeof hex !== 'string' || hex.length % 2 !== 0 || !HEX_RE.test(hex)) {
-    throw new ReliquaryError('INVALID_HEX', `"${param}" must be an even-length hex string, received ${describeValue(hex)}.`, {
-      meta: { param },
-    })
+    throw new ReliquaryError(
+      'INVALID_HEX',
+      `"${param}" must be an even-length hex string, received ${describeValue(hex)}.`,
+      {
+        meta: { param },
+      },
+    )
   }
   const out = new Uint8Array(hex.length / 2)
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16)

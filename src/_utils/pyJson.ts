@@ -68,10 +68,10 @@ export function pyJsonString(s: string): string {
     else if (c === 0x09) out += '\\t'
     else if (c === 0x08) out += '\\b'
     else if (c === 0x0c) out += '\\f'
-    else if (c < 0x20 || c > 0x7e) out += '\\u' + c.toString(16).padStart(4, '0')
+    else if (c < 0x20 || c > 0x7e) out += `\\u${c.toString(16).padStart(4, '0')}`
     else out += s[i]
   }
-  return out + '"'
+  return `${out}"`
 }
 
 function compareCodePoints(a: string, b: string): number {
@@ -117,14 +117,19 @@ export function pyJsonDumps(value: unknown, options: PyJsonOptions = {}): string
     }
     if (typeof v === 'bigint') return v.toString()
     if (typeof v === 'string') return pyJsonString(v)
-    if (Array.isArray(v)) return '[' + v.map((x) => enc(x, asFloat)).join(itemSep) + ']'
+    if (Array.isArray(v)) return `[${v.map((x) => enc(x, asFloat)).join(itemSep)}]`
     if (typeof v === 'object') {
       let keys = Object.keys(v as object)
       if (sortKeys) keys = keys.sort(compareCodePoints)
       return (
         '{' +
         keys
-          .map((k) => pyJsonString(k) + kvSep + enc((v as Record<string, unknown>)[k], floatKeys?.has(k) ?? false))
+          .map(
+            (k) =>
+              pyJsonString(k) +
+              kvSep +
+              enc((v as Record<string, unknown>)[k], floatKeys?.has(k) ?? false),
+          )
           .join(itemSep) +
         '}'
       )

@@ -6,7 +6,10 @@ import { concatBytes } from './bytes.js'
  * reports the overflow with its own error. Read errors propagate.
  * @internal
  */
-export async function readBounded(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<Uint8Array | null> {
+export async function readBounded(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  maxBytes: number,
+): Promise<Uint8Array | null> {
   const chunks: Uint8Array[] = []
   let total = 0
   for (;;) {

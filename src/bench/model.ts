@@ -30,7 +30,11 @@ function rssMiB(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024)
 }
 
-async function timeAsync(fn: () => Promise<unknown>, repeats: number, warmup = 1): Promise<number[]> {
+async function timeAsync(
+  fn: () => Promise<unknown>,
+  repeats: number,
+  warmup = 1,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn()
   const out: number[] = []
   for (let i = 0; i < repeats; i++) {
@@ -55,9 +59,13 @@ function tokensFor(n: number, vocab: number, salt = 1): number[] {
  * generation, or `verifyRollout` of a proved rollout; reports the median and this process's peak
  * RSS. Run one configuration per process so the peak belongs to it.
  */
-export async function runModelBench(o: ModelBenchOptions): Promise<{ machine: Record<string, unknown>; results: BenchLine[] }> {
+export async function runModelBench(
+  o: ModelBenchOptions,
+): Promise<{ machine: Record<string, unknown>; results: BenchLine[] }> {
   const tf = await import('@tensorflow/tfjs')
-  const { loadModel, generate, proveWithModel, createRolloutEvaluator } = await import('../model/index.js')
+  const { loadModel, generate, proveWithModel, createRolloutEvaluator } = await import(
+    '../model/index.js'
+  )
   const model = await loadModel(o.modelDir)
   const name = basename(o.modelDir.replace(/\/+$/, ''))
   const results: BenchLine[] = []
@@ -73,12 +81,39 @@ export async function runModelBench(o: ModelBenchOptions): Promise<{ machine: Re
         logits.dispose()
       }, o.repeats)
       const m = median(ts)
-      results.push({ what: `reliquary_forward_${backend}`, model: name, seq_len: o.seqLen, median_s: m, per_s: o.seqLen / m, unit: 'tokens', repeats: o.repeats, peak_rss_mib: rssMiB() })
+      results.push({
+        what: `reliquary_forward_${backend}`,
+        model: name,
+        seq_len: o.seqLen,
+        median_s: m,
+        per_s: o.seqLen / m,
+        unit: 'tokens',
+        repeats: o.repeats,
+        peak_rss_mib: rssMiB(),
+      })
     } else if (o.what === 'generate') {
       const prompt = tokensFor(16, V)
-      const ts = await timeAsync(() => generate(model, prompt, { maxNewTokens: o.seqLen, temperature: 0.9, seed: 1, eosTokenIds: [] }), o.repeats)
+      const ts = await timeAsync(
+        () =>
+          generate(model, prompt, {
+            maxNewTokens: o.seqLen,
+            temperature: 0.9,
+            seed: 1,
+            eosTokenIds: [],
+          }),
+        o.repeats,
+      )
       const m = median(ts)
-      results.push({ what: `reliquary_generate_${backend}`, model: name, new_tokens: o.seqLen, median_s: m, per_s: o.seqLen / m, unit: 'tokens', repeats: o.repeats, peak_rss_mib: rssMiB() })
+      results.push({
+        what: `reliquary_generate_${backend}`,
+        model: name,
+        new_tokens: o.seqLen,
+        median_s: m,
+        per_s: o.seqLen / m,
+        unit: 'tokens',
+        repeats: o.repeats,
+        peak_rss_mib: rssMiB(),
+      })
     } else if (o.what === 'grpo') {
       const { createTrainer } = await import('../grpo/index.js')
       const { evaluateRollout } = await import('../model/evaluator.js')
@@ -86,14 +121,31 @@ export async function runModelBench(o: ModelBenchOptions): Promise<{ machine: Re
       const M = o.rollouts ?? 8
       const P = 32
       let salt = 11
-      const batch: { rollouts: { tokens: number[]; reward: number; promptLength: number; tokenLogprobs: number[] }[] }[] = []
+      const batch: {
+        rollouts: {
+          tokens: number[]
+          reward: number
+          promptLength: number
+          tokenLogprobs: number[]
+        }[]
+      }[] = []
       for (let gi = 0; gi < G; gi++) {
-        const rollouts: { tokens: number[]; reward: number; promptLength: number; tokenLogprobs: number[] }[] = []
+        const rollouts: {
+          tokens: number[]
+          reward: number
+          promptLength: number
+          tokenLogprobs: number[]
+        }[] = []
         for (let m = 0; m < M; m++) {
           const tokens = tokensFor(o.seqLen, V, salt++)
           // π_old: the model's own completion log-probs (what an honest miner sends).
           const ev = await evaluateRollout(model, tokens, { hiddenRows: [], temperature: 1 })
-          rollouts.push({ tokens, reward: (gi + m) % 2, promptLength: P, tokenLogprobs: Array.from(ev.scores.logprobs.subarray(P)) })
+          rollouts.push({
+            tokens,
+            reward: (gi + m) % 2,
+            promptLength: P,
+            tokenLogprobs: Array.from(ev.scores.logprobs.subarray(P)),
+          })
         }
         batch.push({ rollouts })
       }
@@ -101,18 +153,46 @@ export async function runModelBench(o: ModelBenchOptions): Promise<{ machine: Re
       try {
         const ts = await timeAsync(() => trainer.step(batch), o.repeats)
         const m = median(ts)
-        results.push({ what: `reliquary_grpo_step_${backend}`, model: name, groups: G, rollouts: M, seq_len: o.seqLen, median_s: m, per_s: (G * M) / m, unit: 'rollouts', repeats: o.repeats, peak_rss_mib: rssMiB() })
+        results.push({
+          what: `reliquary_grpo_step_${backend}`,
+          model: name,
+          groups: G,
+          rollouts: M,
+          seq_len: o.seqLen,
+          median_s: m,
+          per_s: (G * M) / m,
+          unit: 'rollouts',
+          repeats: o.repeats,
+          peak_rss_mib: rssMiB(),
+        })
       } finally {
         trainer.dispose()
       }
       if (o.grpoBaseline && existsSync(o.grpoBaseline)) {
-        const args = [o.grpoBaseline, o.modelDir, String(G), String(M), String(o.seqLen), String(o.repeats)]
+        const args = [
+          o.grpoBaseline,
+          o.modelDir,
+          String(G),
+          String(M),
+          String(o.seqLen),
+          String(o.repeats),
+        ]
         if (o.baseline) args.push('--baseline', o.baseline)
-        const r = spawnSync(o.python ?? '/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 })
+        const r = spawnSync(o.python ?? '/usr/bin/python3', args, {
+          encoding: 'utf8',
+          maxBuffer: 1 << 24,
+        })
         if (r.status === 0) {
-          for (const line of r.stdout.split('\n')) if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
+          for (const line of r.stdout.split('\n'))
+            if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
         } else {
-          results.push({ what: 'torch_grpo_step', median_s: Number.NaN, per_s: Number.NaN, unit: 'rollouts', error: (r.stderr || '').split('\n').slice(-3).join(' ') })
+          results.push({
+            what: 'torch_grpo_step',
+            median_s: Number.NaN,
+            per_s: Number.NaN,
+            unit: 'rollouts',
+            error: (r.stderr || '').split('\n').slice(-3).join(' '),
+          })
         }
       }
     } else {
@@ -120,25 +200,67 @@ export async function runModelBench(o: ModelBenchOptions): Promise<{ machine: Re
       const hotkey = await createHotkey('//Alice')
       const randomness = 'ab'.repeat(32)
       const P = 32
-      const g = await generate(model, tokensFor(P, V), { maxNewTokens: o.seqLen - P, temperature: 0.9, seed: 3, eosTokenIds: [] })
-      const commit = await proveWithModel({ model, tokens: g.tokens, promptLength: P, randomness, hotkey, profile })
+      const g = await generate(model, tokensFor(P, V), {
+        maxNewTokens: o.seqLen - P,
+        temperature: 0.9,
+        seed: 3,
+        eosTokenIds: [],
+      })
+      const commit = await proveWithModel({
+        model,
+        tokens: g.tokens,
+        promptLength: P,
+        randomness,
+        hotkey,
+        profile,
+      })
       const evaluator = createRolloutEvaluator(model)
       let reason: string | null = 'unset'
       const ts = await timeAsync(async () => {
-        reason = (await verifyRollout({ commit, minerHotkey: hotkey.address, randomness, promptTokens: g.tokens.slice(0, P), model: evaluator, profile })).reason
+        reason = (
+          await verifyRollout({
+            commit,
+            minerHotkey: hotkey.address,
+            randomness,
+            promptTokens: g.tokens.slice(0, P),
+            model: evaluator,
+            profile,
+          })
+        ).reason
       }, o.repeats)
       const m = median(ts)
-      results.push({ what: `reliquary_verifyRollout_${backend}`, model: name, seq_len: o.seqLen, median_s: m, per_s: 1 / m, unit: 'rollouts', verdict: reason ?? 'accepted', repeats: o.repeats, peak_rss_mib: rssMiB() })
+      results.push({
+        what: `reliquary_verifyRollout_${backend}`,
+        model: name,
+        seq_len: o.seqLen,
+        median_s: m,
+        per_s: 1 / m,
+        unit: 'rollouts',
+        verdict: reason ?? 'accepted',
+        repeats: o.repeats,
+        peak_rss_mib: rssMiB(),
+      })
     }
   } finally {
     model.dispose()
   }
   if (o.what === 'forward' && o.baseline && existsSync(o.baseline)) {
-    const r = spawnSync(o.python ?? '/usr/bin/python3', [o.baseline, 'forward', o.modelDir, String(o.seqLen), String(o.repeats)], { encoding: 'utf8', maxBuffer: 1 << 24 })
+    const r = spawnSync(
+      o.python ?? '/usr/bin/python3',
+      [o.baseline, 'forward', o.modelDir, String(o.seqLen), String(o.repeats)],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+    )
     if (r.status === 0) {
-      for (const line of r.stdout.split('\n')) if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
+      for (const line of r.stdout.split('\n'))
+        if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
     } else {
-      results.push({ what: 'torch_forward', median_s: Number.NaN, per_s: Number.NaN, unit: 'tokens', error: (r.stderr || '').split('\n').slice(-3).join(' ') })
+      results.push({
+        what: 'torch_forward',
+        median_s: Number.NaN,
+        per_s: Number.NaN,
+        unit: 'tokens',
+        error: (r.stderr || '').split('\n').slice(-3).join(' '),
+      })
     }
   }
   return { machine: { ...machineInfo(), backend }, results }

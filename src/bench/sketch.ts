@@ -18,14 +18,23 @@ export type SketchBenchOptions = {
 }
 
 /** One benchmark line. */
-export type BenchLine = { what: string; median_s: number; per_s: number; unit: string; [k: string]: unknown }
+export type BenchLine = {
+  what: string
+  median_s: number
+  per_s: number
+  unit: string
+  [k: string]: unknown
+}
 
 /**
  * Times `computeSketch` over a `[rows, cols]` heavy-tailed float32 matrix and `verifySketch` on
  * the 32 challenged positions (median of `repeats` runs), and, when the torch baseline script is
  * available, runs it in the same invocation for a side-by-side figure.
  */
-export function runSketchBench(o: SketchBenchOptions = {}): { machine: Record<string, unknown>; results: BenchLine[] } {
+export function runSketchBench(o: SketchBenchOptions = {}): {
+  machine: Record<string, unknown>
+  results: BenchLine[]
+} {
   const rows = o.rows ?? 4096
   const cols = o.cols ?? 2560
   const repeats = Math.max(5, o.repeats ?? 7)
@@ -38,24 +47,66 @@ export function runSketchBench(o: SketchBenchOptions = {}): { machine: Record<st
   const coeffs = deriveSketchCoefficients(randomness)
   let sketches: number[] = []
   // Three warm-up calls let V8 finish tiering the hot loops (steady state, as a long-running validator sees it).
-  const tCompute = median(timeRuns(() => { sketches = computeSketch(hidden, coeffs) }, repeats, 3))
+  const tCompute = median(
+    timeRuns(
+      () => {
+        sketches = computeSketch(hidden, coeffs)
+      },
+      repeats,
+      3,
+    ),
+  )
   const tokens = Array.from({ length: rows }, (_, i) => (i * 7919) % 151_000)
   const commitments = sketches.map((sketch) => ({ sketch }))
   let valid = false
-  const tVerify = median(timeRuns(() => { valid = verifySketch({ tokens, commitments, randomness, hidden }).valid }, Math.max(repeats, 15), 5))
+  const tVerify = median(
+    timeRuns(
+      () => {
+        valid = verifySketch({ tokens, commitments, randomness, hidden }).valid
+      },
+      Math.max(repeats, 15),
+      5,
+    ),
+  )
   if (!valid) throw new Error('benchmark self-check failed: a fresh proof did not verify')
   const results: BenchLine[] = [
-    { what: 'reliquary_computeSketch', rows, cols, median_s: tCompute, per_s: rows / tCompute, unit: 'positions', repeats },
-    { what: 'reliquary_verifySketch', rows, cols, positions: 32, median_s: tVerify, per_s: 32 / tVerify, unit: 'positions', repeats: Math.max(repeats, 15) },
+    {
+      what: 'reliquary_computeSketch',
+      rows,
+      cols,
+      median_s: tCompute,
+      per_s: rows / tCompute,
+      unit: 'positions',
+      repeats,
+    },
+    {
+      what: 'reliquary_verifySketch',
+      rows,
+      cols,
+      positions: 32,
+      median_s: tVerify,
+      per_s: 32 / tVerify,
+      unit: 'positions',
+      repeats: Math.max(repeats, 15),
+    },
   ]
   const script = o.baseline
   if (script && existsSync(script)) {
     const py = o.python ?? '/usr/bin/python3'
-    const r = spawnSync(py, [script, 'sketch', String(rows), String(cols), String(repeats)], { encoding: 'utf8' })
+    const r = spawnSync(py, [script, 'sketch', String(rows), String(cols), String(repeats)], {
+      encoding: 'utf8',
+    })
     if (r.status === 0) {
-      for (const line of r.stdout.split('\n')) if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
+      for (const line of r.stdout.split('\n'))
+        if (line.trim().startsWith('{')) results.push(JSON.parse(line) as BenchLine)
     } else {
-      results.push({ what: 'torch_sketch', median_s: Number.NaN, per_s: Number.NaN, unit: 'positions', error: (r.stderr || r.error?.message || '').split('\n').slice(-3).join(' ') })
+      results.push({
+        what: 'torch_sketch',
+        median_s: Number.NaN,
+        per_s: Number.NaN,
+        unit: 'positions',
+        error: (r.stderr || r.error?.message || '').split('\n').slice(-3).join(' '),
+      })
     }
   }
   return { machine: machineInfo(), results }
@@ -64,5 +115,11 @@ export function runSketchBench(o: SketchBenchOptions = {}): { machine: Record<st
 /** Host description recorded beside every benchmark. @internal */
 export function machineInfo(): Record<string, unknown> {
   const c = cpus()
-  return { cpu: c[0]?.model ?? 'unknown', cores: c.length, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` }
+  return {
+    cpu: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    memory_gib: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  }
 }

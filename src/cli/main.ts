@@ -108,15 +108,23 @@ bench/torch_grpo.py (the same step in torch) on the same shapes. Each run report
 the peak RSS of its process: run one configuration per invocation.`,
 }
 
-
 async function conformance(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, only: { type: 'string', multiple: true }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
-  if (values.help) return print(HELP['conformance']!)
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      only: { type: 'string', multiple: true },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) return print(HELP.conformance!)
   const dir = positionals[0] ?? usage('conformance needs a directory.')
   await selectBackend(values.backend)
   const report = await runConformance(resolve(dir), { only: values.only })
-  if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
-  else process.stdout.write(formatConformanceReport(report) + '\n')
+  if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  else process.stdout.write(`${formatConformanceReport(report)}\n`)
   return report.totals.failed === 0 ? 0 : 1
 }
 
@@ -128,20 +136,36 @@ async function selectBackend(name: string | undefined): Promise<void> {
 }
 
 function defaultBaseline(): string | undefined {
-  const candidates = [resolve('../shared/bench/torch_baseline.py'), resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/bench/torch_baseline.py')]
+  const candidates = [
+    resolve('../shared/bench/torch_baseline.py'),
+    resolve(
+      fileURLToPath(new URL('.', import.meta.url)),
+      '../../../shared/bench/torch_baseline.py',
+    ),
+  ]
   return candidates.find((p) => existsSync(p))
 }
 
 async function bench(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
+    args: argv,
+    allowPositionals: true,
     options: {
-      json: { type: 'boolean' }, rows: { type: 'string' }, cols: { type: 'string' }, repeats: { type: 'string' },
-      baseline: { type: 'string' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      model: { type: 'string' }, seq: { type: 'string' }, backend: { type: 'string' }, groups: { type: 'string' }, rollouts: { type: 'string' },
+      json: { type: 'boolean' },
+      rows: { type: 'string' },
+      cols: { type: 'string' },
+      repeats: { type: 'string' },
+      baseline: { type: 'string' },
+      python: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      model: { type: 'string' },
+      seq: { type: 'string' },
+      backend: { type: 'string' },
+      groups: { type: 'string' },
+      rollouts: { type: 'string' },
     },
   })
-  if (values.help) return print(HELP['bench']!)
+  if (values.help) return print(HELP.bench!)
   const what = positionals[0] ?? usage('bench needs a target: sketch, forward, generate, verify.')
   const int = (s: string | undefined, name: string) => {
     if (s === undefined) return undefined
@@ -149,42 +173,85 @@ async function bench(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n <= 0) usage(`--${name} must be a positive integer.`)
     return n
   }
-  let out: { machine: Record<string, unknown>; results: { what: string; median_s: number; per_s: number; unit: string }[] }
+  let out: {
+    machine: Record<string, unknown>
+    results: { what: string; median_s: number; per_s: number; unit: string }[]
+  }
   if (what === 'sketch') {
-    out = runSketchBench({ rows: int(values.rows, 'rows'), cols: int(values.cols, 'cols'), repeats: int(values.repeats, 'repeats'), baseline: values.baseline ?? defaultBaseline(), python: values.python })
+    out = runSketchBench({
+      rows: int(values.rows, 'rows'),
+      cols: int(values.cols, 'cols'),
+      repeats: int(values.repeats, 'repeats'),
+      baseline: values.baseline ?? defaultBaseline(),
+      python: values.python,
+    })
   } else if (what === 'forward' || what === 'generate' || what === 'verify' || what === 'grpo') {
     const modelDir = values.model ?? usage(`bench ${what} needs --model <dir>.`)
     await selectBackend(values.backend)
     const { runModelBench } = await import('../bench/model.js')
-    const grpoBaseline = [resolve('bench/torch_grpo.py'), resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bench/torch_grpo.py')].find((p) => existsSync(p))
+    const grpoBaseline = [
+      resolve('bench/torch_grpo.py'),
+      resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bench/torch_grpo.py'),
+    ].find((p) => existsSync(p))
     out = await runModelBench({
-      modelDir: resolve(modelDir), what, seqLen: int(values.seq, 'seq') ?? 256, repeats: int(values.repeats, 'repeats') ?? 3,
-      baseline: values.baseline ?? defaultBaseline(), python: values.python, groups: int(values.groups, 'groups'), rollouts: int(values.rollouts, 'rollouts'), grpoBaseline,
+      modelDir: resolve(modelDir),
+      what,
+      seqLen: int(values.seq, 'seq') ?? 256,
+      repeats: int(values.repeats, 'repeats') ?? 3,
+      baseline: values.baseline ?? defaultBaseline(),
+      python: values.python,
+      groups: int(values.groups, 'groups'),
+      rollouts: int(values.rollouts, 'rollouts'),
+      grpoBaseline,
     })
   } else {
     usage(`Unknown benchmark "${what}". Available: sketch, forward, generate, verify.`)
   }
-  if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n')
+  if (values.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
   else {
     process.stdout.write(`machine: ${JSON.stringify(out.machine)}\n`)
-    for (const r of out.results) process.stdout.write(`${r.what.padEnd(26)} median ${(r.median_s * 1e3).toFixed(3).padStart(9)} ms  ${Math.round(r.per_s).toLocaleString('en-US').padStart(12)} ${r.unit}/s\n`)
+    for (const r of out.results)
+      process.stdout.write(
+        `${r.what.padEnd(26)} median ${(r.median_s * 1e3).toFixed(3).padStart(9)} ms  ${Math.round(r.per_s).toLocaleString('en-US').padStart(12)} ${r.unit}/s\n`,
+      )
   }
   return 0
 }
 
 async function verify(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
-    options: { model: { type: 'string' }, randomness: { type: 'string' }, profile: { type: 'string' }, hotkey: { type: 'string' }, backend: { type: 'string' }, 'hub-url': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      randomness: { type: 'string' },
+      profile: { type: 'string' },
+      hotkey: { type: 'string' },
+      backend: { type: 'string' },
+      'hub-url': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   })
-  if (values.help) return print(HELP['verify']!)
+  if (values.help) return print(HELP.verify!)
   const file = positionals[0] ?? usage('verify needs a submission or commit JSON file.')
   const model = values.model ?? usage('verify needs --model <dir|owner/name@revision>.')
   await selectBackend(values.backend)
   const { verifyCommand } = await import('./verify.js')
-  const r = await verifyCommand({ file, model, randomness: values.randomness, profile: values.profile, hotkey: values.hotkey, hubUrl: values['hub-url'] })
-  if (values.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n')
-  else for (const v of r.rollouts) process.stdout.write(`rollout ${v.index}: ${v.accepted ? 'accepted' : `rejected (${v.reason})`}${v.passed ? `  grail ${v.passed}, sketch_diff_max ${v.sketchDiffMax}` : ''}${v.detail ? `  ${v.detail}` : ''}\n`)
+  const r = await verifyCommand({
+    file,
+    model,
+    randomness: values.randomness,
+    profile: values.profile,
+    hotkey: values.hotkey,
+    hubUrl: values['hub-url'],
+  })
+  if (values.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`)
+  else
+    for (const v of r.rollouts)
+      process.stdout.write(
+        `rollout ${v.index}: ${v.accepted ? 'accepted' : `rejected (${v.reason})`}${v.passed ? `  grail ${v.passed}, sketch_diff_max ${v.sketchDiffMax}` : ''}${v.detail ? `  ${v.detail}` : ''}\n`,
+      )
   return r.accepted ? 0 : 1
 }
 
@@ -192,11 +259,17 @@ async function demo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      windows: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, miners: { type: 'string' }, backend: { type: 'string' },
-      period: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      windows: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      miners: { type: 'string' },
+      backend: { type: 'string' },
+      period: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   })
-  if (values.help) return print(HELP['demo']!)
+  if (values.help) return print(HELP.demo!)
   const num = (s: string | undefined, name: string, min: number) => {
     if (s === undefined) return undefined
     const n = Number(s)
@@ -204,36 +277,50 @@ async function demo(argv: string[]): Promise<number> {
     return n
   }
   const kinds = values.miners?.split(',').map((k) => k.trim())
-  if (kinds && !kinds.every((k) => ['frontier', 'uniform', 'cheater'].includes(k))) usage('--miners takes frontier, uniform and/or cheater.')
+  if (kinds && !kinds.every((k) => ['frontier', 'uniform', 'cheater'].includes(k)))
+    usage('--miners takes frontier, uniform and/or cheater.')
   const backend = (values.backend ?? 'wasm') as 'wasm' | 'cpu'
   if (!['wasm', 'cpu'].includes(backend)) usage('--backend must be wasm or cpu.')
   const { runDemo } = await import('../demo/runDemo.js')
   const r = await runDemo({
-    windows: num(values.windows, 'windows', 1), seed: num(values.seed, 'seed', 0), out: values.out ?? 'reliquary-demo.html',
-    miners: kinds as ('frontier' | 'uniform' | 'cheater')[] | undefined, backend, periodSeconds: num(values.period, 'period', 1),
-    verbose: values.verbose ?? false, log: (line) => process.stdout.write(line + '\n'),
+    windows: num(values.windows, 'windows', 1),
+    seed: num(values.seed, 'seed', 0),
+    out: values.out ?? 'reliquary-demo.html',
+    miners: kinds as ('frontier' | 'uniform' | 'cheater')[] | undefined,
+    backend,
+    periodSeconds: num(values.period, 'period', 1),
+    verbose: values.verbose ?? false,
+    log: (line) => process.stdout.write(`${line}\n`),
   })
   process.stdout.write(`\nReport: ${r.out ?? '(none)'}  (${r.seconds.toFixed(0)} s)\n`)
   return 0
 }
 
 async function manifest(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { validator: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      validator: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
   if (values.help || positionals[0] !== 'verify') {
-    if (values.help) return print(HELP['manifest']!)
+    if (values.help) return print(HELP.manifest!)
     usage('Usage: reliquary manifest verify <file|url> --validator <SS58>')
   }
   const source = positionals[1] ?? usage('manifest verify needs a file or URL.')
   const validator = values.validator ?? usage('manifest verify needs --validator <SS58>.')
   const { manifestVerifyCommand } = await import('./verify.js')
   const r = await manifestVerifyCommand({ source, validator })
-  if (values.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n')
+  if (values.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`)
   else process.stdout.write(`${r.kind} manifest: ${r.valid ? 'valid' : 'INVALID'} (${r.detail})\n`)
   return r.valid ? 0 : 1
 }
 
 function print(s: string): number {
-  process.stdout.write(s + '\n')
+  process.stdout.write(`${s}\n`)
   return 0
 }
 
@@ -245,9 +332,9 @@ export async function main(argv: string[]): Promise<number> {
       case undefined:
       case '-h':
       case '--help':
-        return print(HELP['main']!)
+        return print(HELP.main!)
       case 'help':
-        return print(HELP[rest[0] ?? 'main'] ?? HELP['main']!)
+        return print(HELP[rest[0] ?? 'main'] ?? HELP.main!)
       case '--version':
       case '-v':
         return print(VERSION)
@@ -265,7 +352,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'miner': {
         if (rest.includes('--help') || rest.includes('-h')) return print(HELP[cmd]!)
         const { validatorCommand, minerCommand } = await import('./network.js')
-        const log = (line: string): void => void process.stdout.write(line + '\n')
+        const log = (line: string): void => void process.stdout.write(`${line}\n`)
         return await (cmd === 'validator' ? validatorCommand(rest, log) : minerCommand(rest, log))
       }
       default:
@@ -273,7 +360,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (isReliquaryError(e)) {
-      process.stderr.write(e.message + '\n')
+      process.stderr.write(`${e.message}\n`)
       return 2
     }
     if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -285,6 +372,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code },
-  (e: unknown) => { process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`); process.exitCode = 3 },
+  (code) => {
+    process.exitCode = code
+  },
+  (e: unknown) => {
+    process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`)
+    process.exitCode = 3
+  },
 )

@@ -31,7 +31,10 @@ export class Recorder {
       if (typeof r === 'string') this.check(false, () => `${label}: ${r}`)
       else this.check(r, () => `${label}: mismatch`)
     } catch (e) {
-      this.check(false, () => `${label}: threw ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`)
+      this.check(
+        false,
+        () => `${label}: threw ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`,
+      )
     }
   }
 
@@ -45,7 +48,14 @@ export class Recorder {
   }
 
   result(): Omit<SuiteResult, 'suite' | 'file'> {
-    return { checked: this.checked, failed: this.failed, skipped: this.skipped, worst: this.worst, failures: this.failures, notes: this.notes }
+    return {
+      checked: this.checked,
+      failed: this.failed,
+      skipped: this.skipped,
+      worst: this.worst,
+      failures: this.failures,
+      notes: this.notes,
+    }
   }
 }
 

@@ -30,7 +30,10 @@ export type Suite = {
   id: string
   /** True if this file carries cases for this suite. */
   applies(doc: Record<string, unknown>): boolean
-  run(doc: Record<string, unknown>, ctx: SuiteContext): Promise<Omit<SuiteResult, 'suite' | 'file'>> | Omit<SuiteResult, 'suite' | 'file'>
+  run(
+    doc: Record<string, unknown>,
+    ctx: SuiteContext,
+  ): Promise<Omit<SuiteResult, 'suite' | 'file'>> | Omit<SuiteResult, 'suite' | 'file'>
 }
 
 /** What a suite may read besides its own file. */

@@ -14,7 +14,9 @@ const COMMIT_DOMAIN = /*#__PURE__*/ utf8('grail-commit-v1')
  * - Spec: PROTOCOL.md §3.5 (`commitments_hash`).
  * @param commitments - The wire commitment objects (or bare sketch integers).
  */
-export function commitmentsHash(commitments: readonly ({ readonly sketch: number } | number)[]): Uint8Array {
+export function commitmentsHash(
+  commitments: readonly ({ readonly sketch: number } | number)[],
+): Uint8Array {
   const objs = commitments.map((c) => (typeof c === 'number' ? { sketch: c } : c))
   return sha256(utf8(pyJsonDumps(objs, { sortKeys: true })))
 }
@@ -47,7 +49,10 @@ export type CommitBindingParameters = {
  */
 export function commitBindingDigest(p: CommitBindingParameters): Uint8Array {
   if (!Number.isInteger(p.layerIndex) || p.layerIndex < -0x80000000 || p.layerIndex > 0x7fffffff) {
-    throw new ReliquaryError('INVALID_ARGUMENT', `"layerIndex" must be an int32, received ${String(p.layerIndex)}.`)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"layerIndex" must be an int32, received ${String(p.layerIndex)}.`,
+    )
   }
   return sha256(
     concatBytes(

@@ -19,8 +19,11 @@ export function signCommit(hotkey: Hotkey, commit: SignableCommit): string {
   return signHex(
     hotkey,
     commitBindingDigest({
-      tokens: commit.tokens, randomness: commit.beacon.randomness, modelName: commit.model.name,
-      layerIndex: commit.model.layer_index, commitments: commit.commitments,
+      tokens: commit.tokens,
+      randomness: commit.beacon.randomness,
+      modelName: commit.model.name,
+      layerIndex: commit.model.layer_index,
+      commitments: commit.commitments,
     }),
   )
 }
@@ -39,8 +42,11 @@ export async function verifyCommitSignature(
   try {
     if (commit.proof_version !== profile.proofVersion) return false
     const digest = commitBindingDigest({
-      tokens: commit.tokens, randomness: commit.beacon.randomness, modelName: commit.model.name,
-      layerIndex: commit.model.layer_index, commitments: commit.commitments,
+      tokens: commit.tokens,
+      randomness: commit.beacon.randomness,
+      modelName: commit.model.name,
+      layerIndex: commit.model.layer_index,
+      commitments: commit.commitments,
     })
     return await verifyHotkeySignature(digest, commit.signature, minerHotkey)
   } catch {

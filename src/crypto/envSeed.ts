@@ -7,7 +7,11 @@ import { toHex, utf8 } from '../_utils/bytes.js'
  *
  * @returns An integer in [0, 2^32).
  */
-export function deriveEnvSeed(walletAddress: string, windowHash: string, problemIndex: number): number {
+export function deriveEnvSeed(
+  walletAddress: string,
+  windowHash: string,
+  problemIndex: number,
+): number {
   const idx = Number.isInteger(problemIndex) ? problemIndex : 0
   return parseInt(toHex(sha256(utf8(`seed|${walletAddress}:${windowHash}:${idx}`))).slice(0, 8), 16)
 }

@@ -22,7 +22,11 @@ export type EnvelopeFields = {
 }
 
 function u64(x: number, name: string): Uint8Array {
-  if (!Number.isSafeInteger(x) || x < 0) throw new ReliquaryError('INVALID_ARGUMENT', `"${name}" must be a non-negative safe integer, received ${String(x)}.`)
+  if (!Number.isSafeInteger(x) || x < 0)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"${name}" must be a non-negative safe integer, received ${String(x)}.`,
+    )
   return be64(x)
 }
 

@@ -4,7 +4,11 @@ import { be64, concatBytes, toHex, utf8 } from '../_utils/bytes.js'
 import { pyFloat, pyJsonDumps } from '../_utils/pyJson.js'
 
 /** Commit fields that the reference holds as Python floats (they hash as `0.0`, `1e-05`, …). */
-const COMMIT_FLOAT_KEYS: ReadonlySet<string> = /*#__PURE__*/ new Set(['total_reward', 'advantage', 'token_logprobs'])
+const COMMIT_FLOAT_KEYS: ReadonlySet<string> = /*#__PURE__*/ new Set([
+  'total_reward',
+  'advantage',
+  'token_logprobs',
+])
 
 /** One rollout as the merkle leaf reads it. */
 export type MerkleRollout = {
@@ -47,12 +51,16 @@ export function merkleLeaf(index: number, rollout: MerkleRollout): Uint8Array {
  */
 export function rolloutsMerkleRoot(rollouts: readonly MerkleRollout[]): string {
   if (!Array.isArray(rollouts) || rollouts.length === 0) {
-    throw new ReliquaryError('INVALID_ARGUMENT', 'Cannot compute a merkle root over an empty rollout group.')
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      'Cannot compute a merkle root over an empty rollout group.',
+    )
   }
   let level = rollouts.map((r, i) => merkleLeaf(i, r))
   while (level.length > 1) {
     const next: Uint8Array[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(sha256(concatBytes(level[i]!, level[i + 1] ?? level[i]!)))
+    for (let i = 0; i < level.length; i += 2)
+      next.push(sha256(concatBytes(level[i]!, level[i + 1] ?? level[i]!)))
     level = next
   }
   return toHex(level[0]!)

@@ -1,6 +1,12 @@
 import { Keyring } from '@polkadot/keyring'
 import { u8aWrapBytes } from '@polkadot/util'
-import { cryptoWaitReady, decodeAddress, encodeAddress, mnemonicValidate, sr25519Verify } from '@polkadot/util-crypto'
+import {
+  cryptoWaitReady,
+  decodeAddress,
+  encodeAddress,
+  mnemonicValidate,
+  sr25519Verify,
+} from '@polkadot/util-crypto'
 import { ReliquaryError } from '../errors/base.js'
 import { fromHex, toHex } from '../_utils/bytes.js'
 
@@ -46,7 +52,10 @@ export async function createHotkey(secretUri: string): Promise<Hotkey> {
     // mnemonic would silently become another key. Accept only dev URIs, seed hex or a valid
     // BIP-39 phrase (each optionally followed by a derivation path).
     const phrase = typeof secretUri === 'string' ? (secretUri.split('/')[0] ?? '').trim() : ''
-    if (typeof secretUri !== 'string' || !(phrase === '' || /^0x[0-9a-fA-F]{64}$/.test(phrase) || mnemonicValidate(phrase))) {
+    if (
+      typeof secretUri !== 'string' ||
+      !(phrase === '' || /^0x[0-9a-fA-F]{64}$/.test(phrase) || mnemonicValidate(phrase))
+    ) {
       throw new Error('not a dev URI, seed hex or BIP-39 mnemonic')
     }
     pair = new Keyring({ type: 'sr25519', ss58Format: SS58_PREFIX }).addFromUri(secretUri)
@@ -56,7 +65,11 @@ export async function createHotkey(secretUri: string): Promise<Hotkey> {
       cause: e,
     })
   }
-  return Object.freeze({ address: pair.address, publicKey: pair.publicKey, sign: (m: Uint8Array) => pair.sign(m) })
+  return Object.freeze({
+    address: pair.address,
+    publicKey: pair.publicKey,
+    sign: (m: Uint8Array) => pair.sign(m),
+  })
 }
 
 /**
@@ -70,7 +83,11 @@ export function hotkeyPublicKey(address: string): Uint8Array {
     if (pk.length !== 32) throw new Error('not a 32-byte key')
     return pk
   } catch (e) {
-    throw new ReliquaryError('SIGNATURE_INVALID_KEY', 'The hotkey address is not a valid SS58 address.', { cause: e })
+    throw new ReliquaryError(
+      'SIGNATURE_INVALID_KEY',
+      'The hotkey address is not a valid SS58 address.',
+      { cause: e },
+    )
   }
 }
 
@@ -90,15 +107,26 @@ export function hotkeyAddress(publicKey: Uint8Array): string {
  * @param signature - 64-byte signature, as bytes or hex (with or without `0x`).
  * @param hotkey - SS58 address or 32-byte public key.
  */
-export async function verifyHotkeySignature(message: Uint8Array, signature: Uint8Array | string, hotkey: string | Uint8Array): Promise<boolean> {
+export async function verifyHotkeySignature(
+  message: Uint8Array,
+  signature: Uint8Array | string,
+  hotkey: string | Uint8Array,
+): Promise<boolean> {
   await cryptoWaitReady()
   return verifyHotkeySignatureSync(message, signature, hotkey)
 }
 
 /** Synchronous {@link verifyHotkeySignature}; call {@link ensureCryptoReady} once first. */
-export function verifyHotkeySignatureSync(message: Uint8Array, signature: Uint8Array | string, hotkey: string | Uint8Array): boolean {
+export function verifyHotkeySignatureSync(
+  message: Uint8Array,
+  signature: Uint8Array | string,
+  hotkey: string | Uint8Array,
+): boolean {
   try {
-    const sig = typeof signature === 'string' ? fromHex(signature.replace(/^0x/i, ''), 'signature') : signature
+    const sig =
+      typeof signature === 'string'
+        ? fromHex(signature.replace(/^0x/i, ''), 'signature')
+        : signature
     if (sig.length !== 64) return false
     const pk = typeof hotkey === 'string' ? hotkeyPublicKey(hotkey) : hotkey
     if (pk.length !== 32) return false

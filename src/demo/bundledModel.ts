@@ -28,5 +28,10 @@ export function bundledModelDir(): string {
     if (up === dir) break
     dir = up
   }
-  throw invalidArgument('modelDir', 'a model directory (the bundled assets/qwen3-tiny-s0 was not found)', undefined, ['Pass modelDir explicitly.'])
+  throw invalidArgument(
+    'modelDir',
+    'a model directory (the bundled assets/qwen3-tiny-s0 was not found)',
+    undefined,
+    ['Pass modelDir explicitly.'],
+  )
 }

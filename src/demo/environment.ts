@@ -49,7 +49,8 @@ export type CreateTargetTokenEnvironmentOptions = {
 }
 
 /** Letters and digits: the default alphabet of target characters. */
-export const DEFAULT_TARGET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+export const DEFAULT_TARGET_ALPHABET =
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
 /** Special-token markup (`<|endoftext|>`, `<|im_end|>`, …) that the default decode keeps. */
 const SPECIAL_MARKUP = /<\|[A-Za-z0-9_]+\|>/g
@@ -65,10 +66,20 @@ function isPrintableAscii(s: string): boolean {
 function checkRule(rule: unknown, param: string): TargetRule {
   const r = rule as { targets?: unknown; window?: unknown } | null
   if (
-    typeof r !== 'object' || r === null || typeof r.targets !== 'string' || r.targets.length === 0 || !isPrintableAscii(r.targets) ||
-    new Set(r.targets).size !== r.targets.length || !Number.isSafeInteger(r.window) || (r.window as number) < 1
+    typeof r !== 'object' ||
+    r === null ||
+    typeof r.targets !== 'string' ||
+    r.targets.length === 0 ||
+    !isPrintableAscii(r.targets) ||
+    new Set(r.targets).size !== r.targets.length ||
+    !Number.isSafeInteger(r.window) ||
+    (r.window as number) < 1
   ) {
-    throw invalidArgument(param, 'a target rule { targets: distinct printable ASCII, window: integer ≥ 1 }', rule)
+    throw invalidArgument(
+      param,
+      'a target rule { targets: distinct printable ASCII, window: integer ≥ 1 }',
+      rule,
+    )
   }
   return Object.freeze({ targets: r.targets, window: r.window as number })
 }
@@ -86,7 +97,8 @@ function checkRule(rule: unknown, param: string): TargetRule {
  * ```
  */
 export function parseTargetRule(groundTruth: string): TargetRule {
-  if (typeof groundTruth !== 'string') throw invalidArgument('groundTruth', 'a JSON target rule', groundTruth)
+  if (typeof groundTruth !== 'string')
+    throw invalidArgument('groundTruth', 'a JSON target rule', groundTruth)
   let parsed: unknown
   try {
     parsed = JSON.parse(groundTruth)
@@ -114,7 +126,8 @@ export function parseTargetRule(groundTruth: string): TargetRule {
  */
 export function targetReward(rule: TargetRule, completionText: string): number {
   const { targets, window } = checkRule(rule, 'rule')
-  if (typeof completionText !== 'string') throw invalidArgument('completionText', 'a string', completionText)
+  if (typeof completionText !== 'string')
+    throw invalidArgument('completionText', 'a string', completionText)
   let seen = 0
   for (const ch of completionText.replace(SPECIAL_MARKUP, '')) {
     if (seen++ >= window) break
@@ -146,7 +159,8 @@ const UNSETTLED_TAIL = /(?:\uFFFD+|<\|[A-Za-z0-9_]*\|?|<)$/
  */
 export function isTargetRewardDecided(rule: TargetRule, completionText: string): boolean {
   const { targets, window } = checkRule(rule, 'rule')
-  if (typeof completionText !== 'string') throw invalidArgument('completionText', 'a string', completionText)
+  if (typeof completionText !== 'string')
+    throw invalidArgument('completionText', 'a string', completionText)
   const settled = completionText.replace(SPECIAL_MARKUP, '').replace(UNSETTLED_TAIL, '')
   let seen = 0
   for (const ch of settled) {
@@ -170,24 +184,39 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i])
 }
 
-function checkRoundTrip(tokenizer: PromptTokenizer, prompt: string, vocabSize: number | undefined): void {
+function checkRoundTrip(
+  tokenizer: PromptTokenizer,
+  prompt: string,
+  vocabSize: number | undefined,
+): void {
   const ids = tokenizer.encode(prompt)
   const text = tokenizer.decode(ids)
   if (text !== prompt || !sameIds(tokenizer.encode(text), ids)) {
-    throw new ReliquaryError('INVALID_ARGUMENT', `Prompt ${JSON.stringify(prompt)} does not round-trip through the tokenizer.`, {
-      hints: ['Use an alphabet of characters the tokenizer encodes and decodes losslessly (plain ASCII letters and digits).'],
-      meta: { param: 'tokenizer', prompt },
-    })
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `Prompt ${JSON.stringify(prompt)} does not round-trip through the tokenizer.`,
+      {
+        hints: [
+          'Use an alphabet of characters the tokenizer encodes and decodes losslessly (plain ASCII letters and digits).',
+        ],
+        meta: { param: 'tokenizer', prompt },
+      },
+    )
   }
   if (vocabSize !== undefined && ids.some((id) => id < 0 || id >= vocabSize)) {
-    throw new ReliquaryError('INVALID_ARGUMENT', `Prompt ${JSON.stringify(prompt)} encodes to a token id ≥ vocabSize ${vocabSize}.`, {
-      meta: { param: 'vocabSize', prompt },
-    })
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `Prompt ${JSON.stringify(prompt)} encodes to a token id ≥ vocabSize ${vocabSize}.`,
+      {
+        meta: { param: 'vocabSize', prompt },
+      },
+    )
   }
 }
 
 function positiveInt(v: unknown, param: string): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) throw invalidArgument(param, 'a positive integer', v)
+  if (!Number.isSafeInteger(v) || (v as number) < 1)
+    throw invalidArgument(param, 'a positive integer', v)
   return v as number
 }
 
@@ -221,7 +250,9 @@ function positiveInt(v: unknown, param: string): number {
  * env.computeReward(p, '')          // 0
  * ```
  */
-export function createTargetTokenEnvironment(options: CreateTargetTokenEnvironmentOptions = {}): RewardEnvironment {
+export function createTargetTokenEnvironment(
+  options: CreateTargetTokenEnvironmentOptions = {},
+): RewardEnvironment {
   const {
     tokenizer,
     vocabSize,
@@ -236,17 +267,28 @@ export function createTargetTokenEnvironment(options: CreateTargetTokenEnvironme
   if (!Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer', seed)
   positiveInt(size, 'size')
   if (vocabSize !== undefined) positiveInt(vocabSize, 'vocabSize')
-  if (typeof alphabet !== 'string' || alphabet.length === 0 || !isPrintableAscii(alphabet) || new Set(alphabet).size !== alphabet.length) {
+  if (
+    typeof alphabet !== 'string' ||
+    alphabet.length === 0 ||
+    !isPrintableAscii(alphabet) ||
+    new Set(alphabet).size !== alphabet.length
+  ) {
     throw invalidArgument('alphabet', 'distinct printable ASCII characters', alphabet)
   }
   positiveInt(minTargets, 'minTargets')
   positiveInt(maxTargets, 'maxTargets')
   if (minTargets > maxTargets || maxTargets > alphabet.length) {
-    throw invalidArgument('maxTargets', `an integer in [minTargets, alphabet.length] = [${minTargets}, ${alphabet.length}]`, maxTargets)
+    throw invalidArgument(
+      'maxTargets',
+      `an integer in [minTargets, alphabet.length] = [${minTargets}, ${alphabet.length}]`,
+      maxTargets,
+    )
   }
-  if (!Array.isArray(windows) || windows.length === 0) throw invalidArgument('windows', 'a non-empty array of positive integers', windows)
+  if (!Array.isArray(windows) || windows.length === 0)
+    throw invalidArgument('windows', 'a non-empty array of positive integers', windows)
   windows.forEach((w, i) => positiveInt(w, `windows[${i}]`))
-  if (typeof id !== 'string' || id.length === 0) throw invalidArgument('id', 'a non-empty string', id)
+  if (typeof id !== 'string' || id.length === 0)
+    throw invalidArgument('id', 'a non-empty string', id)
 
   const rng = createRng(seed)
   const pick = (n: number): number => Math.floor(rng() * n)
@@ -260,7 +302,10 @@ export function createTargetTokenEnvironment(options: CreateTargetTokenEnvironme
       ;[pool[j], pool[k]] = [pool[k]!, pool[j]!]
     }
     const chosen = new Set(pool.slice(0, count))
-    const rule: TargetRule = { targets: [...alphabet].filter((c) => chosen.has(c)).join(''), window: windows[pick(windows.length)]! }
+    const rule: TargetRule = {
+      targets: [...alphabet].filter((c) => chosen.has(c)).join(''),
+      window: windows[pick(windows.length)]!,
+    }
     const prompt = promptText(i, rule)
     if (tokenizer) checkRoundTrip(tokenizer, prompt, vocabSize)
     rows.push(Object.freeze({ prompt, groundTruth: JSON.stringify(rule), id: problemId(prompt) }))
@@ -268,7 +313,8 @@ export function createTargetTokenEnvironment(options: CreateTargetTokenEnvironme
 
   const rules = new Map<string, TargetRule>()
   const ruleOf = (problem: Problem): TargetRule => {
-    if (typeof problem !== 'object' || problem === null) throw invalidArgument('problem', 'a Problem object', problem)
+    if (typeof problem !== 'object' || problem === null)
+      throw invalidArgument('problem', 'a Problem object', problem)
     let rule = rules.get(problem.groundTruth)
     if (!rule) {
       rule = parseTargetRule(problem.groundTruth)

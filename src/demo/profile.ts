@@ -57,20 +57,38 @@ export type DemoProfileDrand = {
  * ```
  */
 export function createDemoProfile(drand: DemoProfileDrand): ProtocolProfile {
-  if (typeof drand !== 'object' || drand === null) throw invalidArgument('drand', '{ genesisTime, periodSeconds, chainHash? }', drand)
-  if (!Number.isSafeInteger(drand.genesisTime) || drand.genesisTime < 0) throw invalidArgument('drand.genesisTime', 'a non-negative integer (unix seconds)', drand.genesisTime)
-  if (!Number.isSafeInteger(drand.periodSeconds) || drand.periodSeconds < 1) throw invalidArgument('drand.periodSeconds', 'a positive integer', drand.periodSeconds)
-  if (drand.chainHash !== undefined && (typeof drand.chainHash !== 'string' || !/^[0-9a-f]{64}$/i.test(drand.chainHash))) {
+  if (typeof drand !== 'object' || drand === null)
+    throw invalidArgument('drand', '{ genesisTime, periodSeconds, chainHash? }', drand)
+  if (!Number.isSafeInteger(drand.genesisTime) || drand.genesisTime < 0)
+    throw invalidArgument(
+      'drand.genesisTime',
+      'a non-negative integer (unix seconds)',
+      drand.genesisTime,
+    )
+  if (!Number.isSafeInteger(drand.periodSeconds) || drand.periodSeconds < 1)
+    throw invalidArgument('drand.periodSeconds', 'a positive integer', drand.periodSeconds)
+  if (
+    drand.chainHash !== undefined &&
+    (typeof drand.chainHash !== 'string' || !/^[0-9a-f]{64}$/i.test(drand.chainHash))
+  ) {
     throw invalidArgument('drand.chainHash', '64 hex characters', drand.chainHash)
   }
   const n = DEMO_PROFILE_NUMBERS
   return defineProfile(e3, {
     id: DEMO_PROFILE_ID,
-    description: 'reliquary demo: e3 rules with a small batch, short completions and a local drand chain',
+    description:
+      'reliquary demo: e3 rules with a small batch, short completions and a local drand chain',
     group: { batchSize: n.batchSize },
     sampling: { maxNewTokensCap: n.maxNewTokensCap },
-    window: { windowTimeoutSeconds: n.windowTimeoutSeconds, drandBackwardTolerance: n.drandBackwardTolerance },
+    window: {
+      windowTimeoutSeconds: n.windowTimeoutSeconds,
+      drandBackwardTolerance: n.drandBackwardTolerance,
+    },
     training: { learningRate: n.learningRate, warmupWindows: n.warmupWindows },
-    drand: { genesisTime: drand.genesisTime, periodSeconds: drand.periodSeconds, ...(drand.chainHash ? { chainHash: drand.chainHash.toLowerCase() } : {}) },
+    drand: {
+      genesisTime: drand.genesisTime,
+      periodSeconds: drand.periodSeconds,
+      ...(drand.chainHash ? { chainHash: drand.chainHash.toLowerCase() } : {}),
+    },
   })
 }

@@ -17,7 +17,11 @@ import { verifyBeacon } from './verifyBeacon.js'
  *
  * @internal
  */
-export async function fetchVerifiedBeacon(getRaw: (round: number) => Promise<DrandBeaconInput>, chainInfo: DrandChainInfo, round: number): Promise<VerifiedBeacon> {
+export async function fetchVerifiedBeacon(
+  getRaw: (round: number) => Promise<DrandBeaconInput>,
+  chainInfo: DrandChainInfo,
+  round: number,
+): Promise<VerifiedBeacon> {
   let verified: VerifiedBeacon | undefined
   const client: ChainClient = {
     options: { disableBeaconVerification: false, noCache: false },
@@ -30,7 +34,10 @@ export async function fetchVerifiedBeacon(getRaw: (round: number) => Promise<Dra
       } catch (e) {
         // Transport failures must not be mistaken below for drand-client rejecting a beacon.
         if (isReliquaryError(e)) throw e
-        throw new ReliquaryError('DRAND_UNAVAILABLE', `Beacon ${r} could not be fetched.`, { meta: { round: r }, cause: e })
+        throw new ReliquaryError('DRAND_UNAVAILABLE', `Beacon ${r} could not be fetched.`, {
+          meta: { round: r },
+          cause: e,
+        })
       }
       verified = verifyBeacon(raw, chainInfo, { expectedRound: r })
       // The shape drand-client's type guards expect: previous_signature only on chained beacons.
@@ -38,7 +45,9 @@ export async function fetchVerifiedBeacon(getRaw: (round: number) => Promise<Dra
         round: verified.round,
         signature: verified.signature,
         randomness: verified.randomness,
-        ...(verified.previousSignature !== undefined ? { previous_signature: verified.previousSignature } : {}),
+        ...(verified.previousSignature !== undefined
+          ? { previous_signature: verified.previousSignature }
+          : {}),
       } as RandomnessBeacon
     },
   }
@@ -46,12 +55,17 @@ export async function fetchVerifiedBeacon(getRaw: (round: number) => Promise<Dra
     await fetchBeacon(client, round)
   } catch (e) {
     if (isReliquaryError(e)) throw e
-    throw new ReliquaryError('DRAND_SIGNATURE_INVALID', `Beacon ${round}: drand-client rejected a beacon that verifyBeacon accepted.`, {
-      hints: ['The two BLS verifiers disagree; treat the beacon as invalid and report it.'],
-      meta: { round, reason: 'drand_client_rejected' },
-      cause: e,
-    })
+    throw new ReliquaryError(
+      'DRAND_SIGNATURE_INVALID',
+      `Beacon ${round}: drand-client rejected a beacon that verifyBeacon accepted.`,
+      {
+        hints: ['The two BLS verifiers disagree; treat the beacon as invalid and report it.'],
+        meta: { round, reason: 'drand_client_rejected' },
+        cause: e,
+      },
+    )
   }
-  if (!verified) throw new ReliquaryError('DRAND_UNAVAILABLE', `Beacon ${round}: no beacon was produced.`)
+  if (!verified)
+    throw new ReliquaryError('DRAND_UNAVAILABLE', `Beacon ${round}: no beacon was produced.`)
   return verified
 }

@@ -32,16 +32,25 @@ export const DRAND_SCHEMES: Readonly<Record<string, DrandScheme>> = /*#__PURE__*
 } as const)
 
 /** The drand signature schemes {@link verifyBeacon} can verify. */
-export const SUPPORTED_DRAND_SCHEMES: readonly string[] = /*#__PURE__*/ Object.freeze(Object.keys(DRAND_SCHEMES))
+export const SUPPORTED_DRAND_SCHEMES: readonly string[] = /*#__PURE__*/ Object.freeze(
+  Object.keys(DRAND_SCHEMES),
+)
 
 /** Looks up a scheme or throws `DRAND_SCHEME_UNSUPPORTED`. @internal */
 export function schemeOf(schemeID: unknown): DrandScheme {
-  const s = typeof schemeID === 'string' && Object.hasOwn(DRAND_SCHEMES, schemeID) ? DRAND_SCHEMES[schemeID] : undefined
+  const s =
+    typeof schemeID === 'string' && Object.hasOwn(DRAND_SCHEMES, schemeID)
+      ? DRAND_SCHEMES[schemeID]
+      : undefined
   if (!s) {
-    throw new ReliquaryError('DRAND_SCHEME_UNSUPPORTED', `drand scheme ${describeValue(schemeID)} is not supported.`, {
-      hints: [`Supported schemes: ${SUPPORTED_DRAND_SCHEMES.join(', ')}.`],
-      meta: { schemeID },
-    })
+    throw new ReliquaryError(
+      'DRAND_SCHEME_UNSUPPORTED',
+      `drand scheme ${describeValue(schemeID)} is not supported.`,
+      {
+        hints: [`Supported schemes: ${SUPPORTED_DRAND_SCHEMES.join(', ')}.`],
+        meta: { schemeID },
+      },
+    )
   }
   return s
 }
@@ -64,11 +73,17 @@ export const QUICKNET_CHAIN_INFO: DrandChainInfo = /*#__PURE__*/ Object.freeze({
 })
 
 /** Chains whose full info the SDK knows, by hash: a relay's `/info` for these must match exactly. @internal */
-export const KNOWN_CHAINS: ReadonlyMap<string, DrandChainInfo> = /*#__PURE__*/ new Map([[QUICKNET_CHAIN_INFO.hash, QUICKNET_CHAIN_INFO]])
+export const KNOWN_CHAINS: ReadonlyMap<string, DrandChainInfo> = /*#__PURE__*/ new Map([
+  [QUICKNET_CHAIN_INFO.hash, QUICKNET_CHAIN_INFO],
+])
 
 const HEX64 = /^[0-9a-f]{64}$/
 
-function bad(message: string, meta: Record<string, unknown>, cause?: unknown): ReliquaryError<'DRAND_CHAIN_INFO_INVALID'> {
+function bad(
+  message: string,
+  meta: Record<string, unknown>,
+  cause?: unknown,
+): ReliquaryError<'DRAND_CHAIN_INFO_INVALID'> {
   return new ReliquaryError('DRAND_CHAIN_INFO_INVALID', message, { meta, cause })
 }
 
@@ -88,11 +103,19 @@ function bad(message: string, meta: Record<string, unknown>, cause?: unknown): R
  * drandChainHash(QUICKNET_CHAIN_INFO) === QUICKNET_CHAIN_INFO.hash // true
  * ```
  */
-export function drandChainHash(info: Pick<DrandChainInfo, 'period' | 'genesis_time' | 'public_key' | 'groupHash' | 'metadata'>): string {
+export function drandChainHash(
+  info: Pick<DrandChainInfo, 'period' | 'genesis_time' | 'public_key' | 'groupHash' | 'metadata'>,
+): string {
   if (typeof info !== 'object' || info === null) throw bad('Chain info must be an object.', {})
   const { period, genesis_time: genesis } = info
-  if (!Number.isSafeInteger(period) || period <= 0 || period > 0xffffffff) throw bad(`Chain "period" must be a positive integer, received ${describeValue(period)}.`, { field: 'period' })
-  if (!Number.isSafeInteger(genesis)) throw bad(`Chain "genesis_time" must be an integer, received ${describeValue(genesis)}.`, { field: 'genesis_time' })
+  if (!Number.isSafeInteger(period) || period <= 0 || period > 0xffffffff)
+    throw bad(`Chain "period" must be a positive integer, received ${describeValue(period)}.`, {
+      field: 'period',
+    })
+  if (!Number.isSafeInteger(genesis))
+    throw bad(`Chain "genesis_time" must be an integer, received ${describeValue(genesis)}.`, {
+      field: 'genesis_time',
+    })
   let pk: Uint8Array
   let seed: Uint8Array
   try {
@@ -102,12 +125,16 @@ export function drandChainHash(info: Pick<DrandChainInfo, 'period' | 'genesis_ti
     throw bad('Chain "public_key" or "groupHash" is not hex.', { field: 'public_key' }, e)
   }
   const beaconID = info.metadata?.beaconID
-  if (beaconID !== undefined && typeof beaconID !== 'string') throw bad('Chain "metadata.beaconID" must be a string.', { field: 'metadata.beaconID' })
+  if (beaconID !== undefined && typeof beaconID !== 'string')
+    throw bad('Chain "metadata.beaconID" must be a string.', { field: 'metadata.beaconID' })
   const head = new Uint8Array(12)
   const view = new DataView(head.buffer)
   view.setUint32(0, period)
   view.setBigInt64(4, BigInt(genesis))
-  const id = beaconID === undefined || beaconID === '' || beaconID === 'default' ? new Uint8Array(0) : utf8(beaconID)
+  const id =
+    beaconID === undefined || beaconID === '' || beaconID === 'default'
+      ? new Uint8Array(0)
+      : utf8(beaconID)
   return toHex(sha256(concatBytes(head, pk, seed, id)))
 }
 
@@ -127,37 +154,59 @@ export function drandChainHash(info: Pick<DrandChainInfo, 'period' | 'genesis_ti
  * assertChainInfo(relayInfo, { chainHash: QUICKNET_CHAIN_INFO.hash })
  * ```
  */
-export function assertChainInfo(info: unknown, options: { chainHash?: string | undefined } = {}): DrandChainInfo {
-  if (typeof info !== 'object' || info === null) throw bad(`Chain info must be an object, received ${describeValue(info)}.`, {})
+export function assertChainInfo(
+  info: unknown,
+  options: { chainHash?: string | undefined } = {},
+): DrandChainInfo {
+  if (typeof info !== 'object' || info === null)
+    throw bad(`Chain info must be an object, received ${describeValue(info)}.`, {})
   const i = info as Record<string, unknown>
-  const meta = i['metadata']
-  const beaconID = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)['beaconID'] : undefined
-  if (typeof i['public_key'] !== 'string' || typeof i['groupHash'] !== 'string' || typeof i['hash'] !== 'string') {
+  const meta = i.metadata
+  const beaconID =
+    typeof meta === 'object' && meta !== null
+      ? (meta as Record<string, unknown>).beaconID
+      : undefined
+  if (
+    typeof i.public_key !== 'string' ||
+    typeof i.groupHash !== 'string' ||
+    typeof i.hash !== 'string'
+  ) {
     throw bad('Chain info needs string "public_key", "groupHash" and "hash".', {})
   }
-  if (typeof beaconID !== 'string') throw bad('Chain info needs a string "metadata.beaconID".', { field: 'metadata.beaconID' })
-  schemeOf(i['schemeID'])
+  if (typeof beaconID !== 'string')
+    throw bad('Chain info needs a string "metadata.beaconID".', { field: 'metadata.beaconID' })
+  schemeOf(i.schemeID)
   const out: DrandChainInfo = Object.freeze({
-    public_key: i['public_key'].toLowerCase(),
-    period: i['period'] as number,
-    genesis_time: i['genesis_time'] as number,
-    hash: i['hash'].toLowerCase(),
-    groupHash: i['groupHash'].toLowerCase(),
-    schemeID: i['schemeID'] as string,
+    public_key: i.public_key.toLowerCase(),
+    period: i.period as number,
+    genesis_time: i.genesis_time as number,
+    hash: i.hash.toLowerCase(),
+    groupHash: i.groupHash.toLowerCase(),
+    schemeID: i.schemeID as string,
     metadata: Object.freeze({ beaconID }),
   })
   if (!HEX64.test(out.hash)) throw bad('Chain "hash" must be 32-byte hex.', { field: 'hash' })
   const recomputed = drandChainHash(out)
   if (recomputed !== out.hash) {
-    throw bad('Chain "hash" does not match the chain info it comes with.', { field: 'hash', expected: recomputed, received: out.hash }, undefined)
+    throw bad(
+      'Chain "hash" does not match the chain info it comes with.',
+      { field: 'hash', expected: recomputed, received: out.hash },
+      undefined,
+    )
   }
   if (options.chainHash !== undefined && out.hash !== options.chainHash.toLowerCase()) {
-    throw bad(`The chain info is for chain ${out.hash}, not the pinned chain ${options.chainHash}.`, { field: 'hash', expected: options.chainHash, received: out.hash })
+    throw bad(
+      `The chain info is for chain ${out.hash}, not the pinned chain ${options.chainHash}.`,
+      { field: 'hash', expected: options.chainHash, received: out.hash },
+    )
   }
   const known = KNOWN_CHAINS.get(out.hash)
   if (known) {
     for (const k of ['public_key', 'period', 'genesis_time', 'groupHash', 'schemeID'] as const) {
-      if (known[k] !== out[k]) throw bad(`Chain info field "${k}" differs from the known value for chain ${out.hash}.`, { field: k })
+      if (known[k] !== out[k])
+        throw bad(`Chain info field "${k}" differs from the known value for chain ${out.hash}.`, {
+          field: k,
+        })
     }
   }
   return out

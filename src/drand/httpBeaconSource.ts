@@ -131,27 +131,43 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * windowRandomnessFromBeacon(beacon)
  * ```
  */
-export function createHttpBeaconSource(parameters: CreateHttpBeaconSourceParameters = {}): BeaconSource {
+export function createHttpBeaconSource(
+  parameters: CreateHttpBeaconSourceParameters = {},
+): BeaconSource {
   const D = HTTP_BEACON_SOURCE_DEFAULTS
-  const relays = (parameters.relays ?? DRAND_RELAYS).map((r) => (typeof r === 'string' ? r.replace(/\/+$/, '') : r))
-  if (relays.length === 0 || relays.some((r) => typeof r !== 'string' || !/^https?:\/\//i.test(r))) {
+  const relays = (parameters.relays ?? DRAND_RELAYS).map((r) =>
+    typeof r === 'string' ? r.replace(/\/+$/, '') : r,
+  )
+  if (
+    relays.length === 0 ||
+    relays.some((r) => typeof r !== 'string' || !/^https?:\/\//i.test(r))
+  ) {
     throw invalidArgument('relays', 'a non-empty list of http(s) base URLs', parameters.relays)
   }
-  const chainHash = (parameters.chainHash ?? parameters.chainInfo?.hash ?? (parameters.profile ?? DEFAULT_PROFILE).drand.chainHash).toLowerCase()
-  if (!/^[0-9a-f]{64}$/.test(chainHash)) throw invalidArgument('chainHash', '32-byte hex', chainHash)
+  const chainHash = (
+    parameters.chainHash ??
+    parameters.chainInfo?.hash ??
+    (parameters.profile ?? DEFAULT_PROFILE).drand.chainHash
+  ).toLowerCase()
+  if (!/^[0-9a-f]{64}$/.test(chainHash))
+    throw invalidArgument('chainHash', '32-byte hex', chainHash)
   const doFetch = parameters.fetch ?? globalThis.fetch
   if (typeof doFetch !== 'function') throw invalidArgument('fetch', 'a fetch function', doFetch)
   const timeoutMs = parameters.timeoutMs ?? D.timeoutMs
   const retries = parameters.retries ?? D.retries
   const retryDelayMs = parameters.retryDelayMs ?? D.retryDelayMs
   if (!(timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', timeoutMs)
-  if (!Number.isSafeInteger(retries) || retries < 0) throw invalidArgument('retries', 'a non-negative integer', retries)
-  if (!(retryDelayMs >= 0)) throw invalidArgument('retryDelayMs', 'a non-negative number', retryDelayMs)
+  if (!Number.isSafeInteger(retries) || retries < 0)
+    throw invalidArgument('retries', 'a non-negative integer', retries)
+  if (!(retryDelayMs >= 0))
+    throw invalidArgument('retryDelayMs', 'a non-negative number', retryDelayMs)
   const outer = parameters.signal
   const now = parameters.now ?? Date.now
 
   const getJson = async (url: string): Promise<unknown> => {
-    const signal = outer ? AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs)
+    const signal = outer
+      ? AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs)
     const res = await doFetch(url, { signal, headers: { accept: 'application/json' } })
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined)
@@ -161,7 +177,10 @@ export function createHttpBeaconSource(parameters: CreateHttpBeaconSourceParamet
   }
 
   /** Tries every relay, `retries + 1` passes; returns the first success. */
-  const acrossRelays = async <T>(what: string, attempt: (relay: string) => Promise<T>): Promise<T> => {
+  const acrossRelays = async <T>(
+    what: string,
+    attempt: (relay: string) => Promise<T>,
+  ): Promise<T> => {
     const failures: Failure[] = []
     let firstInvalid: unknown
     for (let pass = 0; pass <= retries; pass++) {
@@ -177,18 +196,29 @@ export function createHttpBeaconSource(parameters: CreateHttpBeaconSourceParamet
         try {
           return await attempt(relay)
         } catch (e) {
-          if (isReliquaryError(e) && e.code !== 'DRAND_UNAVAILABLE' && firstInvalid === undefined) firstInvalid = e
+          if (isReliquaryError(e) && e.code !== 'DRAND_UNAVAILABLE' && firstInvalid === undefined)
+            firstInvalid = e
           failures.push({ relay: relayLabel(relay), ...describeFailure(e) })
         }
       }
       if (outer?.aborted) break
     }
-    throw new ReliquaryError('DRAND_UNAVAILABLE', `No drand relay served ${what}${outer?.aborted ? ' (aborted)' : ''}.`, {
-      hints: ['Check connectivity to the relays, or pass other relays / a longer timeoutMs.', 'Relays that served beacons failing BLS verification are listed with DRAND_* codes.'],
-      details: failures.slice(0, 20).map((f) => `${f.relay}: ${f.code} ${f.message}`).join('; '),
-      meta: { failures: failures.slice(0, 50), aborted: outer?.aborted ?? false },
-      cause: firstInvalid ?? (outer?.aborted ? outer.reason : undefined),
-    })
+    throw new ReliquaryError(
+      'DRAND_UNAVAILABLE',
+      `No drand relay served ${what}${outer?.aborted ? ' (aborted)' : ''}.`,
+      {
+        hints: [
+          'Check connectivity to the relays, or pass other relays / a longer timeoutMs.',
+          'Relays that served beacons failing BLS verification are listed with DRAND_* codes.',
+        ],
+        details: failures
+          .slice(0, 20)
+          .map((f) => `${f.relay}: ${f.code} ${f.message}`)
+          .join('; '),
+        meta: { failures: failures.slice(0, 50), aborted: outer?.aborted ?? false },
+        cause: firstInvalid ?? (outer?.aborted ? outer.reason : undefined),
+      },
+    )
   }
 
   let infoPromise: Promise<DrandChainInfo> | undefined
@@ -197,7 +227,9 @@ export function createHttpBeaconSource(parameters: CreateHttpBeaconSourceParamet
       if (parameters.chainInfo) return assertChainInfo(parameters.chainInfo, { chainHash })
       const known = KNOWN_CHAINS.get(chainHash)
       if (known) return known
-      return acrossRelays('the chain info', async (relay) => assertChainInfo(await getJson(`${relay}/${chainHash}/info`), { chainHash }))
+      return acrossRelays('the chain info', async (relay) =>
+        assertChainInfo(await getJson(`${relay}/${chainHash}/info`), { chainHash }),
+      )
     })()
     infoPromise.catch(() => {
       infoPromise = undefined // a failed lookup is retried on the next call
@@ -206,14 +238,17 @@ export function createHttpBeaconSource(parameters: CreateHttpBeaconSourceParamet
   }
 
   const beacon = async (round: number): Promise<VerifiedBeacon> => {
-    if (!Number.isSafeInteger(round) || round < 1) throw invalidArgument('round', 'a positive integer', round)
+    if (!Number.isSafeInteger(round) || round < 1)
+      throw invalidArgument('round', 'a positive integer', round)
     const info = await chainInfo()
     return acrossRelays(`round ${round}`, (relay) =>
       fetchVerifiedBeacon(
         async (r) => {
           let v2Error: unknown
           try {
-            return (await getJson(`${relay}/v2/chains/${chainHash}/rounds/${r}`)) as DrandBeaconInput
+            return (await getJson(
+              `${relay}/v2/chains/${chainHash}/rounds/${r}`,
+            )) as DrandBeaconInput
           } catch (e) {
             v2Error = e
           }
@@ -233,12 +268,14 @@ export function createHttpBeaconSource(parameters: CreateHttpBeaconSourceParamet
     latest: async (): Promise<VerifiedBeacon> => {
       const info = await chainInfo()
       const t = now() / 1000
-      if (!Number.isFinite(t) || t < info.genesis_time) throw new ReliquaryError('DRAND_UNAVAILABLE', 'The clock is before the chain genesis.')
+      if (!Number.isFinite(t) || t < info.genesis_time)
+        throw new ReliquaryError('DRAND_UNAVAILABLE', 'The clock is before the chain genesis.')
       const current = 1 + Math.floor((t - info.genesis_time) / info.period)
       try {
         return await beacon(current)
       } catch (e) {
-        if (current > 1 && isReliquaryError(e, 'DRAND_UNAVAILABLE') && !outer?.aborted) return beacon(current - 1)
+        if (current > 1 && isReliquaryError(e, 'DRAND_UNAVAILABLE') && !outer?.aborted)
+          return beacon(current - 1)
         throw e
       }
     },

@@ -58,11 +58,15 @@ export type LocalBeaconChain = BeaconSource & {
  * const randomness = windowRandomnessFromBeacon(await chain.latest())
  * ```
  */
-export function createLocalBeaconChain(parameters: CreateLocalBeaconChainParameters): LocalBeaconChain {
+export function createLocalBeaconChain(
+  parameters: CreateLocalBeaconChainParameters,
+): LocalBeaconChain {
   const { genesisTime, periodSeconds } = parameters
   const now = parameters.now ?? Date.now
-  if (!Number.isSafeInteger(genesisTime) || genesisTime < 0) throw invalidArgument('genesisTime', 'a non-negative integer (unix seconds)', genesisTime)
-  if (!Number.isSafeInteger(periodSeconds) || periodSeconds < 1 || periodSeconds > 0xffffffff) throw invalidArgument('periodSeconds', 'a positive integer', periodSeconds)
+  if (!Number.isSafeInteger(genesisTime) || genesisTime < 0)
+    throw invalidArgument('genesisTime', 'a non-negative integer (unix seconds)', genesisTime)
+  if (!Number.isSafeInteger(periodSeconds) || periodSeconds < 1 || periodSeconds > 0xffffffff)
+    throw invalidArgument('periodSeconds', 'a positive integer', periodSeconds)
   const beaconID = parameters.beaconID ?? 'reliquary-local'
   if (typeof beaconID !== 'string') throw invalidArgument('beaconID', 'a string', beaconID)
 
@@ -70,7 +74,10 @@ export function createLocalBeaconChain(parameters: CreateLocalBeaconChainParamet
   if (parameters.secretKey === undefined) sk = bls12_381.utils.randomSecretKey()
   else {
     try {
-      sk = typeof parameters.secretKey === 'string' ? fromHex(parameters.secretKey.replace(/^0x/i, ''), 'secretKey') : Uint8Array.from(parameters.secretKey)
+      sk =
+        typeof parameters.secretKey === 'string'
+          ? fromHex(parameters.secretKey.replace(/^0x/i, ''), 'secretKey')
+          : Uint8Array.from(parameters.secretKey)
     } catch {
       throw invalidArgument('secretKey', '32 bytes or 64 hex characters', '(redacted)')
     }
@@ -80,11 +87,23 @@ export function createLocalBeaconChain(parameters: CreateLocalBeaconChainParamet
   const scalar = sk.length === 32 ? BigInt(`0x${toHex(sk)}`) : 0n
   if (scalar < 1n || scalar >= bls12_381.fields.Fr.ORDER) {
     // Never echo the key itself.
-    throw new ReliquaryError('INVALID_ARGUMENT', '"secretKey" expected a 32-byte big-endian BLS12-381 scalar in [1, r).', { meta: { param: 'secretKey' } })
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      '"secretKey" expected a 32-byte big-endian BLS12-381 scalar in [1, r).',
+      { meta: { param: 'secretKey' } },
+    )
   }
   const publicKey = toHex(S.getPublicKey(scalar).toBytes(true))
-  const groupHash = toHex(sha256(concatBytes(utf8('reliquary-local-beacon-chain'), fromHex(publicKey))))
-  const base = { public_key: publicKey, period: periodSeconds, genesis_time: genesisTime, groupHash, metadata: { beaconID } }
+  const groupHash = toHex(
+    sha256(concatBytes(utf8('reliquary-local-beacon-chain'), fromHex(publicKey))),
+  )
+  const base = {
+    public_key: publicKey,
+    period: periodSeconds,
+    genesis_time: genesisTime,
+    groupHash,
+    metadata: { beaconID },
+  }
   const info: DrandChainInfo = Object.freeze({
     ...base,
     hash: drandChainHash(base),
@@ -94,7 +113,8 @@ export function createLocalBeaconChain(parameters: CreateLocalBeaconChainParamet
   const dst = DRAND_SCHEMES[LOCAL_SCHEME]!.dst
 
   const rawBeacon = (round: number): DrandBeaconInput => {
-    if (!Number.isSafeInteger(round) || round < 1) throw invalidArgument('round', 'a positive integer', round)
+    if (!Number.isSafeInteger(round) || round < 1)
+      throw invalidArgument('round', 'a positive integer', round)
     const signature = toHex(S.sign(S.hash(beaconMessage(round), dst), scalar).toBytes(true))
     return Object.freeze({ round, signature, randomness: toHex(sha256(fromHex(signature))) })
   }
@@ -104,10 +124,15 @@ export function createLocalBeaconChain(parameters: CreateLocalBeaconChainParamet
     return 1 + Math.floor((t - genesisTime) / periodSeconds)
   }
   const beacon = async (round: number): Promise<VerifiedBeacon> => {
-    if (!Number.isSafeInteger(round) || round < 1) throw invalidArgument('round', 'a positive integer', round)
+    if (!Number.isSafeInteger(round) || round < 1)
+      throw invalidArgument('round', 'a positive integer', round)
     const current = currentRound()
     if (round > current) {
-      throw new ReliquaryError('DRAND_UNAVAILABLE', `Round ${round} is not produced yet (current round ${current}).`, { meta: { round, current } })
+      throw new ReliquaryError(
+        'DRAND_UNAVAILABLE',
+        `Round ${round} is not produced yet (current round ${current}).`,
+        { meta: { round, current } },
+      )
     }
     return fetchVerifiedBeacon(async (r) => rawBeacon(r), info, round)
   }
@@ -117,7 +142,11 @@ export function createLocalBeaconChain(parameters: CreateLocalBeaconChainParamet
     beacon,
     latest: async () => {
       const current = currentRound()
-      if (current < 1) throw new ReliquaryError('DRAND_UNAVAILABLE', 'The local chain has not reached its genesis time yet.')
+      if (current < 1)
+        throw new ReliquaryError(
+          'DRAND_UNAVAILABLE',
+          'The local chain has not reached its genesis time yet.',
+        )
       return beacon(current)
     },
     currentRound,

@@ -33,22 +33,34 @@ export type CreateRecordedBeaconSourceParameters = {
  * const beacon = await source.beacon(30662982)
  * ```
  */
-export function createRecordedBeaconSource(parameters: CreateRecordedBeaconSourceParameters): BeaconSource {
+export function createRecordedBeaconSource(
+  parameters: CreateRecordedBeaconSourceParameters,
+): BeaconSource {
   const { beacons } = parameters
-  const chainInfo = parameters.chainHash !== undefined ? assertChainInfo(parameters.chainInfo, { chainHash: parameters.chainHash }) : parameters.chainInfo
-  if (typeof chainInfo !== 'object' || chainInfo === null) throw invalidArgument('chainInfo', 'a drand chain info object', chainInfo)
+  const chainInfo =
+    parameters.chainHash !== undefined
+      ? assertChainInfo(parameters.chainInfo, { chainHash: parameters.chainHash })
+      : parameters.chainInfo
+  if (typeof chainInfo !== 'object' || chainInfo === null)
+    throw invalidArgument('chainInfo', 'a drand chain info object', chainInfo)
   if (!Array.isArray(beacons)) throw invalidArgument('beacons', 'an array of beacons', beacons)
   const byRound = new Map<number, DrandBeaconInput>()
   for (const b of beacons as readonly unknown[]) {
     const round = typeof b === 'object' && b !== null ? (b as { round?: unknown }).round : undefined
-    if (typeof round !== 'number' || !Number.isSafeInteger(round) || round < 1) throw invalidArgument('beacons[].round', 'a positive integer', round)
-    if (byRound.has(round)) throw invalidArgument('beacons', 'one beacon per round', `duplicate round ${round}`)
+    if (typeof round !== 'number' || !Number.isSafeInteger(round) || round < 1)
+      throw invalidArgument('beacons[].round', 'a positive integer', round)
+    if (byRound.has(round))
+      throw invalidArgument('beacons', 'one beacon per round', `duplicate round ${round}`)
     byRound.set(round, b as DrandBeaconInput)
   }
   const beacon = (round: number): Promise<VerifiedBeacon> => {
     const raw = byRound.get(round)
     if (raw === undefined) {
-      return Promise.reject(new ReliquaryError('DRAND_UNAVAILABLE', `Round ${describeValue(round)} was not recorded.`, { meta: { round } }))
+      return Promise.reject(
+        new ReliquaryError('DRAND_UNAVAILABLE', `Round ${describeValue(round)} was not recorded.`, {
+          meta: { round },
+        }),
+      )
     }
     return fetchVerifiedBeacon(async () => raw, chainInfo, round)
   }
@@ -56,7 +68,10 @@ export function createRecordedBeaconSource(parameters: CreateRecordedBeaconSourc
     chainInfo: async () => chainInfo,
     beacon,
     latest: () => {
-      if (byRound.size === 0) return Promise.reject(new ReliquaryError('DRAND_UNAVAILABLE', 'The recording holds no beacons.'))
+      if (byRound.size === 0)
+        return Promise.reject(
+          new ReliquaryError('DRAND_UNAVAILABLE', 'The recording holds no beacons.'),
+        )
       return beacon(Math.max(...byRound.keys()))
     },
   })

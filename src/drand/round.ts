@@ -13,7 +13,11 @@ export function pyFloorDiv(a: number, b: number): number {
 }
 
 function finite(x: number, name: string): void {
-  if (typeof x !== 'number' || !Number.isFinite(x)) throw new ReliquaryError('INVALID_ARGUMENT', `"${name}" must be a finite number, received ${String(x)}.`)
+  if (typeof x !== 'number' || !Number.isFinite(x))
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"${name}" must be a finite number, received ${String(x)}.`,
+    )
 }
 
 /**
@@ -32,23 +36,45 @@ function finite(x: number, name: string): void {
  */
 export function drandRoundAt(
   nowSeconds: number,
-  options: { genesisTime?: number | undefined; periodSeconds?: number | undefined; profile?: ProtocolProfile | undefined } = {},
+  options: {
+    genesisTime?: number | undefined
+    periodSeconds?: number | undefined
+    profile?: ProtocolProfile | undefined
+  } = {},
 ): number {
   const chain = (options.profile ?? DEFAULT_PROFILE).drand
   const genesis = options.genesisTime ?? chain.genesisTime
   const period = options.periodSeconds ?? chain.periodSeconds
   finite(nowSeconds, 'nowSeconds')
   finite(genesis, 'genesisTime')
-  if (!(period > 0)) throw new ReliquaryError('INVALID_ARGUMENT', `"periodSeconds" must be positive, received ${String(period)}.`)
+  if (!(period > 0))
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"periodSeconds" must be positive, received ${String(period)}.`,
+    )
   if (nowSeconds < genesis) return 1
   return 1 + pyFloorDiv(nowSeconds - genesis, period)
 }
 
 /** Unix time (seconds) at which `round` is published: `genesis + (round − 1)·period`. */
-export function drandRoundTime(round: number, options: { genesisTime?: number | undefined; periodSeconds?: number | undefined; profile?: ProtocolProfile | undefined } = {}): number {
+export function drandRoundTime(
+  round: number,
+  options: {
+    genesisTime?: number | undefined
+    periodSeconds?: number | undefined
+    profile?: ProtocolProfile | undefined
+  } = {},
+): number {
   const chain = (options.profile ?? DEFAULT_PROFILE).drand
-  if (!Number.isSafeInteger(round) || round < 1) throw new ReliquaryError('INVALID_ARGUMENT', `"round" must be a positive integer, received ${String(round)}.`)
-  return (options.genesisTime ?? chain.genesisTime) + (round - 1) * (options.periodSeconds ?? chain.periodSeconds)
+  if (!Number.isSafeInteger(round) || round < 1)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"round" must be a positive integer, received ${String(round)}.`,
+    )
+  return (
+    (options.genesisTime ?? chain.genesisTime) +
+    (round - 1) * (options.periodSeconds ?? chain.periodSeconds)
+  )
 }
 
 /** E1 seconds per block used to turn a window counter into a time (`BLOCK_TIME_SECONDS`). */
@@ -58,6 +84,10 @@ export const E1_BLOCK_TIME_SECONDS = 12
  * E1/E2 `compute_drand_round_for_window`: the window counter is read as a block number at 12 s a
  * block; before the chain's genesis that is round 1 (which is what every realistic window gives).
  */
-export function drandRoundForWindowE1(windowStartBlock: number, genesisTime: number, periodSeconds: number): number {
+export function drandRoundForWindowE1(
+  windowStartBlock: number,
+  genesisTime: number,
+  periodSeconds: number,
+): number {
   return drandRoundAt(windowStartBlock * E1_BLOCK_TIME_SECONDS, { genesisTime, periodSeconds })
 }

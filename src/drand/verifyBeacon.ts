@@ -10,7 +10,12 @@ import { bls12_381 } from '@noble/curves/bls12-381'
 import { sha256 } from '@noble/hashes/sha2'
 import { ReliquaryError, describeValue } from '../errors/base.js'
 import { be64, concatBytes, fromHex, toHex } from '../_utils/bytes.js'
-import { _markVerified, type DrandBeaconInput, type DrandChainInfo, type VerifiedBeacon } from './beacon.js'
+import {
+  _markVerified,
+  type DrandBeaconInput,
+  type DrandChainInfo,
+  type VerifiedBeacon,
+} from './beacon.js'
 import { schemeOf, type DrandScheme } from './chainInfo.js'
 
 type G1Point = ReturnType<typeof bls12_381.G1.Point.fromBytes>
@@ -27,16 +32,31 @@ export type VerifyBeaconOptions = {
   expectedRound?: number | undefined
 }
 
-function malformed(message: string, meta: Record<string, unknown>): ReliquaryError<'DRAND_BEACON_MALFORMED'> {
+function malformed(
+  message: string,
+  meta: Record<string, unknown>,
+): ReliquaryError<'DRAND_BEACON_MALFORMED'> {
   return new ReliquaryError('DRAND_BEACON_MALFORMED', message, { meta })
 }
 
 function hexField(v: unknown, name: string, bytes?: number): Uint8Array {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || v.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(v)) {
-    throw malformed(`Beacon "${name}" must be non-empty even-length hex, received ${describeValue(v)}.`, { field: name })
+  if (
+    typeof v !== 'string' ||
+    v.length === 0 ||
+    v.length > 1024 ||
+    v.length % 2 !== 0 ||
+    !/^[0-9a-fA-F]+$/.test(v)
+  ) {
+    throw malformed(
+      `Beacon "${name}" must be non-empty even-length hex, received ${describeValue(v)}.`,
+      { field: name },
+    )
   }
   if (bytes !== undefined && v.length !== bytes * 2) {
-    throw malformed(`Beacon "${name}" must be ${bytes} bytes (compressed point), received ${v.length / 2}.`, { field: name })
+    throw malformed(
+      `Beacon "${name}" must be ${bytes} bytes (compressed point), received ${v.length / 2}.`,
+      { field: name },
+    )
   }
   return fromHex(v.toLowerCase(), name)
 }
@@ -62,18 +82,26 @@ function chainKey(chainInfo: DrandChainInfo, scheme: DrandScheme): G1Point | G2P
   if (hit) return hit
   const size = keyGroup === 'G1' ? G1_BYTES : G2_BYTES
   if (!/^[0-9a-f]*$/.test(hex) || hex.length !== size * 2) {
-    throw new ReliquaryError('DRAND_CHAIN_INFO_INVALID', `Chain "public_key" must be a ${size}-byte compressed ${keyGroup} point for scheme ${chainInfo.schemeID}.`, {
-      meta: { field: 'public_key', schemeID: chainInfo.schemeID },
-    })
+    throw new ReliquaryError(
+      'DRAND_CHAIN_INFO_INVALID',
+      `Chain "public_key" must be a ${size}-byte compressed ${keyGroup} point for scheme ${chainInfo.schemeID}.`,
+      {
+        meta: { field: 'public_key', schemeID: chainInfo.schemeID },
+      },
+    )
   }
   let key: G1Point | G2Point
   try {
     key = decodePoint(keyGroup, fromHex(hex, 'public_key'))
   } catch (e) {
-    throw new ReliquaryError('DRAND_CHAIN_INFO_INVALID', `Chain "public_key" is not a valid ${keyGroup} point.`, {
-      meta: { field: 'public_key', schemeID: chainInfo.schemeID },
-      cause: e,
-    })
+    throw new ReliquaryError(
+      'DRAND_CHAIN_INFO_INVALID',
+      `Chain "public_key" is not a valid ${keyGroup} point.`,
+      {
+        meta: { field: 'public_key', schemeID: chainInfo.schemeID },
+        cause: e,
+      },
+    )
   }
   if (keyCache.size >= 32) keyCache.delete(keyCache.keys().next().value as string)
   keyCache.set(cacheKey, key)
@@ -120,22 +148,41 @@ export function beaconMessage(round: number, previousSignature?: Uint8Array): Ui
  * beacon.randomness // hex SHA-256 of the signature
  * ```
  */
-export function verifyBeacon(beacon: DrandBeaconInput, chainInfo: DrandChainInfo, options: VerifyBeaconOptions = {}): VerifiedBeacon {
+export function verifyBeacon(
+  beacon: DrandBeaconInput,
+  chainInfo: DrandChainInfo,
+  options: VerifyBeaconOptions = {},
+): VerifiedBeacon {
   if (typeof chainInfo !== 'object' || chainInfo === null) {
-    throw new ReliquaryError('DRAND_CHAIN_INFO_INVALID', `"chainInfo" must be a drand chain info object, received ${describeValue(chainInfo)}.`)
+    throw new ReliquaryError(
+      'DRAND_CHAIN_INFO_INVALID',
+      `"chainInfo" must be a drand chain info object, received ${describeValue(chainInfo)}.`,
+    )
   }
   const scheme = schemeOf(chainInfo.schemeID)
-  if (typeof beacon !== 'object' || beacon === null) throw malformed(`A beacon must be an object, received ${describeValue(beacon)}.`, {})
+  if (typeof beacon !== 'object' || beacon === null)
+    throw malformed(`A beacon must be an object, received ${describeValue(beacon)}.`, {})
   const { round } = beacon
   if (typeof round !== 'number' || !Number.isSafeInteger(round) || round < 1 || round > MAX_ROUND) {
-    throw malformed(`Beacon "round" must be a positive integer, received ${describeValue(round)}.`, { field: 'round' })
+    throw malformed(
+      `Beacon "round" must be a positive integer, received ${describeValue(round)}.`,
+      { field: 'round' },
+    )
   }
   if (options.expectedRound !== undefined && round !== options.expectedRound) {
-    throw new ReliquaryError('DRAND_ROUND_MISMATCH', `Expected a beacon for round ${options.expectedRound}, received round ${round}.`, {
-      meta: { expected: options.expectedRound, received: round },
-    })
+    throw new ReliquaryError(
+      'DRAND_ROUND_MISMATCH',
+      `Expected a beacon for round ${options.expectedRound}, received round ${round}.`,
+      {
+        meta: { expected: options.expectedRound, received: round },
+      },
+    )
   }
-  const sigBytes = hexField(beacon.signature, 'signature', scheme.signatureGroup === 'G1' ? G1_BYTES : G2_BYTES)
+  const sigBytes = hexField(
+    beacon.signature,
+    'signature',
+    scheme.signatureGroup === 'G1' ? G1_BYTES : G2_BYTES,
+  )
   let previous: Uint8Array | undefined
   if (scheme.chained) previous = hexField(beacon.previous_signature, 'previous_signature')
 
@@ -143,9 +190,13 @@ export function verifyBeacon(beacon: DrandBeaconInput, chainInfo: DrandChainInfo
   if (beacon.randomness !== undefined) {
     const claimed = hexField(beacon.randomness, 'randomness', 32)
     if (toHex(claimed) !== randomness) {
-      throw new ReliquaryError('DRAND_RANDOMNESS_MISMATCH', `Beacon ${round}: "randomness" is not SHA-256 of the signature.`, {
-        meta: { round, expected: randomness, received: toHex(claimed) },
-      })
+      throw new ReliquaryError(
+        'DRAND_RANDOMNESS_MISMATCH',
+        `Beacon ${round}: "randomness" is not SHA-256 of the signature.`,
+        {
+          meta: { round, expected: randomness, received: toHex(claimed) },
+        },
+      )
     }
   }
 
@@ -162,16 +213,26 @@ export function verifyBeacon(beacon: DrandBeaconInput, chainInfo: DrandChainInfo
       ok = L.verify(sig as G2Point, L.hash(msg, scheme.dst), key as G1Point)
     }
   } catch (e) {
-    throw new ReliquaryError('DRAND_SIGNATURE_INVALID', `Beacon ${round}: the signature is not a valid ${scheme.signatureGroup} point.`, {
-      meta: { round, schemeID: chainInfo.schemeID, reason: 'not_a_point' },
-      cause: e,
-    })
+    throw new ReliquaryError(
+      'DRAND_SIGNATURE_INVALID',
+      `Beacon ${round}: the signature is not a valid ${scheme.signatureGroup} point.`,
+      {
+        meta: { round, schemeID: chainInfo.schemeID, reason: 'not_a_point' },
+        cause: e,
+      },
+    )
   }
   if (!ok) {
-    throw new ReliquaryError('DRAND_SIGNATURE_INVALID', `Beacon ${round}: the BLS signature does not verify against the chain public key.`, {
-      hints: ['The round, signature or previous signature was altered, or the beacon is from another chain.'],
-      meta: { round, schemeID: chainInfo.schemeID, chainHash: chainInfo.hash, reason: 'pairing' },
-    })
+    throw new ReliquaryError(
+      'DRAND_SIGNATURE_INVALID',
+      `Beacon ${round}: the BLS signature does not verify against the chain public key.`,
+      {
+        hints: [
+          'The round, signature or previous signature was altered, or the beacon is from another chain.',
+        ],
+        meta: { round, schemeID: chainInfo.schemeID, chainHash: chainInfo.hash, reason: 'pairing' },
+      },
+    )
   }
   const out = Object.freeze({
     round,

@@ -25,7 +25,11 @@ function hex32(x: string, name: string): Uint8Array {
  * ```
  */
 export function windowRandomnessE3(drandRandomness: string, round: number): string {
-  if (!Number.isSafeInteger(round) || round < 0) throw new ReliquaryError('INVALID_ARGUMENT', `"round" must be a non-negative integer, received ${String(round)}.`)
+  if (!Number.isSafeInteger(round) || round < 0)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"round" must be a non-negative integer, received ${String(round)}.`,
+    )
   return toHex(sha256(concatBytes(hex32(drandRandomness, 'drandRandomness'), be64(round))))
 }
 
@@ -36,12 +40,16 @@ export function windowRandomnessE3(drandRandomness: string, round: number): stri
  *
  * - Spec: PROTOCOL.md §1.10 (E1/E2, `compute_window_randomness`).
  */
-export function windowRandomnessE1(blockHash: string, drand?: { randomness: string; round?: number | undefined } | undefined): string {
+export function windowRandomnessE1(
+  blockHash: string,
+  drand?: { randomness: string; round?: number | undefined } | undefined,
+): string {
   const block = hex32(blockHash, 'blockHash')
   if (!drand) return toHex(block)
   const parts = [block, hex32(drand.randomness, 'drandRandomness')]
   if (drand.round !== undefined) {
-    if (!Number.isSafeInteger(drand.round) || drand.round < 0) throw new ReliquaryError('INVALID_ARGUMENT', '"round" must be a non-negative integer.')
+    if (!Number.isSafeInteger(drand.round) || drand.round < 0)
+      throw new ReliquaryError('INVALID_ARGUMENT', '"round" must be a non-negative integer.')
     parts.push(be64(drand.round))
   }
   return toHex(sha256(concatBytes(...parts)))

@@ -24,16 +24,29 @@ import { windowRandomnessE3 } from './windowRandomness.js'
  * const randomness = windowRandomnessFromBeacon(beacon)
  * ```
  */
-export function windowRandomnessFromBeacon(beacon: VerifiedBeacon, options: { chainHash?: string | undefined } = {}): string {
+export function windowRandomnessFromBeacon(
+  beacon: VerifiedBeacon,
+  options: { chainHash?: string | undefined } = {},
+): string {
   if (!isVerifiedBeacon(beacon)) {
-    throw new ReliquaryError('DRAND_BEACON_NOT_VERIFIED', `"beacon" must come out of verifyBeacon or a BeaconSource, received ${describeValue(beacon)}.`, {
-      hints: ['Verify the beacon first: verifyBeacon(beacon, chainInfo), or fetch it from a BeaconSource.'],
-    })
+    throw new ReliquaryError(
+      'DRAND_BEACON_NOT_VERIFIED',
+      `"beacon" must come out of verifyBeacon or a BeaconSource, received ${describeValue(beacon)}.`,
+      {
+        hints: [
+          'Verify the beacon first: verifyBeacon(beacon, chainInfo), or fetch it from a BeaconSource.',
+        ],
+      },
+    )
   }
   if (options.chainHash !== undefined && beacon.chainHash !== options.chainHash.toLowerCase()) {
-    throw new ReliquaryError('DRAND_CHAIN_INFO_INVALID', `The beacon was verified against chain ${beacon.chainHash}, not ${options.chainHash}.`, {
-      meta: { expected: options.chainHash, received: beacon.chainHash },
-    })
+    throw new ReliquaryError(
+      'DRAND_CHAIN_INFO_INVALID',
+      `The beacon was verified against chain ${beacon.chainHash}, not ${options.chainHash}.`,
+      {
+        meta: { expected: options.chainHash, received: beacon.chainHash },
+      },
+    )
   }
   return windowRandomnessE3(beacon.randomness, beacon.round)
 }

@@ -80,7 +80,10 @@ export class ReliquaryError<C extends ErrorCode = ErrorCode> extends Error {
  * @param e - Anything caught.
  * @param code - When given, the error must also carry this code.
  */
-export function isReliquaryError<C extends ErrorCode>(e: unknown, code?: C): e is ReliquaryError<C> {
+export function isReliquaryError<C extends ErrorCode>(
+  e: unknown,
+  code?: C,
+): e is ReliquaryError<C> {
   return (
     typeof e === 'object' &&
     e !== null &&
@@ -98,19 +101,30 @@ export function describeErrorCode(code: ErrorCode): string {
  * Throws `INVALID_ARGUMENT` naming the parameter, what was expected and what was received.
  * @internal
  */
-export function invalidArgument(param: string, expected: string, received: unknown, hints?: string[]): ReliquaryError<'INVALID_ARGUMENT'> {
-  return new ReliquaryError('INVALID_ARGUMENT', `"${param}" expected ${expected}, received ${describeValue(received)}.`, {
-    hints,
-    meta: { param, expected },
-  })
+export function invalidArgument(
+  param: string,
+  expected: string,
+  received: unknown,
+  hints?: string[],
+): ReliquaryError<'INVALID_ARGUMENT'> {
+  return new ReliquaryError(
+    'INVALID_ARGUMENT',
+    `"${param}" expected ${expected}, received ${describeValue(received)}.`,
+    {
+      hints,
+      meta: { param, expected },
+    },
+  )
 }
 
 /** A short, safe description of a value for error messages. @internal */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null'
-  if (typeof v === 'string') return v.length > 40 ? `string of length ${v.length}` : JSON.stringify(v)
+  if (typeof v === 'string')
+    return v.length > 40 ? `string of length ${v.length}` : JSON.stringify(v)
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   if (Array.isArray(v)) return `array of length ${v.length}`
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name} of length ${(v as unknown as { length: number }).length}`
+  if (ArrayBuffer.isView(v))
+    return `${v.constructor.name} of length ${(v as unknown as { length: number }).length}`
   return typeof v
 }

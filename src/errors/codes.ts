@@ -17,32 +17,48 @@ export const ERROR_CODES = Object.freeze({
   CONFORMANCE_FILE_INVALID: 'A conformance vector file is malformed.',
   TFJS_NOT_AVAILABLE: 'TensorFlow.js is needed for this call but is not installed.',
   CLI_USAGE: 'The command line was not understood.',
-  DRAND_BEACON_MALFORMED: 'A drand beacon is not well formed (missing fields, bad hex, wrong length).',
-  DRAND_SIGNATURE_INVALID: 'A drand beacon signature is not a valid point or fails BLS verification.',
+  DRAND_BEACON_MALFORMED:
+    'A drand beacon is not well formed (missing fields, bad hex, wrong length).',
+  DRAND_SIGNATURE_INVALID:
+    'A drand beacon signature is not a valid point or fails BLS verification.',
   DRAND_ROUND_MISMATCH: 'A drand beacon is for another round than the one requested.',
   DRAND_RANDOMNESS_MISMATCH: 'A drand beacon randomness is not SHA-256 of its signature.',
-  DRAND_CHAIN_INFO_INVALID: 'drand chain info is malformed, its key is not a valid point, or it is not the pinned chain.',
+  DRAND_CHAIN_INFO_INVALID:
+    'drand chain info is malformed, its key is not a valid point, or it is not the pinned chain.',
   DRAND_SCHEME_UNSUPPORTED: 'The drand chain uses a signature scheme the SDK cannot verify.',
   DRAND_UNAVAILABLE: 'No drand source could serve a verified beacon for that round.',
-  DRAND_BEACON_NOT_VERIFIED: 'A beacon that did not come out of verifyBeacon was passed where a verified one is required.',
+  DRAND_BEACON_NOT_VERIFIED:
+    'A beacon that did not come out of verifyBeacon was passed where a verified one is required.',
   MANIFEST_FILES_MISMATCH: 'The files on disk do not match the hashes a manifest lists.',
-  MODEL_FILE_MISSING: 'A model directory lacks a file it needs (config.json, weights, tokenizer.json).',
+  MODEL_FILE_MISSING:
+    'A model directory lacks a file it needs (config.json, weights, tokenizer.json).',
   MODEL_CONFIG_INVALID: 'config.json or generation_config.json is malformed or inconsistent.',
-  MODEL_ARCHITECTURE_UNSUPPORTED: 'The checkpoint is of an architecture or feature the decoder does not implement.',
+  MODEL_ARCHITECTURE_UNSUPPORTED:
+    'The checkpoint is of an architecture or feature the decoder does not implement.',
   MODEL_WEIGHT_MISSING: 'A weight the architecture needs is absent from the checkpoint.',
   MODEL_SHAPE_MISMATCH: 'A weight has a different shape than the config implies.',
-  MODEL_SAFETENSORS_HEADER_INVALID: 'A safetensors header is oversized, not JSON, or inconsistent with its data.',
+  MODEL_SAFETENSORS_HEADER_INVALID:
+    'A safetensors header is oversized, not JSON, or inconsistent with its data.',
   MODEL_SAFETENSORS_TRUNCATED: 'A safetensors file ends before the data its header describes.',
-  MODEL_SAFETENSORS_DTYPE_UNSUPPORTED: 'A safetensors tensor has a dtype this reader cannot convert.',
-  MODEL_SAFETENSORS_SHARD_MISSING: 'A shard named by model.safetensors.index.json is missing or unsafe.',
+  MODEL_SAFETENSORS_DTYPE_UNSUPPORTED:
+    'A safetensors tensor has a dtype this reader cannot convert.',
+  MODEL_SAFETENSORS_SHARD_MISSING:
+    'A shard named by model.safetensors.index.json is missing or unsafe.',
   MODEL_TOKENIZER_INVALID: 'tokenizer.json or tokenizer_config.json cannot be loaded.',
-  HUB_REQUEST_FAILED: 'A Hugging Face Hub request failed (network error, error status or malformed response).',
-  HUB_CHECKPOINT_CONFLICT: 'The Hub repo head is already a `checkpoint {n}` commit whose custody manifest differs from this one.',
-  HUB_REFERENCE_MANIFEST_INVALID: 'A reference checkpoint manifest fails its signature, repo, revision or checkpoint_n check.',
-  HUB_COMMIT_TITLE_MISMATCH: 'The Hub commit at the pinned revision is not titled `checkpoint {n}`.',
-  HUB_CUSTODY_INVALID: 'A checkpoint\'s custody manifest is missing, malformed, or its chain does not verify.',
-  WINDOW_STATE_INVALID: 'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
-  GRPO_STATE_INVALID: 'A saved GRPO trainer state is missing, malformed, or does not match the model it is restored into.',
+  HUB_REQUEST_FAILED:
+    'A Hugging Face Hub request failed (network error, error status or malformed response).',
+  HUB_CHECKPOINT_CONFLICT:
+    'The Hub repo head is already a `checkpoint {n}` commit whose custody manifest differs from this one.',
+  HUB_REFERENCE_MANIFEST_INVALID:
+    'A reference checkpoint manifest fails its signature, repo, revision or checkpoint_n check.',
+  HUB_COMMIT_TITLE_MISMATCH:
+    'The Hub commit at the pinned revision is not titled `checkpoint {n}`.',
+  HUB_CUSTODY_INVALID:
+    "A checkpoint's custody manifest is missing, malformed, or its chain does not verify.",
+  WINDOW_STATE_INVALID:
+    'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
+  GRPO_STATE_INVALID:
+    'A saved GRPO trainer state is missing, malformed, or does not match the model it is restored into.',
 } as const)
 
 /** A stable error code; see {@link ERROR_CODES} for the meaning of each. */

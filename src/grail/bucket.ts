@@ -16,14 +16,17 @@ import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
  * logMagnitudeBucket(31) // 4
  * ```
  */
-export function logMagnitudeBucket(value: number, options: { profile?: ProtocolProfile | undefined } = {}): number {
+export function logMagnitudeBucket(
+  value: number,
+  options: { profile?: ProtocolProfile | undefined } = {},
+): number {
   const { numBuckets, bucketDeadzone } = (options.profile ?? DEFAULT_PROFILE).grail
   return bucketOf(value, numBuckets, numBuckets / 10.0, bucketDeadzone)
 }
 
 /** Hot-path form with the profile numbers pre-resolved. @internal */
 export function bucketOf(v: number, numBuckets: number, scale: number, deadzone: number): number {
-  if (v !== v) return 0
+  if (Number.isNaN(v)) return 0
   const a = Math.abs(v)
   if (a === Infinity) return v > 0 ? numBuckets - 1 : -(numBuckets - 1)
   if (a < deadzone) return 0

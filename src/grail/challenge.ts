@@ -44,7 +44,10 @@ export function hashTokens(tokens: ArrayLike<number>): Uint8Array {
  * @param tokens - The full rollout (prompt and completion).
  * @param randomness - Window randomness (hex) or its bytes.
  */
-export function challengeSeed(tokens: ArrayLike<number>, randomness: string | Uint8Array): Uint8Array {
+export function challengeSeed(
+  tokens: ArrayLike<number>,
+  randomness: string | Uint8Array,
+): Uint8Array {
   const r = typeof randomness === 'string' ? decodeRandomness(randomness) : randomness
   return prf(PRF_LABELS.open, [hashTokens(tokens), r], 32)
 }
@@ -94,23 +97,44 @@ export type ChallengeIndicesParameters = {
  */
 export function challengeIndices(p: ChallengeIndicesParameters): number[] {
   const profile = p.profile ?? DEFAULT_PROFILE
-  if (p.tokens.length === 0) throw new ReliquaryError('GRAIL_CHALLENGE_INVALID', 'Cannot draw challenge positions over empty tokens.')
+  if (p.tokens.length === 0)
+    throw new ReliquaryError(
+      'GRAIL_CHALLENGE_INVALID',
+      'Cannot draw challenge positions over empty tokens.',
+    )
   const ranged = p.start !== undefined || p.end !== undefined
   const start = ranged ? (p.start ?? 0) : 0
   const end = ranged ? (p.end ?? p.tokens.length) : (p.seqLen ?? p.tokens.length)
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start || end - start > MAX_CHALLENGE_POPULATION) {
-    throw new ReliquaryError('GRAIL_CHALLENGE_INVALID', `Challenge population [${String(start)}, ${String(end)}) is empty, negative or larger than ${MAX_CHALLENGE_POPULATION}.`)
+  if (
+    !Number.isSafeInteger(start) ||
+    !Number.isSafeInteger(end) ||
+    start < 0 ||
+    end <= start ||
+    end - start > MAX_CHALLENGE_POPULATION
+  ) {
+    throw new ReliquaryError(
+      'GRAIL_CHALLENGE_INVALID',
+      `Challenge population [${String(start)}, ${String(end)}) is empty, negative or larger than ${MAX_CHALLENGE_POPULATION}.`,
+    )
   }
   const L = end - start
   const kReq = p.k ?? Math.min(profile.grail.challengeK, L)
   if (!Number.isInteger(kReq) || kReq <= 0) {
-    throw new ReliquaryError('GRAIL_CHALLENGE_INVALID', `Challenge count k must be a positive integer, received ${String(kReq)}.`)
+    throw new ReliquaryError(
+      'GRAIL_CHALLENGE_INVALID',
+      `Challenge count k must be a positive integer, received ${String(kReq)}.`,
+    )
   }
   // The range form clamps k to the population; the whole-sequence form refuses k > L.
   const k = ranged ? Math.min(kReq, L) : kReq
-  if (k > L) throw new ReliquaryError('GRAIL_CHALLENGE_INVALID', `Challenge count k=${k} exceeds the population ${L}.`)
+  if (k > L)
+    throw new ReliquaryError(
+      'GRAIL_CHALLENGE_INVALID',
+      `Challenge count k=${k} exceeds the population ${L}.`,
+    )
   const rng = PyRandom.fromBytes(challengeSeed(p.tokens, p.randomness))
-  const picked = k < L * 0.1 ? rng.sample(L, k) : rng.shuffle(Array.from({ length: L }, (_, i) => i)).slice(0, k)
+  const picked =
+    k < L * 0.1 ? rng.sample(L, k) : rng.shuffle(Array.from({ length: L }, (_, i) => i)).slice(0, k)
   picked.sort((a, b) => a - b)
   return start === 0 ? picked : picked.map((x) => x + start)
 }

@@ -22,7 +22,10 @@ import { decodeRandomness } from './randomness.js'
  * const r = deriveSketchCoefficients('b8ae25a3d8be558258bd42c986a27580c1754c29f418fd135045adcb3721cf0b')
  * ```
  */
-export function deriveSketchCoefficients(randomness: string | Uint8Array, options: { profile?: ProtocolProfile | undefined } = {}): Int8Array {
+export function deriveSketchCoefficients(
+  randomness: string | Uint8Array,
+  options: { profile?: ProtocolProfile | undefined } = {},
+): Int8Array {
   const { topk, coeffRange } = (options.profile ?? DEFAULT_PROFILE).grail
   const bytes = typeof randomness === 'string' ? decodeRandomness(randomness) : randomness
   return coefficientsFromPrf(prf(PRF_LABELS.sketch, [bytes], 2 * topk), topk, coeffRange)

@@ -18,7 +18,10 @@ export type SketchCoefficientsInput = string | Uint8Array | Int8Array
 function resolveCoefficients(c: SketchCoefficientsInput, profile: ProtocolProfile): Int8Array {
   if (c instanceof Int8Array) {
     if (c.length !== profile.grail.topk) {
-      throw new ReliquaryError('INVALID_ARGUMENT', `"coefficients" expected ${profile.grail.topk} int8 values, received ${c.length}.`)
+      throw new ReliquaryError(
+        'INVALID_ARGUMENT',
+        `"coefficients" expected ${profile.grail.topk} int8 values, received ${c.length}.`,
+      )
     }
     return c
   }
@@ -53,25 +56,51 @@ function resolveCoefficients(c: SketchCoefficientsInput, profile: ProtocolProfil
  * const sketches = computeSketch(hidden, 'b8ae25a3d8be558258bd42c986a27580c1754c29f418fd135045adcb3721cf0b')
  * ```
  */
-export function computeSketch(hidden: HiddenInput, coefficients: SketchCoefficientsInput, options: ComputeSketchOptions = {}): number[] {
+export function computeSketch(
+  hidden: HiddenInput,
+  coefficients: SketchCoefficientsInput,
+  options: ComputeSketchOptions = {},
+): number[] {
   const profile = options.profile ?? DEFAULT_PROFILE
-  return sketchMatrix(toMatrix(hidden), resolveCoefficients(coefficients, profile), profile, options.rows)
+  return sketchMatrix(
+    toMatrix(hidden),
+    resolveCoefficients(coefficients, profile),
+    profile,
+    options.rows,
+  )
 }
 
 /**
  * {@link computeSketch} for tensors on asynchronous backends (webgpu): reads the tensor with
  * `await tensor.data()`. Same result as the synchronous form.
  */
-export async function computeSketchAsync(hidden: HiddenInput, coefficients: SketchCoefficientsInput, options: ComputeSketchOptions = {}): Promise<number[]> {
+export async function computeSketchAsync(
+  hidden: HiddenInput,
+  coefficients: SketchCoefficientsInput,
+  options: ComputeSketchOptions = {},
+): Promise<number[]> {
   const profile = options.profile ?? DEFAULT_PROFILE
-  return sketchMatrix(await toMatrixAsync(hidden), resolveCoefficients(coefficients, profile), profile, options.rows)
+  return sketchMatrix(
+    await toMatrixAsync(hidden),
+    resolveCoefficients(coefficients, profile),
+    profile,
+    options.rows,
+  )
 }
 
 /** Sketches the selected rows of a resolved matrix. @internal */
-export function sketchMatrix(m: Matrix, r: Int8Array, profile: ProtocolProfile, rows?: readonly number[]): number[] {
+export function sketchMatrix(
+  m: Matrix,
+  r: Int8Array,
+  profile: ProtocolProfile,
+  rows?: readonly number[],
+): number[] {
   const { topk, numBuckets, primeQ, bucketDeadzone } = profile.grail
   if (m.cols < topk) {
-    throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Hidden size ${m.cols} is smaller than topk ${topk}.`)
+    throw new ReliquaryError(
+      'GRAIL_SHAPE_MISMATCH',
+      `Hidden size ${m.cols} is smaller than topk ${topk}.`,
+    )
   }
   const scale = numBuckets / 10.0
   const sel = new Int32Array(topk)
@@ -83,12 +112,16 @@ export function sketchMatrix(m: Matrix, r: Int8Array, profile: ProtocolProfile, 
   for (let n = 0; n < count; n++) {
     const row = list ? list[n]! : n
     if (!Number.isInteger(row) || row < 0 || row >= m.rows) {
-      throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Row ${String(row)} is outside the ${m.rows}-row hidden matrix.`)
+      throw new ReliquaryError(
+        'GRAIL_SHAPE_MISMATCH',
+        `Row ${String(row)} is outside the ${m.rows}-row hidden matrix.`,
+      )
     }
     const off = row * m.cols
     topkByMagnitude(m.data, off, m.cols, topk, sel, cand, mags, row)
     let s = 0
-    for (let j = 0; j < topk; j++) s += bucketOf(m.data[off + sel[j]!]!, numBuckets, scale, bucketDeadzone) * r[j]!
+    for (let j = 0; j < topk; j++)
+      s += bucketOf(m.data[off + sel[j]!]!, numBuckets, scale, bucketDeadzone) * r[j]!
     out[n] = ((s % primeQ) + primeQ) % primeQ
   }
   return out
@@ -104,7 +137,16 @@ export function sketchMatrix(m: Matrix, r: Int8Array, profile: ProtocolProfile, 
  * dozen for real activations) and the exact order is settled among them. Both passes are
  * branch-predictable scans, about 2x faster than a running top-k set.
  */
-function topkByMagnitude(data: ArrayLike<number>, off: number, d: number, topk: number, sel: Int32Array, cand: Int32Array, mags: Float64Array, rowNo: number): void {
+function topkByMagnitude(
+  data: ArrayLike<number>,
+  off: number,
+  d: number,
+  topk: number,
+  sel: Int32Array,
+  cand: Int32Array,
+  mags: Float64Array,
+  rowNo: number,
+): void {
   let threshold = Number.POSITIVE_INFINITY
   for (let b = 0; b < topk; b++) {
     const lo = off + Math.floor((b * d) / topk)
@@ -121,7 +163,8 @@ function topkByMagnitude(data: ArrayLike<number>, off: number, d: number, topk: 
   let nc = 0
   const end = off + d
   for (let i = off; i < end; i++) if (!(Math.abs(data[i]!) < threshold)) cand[nc++] = i - off
-  for (let q = 0; q < nc; q++) if (data[off + cand[q]!] !== data[off + cand[q]!]) throw nanError(rowNo, cand[q]!)
+  for (let q = 0; q < nc; q++)
+    if (Number.isNaN(data[off + cand[q]!]!)) throw nanError(rowNo, cand[q]!)
   if (nc > topk) {
     // Keep the topk best candidates by (|h| desc, index asc): candidates arrive in index order,
     // so a strict comparison leaves equal magnitudes in index order.
@@ -149,7 +192,9 @@ function topkByMagnitude(data: ArrayLike<number>, off: number, d: number, topk: 
 
 function nanError(row: number, col: number): ReliquaryError {
   return new ReliquaryError('NON_FINITE_VALUE', `Hidden state [${row}, ${col}] is NaN.`, {
-    hints: ['A NaN hidden state means the forward pass overflowed or the input is corrupt; no sketch is defined for it.'],
+    hints: [
+      'A NaN hidden state means the forward pass overflowed or the input is corrupt; no sketch is defined for it.',
+    ],
     meta: { row, col },
   })
 }

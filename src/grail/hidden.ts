@@ -24,18 +24,35 @@ export type Matrix = { data: ArrayLike<number>; rows: number; cols: number }
 export const MAX_HIDDEN_ELEMENTS = 8192 * 16384
 
 function isTensorLike(h: unknown): h is TensorLike2D {
-  return typeof h === 'object' && h !== null && Array.isArray((h as TensorLike2D).shape) && typeof (h as TensorLike2D).dataSync === 'function'
+  return (
+    typeof h === 'object' &&
+    h !== null &&
+    Array.isArray((h as TensorLike2D).shape) &&
+    typeof (h as TensorLike2D).dataSync === 'function'
+  )
 }
 
 function check(rows: number, cols: number): void {
-  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols <= 0 || rows * cols > MAX_HIDDEN_ELEMENTS) {
-    throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Hidden matrix [${rows}, ${cols}] is empty-width or larger than ${MAX_HIDDEN_ELEMENTS} elements.`)
+  if (
+    !Number.isInteger(rows) ||
+    !Number.isInteger(cols) ||
+    rows < 0 ||
+    cols <= 0 ||
+    rows * cols > MAX_HIDDEN_ELEMENTS
+  ) {
+    throw new ReliquaryError(
+      'GRAIL_SHAPE_MISMATCH',
+      `Hidden matrix [${rows}, ${cols}] is empty-width or larger than ${MAX_HIDDEN_ELEMENTS} elements.`,
+    )
   }
 }
 
 function fromTensorData(h: TensorLike2D, data: ArrayLike<number>): Matrix {
   if (h.shape.length !== 2) {
-    throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Hidden tensor must be 2-D [T, d], received shape [${h.shape.join(', ')}].`)
+    throw new ReliquaryError(
+      'GRAIL_SHAPE_MISMATCH',
+      `Hidden tensor must be 2-D [T, d], received shape [${h.shape.join(', ')}].`,
+    )
   }
   const [rows, cols] = h.shape as [number, number]
   check(rows, cols)
@@ -49,10 +66,16 @@ export function toMatrix(h: HiddenInput): Matrix {
     try {
       data = h.dataSync()
     } catch (e) {
-      throw new ReliquaryError('INVALID_ARGUMENT', 'This tensor cannot be read synchronously on its backend.', {
-        hints: ['Use computeSketchAsync / verifySketchAsync on GPU backends (webgpu), which read with await tensor.data().'],
-        cause: e,
-      })
+      throw new ReliquaryError(
+        'INVALID_ARGUMENT',
+        'This tensor cannot be read synchronously on its backend.',
+        {
+          hints: [
+            'Use computeSketchAsync / verifySketchAsync on GPU backends (webgpu), which read with await tensor.data().',
+          ],
+          cause: e,
+        },
+      )
     }
     return fromTensorData(h, data)
   }
@@ -74,11 +97,15 @@ function fromPlain(h: Exclude<HiddenInput, TensorLike2D>): Matrix {
     for (let r = 0; r < rows; r++) {
       const row = h[r] as ArrayLike<number>
       if (!row || typeof row.length !== 'number' || row.length !== cols) {
-        throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Hidden row ${r} has length ${describeValue(row?.length)}, expected ${cols}.`)
+        throw new ReliquaryError(
+          'GRAIL_SHAPE_MISMATCH',
+          `Hidden row ${r} has length ${describeValue(row?.length)}, expected ${cols}.`,
+        )
       }
       for (let c = 0; c < cols; c++) {
         const v = row[c]
-        if (typeof v !== 'number') throw new ReliquaryError('INVALID_ARGUMENT', `Hidden value [${r}, ${c}] is not a number.`)
+        if (typeof v !== 'number')
+          throw new ReliquaryError('INVALID_ARGUMENT', `Hidden value [${r}, ${c}] is not a number.`)
         data[r * cols + c] = v
       }
     }
@@ -86,13 +113,25 @@ function fromPlain(h: Exclude<HiddenInput, TensorLike2D>): Matrix {
   }
   const m = h as { data: unknown; hiddenSize: unknown }
   if (!(m.data instanceof Float32Array || m.data instanceof Float64Array)) {
-    throw new ReliquaryError('INVALID_ARGUMENT', '"hidden.data" expected a Float32Array or Float64Array.', {
-      hints: ['Pass { data, hiddenSize }, an array of rows, or a tf.Tensor2D.'],
-    })
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      '"hidden.data" expected a Float32Array or Float64Array.',
+      {
+        hints: ['Pass { data, hiddenSize }, an array of rows, or a tf.Tensor2D.'],
+      },
+    )
   }
   const cols = m.hiddenSize
-  if (typeof cols !== 'number' || !Number.isInteger(cols) || cols <= 0 || m.data.length % cols !== 0) {
-    throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `"hidden.hiddenSize" (${describeValue(cols)}) must be a positive divisor of data length ${m.data.length}.`)
+  if (
+    typeof cols !== 'number' ||
+    !Number.isInteger(cols) ||
+    cols <= 0 ||
+    m.data.length % cols !== 0
+  ) {
+    throw new ReliquaryError(
+      'GRAIL_SHAPE_MISMATCH',
+      `"hidden.hiddenSize" (${describeValue(cols)}) must be a positive divisor of data length ${m.data.length}.`,
+    )
   }
   check(m.data.length / cols, cols)
   return { data: m.data, rows: m.data.length / cols, cols }

@@ -25,16 +25,24 @@ export const PRF_LABELS = Object.freeze({ sketch: 'sketch', open: 'open', sat: '
  * prf('sketch', [new Uint8Array(32)], 32)
  * ```
  */
-export function prf(label: Uint8Array | string, parts: readonly Uint8Array[], outBytes: number): Uint8Array {
+export function prf(
+  label: Uint8Array | string,
+  parts: readonly Uint8Array[],
+  outBytes: number,
+): Uint8Array {
   if (!Number.isInteger(outBytes) || outBytes < 0 || outBytes > PRF_MAX_OUT_BYTES) {
-    throw new ReliquaryError('INVALID_ARGUMENT', `"outBytes" expected an integer in [0, ${PRF_MAX_OUT_BYTES}], received ${String(outBytes)}.`)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"outBytes" expected an integer in [0, ${PRF_MAX_OUT_BYTES}], received ${String(outBytes)}.`,
+    )
   }
   if (outBytes === 0) return new Uint8Array(0)
   const labelBytes = typeof label === 'string' ? utf8(label) : label
   const h = shake256.create({ dkLen: outBytes })
   h.update(be32(labelBytes.length)).update(labelBytes)
   for (const p of parts) {
-    if (!(p instanceof Uint8Array)) throw new ReliquaryError('INVALID_ARGUMENT', '"parts" must all be Uint8Array.')
+    if (!(p instanceof Uint8Array))
+      throw new ReliquaryError('INVALID_ARGUMENT', '"parts" must all be Uint8Array.')
     h.update(be32(p.length)).update(p)
   }
   return h.digest()

@@ -117,7 +117,10 @@ export class PyRandom {
   /** `getrandbits(k)` for 0 ≤ k ≤ 32. */
   getrandbits(k: number): number {
     if (!Number.isInteger(k) || k < 0 || k > 32) {
-      throw new ReliquaryError('INVALID_ARGUMENT', `"k" expected an integer in [0, 32], received ${String(k)}.`)
+      throw new ReliquaryError(
+        'INVALID_ARGUMENT',
+        `"k" expected an integer in [0, 32], received ${String(k)}.`,
+      )
     }
     if (k === 0) return 0
     return this.nextUint32() >>> (32 - k)
@@ -126,7 +129,10 @@ export class PyRandom {
   /** `_randbelow_with_getrandbits(n)` for 1 ≤ n ≤ 2^32. */
   randbelow(n: number): number {
     if (!Number.isInteger(n) || n < 1 || n > 0x100000000) {
-      throw new ReliquaryError('INVALID_ARGUMENT', `"n" expected an integer in [1, 2^32], received ${String(n)}.`)
+      throw new ReliquaryError(
+        'INVALID_ARGUMENT',
+        `"n" expected an integer in [1, 2^32], received ${String(n)}.`,
+      )
     }
     const k = bitLength(n)
     let r = this.getrandbits(k)
@@ -137,7 +143,10 @@ export class PyRandom {
   /** `sample(range(n), k)`: k distinct values of [0, n), in CPython's draw order. */
   sample(n: number, k: number): number[] {
     if (!Number.isInteger(n) || !Number.isInteger(k) || k < 0 || k > n) {
-      throw new ReliquaryError('INVALID_ARGUMENT', `sample: expected 0 ≤ k ≤ n, received n=${String(n)}, k=${String(k)}.`)
+      throw new ReliquaryError(
+        'INVALID_ARGUMENT',
+        `sample: expected 0 ≤ k ≤ n, received n=${String(n)}, k=${String(k)}.`,
+      )
     }
     const result = new Array<number>(k)
     let setsize = 21

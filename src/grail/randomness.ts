@@ -22,18 +22,27 @@ export const MAX_RANDOMNESS_HEX_CHARS = 4096
  */
 export function decodeRandomness(randomness: string): Uint8Array {
   if (typeof randomness !== 'string' || randomness.length > MAX_RANDOMNESS_HEX_CHARS) {
-    throw new ReliquaryError('INVALID_HEX', `"randomness" expected a hex string of at most ${MAX_RANDOMNESS_HEX_CHARS} characters, received ${describeValue(randomness)}.`)
+    throw new ReliquaryError(
+      'INVALID_HEX',
+      `"randomness" expected a hex string of at most ${MAX_RANDOMNESS_HEX_CHARS} characters, received ${describeValue(randomness)}.`,
+    )
   }
   // Python str.strip() strips Unicode whitespace; JS trim() strips the same set for our purposes
   // (any non-hex character left over is rejected below).
   let s = randomness.trim().replace(/0[xX]/g, '')
-  if (s.length % 2 === 1) s = '0' + s
+  if (s.length % 2 === 1) s = `0${s}`
   try {
     return fromHex(s, 'randomness')
   } catch (e) {
-    throw new ReliquaryError('INVALID_HEX', `"randomness" is not hex after normalisation: ${describeValue(randomness)}.`, {
-      hints: ['Window randomness is a lowercase SHA-256 hex digest, as published in /state.randomness.'],
-      cause: e,
-    })
+    throw new ReliquaryError(
+      'INVALID_HEX',
+      `"randomness" is not hex after normalisation: ${describeValue(randomness)}.`,
+      {
+        hints: [
+          'Window randomness is a lowercase SHA-256 hex digest, as published in /state.randomness.',
+        ],
+        cause: e,
+      },
+    )
   }
 }

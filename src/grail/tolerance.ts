@@ -12,7 +12,10 @@ import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
  * sketchTolerance(100, { profile: e1 }) // 1050
  * ```
  */
-export function sketchTolerance(position: number, options: { profile?: ProtocolProfile | undefined } = {}): number {
+export function sketchTolerance(
+  position: number,
+  options: { profile?: ProtocolProfile | undefined } = {},
+): number {
   const { toleranceBase, toleranceGrowth } = (options.profile ?? DEFAULT_PROFILE).grail
   return Math.trunc(toleranceBase + toleranceGrowth * Math.sqrt(position))
 }

@@ -64,22 +64,41 @@ export type VerifySketchReturnType = {
 function prepare(p: VerifySketchParameters) {
   const profile = p.profile ?? DEFAULT_PROFILE
   const n = p.tokens.length
-  if (!Array.isArray(p.commitments)) throw new ReliquaryError('INVALID_ARGUMENT', '"commitments" expected an array.')
+  if (!Array.isArray(p.commitments))
+    throw new ReliquaryError('INVALID_ARGUMENT', '"commitments" expected an array.')
   if (p.commitments.length !== n) {
-    throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `${p.commitments.length} commitments for ${n} tokens; the protocol requires one per token.`, {
-      hints: ['A validator treats this as a failed proof (the reference returns checked = 0).'],
-    })
+    throw new ReliquaryError(
+      'GRAIL_SHAPE_MISMATCH',
+      `${p.commitments.length} commitments for ${n} tokens; the protocol requires one per token.`,
+      {
+        hints: ['A validator treats this as a failed proof (the reference returns checked = 0).'],
+      },
+    )
   }
   const required = Math.min(profile.grail.challengeK, n)
-  const indices = challengeIndices({ tokens: p.tokens, randomness: p.randomness, k: required, profile })
+  const indices = challengeIndices({
+    tokens: p.tokens,
+    randomness: p.randomness,
+    k: required,
+    profile,
+  })
   return { profile, required, indices }
 }
 
-function judge(p: VerifySketchParameters, m: Matrix, profile: ProtocolProfile, required: number, indices: number[]): VerifySketchReturnType {
+function judge(
+  p: VerifySketchParameters,
+  m: Matrix,
+  profile: ProtocolProfile,
+  required: number,
+  indices: number[],
+): VerifySketchReturnType {
   const mode = p.hiddenRows ?? 'sequence'
   const expectedRows = mode === 'sequence' ? p.tokens.length : indices.length
   if (m.rows !== expectedRows) {
-    throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Hidden matrix has ${m.rows} rows; ${expectedRows} expected for hiddenRows="${mode}".`)
+    throw new ReliquaryError(
+      'GRAIL_SHAPE_MISMATCH',
+      `Hidden matrix has ${m.rows} rows; ${expectedRows} expected for hiddenRows="${mode}".`,
+    )
   }
   const r = deriveSketchCoefficients(p.randomness, { profile })
   const rows = mode === 'sequence' ? indices : indices.map((_, i) => i)
@@ -96,21 +115,44 @@ function judge(p: VerifySketchParameters, m: Matrix, profile: ProtocolProfile, r
     const e = expected[i]!
     let diff: number
     let pass: boolean
-    if (typeof received === 'number' && Number.isSafeInteger(received) && received >= 0 && received < Q) {
+    if (
+      typeof received === 'number' &&
+      Number.isSafeInteger(received) &&
+      received >= 0 &&
+      received < Q
+    ) {
       diff = sketchDistance(e, received, Q)
       pass = diff <= tolerance
     } else {
       // Out-of-range or non-integer sketches fail closed. (The reference's formula would give a
       // negative "distance" for values above 2Q and pass them; honest miners never send them.)
-      diff = typeof received === 'number' && Number.isFinite(received) ? Math.abs(e - received) : Number.POSITIVE_INFINITY
+      diff =
+        typeof received === 'number' && Number.isFinite(received)
+          ? Math.abs(e - received)
+          : Number.POSITIVE_INFINITY
       pass = false
     }
     if (diff > sketchDiffMax) sketchDiffMax = diff
     if (pass) passed++
-    positions.push({ position, expected: e, received: typeof received === 'number' ? received : Number.NaN, diff, tolerance, pass })
+    positions.push({
+      position,
+      expected: e,
+      received: typeof received === 'number' ? received : Number.NaN,
+      diff,
+      tolerance,
+      pass,
+    })
   }
   const checked = indices.length
-  return { valid: passed === checked && checked >= required, checked, passed, required, sketchDiffMax, challengeIndices: indices, positions }
+  return {
+    valid: passed === checked && checked >= required,
+    checked,
+    passed,
+    required,
+    sketchDiffMax,
+    challengeIndices: indices,
+    positions,
+  }
 }
 
 /**
@@ -140,7 +182,9 @@ export function verifySketch(p: VerifySketchParameters): VerifySketchReturnType 
 }
 
 /** {@link verifySketch} for tensors on asynchronous backends (reads with `await tensor.data()`). */
-export async function verifySketchAsync(p: VerifySketchParameters): Promise<VerifySketchReturnType> {
+export async function verifySketchAsync(
+  p: VerifySketchParameters,
+): Promise<VerifySketchReturnType> {
   const { profile, required, indices } = prepare(p)
   return judge(p, await toMatrixAsync(p.hidden), profile, required, indices)
 }

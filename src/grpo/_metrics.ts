@@ -6,11 +6,18 @@
 import * as tf from '@tensorflow/tfjs'
 import type { PlannedRollout } from './_plan.js'
 import { resolveGrpoOptions } from './resolveGrpoOptions.js'
-import type { GrpoBatchMetrics, GrpoOptions, GrpoRolloutTerms, ResolvedGrpoOptions } from './types.js'
+import type {
+  GrpoBatchMetrics,
+  GrpoOptions,
+  GrpoRolloutTerms,
+  ResolvedGrpoOptions,
+} from './types.js'
 
 /** Resolves either options shape (already-resolved options pass through). */
 export function toResolved(options: GrpoOptions | ResolvedGrpoOptions): ResolvedGrpoOptions {
-  return 'profileId' in options && typeof options.profileId === 'string' ? (options as ResolvedGrpoOptions) : resolveGrpoOptions(options as GrpoOptions)
+  return 'profileId' in options && typeof options.profileId === 'string'
+    ? (options as ResolvedGrpoOptions)
+    : resolveGrpoOptions(options as GrpoOptions)
 }
 
 /** Accumulates per-rollout numbers into batch metrics. */
@@ -25,10 +32,30 @@ export class MetricsAccumulator {
   constructor(private readonly o: ResolvedGrpoOptions) {}
 
   skip(r: PlannedRollout): void {
-    this.terms.push({ group: r.group, index: r.index, advantage: r.advantage, used: false, skipReason: r.skipReason, tokens: 0, ppoLoss: null, kl: null, clippedTokens: 0 })
+    this.terms.push({
+      group: r.group,
+      index: r.index,
+      advantage: r.advantage,
+      used: false,
+      skipReason: r.skipReason,
+      tokens: 0,
+      ppoLoss: null,
+      kl: null,
+      clippedTokens: 0,
+    })
   }
 
-  add(r: PlannedRollout, v: { loss: number; ppoMean: number; klMean: number; ppoSum: number; klSum: number; clipped: number }): void {
+  add(
+    r: PlannedRollout,
+    v: {
+      loss: number
+      ppoMean: number
+      klMean: number
+      ppoSum: number
+      klSum: number
+      clipped: number
+    },
+  ): void {
     this.loss += v.loss
     const rolloutMode = this.o.normalization === 'rollout'
     // The reference logs Σ ppo_loss.item() / n_processed; token mode reports the token mean.
@@ -36,10 +63,25 @@ export class MetricsAccumulator {
     this.klSum += rolloutMode ? v.klMean : v.klSum
     this.clipped += v.clipped
     this.used++
-    this.terms.push({ group: r.group, index: r.index, advantage: r.advantage, used: true, skipReason: null, tokens: r.oldLogprobs.length, ppoLoss: v.ppoMean, kl: v.klMean, clippedTokens: v.clipped })
+    this.terms.push({
+      group: r.group,
+      index: r.index,
+      advantage: r.advantage,
+      used: true,
+      skipReason: null,
+      tokens: r.oldLogprobs.length,
+      ppoLoss: v.ppoMean,
+      kl: v.klMean,
+      clippedTokens: v.clipped,
+    })
   }
 
-  result(plan: { skippedGroups: number; skippedRollouts: number; rolloutsTotal: number; tokensUsed: number }): GrpoBatchMetrics {
+  result(plan: {
+    skippedGroups: number
+    skippedRollouts: number
+    rolloutsTotal: number
+    tokensUsed: number
+  }): GrpoBatchMetrics {
     const denom = this.o.normalization === 'rollout' ? this.used : plan.tokensUsed
     return {
       loss: this.loss,
@@ -56,7 +98,9 @@ export class MetricsAccumulator {
 }
 
 /** Reads scalar tensors as numbers (with `await data()`) and disposes them. */
-export async function readScalars<K extends string>(t: Record<K, tf.Scalar>): Promise<Record<K, number>> {
+export async function readScalars<K extends string>(
+  t: Record<K, tf.Scalar>,
+): Promise<Record<K, number>> {
   const out = {} as Record<K, number>
   try {
     for (const k of Object.keys(t) as K[]) out[k] = (await t[k].data())[0] as number

@@ -54,18 +54,23 @@ export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOpti
   let rolloutsTotal = 0
   let tokensUsed = 0
   batch.forEach((group, gi) => {
-    if (typeof group !== 'object' || group === null || !Array.isArray(group.rollouts)) throw invalidArgument(`batch[${gi}]`, 'a group { rollouts: [...] }', group)
+    if (typeof group !== 'object' || group === null || !Array.isArray(group.rollouts))
+      throw invalidArgument(`batch[${gi}]`, 'a group { rollouts: [...] }', group)
     const groupRollouts: readonly GrpoRollout[] = group.rollouts
     const rewards = groupRollouts.map((r, ri) => {
       const where = `batch[${gi}].rollouts[${ri}]`
       if (typeof r !== 'object' || r === null) throw invalidArgument(where, 'a rollout object', r)
-      if (typeof r.reward !== 'number' || !Number.isFinite(r.reward)) throw invalidArgument(`${where}.reward`, 'a finite number', r.reward)
+      if (typeof r.reward !== 'number' || !Number.isFinite(r.reward))
+        throw invalidArgument(`${where}.reward`, 'a finite number', r.reward)
       model._internal.checkTokens(r.tokens, `${where}.tokens`)
-      if (!Number.isSafeInteger(r.promptLength)) throw invalidArgument(`${where}.promptLength`, 'an integer', r.promptLength)
+      if (!Number.isSafeInteger(r.promptLength))
+        throw invalidArgument(`${where}.promptLength`, 'an integer', r.promptLength)
       const lps: readonly number[] = r.tokenLogprobs
-      if (!Array.isArray(lps)) throw invalidArgument(`${where}.tokenLogprobs`, 'an array of finite numbers', lps)
+      if (!Array.isArray(lps))
+        throw invalidArgument(`${where}.tokenLogprobs`, 'an array of finite numbers', lps)
       lps.forEach((x: number, i: number) => {
-        if (typeof x !== 'number' || !Number.isFinite(x)) throw invalidArgument(`${where}.tokenLogprobs[${i}]`, 'a finite number', x)
+        if (typeof x !== 'number' || !Number.isFinite(x))
+          throw invalidArgument(`${where}.tokenLogprobs[${i}]`, 'a finite number', x)
       })
       return r.reward
     })
@@ -79,7 +84,8 @@ export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOpti
       if (degenerate) skipReason = 'zero_variance_group'
       else if (r.promptLength <= 0 || r.tokenLogprobs.length === 0) skipReason = 'missing_logprobs'
       // new_logprobs has T − 1 entries; the completion slice starts at promptLength − 1.
-      else if (r.tokenLogprobs.length !== Math.max(0, r.tokens.length - r.promptLength)) skipReason = 'length_mismatch'
+      else if (r.tokenLogprobs.length !== Math.max(0, r.tokens.length - r.promptLength))
+        skipReason = 'length_mismatch'
       if (skipReason !== null && !degenerate) skippedRollouts++
       const used = skipReason === null
       if (used) tokensUsed += r.tokenLogprobs.length
@@ -94,14 +100,29 @@ export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOpti
       })
     })
   })
-  return { rollouts, used: rollouts.filter((r) => r.skipReason === null), skippedGroups, skippedRollouts, rolloutsTotal, tokensUsed }
+  return {
+    rollouts,
+    used: rollouts.filter((r) => r.skipReason === null),
+    skippedGroups,
+    skippedRollouts,
+    rolloutsTotal,
+    tokensUsed,
+  }
 }
 
 /** The KL reference must score the same vocabulary as the policy. */
 export function checkReference(model: CausalLM, ref: CausalLM | null, param: string): void {
   if (ref === null || ref === model) return
-  if (typeof ref !== 'object' || !(ref.weights instanceof Map)) throw invalidArgument(param, 'a CausalLM from loadModel', ref)
-  if (ref.config.vocabSize !== model.config.vocabSize || ref.config.hiddenSize !== model.config.hiddenSize) {
-    throw invalidArgument(param, `a model of the policy's shape (vocab ${model.config.vocabSize}, hidden ${model.config.hiddenSize})`, `vocab ${ref.config.vocabSize}, hidden ${ref.config.hiddenSize}`)
+  if (typeof ref !== 'object' || !(ref.weights instanceof Map))
+    throw invalidArgument(param, 'a CausalLM from loadModel', ref)
+  if (
+    ref.config.vocabSize !== model.config.vocabSize ||
+    ref.config.hiddenSize !== model.config.hiddenSize
+  ) {
+    throw invalidArgument(
+      param,
+      `a model of the policy's shape (vocab ${model.config.vocabSize}, hidden ${model.config.hiddenSize})`,
+      `vocab ${ref.config.vocabSize}, hidden ${ref.config.hiddenSize}`,
+    )
   }
 }

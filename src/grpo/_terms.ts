@@ -14,9 +14,22 @@ import type { ResolvedGrpoOptions } from './types.js'
  * rows `promptLength − 1 … T − 2` of a full causal forward over `tokens`, fp32 log-softmax,
  * picked at the next token. Differentiable with respect to the model's variables.
  */
-export function completionLogprobs(model: CausalLM, attention: AttentionImpl, tokens: readonly number[], promptLength: number): tf.Tensor1D {
+export function completionLogprobs(
+  model: CausalLM,
+  attention: AttentionImpl,
+  tokens: readonly number[],
+  promptLength: number,
+): tf.Tensor1D {
   const weights = model._internal.weights
-  const { hidden } = decoderStep({ cfg: model.config, weights, rope: model._internal.rope, tokens, start: 0, returnKv: false, attention })
+  const { hidden } = decoderStep({
+    cfg: model.config,
+    weights,
+    rope: model._internal.rope,
+    tokens,
+    start: 0,
+    returnKv: false,
+    attention,
+  })
   const n = tokens.length - promptLength
   // log_softmax is row-wise, so slicing the hidden rows first gives the same rows as the
   // reference's log_softmax(logits[:-1])[prompt_length − 1:] for a fraction of the lm_head work.
@@ -48,7 +61,13 @@ export type RolloutTensors = {
  * The PPO clipped surrogate (optionally clip-higher and dual clip) and the Schulman k3 KL of one
  * rollout, from its completion log-probs. `refLp` null means no KL term (β = 0).
  */
-export function rolloutTerms(newLp: tf.Tensor1D, oldLp: tf.Tensor1D, refLp: tf.Tensor1D | null, advantage: number, o: ResolvedGrpoOptions): RolloutTensors {
+export function rolloutTerms(
+  newLp: tf.Tensor1D,
+  oldLp: tf.Tensor1D,
+  refLp: tf.Tensor1D | null,
+  advantage: number,
+  o: ResolvedGrpoOptions,
+): RolloutTensors {
   const adv = tf.scalar(advantage)
   const ratio = tf.exp(tf.sub(newLp, oldLp))
   const surr1 = tf.mul(ratio, adv)
@@ -75,14 +94,28 @@ export function rolloutTerms(newLp: tf.Tensor1D, oldLp: tf.Tensor1D, refLp: tf.T
     klMean = tf.scalar(0)
     klSum = tf.scalar(0)
   }
-  return { ppoMean, klMean, ppoSum, klSum, clipped: tf.sum(tf.cast(clippedMask, 'float32')) as tf.Scalar }
+  return {
+    ppoMean,
+    klMean,
+    ppoSum,
+    klSum,
+    clipped: tf.sum(tf.cast(clippedMask, 'float32')) as tf.Scalar,
+  }
 }
 
 /**
  * One rollout's contribution to the batch loss: `(ppo + β·kl) / n_total_rollouts` (rollout
  * normalisation, the reference) or `(Σ ppo_t + β·Σ kl_t) / N_tokens` (token normalisation).
  */
-export function rolloutLoss(t: RolloutTensors, o: ResolvedGrpoOptions, rolloutsTotal: number, tokensUsed: number): tf.Scalar {
-  const [ppo, kl, denom] = o.normalization === 'rollout' ? [t.ppoMean, t.klMean, rolloutsTotal] : [t.ppoSum, t.klSum, tokensUsed]
+export function rolloutLoss(
+  t: RolloutTensors,
+  o: ResolvedGrpoOptions,
+  rolloutsTotal: number,
+  tokensUsed: number,
+): tf.Scalar {
+  const [ppo, kl, denom] =
+    o.normalization === 'rollout'
+      ? [t.ppoMean, t.klMean, rolloutsTotal]
+      : [t.ppoSum, t.klSum, tokensUsed]
   return tf.div(tf.add(ppo, tf.mul(kl, tf.scalar(o.klBeta))), tf.scalar(denom)) as tf.Scalar
 }

@@ -14,12 +14,13 @@ export type AdamWOptions = {
 }
 
 /** Defaults of {@link AdamWOptions} (torch `AdamW` with the reference's arguments). */
-export const ADAMW_DEFAULTS: Readonly<Required<{ [K in keyof AdamWOptions]: number }>> = /*#__PURE__*/ Object.freeze({
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-8,
-  weightDecay: 0.01,
-})
+export const ADAMW_DEFAULTS: Readonly<Required<{ [K in keyof AdamWOptions]: number }>> =
+  /*#__PURE__*/ Object.freeze({
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    weightDecay: 0.01,
+  })
 
 /** One parameter's optimizer state read back as plain arrays (for checkpoints). */
 export type AdamWParameterState = {
@@ -98,8 +99,12 @@ let optimizerCounter = 0
  * console.log(await w.data()) // ≈ [0.999, 1.001]
  * ```
  */
-export function createAdamW(variables: ReadonlyMap<string, tf.Variable>, options: AdamWOptions = {}): AdamW {
-  if (!(variables instanceof Map) || variables.size === 0) throw invalidArgument('variables', 'a non-empty Map of tf.Variable', variables)
+export function createAdamW(
+  variables: ReadonlyMap<string, tf.Variable>,
+  options: AdamWOptions = {},
+): AdamW {
+  if (!(variables instanceof Map) || variables.size === 0)
+    throw invalidArgument('variables', 'a non-empty Map of tf.Variable', variables)
   const opt = (key: keyof AdamWOptions, ok: (x: number) => boolean, expected: string): number => {
     const v = options[key] ?? ADAMW_DEFAULTS[key]
     if (typeof v !== 'number' || !ok(v)) throw invalidArgument(`options.${key}`, expected, v)
@@ -120,7 +125,8 @@ export function createAdamW(variables: ReadonlyMap<string, tf.Variable>, options
   const steps = new Map<string, number>()
   try {
     for (const [name, p] of params) {
-      if (!(p instanceof tf.Variable)) throw invalidArgument(`variables["${name}"]`, 'a tf.Variable', p)
+      if (!(p instanceof tf.Variable))
+        throw invalidArgument(`variables["${name}"]`, 'a tf.Variable', p)
       const zeros = tf.zerosLike(p)
       try {
         expAvg.set(name, tf.variable(zeros, false, `${prefix}/exp_avg/${name}`))
@@ -136,17 +142,25 @@ export function createAdamW(variables: ReadonlyMap<string, tf.Variable>, options
   }
   let disposed = false
   const assertLive = (): void => {
-    if (disposed) throw new ReliquaryError('INVALID_ARGUMENT', 'This AdamW optimizer has been disposed.')
+    if (disposed)
+      throw new ReliquaryError('INVALID_ARGUMENT', 'This AdamW optimizer has been disposed.')
   }
   const lerpWeight = 1 - beta1
 
   const apply = (grads: ReadonlyMap<string, tf.Tensor>, learningRate: number): void => {
     assertLive()
-    if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0) throw invalidArgument('learningRate', 'a finite number ≥ 0', learningRate)
+    if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0)
+      throw invalidArgument('learningRate', 'a finite number ≥ 0', learningRate)
     for (const [name, g] of grads) {
       const p = params.get(name)
-      if (!p) throw invalidArgument('grads', 'gradients keyed by parameter names of this optimizer', name)
-      if (!tf.util.arraysEqual(g.shape, p.shape)) throw invalidArgument(`grads["${name}"]`, `shape [${p.shape.join(', ')}]`, `shape [${g.shape.join(', ')}]`)
+      if (!p)
+        throw invalidArgument('grads', 'gradients keyed by parameter names of this optimizer', name)
+      if (!tf.util.arraysEqual(g.shape, p.shape))
+        throw invalidArgument(
+          `grads["${name}"]`,
+          `shape [${p.shape.join(', ')}]`,
+          `shape [${g.shape.join(', ')}]`,
+        )
     }
     const decay = 1 - learningRate * weightDecay
     for (const [name, g] of grads) {
@@ -170,7 +184,10 @@ export function createAdamW(variables: ReadonlyMap<string, tf.Variable>, options
             ? tf.add(m, tf.mul(tf.scalar(lerpWeight), tf.sub(g, m)))
             : tf.sub(g, tf.mul(tf.sub(g, m), tf.scalar(1 - lerpWeight)))
         const vNew = tf.add(tf.mul(v, tf.scalar(beta2)), tf.mul(tf.scalar(1 - beta2), tf.mul(g, g)))
-        const denom = tf.add(tf.div(tf.sqrt(vNew), tf.scalar(biasCorrection2Sqrt)), tf.scalar(epsilon))
+        const denom = tf.add(
+          tf.div(tf.sqrt(vNew), tf.scalar(biasCorrection2Sqrt)),
+          tf.scalar(epsilon),
+        )
         pNew = tf.add(pNew, tf.mul(tf.scalar(-stepSize), tf.div(mNew, denom)))
         m.assign(mNew)
         v.assign(vNew)
@@ -185,7 +202,11 @@ export function createAdamW(variables: ReadonlyMap<string, tf.Variable>, options
     for (const name of params.keys()) {
       const ea = (await expAvg.get(name)!.data()) as Float32Array
       const es = (await expAvgSq.get(name)!.data()) as Float32Array
-      out.set(name, { step: steps.get(name)!, expAvg: Float32Array.from(ea), expAvgSq: Float32Array.from(es) })
+      out.set(name, {
+        step: steps.get(name)!,
+        expAvg: Float32Array.from(ea),
+        expAvgSq: Float32Array.from(es),
+      })
     }
     return out
   }
@@ -194,10 +215,22 @@ export function createAdamW(variables: ReadonlyMap<string, tf.Variable>, options
     assertLive()
     for (const [name, p] of params) {
       const s = state.get(name)
-      if (!s) throw invalidArgument('state', `an entry for every parameter (missing "${name}")`, state)
-      if (!Number.isSafeInteger(s.step) || s.step < 0) throw invalidArgument(`state["${name}"].step`, 'an integer ≥ 0', s.step)
-      if (!(s.expAvg instanceof Float32Array) || s.expAvg.length !== p.size) throw invalidArgument(`state["${name}"].expAvg`, `a Float32Array of length ${p.size}`, s.expAvg)
-      if (!(s.expAvgSq instanceof Float32Array) || s.expAvgSq.length !== p.size) throw invalidArgument(`state["${name}"].expAvgSq`, `a Float32Array of length ${p.size}`, s.expAvgSq)
+      if (!s)
+        throw invalidArgument('state', `an entry for every parameter (missing "${name}")`, state)
+      if (!Number.isSafeInteger(s.step) || s.step < 0)
+        throw invalidArgument(`state["${name}"].step`, 'an integer ≥ 0', s.step)
+      if (!(s.expAvg instanceof Float32Array) || s.expAvg.length !== p.size)
+        throw invalidArgument(
+          `state["${name}"].expAvg`,
+          `a Float32Array of length ${p.size}`,
+          s.expAvg,
+        )
+      if (!(s.expAvgSq instanceof Float32Array) || s.expAvgSq.length !== p.size)
+        throw invalidArgument(
+          `state["${name}"].expAvgSq`,
+          `a Float32Array of length ${p.size}`,
+          s.expAvgSq,
+        )
     }
     for (const [name, p] of params) {
       const s = state.get(name)!

@@ -83,7 +83,8 @@ function copyModel(model: CausalLM, prefix: string): CausalLM {
   try {
     // tf.variable shares the source's immutable buffer; later assign() calls on the policy swap
     // the policy's buffer and leave this one untouched.
-    for (const [name, v] of model.weights) vars.set(name, tf.variable(v, false, `${prefix}/reference/${name}`))
+    for (const [name, v] of model.weights)
+      vars.set(name, tf.variable(v, false, `${prefix}/reference/${name}`))
   } catch (e) {
     for (const v of vars.values()) v.dispose()
     throw e
@@ -118,18 +119,33 @@ function copyModel(model: CausalLM, prefix: string): CausalLM {
  * ```
  */
 export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer {
-  if (typeof parameters !== 'object' || parameters === null) throw invalidArgument('parameters', 'an object { model, ...options }', parameters)
+  if (typeof parameters !== 'object' || parameters === null)
+    throw invalidArgument('parameters', 'an object { model, ...options }', parameters)
   const { model, referenceModel, ...rest } = parameters
-  if (typeof model !== 'object' || model === null || !(model.weights instanceof Map)) throw invalidArgument('parameters.model', 'a CausalLM from loadModel', model)
+  if (typeof model !== 'object' || model === null || !(model.weights instanceof Map))
+    throw invalidArgument('parameters.model', 'a CausalLM from loadModel', model)
   const options = resolveGrpoOptions(rest)
   const trainable = new Map([...model.weights].filter(([, v]) => v.trainable))
-  if (trainable.size === 0) throw invalidArgument('parameters.model', 'a model with trainable weight variables', 'none', ['Load the policy with loadModel(dir, { trainable: true }) (the default).'])
+  if (trainable.size === 0)
+    throw invalidArgument('parameters.model', 'a model with trainable weight variables', 'none', [
+      'Load the policy with loadModel(dir, { trainable: true }) (the default).',
+    ])
   if (referenceModel !== undefined && referenceModel === model) {
-    throw invalidArgument('parameters.referenceModel', 'a model other than the policy (a moving reference makes the KL term vanish)', 'the policy itself')
+    throw invalidArgument(
+      'parameters.referenceModel',
+      'a model other than the policy (a moving reference makes the KL term vanish)',
+      'the policy itself',
+    )
   }
-  if (referenceModel !== undefined && options.klBeta > 0) checkReference(model, referenceModel, 'parameters.referenceModel')
+  if (referenceModel !== undefined && options.klBeta > 0)
+    checkReference(model, referenceModel, 'parameters.referenceModel')
   const prefix = `reliquary.grpo${++trainerCounter}`
-  const optimizer = createAdamW(trainable, { beta1: options.adamBeta1, beta2: options.adamBeta2, epsilon: options.adamEpsilon, weightDecay: options.weightDecay })
+  const optimizer = createAdamW(trainable, {
+    beta1: options.adamBeta1,
+    beta2: options.adamBeta2,
+    epsilon: options.adamEpsilon,
+    weightDecay: options.weightDecay,
+  })
   let ownsReference = false
   let reference: CausalLM | null = null
   if (options.klBeta > 0) {
@@ -149,7 +165,12 @@ export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer 
   let disposed = false
   const exclusive = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     if (disposed) throw new ReliquaryError('INVALID_ARGUMENT', 'This trainer has been disposed.')
-    if (busy) throw new ReliquaryError('INVALID_ARGUMENT', `trainer.${what}() called while another trainer call is running.`, { hints: ['Await each step, save or restore before starting the next.'] })
+    if (busy)
+      throw new ReliquaryError(
+        'INVALID_ARGUMENT',
+        `trainer.${what}() called while another trainer call is running.`,
+        { hints: ['Await each step, save or restore before starting the next.'] },
+      )
     busy = true
     try {
       return await fn()
@@ -175,10 +196,18 @@ export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer 
       return learningRateAt(state.completedSteps, options)
     },
     step: (batch: GrpoBatch) => exclusive('step', () => grpoStep(model, batch, state)),
-    loss: (batch: GrpoBatch) => exclusive('loss', () => grpoLoss(model, batch, { ...options, referenceModel: reference })),
+    loss: (batch: GrpoBatch) =>
+      exclusive('loss', () => grpoLoss(model, batch, { ...options, referenceModel: reference })),
     save: (dir: string) =>
       exclusive('save', () =>
-        saveTrainerState(dir, { model, reference, referenceKind: reference === null ? null : ownsReference ? 'copy' : 'external', optimizer, completedSteps: state.completedSteps, options }),
+        saveTrainerState(dir, {
+          model,
+          reference,
+          referenceKind: reference === null ? null : ownsReference ? 'copy' : 'external',
+          optimizer,
+          completedSteps: state.completedSteps,
+          options,
+        }),
       ),
     restore: (dir: string) =>
       exclusive('restore', async () => {

@@ -4,7 +4,13 @@ import type { CausalLM } from '../model/loadModel.js'
 import { MetricsAccumulator, readScalars, toResolved } from './_metrics.js'
 import { checkReference, planBatch } from './_plan.js'
 import { completionLogprobs, rolloutLoss, rolloutTerms } from './_terms.js'
-import type { GrpoBatch, GrpoBatchMetrics, GrpoOptions, GrpoRolloutTerms, ResolvedGrpoOptions } from './types.js'
+import type {
+  GrpoBatch,
+  GrpoBatchMetrics,
+  GrpoOptions,
+  GrpoRolloutTerms,
+  ResolvedGrpoOptions,
+} from './types.js'
 
 /** Options of {@link grpoLoss}: the hyper-parameters plus the KL reference. */
 export type GrpoLossOptions = (GrpoOptions | ResolvedGrpoOptions) & {
@@ -48,11 +54,17 @@ export type GrpoLossReturnType = GrpoBatchMetrics & {
  * console.log(r.rollouts.map((t) => t.ppoLoss))
  * ```
  */
-export async function grpoLoss(model: CausalLM, batch: GrpoBatch, options: GrpoLossOptions = {}): Promise<GrpoLossReturnType> {
+export async function grpoLoss(
+  model: CausalLM,
+  batch: GrpoBatch,
+  options: GrpoLossOptions = {},
+): Promise<GrpoLossReturnType> {
   const o = toResolved(options)
   const ref = options.referenceModel ?? null
   if (o.klBeta > 0 && ref === null) {
-    throw invalidArgument('options.referenceModel', 'a reference model when klBeta > 0', ref, ['Pass the frozen starting model, or the policy itself for the first step (KL = 0), or set klBeta: 0.'])
+    throw invalidArgument('options.referenceModel', 'a reference model when klBeta > 0', ref, [
+      'Pass the frozen starting model, or the policy itself for the first step (KL = 0), or set klBeta: 0.',
+    ])
   }
   checkReference(model, ref, 'options.referenceModel')
   const plan = planBatch(model, batch, o)
@@ -66,7 +78,8 @@ export async function grpoLoss(model: CausalLM, batch: GrpoBatch, options: GrpoL
     const scalars = tf.tidy(() => {
       const newLp = completionLogprobs(model, attention, r.tokens, r.promptLength)
       let refLp: tf.Tensor1D | null = null
-      if (o.klBeta > 0 && ref !== null) refLp = ref === model ? newLp : completionLogprobs(ref, attention, r.tokens, r.promptLength)
+      if (o.klBeta > 0 && ref !== null)
+        refLp = ref === model ? newLp : completionLogprobs(ref, attention, r.tokens, r.promptLength)
       const t = rolloutTerms(newLp, tf.tensor1d(r.oldLogprobs, 'float32'), refLp, r.advantage, o)
       return { ...t, loss: rolloutLoss(t, o, plan.rolloutsTotal, plan.tokensUsed) }
     })

@@ -6,7 +6,13 @@ import { completionLogprobs, rolloutLoss, rolloutTerms } from './_terms.js'
 import type { AdamW } from './createAdamW.js'
 import { MetricsAccumulator, readScalars, toResolved } from './_metrics.js'
 import { learningRateAt } from './learningRateAt.js'
-import type { GrpoBatch, GrpoBatchMetrics, GrpoOptions, GrpoRolloutTerms, ResolvedGrpoOptions } from './types.js'
+import type {
+  GrpoBatch,
+  GrpoBatchMetrics,
+  GrpoOptions,
+  GrpoRolloutTerms,
+  ResolvedGrpoOptions,
+} from './types.js'
 
 /**
  * The training state {@link grpoStep} reads and advances. {@link createTrainer} owns one; build
@@ -44,7 +50,11 @@ export type GrpoStepReturnType = GrpoBatchMetrics & {
   readonly rollouts: readonly GrpoRolloutTerms[]
 }
 
-function sumGrads(acc: Map<string, tf.Tensor>, grads: tf.NamedTensorMap, names: ReadonlyMap<string, string>): void {
+function sumGrads(
+  acc: Map<string, tf.Tensor>,
+  grads: tf.NamedTensorMap,
+  names: ReadonlyMap<string, string>,
+): void {
   for (const [varName, name] of names) {
     const g = grads[varName]
     if (!g) continue
@@ -93,30 +103,44 @@ function sumGrads(acc: Map<string, tf.Tensor>, grads: tf.NamedTensorMap, names: 
  * console.log(stats.gradNorm, stats.learningRateAfter)
  * ```
  */
-export async function grpoStep(model: CausalLM, batch: GrpoBatch, state: GrpoStepState): Promise<GrpoStepReturnType> {
+export async function grpoStep(
+  model: CausalLM,
+  batch: GrpoBatch,
+  state: GrpoStepState,
+): Promise<GrpoStepReturnType> {
   const o = toResolved(state.options)
   const ref = state.referenceModel
-  if (o.klBeta > 0 && !ref) throw invalidArgument('state.referenceModel', 'a reference model when klBeta > 0', ref)
-  if (!Number.isSafeInteger(state.completedSteps) || state.completedSteps < 0) throw invalidArgument('state.completedSteps', 'an integer ≥ 0', state.completedSteps)
+  if (o.klBeta > 0 && !ref)
+    throw invalidArgument('state.referenceModel', 'a reference model when klBeta > 0', ref)
+  if (!Number.isSafeInteger(state.completedSteps) || state.completedSteps < 0)
+    throw invalidArgument('state.completedSteps', 'an integer ≥ 0', state.completedSteps)
   // Gradients are taken for the optimizer's variables, which must be this model's.
   const modelVars = new Set(model.weights.values())
   const names = new Map<string, string>() // tf variable name → parameter name
   const vars: tf.Variable[] = []
   for (const [name, v] of state.optimizer.variables) {
-    if (!modelVars.has(v)) throw invalidArgument('state.optimizer', "an optimizer over this model's variables", name)
+    if (!modelVars.has(v))
+      throw invalidArgument('state.optimizer', "an optimizer over this model's variables", name)
     if (v.trainable) {
       names.set(v.name, name)
       vars.push(v)
     }
   }
-  if (vars.length === 0) throw invalidArgument('model', 'trainable weight variables', 'none', ['Load the policy with loadModel(dir, { trainable: true }) (the default).'])
+  if (vars.length === 0)
+    throw invalidArgument('model', 'trainable weight variables', 'none', [
+      'Load the policy with loadModel(dir, { trainable: true }) (the default).',
+    ])
   checkReference(model, ref, 'state.referenceModel')
   const plan = planBatch(model, batch, o)
   const attention = model._internal.attention()
   const acc = new MetricsAccumulator(o)
   const lr = learningRateAt(state.completedSteps, o)
   const grads = new Map<string, tf.Tensor>()
-  const done = (stepped: boolean, gradNorm: number, clipCoefficient: number): GrpoStepReturnType => ({
+  const done = (
+    stepped: boolean,
+    gradNorm: number,
+    clipCoefficient: number,
+  ): GrpoStepReturnType => ({
     ...acc.result(plan),
     stepped,
     gradNorm,
@@ -133,7 +157,10 @@ export async function grpoStep(model: CausalLM, batch: GrpoBatch, state: GrpoSte
         continue
       }
       // The reference forward runs outside the gradient tape (torch.no_grad in the reference).
-      const refLp = o.klBeta > 0 && ref ? tf.tidy(() => completionLogprobs(ref, attention, r.tokens, r.promptLength)) : null
+      const refLp =
+        o.klBeta > 0 && ref
+          ? tf.tidy(() => completionLogprobs(ref, attention, r.tokens, r.promptLength))
+          : null
       const oldLp = tf.tensor1d(r.oldLogprobs, 'float32')
       let kept: Record<'ppoMean' | 'klMean' | 'ppoSum' | 'klSum' | 'clipped', tf.Scalar> | undefined
       let result: { value: tf.Scalar; grads: tf.NamedTensorMap }
@@ -141,7 +168,13 @@ export async function grpoStep(model: CausalLM, batch: GrpoBatch, state: GrpoSte
         result = tf.variableGrads(() => {
           const newLp = completionLogprobs(model, attention, r.tokens, r.promptLength)
           const t = rolloutTerms(newLp, oldLp, refLp, r.advantage, o)
-          kept = { ppoMean: tf.keep(t.ppoMean), klMean: tf.keep(t.klMean), ppoSum: tf.keep(t.ppoSum), klSum: tf.keep(t.klSum), clipped: tf.keep(t.clipped) }
+          kept = {
+            ppoMean: tf.keep(t.ppoMean),
+            klMean: tf.keep(t.klMean),
+            ppoSum: tf.keep(t.ppoSum),
+            klSum: tf.keep(t.klSum),
+            clipped: tf.keep(t.clipped),
+          }
           return rolloutLoss(t, o, plan.rolloutsTotal, plan.tokensUsed)
         }, vars)
       } catch (e) {
@@ -161,17 +194,26 @@ export async function grpoStep(model: CausalLM, batch: GrpoBatch, state: GrpoSte
     const [total, coef] = tf.tidy(() => {
       const norms = [...grads.values()].map((g) => tf.sqrt(tf.sum(tf.square(g))))
       const t = tf.sqrt(tf.sum(tf.square(tf.stack(norms))))
-      return [t, tf.minimum(tf.div(tf.scalar(o.gradClipNorm), tf.add(t, tf.scalar(1e-6))), tf.scalar(1))]
+      return [
+        t,
+        tf.minimum(tf.div(tf.scalar(o.gradClipNorm), tf.add(t, tf.scalar(1e-6))), tf.scalar(1)),
+      ]
     })
     const gradNorm = (await total.data())[0] as number
     const clipCoefficient = (await coef.data())[0] as number
     total.dispose()
     if (!Number.isFinite(gradNorm)) {
       coef.dispose()
-      throw new ReliquaryError('NON_FINITE_VALUE', `GRPO gradient norm is ${gradNorm}; no update was applied.`, {
-        hints: ['Check the batch log-probs and rewards, and the model weights, for extreme or non-finite values.'],
-        meta: { gradNorm },
-      })
+      throw new ReliquaryError(
+        'NON_FINITE_VALUE',
+        `GRPO gradient norm is ${gradNorm}; no update was applied.`,
+        {
+          hints: [
+            'Check the batch log-probs and rewards, and the model weights, for extreme or non-finite values.',
+          ],
+          meta: { gradNorm },
+        },
+      )
     }
     for (const [name, g] of grads) {
       grads.set(name, tf.mul(g, coef))

@@ -10,7 +10,11 @@ export type { GrpoLossOptions, GrpoLossReturnType } from './grpoLoss.js'
 export { grpoStep } from './grpoStep.js'
 export type { GrpoStepState, GrpoStepReturnType } from './grpoStep.js'
 export { createTrainer } from './createTrainer.js'
-export type { CreateTrainerParameters, GrpoTrainer, GrpoTrainerRestoreReturnType } from './createTrainer.js'
+export type {
+  CreateTrainerParameters,
+  GrpoTrainer,
+  GrpoTrainerRestoreReturnType,
+} from './createTrainer.js'
 export { createAdamW, ADAMW_DEFAULTS } from './createAdamW.js'
 export type { AdamW, AdamWOptions, AdamWParameterState } from './createAdamW.js'
 export { learningRateAt } from './learningRateAt.js'

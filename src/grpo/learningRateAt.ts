@@ -33,7 +33,10 @@ export function lrLambda(step: number, warmupSteps: number, cosineMaxSteps: numb
  * learningRateAt(1) // 1.0000000000000002e-6
  * ```
  */
-export function learningRateAt(step: number, options: GrpoOptions | ResolvedGrpoOptions = {}): number {
+export function learningRateAt(
+  step: number,
+  options: GrpoOptions | ResolvedGrpoOptions = {},
+): number {
   if (!Number.isSafeInteger(step) || step < 0) throw invalidArgument('step', 'an integer ≥ 0', step)
   const o = 'profileId' in options ? options : resolveGrpoOptions(options)
   return o.learningRate * lrLambda(step, o.warmupSteps, o.cosineMaxSteps)

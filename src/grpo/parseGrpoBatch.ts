@@ -9,8 +9,8 @@ function pick(r: Loose, camel: string, snake: string): unknown {
   if (r[camel] !== undefined) return r[camel]
   if (r[snake] !== undefined) return r[snake]
   // E1–E3 submissions keep these under commit.rollout (training.py reads them from there).
-  const commit = r['commit']
-  const inner = isObj(commit) ? commit['rollout'] : undefined
+  const commit = r.commit
+  const inner = isObj(commit) ? commit.rollout : undefined
   return isObj(inner) ? inner[snake] : undefined
 }
 
@@ -35,21 +35,30 @@ function pick(r: Loose, camel: string, snake: string): unknown {
 export function parseGrpoBatch(groups: unknown): GrpoBatch {
   if (!Array.isArray(groups)) throw invalidArgument('groups', 'an array of groups', groups)
   return groups.map((g, gi): GrpoGroup => {
-    if (!isObj(g) || !Array.isArray(g['rollouts'])) throw invalidArgument(`groups[${gi}]`, 'an object with a "rollouts" array', g)
-    const rollouts = (g['rollouts'] as unknown[]).map((r, ri): GrpoRollout => {
+    if (!isObj(g) || !Array.isArray(g.rollouts))
+      throw invalidArgument(`groups[${gi}]`, 'an object with a "rollouts" array', g)
+    const rollouts = (g.rollouts as unknown[]).map((r, ri): GrpoRollout => {
       const where = `groups[${gi}].rollouts[${ri}]`
       if (!isObj(r)) throw invalidArgument(where, 'a rollout object', r)
-      const tokens = r['tokens']
-      const reward = r['reward']
+      const tokens = r.tokens
+      const reward = r.reward
       const promptLength = pick(r, 'promptLength', 'prompt_length')
       const tokenLogprobs = pick(r, 'tokenLogprobs', 'token_logprobs')
-      if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'number')) throw invalidArgument(`${where}.tokens`, 'an array of token ids', tokens)
+      if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'number'))
+        throw invalidArgument(`${where}.tokens`, 'an array of token ids', tokens)
       if (typeof reward !== 'number') throw invalidArgument(`${where}.reward`, 'a number', reward)
-      if (typeof promptLength !== 'number') throw invalidArgument(`${where}.prompt_length`, 'a number', promptLength)
-      if (!Array.isArray(tokenLogprobs) || !tokenLogprobs.every((t) => typeof t === 'number')) throw invalidArgument(`${where}.token_logprobs`, 'an array of numbers', tokenLogprobs)
-      return { tokens: [...(tokens as number[])], reward, promptLength, tokenLogprobs: [...(tokenLogprobs as number[])] }
+      if (typeof promptLength !== 'number')
+        throw invalidArgument(`${where}.prompt_length`, 'a number', promptLength)
+      if (!Array.isArray(tokenLogprobs) || !tokenLogprobs.every((t) => typeof t === 'number'))
+        throw invalidArgument(`${where}.token_logprobs`, 'an array of numbers', tokenLogprobs)
+      return {
+        tokens: [...(tokens as number[])],
+        reward,
+        promptLength,
+        tokenLogprobs: [...(tokenLogprobs as number[])],
+      }
     })
-    const idx = g['promptIdx'] ?? g['prompt_idx']
+    const idx = g.promptIdx ?? g.prompt_idx
     return typeof idx === 'number' ? { rollouts, promptIdx: idx } : { rollouts }
   })
 }

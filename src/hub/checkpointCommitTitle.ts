@@ -19,7 +19,8 @@ const TITLE = /^checkpoint (0|[1-9][0-9]*)$/
  * ```
  */
 export function checkpointCommitTitle(checkpointN: number): string {
-  if (!Number.isSafeInteger(checkpointN) || checkpointN < 0) throw invalidArgument('checkpointN', 'a non-negative integer', checkpointN)
+  if (!Number.isSafeInteger(checkpointN) || checkpointN < 0)
+    throw invalidArgument('checkpointN', 'a non-negative integer', checkpointN)
   return `checkpoint ${checkpointN}`
 }
 

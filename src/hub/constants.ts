@@ -9,7 +9,10 @@ export const CUSTODY_MANIFEST_PATH = 'reliquary_custody.json'
  * custody manifest: the Hub's own `.gitattributes` (it writes one when the repo is created and
  * edits it for LFS files; loaders never read it) and the custody manifest itself.
  */
-export const HUB_RESERVED_PATHS: readonly string[] = /*#__PURE__*/ Object.freeze(['.gitattributes', CUSTODY_MANIFEST_PATH])
+export const HUB_RESERVED_PATHS: readonly string[] = /*#__PURE__*/ Object.freeze([
+  '.gitattributes',
+  CUSTODY_MANIFEST_PATH,
+])
 
 /** Defaults of the hub functions (not protocol numbers: bounds that keep a hostile Hub cheap to refuse). */
 export const HUB_DEFAULTS = /*#__PURE__*/ Object.freeze({

@@ -4,7 +4,15 @@ import { manifestDigest } from '../manifest/manifestDigest.js'
 import { parseCheckpointCommitTitle } from './checkpointCommitTitle.js'
 import { HUB_DEFAULTS } from './constants.js'
 import {
-  assertAccessToken, assertFetch, assertRepoId, assertSignal, credentials, hubFetch, hubStep, readCustodyBytes, resolveHubUrl,
+  assertAccessToken,
+  assertFetch,
+  assertRepoId,
+  assertSignal,
+  credentials,
+  hubFetch,
+  hubStep,
+  readCustodyBytes,
+  resolveHubUrl,
   type HubContext,
 } from './_hubClient.js'
 
@@ -50,17 +58,28 @@ export type HubParentResolver = (digest: string) => Promise<Uint8Array | null>
  * const chain = await verifyChain(head, { resolveParent, expectedBase, trustedSigners: [validatorHotkey] })
  * ```
  */
-export function createHubParentResolver(parameters: CreateHubParentResolverParameters): HubParentResolver {
-  if (typeof parameters !== 'object' || parameters === null) throw invalidArgument('parameters', 'an object', parameters)
+export function createHubParentResolver(
+  parameters: CreateHubParentResolverParameters,
+): HubParentResolver {
+  if (typeof parameters !== 'object' || parameters === null)
+    throw invalidArgument('parameters', 'an object', parameters)
   const p = parameters
   assertRepoId(p.repoId)
-  if (typeof p.revision !== 'string' || !/^[0-9a-f]{40}$/.test(p.revision)) throw invalidArgument('revision', 'a 40-hex commit id', p.revision)
+  if (typeof p.revision !== 'string' || !/^[0-9a-f]{40}$/.test(p.revision))
+    throw invalidArgument('revision', 'a 40-hex commit id', p.revision)
   if (p.accessToken !== undefined) assertAccessToken(p.accessToken)
   assertFetch(p.fetch)
   assertSignal(p.signal)
   const maxBytes = p.maxCustodyManifestBytes ?? HUB_DEFAULTS.maxCustodyManifestBytes
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw invalidArgument('maxCustodyManifestBytes', 'a positive integer', maxBytes)
-  const ctx: HubContext = { repoId: p.repoId, hubUrl: resolveHubUrl(p.hubUrl), fetch: hubFetch(p.fetch, p.signal), accessToken: p.accessToken, signal: p.signal }
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
+    throw invalidArgument('maxCustodyManifestBytes', 'a positive integer', maxBytes)
+  const ctx: HubContext = {
+    repoId: p.repoId,
+    hubUrl: resolveHubUrl(p.hubUrl),
+    fetch: hubFetch(p.fetch, p.signal),
+    accessToken: p.accessToken,
+    signal: p.signal,
+  }
 
   const found = new Map<string, Uint8Array>()
   let commits: AsyncIterator<{ oid: string; title: string }> | null = null
@@ -71,7 +90,14 @@ export function createHubParentResolver(parameters: CreateHubParentResolverParam
   const resolve = async (digest: string): Promise<Uint8Array | null> => {
     const hit = found.get(digest)
     if (hit) return hit
-    commits ??= listCommits({ repo: { type: 'model', name: ctx.repoId }, revision: p.revision, hubUrl: ctx.hubUrl, fetch: ctx.fetch, batchSize: 100, ...credentials(ctx) })
+    commits ??= listCommits({
+      repo: { type: 'model', name: ctx.repoId },
+      revision: p.revision,
+      hubUrl: ctx.hubUrl,
+      fetch: ctx.fetch,
+      batchSize: 100,
+      ...credentials(ctx),
+    })
     while (!exhausted) {
       const next = await commits.next()
       if (next.done) {
@@ -95,7 +121,9 @@ export function createHubParentResolver(parameters: CreateHubParentResolverParam
   }
 
   return (digest: string) => {
-    const run = queue.then(() => hubStep('resolving a parent custody manifest', p.signal, () => resolve(digest)))
+    const run = queue.then(() =>
+      hubStep('resolving a parent custody manifest', p.signal, () => resolve(digest)),
+    )
     queue = run.catch(() => undefined)
     return run
   }

@@ -8,11 +8,22 @@
 export { shouldPublish } from './shouldPublish.js'
 export type { ShouldPublishParameters } from './shouldPublish.js'
 export { publishCheckpoint } from './publishCheckpoint.js'
-export type { PublishCheckpointParameters, PublishCheckpointReturnType, PublishCheckpointCustody } from './publishCheckpoint.js'
+export type {
+  PublishCheckpointParameters,
+  PublishCheckpointReturnType,
+  PublishCheckpointCustody,
+} from './publishCheckpoint.js'
 export { downloadCheckpoint } from './downloadCheckpoint.js'
-export type { DownloadCheckpointParameters, DownloadCheckpointExpected, DownloadCheckpointReturnType } from './downloadCheckpoint.js'
+export type {
+  DownloadCheckpointParameters,
+  DownloadCheckpointExpected,
+  DownloadCheckpointReturnType,
+} from './downloadCheckpoint.js'
 export { createHubParentResolver } from './createHubParentResolver.js'
-export type { CreateHubParentResolverParameters, HubParentResolver } from './createHubParentResolver.js'
+export type {
+  CreateHubParentResolverParameters,
+  HubParentResolver,
+} from './createHubParentResolver.js'
 export { checkpointCommitTitle, parseCheckpointCommitTitle } from './checkpointCommitTitle.js'
 export { CUSTODY_MANIFEST_PATH, HUB_RESERVED_PATHS, HUB_DEFAULTS } from './constants.js'
 export { startHubServer } from './localHubServer.js'

@@ -21,8 +21,17 @@ import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-type StoredFile = { kind: 'regular'; content: Buffer; oid: string } | { kind: 'lfs'; sha256: string; size: number; oid: string }
-type Commit = { oid: string; title: string; message: string; parent: string | null; date: string; files: Map<string, StoredFile> }
+type StoredFile =
+  | { kind: 'regular'; content: Buffer; oid: string }
+  | { kind: 'lfs'; sha256: string; size: number; oid: string }
+type Commit = {
+  oid: string
+  title: string
+  message: string
+  parent: string | null
+  date: string
+  files: Map<string, StoredFile>
+}
 type Repo = { id: string; commits: Commit[]; lfs: Map<string, Buffer> }
 type Reply = { status: number; headers?: Record<string, string>; body?: Buffer | string | object }
 
@@ -67,10 +76,17 @@ export type HubServer = {
 const sha1 = (b: Buffer | string) => createHash('sha1').update(b).digest('hex')
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const gitBlobOid = (b: Buffer) => sha1(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]))
-const GITATTRIBUTES = Buffer.from('*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n')
+const GITATTRIBUTES = Buffer.from(
+  '*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n',
+)
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({ status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) })
-const notFound = (code: string, message: string): Reply => json(404, { error: message }, { 'X-Error-Code': code })
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers: { 'Content-Type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+})
+const notFound = (code: string, message: string): Reply =>
+  json(404, { error: message }, { 'X-Error-Code': code })
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = []
@@ -79,7 +95,9 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Starts the test double on 127.0.0.1 with an ephemeral port. */
-export async function startHubServer(options: { lfsThresholdBytes?: number; token?: string } = {}): Promise<HubServer> {
+export async function startHubServer(
+  options: { lfsThresholdBytes?: number; token?: string } = {},
+): Promise<HubServer> {
   const lfsThreshold = options.lfsThresholdBytes ?? 10 * 1024 * 1024
   const token = options.token ?? 'hf_test_token_reliquary'
   const repos = new Map<string, Repo>()
@@ -90,14 +108,29 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
   let base = ''
 
   const head = (r: Repo) => r.commits.at(-1) ?? null
-  const resolveRev = (r: Repo, rev: string): Commit | null => (rev === 'main' || rev === 'HEAD' ? head(r) : (r.commits.find((c) => c.oid === rev) ?? null))
+  const resolveRev = (r: Repo, rev: string): Commit | null =>
+    rev === 'main' || rev === 'HEAD' ? head(r) : (r.commits.find((c) => c.oid === rev) ?? null)
   const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${token}`
-  const bytesOf = (r: Repo, f: StoredFile): Buffer => (f.kind === 'regular' ? f.content : (r.lfs.get(f.sha256) ?? Buffer.alloc(0)))
+  const bytesOf = (r: Repo, f: StoredFile): Buffer =>
+    f.kind === 'regular' ? f.content : (r.lfs.get(f.sha256) ?? Buffer.alloc(0))
 
-  function addCommit(r: Repo, title: string, message: string, files: Map<string, StoredFile>): Commit {
+  function addCommit(
+    r: Repo,
+    title: string,
+    message: string,
+    files: Map<string, StoredFile>,
+  ): Commit {
     const parent = head(r)?.oid ?? null
     const date = new Date((clock += 60_000)).toISOString()
-    const oid = sha1(JSON.stringify({ parent, title, message, date, files: [...files].map(([p, f]) => [p, f.oid]) }))
+    const oid = sha1(
+      JSON.stringify({
+        parent,
+        title,
+        message,
+        date,
+        files: [...files].map(([p, f]) => [p, f.oid]),
+      }),
+    )
     const c: Commit = { oid, title, message, parent, date, files }
     r.commits.push(c)
     return c
@@ -110,16 +143,22 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
       if (prefix && !path.startsWith(`${prefix}/`)) continue
       const rel = prefix ? path.slice(prefix.length + 1) : path
       const parts = rel.split('/')
-      for (let i = 1; i < parts.length; i++) dirs.add([prefix, ...parts.slice(0, i)].filter(Boolean).join('/'))
+      for (let i = 1; i < parts.length; i++)
+        dirs.add([prefix, ...parts.slice(0, i)].filter(Boolean).join('/'))
       if (!recursive && parts.length > 1) continue
       const size = f.kind === 'regular' ? f.content.length : f.size
       out.push({
-        type: 'file', oid: f.oid, size, path,
+        type: 'file',
+        oid: f.oid,
+        size,
+        path,
         ...(f.kind === 'lfs' ? { lfs: { oid: f.sha256, size: f.size, pointerSize: 134 } } : {}),
       })
     }
     const dirEntries = [...dirs]
-      .filter((d) => recursive || d.split('/').length === (prefix ? prefix.split('/').length + 1 : 1))
+      .filter(
+        (d) => recursive || d.split('/').length === (prefix ? prefix.split('/').length + 1 : 1),
+      )
       .map((d) => ({ type: 'directory', oid: sha1(d), size: 0, path: d }))
     return [...dirEntries, ...out]
   }
@@ -131,12 +170,26 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
     // POST /api/repos/create
     if (method === 'POST' && url.pathname === '/api/repos/create') {
       if (!authorized(req)) return json(401, { error: 'Invalid credentials' })
-      const b = JSON.parse(body.toString('utf8')) as { name: string; organization?: string; type?: string }
+      const b = JSON.parse(body.toString('utf8')) as {
+        name: string
+        organization?: string
+        type?: string
+      }
       if (b.type !== undefined && b.type !== 'model') return json(400, { error: 'only models' })
       const id = `${b.organization}/${b.name}`
       if (repos.has(id)) return json(409, { error: 'You already created this model repo' })
       const r: Repo = { id, commits: [], lfs: new Map() }
-      addCommit(r, 'initial commit', 'initial commit', new Map([['.gitattributes', { kind: 'regular', content: GITATTRIBUTES, oid: gitBlobOid(GITATTRIBUTES) }]]))
+      addCommit(
+        r,
+        'initial commit',
+        'initial commit',
+        new Map([
+          [
+            '.gitattributes',
+            { kind: 'regular', content: GITATTRIBUTES, oid: gitBlobOid(GITATTRIBUTES) },
+          ],
+        ]),
+      )
       repos.set(id, r)
       return json(200, { url: `${base}/${id}`, name: id, id })
     }
@@ -151,21 +204,36 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
     }
 
     // POST /{ns}/{name}.git/info/lfs/objects/batch
-    if (method === 'POST' && seg.length === 6 && seg[1]!.endsWith('.git') && seg.slice(2).join('/') === 'info/lfs/objects/batch') {
+    if (
+      method === 'POST' &&
+      seg.length === 6 &&
+      seg[1]!.endsWith('.git') &&
+      seg.slice(2).join('/') === 'info/lfs/objects/batch'
+    ) {
       if (!authorized(req)) return json(401, { message: 'Invalid credentials' })
       const id = `${seg[0]}/${seg[1]!.slice(0, -4)}`
       const r = repos.get(id)
       if (!r) return notFound('RepoNotFound', 'Repository not found')
-      const b = JSON.parse(body.toString('utf8')) as { operation: string; objects: { oid: string; size: number }[] }
+      const b = JSON.parse(body.toString('utf8')) as {
+        operation: string
+        objects: { oid: string; size: number }[]
+      }
       if (b.operation !== 'upload') return json(400, { message: 'upload only' })
       return {
         status: 200,
         headers: { 'Content-Type': 'application/vnd.git-lfs+json' },
         body: JSON.stringify({
           transfer: 'basic',
-          objects: b.objects.map((o) => (r.lfs.has(o.oid)
-            ? { oid: o.oid, size: o.size }
-            : { oid: o.oid, size: o.size, authenticated: true, actions: { upload: { href: `${base}/__lfs/${id}/${o.oid}`, expires_in: 3600 } } })),
+          objects: b.objects.map((o) =>
+            r.lfs.has(o.oid)
+              ? { oid: o.oid, size: o.size }
+              : {
+                  oid: o.oid,
+                  size: o.size,
+                  authenticated: true,
+                  actions: { upload: { href: `${base}/__lfs/${id}/${o.oid}`, expires_in: 3600 } },
+                },
+          ),
         }),
       }
     }
@@ -182,28 +250,46 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
       const data = bytesOf(r, f)
       const etag = f.kind === 'lfs' ? f.sha256 : f.oid
       const headers: Record<string, string> = {
-        'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes', ETag: `"${etag}"`, 'X-Repo-Commit': c.oid,
-        ...(f.kind === 'lfs' ? { 'X-Linked-ETag': `"${f.sha256}"`, 'X-Linked-Size': String(f.size) } : {}),
+        'Content-Type': 'application/octet-stream',
+        'Accept-Ranges': 'bytes',
+        ETag: `"${etag}"`,
+        'X-Repo-Commit': c.oid,
+        ...(f.kind === 'lfs'
+          ? { 'X-Linked-ETag': `"${f.sha256}"`, 'X-Linked-Size': String(f.size) }
+          : {}),
       }
       const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''))
       if (range) {
-        if (data.length === 0) return { status: 206, headers: { ...headers, 'Content-Range': 'bytes */0' }, body: Buffer.alloc(0) }
+        if (data.length === 0)
+          return {
+            status: 206,
+            headers: { ...headers, 'Content-Range': 'bytes */0' },
+            body: Buffer.alloc(0),
+          }
         const start = Number(range[1])
         const end = Math.min(range[2] ? Number(range[2]) : data.length - 1, data.length - 1)
-        if (start > end) return { status: 416, headers: { 'Content-Range': `bytes */${data.length}` } }
-        return { status: 206, headers: { ...headers, 'Content-Range': `bytes ${start}-${end}/${data.length}` }, body: data.subarray(start, end + 1) }
+        if (start > end)
+          return { status: 416, headers: { 'Content-Range': `bytes */${data.length}` } }
+        return {
+          status: 206,
+          headers: { ...headers, 'Content-Range': `bytes ${start}-${end}/${data.length}` },
+          body: data.subarray(start, end + 1),
+        }
       }
       return { status: 200, headers, body: data }
     }
 
-    if (seg[0] !== 'api' || seg[1] !== 'models' || seg.length < 4) return json(404, { error: `no route ${method} ${url.pathname}` })
+    if (seg[0] !== 'api' || seg[1] !== 'models' || seg.length < 4)
+      return json(404, { error: `no route ${method} ${url.pathname}` })
     const id = `${seg[2]}/${seg[3]}`
     const r = repos.get(id)
     const action = seg[4]
 
     // GET /api/models/{ns}/{name} (repoExists)
     if (method === 'GET' && action === undefined) {
-      return r ? json(200, { _id: sha1(id).slice(0, 24), id, private: false, sha: head(r)?.oid }) : notFound('RepoNotFound', 'Repository not found')
+      return r
+        ? json(200, { _id: sha1(id).slice(0, 24), id, private: false, sha: head(r)?.oid })
+        : notFound('RepoNotFound', 'Repository not found')
     }
     if (!r) return notFound('RepoNotFound', 'Repository not found')
 
@@ -211,38 +297,64 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
     if (method === 'POST' && action === 'preupload') {
       if (!authorized(req)) return json(401, { error: 'Invalid credentials' })
       const b = JSON.parse(body.toString('utf8')) as { files: { path: string; size: number }[] }
-      return json(200, { files: b.files.map((f) => ({ path: f.path, uploadMode: f.size >= lfsThreshold ? 'lfs' : 'regular' })) })
+      return json(200, {
+        files: b.files.map((f) => ({
+          path: f.path,
+          uploadMode: f.size >= lfsThreshold ? 'lfs' : 'regular',
+        })),
+      })
     }
 
     // POST /api/models/{ns}/{name}/commit/{branch}: NDJSON header + file / lfsFile / deletedFile lines.
     if (method === 'POST' && action === 'commit') {
       if (!authorized(req)) return json(401, { error: 'Invalid credentials' })
       if (seg[5] !== 'main') return json(400, { error: 'only main' })
-      const lines = body.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { key: string; value: Record<string, unknown> })
+      const lines = body
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { key: string; value: Record<string, unknown> })
       const header = lines[0]
       if (header?.key !== 'header') return json(400, { error: 'missing header' })
-      const parentCommit = header.value['parentCommit'] as string | undefined
-      if (parentCommit !== undefined && parentCommit !== head(r)?.oid) return json(412, { error: 'A commit has happened since. Please refresh and try again.' })
+      const parentCommit = header.value.parentCommit as string | undefined
+      if (parentCommit !== undefined && parentCommit !== head(r)?.oid)
+        return json(412, { error: 'A commit has happened since. Please refresh and try again.' })
       const files = new Map(head(r)?.files ?? [])
       for (const { key, value } of lines.slice(1)) {
-        const path = String(value['path'])
+        const path = String(value.path)
         if (key === 'file') {
-          const content = Buffer.from(String(value['content']), 'base64')
+          const content = Buffer.from(String(value.content), 'base64')
           files.set(path, { kind: 'regular', content, oid: gitBlobOid(content) })
         } else if (key === 'lfsFile') {
-          const oid = String(value['oid'])
+          const oid = String(value.oid)
           const stored = r.lfs.get(oid)
-          if (!stored || stored.length !== value['size']) return json(422, { error: `LFS object ${oid} of ${path} was not uploaded` })
-          files.set(path, { kind: 'lfs', sha256: oid, size: stored.length, oid: sha1(`lfs pointer ${oid}`) })
+          if (!stored || stored.length !== value.size)
+            return json(422, { error: `LFS object ${oid} of ${path} was not uploaded` })
+          files.set(path, {
+            kind: 'lfs',
+            sha256: oid,
+            size: stored.length,
+            oid: sha1(`lfs pointer ${oid}`),
+          })
         } else if (key === 'deletedFile') {
           files.delete(path)
         } else {
           return json(400, { error: `unknown operation ${key}` })
         }
       }
-      const summary = String(header.value['summary'] ?? '')
-      const c = addCommit(r, summary, [summary, header.value['description'] ?? ''].filter(Boolean).join('\n\n'), files)
-      return json(200, { success: true, commitOid: c.oid, commitUrl: `${base}/${id}/commit/${c.oid}`, hookOutput: '' })
+      const summary = String(header.value.summary ?? '')
+      const c = addCommit(
+        r,
+        summary,
+        [summary, header.value.description ?? ''].filter(Boolean).join('\n\n'),
+        files,
+      )
+      return json(200, {
+        success: true,
+        commitOid: c.oid,
+        commitUrl: `${base}/${id}/commit/${c.oid}`,
+        hookOutput: '',
+      })
     }
 
     // GET /api/models/{ns}/{name}/revision/{rev} (modelInfo, snapshotDownload)
@@ -250,7 +362,14 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
       const c = resolveRev(r, seg[5] ?? 'main')
       if (!c) return notFound('RevisionNotFound', 'Invalid rev id')
       return json(200, {
-        _id: sha1(id).slice(0, 24), id, private: false, sha: c.oid, downloads: 0, likes: 0, gated: false, lastModified: c.date,
+        _id: sha1(id).slice(0, 24),
+        id,
+        private: false,
+        sha: c.oid,
+        downloads: 0,
+        likes: 0,
+        gated: false,
+        lastModified: c.date,
         siblings: [...c.files.keys()].map((rfilename) => ({ rfilename })),
       })
     }
@@ -259,7 +378,10 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
     if (method === 'GET' && action === 'tree') {
       const c = resolveRev(r, seg[5] ?? 'main')
       if (!c) return notFound('RevisionNotFound', 'Invalid rev id')
-      return json(200, treeEntries(c, seg.slice(6).join('/'), url.searchParams.get('recursive') === 'true'))
+      return json(
+        200,
+        treeEntries(c, seg.slice(6).join('/'), url.searchParams.get('recursive') === 'true'),
+      )
     }
 
     // POST /api/models/{ns}/{name}/paths-info/{rev}
@@ -267,18 +389,38 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
       const c = resolveRev(r, seg[5] ?? 'main')
       if (!c) return notFound('RevisionNotFound', 'Invalid rev id')
       const b = JSON.parse(body.toString('utf8')) as { paths: string[]; expand?: boolean }
-      return json(200, b.paths.flatMap((path) => {
-        const f = c.files.get(path)
-        if (!f) return []
-        // The commit that introduced this version of the file: walk back while the parent holds the same blob.
-        let last = c
-        for (let q = r.commits.find((k) => k.oid === last.parent); q && q.files.get(path)?.oid === f.oid; q = r.commits.find((k) => k.oid === last.parent)) last = q
-        return [{
-          type: 'file', path, oid: f.oid, size: f.kind === 'regular' ? f.content.length : f.size,
-          ...(f.kind === 'lfs' ? { lfs: { oid: f.sha256, size: f.size, pointerSize: 134 } } : {}),
-          ...(b.expand ? { lastCommit: { id: last.oid, title: last.title, date: last.date }, securityFileStatus: { status: 'safe' } } : {}),
-        }]
-      }))
+      return json(
+        200,
+        b.paths.flatMap((path) => {
+          const f = c.files.get(path)
+          if (!f) return []
+          // The commit that introduced this version of the file: walk back while the parent holds the same blob.
+          let last = c
+          for (
+            let q = r.commits.find((k) => k.oid === last.parent);
+            q && q.files.get(path)?.oid === f.oid;
+            q = r.commits.find((k) => k.oid === last.parent)
+          )
+            last = q
+          return [
+            {
+              type: 'file',
+              path,
+              oid: f.oid,
+              size: f.kind === 'regular' ? f.content.length : f.size,
+              ...(f.kind === 'lfs'
+                ? { lfs: { oid: f.sha256, size: f.size, pointerSize: 134 } }
+                : {}),
+              ...(b.expand
+                ? {
+                    lastCommit: { id: last.oid, title: last.title, date: last.date },
+                    securityFileStatus: { status: 'safe' },
+                  }
+                : {}),
+            },
+          ]
+        }),
+      )
     }
 
     // GET /api/models/{ns}/{name}/commits/{rev}?limit=&p=
@@ -287,7 +429,12 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
       const c = resolveRev(r, seg[5] ?? 'main')
       if (!c) return notFound('RevisionNotFound', 'Invalid rev id')
       const history: Commit[] = []
-      for (let k: Commit | undefined = c; k; k = k.parent ? r.commits.find((q) => q.oid === k!.parent) : undefined) history.push(k)
+      for (
+        let k: Commit | undefined = c;
+        k;
+        k = k.parent ? r.commits.find((q) => q.oid === k!.parent) : undefined
+      )
+        history.push(k)
       const limit = Math.max(1, Number(url.searchParams.get('limit') ?? '100'))
       const page = Number(url.searchParams.get('p') ?? '0')
       const slice = history.slice(page * limit, (page + 1) * limit)
@@ -296,7 +443,13 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
       next.searchParams.set('p', String(page + 1))
       return json(
         200,
-        slice.map((k) => ({ id: k.oid, title: k.title, message: k.message, date: k.date, authors: [{ user: 'validator', avatar: '' }] })),
+        slice.map((k) => ({
+          id: k.oid,
+          title: k.title,
+          message: k.message,
+          date: k.date,
+          authors: [{ user: 'validator', avatar: '' }],
+        })),
         more ? { Link: `<${next.toString()}>; rel="next"` } : {},
       )
     }
@@ -340,8 +493,18 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
         return
       }
       entry.status = reply.status
-      const payload = reply.body === undefined ? undefined : Buffer.isBuffer(reply.body) ? reply.body : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)
-      res.writeHead(reply.status, { ...reply.headers, ...(payload !== undefined ? { 'Content-Length': String(Buffer.byteLength(payload)) } : {}) })
+      const payload =
+        reply.body === undefined
+          ? undefined
+          : Buffer.isBuffer(reply.body)
+            ? reply.body
+            : typeof reply.body === 'string'
+              ? reply.body
+              : JSON.stringify(reply.body)
+      res.writeHead(reply.status, {
+        ...reply.headers,
+        ...(payload !== undefined ? { 'Content-Length': String(Buffer.byteLength(payload)) } : {}),
+      })
       res.end(req.method === 'HEAD' ? undefined : payload)
     })()
   })
@@ -369,7 +532,11 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
       fault = { ...f, seen: 0 }
     },
     commits(id) {
-      return (repos.get(id)?.commits ?? []).map((c) => ({ oid: c.oid, title: c.title, paths: [...c.files.keys()].sort() }))
+      return (repos.get(id)?.commits ?? []).map((c) => ({
+        oid: c.oid,
+        title: c.title,
+        paths: [...c.files.keys()].sort(),
+      }))
     },
     fileAt(id, rev, path) {
       const r = repos.get(id)
@@ -395,7 +562,9 @@ export async function startHubServer(options: { lfsThresholdBytes?: number; toke
     },
     close() {
       server.closeAllConnections()
-      return new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())))
+      return new Promise<void>((resolve, reject) =>
+        server.close((e) => (e ? reject(e) : resolve())),
+      )
     },
   }
 }

@@ -2,19 +2,38 @@ import { commit, createRepo, listCommits, repoExists, type CommitOperation } fro
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import type { Hotkey } from '../crypto/sr25519.js'
 import type { CheckpointManifest } from '../manifest/checkpointManifest.js'
-import { custodyManifestSigningBytes, parseCustodyManifest, type CustodyManifest } from '../manifest/custodyManifest.js'
-import { signCustodyManifest, type SignCustodyManifestParameters } from '../manifest/signCustodyManifest.js'
+import {
+  custodyManifestSigningBytes,
+  parseCustodyManifest,
+  type CustodyManifest,
+} from '../manifest/custodyManifest.js'
+import {
+  signCustodyManifest,
+  type SignCustodyManifestParameters,
+} from '../manifest/signCustodyManifest.js'
 import { signManifest } from '../manifest/signManifest.js'
 import { SNAPSHOT_DEFAULT_IGNORE, hashSnapshotFiles } from '../manifest/snapshotFiles.js'
 import { checkpointCommitTitle } from './checkpointCommitTitle.js'
 import { CUSTODY_MANIFEST_PATH, HUB_DEFAULTS, HUB_RESERVED_PATHS } from './constants.js'
 import {
-  assertAccessToken, assertFetch, assertRepoId, assertSignal, credentials, hubFetch, hubStatus, hubStep, readCustodyBytes, resolveHubUrl,
+  assertAccessToken,
+  assertFetch,
+  assertRepoId,
+  assertSignal,
+  credentials,
+  hubFetch,
+  hubStatus,
+  hubStep,
+  readCustodyBytes,
+  resolveHubUrl,
   type HubContext,
 } from './_hubClient.js'
 
 /** The custody fields of a checkpoint that the caller knows (the files and `checkpointN` are filled in by {@link publishCheckpoint}). */
-export type PublishCheckpointCustody = Pick<SignCustodyManifestParameters, 'baseModel' | 'profileId' | 'parent' | 'windows'>
+export type PublishCheckpointCustody = Pick<
+  SignCustodyManifestParameters,
+  'baseModel' | 'profileId' | 'parent' | 'windows'
+>
 
 /** Parameters of {@link publishCheckpoint}. */
 export type PublishCheckpointParameters = {
@@ -61,7 +80,13 @@ export type PublishCheckpointReturnType = {
 
 /** The commit the repo's default branch points at, or null for a repo without commits. */
 async function headCommit(ctx: HubContext): Promise<{ oid: string; title: string } | null> {
-  const it = listCommits({ repo: { type: 'model', name: ctx.repoId }, hubUrl: ctx.hubUrl, fetch: ctx.fetch, batchSize: 1, ...credentials(ctx) })
+  const it = listCommits({
+    repo: { type: 'model', name: ctx.repoId },
+    hubUrl: ctx.hubUrl,
+    fetch: ctx.fetch,
+    batchSize: 1,
+    ...credentials(ctx),
+  })
   try {
     const first = await it.next()
     return first.done ? null : { oid: first.value.oid, title: first.value.title }
@@ -118,41 +143,75 @@ const sameBody = (a: CustodyManifest, b: CustodyManifest): boolean => {
  * })
  * ```
  */
-export async function publishCheckpoint(parameters: PublishCheckpointParameters): Promise<PublishCheckpointReturnType> {
-  if (typeof parameters !== 'object' || parameters === null) throw invalidArgument('parameters', 'an object', parameters)
+export async function publishCheckpoint(
+  parameters: PublishCheckpointParameters,
+): Promise<PublishCheckpointReturnType> {
+  if (typeof parameters !== 'object' || parameters === null)
+    throw invalidArgument('parameters', 'an object', parameters)
   const p = parameters
   assertRepoId(p.repoId)
-  if (typeof p.dir !== 'string' || p.dir.length === 0) throw invalidArgument('dir', 'a directory path', p.dir)
+  if (typeof p.dir !== 'string' || p.dir.length === 0)
+    throw invalidArgument('dir', 'a directory path', p.dir)
   const title = checkpointCommitTitle(p.checkpointN)
-  if (typeof p.hotkey?.sign !== 'function' || typeof p.hotkey.address !== 'string') throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
-  if (typeof p.custody !== 'object' || p.custody === null) throw invalidArgument('custody', 'an object', p.custody)
+  if (typeof p.hotkey?.sign !== 'function' || typeof p.hotkey.address !== 'string')
+    throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
+  if (typeof p.custody !== 'object' || p.custody === null)
+    throw invalidArgument('custody', 'an object', p.custody)
   const parentN = (p.custody.parent as { checkpoint_n?: unknown } | null)?.checkpoint_n
   if (typeof parentN === 'number' && !(parentN < p.checkpointN)) {
     // verifyChain would refuse this link on every miner: fail here, before publishing it.
-    throw invalidArgument('checkpointN', `a number above the parent's checkpoint_n ${parentN}`, p.checkpointN)
+    throw invalidArgument(
+      'checkpointN',
+      `a number above the parent's checkpoint_n ${parentN}`,
+      p.checkpointN,
+    )
   }
   assertAccessToken(p.accessToken)
   assertFetch(p.fetch)
   assertSignal(p.signal)
-  if (p.visibility !== undefined && p.visibility !== 'public' && p.visibility !== 'private') throw invalidArgument('visibility', '"public" or "private"', p.visibility)
+  if (p.visibility !== undefined && p.visibility !== 'public' && p.visibility !== 'private')
+    throw invalidArgument('visibility', '"public" or "private"', p.visibility)
   const { signal } = p
-  const ctx: HubContext = { repoId: p.repoId, hubUrl: resolveHubUrl(p.hubUrl), fetch: hubFetch(p.fetch, signal), accessToken: p.accessToken, signal }
+  const ctx: HubContext = {
+    repoId: p.repoId,
+    hubUrl: resolveHubUrl(p.hubUrl),
+    fetch: hubFetch(p.fetch, signal),
+    accessToken: p.accessToken,
+    signal,
+  }
   const repo = { type: 'model' as const, name: p.repoId }
   signal?.throwIfAborted()
 
   // 1. Hash the snapshot and sign the custody manifest before touching the network, so a bad
   //    directory or custody field fails without side effects.
-  const files = await hashSnapshotFiles(p.dir, { ignore: [...SNAPSHOT_DEFAULT_IGNORE, ...HUB_RESERVED_PATHS] })
-  if (files.length === 0) throw invalidArgument('dir', 'a directory holding the checkpoint files', p.dir, ['The directory is empty (reserved names are not published).'])
-  const custodyManifest = signCustodyManifest(p.hotkey, { ...p.custody, checkpointN: p.checkpointN, files })
+  const files = await hashSnapshotFiles(p.dir, {
+    ignore: [...SNAPSHOT_DEFAULT_IGNORE, ...HUB_RESERVED_PATHS],
+  })
+  if (files.length === 0)
+    throw invalidArgument('dir', 'a directory holding the checkpoint files', p.dir, [
+      'The directory is empty (reserved names are not published).',
+    ])
+  const custodyManifest = signCustodyManifest(p.hotkey, {
+    ...p.custody,
+    checkpointN: p.checkpointN,
+    files,
+  })
   signal?.throwIfAborted()
 
   // 2. Create the repo when missing. A 409 means someone created it in between: fine.
-  const exists = await hubStep('checking that the repo exists', signal, () => repoExists({ repo, hubUrl: ctx.hubUrl, fetch: ctx.fetch, accessToken: p.accessToken }))
+  const exists = await hubStep('checking that the repo exists', signal, () =>
+    repoExists({ repo, hubUrl: ctx.hubUrl, fetch: ctx.fetch, accessToken: p.accessToken }),
+  )
   if (!exists) {
     await hubStep('creating the repo', signal, async () => {
       try {
-        await createRepo({ repo, hubUrl: ctx.hubUrl, fetch: ctx.fetch, accessToken: p.accessToken, ...(p.visibility ? { visibility: p.visibility } : {}) })
+        await createRepo({
+          repo,
+          hubUrl: ctx.hubUrl,
+          fetch: ctx.fetch,
+          accessToken: p.accessToken,
+          ...(p.visibility ? { visibility: p.visibility } : {}),
+        })
       } catch (e) {
         if (hubStatus(e) !== 409) throw e
       }
@@ -163,7 +222,9 @@ export async function publishCheckpoint(parameters: PublishCheckpointParameters)
   //    landed but its response was lost).
   const head = await hubStep('reading the repo head', signal, () => headCommit(ctx))
   if (head !== null && head.title === title) {
-    const bytes = await hubStep('reading the head custody manifest', signal, () => readCustodyBytes(ctx, head.oid, HUB_DEFAULTS.maxCustodyManifestBytes))
+    const bytes = await hubStep('reading the head custody manifest', signal, () =>
+      readCustodyBytes(ctx, head.oid, HUB_DEFAULTS.maxCustodyManifestBytes),
+    )
     let existing: CustodyManifest | null = null
     try {
       existing = bytes === null ? null : parseCustodyManifest(bytes)
@@ -171,17 +232,25 @@ export async function publishCheckpoint(parameters: PublishCheckpointParameters)
       existing = null
     }
     if (existing === null || !sameBody(existing, custodyManifest)) {
-      throw new ReliquaryError('HUB_CHECKPOINT_CONFLICT', `The head of ${p.repoId} is already "${title}" (${head.oid}) with different content.`, {
-        hints: [
-          'Publish the next checkpoint number, or verify the existing commit and serve its manifest.',
-          'A second commit with the same title would break the reference validator\'s recovery of checkpoint_n from commit titles.',
-        ],
-        meta: { revision: head.oid, checkpointN: p.checkpointN },
-      })
+      throw new ReliquaryError(
+        'HUB_CHECKPOINT_CONFLICT',
+        `The head of ${p.repoId} is already "${title}" (${head.oid}) with different content.`,
+        {
+          hints: [
+            'Publish the next checkpoint number, or verify the existing commit and serve its manifest.',
+            "A second commit with the same title would break the reference validator's recovery of checkpoint_n from commit titles.",
+          ],
+          meta: { revision: head.oid, checkpointN: p.checkpointN },
+        },
+      )
     }
     return Object.freeze({
       revision: head.oid,
-      referenceManifest: signManifest(p.hotkey, { checkpointN: p.checkpointN, repoId: p.repoId, revision: head.oid }),
+      referenceManifest: signManifest(p.hotkey, {
+        checkpointN: p.checkpointN,
+        repoId: p.repoId,
+        revision: head.oid,
+      }),
       custodyManifest: existing,
       reused: true,
     })
@@ -191,11 +260,26 @@ export async function publishCheckpoint(parameters: PublishCheckpointParameters)
   const { pathToFileURL } = await import('node:url')
   const { join, resolve } = await import('node:path')
   const root = resolve(p.dir)
-  const operations: CommitOperation[] = files.map((f) => ({ operation: 'addOrUpdate', path: f.path, content: pathToFileURL(join(root, ...f.path.split('/'))) }))
-  operations.push({ operation: 'addOrUpdate', path: CUSTODY_MANIFEST_PATH, content: new Blob([`${JSON.stringify(custodyManifest, null, 2)}\n`], { type: 'application/json' }) })
+  const operations: CommitOperation[] = files.map((f) => ({
+    operation: 'addOrUpdate',
+    path: f.path,
+    content: pathToFileURL(join(root, ...f.path.split('/'))),
+  }))
+  operations.push({
+    operation: 'addOrUpdate',
+    path: CUSTODY_MANIFEST_PATH,
+    content: new Blob([`${JSON.stringify(custodyManifest, null, 2)}\n`], {
+      type: 'application/json',
+    }),
+  })
   const out = await hubStep('committing the checkpoint', signal, () =>
     commit({
-      repo, operations, title, hubUrl: ctx.hubUrl, fetch: ctx.fetch, accessToken: p.accessToken,
+      repo,
+      operations,
+      title,
+      hubUrl: ctx.hubUrl,
+      fetch: ctx.fetch,
+      accessToken: p.accessToken,
       description: `Reliquary checkpoint ${p.checkpointN}; chain-of-custody manifest in ${CUSTODY_MANIFEST_PATH}.`,
       ...(head !== null ? { parentCommit: head.oid } : {}),
       ...(signal ? { abortSignal: signal } : {}),
@@ -203,11 +287,19 @@ export async function publishCheckpoint(parameters: PublishCheckpointParameters)
   )
   const revision = out?.commit.oid
   if (typeof revision !== 'string' || !/^[0-9a-f]{40}$/.test(revision)) {
-    throw new ReliquaryError('HUB_REQUEST_FAILED', 'The Hub answered the commit without a 40-hex commit id.', { meta: { step: 'committing the checkpoint', status: null, revision: revision ?? null } })
+    throw new ReliquaryError(
+      'HUB_REQUEST_FAILED',
+      'The Hub answered the commit without a 40-hex commit id.',
+      { meta: { step: 'committing the checkpoint', status: null, revision: revision ?? null } },
+    )
   }
   return Object.freeze({
     revision,
-    referenceManifest: signManifest(p.hotkey, { checkpointN: p.checkpointN, repoId: p.repoId, revision }),
+    referenceManifest: signManifest(p.hotkey, {
+      checkpointN: p.checkpointN,
+      repoId: p.repoId,
+      revision,
+    }),
     custodyManifest,
     reused: false,
   })

@@ -39,11 +39,14 @@ export type ShouldPublishParameters = {
  * ```
  */
 export function shouldPublish(parameters: ShouldPublishParameters): boolean {
-  if (typeof parameters !== 'object' || parameters === null) throw invalidArgument('parameters', 'an object', parameters)
+  if (typeof parameters !== 'object' || parameters === null)
+    throw invalidArgument('parameters', 'an object', parameters)
   const { windowN, trained, hasManifest, profile = DEFAULT_PROFILE } = parameters
-  if (!Number.isSafeInteger(windowN) || windowN < 0) throw invalidArgument('windowN', 'a non-negative integer', windowN)
+  if (!Number.isSafeInteger(windowN) || windowN < 0)
+    throw invalidArgument('windowN', 'a non-negative integer', windowN)
   if (typeof trained !== 'boolean') throw invalidArgument('trained', 'a boolean', trained)
-  if (typeof hasManifest !== 'boolean') throw invalidArgument('hasManifest', 'a boolean', hasManifest)
+  if (typeof hasManifest !== 'boolean')
+    throw invalidArgument('hasManifest', 'a boolean', hasManifest)
   const interval = profile?.publishing?.intervalWindows
   if (!Number.isSafeInteger(interval) || (interval as number) < 1) {
     throw invalidArgument('profile.publishing.intervalWindows', 'a positive integer', interval)

@@ -18,25 +18,37 @@ export function canonicalJson(value: unknown): string {
 }
 
 function write(v: unknown, depth: number): string {
-  if (depth > 32) throw new ReliquaryError('INVALID_ARGUMENT', 'Canonical JSON: value nested too deeply.')
+  if (depth > 32)
+    throw new ReliquaryError('INVALID_ARGUMENT', 'Canonical JSON: value nested too deeply.')
   if (v === null) return 'null'
   if (v === true) return 'true'
   if (v === false) return 'false'
   if (typeof v === 'string') return JSON.stringify(v)
   if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new ReliquaryError('INVALID_ARGUMENT', `Canonical JSON holds only safe integers, received ${String(v)}.`)
+    if (!Number.isSafeInteger(v))
+      throw new ReliquaryError(
+        'INVALID_ARGUMENT',
+        `Canonical JSON holds only safe integers, received ${String(v)}.`,
+      )
     return Object.is(v, -0) ? '0' : String(v)
   }
   if (Array.isArray(v)) return `[${v.map((x) => write(x, depth + 1)).join(',')}]`
-  if (typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+  if (
+    typeof v === 'object' &&
+    (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
+  ) {
     const o = v as Record<string, unknown>
     const keys = Object.keys(o).sort()
     const parts: string[] = []
     for (const k of keys) {
-      if (o[k] === undefined) throw new ReliquaryError('INVALID_ARGUMENT', `Canonical JSON: key "${k}" is undefined.`)
+      if (o[k] === undefined)
+        throw new ReliquaryError('INVALID_ARGUMENT', `Canonical JSON: key "${k}" is undefined.`)
       parts.push(`${JSON.stringify(k)}:${write(o[k], depth + 1)}`)
     }
     return `{${parts.join(',')}}`
   }
-  throw new ReliquaryError('INVALID_ARGUMENT', `Canonical JSON cannot hold a value of type ${typeof v}.`)
+  throw new ReliquaryError(
+    'INVALID_ARGUMENT',
+    `Canonical JSON cannot hold a value of type ${typeof v}.`,
+  )
 }

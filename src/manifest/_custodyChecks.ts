@@ -6,7 +6,11 @@ import { custodyManifestSigningBytes, type CustodyManifest } from './custodyMani
 /** Public keys (hex) of the trusted signers; throws `INVALID_ARGUMENT` for a bad list. @internal */
 export function trustedKeySet(trustedSigners: unknown): Set<string> {
   if (!Array.isArray(trustedSigners) || trustedSigners.length === 0) {
-    throw invalidArgument('trustedSigners', 'a non-empty array of SS58 addresses or 32-byte public keys', trustedSigners)
+    throw invalidArgument(
+      'trustedSigners',
+      'a non-empty array of SS58 addresses or 32-byte public keys',
+      trustedSigners,
+    )
   }
   const out = new Set<string>()
   for (const s of trustedSigners as unknown[]) {

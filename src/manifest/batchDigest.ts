@@ -18,10 +18,12 @@ import { concatBytes, fromHex, toHex } from '../_utils/bytes.js'
  * ```
  */
 export function batchDigest(rolloutHashes: readonly (string | Uint8Array)[]): string {
-  if (!Array.isArray(rolloutHashes) || rolloutHashes.length === 0) throw invalidArgument('rolloutHashes', 'a non-empty array', rolloutHashes)
+  if (!Array.isArray(rolloutHashes) || rolloutHashes.length === 0)
+    throw invalidArgument('rolloutHashes', 'a non-empty array', rolloutHashes)
   const parts = rolloutHashes.map((h, i) => {
     const b = typeof h === 'string' ? fromHex(h.replace(/^0x/i, ''), `rolloutHashes[${i}]`) : h
-    if (!(b instanceof Uint8Array) || b.length !== 32) throw invalidArgument(`rolloutHashes[${i}]`, 'a 32-byte hash', h)
+    if (!(b instanceof Uint8Array) || b.length !== 32)
+      throw invalidArgument(`rolloutHashes[${i}]`, 'a 32-byte hash', h)
     return b
   })
   return toHex(sha256(concatBytes(...parts)))

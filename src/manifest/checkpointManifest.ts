@@ -15,7 +15,9 @@ export type CheckpointManifest = CheckpointManifestWire
 declare const verifiedCheckpointBrand: unique symbol
 
 /** A {@link CheckpointManifest} whose signature `verifyManifest` checked against a validator hotkey. */
-export type VerifiedCheckpointManifest = Readonly<CheckpointManifest> & { readonly [verifiedCheckpointBrand]: true }
+export type VerifiedCheckpointManifest = Readonly<CheckpointManifest> & {
+  readonly [verifiedCheckpointBrand]: true
+}
 
 /** The wire prefix of the manifest signature (a misnomer kept by the reference: it is sr25519). */
 export const MANIFEST_SIGNATURE_PREFIX = 'ed25519:'
@@ -36,13 +38,17 @@ export const MANIFEST_SIGNATURE_PREFIX = 'ed25519:'
  * ```
  */
 export function manifestMessage(checkpointN: number, revision: string): Uint8Array {
-  if (!Number.isSafeInteger(checkpointN) || checkpointN < 0) throw invalidArgument('checkpointN', 'a non-negative integer', checkpointN)
-  if (typeof revision !== 'string' || revision.length === 0) throw invalidArgument('revision', 'a non-empty string', revision)
+  if (!Number.isSafeInteger(checkpointN) || checkpointN < 0)
+    throw invalidArgument('checkpointN', 'a non-negative integer', checkpointN)
+  if (typeof revision !== 'string' || revision.length === 0)
+    throw invalidArgument('revision', 'a non-empty string', revision)
   return utf8(`${checkpointN}|${revision}`)
 }
 
 /** `/checkpoint` with the signature only required to be a bounded string (its format is judged by verifyManifest). @internal */
-export const looseCheckpointSchema = /*#__PURE__*/ checkpointSchema.extend({ signature: z.string().max(1024) })
+export const looseCheckpointSchema = /*#__PURE__*/ checkpointSchema.extend({
+  signature: z.string().max(1024),
+})
 
 /**
  * Parses a `/checkpoint` document strictly (the signature must be `ed25519:` + 128 hex). The
@@ -71,5 +77,9 @@ export function parseCheckpointManifest(input: unknown): CheckpointManifest {
  * ```
  */
 export function isVerifiedCheckpointManifest(value: unknown): value is VerifiedCheckpointManifest {
-  return _isTrusted(value) && typeof (value as { revision?: unknown }).revision === 'string' && 'repo_id' in (value as object)
+  return (
+    _isTrusted(value) &&
+    typeof (value as { revision?: unknown }).revision === 'string' &&
+    'repo_id' in (value as object)
+  )
 }

@@ -41,7 +41,9 @@ function isSs58(s: string): boolean {
 /** One file of a snapshot. */
 export const custodyFileEntrySchema = /*#__PURE__*/ z.strictObject({
   /** Relative POSIX path in the snapshot. */
-  path: z.string().refine(isSafeRelativePath, 'must be a relative POSIX path without "." or ".." segments'),
+  path: z
+    .string()
+    .refine(isSafeRelativePath, 'must be a relative POSIX path without "." or ".." segments'),
   /** Size in bytes. */
   size: uint(),
   /** Lowercase hex SHA-256 of the file's bytes. */
@@ -58,7 +60,10 @@ export const custodyManifestV1Schema = /*#__PURE__*/ z
     format: z.literal(CUSTODY_MANIFEST_FORMAT),
     version: z.literal(1),
     /** The model training started from (HF id and commit). */
-    base_model: z.strictObject({ id: z.string().min(1).max(L.maxIdChars), revision: z.string().min(1).max(L.maxIdChars) }),
+    base_model: z.strictObject({
+      id: z.string().min(1).max(L.maxIdChars),
+      revision: z.string().min(1).max(L.maxIdChars),
+    }),
     /** Protocol profile in force (e.g. `e3`). */
     profile_id: z.string().min(1).max(64),
     /** `manifestDigest` of the previous checkpoint's manifest; null for the first checkpoint. */
@@ -76,13 +81,21 @@ export const custodyManifestV1Schema = /*#__PURE__*/ z
   .superRefine((m, ctx) => {
     for (let i = 1; i < m.windows.length; i++) {
       if (!(m.windows[i]!.window_n > m.windows[i - 1]!.window_n)) {
-        ctx.addIssue({ code: 'custom', path: ['windows', i, 'window_n'], message: 'windows must be strictly ascending by window_n' })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['windows', i, 'window_n'],
+          message: 'windows must be strictly ascending by window_n',
+        })
         break
       }
     }
     for (let i = 1; i < m.files.length; i++) {
       if (!(m.files[i]!.path > m.files[i - 1]!.path)) {
-        ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: 'files must be sorted by path with no duplicates' })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['files', i, 'path'],
+          message: 'files must be sorted by path with no duplicates',
+        })
         break
       }
     }
@@ -104,7 +117,9 @@ export type CustodyWindowEntry = CustodyManifest['windows'][number]
 
 declare const verifiedCustodyBrand: unique symbol
 /** A {@link CustodyManifest} whose signature and signer were checked (deeply frozen). */
-export type VerifiedCustodyManifest = Readonly<CustodyManifest> & { readonly [verifiedCustodyBrand]: true }
+export type VerifiedCustodyManifest = Readonly<CustodyManifest> & {
+  readonly [verifiedCustodyBrand]: true
+}
 
 /**
  * Parses a custody manifest strictly. The result is **not** trusted.
@@ -139,7 +154,9 @@ export function parseCustodyManifest(input: unknown): CustodyManifest {
  * new TextDecoder().decode(custodyManifestSigningBytes(manifest)) // '{"base_model":{…},"checkpoint_n":3,…}'
  * ```
  */
-export function custodyManifestSigningBytes(manifest: Omit<CustodyManifest, 'signature'> & { signature?: string | undefined }): Uint8Array {
+export function custodyManifestSigningBytes(
+  manifest: Omit<CustodyManifest, 'signature'> & { signature?: string | undefined },
+): Uint8Array {
   const { signature: _ignored, ...body } = manifest
   return utf8(canonicalJson(body))
 }

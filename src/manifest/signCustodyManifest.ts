@@ -2,8 +2,12 @@ import { invalidArgument } from '../errors/base.js'
 import { signHex, type Hotkey } from '../crypto/sr25519.js'
 import { parseWire } from '../protocol/schemas.js'
 import {
-  CUSTODY_MANIFEST_FORMAT, CUSTODY_MANIFEST_VERSION, custodyManifestSchema, custodyManifestSigningBytes,
-  type CustodyFileEntry, type CustodyManifest,
+  CUSTODY_MANIFEST_FORMAT,
+  CUSTODY_MANIFEST_VERSION,
+  custodyManifestSchema,
+  custodyManifestSigningBytes,
+  type CustodyFileEntry,
+  type CustodyManifest,
 } from './custodyManifest.js'
 import { manifestDigest } from './manifestDigest.js'
 
@@ -42,12 +46,17 @@ export type SignCustodyManifestParameters = {
  * })
  * ```
  */
-export function signCustodyManifest(hotkey: Hotkey, parameters: SignCustodyManifestParameters): CustodyManifest {
-  if (typeof hotkey?.sign !== 'function' || typeof hotkey.address !== 'string') throw invalidArgument('hotkey', 'a Hotkey from createHotkey', hotkey)
+export function signCustodyManifest(
+  hotkey: Hotkey,
+  parameters: SignCustodyManifestParameters,
+): CustodyManifest {
+  if (typeof hotkey?.sign !== 'function' || typeof hotkey.address !== 'string')
+    throw invalidArgument('hotkey', 'a Hotkey from createHotkey', hotkey)
   const p = parameters
   if (!Array.isArray(p.windows)) throw invalidArgument('windows', 'an array', p.windows)
   if (!Array.isArray(p.files)) throw invalidArgument('files', 'an array', p.files)
-  const parent = p.parent === null || typeof p.parent === 'string' ? p.parent : manifestDigest(p.parent)
+  const parent =
+    p.parent === null || typeof p.parent === 'string' ? p.parent : manifestDigest(p.parent)
   const unsigned = {
     format: CUSTODY_MANIFEST_FORMAT,
     version: CUSTODY_MANIFEST_VERSION,
@@ -55,8 +64,12 @@ export function signCustodyManifest(hotkey: Hotkey, parameters: SignCustodyManif
     profile_id: p.profileId,
     parent,
     checkpoint_n: p.checkpointN,
-    windows: [...p.windows].sort((a, b) => a.windowN - b.windowN).map((w) => ({ window_n: w.windowN, batch_digest: w.batchDigest })),
-    files: [...p.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+    windows: [...p.windows]
+      .sort((a, b) => a.windowN - b.windowN)
+      .map((w) => ({ window_n: w.windowN, batch_digest: w.batchDigest })),
+    files: [...p.files]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
     signer: hotkey.address,
     signature: '0'.repeat(128),
   }

@@ -2,7 +2,11 @@ import { invalidArgument } from '../errors/base.js'
 import type { Hotkey } from '../crypto/sr25519.js'
 import { signHex } from '../crypto/sr25519.js'
 import { checkpointSchema, parseWire } from '../protocol/schemas.js'
-import { MANIFEST_SIGNATURE_PREFIX, manifestMessage, type CheckpointManifest } from './checkpointManifest.js'
+import {
+  MANIFEST_SIGNATURE_PREFIX,
+  manifestMessage,
+  type CheckpointManifest,
+} from './checkpointManifest.js'
 
 /** Parameters of {@link signManifest}. */
 export type SignManifestParameters = {
@@ -33,9 +37,18 @@ export type SignManifestParameters = {
  * const manifest = signManifest(hotkey, { checkpointN: 7, repoId: 'org/model', revision: 'ab'.repeat(20) })
  * ```
  */
-export function signManifest(hotkey: Hotkey, parameters: SignManifestParameters): CheckpointManifest {
-  if (typeof hotkey?.sign !== 'function') throw invalidArgument('hotkey', 'a Hotkey from createHotkey', hotkey)
+export function signManifest(
+  hotkey: Hotkey,
+  parameters: SignManifestParameters,
+): CheckpointManifest {
+  if (typeof hotkey?.sign !== 'function')
+    throw invalidArgument('hotkey', 'a Hotkey from createHotkey', hotkey)
   const { checkpointN, repoId, revision } = parameters
-  const signature = MANIFEST_SIGNATURE_PREFIX + signHex(hotkey, manifestMessage(checkpointN, revision))
-  return parseWire(checkpointSchema, { checkpoint_n: checkpointN, repo_id: repoId, revision, signature }, 'checkpoint manifest')
+  const signature =
+    MANIFEST_SIGNATURE_PREFIX + signHex(hotkey, manifestMessage(checkpointN, revision))
+  return parseWire(
+    checkpointSchema,
+    { checkpoint_n: checkpointN, repo_id: repoId, revision, signature },
+    'checkpoint manifest',
+  )
 }

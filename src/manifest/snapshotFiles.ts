@@ -5,7 +5,9 @@ import { parseCustodyManifest, type CustodyFileEntry } from './custodyManifest.j
  * Paths skipped by default when hashing a snapshot: the `.cache/huggingface/` metadata that
  * `hf download --local-dir` writes next to the files.
  */
-export const SNAPSHOT_DEFAULT_IGNORE: readonly string[] = /*#__PURE__*/ Object.freeze(['.cache/huggingface/'])
+export const SNAPSHOT_DEFAULT_IGNORE: readonly string[] = /*#__PURE__*/ Object.freeze([
+  '.cache/huggingface/',
+])
 
 /** Options of {@link hashSnapshotFiles} and {@link verifySnapshotFiles}. */
 export type SnapshotFilesOptions = {
@@ -62,13 +64,15 @@ async function sha256File(abs: string): Promise<string> {
   const { createHash } = await import('node:crypto')
   const { createReadStream } = await import('node:fs')
   const h = createHash('sha256')
-  for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer)
+  for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 }))
+    h.update(chunk as Buffer)
   return h.digest('hex')
 }
 
 function ignoreOf(options: SnapshotFilesOptions): readonly string[] {
   const ignore = options.ignore ?? SNAPSHOT_DEFAULT_IGNORE
-  if (!Array.isArray(ignore) || ignore.some((i) => typeof i !== 'string')) throw invalidArgument('ignore', 'an array of relative paths', ignore)
+  if (!Array.isArray(ignore) || ignore.some((i) => typeof i !== 'string'))
+    throw invalidArgument('ignore', 'an array of relative paths', ignore)
   return ignore
 }
 
@@ -87,8 +91,12 @@ function ignoreOf(options: SnapshotFilesOptions): readonly string[] {
  * const files = await hashSnapshotFiles('state/checkpoints/ckpt_7')
  * ```
  */
-export async function hashSnapshotFiles(dir: string, options: SnapshotFilesOptions = {}): Promise<CustodyFileEntry[]> {
-  if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('dir', 'a directory path', dir)
+export async function hashSnapshotFiles(
+  dir: string,
+  options: SnapshotFilesOptions = {},
+): Promise<CustodyFileEntry[]> {
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw invalidArgument('dir', 'a directory path', dir)
   const found = await walk(dir, ignoreOf(options))
   const out: CustodyFileEntry[] = []
   for (const f of found) out.push({ path: f.path, size: f.size, sha256: await sha256File(f.abs) })
@@ -115,9 +123,14 @@ export async function hashSnapshotFiles(dir: string, options: SnapshotFilesOptio
  * if (chain.valid) await verifySnapshotFiles(chain.links[0]!, snapshotDir)
  * ```
  */
-export async function verifySnapshotFiles(manifest: unknown, dir: string, options: SnapshotFilesOptions = {}): Promise<{ files: number; bytes: number }> {
+export async function verifySnapshotFiles(
+  manifest: unknown,
+  dir: string,
+  options: SnapshotFilesOptions = {},
+): Promise<{ files: number; bytes: number }> {
   const m = parseCustodyManifest(manifest)
-  if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('dir', 'a directory path', dir)
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw invalidArgument('dir', 'a directory path', dir)
   const found = await walk(dir, ignoreOf(options))
   const onDisk = new Map(found.map((f) => [f.path, f]))
   const listed = new Map(m.files.map((f) => [f.path, f]))
@@ -137,8 +150,17 @@ export async function verifySnapshotFiles(manifest: unknown, dir: string, option
       'MANIFEST_FILES_MISMATCH',
       `The snapshot does not match its manifest: ${missing.length} missing, ${extra.length} extra, ${mismatched.length} differing file(s).`,
       {
-        hints: ['Download the whole snapshot at the manifest revision (sharded weights included), then check again.', 'Do not load a snapshot that fails this check.'],
-        details: [...cap(missing).map((p) => `missing ${p}`), ...cap(extra).map((p) => `extra ${p}`), ...cap(mismatched).map((p) => `differs ${p}`)].slice(0, 20).join('; '),
+        hints: [
+          'Download the whole snapshot at the manifest revision (sharded weights included), then check again.',
+          'Do not load a snapshot that fails this check.',
+        ],
+        details: [
+          ...cap(missing).map((p) => `missing ${p}`),
+          ...cap(extra).map((p) => `extra ${p}`),
+          ...cap(mismatched).map((p) => `differs ${p}`),
+        ]
+          .slice(0, 20)
+          .join('; '),
         meta: { missing: cap(missing), extra: cap(extra), mismatched: cap(mismatched) },
       },
     )

@@ -2,7 +2,12 @@ import { ensureCryptoReady } from '../crypto/sr25519.js'
 import { invalidArgument, isReliquaryError } from '../errors/base.js'
 import { _markTrusted } from './_verified.js'
 import { freezeManifest, signatureValid, signerTrusted, trustedKeySet } from './_custodyChecks.js'
-import { parseCustodyManifest, type CustodyFileEntry, type CustodyManifest, type VerifiedCustodyManifest } from './custodyManifest.js'
+import {
+  parseCustodyManifest,
+  type CustodyFileEntry,
+  type CustodyManifest,
+  type VerifiedCustodyManifest,
+} from './custodyManifest.js'
 import { manifestDigest } from './manifestDigest.js'
 
 /** Default longest chain {@link verifyChain} walks before giving up. */
@@ -68,14 +73,17 @@ export type VerifyChainReturnType =
 type Failure = Extract<VerifyChainReturnType, { valid: false }>
 
 function sameFiles(a: readonly CustodyFileEntry[], b: readonly CustodyFileEntry[]): string | null {
-  const sortByPath = (x: readonly CustodyFileEntry[]) => [...x].sort((p, q) => (p.path < q.path ? -1 : p.path > q.path ? 1 : 0))
+  const sortByPath = (x: readonly CustodyFileEntry[]) =>
+    [...x].sort((p, q) => (p.path < q.path ? -1 : p.path > q.path ? 1 : 0))
   const A = sortByPath(a)
   const B = sortByPath(b)
   for (let i = 0; i < Math.max(A.length, B.length); i++) {
     const x = A[i]
     const y = B[i]
-    if (!x || !y || x.path !== y.path) return `file list differs at ${JSON.stringify((x ?? y)!.path)}`
-    if (x.size !== y.size || x.sha256 !== y.sha256) return `${JSON.stringify(x.path)} differs (size or sha256)`
+    if (!x || !y || x.path !== y.path)
+      return `file list differs at ${JSON.stringify((x ?? y)!.path)}`
+    if (x.size !== y.size || x.sha256 !== y.sha256)
+      return `${JSON.stringify(x.path)} differs (size or sha256)`
   }
   return null
 }
@@ -111,35 +119,73 @@ function sameFiles(a: readonly CustodyFileEntry[], b: readonly CustodyFileEntry[
  * if (!v.valid) console.log(`link ${v.index}: bad ${v.field} (${v.reason})`)
  * ```
  */
-export async function verifyChain(head: unknown, options: VerifyChainOptions): Promise<VerifyChainReturnType> {
-  if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'an object', options)
+export async function verifyChain(
+  head: unknown,
+  options: VerifyChainOptions,
+): Promise<VerifyChainReturnType> {
+  if (typeof options !== 'object' || options === null)
+    throw invalidArgument('options', 'an object', options)
   const { resolveParent, expectedBase, files, expectedProfileId } = options
   const keys = trustedKeySet(options.trustedSigners)
-  if (typeof resolveParent !== 'function') throw invalidArgument('resolveParent', 'a function', resolveParent)
-  if (typeof expectedBase?.id !== 'string' || typeof expectedBase?.revision !== 'string') throw invalidArgument('expectedBase', '{ id, revision } strings', expectedBase)
-  if (files !== undefined && !Array.isArray(files)) throw invalidArgument('files', 'an array of file entries', files)
+  if (typeof resolveParent !== 'function')
+    throw invalidArgument('resolveParent', 'a function', resolveParent)
+  if (typeof expectedBase?.id !== 'string' || typeof expectedBase?.revision !== 'string')
+    throw invalidArgument('expectedBase', '{ id, revision } strings', expectedBase)
+  if (files !== undefined && !Array.isArray(files))
+    throw invalidArgument('files', 'an array of file entries', files)
   const maxLength = options.maxLength ?? VERIFY_CHAIN_DEFAULT_MAX_LENGTH
-  if (!Number.isSafeInteger(maxLength) || maxLength < 1) throw invalidArgument('maxLength', 'a positive integer', maxLength)
+  if (!Number.isSafeInteger(maxLength) || maxLength < 1)
+    throw invalidArgument('maxLength', 'a positive integer', maxLength)
   await ensureCryptoReady()
 
-  const fail = (index: number, field: Failure['field'], reason: string, digest: string | null): Failure => ({ valid: false, index, field, reason, digest })
+  const fail = (
+    index: number,
+    field: Failure['field'],
+    reason: string,
+    digest: string | null,
+  ): Failure => ({ valid: false, index, field, reason, digest })
 
   /** Parses and checks one document on its own; returns it with its digest, or the failure. */
-  const checkSelf = (doc: unknown, index: number): { m: CustodyManifest; digest: string } | Failure => {
+  const checkSelf = (
+    doc: unknown,
+    index: number,
+  ): { m: CustodyManifest; digest: string } | Failure => {
     let m: CustodyManifest
     try {
       m = parseCustodyManifest(doc)
     } catch (e) {
-      return fail(index, 'schema', isReliquaryError(e) ? (e.details ?? e.shortMessage) : 'not a custody manifest', null)
+      return fail(
+        index,
+        'schema',
+        isReliquaryError(e) ? (e.details ?? e.shortMessage) : 'not a custody manifest',
+        null,
+      )
     }
     const digest = manifestDigest(m)
-    if (!signatureValid(m)) return fail(index, 'signature', 'The signature does not verify for the manifest signer.', digest)
-    if (!signerTrusted(m, keys)) return fail(index, 'signer', `Signer ${m.signer} is not a trusted signer.`, digest)
+    if (!signatureValid(m))
+      return fail(
+        index,
+        'signature',
+        'The signature does not verify for the manifest signer.',
+        digest,
+      )
+    if (!signerTrusted(m, keys))
+      return fail(index, 'signer', `Signer ${m.signer} is not a trusted signer.`, digest)
     if (m.base_model.id !== expectedBase.id || m.base_model.revision !== expectedBase.revision) {
-      return fail(index, 'base_model', `Base model ${m.base_model.id}@${m.base_model.revision} is not ${expectedBase.id}@${expectedBase.revision}.`, digest)
+      return fail(
+        index,
+        'base_model',
+        `Base model ${m.base_model.id}@${m.base_model.revision} is not ${expectedBase.id}@${expectedBase.revision}.`,
+        digest,
+      )
     }
     if (expectedProfileId !== undefined && m.profile_id !== expectedProfileId) {
-      return fail(index, 'profile_id', `Profile ${JSON.stringify(m.profile_id)} is not ${JSON.stringify(expectedProfileId)}.`, digest)
+      return fail(
+        index,
+        'profile_id',
+        `Profile ${JSON.stringify(m.profile_id)} is not ${JSON.stringify(expectedProfileId)}.`,
+        digest,
+      )
     }
     return { m, digest }
   }
@@ -148,7 +194,13 @@ export async function verifyChain(head: unknown, options: VerifyChainOptions): P
   if ('valid' in current) return current
   if (files !== undefined) {
     const diff = sameFiles(current.m.files, files)
-    if (diff) return fail(0, 'files', `The head's files do not match the snapshot: ${diff}.`, current.digest)
+    if (diff)
+      return fail(
+        0,
+        'files',
+        `The head's files do not match the snapshot: ${diff}.`,
+        current.digest,
+      )
   }
   const links: CustodyManifest[] = [current.m]
   const digests: string[] = [current.digest]
@@ -157,22 +209,44 @@ export async function verifyChain(head: unknown, options: VerifyChainOptions): P
   for (let index = 0; ; index++) {
     const child = current.m
     if (child.parent === null) break
-    if (links.length >= maxLength) return fail(index, 'parent', `The chain is longer than ${maxLength} links.`, current.digest)
-    if (seen.has(child.parent)) return fail(index, 'parent', 'The parent link loops back into the chain.', current.digest)
+    if (links.length >= maxLength)
+      return fail(index, 'parent', `The chain is longer than ${maxLength} links.`, current.digest)
+    if (seen.has(child.parent))
+      return fail(index, 'parent', 'The parent link loops back into the chain.', current.digest)
     const doc = await resolveParent(child.parent)
-    if (doc === null || doc === undefined) return fail(index, 'parent', `Parent ${child.parent} could not be resolved.`, current.digest)
+    if (doc === null || doc === undefined)
+      return fail(index, 'parent', `Parent ${child.parent} could not be resolved.`, current.digest)
     const parent = checkSelf(doc, index + 1)
     if ('valid' in parent) return parent
     if (parent.digest !== child.parent) {
-      return fail(index, 'parent', `The resolved parent has digest ${parent.digest}, not ${child.parent}.`, current.digest)
+      return fail(
+        index,
+        'parent',
+        `The resolved parent has digest ${parent.digest}, not ${child.parent}.`,
+        current.digest,
+      )
     }
     if (!(child.checkpoint_n > parent.m.checkpoint_n)) {
-      return fail(index, 'checkpoint_n', `checkpoint_n ${child.checkpoint_n} does not follow the parent's ${parent.m.checkpoint_n}.`, current.digest)
+      return fail(
+        index,
+        'checkpoint_n',
+        `checkpoint_n ${child.checkpoint_n} does not follow the parent's ${parent.m.checkpoint_n}.`,
+        current.digest,
+      )
     }
     const lastParentWindow = parent.m.windows.at(-1)?.window_n
     const firstChildWindow = child.windows[0]?.window_n
-    if (lastParentWindow !== undefined && firstChildWindow !== undefined && !(firstChildWindow > lastParentWindow)) {
-      return fail(index, 'windows', `Window ${firstChildWindow} is not after the parent's last window ${lastParentWindow}.`, current.digest)
+    if (
+      lastParentWindow !== undefined &&
+      firstChildWindow !== undefined &&
+      !(firstChildWindow > lastParentWindow)
+    ) {
+      return fail(
+        index,
+        'windows',
+        `Window ${firstChildWindow} is not after the parent's last window ${lastParentWindow}.`,
+        current.digest,
+      )
     }
     links.push(parent.m)
     digests.push(parent.digest)
@@ -181,7 +255,9 @@ export async function verifyChain(head: unknown, options: VerifyChainOptions): P
   }
   return {
     valid: true,
-    links: Object.freeze(links.map((m) => _markTrusted(freezeManifest(m)) as VerifiedCustodyManifest)),
+    links: Object.freeze(
+      links.map((m) => _markTrusted(freezeManifest(m)) as VerifiedCustodyManifest),
+    ),
     digests: Object.freeze(digests),
   }
 }

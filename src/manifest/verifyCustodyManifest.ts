@@ -32,12 +32,25 @@ export type VerifyCustodyManifestReturnType =
  * if (!v.valid) throw new Error(`custody manifest: bad ${v.field}`)
  * ```
  */
-export async function verifyCustodyManifest(manifest: unknown, options: VerifyCustodyManifestOptions): Promise<VerifyCustodyManifestReturnType> {
+export async function verifyCustodyManifest(
+  manifest: unknown,
+  options: VerifyCustodyManifestOptions,
+): Promise<VerifyCustodyManifestReturnType> {
   const keys = trustedKeySet(options?.trustedSigners)
   const m = parseCustodyManifest(manifest)
   await ensureCryptoReady()
-  if (!signatureValid(m)) return { valid: false, field: 'signature', reason: 'The signature does not verify for the manifest signer.' }
-  if (!signerTrusted(m, keys)) return { valid: false, field: 'signer', reason: `Signer ${m.signer} is not a trusted signer.` }
+  if (!signatureValid(m))
+    return {
+      valid: false,
+      field: 'signature',
+      reason: 'The signature does not verify for the manifest signer.',
+    }
+  if (!signerTrusted(m, keys))
+    return { valid: false, field: 'signer', reason: `Signer ${m.signer} is not a trusted signer.` }
   const digest = manifestDigest(m)
-  return { valid: true, manifest: _markTrusted(freezeManifest(m)) as VerifiedCustodyManifest, digest }
+  return {
+    valid: true,
+    manifest: _markTrusted(freezeManifest(m)) as VerifiedCustodyManifest,
+    digest,
+  }
 }

@@ -2,7 +2,12 @@ import { ensureCryptoReady, hotkeyPublicKey, verifyHotkeySignatureSync } from '.
 import { invalidArgument } from '../errors/base.js'
 import { parseWire } from '../protocol/schemas.js'
 import { _markTrusted } from './_verified.js'
-import { MANIFEST_SIGNATURE_PREFIX, looseCheckpointSchema, manifestMessage, type VerifiedCheckpointManifest } from './checkpointManifest.js'
+import {
+  MANIFEST_SIGNATURE_PREFIX,
+  looseCheckpointSchema,
+  manifestMessage,
+  type VerifiedCheckpointManifest,
+} from './checkpointManifest.js'
 
 /** Options of {@link verifyManifest}. */
 export type VerifyManifestOptions = {
@@ -53,27 +58,65 @@ export type VerifyManifestReturnType =
  * if (v.valid) useCheckpoint(v.manifest.revision)
  * ```
  */
-export async function verifyManifest(manifest: unknown, validatorHotkey: string | Uint8Array, options: VerifyManifestOptions = {}): Promise<VerifyManifestReturnType> {
+export async function verifyManifest(
+  manifest: unknown,
+  validatorHotkey: string | Uint8Array,
+  options: VerifyManifestOptions = {},
+): Promise<VerifyManifestReturnType> {
   const m = parseWire(looseCheckpointSchema, manifest, 'checkpoint manifest')
-  const key = typeof validatorHotkey === 'string' ? hotkeyPublicKey(validatorHotkey) : validatorHotkey
-  if (!(key instanceof Uint8Array) || key.length !== 32) throw invalidArgument('validatorHotkey', 'an SS58 address or a 32-byte public key', validatorHotkey)
-  if (options.minCheckpointN !== undefined && (!Number.isSafeInteger(options.minCheckpointN) || options.minCheckpointN < 0)) {
+  const key =
+    typeof validatorHotkey === 'string' ? hotkeyPublicKey(validatorHotkey) : validatorHotkey
+  if (!(key instanceof Uint8Array) || key.length !== 32)
+    throw invalidArgument(
+      'validatorHotkey',
+      'an SS58 address or a 32-byte public key',
+      validatorHotkey,
+    )
+  if (
+    options.minCheckpointN !== undefined &&
+    (!Number.isSafeInteger(options.minCheckpointN) || options.minCheckpointN < 0)
+  ) {
     throw invalidArgument('minCheckpointN', 'a non-negative integer', options.minCheckpointN)
   }
-  const sig = m.signature.startsWith(MANIFEST_SIGNATURE_PREFIX) ? m.signature.slice(MANIFEST_SIGNATURE_PREFIX.length) : null
+  const sig = m.signature.startsWith(MANIFEST_SIGNATURE_PREFIX)
+    ? m.signature.slice(MANIFEST_SIGNATURE_PREFIX.length)
+    : null
   if (sig === null || !/^[0-9a-fA-F]{128}$/.test(sig)) {
-    return { valid: false, reason: 'signature_malformed', message: 'The signature must be "ed25519:" followed by 128 hex characters.' }
+    return {
+      valid: false,
+      reason: 'signature_malformed',
+      message: 'The signature must be "ed25519:" followed by 128 hex characters.',
+    }
   }
   await ensureCryptoReady()
-  if (!verifyHotkeySignatureSync(manifestMessage(m.checkpoint_n, m.revision), sig.toLowerCase(), key)) {
-    return { valid: false, reason: 'signature_mismatch', message: `The signature does not verify for "${m.checkpoint_n}|${m.revision}" under that hotkey.` }
+  if (
+    !verifyHotkeySignatureSync(manifestMessage(m.checkpoint_n, m.revision), sig.toLowerCase(), key)
+  ) {
+    return {
+      valid: false,
+      reason: 'signature_mismatch',
+      message: `The signature does not verify for "${m.checkpoint_n}|${m.revision}" under that hotkey.`,
+    }
   }
   if (options.expectedRepoId !== undefined && m.repo_id !== options.expectedRepoId) {
-    return { valid: false, reason: 'repo_mismatch', message: `The manifest names repo ${JSON.stringify(m.repo_id)}, expected ${JSON.stringify(options.expectedRepoId)}.` }
+    return {
+      valid: false,
+      reason: 'repo_mismatch',
+      message: `The manifest names repo ${JSON.stringify(m.repo_id)}, expected ${JSON.stringify(options.expectedRepoId)}.`,
+    }
   }
   if (options.minCheckpointN !== undefined && m.checkpoint_n < options.minCheckpointN) {
-    return { valid: false, reason: 'checkpoint_regressed', message: `checkpoint_n ${m.checkpoint_n} is below ${options.minCheckpointN}.` }
+    return {
+      valid: false,
+      reason: 'checkpoint_regressed',
+      message: `checkpoint_n ${m.checkpoint_n} is below ${options.minCheckpointN}.`,
+    }
   }
-  const verified = Object.freeze({ checkpoint_n: m.checkpoint_n, repo_id: m.repo_id, revision: m.revision, signature: m.signature }) as VerifiedCheckpointManifest
+  const verified = Object.freeze({
+    checkpoint_n: m.checkpoint_n,
+    repo_id: m.repo_id,
+    revision: m.revision,
+    signature: m.signature,
+  }) as VerifiedCheckpointManifest
   return { valid: true, manifest: _markTrusted(verified) }
 }

@@ -21,7 +21,11 @@ import { groupSigma, isInZone } from '../reward/groups.js'
 export type CheatKind = 'fabricate_sketch' | 'lie_reward' | 'replay'
 
 /** The rotation order of {@link CheatKind}s. */
-export const CHEAT_KINDS: readonly CheatKind[] = /*#__PURE__*/ Object.freeze(['fabricate_sketch', 'lie_reward', 'replay'])
+export const CHEAT_KINDS: readonly CheatKind[] = /*#__PURE__*/ Object.freeze([
+  'fabricate_sketch',
+  'lie_reward',
+  'replay',
+])
 
 /**
  * A copy of `commit` whose commitments are uniformly random sketches in `[0, Q)`, re-signed with
@@ -40,8 +44,13 @@ export const CHEAT_KINDS: readonly CheatKind[] = /*#__PURE__*/ Object.freeze(['f
  * const forged = fabricateSketches(await proveWithModel({ ... }), hotkey)
  * ```
  */
-export function fabricateSketches(commit: Commit, hotkey: Hotkey, options: { profile?: ProtocolProfile | undefined } = {}): Commit {
-  if (typeof commit !== 'object' || commit === null || !Array.isArray(commit.tokens)) throw invalidArgument('commit', 'a commit object', commit)
+export function fabricateSketches(
+  commit: Commit,
+  hotkey: Hotkey,
+  options: { profile?: ProtocolProfile | undefined } = {},
+): Commit {
+  if (typeof commit !== 'object' || commit === null || !Array.isArray(commit.tokens))
+    throw invalidArgument('commit', 'a commit object', commit)
   const Q = (options.profile ?? DEFAULT_PROFILE).grail.primeQ
   const commitments = commit.tokens.map(() => ({ sketch: randomInt(0, Q) }))
   const unsigned = { ...commit, commitments }
@@ -63,14 +72,22 @@ export function fabricateSketches(commit: Commit, hotkey: Hotkey, options: { pro
  * zoneShapedRewards([1, 1, 1, 1, 0, 0, 0, 0]) // [0, 0, 0, 0, 1, 1, 1, 1]
  * ```
  */
-export function zoneShapedRewards(actual: readonly number[], options: { profile?: ProtocolProfile | undefined; bootstrap?: boolean | undefined } = {}): number[] {
-  if (!Array.isArray(actual) || actual.length < 2) throw invalidArgument('actual', 'an array of at least 2 rewards', actual)
+export function zoneShapedRewards(
+  actual: readonly number[],
+  options: { profile?: ProtocolProfile | undefined; bootstrap?: boolean | undefined } = {},
+): number[] {
+  if (!Array.isArray(actual) || actual.length < 2)
+    throw invalidArgument('actual', 'an array of at least 2 rewards', actual)
   const M = actual.length
   const half = Math.floor(M / 2)
   let claim: number[] = Array.from({ length: M }, (_, i) => (i < half ? 1 : 0))
   if (claim.every((r, i) => r === actual[i])) claim = claim.map((r) => 1 - r)
   if (!isInZone(groupSigma(claim), { profile: options.profile, bootstrap: options.bootstrap })) {
-    throw invalidArgument('actual', `a group size whose half-correct vector passes the zone (M = ${M})`, actual)
+    throw invalidArgument(
+      'actual',
+      `a group size whose half-correct vector passes the zone (M = ${M})`,
+      actual,
+    )
   }
   return claim
 }

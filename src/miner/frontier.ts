@@ -109,8 +109,12 @@ export interface FrontierPicker extends PromptPicker {
  * zoneSuccessCounts(8, { bootstrap: true }) // [1, 2, 3, 4, 5, 6, 7]
  * ```
  */
-export function zoneSuccessCounts(rollouts: number, options: { bootstrap?: boolean | undefined; profile?: ProtocolProfile | undefined } = {}): number[] {
-  if (!Number.isSafeInteger(rollouts) || rollouts < 1) throw invalidArgument('rollouts', 'a positive integer', rollouts)
+export function zoneSuccessCounts(
+  rollouts: number,
+  options: { bootstrap?: boolean | undefined; profile?: ProtocolProfile | undefined } = {},
+): number[] {
+  if (!Number.isSafeInteger(rollouts) || rollouts < 1)
+    throw invalidArgument('rollouts', 'a positive integer', rollouts)
   const out: number[] = []
   for (let k = 0; k <= rollouts; k++) {
     const rewards = Array.from({ length: rollouts }, (_, i) => (i < k ? 1 : 0))
@@ -126,7 +130,8 @@ function binomialCoefficient(n: number, k: number): number {
 }
 
 function checkZone(rollouts: number, zone: readonly number[]): void {
-  if (!Number.isSafeInteger(rollouts) || rollouts < 1) throw invalidArgument('rollouts', 'a positive integer', rollouts)
+  if (!Number.isSafeInteger(rollouts) || rollouts < 1)
+    throw invalidArgument('rollouts', 'a positive integer', rollouts)
   if (!Array.isArray(zone) || zone.some((k) => !Number.isSafeInteger(k) || k < 0 || k > rollouts)) {
     throw invalidArgument('zone', `an array of integers in [0, ${rollouts}]`, zone)
   }
@@ -147,11 +152,17 @@ function checkZone(rollouts: number, zone: readonly number[]): void {
  * binomialZoneProbability(0, 8, [2, 3, 4, 5, 6])   // 0
  * ```
  */
-export function binomialZoneProbability(p: number, rollouts: number, zone: readonly number[]): number {
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw invalidArgument('p', 'a number in [0, 1]', p)
+export function binomialZoneProbability(
+  p: number,
+  rollouts: number,
+  zone: readonly number[],
+): number {
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1))
+    throw invalidArgument('p', 'a number in [0, 1]', p)
   checkZone(rollouts, zone)
   let total = 0
-  for (const k of new Set(zone)) total += binomialCoefficient(rollouts, k) * p ** k * (1 - p) ** (rollouts - k)
+  for (const k of new Set(zone))
+    total += binomialCoefficient(rollouts, k) * p ** k * (1 - p) ** (rollouts - k)
   return Math.min(1, total)
 }
 
@@ -171,9 +182,16 @@ export function binomialZoneProbability(p: number, rollouts: number, zone: reado
  * betaBinomialZoneProbability(1, 1, 8, [2, 3, 4, 5, 6]) // 5 / 9
  * ```
  */
-export function betaBinomialZoneProbability(alpha: number, beta: number, rollouts: number, zone: readonly number[]): number {
-  if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha)) throw invalidArgument('alpha', 'a finite number > 0', alpha)
-  if (typeof beta !== 'number' || !(beta > 0) || !Number.isFinite(beta)) throw invalidArgument('beta', 'a finite number > 0', beta)
+export function betaBinomialZoneProbability(
+  alpha: number,
+  beta: number,
+  rollouts: number,
+  zone: readonly number[],
+): number {
+  if (typeof alpha !== 'number' || !(alpha > 0) || !Number.isFinite(alpha))
+    throw invalidArgument('alpha', 'a finite number > 0', alpha)
+  if (typeof beta !== 'number' || !(beta > 0) || !Number.isFinite(beta))
+    throw invalidArgument('beta', 'a finite number > 0', beta)
   checkZone(rollouts, zone)
   // pmf(k) = C(M,k) · α^(k) · β^(M−k) / (α+β)^(M), rising factorials; computed as a ratio of
   // running products to stay in range.
@@ -188,14 +206,17 @@ export function betaBinomialZoneProbability(alpha: number, beta: number, rollout
 }
 
 function checkIdx(promptIdx: number, size: number): void {
-  if (!Number.isSafeInteger(promptIdx) || promptIdx < 0 || promptIdx >= size) throw invalidArgument('promptIdx', `an integer in [0, ${size})`, promptIdx)
+  if (!Number.isSafeInteger(promptIdx) || promptIdx < 0 || promptIdx >= size)
+    throw invalidArgument('promptIdx', `an integer in [0, ${size})`, promptIdx)
 }
 
 function checkRewards(rewards: readonly number[]): number {
-  if (!Array.isArray(rewards) || rewards.length === 0) throw invalidArgument('rewards', 'a non-empty array of finite numbers', rewards)
+  if (!Array.isArray(rewards) || rewards.length === 0)
+    throw invalidArgument('rewards', 'a non-empty array of finite numbers', rewards)
   let s = 0
   rewards.forEach((r, i) => {
-    if (typeof r !== 'number' || !Number.isFinite(r)) throw invalidArgument(`rewards[${i}]`, 'a finite number', r)
+    if (typeof r !== 'number' || !Number.isFinite(r))
+      throw invalidArgument(`rewards[${i}]`, 'a finite number', r)
     s += Math.min(1, Math.max(0, r))
   })
   return s
@@ -209,9 +230,11 @@ class PickerCore {
   readonly flying = new Set<number>()
 
   constructor(options: PickerOptions) {
-    if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'an object with size', options)
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgument('options', 'an object with size', options)
     const { size, seed = 0, cooldown } = options
-    if (!Number.isSafeInteger(size) || size < 1) throw invalidArgument('size', 'a positive integer', size)
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw invalidArgument('size', 'a positive integer', size)
     if (!Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer', seed)
     this.size = size
     this.rng = createRng(seed)
@@ -222,16 +245,24 @@ class PickerCore {
   eligibility(n: number, context: PickContext): (p: number) => boolean {
     if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument('n', 'an integer ≥ 0', n)
     const { window, cooldown = this.cooldown, exclude } = context
-    if (window !== undefined && !Number.isSafeInteger(window)) throw invalidArgument('window', 'a safe integer', window)
+    if (window !== undefined && !Number.isSafeInteger(window))
+      throw invalidArgument('window', 'a safe integer', window)
     const excluded = new Set(exclude ?? [])
-    return (p) => !this.flying.has(p) && !excluded.has(p) && !(window !== undefined && cooldown?.isInCooldown(p, window))
+    return (p) =>
+      !this.flying.has(p) &&
+      !excluded.has(p) &&
+      !(window !== undefined && cooldown?.isInCooldown(p, window))
   }
 
   /**
    * Up to `n` distinct eligible prompts drawn uniformly (without replacement) from those that
    * `skip` does not reject; rejection sampling first, then a scan from a random offset.
    */
-  uniform(n: number, ok: (p: number) => boolean, skip: (p: number) => boolean = () => false): number[] {
+  uniform(
+    n: number,
+    ok: (p: number) => boolean,
+    skip: (p: number) => boolean = () => false,
+  ): number[] {
     const out: number[] = []
     const taken = new Set<number>()
     const good = (p: number): boolean => !taken.has(p) && !skip(p) && ok(p)
@@ -335,15 +366,25 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
     estimator = 'predictive',
     explore = 0.05,
   } = options
-  if (typeof decay !== 'number' || !(decay > 0 && decay <= 1)) throw invalidArgument('decay', 'a number in (0, 1]', decay)
-  if (priorMean !== 'pooled' && (typeof priorMean !== 'number' || !(priorMean > 0 && priorMean < 1))) {
+  if (typeof decay !== 'number' || !(decay > 0 && decay <= 1))
+    throw invalidArgument('decay', 'a number in (0, 1]', decay)
+  if (
+    priorMean !== 'pooled' &&
+    (typeof priorMean !== 'number' || !(priorMean > 0 && priorMean < 1))
+  ) {
     throw invalidArgument('priorMean', "a number in (0, 1) or 'pooled'", priorMean)
   }
-  if (typeof priorStrength !== 'number' || !(priorStrength > 0) || !Number.isFinite(priorStrength)) {
+  if (
+    typeof priorStrength !== 'number' ||
+    !(priorStrength > 0) ||
+    !Number.isFinite(priorStrength)
+  ) {
     throw invalidArgument('priorStrength', 'a finite number > 0', priorStrength)
   }
-  if (estimator !== 'predictive' && estimator !== 'point') throw invalidArgument('estimator', "'predictive' or 'point'", estimator)
-  if (typeof explore !== 'number' || !(explore >= 0 && explore <= 1)) throw invalidArgument('explore', 'a number in [0, 1]', explore)
+  if (estimator !== 'predictive' && estimator !== 'point')
+    throw invalidArgument('estimator', "'predictive' or 'point'", estimator)
+  if (typeof explore !== 'number' || !(explore >= 0 && explore <= 1))
+    throw invalidArgument('explore', 'a number in [0, 1]', explore)
   const rollouts = profile.group.rolloutsPerGroup
   const zoneCounts = Object.freeze(zoneSuccessCounts(rollouts, { bootstrap, profile }))
 
@@ -362,12 +403,20 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
     return { a: mc * priorStrength, b: (1 - mc) * priorStrength }
   }
   const score = (alpha: number, beta: number): number =>
-    estimator === 'predictive' ? betaBinomialZoneProbability(alpha, beta, rollouts, zoneCounts) : binomialZoneProbability(alpha / (alpha + beta), rollouts, zoneCounts)
+    estimator === 'predictive'
+      ? betaBinomialZoneProbability(alpha, beta, rollouts, zoneCounts)
+      : binomialZoneProbability(alpha / (alpha + beta), rollouts, zoneCounts)
   const estimateWith = (pr: { a: number; b: number }, promptIdx: number): PromptEstimate => {
     const c = counts.get(promptIdx)
     const alpha = pr.a + (c?.s ?? 0)
     const beta = pr.b + (c?.f ?? 0)
-    return Object.freeze({ alpha, beta, mean: alpha / (alpha + beta), groups: c?.groups ?? 0, zoneProbability: score(alpha, beta) })
+    return Object.freeze({
+      alpha,
+      beta,
+      mean: alpha / (alpha + beta),
+      groups: c?.groups ?? 0,
+      zoneProbability: score(alpha, beta),
+    })
   }
 
   return Object.freeze({

@@ -6,15 +6,34 @@
  * importing it loads `@tensorflow/tfjs` (through `reliquary/model`).
  */
 export {
-  createFrontierPicker, uniformPicker, zoneSuccessCounts, binomialZoneProbability, betaBinomialZoneProbability,
+  createFrontierPicker,
+  uniformPicker,
+  zoneSuccessCounts,
+  binomialZoneProbability,
+  betaBinomialZoneProbability,
 } from './frontier.js'
-export type { PromptPicker, PickContext, PickerOptions, FrontierPickerOptions, FrontierPicker, PromptEstimate } from './frontier.js'
+export type {
+  PromptPicker,
+  PickContext,
+  PickerOptions,
+  FrontierPickerOptions,
+  FrontierPicker,
+  PromptEstimate,
+} from './frontier.js'
 export { buildSubmitRequest, randomNonce } from './submission.js'
 export type { BuildSubmitRequestParameters, SubmissionRollout } from './submission.js'
 export { fabricateSketches, zoneShapedRewards, CHEAT_KINDS } from './cheat.js'
 export type { CheatKind } from './cheat.js'
 export { createMiner } from './miner.js'
 export type {
-  CreateMinerParameters, Miner, MinerStrategy, MinerGroupKind, MinerHubOptions, MinerLogEntry, MinerGroupReport, MinerWindowStats,
-  MinerStats, MinerWindowReport,
+  CreateMinerParameters,
+  Miner,
+  MinerStrategy,
+  MinerGroupKind,
+  MinerHubOptions,
+  MinerLogEntry,
+  MinerGroupReport,
+  MinerWindowStats,
+  MinerStats,
+  MinerWindowReport,
 } from './miner.js'

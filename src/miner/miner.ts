@@ -8,7 +8,14 @@ import { loadModel, type CausalLM } from '../model/loadModel.js'
 import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
 import { proveWithModel } from '../model/proveWithModel.js'
 import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
-import { parseCheckpoint, parseState, parseSubmitResponse, parseVerdicts, type Commit, type WindowState } from '../protocol/schemas.js'
+import {
+  parseCheckpoint,
+  parseState,
+  parseSubmitResponse,
+  parseVerdicts,
+  type Commit,
+  type WindowState,
+} from '../protocol/schemas.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { groupSigma, isBootstrapWindow, isInZone } from '../reward/groups.js'
 import { CHEAT_KINDS, fabricateSketches, zoneShapedRewards, type CheatKind } from './cheat.js'
@@ -120,7 +127,11 @@ export type MinerGroupReport = {
   readonly merkleRoot: string | null
   readonly drandRound: number | null
   /** The `/submit` answer: HTTP status and `{accepted, reason}` (or the reason the status maps to). */
-  readonly response: { readonly httpStatus: number; readonly accepted: boolean; readonly reason: string } | null
+  readonly response: {
+    readonly httpStatus: number
+    readonly accepted: boolean
+    readonly reason: string
+  } | null
   /** `accepted` / `rejected` once final, `pending` while the worker verdict is outstanding, `skipped`. */
   readonly outcome: 'accepted' | 'rejected' | 'pending' | 'skipped'
   /** The final reason (`accepted`, a reject reason, `http_<status>` for an unexpected status), or null. */
@@ -157,7 +168,12 @@ export type MinerWindowReport = {
   readonly windowN: number
   readonly randomness: string
   /** The checkpoint mined with: number, the wire `checkpoint_hash`, its directory, and whether this run downloaded it. */
-  readonly checkpoint: { readonly n: number; readonly hash: string; readonly dir: string; readonly downloaded: boolean }
+  readonly checkpoint: {
+    readonly n: number
+    readonly hash: string
+    readonly dir: string
+    readonly downloaded: boolean
+  }
   readonly groups: readonly MinerGroupReport[]
   /** This window's counters after the run (including groups of earlier runs in the same window). */
   readonly stats: MinerWindowStats
@@ -198,13 +214,30 @@ type GroupRecord = {
   picked: boolean
 }
 
-type WindowCounters = { windowN: number; submitted: number; accepted: number; rejected: Map<string, number>; skipped: number; pending: number }
+type WindowCounters = {
+  windowN: number
+  submitted: number
+  accepted: number
+  rejected: Map<string, number>
+  skipped: number
+  pending: number
+}
 
 /** Honest, signed, proven material of one group, kept by the cheater for later replay. */
-type ReplayMaterial = { windowN: number; promptIdx: number; rewards: number[]; rollouts: SubmissionRollout[] }
+type ReplayMaterial = {
+  windowN: number
+  promptIdx: number
+  rewards: number[]
+  rollouts: SubmissionRollout[]
+}
 
 /** A generated group; `duplicate` when a rollout kept repeating an earlier one (then `tokens` stops short of M). */
-type Generated = { promptTokens: number[]; tokens: number[][]; rewards: number[]; duplicate: boolean }
+type Generated = {
+  promptTokens: number[]
+  tokens: number[][]
+  rewards: number[]
+  duplicate: boolean
+}
 
 const REPLAY_STASH_MAX = 32
 
@@ -215,17 +248,29 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       clearTimeout(t)
       reject(signal!.reason)
     }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, Math.max(0, ms))
+    const t = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      },
+      Math.max(0, ms),
+    )
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 }
 
 /** A safe-integer sampling seed for one rollout, from the miner seed and the rollout's coordinates. */
-function rolloutSeed(seed: number, windowN: number, promptIdx: number, group: number, rollout: number, attempt: number): number {
-  const h = createHash('sha256').update(`reliquary-miner-seed|${seed}|${windowN}|${promptIdx}|${group}|${rollout}|${attempt}`).digest()
+function rolloutSeed(
+  seed: number,
+  windowN: number,
+  promptIdx: number,
+  group: number,
+  rollout: number,
+  attempt: number,
+): number {
+  const h = createHash('sha256')
+    .update(`reliquary-miner-seed|${seed}|${windowN}|${promptIdx}|${group}|${rollout}|${attempt}`)
+    .digest()
   return h.readUIntBE(0, 6)
 }
 
@@ -237,7 +282,8 @@ function describe(e: unknown): string {
 }
 
 function positiveInt(v: unknown, name: string): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) throw invalidArgument(name, 'a positive integer', v)
+  if (!Number.isSafeInteger(v) || (v as number) < 1)
+    throw invalidArgument(name, 'a positive integer', v)
   return v as number
 }
 
@@ -250,7 +296,12 @@ function freezeCounters(c: WindowCounters): MinerWindowStats {
   const rejected = Object.fromEntries([...c.rejected].sort(([a], [b]) => (a < b ? -1 : 1)))
   const nRejected = [...c.rejected.values()].reduce((a, b) => a + b, 0)
   return Object.freeze({
-    windowN: c.windowN, submitted: c.submitted, accepted: c.accepted, rejected: Object.freeze(rejected), skipped: c.skipped, pending: c.pending,
+    windowN: c.windowN,
+    submitted: c.submitted,
+    accepted: c.accepted,
+    rejected: Object.freeze(rejected),
+    skipped: c.skipped,
+    pending: c.pending,
     acceptanceRate: finalRate({ accepted: c.accepted, rejected: nRejected }),
   })
 }
@@ -316,54 +367,101 @@ function reasonForStatus(status: number): string {
  * ```
  */
 export function createMiner(parameters: CreateMinerParameters): Miner {
-  if (typeof parameters !== 'object' || parameters === null) throw invalidArgument('parameters', 'an object', parameters)
+  if (typeof parameters !== 'object' || parameters === null)
+    throw invalidArgument('parameters', 'an object', parameters)
   const p = parameters
-  if (typeof p.validatorUrl !== 'string' || !/^https?:\/\//.test(p.validatorUrl)) throw invalidArgument('validatorUrl', 'an http(s) URL', p.validatorUrl)
-  if (typeof p.hotkey?.sign !== 'function' || typeof p.hotkey.address !== 'string') throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
-  if (typeof p.modelDir !== 'string' || p.modelDir.length === 0) throw invalidArgument('modelDir', 'a checkpoint directory', p.modelDir)
+  if (typeof p.validatorUrl !== 'string' || !/^https?:\/\//.test(p.validatorUrl))
+    throw invalidArgument('validatorUrl', 'an http(s) URL', p.validatorUrl)
+  if (typeof p.hotkey?.sign !== 'function' || typeof p.hotkey.address !== 'string')
+    throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
+  if (typeof p.modelDir !== 'string' || p.modelDir.length === 0)
+    throw invalidArgument('modelDir', 'a checkpoint directory', p.modelDir)
   const env = p.environment
-  if (typeof env !== 'object' || env === null || !Number.isSafeInteger(env.size) || typeof env.getProblem !== 'function' || typeof env.computeReward !== 'function') {
+  if (
+    typeof env !== 'object' ||
+    env === null ||
+    !Number.isSafeInteger(env.size) ||
+    typeof env.getProblem !== 'function' ||
+    typeof env.computeReward !== 'function'
+  ) {
     throw invalidArgument('environment', 'a RewardEnvironment', env)
   }
   const picker = p.picker
-  if (typeof picker !== 'object' || picker === null || typeof picker.pickPrompts !== 'function' || typeof picker.observe !== 'function' || typeof picker.release !== 'function') {
+  if (
+    typeof picker !== 'object' ||
+    picker === null ||
+    typeof picker.pickPrompts !== 'function' ||
+    typeof picker.observe !== 'function' ||
+    typeof picker.release !== 'function'
+  ) {
     throw invalidArgument('picker', 'a PromptPicker', picker)
   }
   const profile = p.profile ?? DEFAULT_PROFILE
   if (profile.window.ordering !== 'drand_round') {
-    throw invalidArgument('profile', 'an E3-ordered profile (window.ordering "drand_round")', profile.id, ['The miner speaks the E3 wire: drand_round, nonce and envelope signature.'])
+    throw invalidArgument(
+      'profile',
+      'an E3-ordered profile (window.ordering "drand_round")',
+      profile.id,
+      ['The miner speaks the E3 wire: drand_round, nonce and envelope signature.'],
+    )
   }
-  if (typeof p.now !== 'function') throw invalidArgument('now', 'a function returning unix seconds', p.now)
+  if (typeof p.now !== 'function')
+    throw invalidArgument('now', 'a function returning unix seconds', p.now)
   const drand = p.drand
-  if (typeof drand !== 'object' || drand === null || !Number.isFinite(drand.genesisTime) || !(drand.periodSeconds > 0)) {
+  if (
+    typeof drand !== 'object' ||
+    drand === null ||
+    !Number.isFinite(drand.genesisTime) ||
+    !(drand.periodSeconds > 0)
+  ) {
     throw invalidArgument('drand', '{ genesisTime: finite, periodSeconds > 0 }', drand)
   }
-  if (typeof p.validatorHotkey !== 'string' && !(p.validatorHotkey instanceof Uint8Array)) throw invalidArgument('validatorHotkey', 'an SS58 address or public key', p.validatorHotkey)
+  if (typeof p.validatorHotkey !== 'string' && !(p.validatorHotkey instanceof Uint8Array))
+    throw invalidArgument('validatorHotkey', 'an SS58 address or public key', p.validatorHotkey)
   const hub = p.hub
   if (hub !== undefined) {
-    if (typeof hub !== 'object' || hub === null || typeof hub.cacheDir !== 'string' || hub.cacheDir.length === 0) throw invalidArgument('hub.cacheDir', 'a directory path', hub?.cacheDir)
-    if (typeof hub.baseModel?.id !== 'string' || typeof hub.baseModel.revision !== 'string') throw invalidArgument('hub.baseModel', '{ id, revision }', hub.baseModel)
+    if (
+      typeof hub !== 'object' ||
+      hub === null ||
+      typeof hub.cacheDir !== 'string' ||
+      hub.cacheDir.length === 0
+    )
+      throw invalidArgument('hub.cacheDir', 'a directory path', hub?.cacheDir)
+    if (typeof hub.baseModel?.id !== 'string' || typeof hub.baseModel.revision !== 'string')
+      throw invalidArgument('hub.baseModel', '{ id, revision }', hub.baseModel)
   }
   const groupsPerWindow = positiveInt(p.groupsPerWindow, 'groupsPerWindow')
   if (!Number.isSafeInteger(p.seed)) throw invalidArgument('seed', 'a safe integer', p.seed)
   const strategy = p.strategy ?? 'honest'
-  if (strategy !== 'honest' && strategy !== 'cheat') throw invalidArgument('strategy', "'honest' or 'cheat'", strategy)
+  if (strategy !== 'honest' && strategy !== 'cheat')
+    throw invalidArgument('strategy', "'honest' or 'cheat'", strategy)
   const skipOutOfZone = p.skipOutOfZone ?? true
   const fetchImpl = p.fetch ?? globalThis.fetch
   if (typeof fetchImpl !== 'function') throw invalidArgument('fetch', 'a fetch function', fetchImpl)
   const pollIntervalMs = p.pollIntervalMs ?? 1000
   const verdictTimeoutMs = p.verdictTimeoutMs ?? 60_000
   const roundMargin = p.roundMarginSeconds ?? 0.25
-  for (const [k, v] of [['pollIntervalMs', pollIntervalMs], ['verdictTimeoutMs', verdictTimeoutMs], ['roundMarginSeconds', roundMargin]] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalidArgument(k, 'a finite number ≥ 0', v)
+  for (const [k, v] of [
+    ['pollIntervalMs', pollIntervalMs],
+    ['verdictTimeoutMs', verdictTimeoutMs],
+    ['roundMarginSeconds', roundMargin],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw invalidArgument(k, 'a finite number ≥ 0', v)
   }
   const duplicateResamples = p.duplicateResamples ?? 4
-  if (!Number.isSafeInteger(duplicateResamples) || duplicateResamples < 0) throw invalidArgument('duplicateResamples', 'an integer ≥ 0', duplicateResamples)
+  if (!Number.isSafeInteger(duplicateResamples) || duplicateResamples < 0)
+    throw invalidArgument('duplicateResamples', 'an integer ≥ 0', duplicateResamples)
   const base = p.validatorUrl.replace(/\/+$/, '')
   const M = profile.group.rolloutsPerGroup
   const drandOpts = { genesisTime: drand.genesisTime, periodSeconds: drand.periodSeconds }
 
-  const log = (level: MinerLogEntry['level'], event: string, message: string, data?: Record<string, unknown>): void => {
+  const log = (
+    level: MinerLogEntry['level'],
+    event: string,
+    message: string,
+    data?: Record<string, unknown>,
+  ): void => {
     if (!p.log) return
     try {
       p.log(Object.freeze({ level, event, message, ...(data ? { data } : {}) }))
@@ -389,7 +487,18 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
 
   const counters = (w: number): WindowCounters => {
     let c = windows.get(w)
-    if (!c) windows.set(w, (c = { windowN: w, submitted: 0, accepted: 0, rejected: new Map(), skipped: 0, pending: 0 }))
+    if (!c)
+      windows.set(
+        w,
+        (c = {
+          windowN: w,
+          submitted: 0,
+          accepted: 0,
+          rejected: new Map(),
+          skipped: 0,
+          pending: 0,
+        }),
+      )
     return c
   }
   const settle = (g: GroupRecord, accepted: boolean, reason: string): void => {
@@ -402,7 +511,12 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------
-  async function request(method: 'GET' | 'POST', path: string, body: string | undefined, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+  async function request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: number; text: string }> {
     const res = await fetchImpl(`${base}${path}`, {
       method,
       ...(body !== undefined ? { body, headers: { 'content-type': 'application/json' } } : {}),
@@ -437,7 +551,13 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
       if (s && s.state === 'open' && s.randomness !== '') {
         const quota = profile.window.maxSubmissionsPerHotkey
         if (quota === 0 || (windows.get(s.window_n)?.submitted ?? 0) < quota) return s
-        if (announced !== s.window_n) log('info', 'quota_used', `quota of window ${s.window_n} used; waiting for the next window`, { windowN: s.window_n })
+        if (announced !== s.window_n)
+          log(
+            'info',
+            'quota_used',
+            `quota of window ${s.window_n} used; waiting for the next window`,
+            { windowN: s.window_n },
+          )
         announced = s.window_n
       }
       await sleep(pollIntervalMs, signal)
@@ -470,25 +590,63 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
   async function syncCheckpoint(s: WindowState, signal: AbortSignal | undefined): Promise<boolean> {
     const n = s.checkpoint_n
     if (n === 0) {
-      if (checkpoint.n > 0) throw refuse('checkpoint_went_back', `The validator announces no checkpoint after checkpoint ${checkpoint.n}.`, { checkpointN: checkpoint.n })
+      if (checkpoint.n > 0)
+        throw refuse(
+          'checkpoint_went_back',
+          `The validator announces no checkpoint after checkpoint ${checkpoint.n}.`,
+          { checkpointN: checkpoint.n },
+        )
       return false
     }
-    if (n === checkpoint.n && (s.checkpoint_revision === null || s.checkpoint_revision === checkpoint.revision)) return false
-    if (n < checkpoint.n) throw refuse('checkpoint_went_back', `The validator announces checkpoint ${n} after checkpoint ${checkpoint.n}.`, { checkpointN: n })
+    if (
+      n === checkpoint.n &&
+      (s.checkpoint_revision === null || s.checkpoint_revision === checkpoint.revision)
+    )
+      return false
+    if (n < checkpoint.n)
+      throw refuse(
+        'checkpoint_went_back',
+        `The validator announces checkpoint ${n} after checkpoint ${checkpoint.n}.`,
+        { checkpointN: n },
+      )
     if (!hub) {
-      throw invalidArgument('hub', '{ cacheDir, baseModel } to download announced checkpoints', undefined, [
-        `The validator announces checkpoint ${n}; the miner never mines with weights it has not verified.`,
-      ])
+      throw invalidArgument(
+        'hub',
+        '{ cacheDir, baseModel } to download announced checkpoints',
+        undefined,
+        [
+          `The validator announces checkpoint ${n}; the miner never mines with weights it has not verified.`,
+        ],
+      )
     }
-    log('info', 'checkpoint_announced', `checkpoint ${n} announced (revision ${s.checkpoint_revision ?? '?'})`, { checkpointN: n, revision: s.checkpoint_revision })
+    log(
+      'info',
+      'checkpoint_announced',
+      `checkpoint ${n} announced (revision ${s.checkpoint_revision ?? '?'})`,
+      { checkpointN: n, revision: s.checkpoint_revision },
+    )
     const res = await request('GET', '/checkpoint', undefined, signal)
-    if (res.status !== 200) throw refuse('no_manifest', `/state announces checkpoint ${n} but GET /checkpoint answered ${res.status}.`, { status: res.status })
+    if (res.status !== 200)
+      throw refuse(
+        'no_manifest',
+        `/state announces checkpoint ${n} but GET /checkpoint answered ${res.status}.`,
+        { status: res.status },
+      )
     const manifest = parseCheckpoint(res.text)
-    if (manifest.checkpoint_n !== n || (s.checkpoint_revision !== null && manifest.revision !== s.checkpoint_revision)) {
-      throw refuse('state_mismatch', `/checkpoint names checkpoint ${manifest.checkpoint_n}@${manifest.revision}, /state ${n}@${s.checkpoint_revision}.`)
+    if (
+      manifest.checkpoint_n !== n ||
+      (s.checkpoint_revision !== null && manifest.revision !== s.checkpoint_revision)
+    ) {
+      throw refuse(
+        'state_mismatch',
+        `/checkpoint names checkpoint ${manifest.checkpoint_n}@${manifest.revision}, /state ${n}@${s.checkpoint_revision}.`,
+      )
     }
     if (s.checkpoint_repo_id !== null && manifest.repo_id !== s.checkpoint_repo_id) {
-      throw refuse('state_mismatch', `/checkpoint names repo ${manifest.repo_id}, /state ${s.checkpoint_repo_id}.`)
+      throw refuse(
+        'state_mismatch',
+        `/checkpoint names repo ${manifest.repo_id}, /state ${s.checkpoint_repo_id}.`,
+      )
     }
     const dl = await downloadCheckpoint({
       repoId: manifest.repo_id,
@@ -504,7 +662,9 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
         baseModel: hub.baseModel,
         ...(hub.profileId !== undefined ? { profileId: hub.profileId } : {}),
         ...(checkpoint.n > 0 ? { minCheckpointN: checkpoint.n } : {}),
-        ...(hub.requireCommitTitle !== undefined ? { requireCommitTitle: hub.requireCommitTitle } : {}),
+        ...(hub.requireCommitTitle !== undefined
+          ? { requireCommitTitle: hub.requireCommitTitle }
+          : {}),
       },
     })
     // Only a verified directory reaches the loader.
@@ -522,16 +682,28 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     model = next
     tokenizer = nextTokenizer
     checkpoint = { n: dl.checkpointN, revision: dl.revision, dir: dl.dir }
-    log('info', 'checkpoint_loaded', `checkpoint ${dl.checkpointN} verified (${dl.files} files, chain of ${dl.chain.length}) and loaded`, {
-      checkpointN: dl.checkpointN, revision: dl.revision, dir: dl.dir, cached: dl.cached,
-    })
+    log(
+      'info',
+      'checkpoint_loaded',
+      `checkpoint ${dl.checkpointN} verified (${dl.files} files, chain of ${dl.chain.length}) and loaded`,
+      {
+        checkpointN: dl.checkpointN,
+        revision: dl.revision,
+        dir: dl.dir,
+        cached: dl.cached,
+      },
+    )
     return true
   }
 
   const wireCheckpointHash = (): string => (checkpoint.n === 0 ? '' : checkpoint.revision)
 
   // ---- generation, proof, submission --------------------------------------------------------
-  async function generateGroup(promptIdx: number, windowN: number, signal: AbortSignal | undefined): Promise<Generated | null> {
+  async function generateGroup(
+    promptIdx: number,
+    windowN: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Generated | null> {
     const m = model!
     const tok = tokenizer!
     const problem = env.getProblem(promptIdx)
@@ -569,7 +741,17 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
 
   async function prove(gen: Generated, randomness: string): Promise<Commit[]> {
     const out: Commit[] = []
-    for (const t of gen.tokens) out.push(await proveWithModel({ model: model!, tokens: t, promptLength: gen.promptTokens.length, randomness, hotkey: p.hotkey, profile }))
+    for (const t of gen.tokens)
+      out.push(
+        await proveWithModel({
+          model: model!,
+          tokens: t,
+          promptLength: gen.promptTokens.length,
+          randomness,
+          hotkey: p.hotkey,
+          profile,
+        }),
+      )
     return out
   }
 
@@ -586,10 +768,21 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     return drandRoundAt(t, drandOpts)
   }
 
-  async function submit(g: GroupRecord, s: WindowState, rollouts: SubmissionRollout[], signal: AbortSignal | undefined): Promise<void> {
+  async function submit(
+    g: GroupRecord,
+    s: WindowState,
+    rollouts: SubmissionRollout[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const drandRound = await sendRound(signal)
     const body = buildSubmitRequest({
-      hotkey: p.hotkey, windowStart: s.window_n, promptIdx: g.promptIdx, rollouts, checkpointHash: wireCheckpointHash(), drandRound, randomness: s.randomness,
+      hotkey: p.hotkey,
+      windowStart: s.window_n,
+      promptIdx: g.promptIdx,
+      rollouts,
+      checkpointHash: wireCheckpointHash(),
+      drandRound,
+      randomness: s.randomness,
     })
     g.merkleRoot = body.merkle_root
     g.drandRound = drandRound
@@ -602,7 +795,9 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
       if (signal?.aborted) throw signal.reason
       g.response = { httpStatus: 0, accepted: false, reason: 'network_error' }
       settle(g, false, 'network_error')
-      log('warn', 'submit_failed', `POST /submit failed for prompt ${g.promptIdx}`, { error: describe(e) })
+      log('warn', 'submit_failed', `POST /submit failed for prompt ${g.promptIdx}`, {
+        error: describe(e),
+      })
       return
     }
     if (res.status === 200) {
@@ -619,7 +814,12 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
       settle(g, false, reason)
     }
     log('info', 'group_submitted', `prompt ${g.promptIdx} (${g.kind}) → ${g.response.reason}`, {
-      windowN: s.window_n, promptIdx: g.promptIdx, kind: g.kind, merkleRoot: body.merkle_root, drandRound, response: g.response,
+      windowN: s.window_n,
+      promptIdx: g.promptIdx,
+      kind: g.kind,
+      merkleRoot: body.merkle_root,
+      drandRound,
+      response: g.response,
     })
   }
 
@@ -630,10 +830,17 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     while (pending.size > 0) {
       let res: { status: number; text: string } | null = null
       try {
-        res = await request('GET', `/verdicts/${encodeURIComponent(p.hotkey.address)}`, undefined, signal)
+        res = await request(
+          'GET',
+          `/verdicts/${encodeURIComponent(p.hotkey.address)}`,
+          undefined,
+          signal,
+        )
       } catch (e) {
         if (signal?.aborted) throw signal.reason
-        log('warn', 'verdicts_unreachable', 'GET /verdicts failed; retrying', { error: describe(e) })
+        log('warn', 'verdicts_unreachable', 'GET /verdicts failed; retrying', {
+          error: describe(e),
+        })
       }
       if (res && res.status === 200) {
         for (const v of parseVerdicts(res.text).verdicts) {
@@ -642,13 +849,24 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
           if (!g) continue
           pending.delete(key)
           settle(g, v.accepted, v.reason)
-          log('info', 'verdict', `window ${g.windowN} prompt ${g.promptIdx} (${g.kind}): ${v.reason}`, { windowN: g.windowN, promptIdx: g.promptIdx, kind: g.kind, reason: v.reason })
+          log(
+            'info',
+            'verdict',
+            `window ${g.windowN} prompt ${g.promptIdx} (${g.kind}): ${v.reason}`,
+            { windowN: g.windowN, promptIdx: g.promptIdx, kind: g.kind, reason: v.reason },
+          )
         }
       }
       if (!mine() || Date.now() >= deadline) break
       await sleep(pollIntervalMs, signal)
     }
-    if (mine()) log('warn', 'verdict_timeout', `no verdict yet for some groups of window ${windowN}; they stay pending`, { windowN })
+    if (mine())
+      log(
+        'warn',
+        'verdict_timeout',
+        `no verdict yet for some groups of window ${windowN}; they stay pending`,
+        { windowN },
+      )
   }
 
   // ---- the window ---------------------------------------------------------------------------
@@ -657,7 +875,10 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
    * window (outside the cooldown) falls back to fabricated sketches and stays due. `advances`
    * says whether submitting it moves the rotation on.
    */
-  function nextCheat(s: WindowState, cooldown: ReadonlySet<number>): { kind: CheatKind; replay: ReplayMaterial | null; advances: boolean } {
+  function nextCheat(
+    s: WindowState,
+    cooldown: ReadonlySet<number>,
+  ): { kind: CheatKind; replay: ReplayMaterial | null; advances: boolean } {
     const kind = CHEAT_KINDS[cheatCycle % CHEAT_KINDS.length]!
     if (kind !== 'replay') return { kind, replay: null, advances: true }
     const i = replayStash.findIndex((r) => r.windowN < s.window_n && !cooldown.has(r.promptIdx))
@@ -665,9 +886,29 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     return { kind, replay: replayStash.splice(i, 1)[0]!, advances: true }
   }
 
-  const newRecord = (promptIdx: number, kind: MinerGroupKind, windowN: number, provenIn: number, rewards: number[], picked: boolean): GroupRecord => ({
-    promptIdx, kind, provenInWindow: provenIn, rewards, claimedRewards: rewards, sigma: groupSigma(rewards), skipped: null, merkleRoot: null,
-    drandRound: null, windowN, response: null, outcome: 'skipped', reason: null, observed: false, picked,
+  const newRecord = (
+    promptIdx: number,
+    kind: MinerGroupKind,
+    windowN: number,
+    provenIn: number,
+    rewards: number[],
+    picked: boolean,
+  ): GroupRecord => ({
+    promptIdx,
+    kind,
+    provenInWindow: provenIn,
+    rewards,
+    claimedRewards: rewards,
+    sigma: groupSigma(rewards),
+    skipped: null,
+    merkleRoot: null,
+    drandRound: null,
+    windowN,
+    response: null,
+    outcome: 'skipped',
+    reason: null,
+    observed: false,
+    picked,
   })
 
   /** Prompts generated in window `w` (only the latest window is kept). */
@@ -678,7 +919,10 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
   }
 
   async function runWindowImpl(signal: AbortSignal | undefined): Promise<MinerWindowReport> {
-    if (disposed) throw new ReliquaryError('INVALID_ARGUMENT', 'This miner was disposed.', { hints: ['Create a new miner.'] })
+    if (disposed)
+      throw new ReliquaryError('INVALID_ARGUMENT', 'This miner was disposed.', {
+        hints: ['Create a new miner.'],
+      })
     signal?.throwIfAborted()
     await ensureLoaded()
     const s = await waitForOpen(signal)
@@ -689,8 +933,14 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     const slots = quota === 0 ? groupsPerWindow : Math.min(groupsPerWindow, quota - c.submitted)
     const cooldown = new Set(s.cooldown_prompts)
     const bootstrap = isBootstrapWindow(w, { profile })
-    const inZone = (rewards: readonly number[]) => isInZone(groupSigma(rewards), { bootstrap, profile })
-    log('info', 'window_open', `mining window ${w} (${slots} group(s), checkpoint ${checkpoint.n})`, { windowN: w, checkpointN: checkpoint.n })
+    const inZone = (rewards: readonly number[]) =>
+      isInZone(groupSigma(rewards), { bootstrap, profile })
+    log(
+      'info',
+      'window_open',
+      `mining window ${w} (${slots} group(s), checkpoint ${checkpoint.n})`,
+      { windowN: w, checkpointN: checkpoint.n },
+    )
 
     const groups: GroupRecord[] = []
     const inFlight: number[] = []
@@ -708,7 +958,9 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
         }
         // A second group on a prompt already tried this window adds no distinct prompt to a batch.
         const tried = triedPrompts(w)
-        const [promptIdx] = picker.pickPrompts(1, { exclude: tried.size ? [...cooldown, ...tried] : cooldown })
+        const [promptIdx] = picker.pickPrompts(1, {
+          exclude: tried.size ? [...cooldown, ...tried] : cooldown,
+        })
         if (promptIdx === undefined) {
           log('warn', 'no_prompt', 'the picker has no eligible prompt left')
           break
@@ -726,25 +978,46 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
           groups.push(g)
           continue
         }
-        const g = newRecord(promptIdx, cheat?.kind ?? 'honest', w, w, gen.rewards, gen.rewards.length > 0)
+        const g = newRecord(
+          promptIdx,
+          cheat?.kind ?? 'honest',
+          w,
+          w,
+          gen.rewards,
+          gen.rewards.length > 0,
+        )
         groups.push(g)
         inFlight.splice(inFlight.indexOf(promptIdx), 1)
         if (gen.duplicate) {
           if (!g.picked) picker.release(promptIdx)
           g.skipped = 'duplicate_rollouts'
           c.skipped++
-          log('debug', 'group_skipped', `prompt ${promptIdx}: a rollout kept repeating an earlier one (hash_duplicate), not submitted`, { windowN: w, promptIdx })
+          log(
+            'debug',
+            'group_skipped',
+            `prompt ${promptIdx}: a rollout kept repeating an earlier one (hash_duplicate), not submitted`,
+            { windowN: w, promptIdx },
+          )
           continue
         }
         const honestInZone = inZone(gen.rewards)
         if (cheat?.kind !== 'lie_reward' && skipOutOfZone && !honestInZone) {
           g.skipped = 'out_of_zone'
           c.skipped++
-          log('debug', 'group_skipped', `prompt ${promptIdx}: rewards out of the zone (σ = ${g.sigma.toFixed(3)}), not submitted`, { windowN: w, promptIdx, rewards: gen.rewards })
+          log(
+            'debug',
+            'group_skipped',
+            `prompt ${promptIdx}: rewards out of the zone (σ = ${g.sigma.toFixed(3)}), not submitted`,
+            { windowN: w, promptIdx, rewards: gen.rewards },
+          )
           continue
         }
         const commits = await prove(gen, s.randomness)
-        const honest: SubmissionRollout[] = commits.map((commit, i) => ({ tokens: gen.tokens[i]!, reward: gen.rewards[i]!, commit }))
+        const honest: SubmissionRollout[] = commits.map((commit, i) => ({
+          tokens: gen.tokens[i]!,
+          reward: gen.rewards[i]!,
+          commit,
+        }))
         let rollouts = honest
         if (cheat) {
           if (honestInZone) {
@@ -752,7 +1025,10 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
             if (replayStash.length > REPLAY_STASH_MAX) replayStash.shift()
           }
           if (cheat.kind === 'fabricate_sketch') {
-            rollouts = honest.map((r) => ({ ...r, commit: fabricateSketches(r.commit as Commit, p.hotkey, { profile }) }))
+            rollouts = honest.map((r) => ({
+              ...r,
+              commit: fabricateSketches(r.commit as Commit, p.hotkey, { profile }),
+            }))
           } else {
             g.claimedRewards = zoneShapedRewards(gen.rewards, { profile, bootstrap })
             g.sigma = groupSigma(g.claimedRewards)
@@ -776,12 +1052,30 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     return Object.freeze({
       windowN: w,
       randomness: s.randomness,
-      checkpoint: Object.freeze({ n: checkpoint.n, hash: wireCheckpointHash(), dir: checkpoint.dir, downloaded }),
-      groups: Object.freeze(groups.map((g) => Object.freeze({
-        promptIdx: g.promptIdx, kind: g.kind, provenInWindow: g.provenInWindow, rewards: Object.freeze([...g.rewards]),
-        claimedRewards: Object.freeze([...g.claimedRewards]), sigma: g.sigma, skipped: g.skipped, merkleRoot: g.merkleRoot, drandRound: g.drandRound,
-        response: g.response ? Object.freeze({ ...g.response }) : null, outcome: g.outcome, reason: g.reason,
-      }))),
+      checkpoint: Object.freeze({
+        n: checkpoint.n,
+        hash: wireCheckpointHash(),
+        dir: checkpoint.dir,
+        downloaded,
+      }),
+      groups: Object.freeze(
+        groups.map((g) =>
+          Object.freeze({
+            promptIdx: g.promptIdx,
+            kind: g.kind,
+            provenInWindow: g.provenInWindow,
+            rewards: Object.freeze([...g.rewards]),
+            claimedRewards: Object.freeze([...g.claimedRewards]),
+            sigma: g.sigma,
+            skipped: g.skipped,
+            merkleRoot: g.merkleRoot,
+            drandRound: g.drandRound,
+            response: g.response ? Object.freeze({ ...g.response }) : null,
+            outcome: g.outcome,
+            reason: g.reason,
+          }),
+        ),
+      ),
       stats: freezeCounters(c),
     })
   }
@@ -794,7 +1088,14 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     },
     stats(): MinerStats {
       const list = [...windows.values()].sort((a, b) => a.windowN - b.windowN)
-      const total: WindowCounters = { windowN: -1, submitted: 0, accepted: 0, rejected: new Map(), skipped: 0, pending: 0 }
+      const total: WindowCounters = {
+        windowN: -1,
+        submitted: 0,
+        accepted: 0,
+        rejected: new Map(),
+        skipped: 0,
+        pending: 0,
+      }
       for (const c of list) {
         total.submitted += c.submitted
         total.accepted += c.accepted
@@ -802,7 +1103,10 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
         total.pending += c.pending
         for (const [r, n] of c.rejected) total.rejected.set(r, (total.rejected.get(r) ?? 0) + n)
       }
-      return Object.freeze({ windows: Object.freeze(list.map(freezeCounters)), total: freezeCounters(total) })
+      return Object.freeze({
+        windows: Object.freeze(list.map(freezeCounters)),
+        total: freezeCounters(total),
+      })
     },
     dispose(): void {
       if (disposed) return
@@ -814,4 +1118,3 @@ export function createMiner(parameters: CreateMinerParameters): Miner {
     },
   })
 }
-

@@ -71,13 +71,24 @@ export function randomNonce(): string {
  */
 export function buildSubmitRequest(p: BuildSubmitRequestParameters): SubmitRequest {
   if (typeof p !== 'object' || p === null) throw invalidArgument('parameters', 'an object', p)
-  if (!Array.isArray(p.rollouts) || p.rollouts.length === 0) throw invalidArgument('rollouts', 'a non-empty array of rollouts', p.rollouts)
-  const rollouts = p.rollouts.map((r) => ({ tokens: [...r.tokens], reward: r.reward, commit: { ...r.commit } }))
+  if (!Array.isArray(p.rollouts) || p.rollouts.length === 0)
+    throw invalidArgument('rollouts', 'a non-empty array of rollouts', p.rollouts)
+  const rollouts = p.rollouts.map((r) => ({
+    tokens: [...r.tokens],
+    reward: r.reward,
+    commit: { ...r.commit },
+  }))
   const merkleRoot = rolloutsMerkleRoot(rollouts)
   const nonce = p.nonce ?? randomNonce()
   const envelope = {
-    minerHotkey: p.hotkey.address, windowStart: p.windowStart, promptIdx: p.promptIdx, merkleRoot,
-    checkpointHash: p.checkpointHash, drandRound: p.drandRound, randomness: p.randomness, nonce,
+    minerHotkey: p.hotkey.address,
+    windowStart: p.windowStart,
+    promptIdx: p.promptIdx,
+    merkleRoot,
+    checkpointHash: p.checkpointHash,
+    drandRound: p.drandRound,
+    randomness: p.randomness,
+    nonce,
   }
   return {
     miner_hotkey: p.hotkey.address,

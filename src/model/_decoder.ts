@@ -68,11 +68,18 @@ function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
 
 /** transformers `*RMSNorm`: `w · x / sqrt(mean(x²) + eps)` over the last axis, in float32. */
 export function rmsNorm<T extends tf.Tensor>(x: T, w: tf.Tensor1D, eps: number): T {
-  return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w) as T)
+  return tf.tidy(
+    () => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w) as T,
+  )
 }
 
 /** `x·cos + rotate_half(x)·sin` for x `[T, heads, hd]`, tables `[T, 1, hd]`. */
-function applyRope(x: tf.Tensor3D, cos: tf.Tensor3D, sinSigned: tf.Tensor3D, hd: number): tf.Tensor3D {
+function applyRope(
+  x: tf.Tensor3D,
+  cos: tf.Tensor3D,
+  sinSigned: tf.Tensor3D,
+  hd: number,
+): tf.Tensor3D {
   const [x1, x2] = tf.split(x, [hd / 2, hd / 2], 2) as [tf.Tensor3D, tf.Tensor3D]
   return tf.add(tf.mul(x, cos), tf.mul(tf.concat([x2, x1], 2), sinSigned))
 }
@@ -94,7 +101,13 @@ function causalMask(tq: number, tk: number, start: number): tf.Tensor2D {
  * k, v `[Tk, KV, hd]`. Returns `[Tq, H·hd]` in head-major column order (as transformers'
  * `attn_output.reshape(T, -1)`).
  */
-function attend(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tensor2D | null, impl: AttentionImpl): tf.Tensor2D {
+function attend(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  mask: tf.Tensor2D | null,
+  impl: AttentionImpl,
+): tf.Tensor2D {
   const [tq, h, hd] = q.shape
   const [tk, kv] = k.shape
   const rep = h / kv
@@ -134,13 +147,17 @@ type Lookup = (table: tf.Tensor2D, ids: tf.Tensor1D) => tf.Tensor2D
 
 let gatherRowsFn: Lookup | undefined
 const gatherRows: Lookup = (table, ids) => (gatherRowsFn ??= makeGatherRows())(table, ids)
-const makeGatherRows = (): Lookup => tf.customGrad(((table: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
-  save([ids])
-  return {
-    value: tf.gather(table, ids, 0),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.scatterND(tf.expandDims(saved[0]!, 1), dy, table.shape), tf.zerosLike(saved[0]!)],
-  }
-}) as unknown as CustomGradFn) as unknown as Lookup
+const makeGatherRows = (): Lookup =>
+  tf.customGrad(((table: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    save([ids])
+    return {
+      value: tf.gather(table, ids, 0),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.scatterND(tf.expandDims(saved[0]!, 1), dy, table.shape),
+        tf.zerosLike(saved[0]!),
+      ],
+    }
+  }) as unknown as CustomGradFn) as unknown as Lookup
 
 /** Token embeddings `[T, d]` for int32 ids. */
 export function embedTokens(weights: DecoderWeights, ids: tf.Tensor1D): tf.Tensor2D {
@@ -154,18 +171,20 @@ export function embedTokens(weights: DecoderWeights, ids: tf.Tensor1D): tf.Tenso
 }
 
 let gatherColumnsFn: Lookup | undefined
-const gatherColumns: Lookup = (kernel, ids) => (gatherColumnsFn ??= makeGatherColumns())(kernel, ids)
-const makeGatherColumns = (): Lookup => tf.customGrad(((kernel: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
-  save([ids])
-  return {
-    value: tf.gather(kernel, ids, 1),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [d, vocab] = kernel.shape
-      const rows = tf.scatterND(tf.expandDims(saved[0]!, 1), tf.transpose(dy), [vocab, d])
-      return [tf.transpose(rows), tf.zerosLike(saved[0]!)]
-    },
-  }
-}) as unknown as CustomGradFn) as unknown as Lookup
+const gatherColumns: Lookup = (kernel, ids) =>
+  (gatherColumnsFn ??= makeGatherColumns())(kernel, ids)
+const makeGatherColumns = (): Lookup =>
+  tf.customGrad(((kernel: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    save([ids])
+    return {
+      value: tf.gather(kernel, ids, 1),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [d, vocab] = kernel.shape
+        const rows = tf.scatterND(tf.expandDims(saved[0]!, 1), tf.transpose(dy), [vocab, d])
+        return [tf.transpose(rows), tf.zerosLike(saved[0]!)]
+      },
+    }
+  }) as unknown as CustomGradFn) as unknown as Lookup
 
 /**
  * Runs the decoder over `tokens` at absolute positions `start …`, attending to `past` keys/values.

@@ -13,7 +13,9 @@ const f = Math.fround
  * `inv_freq` of transformers' `_compute_default_rope_parameters` (float32 arithmetic), then the
  * `linear` / `llama3` adjustments of `modeling_rope_utils`.
  */
-export function ropeInvFreq(cfg: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float32Array {
+export function ropeInvFreq(
+  cfg: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>,
+): Float32Array {
   const dim = cfg.headDim
   const half = dim / 2
   const inv = new Float32Array(half)
@@ -28,7 +30,9 @@ export function ropeInvFreq(cfg: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ro
       const wavelen = (2 * Math.PI) / x
       let y = wavelen > lowWavelen ? x / s.factor : x
       if (!(wavelen < highWavelen) && !(wavelen > lowWavelen)) {
-        const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor)
+        const smooth =
+          (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) /
+          (s.highFreqFactor - s.lowFreqFactor)
         y = ((1 - smooth) * y) / s.factor + smooth * y
       }
       inv[i] = f(y)
@@ -48,7 +52,9 @@ export type RopeTables = {
  * with its first half negated, so that `rope(x) = x·cos + [x2, x1]·sinSigned` equals transformers'
  * `x·cos + rotate_half(x)·sin` with `rotate_half(x) = [−x2, x1]`.
  */
-export function createRopeTables(cfg: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): RopeTables {
+export function createRopeTables(
+  cfg: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>,
+): RopeTables {
   const inv = ropeInvFreq(cfg)
   const dim = cfg.headDim
   const half = dim / 2
@@ -81,7 +87,10 @@ export function createRopeTables(cfg: Pick<ModelConfig, 'headDim' | 'ropeTheta' 
   return {
     slice(start: number, count: number) {
       grow(start + count)
-      return { cos: cos.slice(start * dim, (start + count) * dim), sinSigned: sin.slice(start * dim, (start + count) * dim) }
+      return {
+        cos: cos.slice(start * dim, (start + count) * dim),
+        sinSigned: sin.slice(start * dim, (start + count) * dim),
+      }
     },
   }
 }

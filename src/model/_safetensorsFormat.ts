@@ -15,12 +15,25 @@ import { ReliquaryError } from '../errors/base.js'
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000
 
 /** Byte width of every dtype the format defines (sub-byte F4/F6 types are not supported). */
-export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<string, number>> = /*#__PURE__*/ Object.freeze({
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  I64: 8, U64: 8, F64: 8,
-})
+export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<string, number>> =
+  /*#__PURE__*/ Object.freeze({
+    BOOL: 1,
+    U8: 1,
+    I8: 1,
+    F8_E5M2: 1,
+    F8_E4M3: 1,
+    F8_E8M0: 1,
+    I16: 2,
+    U16: 2,
+    F16: 2,
+    BF16: 2,
+    I32: 4,
+    U32: 4,
+    F32: 4,
+    I64: 8,
+    U64: 8,
+    F64: 8,
+  })
 
 /** Dtypes converted to float32 on read. */
 export const READABLE_DTYPES: readonly string[] = ['F32', 'F16', 'BF16', 'F64']
@@ -47,11 +60,19 @@ export type SafetensorsHeader = {
   readonly tensors: ReadonlyMap<string, SafetensorsTensorInfo>
 }
 
-function headerError(source: string, why: string, meta: Record<string, unknown> = {}): ReliquaryError {
-  return new ReliquaryError('MODEL_SAFETENSORS_HEADER_INVALID', `Safetensors header of ${source} is invalid: ${why}`, {
-    hints: ['The file may be corrupt or not a safetensors file; re-download or re-export it.'],
-    meta: { source, ...meta },
-  })
+function headerError(
+  source: string,
+  why: string,
+  meta: Record<string, unknown> = {},
+): ReliquaryError {
+  return new ReliquaryError(
+    'MODEL_SAFETENSORS_HEADER_INVALID',
+    `Safetensors header of ${source} is invalid: ${why}`,
+    {
+      hints: ['The file may be corrupt or not a safetensors file; re-download or re-export it.'],
+      meta: { source, ...meta },
+    },
+  )
 }
 
 /**
@@ -60,19 +81,31 @@ function headerError(source: string, why: string, meta: Record<string, unknown> 
  */
 export function readHeaderLength(first8: Uint8Array, fileSize: number, source: string): number {
   if (fileSize < 8 || first8.length < 8) {
-    throw new ReliquaryError('MODEL_SAFETENSORS_TRUNCATED', `${source} is ${fileSize} bytes, shorter than the 8-byte header length.`, {
-      meta: { source, fileSize },
-    })
+    throw new ReliquaryError(
+      'MODEL_SAFETENSORS_TRUNCATED',
+      `${source} is ${fileSize} bytes, shorter than the 8-byte header length.`,
+      {
+        meta: { source, fileSize },
+      },
+    )
   }
   const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true)
   if (n > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
-    throw headerError(source, `header length ${n} exceeds the ${MAX_SAFETENSORS_HEADER_BYTES}-byte bound.`, { headerLength: n.toString() })
+    throw headerError(
+      source,
+      `header length ${n} exceeds the ${MAX_SAFETENSORS_HEADER_BYTES}-byte bound.`,
+      { headerLength: n.toString() },
+    )
   }
   const len = Number(n)
   if (8 + len > fileSize) {
-    throw new ReliquaryError('MODEL_SAFETENSORS_TRUNCATED', `${source} ends inside its ${len}-byte JSON header (file is ${fileSize} bytes).`, {
-      meta: { source, fileSize, headerLength: len },
-    })
+    throw new ReliquaryError(
+      'MODEL_SAFETENSORS_TRUNCATED',
+      `${source} ends inside its ${len}-byte JSON header (file is ${fileSize} bytes).`,
+      {
+        meta: { source, fileSize, headerLength: len },
+      },
+    )
   }
   return len
 }
@@ -85,69 +118,128 @@ function isNonNegInt(x: unknown): x is number {
  * Parses and validates the JSON header. `fileSize` is the total size of the file (or buffer) so
  * that a short data section is reported as truncation and a long one as an invalid header.
  */
-export function parseHeaderJson(headerBytes: Uint8Array, headerLength: number, fileSize: number, source: string): SafetensorsHeader {
+export function parseHeaderJson(
+  headerBytes: Uint8Array,
+  headerLength: number,
+  fileSize: number,
+  source: string,
+): SafetensorsHeader {
   let json: unknown
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes))
   } catch (e) {
-    throw new ReliquaryError('MODEL_SAFETENSORS_HEADER_INVALID', `Safetensors header of ${source} is not valid UTF-8 JSON.`, {
-      hints: ['The file may be corrupt or not a safetensors file; re-download or re-export it.'],
-      meta: { source },
-      cause: e,
-    })
+    throw new ReliquaryError(
+      'MODEL_SAFETENSORS_HEADER_INVALID',
+      `Safetensors header of ${source} is not valid UTF-8 JSON.`,
+      {
+        hints: ['The file may be corrupt or not a safetensors file; re-download or re-export it.'],
+        meta: { source },
+        cause: e,
+      },
+    )
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw headerError(source, 'the JSON is not an object.')
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw headerError(source, 'the JSON is not an object.')
   let metadata: Record<string, string> = {}
   const entries: [string, SafetensorsTensorInfo][] = []
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+      if (
+        typeof raw !== 'object' ||
+        raw === null ||
+        Array.isArray(raw) ||
+        !Object.values(raw).every((v) => typeof v === 'string')
+      ) {
         throw headerError(source, '"__metadata__" must map strings to strings.')
       }
       metadata = { ...(raw as Record<string, string>) }
       continue
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw headerError(source, `entry "${name}" is not an object.`, { tensor: name })
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw headerError(source, `entry "${name}" is not an object.`, { tensor: name })
     const { dtype, shape, data_offsets: offs } = raw as Record<string, unknown>
-    if (typeof dtype !== 'string') throw headerError(source, `entry "${name}" has no string "dtype".`, { tensor: name })
-    if (!Array.isArray(shape) || !shape.every(isNonNegInt)) throw headerError(source, `entry "${name}" has a malformed "shape".`, { tensor: name })
-    if (!Array.isArray(offs) || offs.length !== 2 || !isNonNegInt(offs[0]) || !isNonNegInt(offs[1]) || offs[1] < offs[0]) {
+    if (typeof dtype !== 'string')
+      throw headerError(source, `entry "${name}" has no string "dtype".`, { tensor: name })
+    if (!Array.isArray(shape) || !shape.every(isNonNegInt))
+      throw headerError(source, `entry "${name}" has a malformed "shape".`, { tensor: name })
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !isNonNegInt(offs[0]) ||
+      !isNonNegInt(offs[1]) ||
+      offs[1] < offs[0]
+    ) {
       throw headerError(source, `entry "${name}" has malformed "data_offsets".`, { tensor: name })
     }
     const itemBytes = SAFETENSORS_DTYPE_BYTES[dtype]
     if (itemBytes === undefined) {
-      throw new ReliquaryError('MODEL_SAFETENSORS_DTYPE_UNSUPPORTED', `Tensor "${name}" in ${source} has dtype "${dtype}", which this reader does not know.`, {
-        hints: [`Supported for loading: ${READABLE_DTYPES.join(', ')}.`],
-        meta: { source, tensor: name, dtype },
-      })
+      throw new ReliquaryError(
+        'MODEL_SAFETENSORS_DTYPE_UNSUPPORTED',
+        `Tensor "${name}" in ${source} has dtype "${dtype}", which this reader does not know.`,
+        {
+          hints: [`Supported for loading: ${READABLE_DTYPES.join(', ')}.`],
+          meta: { source, tensor: name, dtype },
+        },
+      )
     }
     const numel = (shape as number[]).reduce((a, b) => a * b, 1)
     if (!Number.isSafeInteger(numel * itemBytes) || numel * itemBytes !== offs[1] - offs[0]) {
-      throw headerError(source, `entry "${name}" spans ${offs[1] - offs[0]} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${numel * itemBytes}.`, {
-        tensor: name,
-      })
+      throw headerError(
+        source,
+        `entry "${name}" spans ${offs[1] - offs[0]} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${numel * itemBytes}.`,
+        {
+          tensor: name,
+        },
+      )
     }
-    entries.push([name, { dtype, shape: Object.freeze([...(shape as number[])]), dataOffsets: Object.freeze([offs[0], offs[1]] as [number, number]) }])
+    entries.push([
+      name,
+      {
+        dtype,
+        shape: Object.freeze([...(shape as number[])]),
+        dataOffsets: Object.freeze([offs[0], offs[1]] as [number, number]),
+      },
+    ])
   }
   // Offsets must tile the data section from 0 without gaps or overlaps.
-  const sorted = [...entries].sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0] || a[1].dataOffsets[1] - b[1].dataOffsets[1])
+  const sorted = [...entries].sort(
+    (a, b) =>
+      a[1].dataOffsets[0] - b[1].dataOffsets[0] || a[1].dataOffsets[1] - b[1].dataOffsets[1],
+  )
   let end = 0
   for (const [name, info] of sorted) {
     if (info.dataOffsets[0] !== end) {
-      throw headerError(source, `entry "${name}" starts at byte ${info.dataOffsets[0]}, expected ${end} (offsets must be contiguous).`, { tensor: name })
+      throw headerError(
+        source,
+        `entry "${name}" starts at byte ${info.dataOffsets[0]}, expected ${end} (offsets must be contiguous).`,
+        { tensor: name },
+      )
     }
     end = info.dataOffsets[1]
   }
   const dataStart = 8 + headerLength
   const available = fileSize - dataStart
   if (available < end) {
-    throw new ReliquaryError('MODEL_SAFETENSORS_TRUNCATED', `${source} holds ${available} data bytes but its header describes ${end}.`, {
-      hints: ['The download or copy was probably interrupted; fetch the file again.'],
-      meta: { source, fileSize, expectedSize: dataStart + end },
-    })
+    throw new ReliquaryError(
+      'MODEL_SAFETENSORS_TRUNCATED',
+      `${source} holds ${available} data bytes but its header describes ${end}.`,
+      {
+        hints: ['The download or copy was probably interrupted; fetch the file again.'],
+        meta: { source, fileSize, expectedSize: dataStart + end },
+      },
+    )
   }
-  if (available > end) throw headerError(source, `the file has ${available - end} bytes after the last tensor.`, { fileSize, expectedSize: dataStart + end })
-  return { dataStart, dataLength: end, metadata: Object.freeze(metadata), tensors: new Map(entries) }
+  if (available > end)
+    throw headerError(source, `the file has ${available - end} bytes after the last tensor.`, {
+      fileSize,
+      expectedSize: dataStart + end,
+    })
+  return {
+    dataStart,
+    dataLength: end,
+    metadata: Object.freeze(metadata),
+    tensors: new Map(entries),
+  }
 }
 
 const LITTLE_ENDIAN = /*#__PURE__*/ (() => new Uint8Array(new Uint16Array([1]).buffer)[0] === 1)()
@@ -156,12 +248,18 @@ const LITTLE_ENDIAN = /*#__PURE__*/ (() => new Uint8Array(new Uint16Array([1]).b
  * Converts one tensor's raw little-endian bytes to a new Float32Array. `bytes` may have any
  * alignment; it is not retained.
  */
-export function decodeToFloat32(bytes: Uint8Array, dtype: string, source: string, name: string): Float32Array {
+export function decodeToFloat32(
+  bytes: Uint8Array,
+  dtype: string,
+  source: string,
+  name: string,
+): Float32Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   switch (dtype) {
     case 'F32': {
       const n = bytes.byteLength >>> 2
-      if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n).slice()
+      if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0)
+        return new Float32Array(bytes.buffer, bytes.byteOffset, n).slice()
       const out = new Float32Array(n)
       if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes)
       else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true)
@@ -197,10 +295,16 @@ export function decodeToFloat32(bytes: Uint8Array, dtype: string, source: string
 }
 
 function unsupportedDtype(dtype: string, source: string, name: string): ReliquaryError {
-  return new ReliquaryError('MODEL_SAFETENSORS_DTYPE_UNSUPPORTED', `Tensor "${name}" in ${source} has dtype ${dtype}; only ${READABLE_DTYPES.join(', ')} convert to float32.`, {
-    hints: ['Quantised and integer checkpoints are not supported; load the bf16/fp16/fp32 release of the model.'],
-    meta: { source, tensor: name, dtype },
-  })
+  return new ReliquaryError(
+    'MODEL_SAFETENSORS_DTYPE_UNSUPPORTED',
+    `Tensor "${name}" in ${source} has dtype ${dtype}; only ${READABLE_DTYPES.join(', ')} convert to float32.`,
+    {
+      hints: [
+        'Quantised and integer checkpoints are not supported; load the bf16/fp16/fp32 release of the model.',
+      ],
+      meta: { source, tensor: name, dtype },
+    },
+  )
 }
 
 /** Throws `MODEL_SAFETENSORS_DTYPE_UNSUPPORTED` unless the dtype converts to float32. */
@@ -223,11 +327,15 @@ export function f16ToF32(h: number): number {
  * keeping NaN a quiet NaN with its sign.
  */
 export function float32ToBf16Bits(values: Float32Array): Uint16Array {
-  const src = values.byteOffset % 4 === 0 ? new Uint32Array(values.buffer, values.byteOffset, values.length) : new Uint32Array(values.slice().buffer)
+  const src =
+    values.byteOffset % 4 === 0
+      ? new Uint32Array(values.buffer, values.byteOffset, values.length)
+      : new Uint32Array(values.slice().buffer)
   const out = new Uint16Array(values.length)
   for (let i = 0; i < src.length; i++) {
     const u = src[i] as number
-    if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) out[i] = ((u >>> 16) & 0x8000) | 0x7fc0
+    if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0)
+      out[i] = ((u >>> 16) & 0x8000) | 0x7fc0
     else out[i] = (u + 0x7fff + ((u >>> 16) & 1)) >>> 16
   }
   return out

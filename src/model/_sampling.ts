@@ -76,7 +76,10 @@ export function argmax(x: ArrayLike<number>): number {
  * kept) and `TopPLogitsWarper` (ascending cumulative sum, drop while ≤ 1 − top_p, keep at least
  * one) compute them.
  */
-export function candidateDistribution(logits: ArrayLike<number>, p: SamplingParams): { ids: number[]; probs: number[] } {
+export function candidateDistribution(
+  logits: ArrayLike<number>,
+  p: SamplingParams,
+): { ids: number[]; probs: number[] } {
   if (p.temperature === 0) return { ids: [argmax(logits)], probs: [1] }
   const n = logits.length
   let ids: number[] = []

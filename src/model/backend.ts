@@ -23,20 +23,29 @@ export type BackendName = 'wasm' | 'cpu' | 'webgpu' | 'tensorflow'
 export async function useBackend(name: BackendName = 'wasm'): Promise<string> {
   const req = createRequire(import.meta.url)
   const missing = (pkg: string, e?: unknown) =>
-    new ReliquaryError('TFJS_NOT_AVAILABLE', `The "${name}" backend needs ${pkg}, which could not be loaded.`, {
-      hints: [`npm install ${pkg}`, 'Or choose another backend: wasm (default) or cpu.'],
-      cause: e,
-    })
+    new ReliquaryError(
+      'TFJS_NOT_AVAILABLE',
+      `The "${name}" backend needs ${pkg}, which could not be loaded.`,
+      {
+        hints: [`npm install ${pkg}`, 'Or choose another backend: wasm (default) or cpu.'],
+        cause: e,
+      },
+    )
   try {
     if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm')
-      wasm.setWasmPaths(join(dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/')
+      wasm.setWasmPaths(
+        `${join(dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`,
+      )
     } else if (name === 'webgpu') {
       const g = globalThis as Record<string, unknown>
-      if (!(g['navigator'] as { gpu?: unknown } | undefined)?.gpu) {
-        const dawn = req('webgpu') as { create(o: string[]): unknown; globals: Record<string, unknown> }
+      if (!(g.navigator as { gpu?: unknown } | undefined)?.gpu) {
+        const dawn = req('webgpu') as {
+          create(o: string[]): unknown
+          globals: Record<string, unknown>
+        }
         Object.assign(globalThis, dawn.globals)
-        g['navigator'] = { gpu: dawn.create([]) }
+        g.navigator = { gpu: dawn.create([]) }
       }
       await import(/* webpackIgnore: true */ '@tensorflow/tfjs-backend-webgpu' as string)
     } else if (name === 'tensorflow') {
@@ -47,9 +56,17 @@ export async function useBackend(name: BackendName = 'wasm'): Promise<string> {
       }
     }
   } catch (e) {
-    throw missing(name === 'webgpu' ? '@tensorflow/tfjs-backend-webgpu and webgpu' : name === 'tensorflow' ? '@tensorflow/tfjs-node' : `@tensorflow/tfjs-backend-${name}`, e)
+    throw missing(
+      name === 'webgpu'
+        ? '@tensorflow/tfjs-backend-webgpu and webgpu'
+        : name === 'tensorflow'
+          ? '@tensorflow/tfjs-node'
+          : `@tensorflow/tfjs-backend-${name}`,
+      e,
+    )
   }
-  if (!(await tf.setBackend(name))) throw missing(name === 'webgpu' ? 'a working WebGPU adapter (Vulkan driver)' : name)
+  if (!(await tf.setBackend(name)))
+    throw missing(name === 'webgpu' ? 'a working WebGPU adapter (Vulkan driver)' : name)
   await tf.ready()
   return tf.getBackend()
 }

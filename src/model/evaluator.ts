@@ -18,23 +18,46 @@ export type RolloutEvaluation = {
  * O(K·d + T) numbers instead of the `[T, vocab]` logits (the reference does the same on its GPU).
  * Every intermediate tensor is freed.
  */
-export async function evaluateRollout(model: CausalLM, tokens: readonly number[], o: { hiddenRows: readonly number[]; temperature: number; eosTokenIds?: readonly number[] | undefined }): Promise<RolloutEvaluation> {
+export async function evaluateRollout(
+  model: CausalLM,
+  tokens: readonly number[],
+  o: {
+    hiddenRows: readonly number[]
+    temperature: number
+    eosTokenIds?: readonly number[] | undefined
+  },
+): Promise<RolloutEvaluation> {
   const T = tokens.length
   const d = model.config.hiddenSize
   const V = model.config.vocabSize
-  if (!(o.temperature > 0)) throw new ReliquaryError('INVALID_ARGUMENT', `"temperature" must be positive, received ${String(o.temperature)}.`)
+  if (!(o.temperature > 0))
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"temperature" must be positive, received ${String(o.temperature)}.`,
+    )
   for (const r of o.hiddenRows) {
-    if (!Number.isInteger(r) || r < 0 || r >= T) throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Hidden row ${String(r)} is outside the ${T}-token sequence.`)
+    if (!Number.isInteger(r) || r < 0 || r >= T)
+      throw new ReliquaryError(
+        'GRAIL_SHAPE_MISMATCH',
+        `Hidden row ${String(r)} is outside the ${T}-token sequence.`,
+      )
   }
   const eos = [...new Set(o.eosTokenIds ?? model.config.eosTokenIds)].filter((e) => e >= 0 && e < V)
   const { hidden, logits } = model.forward(tokens)
   let outs: tf.Tensor[] = []
   try {
     outs = tf.tidy(() => {
-      const rows = tf.gather(hidden, tf.tensor1d(o.hiddenRows.length ? [...o.hiddenRows] : [0], 'int32'))
+      const rows = tf.gather(
+        hidden,
+        tf.tensor1d(o.hiddenRows.length ? [...o.hiddenRows] : [0], 'int32'),
+      )
       if (T < 2) return [rows]
       const prev = tf.slice(logits, [0, 0], [T - 1, V])
-      const idx = tf.tensor2d(Array.from({ length: T - 1 }, (_, i) => [i, tokens[i + 1]!]), [T - 1, 2], 'int32')
+      const idx = tf.tensor2d(
+        Array.from({ length: T - 1 }, (_, i) => [i, tokens[i + 1]!]),
+        [T - 1, 2],
+        'int32',
+      )
       const chosen = tf.gatherND(prev, idx) as tf.Tensor1D
       const lse = tf.logSumExp(prev, 1)
       const logp = tf.sub(chosen, lse)
@@ -42,7 +65,9 @@ export async function evaluateRollout(model: CausalLM, tokens: readonly number[]
       const pT = tf.exp(tf.sub(tf.div(chosen, o.temperature), tf.logSumExp(scaled, 1)))
       const last = tf.slice(logits, [T - 2, 0], [1, V])
       const pLast = tf.softmax(last)
-      const pEos = eos.length ? tf.sum(tf.gather(pLast, tf.tensor1d(eos, 'int32'), 1)) : tf.scalar(0)
+      const pEos = eos.length
+        ? tf.sum(tf.gather(pLast, tf.tensor1d(eos, 'int32'), 1))
+        : tf.scalar(0)
       return [rows, logp, pT, pEos]
     })
   } finally {
@@ -75,7 +100,10 @@ export async function evaluateRollout(model: CausalLM, tokens: readonly number[]
  * Wraps a loaded model as the {@link RolloutEvaluator} that `verifyRollout` and the admission
  * pipeline use: one forward pass per rollout, its outputs reused by every check.
  */
-export function createRolloutEvaluator(model: CausalLM, options: { eosTokenIds?: readonly number[] | undefined } = {}): RolloutEvaluator {
+export function createRolloutEvaluator(
+  model: CausalLM,
+  options: { eosTokenIds?: readonly number[] | undefined } = {},
+): RolloutEvaluator {
   const eosTokenIds = options.eosTokenIds ?? model.config.eosTokenIds
   return {
     vocabSize: model.config.vocabSize,

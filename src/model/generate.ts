@@ -48,15 +48,19 @@ export type GenerateResult = {
 }
 
 function checkOptions(o: GenerateOptions): { temperature: number; topP: number; topK: number } {
-  if (!Number.isSafeInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw invalidArgument('maxNewTokens', 'a positive integer', o.maxNewTokens)
+  if (!Number.isSafeInteger(o.maxNewTokens) || o.maxNewTokens < 1)
+    throw invalidArgument('maxNewTokens', 'a positive integer', o.maxNewTokens)
   const temperature = o.temperature ?? 1
   const topP = o.topP ?? 1
   const topK = o.topK ?? 0
-  if (!Number.isFinite(temperature) || temperature < 0) throw invalidArgument('temperature', 'a finite number ≥ 0', temperature)
+  if (!Number.isFinite(temperature) || temperature < 0)
+    throw invalidArgument('temperature', 'a finite number ≥ 0', temperature)
   if (!(topP > 0 && topP <= 1)) throw invalidArgument('topP', 'a number in (0, 1]', topP)
   if (!Number.isSafeInteger(topK) || topK < 0) throw invalidArgument('topK', 'an integer ≥ 0', topK)
-  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw invalidArgument('seed', 'a safe integer', o.seed)
-  if (o.stopWhen !== undefined && typeof o.stopWhen !== 'function') throw invalidArgument('stopWhen', 'a function', o.stopWhen)
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed))
+    throw invalidArgument('seed', 'a safe integer', o.seed)
+  if (o.stopWhen !== undefined && typeof o.stopWhen !== 'function')
+    throw invalidArgument('stopWhen', 'a function', o.stopWhen)
   return { temperature, topP, topK }
 }
 
@@ -88,12 +92,17 @@ function checkOptions(o: GenerateOptions): { temperature: number; topP: number; 
  * console.log(tok.decode(out.completion), out.finishReason)
  * ```
  */
-export async function generate(model: CausalLM, prompt: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
+export async function generate(
+  model: CausalLM,
+  prompt: readonly number[],
+  options: GenerateOptions,
+): Promise<GenerateResult> {
   const params = checkOptions(options)
   const internals = model._internal
   internals.checkTokens(prompt, 'prompt')
   const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds)
-  for (const id of eos) if (!Number.isInteger(id)) throw invalidArgument('eosTokenIds', 'integer token ids', id)
+  for (const id of eos)
+    if (!Number.isInteger(id)) throw invalidArgument('eosTokenIds', 'integer token ids', id)
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32)
   const rng = createRng(seed)
   const { weights, rope } = internals
@@ -106,7 +115,8 @@ export async function generate(model: CausalLM, prompt: readonly number[], optio
   let finishReason: GenerateResult['finishReason'] = 'length'
   try {
     while (completion.length < options.maxNewTokens) {
-      if (options.signal?.aborted) throw options.signal.reason ?? new ReliquaryError('INVALID_ARGUMENT', 'Generation aborted.')
+      if (options.signal?.aborted)
+        throw options.signal.reason ?? new ReliquaryError('INVALID_ARGUMENT', 'Generation aborted.')
       const start = tokens.length - pending.length
       const step = tf.tidy(() => {
         const { hidden, kv } = decoderStep({

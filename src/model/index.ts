@@ -4,13 +4,26 @@
  * Importing this entry point loads `@tensorflow/tfjs`; the root `reliquary` entry does not.
  */
 export { readSafetensors, MAX_SAFETENSORS_HEADER_BYTES } from './readSafetensors.js'
-export type { SafetensorsBuffer, Float32TensorData, SafetensorsHeader, SafetensorsTensorInfo } from './readSafetensors.js'
+export type {
+  SafetensorsBuffer,
+  Float32TensorData,
+  SafetensorsHeader,
+  SafetensorsTensorInfo,
+} from './readSafetensors.js'
 export { openSafetensors } from './openSafetensors.js'
 export type { SafetensorsFile } from './openSafetensors.js'
-export { openCheckpoint, SAFETENSORS_SINGLE_FILE, SAFETENSORS_INDEX_FILE } from './openCheckpoint.js'
+export {
+  openCheckpoint,
+  SAFETENSORS_SINGLE_FILE,
+  SAFETENSORS_INDEX_FILE,
+} from './openCheckpoint.js'
 export type { CheckpointReader } from './openCheckpoint.js'
 export { serializeSafetensors, writeSafetensors } from './writeSafetensors.js'
-export type { SafetensorsWriteTensor, SafetensorsWriteInput, WriteSafetensorsOptions } from './writeSafetensors.js'
+export type {
+  SafetensorsWriteTensor,
+  SafetensorsWriteInput,
+  WriteSafetensorsOptions,
+} from './writeSafetensors.js'
 export { parseModelConfig, loadModelConfig, SUPPORTED_ARCHITECTURES } from './parseModelConfig.js'
 export type { ModelConfig, ModelFamily, RopeScaling } from './parseModelConfig.js'
 export { loadTokenizer, createTokenizer } from './loadTokenizer.js'

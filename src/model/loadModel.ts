@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import { float32ToBf16Bits } from './_safetensorsFormat.js'
 import { createRopeTables, type RopeTables } from './_rope.js'
-import { decoderStep, lmLogits, type AttentionImpl, type DecoderWeights, type LayerWeights, type Linear } from './_decoder.js'
+import {
+  decoderStep,
+  lmLogits,
+  type AttentionImpl,
+  type DecoderWeights,
+  type LayerWeights,
+  type Linear,
+} from './_decoder.js'
 import { openCheckpoint, type CheckpointReader } from './openCheckpoint.js'
 import { loadModelConfig, type ModelConfig } from './parseModelConfig.js'
 
@@ -88,7 +95,13 @@ export function expectedWeights(cfg: ModelConfig): WeightSpec[] {
   const qd = cfg.numHeads * cfg.headDim
   const kvd = cfg.numKvHeads * cfg.headDim
   const I = cfg.intermediateSize
-  const out: WeightSpec[] = [{ name: 'model.embed_tokens.weight', shape: [cfg.vocabSize, d], transposed: cfg.tieWordEmbeddings }]
+  const out: WeightSpec[] = [
+    {
+      name: 'model.embed_tokens.weight',
+      shape: [cfg.vocabSize, d],
+      transposed: cfg.tieWordEmbeddings,
+    },
+  ]
   const lin = (name: string, o: number, i: number, bias: boolean): void => {
     out.push({ name: `${name}.weight`, shape: [o, i], transposed: true })
     if (bias) out.push({ name: `${name}.bias`, shape: [o], transposed: false })
@@ -110,7 +123,8 @@ export function expectedWeights(cfg: ModelConfig): WeightSpec[] {
     lin(`${p}mlp.down_proj`, d, I, cfg.mlpBias)
   }
   out.push({ name: 'model.norm.weight', shape: [d], transposed: false })
-  if (!cfg.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, d], transposed: true })
+  if (!cfg.tieWordEmbeddings)
+    out.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, d], transposed: true })
   return out
 }
 
@@ -139,19 +153,40 @@ function roundToBf16(x: Float32Array): Float32Array {
   return out
 }
 
-async function readWeight(ckpt: CheckpointReader, spec: WeightSpec, dtype: 'float32' | 'bfloat16'): Promise<{ data: Float32Array; shape: number[] }> {
+async function readWeight(
+  ckpt: CheckpointReader,
+  spec: WeightSpec,
+  dtype: 'float32' | 'bfloat16',
+): Promise<{ data: Float32Array; shape: number[] }> {
   const info = ckpt.info(spec.name)
   if (!info) {
-    throw new ReliquaryError('MODEL_WEIGHT_MISSING', `Checkpoint at ${ckpt.dir} lacks "${spec.name}".`, {
-      hints: ['Check that config.json belongs to these weights (tie_word_embeddings, attention_bias, layer count).'],
-      meta: { dir: ckpt.dir, tensor: spec.name },
-    })
+    throw new ReliquaryError(
+      'MODEL_WEIGHT_MISSING',
+      `Checkpoint at ${ckpt.dir} lacks "${spec.name}".`,
+      {
+        hints: [
+          'Check that config.json belongs to these weights (tie_word_embeddings, attention_bias, layer count).',
+        ],
+        meta: { dir: ckpt.dir, tensor: spec.name },
+      },
+    )
   }
   if (info.shape.length !== spec.shape.length || info.shape.some((s, i) => s !== spec.shape[i])) {
-    throw new ReliquaryError('MODEL_SHAPE_MISMATCH', `"${spec.name}" has shape [${info.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}].`, {
-      hints: ['config.json and the weights come from different models, or the checkpoint is corrupt.'],
-      meta: { tensor: spec.name, file: info.file, shape: [...info.shape], expected: [...spec.shape] },
-    })
+    throw new ReliquaryError(
+      'MODEL_SHAPE_MISMATCH',
+      `"${spec.name}" has shape [${info.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}].`,
+      {
+        hints: [
+          'config.json and the weights come from different models, or the checkpoint is corrupt.',
+        ],
+        meta: {
+          tensor: spec.name,
+          file: info.file,
+          shape: [...info.shape],
+          expected: [...spec.shape],
+        },
+      },
+    )
   }
   let { data } = await ckpt.readFloat32(spec.name)
   if (dtype === 'bfloat16' && info.dtype !== 'BF16') data = roundToBf16(data)
@@ -191,9 +226,11 @@ async function readWeight(ckpt: CheckpointReader, spec: WeightSpec, dtype: 'floa
  */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<CausalLM> {
   const dtype = options.dtype ?? 'float32'
-  if (dtype !== 'float32' && dtype !== 'bfloat16') throw invalidArgument('options.dtype', '"float32" or "bfloat16"', dtype)
+  if (dtype !== 'float32' && dtype !== 'bfloat16')
+    throw invalidArgument('options.dtype', '"float32" or "bfloat16"', dtype)
   const attentionOpt = options.attention ?? 'auto'
-  if (!['auto', 'batched', 'per-head'].includes(attentionOpt)) throw invalidArgument('options.attention', '"auto", "batched" or "per-head"', attentionOpt)
+  if (!['auto', 'batched', 'per-head'].includes(attentionOpt))
+    throw invalidArgument('options.attention', '"auto", "batched" or "per-head"', attentionOpt)
   const trainable = options.trainable ?? true
   const config = await loadModelConfig(dir)
   const specs = expectedWeights(config)
@@ -217,10 +254,16 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
 }
 
 /** Assembles a {@link CausalLM} from variables named as in the checkpoint. @internal */
-export function createCausalLM(config: ModelConfig, vars: Map<string, tf.Variable>, specs: readonly WeightSpec[], attentionOpt: AttentionImpl | 'auto'): CausalLM {
+export function createCausalLM(
+  config: ModelConfig,
+  vars: Map<string, tf.Variable>,
+  specs: readonly WeightSpec[],
+  attentionOpt: AttentionImpl | 'auto',
+): CausalLM {
   const get = (name: string): tf.Tensor1D => vars.get(name) as unknown as tf.Tensor1D
   const get2 = (name: string): tf.Tensor2D => vars.get(name) as unknown as tf.Tensor2D
-  const lin = (name: string, bias: boolean): Linear => (bias ? { w: get2(`${name}.weight`), b: get(`${name}.bias`) } : { w: get2(`${name}.weight`) })
+  const lin = (name: string, bias: boolean): Linear =>
+    bias ? { w: get2(`${name}.weight`), b: get(`${name}.bias`) } : { w: get2(`${name}.weight`) }
   const layers: LayerWeights[] = []
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`
@@ -239,18 +282,34 @@ export function createCausalLM(config: ModelConfig, vars: Map<string, tf.Variabl
     })
   }
   const weights: DecoderWeights = config.tieWordEmbeddings
-    ? { embed: undefined, lmHead: get2('model.embed_tokens.weight'), finalNorm: get('model.norm.weight'), layers }
-    : { embed: get2('model.embed_tokens.weight'), lmHead: get2('lm_head.weight'), finalNorm: get('model.norm.weight'), layers }
+    ? {
+        embed: undefined,
+        lmHead: get2('model.embed_tokens.weight'),
+        finalNorm: get('model.norm.weight'),
+        layers,
+      }
+    : {
+        embed: get2('model.embed_tokens.weight'),
+        lmHead: get2('lm_head.weight'),
+        finalNorm: get('model.norm.weight'),
+        layers,
+      }
   const rope = createRopeTables(config)
   let disposed = false
-  const attention = (): AttentionImpl => (attentionOpt !== 'auto' ? attentionOpt : tf.getBackend() === 'wasm' ? 'per-head' : 'batched')
+  const attention = (): AttentionImpl =>
+    attentionOpt !== 'auto' ? attentionOpt : tf.getBackend() === 'wasm' ? 'per-head' : 'batched'
   const checkTokens = (tokens: readonly number[], param: string): void => {
     if (disposed) throw new ReliquaryError('INVALID_ARGUMENT', 'This model has been disposed.')
-    if (!Array.isArray(tokens) || tokens.length === 0) throw invalidArgument(param, 'a non-empty array of token ids', tokens)
+    if (!Array.isArray(tokens) || tokens.length === 0)
+      throw invalidArgument(param, 'a non-empty array of token ids', tokens)
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i]
       if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= config.vocabSize) {
-        throw invalidArgument(`${param}[${i}]`, `an integer token id in [0, ${config.vocabSize})`, t)
+        throw invalidArgument(
+          `${param}[${i}]`,
+          `an integer token id in [0, ${config.vocabSize})`,
+          t,
+        )
       }
     }
   }
@@ -266,7 +325,15 @@ export function createCausalLM(config: ModelConfig, vars: Map<string, tf.Variabl
     forward(tokens: readonly number[]): ForwardResult {
       checkTokens(tokens, 'tokens')
       return tf.tidy(() => {
-        const { hidden } = decoderStep({ cfg: config, weights, rope, tokens, start: 0, returnKv: false, attention: attention() })
+        const { hidden } = decoderStep({
+          cfg: config,
+          weights,
+          rope,
+          tokens,
+          start: 0,
+          returnKv: false,
+          attention: attention(),
+        })
         return { hidden, logits: lmLogits(weights, hidden) }
       })
     },

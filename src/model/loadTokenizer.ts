@@ -42,21 +42,33 @@ export type ModelTokenizer = {
 
 function tokenContent(t: unknown): string | undefined {
   if (typeof t === 'string') return t
-  if (typeof t === 'object' && t !== null && typeof (t as { content?: unknown }).content === 'string') return (t as { content: string }).content
+  if (
+    typeof t === 'object' &&
+    t !== null &&
+    typeof (t as { content?: unknown }).content === 'string'
+  )
+    return (t as { content: string }).content
   return undefined
 }
 
-async function readJsonFile(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
+async function readJsonFile(
+  path: string,
+  required: boolean,
+): Promise<Record<string, unknown> | undefined> {
   if (!existsSync(path)) {
     if (!required) return undefined
     throw new ReliquaryError('MODEL_FILE_MISSING', `No ${path}.`, { meta: { path } })
   }
   try {
     const v: unknown = JSON.parse(await readFile(path, 'utf8'))
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TypeError('not a JSON object')
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new TypeError('not a JSON object')
     return v as Record<string, unknown>
   } catch (e) {
-    throw new ReliquaryError('MODEL_TOKENIZER_INVALID', `${path} is not a JSON object.`, { meta: { path }, cause: e })
+    throw new ReliquaryError('MODEL_TOKENIZER_INVALID', `${path} is not a JSON object.`, {
+      meta: { path },
+      cause: e,
+    })
   }
 }
 
@@ -76,23 +88,33 @@ async function readJsonFile(path: string, required: boolean): Promise<Record<str
  * tok.encode('Hello world')
  * ```
  */
-export function createTokenizer(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown> = {}): ModelTokenizer {
+export function createTokenizer(
+  tokenizerJson: Record<string, unknown>,
+  tokenizerConfig: Record<string, unknown> = {},
+): ModelTokenizer {
   let tokenizer: Tokenizer
   try {
     tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig)
   } catch (e) {
-    throw new ReliquaryError('MODEL_TOKENIZER_INVALID', 'tokenizer.json could not be loaded by @huggingface/tokenizers.', { cause: e })
+    throw new ReliquaryError(
+      'MODEL_TOKENIZER_INVALID',
+      'tokenizer.json could not be loaded by @huggingface/tokenizers.',
+      { cause: e },
+    )
   }
   const idOf = (t: unknown): number | undefined => {
     const s = tokenContent(t)
     return s === undefined ? undefined : tokenizer.token_to_id(s)
   }
   return Object.freeze({
-    encode: (text: string, options: EncodeOptions = {}) => [...tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids],
-    decode: (ids: readonly number[], options: DecodeOptions = {}) => tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false }),
+    encode: (text: string, options: EncodeOptions = {}) => [
+      ...tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids,
+    ],
+    decode: (ids: readonly number[], options: DecodeOptions = {}) =>
+      tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false }),
     tokenToId: (token: string) => tokenizer.token_to_id(token),
-    eosTokenId: idOf(tokenizerConfig['eos_token']),
-    padTokenId: idOf(tokenizerConfig['pad_token']),
+    eosTokenId: idOf(tokenizerConfig.eos_token),
+    padTokenId: idOf(tokenizerConfig.pad_token),
     tokenizer,
   })
 }

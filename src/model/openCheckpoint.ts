@@ -34,7 +34,14 @@ export type CheckpointReader = {
 
 /** A shard name must be a plain file name inside the checkpoint directory. */
 function safeShardName(file: string): boolean {
-  return file.length > 0 && basename(file) === file && file !== '.' && file !== '..' && !file.includes('\\') && !file.includes('\0')
+  return (
+    file.length > 0 &&
+    basename(file) === file &&
+    file !== '.' &&
+    file !== '..' &&
+    !file.includes('\\') &&
+    !file.includes('\0')
+  )
 }
 
 async function readIndex(path: string): Promise<Map<string, string>> {
@@ -42,19 +49,31 @@ async function readIndex(path: string): Promise<Map<string, string>> {
   try {
     json = JSON.parse(await readFile(path, 'utf8'))
   } catch (e) {
-    throw new ReliquaryError('MODEL_SAFETENSORS_HEADER_INVALID', `Shard index ${path} is not valid JSON.`, { meta: { source: path }, cause: e })
+    throw new ReliquaryError(
+      'MODEL_SAFETENSORS_HEADER_INVALID',
+      `Shard index ${path} is not valid JSON.`,
+      { meta: { source: path }, cause: e },
+    )
   }
   const map = (json as { weight_map?: unknown } | null)?.weight_map
   if (typeof map !== 'object' || map === null || Array.isArray(map)) {
-    throw new ReliquaryError('MODEL_SAFETENSORS_HEADER_INVALID', `Shard index ${path} has no "weight_map" object.`, { meta: { source: path } })
+    throw new ReliquaryError(
+      'MODEL_SAFETENSORS_HEADER_INVALID',
+      `Shard index ${path} has no "weight_map" object.`,
+      { meta: { source: path } },
+    )
   }
   const out = new Map<string, string>()
   for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
     if (typeof file !== 'string' || !safeShardName(file)) {
-      throw new ReliquaryError('MODEL_SAFETENSORS_SHARD_MISSING', `Shard index ${path} maps "${name}" to an unsafe or non-string file name.`, {
-        hints: ['Shard names must be plain file names inside the checkpoint directory.'],
-        meta: { source: path, tensor: name, file: String(file) },
-      })
+      throw new ReliquaryError(
+        'MODEL_SAFETENSORS_SHARD_MISSING',
+        `Shard index ${path} maps "${name}" to an unsafe or non-string file name.`,
+        {
+          hints: ['Shard names must be plain file names inside the checkpoint directory.'],
+          meta: { source: path, tensor: name, file: String(file) },
+        },
+      )
     }
     out.set(name, file)
   }
@@ -90,19 +109,31 @@ export async function openCheckpoint(dir: string): Promise<CheckpointReader> {
     files = [...new Set(assignment.values())].sort()
     for (const f of files) {
       if (!existsSync(join(dir, f))) {
-        throw new ReliquaryError('MODEL_SAFETENSORS_SHARD_MISSING', `Shard ${f} named by ${SAFETENSORS_INDEX_FILE} is missing from ${dir}.`, {
-          hints: ['Download every shard the index lists (for example with snapshotDownload from @huggingface/hub).'],
-          meta: { dir, file: f },
-        })
+        throw new ReliquaryError(
+          'MODEL_SAFETENSORS_SHARD_MISSING',
+          `Shard ${f} named by ${SAFETENSORS_INDEX_FILE} is missing from ${dir}.`,
+          {
+            hints: [
+              'Download every shard the index lists (for example with snapshotDownload from @huggingface/hub).',
+            ],
+            meta: { dir, file: f },
+          },
+        )
       }
     }
   } else if (existsSync(singlePath)) {
     files = [SAFETENSORS_SINGLE_FILE]
   } else {
-    throw new ReliquaryError('MODEL_FILE_MISSING', `No ${SAFETENSORS_SINGLE_FILE} or ${SAFETENSORS_INDEX_FILE} in ${dir}.`, {
-      hints: ['Only safetensors checkpoints are supported; convert pytorch_model.bin with transformers save_pretrained(safe_serialization=True).'],
-      meta: { dir },
-    })
+    throw new ReliquaryError(
+      'MODEL_FILE_MISSING',
+      `No ${SAFETENSORS_SINGLE_FILE} or ${SAFETENSORS_INDEX_FILE} in ${dir}.`,
+      {
+        hints: [
+          'Only safetensors checkpoints are supported; convert pytorch_model.bin with transformers save_pretrained(safe_serialization=True).',
+        ],
+        meta: { dir },
+      },
+    )
   }
   const opened = new Map<string, SafetensorsFile>()
   const owner = new Map<string, string>()
@@ -115,9 +146,13 @@ export async function openCheckpoint(dir: string): Promise<CheckpointReader> {
     if (assignment) {
       for (const [name, f] of assignment) {
         if (!opened.get(f)?.header.tensors.has(name)) {
-          throw new ReliquaryError('MODEL_WEIGHT_MISSING', `${SAFETENSORS_INDEX_FILE} puts "${name}" in ${f}, but that shard does not hold it.`, {
-            meta: { dir, file: f, tensor: name },
-          })
+          throw new ReliquaryError(
+            'MODEL_WEIGHT_MISSING',
+            `${SAFETENSORS_INDEX_FILE} puts "${name}" in ${f}, but that shard does not hold it.`,
+            {
+              meta: { dir, file: f, tensor: name },
+            },
+          )
         }
         owner.set(name, f)
       }
@@ -144,7 +179,12 @@ export async function openCheckpoint(dir: string): Promise<CheckpointReader> {
     async readFloat32(name: string): Promise<Float32TensorData> {
       const f = owner.get(name)
       const st = f === undefined ? undefined : opened.get(f)
-      if (!st) throw new ReliquaryError('MODEL_WEIGHT_MISSING', `Tensor "${name}" is not in the checkpoint at ${dir}.`, { meta: { dir, tensor: name } })
+      if (!st)
+        throw new ReliquaryError(
+          'MODEL_WEIGHT_MISSING',
+          `Tensor "${name}" is not in the checkpoint at ${dir}.`,
+          { meta: { dir, tensor: name } },
+        )
       return st.readFloat32(name)
     },
     close,

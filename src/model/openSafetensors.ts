@@ -1,6 +1,12 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { ReliquaryError } from '../errors/base.js'
-import { assertReadableDtype, decodeToFloat32, parseHeaderJson, readHeaderLength, type SafetensorsHeader } from './_safetensorsFormat.js'
+import {
+  assertReadableDtype,
+  decodeToFloat32,
+  parseHeaderJson,
+  readHeaderLength,
+  type SafetensorsHeader,
+} from './_safetensorsFormat.js'
 import { tensorInfo, type Float32TensorData } from './readSafetensors.js'
 
 /** A safetensors file opened for reading one tensor at a time. */
@@ -26,15 +32,29 @@ export type SafetensorsFile = {
 /** Node's `FileHandle.read` takes at most 2 GiB − 1 per call. */
 const MAX_READ = 1 << 30
 
-async function readExactly(fh: FileHandle, length: number, position: number, path: string): Promise<Uint8Array> {
+async function readExactly(
+  fh: FileHandle,
+  length: number,
+  position: number,
+  path: string,
+): Promise<Uint8Array> {
   const buf = new Uint8Array(length)
   let done = 0
   while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, Math.min(MAX_READ, length - done), position + done)
+    const { bytesRead } = await fh.read(
+      buf,
+      done,
+      Math.min(MAX_READ, length - done),
+      position + done,
+    )
     if (bytesRead === 0) {
-      throw new ReliquaryError('MODEL_SAFETENSORS_TRUNCATED', `${path} ended after ${position + done} bytes while reading.`, {
-        meta: { source: path },
-      })
+      throw new ReliquaryError(
+        'MODEL_SAFETENSORS_TRUNCATED',
+        `${path} ended after ${position + done} bytes while reading.`,
+        {
+          meta: { source: path },
+        },
+      )
     }
     done += bytesRead
   }
@@ -64,7 +84,10 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
   try {
     fh = await open(path, 'r')
   } catch (e) {
-    throw new ReliquaryError('MODEL_FILE_MISSING', `Cannot open safetensors file ${path}.`, { meta: { path }, cause: e })
+    throw new ReliquaryError('MODEL_FILE_MISSING', `Cannot open safetensors file ${path}.`, {
+      meta: { path },
+      cause: e,
+    })
   }
   let header: SafetensorsHeader
   try {
@@ -88,11 +111,16 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
     names: Object.freeze([...header.tensors.keys()]),
     async readFloat32(name: string): Promise<Float32TensorData> {
       const info = tensorInfo(header, name, path)
-      if (closed) throw new ReliquaryError('INVALID_ARGUMENT', `Safetensors file ${path} is already closed.`)
+      if (closed)
+        throw new ReliquaryError('INVALID_ARGUMENT', `Safetensors file ${path} is already closed.`)
       assertReadableDtype(info.dtype, path, name)
       const [b, e] = info.dataOffsets
       const bytes = await readExactly(fh, e - b, header.dataStart + b, path)
-      return { dtype: info.dtype, shape: info.shape, data: decodeToFloat32(bytes, info.dtype, path, name) }
+      return {
+        dtype: info.dtype,
+        shape: info.shape,
+        data: decodeToFloat32(bytes, info.dtype, path, name),
+      }
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -8,11 +8,12 @@ import { ReliquaryError } from '../errors/base.js'
 export type ModelFamily = 'qwen3' | 'qwen2' | 'llama'
 
 /** `architectures[0]` accepted for each `model_type`. */
-export const SUPPORTED_ARCHITECTURES: Readonly<Record<ModelFamily, readonly string[]>> = /*#__PURE__*/ Object.freeze({
-  qwen3: ['Qwen3ForCausalLM', 'Qwen3Model'],
-  qwen2: ['Qwen2ForCausalLM', 'Qwen2Model'],
-  llama: ['LlamaForCausalLM', 'LlamaModel'],
-})
+export const SUPPORTED_ARCHITECTURES: Readonly<Record<ModelFamily, readonly string[]>> =
+  /*#__PURE__*/ Object.freeze({
+    qwen3: ['Qwen3ForCausalLM', 'Qwen3Model'],
+    qwen2: ['Qwen2ForCausalLM', 'Qwen2Model'],
+    llama: ['LlamaForCausalLM', 'LlamaModel'],
+  })
 
 /** Rotary-embedding frequency schedule. */
 export type RopeScaling =
@@ -67,7 +68,9 @@ export type ModelConfig = {
 }
 
 const posInt = z.number().int().positive()
-const tokenIds = z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())]).nullish()
+const tokenIds = z
+  .union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())])
+  .nullish()
 
 const RopeParams = z.looseObject({
   rope_type: z.string().optional(),
@@ -110,9 +113,16 @@ function invalid(msg: string, meta: Record<string, unknown> = {}, cause?: unknow
   return new ReliquaryError('MODEL_CONFIG_INVALID', msg, { meta, cause })
 }
 
-function unsupported(msg: string, meta: Record<string, unknown>, hints: string[] = []): ReliquaryError {
+function unsupported(
+  msg: string,
+  meta: Record<string, unknown>,
+  hints: string[] = [],
+): ReliquaryError {
   return new ReliquaryError('MODEL_ARCHITECTURE_UNSUPPORTED', msg, {
-    hints: [...hints, 'Supported: Qwen3ForCausalLM, Qwen2ForCausalLM, LlamaForCausalLM (dense, full attention, default/linear/llama3 RoPE).'],
+    hints: [
+      ...hints,
+      'Supported: Qwen3ForCausalLM, Qwen2ForCausalLM, LlamaForCausalLM (dense, full attention, default/linear/llama3 RoPE).',
+    ],
     meta,
   })
 }
@@ -150,37 +160,71 @@ function issues(e: z.ZodError): string {
  */
 export function parseModelConfig(config: unknown, generationConfig?: unknown): ModelConfig {
   const modelType = (config as { model_type?: unknown } | null)?.model_type
-  if (typeof config === 'object' && config !== null && typeof modelType === 'string' && !(modelType in SUPPORTED_ARCHITECTURES)) {
+  if (
+    typeof config === 'object' &&
+    config !== null &&
+    typeof modelType === 'string' &&
+    !(modelType in SUPPORTED_ARCHITECTURES)
+  ) {
     throw unsupported(`model_type "${modelType}" is not supported.`, { modelType })
   }
   const parsed = ConfigSchema.safeParse(config)
-  if (!parsed.success) throw invalid(`config.json fails its schema: ${issues(parsed.error)}`, { issues: parsed.error.issues }, parsed.error)
+  if (!parsed.success)
+    throw invalid(
+      `config.json fails its schema: ${issues(parsed.error)}`,
+      { issues: parsed.error.issues },
+      parsed.error,
+    )
   const c = parsed.data
   const family = c.model_type as ModelFamily
   const architecture = c.architectures?.[0] ?? SUPPORTED_ARCHITECTURES[family][0]!
-  if ((c.architectures?.length ?? 0) > 1 || !SUPPORTED_ARCHITECTURES[family].includes(architecture)) {
-    throw unsupported(`Architecture ${c.architectures?.join(', ')} (model_type "${family}") is not supported.`, { modelType: family, architectures: c.architectures })
+  if (
+    (c.architectures?.length ?? 0) > 1 ||
+    !SUPPORTED_ARCHITECTURES[family].includes(architecture)
+  ) {
+    throw unsupported(
+      `Architecture ${c.architectures?.join(', ')} (model_type "${family}") is not supported.`,
+      { modelType: family, architectures: c.architectures },
+    )
   }
   if (c.hidden_act !== undefined && c.hidden_act !== 'silu') {
-    throw unsupported(`hidden_act "${c.hidden_act}" is not supported (SwiGLU with SiLU only).`, { hiddenAct: c.hidden_act })
+    throw unsupported(`hidden_act "${c.hidden_act}" is not supported (SwiGLU with SiLU only).`, {
+      hiddenAct: c.hidden_act,
+    })
   }
-  if (c.use_sliding_window === true) throw unsupported('Sliding-window attention (use_sliding_window: true) is not supported.', { useSlidingWindow: true })
+  if (c.use_sliding_window === true)
+    throw unsupported('Sliding-window attention (use_sliding_window: true) is not supported.', {
+      useSlidingWindow: true,
+    })
 
   const numHeads = c.num_attention_heads
   const numKvHeads = c.num_key_value_heads ?? numHeads
-  const headDim = c.head_dim ?? (family === 'qwen3' && !('head_dim' in c) ? 128 : c.hidden_size / numHeads)
+  const headDim =
+    c.head_dim ?? (family === 'qwen3' && !('head_dim' in c) ? 128 : c.hidden_size / numHeads)
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
-    throw invalid(`head_dim ${headDim} must be an even integer (hidden_size ${c.hidden_size} / ${numHeads} heads).`, { headDim })
+    throw invalid(
+      `head_dim ${headDim} must be an even integer (hidden_size ${c.hidden_size} / ${numHeads} heads).`,
+      { headDim },
+    )
   }
-  if (numHeads % numKvHeads !== 0) throw invalid(`num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}.`, { numHeads, numKvHeads })
+  if (numHeads % numKvHeads !== 0)
+    throw invalid(
+      `num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}.`,
+      { numHeads, numKvHeads },
+    )
 
   const rope = { ...(c.rope_scaling ?? {}), ...(c.rope_parameters ?? {}) }
   const ropeTheta = c.rope_theta ?? rope.rope_theta ?? 10000
   const ropeType = rope.rope_type ?? rope.type ?? 'default'
   let ropeScaling: RopeScaling
   if (ropeType === 'default') ropeScaling = { type: 'default' }
-  else if (ropeType === 'linear' && rope.factor !== undefined) ropeScaling = { type: 'linear', factor: rope.factor }
-  else if (ropeType === 'llama3' && rope.factor !== undefined && rope.original_max_position_embeddings !== undefined) {
+  else if (ropeType === 'linear' && rope.factor !== undefined)
+    ropeScaling = { type: 'linear', factor: rope.factor }
+  else if (
+    ropeType === 'llama3' &&
+    rope.factor !== undefined &&
+    rope.original_max_position_embeddings !== undefined
+  ) {
     ropeScaling = {
       type: 'llama3',
       factor: rope.factor,
@@ -188,12 +232,20 @@ export function parseModelConfig(config: unknown, generationConfig?: unknown): M
       highFreqFactor: rope.high_freq_factor ?? 4,
       originalMaxPositionEmbeddings: rope.original_max_position_embeddings,
     }
-  } else throw unsupported(`RoPE type "${ropeType}" is not supported (or lacks its parameters).`, { ropeType })
+  } else
+    throw unsupported(`RoPE type "${ropeType}" is not supported (or lacks its parameters).`, {
+      ropeType,
+    })
 
   let eosTokenIds = asList(c.eos_token_id)
   if (generationConfig !== undefined && generationConfig !== null) {
     const g = GenerationConfigSchema.safeParse(generationConfig)
-    if (!g.success) throw invalid(`generation_config.json fails its schema: ${issues(g.error)}`, { issues: g.error.issues }, g.error)
+    if (!g.success)
+      throw invalid(
+        `generation_config.json fails its schema: ${issues(g.error)}`,
+        { issues: g.error.issues },
+        g.error,
+      )
     if (g.data.eos_token_id != null) eosTokenIds = asList(g.data.eos_token_id)
   }
   const bias = c.attention_bias ?? false
@@ -250,7 +302,8 @@ async function readJson(path: string): Promise<unknown> {
  */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
   const cfgPath = join(dir, 'config.json')
-  if (!existsSync(cfgPath)) throw new ReliquaryError('MODEL_FILE_MISSING', `No config.json in ${dir}.`, { meta: { dir } })
+  if (!existsSync(cfgPath))
+    throw new ReliquaryError('MODEL_FILE_MISSING', `No config.json in ${dir}.`, { meta: { dir } })
   const genPath = join(dir, 'generation_config.json')
   const gen = existsSync(genPath) ? await readJson(genPath) : undefined
   return parseModelConfig(await readJson(cfgPath), gen)

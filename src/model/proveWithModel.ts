@@ -29,12 +29,25 @@ export type ProveWithModelParameters = {
 export async function proveWithModel(p: ProveWithModelParameters): Promise<Commit> {
   const profile = p.profile ?? DEFAULT_PROFILE
   const T = p.tokens.length
-  if (p.promptLength < 0 || p.promptLength >= T) throw new ReliquaryError('INVALID_ARGUMENT', `promptLength ${p.promptLength} leaves no completion in ${T} tokens.`)
-  const ev = await evaluateRollout(p.model, p.tokens, { hiddenRows: Array.from({ length: T }, (_, i) => i), temperature: profile.sampling.temperature })
+  if (p.promptLength < 0 || p.promptLength >= T)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `promptLength ${p.promptLength} leaves no completion in ${T} tokens.`,
+    )
+  const ev = await evaluateRollout(p.model, p.tokens, {
+    hiddenRows: Array.from({ length: T }, (_, i) => i),
+    temperature: profile.sampling.temperature,
+  })
   const tokenLogprobs = Array.from(ev.scores.logprobs.subarray(p.promptLength))
-  const raw = p.model.config.raw['_name_or_path']
+  const raw = p.model.config.raw._name_or_path
   return proveRollout({
-    tokens: p.tokens, promptLength: p.promptLength, hidden: ev.hidden, tokenLogprobs, randomness: p.randomness, hotkey: p.hotkey,
-    modelName: p.modelName ?? (typeof raw === 'string' && raw ? raw : 'model'), profile,
+    tokens: p.tokens,
+    promptLength: p.promptLength,
+    hidden: ev.hidden,
+    tokenLogprobs,
+    randomness: p.randomness,
+    hotkey: p.hotkey,
+    modelName: p.modelName ?? (typeof raw === 'string' && raw ? raw : 'model'),
+    profile,
   })
 }

@@ -57,7 +57,10 @@ export type SafetensorsBuffer = {
  * const { shape, data } = st.readFloat32('model.norm.weight')
  * ```
  */
-export function readSafetensors(bytes: Uint8Array, options: { source?: string | undefined } = {}): SafetensorsBuffer {
+export function readSafetensors(
+  bytes: Uint8Array,
+  options: { source?: string | undefined } = {},
+): SafetensorsBuffer {
   const source = options.source ?? 'safetensors buffer'
   const n = readHeaderLength(bytes.subarray(0, 8), bytes.byteLength, source)
   const header = parseHeaderJson(bytes.subarray(8, 8 + n), n, bytes.byteLength, source)
@@ -67,17 +70,28 @@ export function readSafetensors(bytes: Uint8Array, options: { source?: string | 
     readFloat32(name: string): Float32TensorData {
       const info = tensorInfo(header, name, source)
       const [b, e] = info.dataOffsets
-      const data = decodeToFloat32(bytes.subarray(header.dataStart + b, header.dataStart + e), info.dtype, source, name)
+      const data = decodeToFloat32(
+        bytes.subarray(header.dataStart + b, header.dataStart + e),
+        info.dtype,
+        source,
+        name,
+      )
       return { dtype: info.dtype, shape: info.shape, data }
     },
   })
 }
 
 /** Looks a tensor up or throws `MODEL_WEIGHT_MISSING`. @internal */
-export function tensorInfo(header: SafetensorsHeader, name: string, source: string): SafetensorsTensorInfo {
+export function tensorInfo(
+  header: SafetensorsHeader,
+  name: string,
+  source: string,
+): SafetensorsTensorInfo {
   const info = header.tensors.get(name)
   if (!info) {
-    throw new ReliquaryError('MODEL_WEIGHT_MISSING', `Tensor "${name}" is not in ${source}.`, { meta: { source, tensor: name } })
+    throw new ReliquaryError('MODEL_WEIGHT_MISSING', `Tensor "${name}" is not in ${source}.`, {
+      meta: { source, tensor: name },
+    })
   }
   return info
 }

@@ -27,14 +27,25 @@ export type ResolveCheckpointOptions = {
  * @throws {ReliquaryError} `INVALID_ARGUMENT` for a reference that is neither; `MODEL_FILE_MISSING`
  *   when the download fails.
  */
-export async function resolveCheckpoint(ref: string, options: ResolveCheckpointOptions = {}): Promise<string> {
-  if (typeof ref !== 'string' || ref.length === 0 || ref.length > 512) throw new ReliquaryError('INVALID_ARGUMENT', '"ref" must be a directory or "owner/name@revision".')
+export async function resolveCheckpoint(
+  ref: string,
+  options: ResolveCheckpointOptions = {},
+): Promise<string> {
+  if (typeof ref !== 'string' || ref.length === 0 || ref.length > 512)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      '"ref" must be a directory or "owner/name@revision".',
+    )
   if (existsSync(ref) && statSync(ref).isDirectory()) return ref
   const m = /^([\w.-]+\/[\w.-]+)@([\w./-]+)$/.exec(ref)
   if (!m) {
-    throw new ReliquaryError('INVALID_ARGUMENT', `"${ref.slice(0, 80)}" is neither an existing directory nor "owner/name@revision".`, {
-      hints: ['Pin a revision (a commit hash) so every participant loads the same weights.'],
-    })
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `"${ref.slice(0, 80)}" is neither an existing directory nor "owner/name@revision".`,
+      {
+        hints: ['Pin a revision (a commit hash) so every participant loads the same weights.'],
+      },
+    )
   }
   try {
     return await snapshotDownload({
@@ -46,6 +57,9 @@ export async function resolveCheckpoint(ref: string, options: ResolveCheckpointO
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     })
   } catch (e) {
-    throw new ReliquaryError('MODEL_FILE_MISSING', `Could not download ${m[1]}@${m[2]}.`, { cause: e, hints: ['Check the repo id, the revision and the network or hubUrl.'] })
+    throw new ReliquaryError('MODEL_FILE_MISSING', `Could not download ${m[1]}@${m[2]}.`, {
+      cause: e,
+      hints: ['Check the repo id, the revision and the network or hubUrl.'],
+    })
   }
 }

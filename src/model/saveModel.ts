@@ -32,22 +32,30 @@ export type SaveModelOptions = {
  * await saveModel(model, './qwen3-tiny-step1', { dtype: 'BF16' })
  * ```
  */
-export async function saveModel(model: CausalLM, dir: string, options: SaveModelOptions = {}): Promise<void> {
+export async function saveModel(
+  model: CausalLM,
+  dir: string,
+  options: SaveModelOptions = {},
+): Promise<void> {
   await mkdir(dir, { recursive: true })
   const tensors = new Map<string, SafetensorsWriteTensor>()
   for (const spec of model.weightSpecs) {
     const v = model.weights.get(spec.name)
     if (!v) continue
     const values = (await v.data()) as Float32Array
-    const data = spec.transposed ? transpose2d(values, spec.shape[1] as number, spec.shape[0] as number) : values
+    const data = spec.transposed
+      ? transpose2d(values, spec.shape[1] as number, spec.shape[0] as number)
+      : values
     tensors.set(spec.name, { shape: spec.shape, data })
   }
-  await writeSafetensors(join(dir, SAFETENSORS_SINGLE_FILE), tensors, { dtype: options.dtype ?? 'BF16' })
+  await writeSafetensors(join(dir, SAFETENSORS_SINGLE_FILE), tensors, {
+    dtype: options.dtype ?? 'BF16',
+  })
   if (options.writeConfig ?? true) {
     const dtypeName = (options.dtype ?? 'BF16') === 'BF16' ? 'bfloat16' : 'float32'
     const raw: Record<string, unknown> = { ...model.config.raw }
-    if ('torch_dtype' in raw) raw['torch_dtype'] = dtypeName
-    if ('dtype' in raw) raw['dtype'] = dtypeName
-    await writeFile(join(dir, 'config.json'), JSON.stringify(raw, null, 2) + '\n')
+    if ('torch_dtype' in raw) raw.torch_dtype = dtypeName
+    if ('dtype' in raw) raw.dtype = dtypeName
+    await writeFile(join(dir, 'config.json'), `${JSON.stringify(raw, null, 2)}\n`)
   }
 }

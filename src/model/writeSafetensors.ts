@@ -22,25 +22,44 @@ export type WriteSafetensorsOptions = {
 }
 
 /** Tensors to write, by name: a plain object or a Map. */
-export type SafetensorsWriteInput = Readonly<Record<string, SafetensorsWriteTensor>> | ReadonlyMap<string, SafetensorsWriteTensor>
+export type SafetensorsWriteInput =
+  | Readonly<Record<string, SafetensorsWriteTensor>>
+  | ReadonlyMap<string, SafetensorsWriteTensor>
 
 type Planned = { name: string; t: SafetensorsWriteTensor; begin: number; end: number }
 
-function plan(tensors: SafetensorsWriteInput, options: WriteSafetensorsOptions): { header: Uint8Array; items: Planned[]; dtype: 'F32' | 'BF16' } {
+function plan(
+  tensors: SafetensorsWriteInput,
+  options: WriteSafetensorsOptions,
+): { header: Uint8Array; items: Planned[]; dtype: 'F32' | 'BF16' } {
   const dtype = options.dtype ?? 'F32'
-  if (dtype !== 'F32' && dtype !== 'BF16') throw invalidArgument('options.dtype', '"F32" or "BF16"', dtype)
+  if (dtype !== 'F32' && dtype !== 'BF16')
+    throw invalidArgument('options.dtype', '"F32" or "BF16"', dtype)
   const item = dtype === 'F32' ? 4 : 2
   const entries: [string, SafetensorsWriteTensor][] =
-    tensors instanceof Map ? [...(tensors as ReadonlyMap<string, SafetensorsWriteTensor>).entries()] : Object.entries(tensors as Record<string, SafetensorsWriteTensor>)
+    tensors instanceof Map
+      ? [...(tensors as ReadonlyMap<string, SafetensorsWriteTensor>).entries()]
+      : Object.entries(tensors as Record<string, SafetensorsWriteTensor>)
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-  const json: Record<string, unknown> = { __metadata__: { ...(options.metadata ?? { format: 'pt' }) } }
+  const json: Record<string, unknown> = {
+    __metadata__: { ...(options.metadata ?? { format: 'pt' }) },
+  }
   const items: Planned[] = []
   let offset = 0
   for (const [name, t] of entries) {
-    if (name === '__metadata__' || name.length === 0) throw invalidArgument('tensors', 'non-empty names other than "__metadata__"', name)
+    if (name === '__metadata__' || name.length === 0)
+      throw invalidArgument('tensors', 'non-empty names other than "__metadata__"', name)
     const numel = t.shape.reduce((a, b) => a * b, 1)
-    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !(t.data instanceof Float32Array) || numel !== t.data.length) {
-      throw invalidArgument(`tensors["${name}"]`, `a Float32Array whose length matches shape [${t.shape.join(', ')}]`, t.data)
+    if (
+      !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      !(t.data instanceof Float32Array) ||
+      numel !== t.data.length
+    ) {
+      throw invalidArgument(
+        `tensors["${name}"]`,
+        `a Float32Array whose length matches shape [${t.shape.join(', ')}]`,
+        t.data,
+      )
     }
     const begin = offset
     offset += numel * item
@@ -85,7 +104,10 @@ function encode(t: SafetensorsWriteTensor, dtype: 'F32' | 'BF16'): Uint8Array {
  * readSafetensors(bytes).readFloat32('w').data // Float32Array [1, 2, 3, 4]
  * ```
  */
-export function serializeSafetensors(tensors: SafetensorsWriteInput, options: WriteSafetensorsOptions = {}): Uint8Array {
+export function serializeSafetensors(
+  tensors: SafetensorsWriteInput,
+  options: WriteSafetensorsOptions = {},
+): Uint8Array {
   const { header, items, dtype } = plan(tensors, options)
   const total = header.length + (items.at(-1)?.end ?? 0)
   const out = new Uint8Array(total)
@@ -110,7 +132,11 @@ export function serializeSafetensors(tensors: SafetensorsWriteInput, options: Wr
  * await writeSafetensors('out/model.safetensors', { 'model.norm.weight': { shape: [4], data: new Float32Array(4).fill(1) } }, { dtype: 'BF16' })
  * ```
  */
-export async function writeSafetensors(path: string, tensors: SafetensorsWriteInput, options: WriteSafetensorsOptions = {}): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: SafetensorsWriteInput,
+  options: WriteSafetensorsOptions = {},
+): Promise<void> {
   const { header, items, dtype } = plan(tensors, options)
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`
   const fh = await open(tmp, 'w')
@@ -120,7 +146,12 @@ export async function writeSafetensors(path: string, tensors: SafetensorsWriteIn
       const bytes = encode(it.t, dtype)
       let done = 0
       while (done < bytes.length) {
-        const { bytesWritten } = await fh.write(bytes, done, Math.min(1 << 30, bytes.length - done), header.length + it.begin + done)
+        const { bytesWritten } = await fh.write(
+          bytes,
+          done,
+          Math.min(1 << 30, bytes.length - done),
+          header.length + it.begin + done,
+        )
         done += bytesWritten
       }
     }

@@ -1,11 +1,40 @@
-export { e1, e3, DEFAULT_PROFILE, getProfile, listProfiles, defineProfile, E1_REJECT_REASONS, E3_REJECT_REASONS } from './profiles.js'
+export {
+  e1,
+  e3,
+  DEFAULT_PROFILE,
+  getProfile,
+  listProfiles,
+  defineProfile,
+  E1_REJECT_REASONS,
+  E3_REJECT_REASONS,
+} from './profiles.js'
 export type { ProtocolProfile, RejectReason } from './profiles.js'
 export {
-  WIRE_LIMITS, commitSchema, submitRequestSchema, submitResponseSchema, stateSchema, checkpointSchema,
-  verdictsSchema, healthSchema, parseWire, parseSubmitRequest, parseCommit, parseSubmitResponse, parseState,
-  parseCheckpoint, parseVerdicts, parseHealth,
+  WIRE_LIMITS,
+  commitSchema,
+  submitRequestSchema,
+  submitResponseSchema,
+  stateSchema,
+  checkpointSchema,
+  verdictsSchema,
+  healthSchema,
+  parseWire,
+  parseSubmitRequest,
+  parseCommit,
+  parseSubmitResponse,
+  parseState,
+  parseCheckpoint,
+  parseVerdicts,
+  parseHealth,
 } from './schemas.js'
 export type {
-  Commit, SubmitRequest, SubmitRequestE1, SubmitResponse, WindowState, CheckpointManifestWire, Verdicts, Health,
+  Commit,
+  SubmitRequest,
+  SubmitRequestE1,
+  SubmitResponse,
+  WindowState,
+  CheckpointManifestWire,
+  Verdicts,
+  Health,
   ParseWireOptions,
 } from './schemas.js'

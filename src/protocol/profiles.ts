@@ -2,17 +2,39 @@ import { ReliquaryError } from '../errors/base.js'
 
 /** Reject reasons of the E1 era (59b4718), lowercase as on the wire. */
 export const E1_REJECT_REASONS = [
-  'accepted', 'bad_signature', 'bad_prompt_idx', 'prompt_mismatch', 'distribution_suspicious',
-  'stale_round', 'prompt_in_cooldown', 'superseded', 'grail_fail', 'logprob_mismatch',
-  'reward_mismatch', 'out_of_zone', 'wrong_rollout_count', 'window_mismatch', 'window_not_active',
-  'bad_schema', 'bad_tokens', 'bad_termination', 'wrong_checkpoint',
+  'accepted',
+  'bad_signature',
+  'bad_prompt_idx',
+  'prompt_mismatch',
+  'distribution_suspicious',
+  'stale_round',
+  'prompt_in_cooldown',
+  'superseded',
+  'grail_fail',
+  'logprob_mismatch',
+  'reward_mismatch',
+  'out_of_zone',
+  'wrong_rollout_count',
+  'window_mismatch',
+  'window_not_active',
+  'bad_schema',
+  'bad_tokens',
+  'bad_termination',
+  'wrong_checkpoint',
 ] as const
 
 /** Reject reasons of the E3 era (0b2d53f): E1's plus the drand-ordering and envelope reasons. */
 export const E3_REJECT_REASONS = [
   ...E1_REJECT_REASONS,
-  'submitted', 'bad_envelope_signature', 'prompt_full', 'hash_duplicate', 'rate_limited',
-  'batch_filled', 'wrong_randomness', 'worker_dropped', 'future_round',
+  'submitted',
+  'bad_envelope_signature',
+  'prompt_full',
+  'hash_duplicate',
+  'rate_limited',
+  'batch_filled',
+  'wrong_randomness',
+  'worker_dropped',
+  'future_round',
 ] as const
 
 /** A reject reason string of any supported era. */
@@ -169,7 +191,13 @@ export type ProtocolProfile = {
   readonly rejectReasons: readonly RejectReason[]
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object
+      ? DeepPartial<T[K]>
+      : T[K]
+}
 
 function deepFreeze<T>(o: T): T {
   if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
@@ -195,26 +223,65 @@ export const e3: ProtocolProfile = /*#__PURE__*/ deepFreeze({
   referenceCommit: '0b2d53f',
   proofVersion: 'v5',
   grail: {
-    primeQ: 2_147_483_647, challengeK: 32, topk: 16, numBuckets: 8, coeffRange: 127,
-    toleranceBase: 5000, toleranceGrowth: 5.0, layerIndex: -1, bucketDeadzone: 1e-6,
+    primeQ: 2_147_483_647,
+    challengeK: 32,
+    topk: 16,
+    numBuckets: 8,
+    coeffRange: 127,
+    toleranceBase: 5000,
+    toleranceGrowth: 5.0,
+    layerIndex: -1,
+    bucketDeadzone: 1e-6,
   },
   sampling: { temperature: 0.9, topP: 1.0, topK: 0, maxNewTokensCap: 8192 },
   checks: {
-    minEosProbability: 0.01, terminationCapPath: true, maxTruncatedPerGroup: 1,
-    logprobIsEps: 0.1, logprobMinCompletion: 32, tokenLogprobsLayouts: ['full', 'completion'],
-    samplingMinSteps: 30, samplingLowP: 0.1, samplingHighP: 0.9, samplingMedianLowMax: 0.3,
-    samplingLowQ10Max: 0.025, rewardTolerance: 1e-6, maxPositionsFallback: 16384,
+    minEosProbability: 0.01,
+    terminationCapPath: true,
+    maxTruncatedPerGroup: 1,
+    logprobIsEps: 0.1,
+    logprobMinCompletion: 32,
+    tokenLogprobsLayouts: ['full', 'completion'],
+    samplingMinSteps: 30,
+    samplingLowP: 0.1,
+    samplingHighP: 0.9,
+    samplingMedianLowMax: 0.3,
+    samplingLowQ10Max: 0.025,
+    rewardTolerance: 1e-6,
+    maxPositionsFallback: 16384,
   },
-  group: { rolloutsPerGroup: 8, batchSize: 8, sigmaMin: 0.43, bootstrapSigmaMin: 0.33, bootstrapWindows: 100, sigmaEpsilon: 1e-8 },
+  group: {
+    rolloutsPerGroup: 8,
+    batchSize: 8,
+    sigmaMin: 0.43,
+    bootstrapSigmaMin: 0.33,
+    bootstrapWindows: 100,
+    sigmaEpsilon: 1e-8,
+  },
   window: {
-    ordering: 'drand_round', cooldownWindows: 1_000_000, staleRoundLagMax: 10, drandBackwardTolerance: 0,
-    maxSubmissionsPerHotkey: 8, maxSubmissionsPerPrompt: 10, maxBadEnvelopeVerdicts: 2,
-    hashDedupRetentionWindows: 10_000, windowTimeoutSeconds: 7200, sealGraceSeconds: 0.05,
-    envelopeSignature: true, verdictRingSize: 200,
+    ordering: 'drand_round',
+    cooldownWindows: 1_000_000,
+    staleRoundLagMax: 10,
+    drandBackwardTolerance: 0,
+    maxSubmissionsPerHotkey: 8,
+    maxSubmissionsPerPrompt: 10,
+    maxBadEnvelopeVerdicts: 2,
+    hashDedupRetentionWindows: 10_000,
+    windowTimeoutSeconds: 7200,
+    sealGraceSeconds: 0.05,
+    envelopeSignature: true,
+    verdictRingSize: 200,
   },
   training: {
-    learningRate: 5e-6, ppoClipEpsilon: 0.2, klBeta: 0.04, gradClipNorm: 1.0, warmupWindows: 10,
-    cosineMaxWindows: 10_000, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, weightDecay: 0.01,
+    learningRate: 5e-6,
+    ppoClipEpsilon: 0.2,
+    klBeta: 0.04,
+    gradClipNorm: 1.0,
+    warmupWindows: 10,
+    cosineMaxWindows: 10_000,
+    adamBeta1: 0.9,
+    adamBeta2: 0.999,
+    adamEpsilon: 1e-8,
+    weightDecay: 0.01,
   },
   scoring: { emaAlpha: 2 / 73, emaPruneBelow: 1e-6, burnUid: 0, replayWindows: 216, pool: 1.0 },
   publishing: { intervalWindows: 10 },
@@ -233,13 +300,23 @@ export const e1: ProtocolProfile = /*#__PURE__*/ deepFreeze({
   referenceCommit: '59b4718',
   grail: { ...e3.grail, toleranceBase: 1000 },
   checks: {
-    ...e3.checks, minEosProbability: 0.02, terminationCapPath: false, maxTruncatedPerGroup: 0,
-    logprobIsEps: 0.01, tokenLogprobsLayouts: ['full'],
+    ...e3.checks,
+    minEosProbability: 0.02,
+    terminationCapPath: false,
+    maxTruncatedPerGroup: 0,
+    logprobIsEps: 0.01,
+    tokenLogprobsLayouts: ['full'],
   },
   window: {
-    ...e3.window, ordering: 'signed_round', cooldownWindows: 50, maxSubmissionsPerHotkey: 0,
-    maxSubmissionsPerPrompt: 0, maxBadEnvelopeVerdicts: 0, hashDedupRetentionWindows: 0,
-    windowTimeoutSeconds: 3600, envelopeSignature: false,
+    ...e3.window,
+    ordering: 'signed_round',
+    cooldownWindows: 50,
+    maxSubmissionsPerHotkey: 0,
+    maxSubmissionsPerPrompt: 0,
+    maxBadEnvelopeVerdicts: 0,
+    hashDedupRetentionWindows: 0,
+    windowTimeoutSeconds: 3600,
+    envelopeSignature: false,
   },
   rejectReasons: E1_REJECT_REASONS,
 } satisfies ProtocolProfile)
@@ -263,9 +340,16 @@ const REGISTRY: Readonly<Record<string, ProtocolProfile>> = Object.freeze({ e1, 
 export function getProfile(id: string): ProtocolProfile {
   const p = REGISTRY[id]
   if (!p) {
-    throw new ReliquaryError('PROFILE_UNKNOWN', `No protocol profile "${String(id).slice(0, 40)}".`, {
-      hints: [`Built-in profiles: ${Object.keys(REGISTRY).join(', ')}.`, 'Derive a custom one with defineProfile(base, overrides).'],
-    })
+    throw new ReliquaryError(
+      'PROFILE_UNKNOWN',
+      `No protocol profile "${String(id).slice(0, 40)}".`,
+      {
+        hints: [
+          `Built-in profiles: ${Object.keys(REGISTRY).join(', ')}.`,
+          'Derive a custom one with defineProfile(base, overrides).',
+        ],
+      },
+    )
   }
   return p
 }
@@ -284,26 +368,50 @@ export function listProfiles(): readonly string[] {
  * @param overrides - Partial fields; nested groups are merged key by key.
  * @throws {ReliquaryError} `INVALID_ARGUMENT` if `id` is missing or a number is not finite.
  */
-export function defineProfile(base: ProtocolProfile, overrides: DeepPartial<ProtocolProfile> & { id: string }): ProtocolProfile {
+export function defineProfile(
+  base: ProtocolProfile,
+  overrides: DeepPartial<ProtocolProfile> & { id: string },
+): ProtocolProfile {
   if (typeof overrides.id !== 'string' || overrides.id.length === 0 || overrides.id === base.id) {
-    throw new ReliquaryError('INVALID_ARGUMENT', 'A derived profile needs its own non-empty "id".', {
-      hints: ['Name derived profiles distinctly so their verdicts are never confused with the base era.'],
-    })
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      'A derived profile needs its own non-empty "id".',
+      {
+        hints: [
+          'Name derived profiles distinctly so their verdicts are never confused with the base era.',
+        ],
+      },
+    )
   }
-  const merge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
+  const merge = (
+    a: Record<string, unknown>,
+    b: Record<string, unknown>,
+  ): Record<string, unknown> => {
     const out: Record<string, unknown> = { ...a }
     for (const [k, v] of Object.entries(b)) {
       if (v === undefined) continue
       const av = a[k]
-      if (typeof v === 'object' && v !== null && !Array.isArray(v) && typeof av === 'object' && av !== null) out[k] = merge(av as Record<string, unknown>, v as Record<string, unknown>)
+      if (
+        typeof v === 'object' &&
+        v !== null &&
+        !Array.isArray(v) &&
+        typeof av === 'object' &&
+        av !== null
+      )
+        out[k] = merge(av as Record<string, unknown>, v as Record<string, unknown>)
       else {
         if (typeof v === 'number' && !Number.isFinite(v)) {
-          throw new ReliquaryError('INVALID_ARGUMENT', `Profile field "${k}" must be a finite number.`)
+          throw new ReliquaryError(
+            'INVALID_ARGUMENT',
+            `Profile field "${k}" must be a finite number.`,
+          )
         }
         out[k] = v
       }
     }
     return out
   }
-  return deepFreeze(merge(base as unknown as Record<string, unknown>, overrides as Record<string, unknown>)) as unknown as ProtocolProfile
+  return deepFreeze(
+    merge(base as unknown as Record<string, unknown>, overrides as Record<string, unknown>),
+  ) as unknown as ProtocolProfile
 }

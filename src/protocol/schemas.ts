@@ -30,7 +30,11 @@ export const WIRE_LIMITS = Object.freeze({
 const uint = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const finite = () => z.number().refine(Number.isFinite, { message: 'must be finite' })
 const hex = (max: number, min = 0) =>
-  z.string().min(min).max(max).regex(/^[0-9a-fA-F]*$/, 'must be hex')
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .regex(/^[0-9a-fA-F]*$/, 'must be hex')
 
 /** Builds the strict `commit` schema (`CommitModel`) of a profile. */
 export function commitSchema(profile: ProtocolProfile = DEFAULT_PROFILE) {
@@ -39,9 +43,22 @@ export function commitSchema(profile: ProtocolProfile = DEFAULT_PROFILE) {
   return z
     .strictObject({
       tokens: z.array(uint()).min(K).max(WIRE_LIMITS.maxTokensPerRollout),
-      commitments: z.array(z.strictObject({ sketch: z.number().int().min(0).max(Q - 1) })).max(WIRE_LIMITS.maxTokensPerRollout),
+      commitments: z
+        .array(
+          z.strictObject({
+            sketch: z
+              .number()
+              .int()
+              .min(0)
+              .max(Q - 1),
+          }),
+        )
+        .max(WIRE_LIMITS.maxTokensPerRollout),
       proof_version: z.literal(profile.proofVersion),
-      model: z.strictObject({ name: z.string().max(WIRE_LIMITS.maxModelNameChars), layer_index: z.number().int().min(-2147483648).max(2147483647) }),
+      model: z.strictObject({
+        name: z.string().max(WIRE_LIMITS.maxModelNameChars),
+        layer_index: z.number().int().min(-2147483648).max(2147483647),
+      }),
       signature: hex(WIRE_LIMITS.maxSignatureHexChars, 1),
       beacon: z.strictObject({ randomness: hex(WIRE_LIMITS.maxRandomnessHexChars, 1) }),
       rollout: z.strictObject({
@@ -55,14 +72,30 @@ export function commitSchema(profile: ProtocolProfile = DEFAULT_PROFILE) {
     })
     .superRefine((c, ctx) => {
       const n = c.tokens.length
-      if (c.commitments.length !== n) ctx.addIssue({ code: 'custom', path: ['commitments'], message: `expected ${n} commitments (one per token), got ${c.commitments.length}` })
+      if (c.commitments.length !== n)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['commitments'],
+          message: `expected ${n} commitments (one per token), got ${c.commitments.length}`,
+        })
       if (c.rollout.prompt_length + c.rollout.completion_length !== n) {
-        ctx.addIssue({ code: 'custom', path: ['rollout', 'completion_length'], message: 'prompt_length + completion_length must equal len(tokens)' })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rollout', 'completion_length'],
+          message: 'prompt_length + completion_length must equal len(tokens)',
+        })
       }
       const lp = c.rollout.token_logprobs.length
       const layouts = profile.checks.tokenLogprobsLayouts
-      const ok = (layouts.includes('full') && lp === n) || (layouts.includes('completion') && lp === c.rollout.completion_length)
-      if (!ok) ctx.addIssue({ code: 'custom', path: ['rollout', 'token_logprobs'], message: `length ${lp} matches no accepted layout (${layouts.join(', ')})` })
+      const ok =
+        (layouts.includes('full') && lp === n) ||
+        (layouts.includes('completion') && lp === c.rollout.completion_length)
+      if (!ok)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rollout', 'token_logprobs'],
+          message: `length ${lp} matches no accepted layout (${layouts.join(', ')})`,
+        })
     })
 }
 
@@ -86,7 +119,8 @@ export function submitRequestSchema(profile: ProtocolProfile = DEFAULT_PROFILE) 
       .length(M),
     checkpoint_hash: z.string().max(WIRE_LIMITS.maxCheckpointHashChars),
   }
-  if (profile.window.ordering === 'signed_round') return z.strictObject({ ...base, signed_round: uint() })
+  if (profile.window.ordering === 'signed_round')
+    return z.strictObject({ ...base, signed_round: uint() })
   return z.strictObject({
     ...base,
     drand_round: uint().default(0),
@@ -96,7 +130,10 @@ export function submitRequestSchema(profile: ProtocolProfile = DEFAULT_PROFILE) 
 }
 
 /** `POST /submit` response (`BatchSubmissionResponse`). */
-export const submitResponseSchema = /*#__PURE__*/ z.strictObject({ accepted: z.boolean(), reason: z.enum(E3_REJECT_REASONS) })
+export const submitResponseSchema = /*#__PURE__*/ z.strictObject({
+  accepted: z.boolean(),
+  reason: z.enum(E3_REJECT_REASONS),
+})
 
 /** `GET /state` (`GrpoBatchState`, E3 layout). */
 export const stateSchema = /*#__PURE__*/ z.strictObject({
@@ -116,7 +153,9 @@ export const checkpointSchema = /*#__PURE__*/ z.strictObject({
   checkpoint_n: uint(),
   repo_id: z.string().min(1).max(WIRE_LIMITS.maxRepoIdChars),
   revision: z.string().min(1).max(WIRE_LIMITS.maxCheckpointHashChars),
-  signature: z.string().regex(/^ed25519:[0-9a-fA-F]{128}$/, 'must be "ed25519:" followed by a 64-byte hex signature'),
+  signature: z
+    .string()
+    .regex(/^ed25519:[0-9a-fA-F]{128}$/, 'must be "ed25519:" followed by a 64-byte hex signature'),
 })
 
 /** `GET /verdicts/{hotkey}` (E3). */
@@ -135,7 +174,10 @@ export const verdictsSchema = /*#__PURE__*/ z.strictObject({
 })
 
 /** `GET /health`. */
-export const healthSchema = /*#__PURE__*/ z.strictObject({ status: z.string().max(32), active_window: uint().nullable() })
+export const healthSchema = /*#__PURE__*/ z.strictObject({
+  status: z.string().max(32),
+  active_window: uint().nullable(),
+})
 
 /** A parsed `commit` object. */
 export type Commit = z.output<ReturnType<typeof commitSchema>>
@@ -152,7 +194,10 @@ export type SubmitRequest = {
   envelope_signature: string
 }
 /** A parsed E1 `/submit` request. */
-export type SubmitRequestE1 = Omit<SubmitRequest, 'drand_round' | 'nonce' | 'envelope_signature'> & { signed_round: number }
+export type SubmitRequestE1 = Omit<
+  SubmitRequest,
+  'drand_round' | 'nonce' | 'envelope_signature'
+> & { signed_round: number }
 /** `/submit` response. */
 export type SubmitResponse = z.output<typeof submitResponseSchema>
 /** `/state` document. */
@@ -175,14 +220,25 @@ export type ParseWireOptions = {
  * lets an unexpected exception escape: oversized input gives `PAYLOAD_TOO_LARGE`, invalid JSON
  * `JSON_INVALID`, a schema failure `SCHEMA_INVALID` with zod's issues in `meta.issues`.
  */
-export function parseWire<S extends z.ZodType>(schema: S, input: unknown, what: string, options: ParseWireOptions = {}): z.output<S> {
+export function parseWire<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  options: ParseWireOptions = {},
+): z.output<S> {
   const maxBytes = options.maxBytes ?? WIRE_LIMITS.maxBodyBytes
   let value = input
   if (typeof input === 'string' || input instanceof Uint8Array) {
     const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length
-    if (size > maxBytes) throw new ReliquaryError('PAYLOAD_TOO_LARGE', `${what} is ${size} bytes; the limit is ${maxBytes}.`)
+    if (size > maxBytes)
+      throw new ReliquaryError(
+        'PAYLOAD_TOO_LARGE',
+        `${what} is ${size} bytes; the limit is ${maxBytes}.`,
+      )
     try {
-      value = JSON.parse(typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input))
+      value = JSON.parse(
+        typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input),
+      )
     } catch (e) {
       throw new ReliquaryError('JSON_INVALID', `${what} is not valid JSON.`, { cause: e })
     }
@@ -194,13 +250,19 @@ export function parseWire<S extends z.ZodType>(schema: S, input: unknown, what: 
     throw new ReliquaryError('SCHEMA_INVALID', `${what} could not be validated.`, { cause: e })
   }
   if (!r.success) {
-    const issues = r.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
-    throw new ReliquaryError('SCHEMA_INVALID', `${what} failed its schema (${r.error.issues.length} issue${r.error.issues.length === 1 ? '' : 's'}).`, {
-      details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
-      hints: ['Unknown fields are rejected, as the reference validator does (HTTP 422).'],
-      meta: { issues },
-      cause: r.error,
-    })
+    const issues = r.error.issues
+      .slice(0, 20)
+      .map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
+    throw new ReliquaryError(
+      'SCHEMA_INVALID',
+      `${what} failed its schema (${r.error.issues.length} issue${r.error.issues.length === 1 ? '' : 's'}).`,
+      {
+        details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
+        hints: ['Unknown fields are rejected, as the reference validator does (HTTP 422).'],
+        meta: { issues },
+        cause: r.error,
+      },
+    )
   }
   return r.data as z.output<S>
 }
@@ -208,24 +270,47 @@ export function parseWire<S extends z.ZodType>(schema: S, input: unknown, what: 
 // Profiles are frozen, so a schema built for one can be reused for every later parse.
 const submitSchemas = new WeakMap<ProtocolProfile, ReturnType<typeof submitRequestSchema>>()
 const commitSchemas = new WeakMap<ProtocolProfile, ReturnType<typeof commitSchema>>()
-function cached<S>(map: WeakMap<ProtocolProfile, S>, profile: ProtocolProfile, build: (p: ProtocolProfile) => S): S {
+function cached<S>(
+  map: WeakMap<ProtocolProfile, S>,
+  profile: ProtocolProfile,
+  build: (p: ProtocolProfile) => S,
+): S {
   let s = map.get(profile)
   if (!s) map.set(profile, (s = build(profile)))
   return s
 }
 
 /** Parses a `/submit` request body for a profile (E3 layout by default). @throws {ReliquaryError} see {@link parseWire}. */
-export function parseSubmitRequest(input: unknown, options: ParseWireOptions & { profile?: ProtocolProfile | undefined } = {}): SubmitRequest {
-  return parseWire(cached(submitSchemas, options.profile ?? DEFAULT_PROFILE, submitRequestSchema), input, 'submit request', options) as SubmitRequest
+export function parseSubmitRequest(
+  input: unknown,
+  options: ParseWireOptions & { profile?: ProtocolProfile | undefined } = {},
+): SubmitRequest {
+  return parseWire(
+    cached(submitSchemas, options.profile ?? DEFAULT_PROFILE, submitRequestSchema),
+    input,
+    'submit request',
+    options,
+  ) as SubmitRequest
 }
 
 /** Parses one rollout's `commit` object. @throws {ReliquaryError} see {@link parseWire}. */
-export function parseCommit(input: unknown, options: ParseWireOptions & { profile?: ProtocolProfile | undefined } = {}): Commit {
-  return parseWire(cached(commitSchemas, options.profile ?? DEFAULT_PROFILE, commitSchema), input, 'commit', options)
+export function parseCommit(
+  input: unknown,
+  options: ParseWireOptions & { profile?: ProtocolProfile | undefined } = {},
+): Commit {
+  return parseWire(
+    cached(commitSchemas, options.profile ?? DEFAULT_PROFILE, commitSchema),
+    input,
+    'commit',
+    options,
+  )
 }
 
 /** Parses a `/submit` response. */
-export function parseSubmitResponse(input: unknown, options: ParseWireOptions = {}): SubmitResponse {
+export function parseSubmitResponse(
+  input: unknown,
+  options: ParseWireOptions = {},
+): SubmitResponse {
   return parseWire(submitResponseSchema, input, 'submit response', options)
 }
 
@@ -235,7 +320,10 @@ export function parseState(input: unknown, options: ParseWireOptions = {}): Wind
 }
 
 /** Parses a `/checkpoint` document. */
-export function parseCheckpoint(input: unknown, options: ParseWireOptions = {}): CheckpointManifestWire {
+export function parseCheckpoint(
+  input: unknown,
+  options: ParseWireOptions = {},
+): CheckpointManifestWire {
   return parseWire(checkpointSchema, input, '/checkpoint', options)
 }
 

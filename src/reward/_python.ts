@@ -12,7 +12,8 @@
  */
 
 /** CPython's whitespace code points as a regex character-class body. @internal */
-export const PY_WS_CLASS = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000'
+export const PY_WS_CLASS =
+  '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000'
 
 const LEADING_WS = /*#__PURE__*/ new RegExp(`^[${PY_WS_CLASS}]+`)
 const TRAILING_WS = /*#__PURE__*/ new RegExp(`[${PY_WS_CLASS}]+$`)

@@ -93,19 +93,38 @@ function checkIndex(index: number): void {
  * env.computeReward(p, `... so the answer is \\boxed{${p.groundTruth}}`) // 1
  * ```
  */
-export function createMathEnvironment(options: CreateMathEnvironmentOptions = {}): RewardEnvironment {
+export function createMathEnvironment(
+  options: CreateMathEnvironmentOptions = {},
+): RewardEnvironment {
   const { problems = bundled.problems, id = 'math' } = options
   if (!Array.isArray(problems) || problems.length === 0) {
-    throw new ReliquaryError('INVALID_ARGUMENT', '"problems" expected a non-empty array of { problem, solution } rows.', {
-      meta: { param: 'problems' },
-    })
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      '"problems" expected a non-empty array of { problem, solution } rows.',
+      {
+        meta: { param: 'problems' },
+      },
+    )
   }
   const rows: Problem[] = problems.map((row, i) => {
-    if (typeof row !== 'object' || row === null || typeof row.problem !== 'string' || typeof row.solution !== 'string') {
-      throw invalidArgument(`problems[${i}]`, 'an object { problem: string, solution: string }', row)
+    if (
+      typeof row !== 'object' ||
+      row === null ||
+      typeof row.problem !== 'string' ||
+      typeof row.solution !== 'string'
+    ) {
+      throw invalidArgument(
+        `problems[${i}]`,
+        'an object { problem: string, solution: string }',
+        row,
+      )
     }
     const boxed = lastBoxedOnlyString(row.solution)
-    return Object.freeze({ prompt: row.problem, groundTruth: boxed ? stripBoxedWrapper(boxed) : '', id: problemId(row.problem) })
+    return Object.freeze({
+      prompt: row.problem,
+      groundTruth: boxed ? stripBoxedWrapper(boxed) : '',
+      id: problemId(row.problem),
+    })
   })
   const size = rows.length
   return Object.freeze({
@@ -117,7 +136,8 @@ export function createMathEnvironment(options: CreateMathEnvironmentOptions = {}
       return rows[((index % size) + size) % size]!
     },
     computeReward(problem: Problem, completionText: string): number {
-      if (typeof problem !== 'object' || problem === null) throw invalidArgument('problem', 'a Problem object', problem)
+      if (typeof problem !== 'object' || problem === null)
+        throw invalidArgument('problem', 'a Problem object', problem)
       return mathReward(completionText, problem.groundTruth)
     },
   })

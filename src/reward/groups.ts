@@ -7,7 +7,8 @@ function assertRewards(rewards: readonly number[], param: string): void {
   if (!Array.isArray(rewards)) throw invalidArgument(param, 'an array of finite numbers', rewards)
   for (let i = 0; i < rewards.length; i++) {
     const r = rewards[i]
-    if (typeof r !== 'number' || !Number.isFinite(r)) throw invalidArgument(`${param}[${i}]`, 'a finite number', r)
+    if (typeof r !== 'number' || !Number.isFinite(r))
+      throw invalidArgument(`${param}[${i}]`, 'a finite number', r)
   }
 }
 
@@ -70,7 +71,8 @@ export type IsInZoneOptions = {
  * ```
  */
 export function isInZone(sigma: number, options: IsInZoneOptions = {}): boolean {
-  if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma < 0) throw invalidArgument('sigma', 'a finite number ≥ 0', sigma)
+  if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma < 0)
+    throw invalidArgument('sigma', 'a finite number ≥ 0', sigma)
   const { bootstrap = false, profile = DEFAULT_PROFILE } = options
   if (sigma < profile.group.sigmaEpsilon) return false
   return sigma >= (bootstrap ? profile.group.bootstrapSigmaMin : profile.group.sigmaMin)
@@ -102,10 +104,14 @@ export type IsBootstrapWindowOptions = {
  * isBootstrapWindow(100) // false
  * ```
  */
-export function isBootstrapWindow(windowN: number, options: IsBootstrapWindowOptions = {}): boolean {
+export function isBootstrapWindow(
+  windowN: number,
+  options: IsBootstrapWindowOptions = {},
+): boolean {
   const { profile = DEFAULT_PROFILE, subnetStart = 0 } = options
   if (!Number.isSafeInteger(windowN)) throw invalidArgument('windowN', 'a safe integer', windowN)
-  if (!Number.isSafeInteger(subnetStart)) throw invalidArgument('subnetStart', 'a safe integer', subnetStart)
+  if (!Number.isSafeInteger(subnetStart))
+    throw invalidArgument('subnetStart', 'a safe integer', subnetStart)
   if (windowN < subnetStart) return false
   return windowN - subnetStart < profile.group.bootstrapWindows
 }
@@ -133,7 +139,10 @@ export type GroupAdvantagesOptions = {
  * groupAdvantages([1, 0, 1, 0]) // [1, -1, 1, -1]
  * ```
  */
-export function groupAdvantages(rewards: readonly number[], options: GroupAdvantagesOptions = {}): number[] {
+export function groupAdvantages(
+  rewards: readonly number[],
+  options: GroupAdvantagesOptions = {},
+): number[] {
   assertRewards(rewards, 'rewards')
   const { profile = DEFAULT_PROFILE } = options
   const n = rewards.length

@@ -5,4 +5,9 @@ export { omiReward } from './omiReward.js'
 export { groupSigma, isInZone, isBootstrapWindow, groupAdvantages } from './groups.js'
 export type { IsInZoneOptions, IsBootstrapWindowOptions, GroupAdvantagesOptions } from './groups.js'
 export { createMathEnvironment, problemId } from './environment.js'
-export type { RewardEnvironment, Problem, MathProblemRecord, CreateMathEnvironmentOptions } from './environment.js'
+export type {
+  RewardEnvironment,
+  Problem,
+  MathProblemRecord,
+  CreateMathEnvironmentOptions,
+} from './environment.js'

@@ -27,7 +27,12 @@ export type RolloutShape = {
 }
 
 /** Result of {@link checkTermination}. */
-export type TerminationResult = { ok: boolean; path: 'cap' | 'eos' | 'none'; eosProbability: number; lastTokenIsEos: boolean }
+export type TerminationResult = {
+  ok: boolean
+  path: 'cap' | 'eos' | 'none'
+  eosProbability: number
+  lastTokenIsEos: boolean
+}
 
 /**
  * Termination check. E2/E3: a rollout whose total length reaches the protocol cap passes (cap
@@ -37,11 +42,19 @@ export type TerminationResult = { ok: boolean; path: 'cap' | 'eos' | 'none'; eos
  *
  * - Spec: PROTOCOL.md §2.1.
  */
-export function checkTermination(r: RolloutShape, scores: RolloutScores, eosTokenIds: readonly number[], options: { profile?: ProtocolProfile | undefined } = {}): TerminationResult {
+export function checkTermination(
+  r: RolloutShape,
+  scores: RolloutScores,
+  eosTokenIds: readonly number[],
+  options: { profile?: ProtocolProfile | undefined } = {},
+): TerminationResult {
   const profile = options.profile ?? DEFAULT_PROFILE
   const last = r.tokens[r.tokens.length - 1]
   const lastTokenIsEos = last !== undefined && eosTokenIds.includes(last)
-  if (profile.checks.terminationCapPath && r.promptLength + r.completionLength >= profile.sampling.maxNewTokensCap) {
+  if (
+    profile.checks.terminationCapPath &&
+    r.promptLength + r.completionLength >= profile.sampling.maxNewTokensCap
+  ) {
     return { ok: true, path: 'cap', eosProbability: scores.eosProbability, lastTokenIsEos }
   }
   const ok = lastTokenIsEos && scores.eosProbability >= profile.checks.minEosProbability
@@ -76,7 +89,14 @@ export function checkLogprobs(
   if (r.tokenLogprobs.length === n) offset = 0
   else if (r.tokenLogprobs.length === r.completionLength) offset = r.promptLength
   else return fail
-  const positions = challengeIndices({ tokens: r.tokens, randomness, start: r.promptLength, end: r.promptLength + r.completionLength, k: K, profile })
+  const positions = challengeIndices({
+    tokens: r.tokens,
+    randomness,
+    start: r.promptLength,
+    end: r.promptLength + r.completionLength,
+    k: K,
+    profile,
+  })
   if (positions.length !== K) return fail
   const devs: number[] = []
   for (const abs of positions) {
@@ -103,7 +123,11 @@ export type DistributionResult = {
  *
  * - Spec: PROTOCOL.md §2.3 (`evaluate_token_distribution`).
  */
-export function checkDistribution(r: RolloutShape, scores: RolloutScores, options: { profile?: ProtocolProfile | undefined } = {}): DistributionResult {
+export function checkDistribution(
+  r: RolloutShape,
+  scores: RolloutScores,
+  options: { profile?: ProtocolProfile | undefined } = {},
+): DistributionResult {
   const c = (options.profile ?? DEFAULT_PROFILE).checks
   if (r.completionLength < c.samplingMinSteps) return { ok: null, metrics: null }
   const probs: number[] = []

@@ -39,13 +39,23 @@ export async function proveRollout(p: ProveRolloutParameters): Promise<Commit> {
   const T = p.tokens.length
   const C = T - p.promptLength
   if (!Number.isInteger(p.promptLength) || p.promptLength < 0 || C < 1) {
-    throw new ReliquaryError('INVALID_ARGUMENT', `promptLength ${String(p.promptLength)} leaves no completion in ${T} tokens.`)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `promptLength ${String(p.promptLength)} leaves no completion in ${T} tokens.`,
+    )
   }
   if (p.tokenLogprobs.length !== C || p.tokenLogprobs.some((x) => !Number.isFinite(x))) {
-    throw new ReliquaryError('INVALID_ARGUMENT', `tokenLogprobs must hold ${C} finite completion log-probabilities, received ${p.tokenLogprobs.length}.`)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `tokenLogprobs must hold ${C} finite completion log-probabilities, received ${p.tokenLogprobs.length}.`,
+    )
   }
   const sketches = await computeSketchAsync(p.hidden, p.randomness, { profile })
-  if (sketches.length !== T) throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Hidden states have ${sketches.length} rows for ${T} tokens.`)
+  if (sketches.length !== T)
+    throw new ReliquaryError(
+      'GRAIL_SHAPE_MISMATCH',
+      `Hidden states have ${sketches.length} rows for ${T} tokens.`,
+    )
   const unsigned = {
     tokens: [...p.tokens],
     commitments: sketches.map((sketch) => ({ sketch })),
@@ -56,6 +66,13 @@ export async function proveRollout(p: ProveRolloutParameters): Promise<Commit> {
   return {
     ...unsigned,
     signature: signCommit(p.hotkey, unsigned),
-    rollout: { prompt_length: p.promptLength, completion_length: C, success: true, total_reward: 0.0, advantage: 0.0, token_logprobs: [...p.tokenLogprobs] },
+    rollout: {
+      prompt_length: p.promptLength,
+      completion_length: C,
+      success: true,
+      total_reward: 0.0,
+      advantage: 0.0,
+      token_logprobs: [...p.tokenLogprobs],
+    },
   }
 }

@@ -33,10 +33,18 @@ export type RolloutScoresOptions = {
  *
  * @throws {ReliquaryError} `GRAIL_SHAPE_MISMATCH` if the logits do not hold T rows.
  */
-export function rolloutScoresFromLogits(logits: ArrayLike<number>, vocab: number, tokens: ArrayLike<number>, o: RolloutScoresOptions): RolloutScores {
+export function rolloutScoresFromLogits(
+  logits: ArrayLike<number>,
+  vocab: number,
+  tokens: ArrayLike<number>,
+  o: RolloutScoresOptions,
+): RolloutScores {
   const T = tokens.length
   if (!Number.isInteger(vocab) || vocab <= 0 || logits.length !== T * vocab) {
-    throw new ReliquaryError('GRAIL_SHAPE_MISMATCH', `Logits of length ${logits.length} do not form [${T}, ${vocab}].`)
+    throw new ReliquaryError(
+      'GRAIL_SHAPE_MISMATCH',
+      `Logits of length ${logits.length} do not form [${T}, ${vocab}].`,
+    )
   }
   const logprobs = new Float64Array(T).fill(Number.NaN)
   const tempered = new Float64Array(T).fill(Number.NaN)
@@ -65,7 +73,8 @@ export function rolloutScoresFromLogits(logits: ArrayLike<number>, vocab: number
     let s = 0
     for (let v = 0; v < vocab; v++) s += Math.exp(logits[off + v]! - max)
     eos = 0
-    for (const e of new Set(o.eosTokenIds)) if (e >= 0 && e < vocab) eos += Math.exp(logits[off + e]! - max) / s
+    for (const e of new Set(o.eosTokenIds))
+      if (e >= 0 && e < vocab) eos += Math.exp(logits[off + e]! - max) / s
   }
   return { logprobs, temperedProbs: tempered, eosProbability: eos }
 }

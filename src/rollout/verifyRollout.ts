@@ -5,7 +5,14 @@ import type { HiddenInput } from '../grail/hidden.js'
 import { verifySketchAsync, type VerifySketchReturnType } from '../grail/verifySketch.js'
 import { DEFAULT_PROFILE, type ProtocolProfile, type RejectReason } from '../protocol/profiles.js'
 import { parseCommit, type Commit } from '../protocol/schemas.js'
-import { checkDistribution, checkLogprobs, checkTermination, type DistributionResult, type LogprobResult, type TerminationResult } from './checks.js'
+import {
+  checkDistribution,
+  checkLogprobs,
+  checkTermination,
+  type DistributionResult,
+  type LogprobResult,
+  type TerminationResult,
+} from './checks.js'
 import type { RolloutScores } from './scores.js'
 
 /**
@@ -19,7 +26,10 @@ export type RolloutEvaluator = {
   /** `max_position_embeddings` (the profile's fallback applies when undefined). */
   readonly maxPositions?: number | undefined
   readonly eosTokenIds: readonly number[]
-  evaluate(tokens: readonly number[], options: { hiddenRows: readonly number[]; temperature: number }): Promise<{ hidden: HiddenInput; scores: RolloutScores }>
+  evaluate(
+    tokens: readonly number[],
+    options: { hiddenRows: readonly number[]; temperature: number },
+  ): Promise<{ hidden: HiddenInput; scores: RolloutScores }>
 }
 
 /** Parameters of {@link verifyRollout}. */
@@ -74,36 +84,105 @@ const empty = { commit: null, grail: null, termination: null, logprob: null, dis
  */
 export async function verifyRollout(p: VerifyRolloutParameters): Promise<VerifyRolloutReturnType> {
   const profile = p.profile ?? DEFAULT_PROFILE
-  const fail = (reason: RejectReason, detail: string, rest: Partial<VerifyRolloutReturnType> = {}): VerifyRolloutReturnType => ({ ...empty, ...rest, ok: false, reason, detail })
+  const fail = (
+    reason: RejectReason,
+    detail: string,
+    rest: Partial<VerifyRolloutReturnType> = {},
+  ): VerifyRolloutReturnType => ({ ...empty, ...rest, ok: false, reason, detail })
   let commit: Commit
   try {
     commit = parseCommit(p.commit, { profile })
   } catch (e) {
-    return fail('bad_schema', isReliquaryError(e) ? (e.details ?? e.shortMessage) : 'invalid commit')
+    return fail(
+      'bad_schema',
+      isReliquaryError(e) ? (e.details ?? e.shortMessage) : 'invalid commit',
+    )
   }
   const tokens = commit.tokens
   const maxPositions = p.model.maxPositions ?? profile.checks.maxPositionsFallback
-  if (tokens.length > maxPositions) return fail('bad_tokens', `${tokens.length} tokens exceed the model's ${maxPositions} positions`, { commit })
+  if (tokens.length > maxPositions)
+    return fail(
+      'bad_tokens',
+      `${tokens.length} tokens exceed the model's ${maxPositions} positions`,
+      { commit },
+    )
   const badTok = tokens.findIndex((t) => t >= p.model.vocabSize)
-  if (badTok >= 0) return fail('bad_tokens', `token ${tokens[badTok]} at ${badTok} is outside the vocabulary (${p.model.vocabSize})`, { commit })
+  if (badTok >= 0)
+    return fail(
+      'bad_tokens',
+      `token ${tokens[badTok]} at ${badTok} is outside the vocabulary (${p.model.vocabSize})`,
+      { commit },
+    )
   const P = commit.rollout.prompt_length
-  if (P !== p.promptTokens.length || P > tokens.length || p.promptTokens.some((t, i) => tokens[i] !== t)) {
-    return fail('prompt_mismatch', 'tokens[:prompt_length] differ from the canonical prompt tokens', { commit })
+  if (
+    P !== p.promptTokens.length ||
+    P > tokens.length ||
+    p.promptTokens.some((t, i) => tokens[i] !== t)
+  ) {
+    return fail(
+      'prompt_mismatch',
+      'tokens[:prompt_length] differ from the canonical prompt tokens',
+      { commit },
+    )
   }
-  if (!(await verifyCommitSignature(commit, p.minerHotkey, { profile }))) return fail('bad_signature', 'commit signature does not verify against the miner hotkey', { commit })
+  if (!(await verifyCommitSignature(commit, p.minerHotkey, { profile })))
+    return fail('bad_signature', 'commit signature does not verify against the miner hotkey', {
+      commit,
+    })
   // E3 binds the miner's beacon to the window randomness by exact string; E1 had no such check.
-  if (profile.rejectReasons.includes('wrong_randomness') && commit.beacon.randomness !== p.randomness) return fail('wrong_randomness', 'beacon.randomness differs from the window randomness', { commit })
+  if (
+    profile.rejectReasons.includes('wrong_randomness') &&
+    commit.beacon.randomness !== p.randomness
+  )
+    return fail('wrong_randomness', 'beacon.randomness differs from the window randomness', {
+      commit,
+    })
 
   const challenged = challengeIndices({ tokens, randomness: p.randomness, profile })
-  const { hidden, scores } = await p.model.evaluate(tokens, { hiddenRows: challenged, temperature: profile.sampling.temperature })
-  const grail = await verifySketchAsync({ tokens, commitments: commit.commitments, randomness: p.randomness, hidden, hiddenRows: 'challenges', profile })
-  if (!grail.valid) return fail('grail_fail', `${grail.passed}/${grail.checked} challenged positions within tolerance`, { commit, grail })
+  const { hidden, scores } = await p.model.evaluate(tokens, {
+    hiddenRows: challenged,
+    temperature: profile.sampling.temperature,
+  })
+  const grail = await verifySketchAsync({
+    tokens,
+    commitments: commit.commitments,
+    randomness: p.randomness,
+    hidden,
+    hiddenRows: 'challenges',
+    profile,
+  })
+  if (!grail.valid)
+    return fail(
+      'grail_fail',
+      `${grail.passed}/${grail.checked} challenged positions within tolerance`,
+      { commit, grail },
+    )
   const shape = { tokens, promptLength: P, completionLength: commit.rollout.completion_length }
   const termination = checkTermination(shape, scores, p.model.eosTokenIds, { profile })
-  if (!termination.ok) return fail('bad_termination', `no EOS termination (p_stop=${termination.eosProbability})`, { commit, grail, termination })
-  const logprob = checkLogprobs({ ...shape, tokenLogprobs: commit.rollout.token_logprobs }, scores, p.randomness, { profile })
-  if (!logprob.ok) return fail('logprob_mismatch', `median deviation ${logprob.medianDev} > ${profile.checks.logprobIsEps}`, { commit, grail, termination, logprob })
+  if (!termination.ok)
+    return fail('bad_termination', `no EOS termination (p_stop=${termination.eosProbability})`, {
+      commit,
+      grail,
+      termination,
+    })
+  const logprob = checkLogprobs(
+    { ...shape, tokenLogprobs: commit.rollout.token_logprobs },
+    scores,
+    p.randomness,
+    { profile },
+  )
+  if (!logprob.ok)
+    return fail(
+      'logprob_mismatch',
+      `median deviation ${logprob.medianDev} > ${profile.checks.logprobIsEps}`,
+      { commit, grail, termination, logprob },
+    )
   const distribution = checkDistribution(shape, scores, { profile })
-  if (distribution.ok === false) return fail('distribution_suspicious', `median ${distribution.metrics?.median}, q10 ${distribution.metrics?.q10}`, { commit, grail, termination, logprob, distribution })
+  if (distribution.ok === false)
+    return fail(
+      'distribution_suspicious',
+      `median ${distribution.metrics?.median}, q10 ${distribution.metrics?.q10}`,
+      { commit, grail, termination, logprob, distribution },
+    )
   return { ok: true, reason: null, detail: null, commit, grail, termination, logprob, distribution }
 }

@@ -32,7 +32,11 @@ import { updateEma } from '../window/scoring.js'
 import type { SealWindowReturnType } from '../window/sealWindow.js'
 import { WindowBatcher, type ValidSubmission } from '../window/windowBatcher.js'
 import { WindowStateMachine, type WindowPhase } from '../window/windowStateMachine.js'
-import { createValidatorServer, type SubmissionEvent, type ValidatorServer } from './createValidatorServer.js'
+import {
+  createValidatorServer,
+  type SubmissionEvent,
+  type ValidatorServer,
+} from './createValidatorServer.js'
 import { identifyBaseModel } from './identifyBaseModel.js'
 
 /** Where and how the validator publishes checkpoints (PROTOCOL.md §9). */
@@ -80,7 +84,14 @@ export type CreateValidatorParameters = {
   /** The last window number already used; the first `runWindow` opens `lastWindowN + 1`. @default 0 */
   lastWindowN?: number | undefined
   /** HTTP server options (see `createValidatorServer`). @default loopback, ephemeral port */
-  server?: { host?: string | undefined; port?: number | undefined; maxBodyBytes?: number | undefined; maxQueueDepth?: number | undefined } | undefined
+  server?:
+    | {
+        host?: string | undefined
+        port?: number | undefined
+        maxBodyBytes?: number | undefined
+        maxQueueDepth?: number | undefined
+      }
+    | undefined
   /** How often the open window checks its seal condition. @default 50 */
   pollIntervalMs?: number | undefined
   /** Progress events. Must not throw (errors are ignored). */
@@ -127,7 +138,11 @@ export type WindowReport = {
   readonly rewardsByHotkey: Readonly<Record<string, number>>
   readonly burn: number
   /** The checkpoint published after this window, if any. */
-  readonly published: { readonly checkpointN: number; readonly revision: string; readonly repoId: string } | null
+  readonly published: {
+    readonly checkpointN: number
+    readonly revision: string
+    readonly repoId: string
+  } | null
   /** Rejects of the window by reason (handler and worker stages). */
   readonly rejects: Readonly<Record<string, number>>
   /** Counts per miner hotkey. */
@@ -139,15 +154,52 @@ export type WindowReport = {
 
 /** Progress events of a {@link Validator}. */
 export type ValidatorEvent =
-  | { readonly type: 'state'; readonly windowN: number; readonly from: WindowPhase; readonly to: WindowPhase; readonly atSeconds: number | undefined }
-  | { readonly type: 'open'; readonly windowN: number; readonly round: number; readonly randomness: string; readonly checkpointN: number }
+  | {
+      readonly type: 'state'
+      readonly windowN: number
+      readonly from: WindowPhase
+      readonly to: WindowPhase
+      readonly atSeconds: number | undefined
+    }
+  | {
+      readonly type: 'open'
+      readonly windowN: number
+      readonly round: number
+      readonly randomness: string
+      readonly checkpointN: number
+    }
   | { readonly type: 'submission'; readonly windowN: number; readonly submission: SubmissionEvent }
-  | { readonly type: 'sealed'; readonly windowN: number; readonly reason: SealReason; readonly validSubmissions: number; readonly batchSize: number; readonly trained: boolean }
-  | { readonly type: 'trained'; readonly windowN: number; readonly loss: number; readonly kl: number; readonly learningRate: number; readonly rolloutsUsed: number }
+  | {
+      readonly type: 'sealed'
+      readonly windowN: number
+      readonly reason: SealReason
+      readonly validSubmissions: number
+      readonly batchSize: number
+      readonly trained: boolean
+    }
+  | {
+      readonly type: 'trained'
+      readonly windowN: number
+      readonly loss: number
+      readonly kl: number
+      readonly learningRate: number
+      readonly rolloutsUsed: number
+    }
   | { readonly type: 'train_failed'; readonly windowN: number; readonly error: string }
-  | { readonly type: 'published'; readonly windowN: number; readonly checkpointN: number; readonly revision: string; readonly repoId: string }
+  | {
+      readonly type: 'published'
+      readonly windowN: number
+      readonly checkpointN: number
+      readonly revision: string
+      readonly repoId: string
+    }
   | { readonly type: 'publish_failed'; readonly windowN: number; readonly error: string }
-  | { readonly type: 'archived'; readonly windowN: number; readonly path: string; readonly bytes: number }
+  | {
+      readonly type: 'archived'
+      readonly windowN: number
+      readonly path: string
+      readonly bytes: number
+    }
   | { readonly type: 'window'; readonly report: WindowReport }
 
 /** A running E3 validator (see {@link createValidator}). */
@@ -215,13 +267,31 @@ function countInto(c: HotkeyCounts, e: SubmissionEvent): void {
 }
 
 const newCounts = (): HotkeyCounts => ({ submitted: 0, accepted: 0, rejected: {} })
-const copyCounts = (c: HotkeyCounts): HotkeyCounts => ({ submitted: c.submitted, accepted: c.accepted, rejected: { ...c.rejected } })
-const describe = (e: unknown): string => (isReliquaryError(e) ? `${e.code}: ${e.shortMessage}` : e instanceof Error ? e.message : String(e)).slice(0, 500)
+const copyCounts = (c: HotkeyCounts): HotkeyCounts => ({
+  submitted: c.submitted,
+  accepted: c.accepted,
+  rejected: { ...c.rejected },
+})
+const describe = (e: unknown): string =>
+  (isReliquaryError(e)
+    ? `${e.code}: ${e.shortMessage}`
+    : e instanceof Error
+      ? e.message
+      : String(e)
+  ).slice(0, 500)
 
 /** Files of a model directory that travel with a checkpoint besides the weights and config (tokenizer, generation config). */
 async function copyTokenizerFiles(from: string, to: string): Promise<void> {
   for (const e of await readdir(from, { withFileTypes: true })) {
-    if (!e.isFile() || e.name.startsWith('.') || e.name === 'config.json' || e.name.endsWith('.safetensors') || e.name.endsWith('.safetensors.index.json') || e.name === 'reliquary_custody.json') continue
+    if (
+      !e.isFile() ||
+      e.name.startsWith('.') ||
+      e.name === 'config.json' ||
+      e.name.endsWith('.safetensors') ||
+      e.name.endsWith('.safetensors.index.json') ||
+      e.name === 'reliquary_custody.json'
+    )
+      continue
     await copyFile(join(from, e.name), join(to, e.name))
   }
 }
@@ -259,21 +329,32 @@ async function copyTokenizerFiles(from: string, to: string): Promise<void> {
  * ```
  */
 export async function createValidator(parameters: CreateValidatorParameters): Promise<Validator> {
-  if (typeof parameters !== 'object' || parameters === null) throw invalidArgument('parameters', 'an object', parameters)
+  if (typeof parameters !== 'object' || parameters === null)
+    throw invalidArgument('parameters', 'an object', parameters)
   const p = parameters
   const profile = p.profile ?? DEFAULT_PROFILE
-  if (typeof p.modelDir !== 'string' || p.modelDir.length === 0) throw invalidArgument('modelDir', 'a model directory', p.modelDir)
+  if (typeof p.modelDir !== 'string' || p.modelDir.length === 0)
+    throw invalidArgument('modelDir', 'a model directory', p.modelDir)
   const env = p.environment
-  if (typeof env?.getProblem !== 'function' || typeof env.computeReward !== 'function' || !Number.isSafeInteger(env.size)) throw invalidArgument('environment', 'a RewardEnvironment', env)
-  if (typeof p.hotkey?.sign !== 'function' || typeof p.hotkey.address !== 'string') throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
-  if (typeof p.beacons?.beacon !== 'function' || typeof p.beacons.chainInfo !== 'function') throw invalidArgument('beacons', 'a BeaconSource', p.beacons)
-  if (typeof p.archiveDir !== 'string' || p.archiveDir.length === 0) throw invalidArgument('archiveDir', 'a directory path', p.archiveDir)
+  if (
+    typeof env?.getProblem !== 'function' ||
+    typeof env.computeReward !== 'function' ||
+    !Number.isSafeInteger(env.size)
+  )
+    throw invalidArgument('environment', 'a RewardEnvironment', env)
+  if (typeof p.hotkey?.sign !== 'function' || typeof p.hotkey.address !== 'string')
+    throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
+  if (typeof p.beacons?.beacon !== 'function' || typeof p.beacons.chainInfo !== 'function')
+    throw invalidArgument('beacons', 'a BeaconSource', p.beacons)
+  if (typeof p.archiveDir !== 'string' || p.archiveDir.length === 0)
+    throw invalidArgument('archiveDir', 'a directory path', p.archiveDir)
   const now = p.now ?? ((): number => Date.now() / 1000)
   const sleep = p.sleep ?? defaultSleep
   const pollMs = p.pollIntervalMs ?? 50
   if (!(pollMs > 0)) throw invalidArgument('pollIntervalMs', 'a positive number', pollMs)
   const lastWindowN = p.lastWindowN ?? 0
-  if (!Number.isSafeInteger(lastWindowN) || lastWindowN < 0) throw invalidArgument('lastWindowN', 'a non-negative integer', lastWindowN)
+  if (!Number.isSafeInteger(lastWindowN) || lastWindowN < 0)
+    throw invalidArgument('lastWindowN', 'a non-negative integer', lastWindowN)
   const checkpointDir = p.checkpointDir ?? join(p.archiveDir, 'checkpoints')
   const emit = (e: ValidatorEvent): void => {
     try {
@@ -286,10 +367,19 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
   // The admission gates and the seal boundary follow the beacon chain; the profile must agree, or
   // miners (who read the profile) would stamp other rounds than the validator checks.
   const info: DrandChainInfo = await p.beacons.chainInfo()
-  if (info.genesis_time !== profile.drand.genesisTime || info.period !== profile.drand.periodSeconds || info.hash.toLowerCase() !== profile.drand.chainHash.toLowerCase()) {
-    throw invalidArgument('profile.drand', `the beacon chain (${info.hash.slice(0, 12)}…, genesis ${info.genesis_time}, period ${info.period} s)`, `${profile.drand.chainHash.slice(0, 12)}…, genesis ${profile.drand.genesisTime}, period ${profile.drand.periodSeconds} s`, [
-      'Derive the profile with defineProfile(e3, { id, drand: { chainHash, genesisTime, periodSeconds } }) from the chain info.',
-    ])
+  if (
+    info.genesis_time !== profile.drand.genesisTime ||
+    info.period !== profile.drand.periodSeconds ||
+    info.hash.toLowerCase() !== profile.drand.chainHash.toLowerCase()
+  ) {
+    throw invalidArgument(
+      'profile.drand',
+      `the beacon chain (${info.hash.slice(0, 12)}…, genesis ${info.genesis_time}, period ${info.period} s)`,
+      `${profile.drand.chainHash.slice(0, 12)}…, genesis ${profile.drand.genesisTime}, period ${profile.drand.periodSeconds} s`,
+      [
+        'Derive the profile with defineProfile(e3, { id, drand: { chainHash, genesisTime, periodSeconds } }) from the chain info.',
+      ],
+    )
   }
   const timing: DrandTiming = { genesisTime: info.genesis_time, periodSeconds: info.period }
 
@@ -323,7 +413,11 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     return t
   }
   const pipeline = new AdmissionPipeline({
-    profile, environment: env, decode: (t) => tokenizer.decode(t), promptTokens, drand: timing,
+    profile,
+    environment: env,
+    decode: (t) => tokenizer.decode(t),
+    promptTokens,
+    drand: timing,
     verifyRollout: rolloutVerifierFromModel(createRolloutEvaluator(verifyModel)),
   })
   const cooldown = new Cooldown({ profile })
@@ -368,7 +462,10 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
 
   const onSubmission = (e: SubmissionEvent): void => {
     // Worker verdicts belong to the window they were queued for; handler answers to the window open now.
-    const w = e.stage === 'worker' && e.windowStart !== null ? e.windowStart : (batcher?.windowStart ?? windowN)
+    const w =
+      e.stage === 'worker' && e.windowStart !== null
+        ? e.windowStart
+        : (batcher?.windowStart ?? windowN)
     const hk = e.hotkey ?? '(no hotkey)'
     let t = totals.get(hk)
     if (!t) totals.set(hk, (t = newCounts()))
@@ -383,7 +480,12 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
   }
 
   const server = await createValidatorServer({
-    pipeline, state, checkpoint: () => manifest, health, now, onSubmission,
+    pipeline,
+    state,
+    checkpoint: () => manifest,
+    health,
+    now,
+    onSubmission,
     ...(p.server?.host !== undefined ? { host: p.server.host } : {}),
     ...(p.server?.port !== undefined ? { port: p.server.port } : {}),
     ...(p.server?.maxBodyBytes !== undefined ? { maxBodyBytes: p.server.maxBodyBytes } : {}),
@@ -416,10 +518,13 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     }
   }
 
-  const toGrpoBatch = (batch: readonly ValidSubmission[]) => parseGrpoBatch(batch.map((s) => ({ promptIdx: s.promptIdx, rollouts: s.rollouts })))
+  const toGrpoBatch = (batch: readonly ValidSubmission[]) =>
+    parseGrpoBatch(batch.map((s) => ({ promptIdx: s.promptIdx, rollouts: s.rollouts })))
 
   /** Saves the policy, publishes it with a custody manifest, and reloads the verify model from what was saved. */
-  const publish = async (n: number): Promise<{ checkpointN: number; revision: string; repoId: string }> => {
+  const publish = async (
+    n: number,
+  ): Promise<{ checkpointN: number; revision: string; repoId: string }> => {
     const hub = p.hub!
     const next = checkpointN + 1
     const dir = join(checkpointDir, `ckpt_${next}`)
@@ -427,7 +532,11 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     await saveModel(policy, dir, { dtype: p.checkpointDtype ?? 'BF16' })
     await copyTokenizerFiles(p.modelDir, dir)
     const out = await publishCheckpoint({
-      repoId: hub.repoId, dir, checkpointN: next, hotkey: p.hotkey, accessToken: hub.accessToken,
+      repoId: hub.repoId,
+      dir,
+      checkpointN: next,
+      hotkey: p.hotkey,
+      accessToken: hub.accessToken,
       custody: { baseModel, profileId: profile.id, parent: custody, windows: trainedSinceParent },
       ...(hub.hubUrl !== undefined ? { hubUrl: hub.hubUrl } : {}),
       ...(hub.fetch !== undefined ? { fetch: hub.fetch } : {}),
@@ -437,7 +546,8 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     try {
       for (const [name, v] of verifyModel.weights) {
         const src = fresh.weights.get(name)
-        if (!src) throw new ReliquaryError('MODEL_WEIGHT_MISSING', `The saved checkpoint lacks ${name}.`)
+        if (!src)
+          throw new ReliquaryError('MODEL_WEIGHT_MISSING', `The saved checkpoint lacks ${name}.`)
         v.assign(src)
       }
     } finally {
@@ -447,13 +557,29 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     custody = out.custodyManifest
     checkpointN = next
     trainedSinceParent = []
-    emit({ type: 'published', windowN: n, checkpointN: next, revision: out.revision, repoId: hub.repoId })
+    emit({
+      type: 'published',
+      windowN: n,
+      checkpointN: next,
+      revision: out.revision,
+      repoId: hub.repoId,
+    })
     return { checkpointN: next, revision: out.revision, repoId: hub.repoId }
   }
 
   const runWindow = (): Promise<WindowReport> => {
-    if (disposed) return Promise.reject(new ReliquaryError('WINDOW_STATE_INVALID', 'This validator has been disposed.'))
-    if (running) return Promise.reject(new ReliquaryError('WINDOW_STATE_INVALID', 'runWindow() called while a window is running.', { hints: ['Await each runWindow() before starting the next.'] }))
+    if (disposed)
+      return Promise.reject(
+        new ReliquaryError('WINDOW_STATE_INVALID', 'This validator has been disposed.'),
+      )
+    if (running)
+      return Promise.reject(
+        new ReliquaryError(
+          'WINDOW_STATE_INVALID',
+          'runWindow() called while a window is running.',
+          { hints: ['Await each runWindow() before starting the next.'] },
+        ),
+      )
     closeRequested = false
     const run = runOneWindow().finally(() => {
       running = null
@@ -475,7 +601,16 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
       countsWindow = n
       windowCounts = new Map()
       windowRejects = {}
-      batcher = new WindowBatcher({ windowStart: n, randomness, checkpointHash: manifest?.revision ?? '', cooldown, hashDedup, profile, drand: timing, openedAtSeconds: openedAt })
+      batcher = new WindowBatcher({
+        windowStart: n,
+        randomness,
+        checkpointHash: manifest?.revision ?? '',
+        cooldown,
+        hashDedup,
+        profile,
+        drand: timing,
+        openedAtSeconds: openedAt,
+      })
       pipeline.setActiveBatcher(batcher)
       machine.open(n, openedAt)
       emit({ type: 'open', windowN: n, round, randomness, checkpointN })
@@ -500,16 +635,36 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
       }
       const sealedAt = now()
       machine.startTraining(sealedAt)
-      const sealed: SealWindowReturnType<ValidSubmission> = batcher.seal(sealedAt, { queueDepth: server.pending(), force: true })
-      emit({ type: 'sealed', windowN: n, reason: sealReason, validSubmissions: batcher.validCount, batchSize: sealed.batch.length, trained: sealed.trained })
+      const sealed: SealWindowReturnType<ValidSubmission> = batcher.seal(sealedAt, {
+        queueDepth: server.pending(),
+        force: true,
+      })
+      emit({
+        type: 'sealed',
+        windowN: n,
+        reason: sealReason,
+        validSubmissions: batcher.validCount,
+        batchSize: sealed.batch.length,
+        trained: sealed.trained,
+      })
 
       // 3. TRAINING: one GRPO step, only on a full batch.
       let step: GrpoStepReturnType | null = null
       if (sealed.trained) {
         try {
           step = await trainer.step(toGrpoBatch(sealed.batch))
-          trainedSinceParent.push({ windowN: n, batchDigest: batchDigest(sealed.batch.flatMap((s) => s.rolloutHashes)) })
-          emit({ type: 'trained', windowN: n, loss: step.loss, kl: step.kl, learningRate: step.learningRate, rolloutsUsed: step.rolloutsUsed })
+          trainedSinceParent.push({
+            windowN: n,
+            batchDigest: batchDigest(sealed.batch.flatMap((s) => s.rolloutHashes)),
+          })
+          emit({
+            type: 'trained',
+            windowN: n,
+            loss: step.loss,
+            kl: step.kl,
+            learningRate: step.learningRate,
+            rolloutsUsed: step.rolloutsUsed,
+          })
         } catch (e) {
           emit({ type: 'train_failed', windowN: n, error: describe(e) })
         }
@@ -519,7 +674,15 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
       // 4. PUBLISHING.
       machine.startPublishing(trainedAt)
       let published: WindowReport['published'] = null
-      if (p.hub && shouldPublish({ windowN: n, trained: step !== null, hasManifest: manifest !== null, profile })) {
+      if (
+        p.hub &&
+        shouldPublish({
+          windowN: n,
+          trained: step !== null,
+          hasManifest: manifest !== null,
+          profile,
+        })
+      ) {
         try {
           published = await publish(n)
         } catch (e) {
@@ -529,7 +692,13 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
       const publishedAt = now()
 
       // 5. Archive (the reference's R2 object, written to archiveDir).
-      const record = buildWindowArchive({ batcher, validatorHotkey: p.hotkey.address, environment: env, eosTokenId, lateDrops: pipeline.takeLateDrops() })
+      const record = buildWindowArchive({
+        batcher,
+        validatorHotkey: p.hotkey.address,
+        environment: env,
+        eosTokenId,
+        lateDrops: pipeline.takeLateDrops(),
+      })
       const bytes = await encodeWindowArchive(record)
       const archivePath = join(p.archiveDir, ...windowArchiveKey(n).split('/'))
       await mkdir(dirname(archivePath), { recursive: true })
@@ -568,7 +737,11 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
         rejects: { ...windowRejects },
         perHotkey: Object.fromEntries([...windowCounts].map(([k, c]) => [k, copyCounts(c)])),
         archivePath,
-        seconds: { open: sealedAt - openedAt, train: trainedAt - sealedAt, publish: publishedAt - trainedAt },
+        seconds: {
+          open: sealedAt - openedAt,
+          train: trainedAt - sealedAt,
+          publish: publishedAt - trainedAt,
+        },
       })
       reports.push(report)
       emit({ type: 'window', report })

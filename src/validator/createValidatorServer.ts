@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { invalidArgument } from '../errors/base.js'
-import { submitRequestSchema, type CheckpointManifestWire, type Health, type WindowState } from '../protocol/schemas.js'
+import {
+  submitRequestSchema,
+  type CheckpointManifestWire,
+  type Health,
+  type WindowState,
+} from '../protocol/schemas.js'
 import type { AdmissionPipeline } from '../window/admissionPipeline.js'
 import type { AdmissionVerdict } from '../window/admissionTypes.js'
 import { toSubmitHttpResponse } from '../window/runAdmission.js'
@@ -101,12 +106,22 @@ export type ValidatorServer = {
 
 const defaultNow = (): number => Date.now() / 1000
 
-type Reply = { status: number; body: unknown; headers?: Readonly<Record<string, string>> | undefined }
+type Reply = {
+  status: number
+  body: unknown
+  headers?: Readonly<Record<string, string>> | undefined
+}
 
-const detail = (status: number, d: string | FastApiErrorItem[], headers?: Record<string, string>): Reply => ({ status, body: { detail: d }, headers })
+const detail = (
+  status: number,
+  d: string | FastApiErrorItem[],
+  headers?: Record<string, string>,
+): Reply => ({ status, body: { detail: d }, headers })
 
 function own(o: unknown, key: string): unknown {
-  return typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined
+  return typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, key)
+    ? (o as Record<string, unknown>)[key]
+    : undefined
 }
 
 /**
@@ -147,20 +162,33 @@ function own(o: unknown, key: string): unknown {
  * await server.close()
  * ```
  */
-export async function createValidatorServer(parameters: ValidatorServerParameters): Promise<ValidatorServer> {
-  if (typeof parameters !== 'object' || parameters === null) throw invalidArgument('parameters', 'an object', parameters)
+export async function createValidatorServer(
+  parameters: ValidatorServerParameters,
+): Promise<ValidatorServer> {
+  if (typeof parameters !== 'object' || parameters === null)
+    throw invalidArgument('parameters', 'an object', parameters)
   const p = parameters
   const pipeline = p.pipeline
-  if (typeof pipeline?.submit !== 'function' || typeof pipeline.processNext !== 'function') throw invalidArgument('pipeline', 'an AdmissionPipeline', pipeline)
-  for (const k of ['state', 'checkpoint', 'health'] as const) if (typeof p[k] !== 'function') throw invalidArgument(k, 'a function', p[k])
+  if (typeof pipeline?.submit !== 'function' || typeof pipeline.processNext !== 'function')
+    throw invalidArgument('pipeline', 'an AdmissionPipeline', pipeline)
+  for (const k of ['state', 'checkpoint', 'health'] as const)
+    if (typeof p[k] !== 'function') throw invalidArgument(k, 'a function', p[k])
   const {
-    maxBodyBytes = VALIDATOR_SERVER_DEFAULTS.maxBodyBytes, maxQueueDepth = VALIDATOR_SERVER_DEFAULTS.maxQueueDepth,
-    host = VALIDATOR_SERVER_DEFAULTS.host, port = VALIDATOR_SERVER_DEFAULTS.port, onSubmission, now = defaultNow,
+    maxBodyBytes = VALIDATOR_SERVER_DEFAULTS.maxBodyBytes,
+    maxQueueDepth = VALIDATOR_SERVER_DEFAULTS.maxQueueDepth,
+    host = VALIDATOR_SERVER_DEFAULTS.host,
+    port = VALIDATOR_SERVER_DEFAULTS.port,
+    onSubmission,
+    now = defaultNow,
   } = p
-  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw invalidArgument('maxBodyBytes', 'a positive integer', maxBodyBytes)
-  if (!Number.isSafeInteger(maxQueueDepth) || maxQueueDepth < 1) throw invalidArgument('maxQueueDepth', 'a positive integer', maxQueueDepth)
-  if (typeof now !== 'function') throw invalidArgument('now', 'a function returning unix seconds', now)
-  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) throw invalidArgument('port', 'an integer in [0, 65535]', port)
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
+    throw invalidArgument('maxBodyBytes', 'a positive integer', maxBodyBytes)
+  if (!Number.isSafeInteger(maxQueueDepth) || maxQueueDepth < 1)
+    throw invalidArgument('maxQueueDepth', 'a positive integer', maxQueueDepth)
+  if (typeof now !== 'function')
+    throw invalidArgument('now', 'a function returning unix seconds', now)
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535)
+    throw invalidArgument('port', 'an integer in [0, 65535]', port)
   const requestSchema = submitRequestSchema(pipeline.config.profile)
 
   let handling = 0 // /submit requests between arrival and their answer
@@ -205,13 +233,22 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
         }
         if (verdict === null) break
         const meta = queuedMeta[queuedHead]
-        if (meta) queuedMeta[queuedHead++] = undefined as unknown as { hotkey: string; windowStart: number }
+        if (meta)
+          queuedMeta[queuedHead++] = undefined as unknown as { hotkey: string; windowStart: number }
         if (queuedHead > 1024 && queuedHead * 2 > queuedMeta.length) {
           queuedMeta.splice(0, queuedHead)
           queuedHead = 0
         }
         workerVerdicts++
-        emit({ stage: 'worker', hotkey: meta?.hotkey ?? null, windowStart: meta?.windowStart ?? null, status: 200, accepted: verdict.accepted, reason: verdict.reason, verdict })
+        emit({
+          stage: 'worker',
+          hotkey: meta?.hotkey ?? null,
+          windowStart: meta?.windowStart ?? null,
+          status: 200,
+          accepted: verdict.accepted,
+          reason: verdict.reason,
+          verdict,
+        })
         notePending()
         // Let pending I/O run between items: a model-bound verification is one long promise chain,
         // and arriving requests must be stamped when they arrive, not after the whole queue.
@@ -262,14 +299,37 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
       })
     })
 
-  const handleSubmit = async (req: IncomingMessage, arrivalSeconds: number): Promise<{ reply: Reply; event: Omit<SubmissionEvent, 'status'> }> => {
+  const handleSubmit = async (
+    req: IncomingMessage,
+    arrivalSeconds: number,
+  ): Promise<{ reply: Reply; event: Omit<SubmissionEvent, 'status'> }> => {
     const declared = Number(req.headers['content-length'])
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      return { reply: detail(413, 'payload_too_large', { Connection: 'close' }), event: { stage: 'handler', hotkey: null, windowStart: null, accepted: false, reason: 'payload_too_large', verdict: null } }
+      return {
+        reply: detail(413, 'payload_too_large', { Connection: 'close' }),
+        event: {
+          stage: 'handler',
+          hotkey: null,
+          windowStart: null,
+          accepted: false,
+          reason: 'payload_too_large',
+          verdict: null,
+        },
+      }
     }
     const bytes = await readBody(req)
     if (bytes === null) {
-      return { reply: detail(413, 'payload_too_large', { Connection: 'close' }), event: { stage: 'handler', hotkey: null, windowStart: null, accepted: false, reason: 'payload_too_large', verdict: null } }
+      return {
+        reply: detail(413, 'payload_too_large', { Connection: 'close' }),
+        event: {
+          stage: 'handler',
+          hotkey: null,
+          windowStart: null,
+          accepted: false,
+          reason: 'payload_too_large',
+          verdict: null,
+        },
+      }
     }
     try {
       let body: unknown
@@ -277,8 +337,17 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
         body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
       } catch {
         return {
-          reply: detail(422, [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' }]),
-          event: { stage: 'handler', hotkey: null, windowStart: null, accepted: false, reason: 'bad_schema', verdict: null },
+          reply: detail(422, [
+            { type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' },
+          ]),
+          event: {
+            stage: 'handler',
+            hotkey: null,
+            windowStart: null,
+            accepted: false,
+            reason: 'bad_schema',
+            verdict: null,
+          },
         }
       }
       const hk = own(body, 'miner_hotkey')
@@ -293,11 +362,33 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
       }
       if (verdict.httpStatus === 422) {
         const r = requestSchema.safeParse(body)
-        const items = r.success ? [{ type: 'value_error', loc: ['body'], msg: verdict.detail }] : fastApiDetail(r.error.issues)
-        return { reply: detail(422, items), event: { stage: 'handler', hotkey, windowStart, accepted: false, reason: verdict.reason, verdict } }
+        const items = r.success
+          ? [{ type: 'value_error', loc: ['body'], msg: verdict.detail }]
+          : fastApiDetail(r.error.issues)
+        return {
+          reply: detail(422, items),
+          event: {
+            stage: 'handler',
+            hotkey,
+            windowStart,
+            accepted: false,
+            reason: verdict.reason,
+            verdict,
+          },
+        }
       }
       const http = toSubmitHttpResponse(verdict)
-      return { reply: { status: http.status, body: http.body, headers: http.headers }, event: { stage: 'handler', hotkey, windowStart, accepted: verdict.accepted, reason: verdict.reason, verdict } }
+      return {
+        reply: { status: http.status, body: http.body, headers: http.headers },
+        event: {
+          stage: 'handler',
+          hotkey,
+          windowStart,
+          accepted: verdict.accepted,
+          reason: verdict.reason,
+          verdict,
+        },
+      }
     } finally {
       buffered -= bytes.length
     }
@@ -307,13 +398,22 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
     const url = new URL(req.url ?? '/', 'http://validator.invalid')
     const path = url.pathname
     const method = req.method ?? 'GET'
-    const only = (m: string): Reply | null => (method === m ? null : detail(405, 'Method Not Allowed'))
+    const only = (m: string): Reply | null =>
+      method === m ? null : detail(405, 'Method Not Allowed')
     if (path === '/submit') {
       const bad = only('POST')
       if (bad) return bad
       if (pending() >= maxQueueDepth) {
         submitResponses['503'] = (submitResponses['503'] ?? 0) + 1
-        emit({ stage: 'handler', hotkey: null, windowStart: null, status: 503, accepted: false, reason: 'queue_full', verdict: null })
+        emit({
+          stage: 'handler',
+          hotkey: null,
+          windowStart: null,
+          status: 503,
+          accepted: false,
+          reason: 'queue_full',
+          verdict: null,
+        })
         return detail(503, 'queue_full', { Connection: 'close' })
       }
       handling++
@@ -324,7 +424,8 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
       } finally {
         handling--
       }
-      submitResponses[String(out.reply.status)] = (submitResponses[String(out.reply.status)] ?? 0) + 1
+      submitResponses[String(out.reply.status)] =
+        (submitResponses[String(out.reply.status)] ?? 0) + 1
       emit({ ...out.event, status: out.reply.status })
       notePending()
       return out.reply
@@ -342,7 +443,11 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
       return c === null ? detail(404, 'no_checkpoint') : { status: 200, body: c }
     }
     if (path === '/health') return only('GET') ?? { status: 200, body: p.health() }
-    if (path.startsWith('/verdicts/') && path.length > '/verdicts/'.length && !path.slice('/verdicts/'.length).includes('/')) {
+    if (
+      path.startsWith('/verdicts/') &&
+      path.length > '/verdicts/'.length &&
+      !path.slice('/verdicts/'.length).includes('/')
+    ) {
       const bad = only('GET')
       if (bad) return bad
       let hotkey: string
@@ -355,7 +460,14 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
       let since: number | undefined
       if (raw !== null) {
         since = raw.trim() === '' ? Number.NaN : Number(raw)
-        if (!Number.isFinite(since)) return detail(422, [{ type: 'float_parsing', loc: ['query', 'since'], msg: 'Input should be a valid number, unable to parse string as a number' }])
+        if (!Number.isFinite(since))
+          return detail(422, [
+            {
+              type: 'float_parsing',
+              loc: ['query', 'since'],
+              msg: 'Input should be a valid number, unable to parse string as a number',
+            },
+          ])
       }
       return { status: 200, body: pipeline.verdicts(hotkey, { since }) }
     }
@@ -364,7 +476,11 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
 
   const send = (res: ServerResponse, r: Reply): void => {
     const text = JSON.stringify(r.body)
-    res.writeHead(r.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...r.headers })
+    res.writeHead(r.status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...r.headers,
+    })
     res.end(text)
   }
 
@@ -374,7 +490,8 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
     route(req, arrivalSeconds).then(
       (r) => send(res, r),
       () => {
-        if (!res.headersSent) send(res, detail(500, 'Internal Server Error', { Connection: 'close' }))
+        if (!res.headersSent)
+          send(res, detail(500, 'Internal Server Error', { Connection: 'close' }))
         else res.destroy()
       },
     )
@@ -397,8 +514,14 @@ export async function createValidatorServer(parameters: ValidatorServerParameter
     url: `http://${urlHost}:${addr.port}`,
     port: addr.port,
     pending,
-    whenIdle: () => (pending() === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
-    stats: (): ValidatorServerStats => ({ submitResponses: { ...submitResponses }, workerVerdicts, peakPending, peakBufferedBytes }),
+    whenIdle: () =>
+      pending() === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r)),
+    stats: (): ValidatorServerStats => ({
+      submitResponses: { ...submitResponses },
+      workerVerdicts,
+      peakPending,
+      peakBufferedBytes,
+    }),
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => {

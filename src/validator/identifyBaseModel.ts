@@ -23,10 +23,14 @@ import { hashSnapshotFiles } from '../manifest/snapshotFiles.js'
  * // { id: 'local/qwen3-tiny-s0', revision: '…64 hex…' }
  * ```
  */
-export async function identifyBaseModel(modelDir: string): Promise<{ id: string; revision: string }> {
-  if (typeof modelDir !== 'string' || modelDir.length === 0) throw invalidArgument('modelDir', 'a directory path', modelDir)
+export async function identifyBaseModel(
+  modelDir: string,
+): Promise<{ id: string; revision: string }> {
+  if (typeof modelDir !== 'string' || modelDir.length === 0)
+    throw invalidArgument('modelDir', 'a directory path', modelDir)
   const files = await hashSnapshotFiles(modelDir)
-  if (files.length === 0) throw invalidArgument('modelDir', 'a directory holding model files', modelDir)
+  if (files.length === 0)
+    throw invalidArgument('modelDir', 'a directory holding model files', modelDir)
   const lines = files
     .map((f) => `${f.path} ${f.size} ${f.sha256}`)
     .sort()

@@ -1,7 +1,20 @@
 export { createValidatorServer, VALIDATOR_SERVER_DEFAULTS } from './createValidatorServer.js'
-export type { ValidatorServerParameters, SubmissionEvent, ValidatorServerStats, ValidatorServer } from './createValidatorServer.js'
+export type {
+  ValidatorServerParameters,
+  SubmissionEvent,
+  ValidatorServerStats,
+  ValidatorServer,
+} from './createValidatorServer.js'
 export { createValidator } from './createValidator.js'
-export type { ValidatorHubOptions, CreateValidatorParameters, HotkeyCounts, SealReason, WindowReport, ValidatorEvent, Validator } from './createValidator.js'
+export type {
+  ValidatorHubOptions,
+  CreateValidatorParameters,
+  HotkeyCounts,
+  SealReason,
+  WindowReport,
+  ValidatorEvent,
+  Validator,
+} from './createValidator.js'
 export { runValidator } from './runValidator.js'
 export type { RunValidatorParameters, RunValidatorReturnType } from './runValidator.js'
 export { identifyBaseModel } from './identifyBaseModel.js'

@@ -1,5 +1,10 @@
 import { invalidArgument } from '../errors/base.js'
-import { createValidator, type CreateValidatorParameters, type Validator, type WindowReport } from './createValidator.js'
+import {
+  createValidator,
+  type CreateValidatorParameters,
+  type Validator,
+  type WindowReport,
+} from './createValidator.js'
 
 /** Parameters of {@link runValidator}: those of `createValidator`, plus how long to run. */
 export type RunValidatorParameters = CreateValidatorParameters & {
@@ -44,18 +49,27 @@ export type RunValidatorReturnType = {
  * const { reports } = await runValidator({ ...parameters, signal: ac.signal, onStart: (v) => console.log(`listening on ${v.url}`) })
  * ```
  */
-export async function runValidator(parameters: RunValidatorParameters): Promise<RunValidatorReturnType> {
-  if (typeof parameters !== 'object' || parameters === null) throw invalidArgument('parameters', 'an object', parameters)
+export async function runValidator(
+  parameters: RunValidatorParameters,
+): Promise<RunValidatorReturnType> {
+  if (typeof parameters !== 'object' || parameters === null)
+    throw invalidArgument('parameters', 'an object', parameters)
   const { windows = Number.POSITIVE_INFINITY, signal, onStart, ...rest } = parameters
-  if (windows !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(windows) || windows < 1)) throw invalidArgument('windows', 'a positive integer or Infinity', windows)
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgument('signal', 'an AbortSignal', signal)
+  if (windows !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(windows) || windows < 1))
+    throw invalidArgument('windows', 'a positive integer or Infinity', windows)
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalidArgument('signal', 'an AbortSignal', signal)
   const validator = await createValidator(rest)
   const close = (): void => validator.closeWindow()
   signal?.addEventListener('abort', close)
   try {
     onStart?.(validator)
     for (let i = 0; i < windows && !signal?.aborted; i++) await validator.runWindow()
-    return Object.freeze({ reports: validator.reports(), ema: validator.ema(), aborted: signal?.aborted ?? false })
+    return Object.freeze({
+      reports: validator.reports(),
+      ema: validator.ema(),
+      aborted: signal?.aborted ?? false,
+    })
   } finally {
     signal?.removeEventListener('abort', close)
     await validator.dispose()

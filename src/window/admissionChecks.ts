@@ -3,7 +3,12 @@ import { drandRoundAt } from '../drand/round.js'
 import type { RejectReason } from '../protocol/profiles.js'
 import { WIRE_LIMITS } from '../protocol/schemas.js'
 import { groupSigma, isInZone } from '../reward/groups.js'
-import type { AdmissionCheck, AdmissionConfig, AdmissionRequest, CheckFailure } from './admissionTypes.js'
+import type {
+  AdmissionCheck,
+  AdmissionConfig,
+  AdmissionRequest,
+  CheckFailure,
+} from './admissionTypes.js'
 import { rolloutHash } from './hashDedup.js'
 import type { QuotaLedger } from './quotaLedger.js'
 import type { WindowBatcher } from './windowBatcher.js'
@@ -48,7 +53,11 @@ export type WorkerContext = AdmissionContext & {
   readonly scratch: WorkerScratch
 }
 
-const fail = (reason: RejectReason, detail: string, extra: Omit<CheckFailure, 'reason' | 'detail'> = {}): CheckFailure => ({ reason, detail, ...extra })
+const fail = (
+  reason: RejectReason,
+  detail: string,
+  extra: Omit<CheckFailure, 'reason' | 'detail'> = {},
+): CheckFailure => ({ reason, detail, ...extra })
 
 /** The round a request is ordered by: E3 `drand_round`, E1 `signed_round`. @internal */
 export function requestRound(r: AdmissionRequest): number {
@@ -56,7 +65,9 @@ export function requestRound(r: AdmissionRequest): number {
 }
 
 function own(o: unknown, key: string): unknown {
-  return typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined
+  return typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, key)
+    ? (o as Record<string, unknown>)[key]
+    : undefined
 }
 
 const NO_BATCHER = fail('window_not_active', 'no_active_window', { httpStatus: 503 })
@@ -81,14 +92,27 @@ export const checkEnvelope: AdmissionCheck<HandlerContext> = {
       'drand_round' in r &&
       (await verifyEnvelope(
         {
-          minerHotkey: r.miner_hotkey, windowStart: r.window_start, promptIdx: r.prompt_idx, merkleRoot: r.merkle_root,
-          checkpointHash: r.checkpoint_hash, drandRound: r.drand_round, randomness: ctx.batcher?.randomness ?? '', nonce: r.nonce,
+          minerHotkey: r.miner_hotkey,
+          windowStart: r.window_start,
+          promptIdx: r.prompt_idx,
+          merkleRoot: r.merkle_root,
+          checkpointHash: r.checkpoint_hash,
+          drandRound: r.drand_round,
+          randomness: ctx.batcher?.randomness ?? '',
+          nonce: r.nonce,
         },
         r.envelope_signature,
       ))
     if (ok) return null
-    const recordVerdict = ctx.ledger.noteBadEnvelope(r.miner_hotkey, profile.window.maxBadEnvelopeVerdicts)
-    return fail('bad_envelope_signature', 'envelope signature does not verify against miner_hotkey and the window randomness', { closeConnection: true, recordVerdict })
+    const recordVerdict = ctx.ledger.noteBadEnvelope(
+      r.miner_hotkey,
+      profile.window.maxBadEnvelopeVerdicts,
+    )
+    return fail(
+      'bad_envelope_signature',
+      'envelope signature does not verify against miner_hotkey and the window randomness',
+      { closeConnection: true, recordVerdict },
+    )
   },
 }
 
@@ -97,14 +121,17 @@ export const checkRateLimit: AdmissionCheck<HandlerContext> = {
   id: 'rate_limit',
   run: (ctx) => {
     const max = ctx.config.profile.window.maxSubmissionsPerHotkey
-    return ctx.ledger.consume(ctx.request.miner_hotkey, max) ? null : fail('rate_limited', `hotkey already used its ${max} submissions this window`)
+    return ctx.ledger.consume(ctx.request.miner_hotkey, max)
+      ? null
+      : fail('rate_limited', `hotkey already used its ${max} submissions this window`)
   },
 }
 
 /** E3 step 3: the validator must be in the `open` phase (`window_not_active`, HTTP 200). */
 export const checkWindowState: AdmissionCheck<HandlerContext> = {
   id: 'window_state',
-  run: (ctx) => (ctx.phase === 'open' ? null : fail('window_not_active', `validator state is ${ctx.phase}`)),
+  run: (ctx) =>
+    ctx.phase === 'open' ? null : fail('window_not_active', `validator state is ${ctx.phase}`),
 }
 
 /** E3 step 4: a batcher must be active (the reference answers HTTP 503 `no_active_window`). */
@@ -119,7 +146,13 @@ function windowMatch(httpStatus: 200 | 409): AdmissionCheck<AdmissionContext> {
     run: (ctx) => {
       const b = ctx.batcher
       if (!b) return NO_BATCHER
-      return ctx.request.window_start === b.windowStart ? null : fail('window_mismatch', `window_start ${ctx.request.window_start} is not the active window ${b.windowStart}`, { httpStatus })
+      return ctx.request.window_start === b.windowStart
+        ? null
+        : fail(
+            'window_mismatch',
+            `window_start ${ctx.request.window_start} is not the active window ${b.windowStart}`,
+            { httpStatus },
+          )
     },
   }
 }
@@ -160,10 +193,18 @@ export const checkDrandRound: AdmissionCheck<HandlerContext> = {
   run: (ctx) => {
     const { drand, profile } = ctx.config
     const round = requestRound(ctx.request)
-    const cur = drandRoundAt(ctx.arrivalSeconds, { genesisTime: drand.genesisTime, periodSeconds: drand.periodSeconds })
-    if (round > cur) return fail('future_round', `drand_round ${round} is after the arrival round ${cur}`)
+    const cur = drandRoundAt(ctx.arrivalSeconds, {
+      genesisTime: drand.genesisTime,
+      periodSeconds: drand.periodSeconds,
+    })
+    if (round > cur)
+      return fail('future_round', `drand_round ${round} is after the arrival round ${cur}`)
     const tol = profile.window.drandBackwardTolerance
-    if (round < cur - tol) return fail('stale_round', `drand_round ${round} is older than the arrival round ${cur} minus tolerance ${tol}`)
+    if (round < cur - tol)
+      return fail(
+        'stale_round',
+        `drand_round ${round} is older than the arrival round ${cur} minus tolerance ${tol}`,
+      )
     return null
   },
 }
@@ -176,7 +217,9 @@ export const checkSealTrigger: AdmissionCheck<AdmissionContext> = {
     if (!b) return NO_BATCHER
     const trigger = b.sealTriggerRound
     const round = requestRound(ctx.request)
-    return trigger !== null && round > trigger ? fail('batch_filled', `drand_round ${round} is after the seal trigger round ${trigger}`) : null
+    return trigger !== null && round > trigger
+      ? fail('batch_filled', `drand_round ${round} is after the seal trigger round ${trigger}`)
+      : null
   },
 }
 
@@ -185,7 +228,9 @@ export const checkPromptIdx: AdmissionCheck<AdmissionContext> = {
   id: 'prompt_idx',
   run: (ctx) => {
     const size = ctx.config.environment.size
-    return ctx.request.prompt_idx < size ? null : fail('bad_prompt_idx', `prompt_idx ${ctx.request.prompt_idx} ≥ environment size ${size}`)
+    return ctx.request.prompt_idx < size
+      ? null
+      : fail('bad_prompt_idx', `prompt_idx ${ctx.request.prompt_idx} ≥ environment size ${size}`)
   },
 }
 
@@ -195,7 +240,9 @@ export const checkCooldown: AdmissionCheck<AdmissionContext> = {
   run: (ctx) => {
     const b = ctx.batcher
     if (!b) return NO_BATCHER
-    return b.isInCooldown(ctx.request.prompt_idx) ? fail('prompt_in_cooldown', `prompt ${ctx.request.prompt_idx} is in cooldown`) : null
+    return b.isInCooldown(ctx.request.prompt_idx)
+      ? fail('prompt_in_cooldown', `prompt ${ctx.request.prompt_idx} is in cooldown`)
+      : null
   },
 }
 
@@ -207,7 +254,9 @@ export const checkPromptFull: AdmissionCheck<AdmissionContext> = {
     if (!b) return NO_BATCHER
     const max = ctx.config.profile.window.maxSubmissionsPerPrompt
     const n = b.promptSubmissionCount(ctx.request.prompt_idx)
-    return max > 0 && n >= max ? fail('prompt_full', `prompt ${ctx.request.prompt_idx} already has ${n} valid submissions`) : null
+    return max > 0 && n >= max
+      ? fail('prompt_full', `prompt ${ctx.request.prompt_idx} already has ${n} valid submissions`)
+      : null
   },
 }
 
@@ -218,16 +267,21 @@ export const checkPromptFull: AdmissionCheck<AdmissionContext> = {
 /** Worker pre-check: the window the item was queued for must still be the active one (`worker_dropped`). */
 export const checkBatcherActive: AdmissionCheck<WorkerContext> = {
   id: 'batcher_active',
-  run: (ctx) => (ctx.activeBatcher === ctx.batcher ? null : fail('worker_dropped', `window ${ctx.batcher.windowStart} is no longer active`)),
+  run: (ctx) =>
+    ctx.activeBatcher === ctx.batcher
+      ? null
+      : fail('worker_dropped', `window ${ctx.batcher.windowStart} is no longer active`),
 }
 
 function commitTokens(commit: unknown): number[] | string {
   const t = own(commit, 'tokens')
   if (!Array.isArray(t)) return 'commit.tokens is not an array'
-  if (t.length > WIRE_LIMITS.maxTokensPerRollout) return `commit.tokens has ${t.length} entries (limit ${WIRE_LIMITS.maxTokensPerRollout})`
+  if (t.length > WIRE_LIMITS.maxTokensPerRollout)
+    return `commit.tokens has ${t.length} entries (limit ${WIRE_LIMITS.maxTokensPerRollout})`
   for (let i = 0; i < t.length; i++) {
     const x = t[i]
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 0xffffffff) return `commit.tokens[${i}] is not a token id`
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 0xffffffff)
+      return `commit.tokens[${i}] is not a token id`
   }
   return t as number[]
 }
@@ -246,8 +300,10 @@ export const checkHashDuplicate: AdmissionCheck<WorkerContext> = {
       const tokens = commitTokens(ctx.request.rollouts[i]!.commit)
       if (typeof tokens === 'string') return fail('bad_schema', `rollout ${i}: ${tokens}`)
       const h = rolloutHash(tokens)
-      if (seen.has(h)) return fail('hash_duplicate', `rollout ${i} repeats an earlier rollout of the group`)
-      if (ctx.batcher.hashDedup.has(h)) return fail('hash_duplicate', `rollout ${i} repeats a rollout of an earlier winning prompt`)
+      if (seen.has(h))
+        return fail('hash_duplicate', `rollout ${i} repeats an earlier rollout of the group`)
+      if (ctx.batcher.hashDedup.has(h))
+        return fail('hash_duplicate', `rollout ${i} repeats a rollout of an earlier winning prompt`)
       seen.add(h)
       hashes.push(h)
     }
@@ -259,10 +315,12 @@ export const checkHashDuplicate: AdmissionCheck<WorkerContext> = {
 function promptLengthOf(commit: unknown): number | string {
   const rollout = own(commit, 'rollout')
   if (rollout === undefined) return 0
-  if (typeof rollout !== 'object' || rollout === null || Array.isArray(rollout)) return 'commit.rollout is not an object'
+  if (typeof rollout !== 'object' || rollout === null || Array.isArray(rollout))
+    return 'commit.rollout is not an object'
   const pl = own(rollout, 'prompt_length')
   if (pl === undefined) return 0
-  if (typeof pl !== 'number' || !Number.isSafeInteger(pl) || pl < 0) return 'commit.rollout.prompt_length is not a non-negative integer'
+  if (typeof pl !== 'number' || !Number.isSafeInteger(pl) || pl < 0)
+    return 'commit.rollout.prompt_length is not a non-negative integer'
   return pl
 }
 
@@ -289,8 +347,15 @@ export const checkReward: AdmissionCheck<WorkerContext> = {
       } catch {
         return fail('reward_mismatch', `rollout ${i}: the reward could not be recomputed`)
       }
-      if (typeof text !== 'string' || typeof actual !== 'number' || !(Math.abs(actual - r.reward) <= profile.checks.rewardTolerance)) {
-        return fail('reward_mismatch', `rollout ${i}: claimed reward ${r.reward}, recomputed ${String(actual)}`)
+      if (
+        typeof text !== 'string' ||
+        typeof actual !== 'number' ||
+        !(Math.abs(actual - r.reward) <= profile.checks.rewardTolerance)
+      ) {
+        return fail(
+          'reward_mismatch',
+          `rollout ${i}: claimed reward ${r.reward}, recomputed ${String(actual)}`,
+        )
       }
       texts.push(text)
     }
@@ -307,7 +372,10 @@ export const checkZone: AdmissionCheck<WorkerContext> = {
     ctx.scratch.sigma = sigma
     return isInZone(sigma, { bootstrap: ctx.batcher.bootstrap, profile: ctx.config.profile })
       ? null
-      : fail('out_of_zone', `σ = ${sigma} is below the ${ctx.batcher.bootstrap ? 'bootstrap ' : ''}zone threshold`)
+      : fail(
+          'out_of_zone',
+          `σ = ${sigma} is below the ${ctx.batcher.bootstrap ? 'bootstrap ' : ''}zone threshold`,
+        )
   },
 }
 
@@ -327,27 +395,45 @@ export const checkRollouts: AdmissionCheck<WorkerContext> = {
     try {
       canonical = promptTokens(ctx.request.prompt_idx)
     } catch (e) {
-      return fail('worker_dropped', `canonical prompt tokens unavailable: ${e instanceof Error ? e.message : String(e)}`)
+      return fail(
+        'worker_dropped',
+        `canonical prompt tokens unavailable: ${e instanceof Error ? e.message : String(e)}`,
+      )
     }
     let truncated = 0
     for (let i = 0; i < ctx.request.rollouts.length; i++) {
       let v
       try {
-        v = await verifyRollout({ commit: ctx.request.rollouts[i]!.commit, minerHotkey: ctx.request.miner_hotkey, randomness: ctx.batcher.randomness, promptTokens: canonical, profile })
+        v = await verifyRollout({
+          commit: ctx.request.rollouts[i]!.commit,
+          minerHotkey: ctx.request.miner_hotkey,
+          randomness: ctx.batcher.randomness,
+          promptTokens: canonical,
+          profile,
+        })
       } catch (e) {
-        return fail('worker_dropped', `rollout ${i}: verifier error: ${e instanceof Error ? e.message : String(e)}`)
+        return fail(
+          'worker_dropped',
+          `rollout ${i}: verifier error: ${e instanceof Error ? e.message : String(e)}`,
+        )
       }
-      if (typeof v !== 'object' || v === null) return fail('worker_dropped', `rollout ${i}: verifier returned no verdict`)
+      if (typeof v !== 'object' || v === null)
+        return fail('worker_dropped', `rollout ${i}: verifier returned no verdict`)
       const sd = v.grail?.sketchDiffMax
-      if (typeof sd === 'number' && Number.isFinite(sd)) s.sketchDiffMax = Math.max(s.sketchDiffMax ?? 0, sd)
+      if (typeof sd === 'number' && Number.isFinite(sd))
+        s.sketchDiffMax = Math.max(s.sketchDiffMax ?? 0, sd)
       const lp = v.logprob?.medianDev
-      if (typeof lp === 'number' && Number.isFinite(lp)) s.lpDevMax = s.lpDevMax === null ? lp : Math.max(s.lpDevMax, lp)
+      if (typeof lp === 'number' && Number.isFinite(lp))
+        s.lpDevMax = s.lpDevMax === null ? lp : Math.max(s.lpDevMax, lp)
       const q10 = v.distribution?.metrics?.q10
-      if (typeof q10 === 'number' && Number.isFinite(q10)) s.distQ10Min = s.distQ10Min === null ? q10 : Math.min(s.distQ10Min, q10)
+      if (typeof q10 === 'number' && Number.isFinite(q10))
+        s.distQ10Min = s.distQ10Min === null ? q10 : Math.min(s.distQ10Min, q10)
       if (v.ok === true) continue
-      const reason: RejectReason = v.reason !== null && profile.rejectReasons.includes(v.reason) ? v.reason : 'grail_fail'
+      const reason: RejectReason =
+        v.reason !== null && profile.rejectReasons.includes(v.reason) ? v.reason : 'grail_fail'
       const detail = `rollout ${i}: ${typeof v.detail === 'string' ? v.detail : reason}`
-      if (reason === 'bad_termination' && ++truncated <= profile.checks.maxTruncatedPerGroup) continue
+      if (reason === 'bad_termination' && ++truncated <= profile.checks.maxTruncatedPerGroup)
+        continue
       return fail(reason, detail)
     }
     return null
@@ -369,9 +455,16 @@ export const checkSignedRound: AdmissionCheck<WorkerContext> = {
     const t = ctx.nowSeconds ?? ctx.arrivalSeconds
     if (t === undefined) return null
     const { drand, profile } = ctx.config
-    const cur = drandRoundAt(t, { genesisTime: drand.genesisTime, periodSeconds: drand.periodSeconds })
+    const cur = drandRoundAt(t, {
+      genesisTime: drand.genesisTime,
+      periodSeconds: drand.periodSeconds,
+    })
     const round = requestRound(ctx.request)
-    if (round > cur || cur - round > profile.window.staleRoundLagMax) return fail('stale_round', `signed_round ${round} vs live round ${cur} (lag limit ${profile.window.staleRoundLagMax})`)
+    if (round > cur || cur - round > profile.window.staleRoundLagMax)
+      return fail(
+        'stale_round',
+        `signed_round ${round} vs live round ${cur} (lag limit ${profile.window.staleRoundLagMax})`,
+      )
     return null
   },
 }
@@ -382,8 +475,14 @@ export const checkSuperseded: AdmissionCheck<WorkerContext> = {
   run: (ctx) => {
     const round = requestRound(ctx.request)
     for (const s of ctx.batcher.validSubmissions()) {
-      if (s.promptIdx === ctx.request.prompt_idx && (s.signedRound ?? Number.POSITIVE_INFINITY) <= round) {
-        return fail('superseded', `prompt ${ctx.request.prompt_idx} already has a valid submission with signed_round ${s.signedRound}`)
+      if (
+        s.promptIdx === ctx.request.prompt_idx &&
+        (s.signedRound ?? Number.POSITIVE_INFINITY) <= round
+      ) {
+        return fail(
+          'superseded',
+          `prompt ${ctx.request.prompt_idx} already has a valid submission with signed_round ${s.signedRound}`,
+        )
       }
     }
     return null
@@ -395,28 +494,58 @@ export const checkSuperseded: AdmissionCheck<WorkerContext> = {
 // ------------------------------------------------------------------------------------------------
 
 /** The E3 `/submit` handler checks, in the reference order (PROTOCOL.md §4.3 handler steps 1–12). */
-export const E3_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] = /*#__PURE__*/ Object.freeze([
-  checkEnvelope, checkRateLimit, checkWindowState, checkActiveWindow, checkWindowMatchHttp, checkSealed,
-  checkCheckpoint, checkDrandRound, checkSealTrigger, checkPromptIdx, checkCooldown, checkPromptFull,
-])
+export const E3_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] =
+  /*#__PURE__*/ Object.freeze([
+    checkEnvelope,
+    checkRateLimit,
+    checkWindowState,
+    checkActiveWindow,
+    checkWindowMatchHttp,
+    checkSealed,
+    checkCheckpoint,
+    checkDrandRound,
+    checkSealTrigger,
+    checkPromptIdx,
+    checkCooldown,
+    checkPromptFull,
+  ])
 
 /**
  * The E3 worker checks, in the reference order: the server worker's window and seal checks, then
  * `_accept_locked` steps 1–10 (PROTOCOL.md §4.3). Everything before `rollouts` is cheap; the model
  * runs only inside the rollout verifier.
  */
-export const E3_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] = /*#__PURE__*/ Object.freeze([
-  checkBatcherActive, checkSealed, checkSealTrigger, checkWindowMatch, checkCheckpoint, checkPromptIdx,
-  checkCooldown, checkPromptFull, checkHashDuplicate, checkReward, checkZone, checkRollouts,
-])
+export const E3_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
+  /*#__PURE__*/ Object.freeze([
+    checkBatcherActive,
+    checkSealed,
+    checkSealTrigger,
+    checkWindowMatch,
+    checkCheckpoint,
+    checkPromptIdx,
+    checkCooldown,
+    checkPromptFull,
+    checkHashDuplicate,
+    checkReward,
+    checkZone,
+    checkRollouts,
+  ])
 
 /** The E1 `/submit` handler checks (PROTOCOL.md §4.1): state, active window (503), window (409); then a provisional `accepted`. */
-export const E1_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] = /*#__PURE__*/ Object.freeze([
-  checkWindowState, checkActiveWindow, checkWindowMatchHttp,
-])
+export const E1_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] =
+  /*#__PURE__*/ Object.freeze([checkWindowState, checkActiveWindow, checkWindowMatchHttp])
 
 /** The E1 worker checks (`_accept_locked` at 59b4718, PROTOCOL.md §4.1 steps 1–9). */
-export const E1_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] = /*#__PURE__*/ Object.freeze([
-  checkBatcherActive, checkWindowMatch, checkCheckpoint, checkPromptIdx, checkSignedRound,
-  checkCooldown, checkSuperseded, checkReward, checkZone, checkRollouts,
-])
+export const E1_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
+  /*#__PURE__*/ Object.freeze([
+    checkBatcherActive,
+    checkWindowMatch,
+    checkCheckpoint,
+    checkPromptIdx,
+    checkSignedRound,
+    checkCooldown,
+    checkSuperseded,
+    checkReward,
+    checkZone,
+    checkRollouts,
+  ])

@@ -2,9 +2,20 @@ import { invalidArgument } from '../errors/base.js'
 import { DEFAULT_PROFILE, type ProtocolProfile, type RejectReason } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import type { HandlerContext, WorkerContext } from './admissionChecks.js'
-import type { AdmissionConfig, AdmissionRequest, AdmissionVerdict, DrandTiming, RolloutVerifier } from './admissionTypes.js'
+import type {
+  AdmissionConfig,
+  AdmissionRequest,
+  AdmissionVerdict,
+  DrandTiming,
+  RolloutVerifier,
+} from './admissionTypes.js'
 import { QuotaLedger } from './quotaLedger.js'
-import { newWorkerScratch, parseSubmission, runHandlerStage, runWorkerStage } from './runAdmission.js'
+import {
+  newWorkerScratch,
+  parseSubmission,
+  runHandlerStage,
+  runWorkerStage,
+} from './runAdmission.js'
 import type { ValidSubmission, WindowBatcher } from './windowBatcher.js'
 import type { WindowPhase } from './windowStateMachine.js'
 
@@ -85,14 +96,26 @@ export class AdmissionPipeline {
     if (typeof p !== 'object' || p === null) throw invalidArgument('parameters', 'an object', p)
     const profile = p.profile ?? DEFAULT_PROFILE
     const env = p.environment
-    if (typeof env !== 'object' || env === null || !Number.isSafeInteger(env.size) || typeof env.getProblem !== 'function' || typeof env.computeReward !== 'function') {
+    if (
+      typeof env !== 'object' ||
+      env === null ||
+      !Number.isSafeInteger(env.size) ||
+      typeof env.getProblem !== 'function' ||
+      typeof env.computeReward !== 'function'
+    ) {
       throw invalidArgument('environment', 'a RewardEnvironment', env)
     }
-    for (const k of ['decode', 'promptTokens', 'verifyRollout'] as const) if (typeof p[k] !== 'function') throw invalidArgument(k, 'a function', p[k])
+    for (const k of ['decode', 'promptTokens', 'verifyRollout'] as const)
+      if (typeof p[k] !== 'function') throw invalidArgument(k, 'a function', p[k])
     const drand = p.drand ?? profile.drand
-    if (!Number.isFinite(drand.genesisTime) || !(drand.periodSeconds > 0)) throw invalidArgument('drand', '{ genesisTime: finite, periodSeconds > 0 }', drand)
+    if (!Number.isFinite(drand.genesisTime) || !(drand.periodSeconds > 0))
+      throw invalidArgument('drand', '{ genesisTime: finite, periodSeconds > 0 }', drand)
     this.config = Object.freeze({
-      profile, environment: env, decode: p.decode, promptTokens: p.promptTokens, verifyRollout: p.verifyRollout,
+      profile,
+      environment: env,
+      decode: p.decode,
+      promptTokens: p.promptTokens,
+      verifyRollout: p.verifyRollout,
       drand: Object.freeze({ genesisTime: drand.genesisTime, periodSeconds: drand.periodSeconds }),
     })
     this.#maxBodyBytes = p.maxBodyBytes
@@ -119,7 +142,8 @@ export class AdmissionPipeline {
    * @throws {ReliquaryError} `INVALID_ARGUMENT` for an unknown phase.
    */
   setPhase(phase: WindowPhase): void {
-    if (!['open', 'training', 'publishing', 'ready'].includes(phase)) throw invalidArgument('phase', 'a window phase', phase)
+    if (!['open', 'training', 'publishing', 'ready'].includes(phase))
+      throw invalidArgument('phase', 'a window phase', phase)
     this.#phase = phase
   }
 
@@ -148,8 +172,13 @@ export class AdmissionPipeline {
    */
   async submit(body: unknown, options: { arrivalSeconds: number }): Promise<AdmissionVerdict> {
     const arrivalSeconds = options?.arrivalSeconds
-    if (typeof arrivalSeconds !== 'number' || !Number.isFinite(arrivalSeconds)) throw invalidArgument('arrivalSeconds', 'a finite number of seconds', arrivalSeconds)
-    const parsed = parseSubmission(body, { profile: this.config.profile, stage: 'handler', maxBytes: this.#maxBodyBytes })
+    if (typeof arrivalSeconds !== 'number' || !Number.isFinite(arrivalSeconds))
+      throw invalidArgument('arrivalSeconds', 'a finite number of seconds', arrivalSeconds)
+    const parsed = parseSubmission(body, {
+      profile: this.config.profile,
+      stage: 'handler',
+      maxBytes: this.#maxBodyBytes,
+    })
     if (!parsed.ok) return parsed.reject
     const request = parsed.request
     const self = this
@@ -182,8 +211,10 @@ export class AdmissionPipeline {
       }
     } else {
       if (verdict.recordVerdict) this.#recordVerdict(request, verdict.reason, false, arrivalSeconds)
-      if (verdict.reason === 'window_not_active' && verdict.httpStatus === 200) this.#lateDrop(request.miner_hotkey, 'window_not_active')
-      else if (verdict.reason === 'rate_limited') this.#lateDrop(request.miner_hotkey, 'rate_limited')
+      if (verdict.reason === 'window_not_active' && verdict.httpStatus === 200)
+        this.#lateDrop(request.miner_hotkey, 'window_not_active')
+      else if (verdict.reason === 'rate_limited')
+        this.#lateDrop(request.miner_hotkey, 'rate_limited')
       else if (verdict.check === 'sealed') this.#lateDrop(request.miner_hotkey, 'batch_filled')
     }
     return verdict
@@ -197,7 +228,9 @@ export class AdmissionPipeline {
    *   and the `/verdicts` time stamp (the arrival time when omitted).
    * @returns The worker verdict, or `null` when the queue is empty.
    */
-  processNext(options: { nowSeconds?: number | undefined } = {}): Promise<AdmissionVerdict<ValidSubmission> | null> {
+  processNext(
+    options: { nowSeconds?: number | undefined } = {},
+  ): Promise<AdmissionVerdict<ValidSubmission> | null> {
     const run = this.#worker.then(() => this.#processOne(options.nowSeconds))
     this.#worker = run.catch(() => undefined)
     return run
@@ -208,7 +241,9 @@ export class AdmissionPipeline {
    * @param options - As {@link AdmissionPipeline.processNext}.
    * @returns The worker verdicts in queue order.
    */
-  async drain(options: { nowSeconds?: number | undefined } = {}): Promise<AdmissionVerdict<ValidSubmission>[]> {
+  async drain(
+    options: { nowSeconds?: number | undefined } = {},
+  ): Promise<AdmissionVerdict<ValidSubmission>[]> {
     const out: AdmissionVerdict<ValidSubmission>[] = []
     for (;;) {
       const v = await this.processNext(options)
@@ -228,18 +263,37 @@ export class AdmissionPipeline {
    */
   async admitDirect(
     body: unknown,
-    options: { batcher?: WindowBatcher | undefined; arrivalSeconds?: number | undefined; nowSeconds?: number | undefined } = {},
+    options: {
+      batcher?: WindowBatcher | undefined
+      arrivalSeconds?: number | undefined
+      nowSeconds?: number | undefined
+    } = {},
   ): Promise<AdmissionVerdict<ValidSubmission>> {
-    const parsed = parseSubmission(body, { profile: this.config.profile, stage: 'worker', maxBytes: this.#maxBodyBytes })
+    const parsed = parseSubmission(body, {
+      profile: this.config.profile,
+      stage: 'worker',
+      maxBytes: this.#maxBodyBytes,
+    })
     if (!parsed.ok) return parsed.reject
     const batcher = options.batcher ?? this.#batcher
     if (!batcher) {
-      return Object.freeze({ accepted: false, reason: 'worker_dropped', stage: 'worker', check: 'batcher_active', detail: 'no active window', httpStatus: 200, closeConnection: false, recordVerdict: true })
+      return Object.freeze({
+        accepted: false,
+        reason: 'worker_dropped',
+        stage: 'worker',
+        check: 'batcher_active',
+        detail: 'no active window',
+        httpStatus: 200,
+        closeConnection: false,
+        recordVerdict: true,
+      })
     }
     return this.#runWorker(parsed.request, batcher, options.arrivalSeconds, options.nowSeconds)
   }
 
-  async #processOne(nowSeconds: number | undefined): Promise<AdmissionVerdict<ValidSubmission> | null> {
+  async #processOne(
+    nowSeconds: number | undefined,
+  ): Promise<AdmissionVerdict<ValidSubmission> | null> {
     if (this.#queueHead >= this.#queue.length) return null
     const item = this.#queue[this.#queueHead]!
     this.#queue[this.#queueHead++] = undefined as unknown as QueueItem
@@ -247,13 +301,29 @@ export class AdmissionPipeline {
       this.#queue.splice(0, this.#queueHead)
       this.#queueHead = 0
     }
-    const verdict = await this.#runWorker(item.request, item.batcher, item.arrivalSeconds, nowSeconds)
-    this.#recordVerdict(item.request, verdict.reason === 'submitted' ? 'accepted' : verdict.reason, verdict.accepted, nowSeconds ?? item.arrivalSeconds)
-    if (!verdict.accepted && (verdict.reason === 'worker_dropped' || verdict.check === 'sealed')) this.#lateDrop(item.request.miner_hotkey, verdict.reason)
+    const verdict = await this.#runWorker(
+      item.request,
+      item.batcher,
+      item.arrivalSeconds,
+      nowSeconds,
+    )
+    this.#recordVerdict(
+      item.request,
+      verdict.reason === 'submitted' ? 'accepted' : verdict.reason,
+      verdict.accepted,
+      nowSeconds ?? item.arrivalSeconds,
+    )
+    if (!verdict.accepted && (verdict.reason === 'worker_dropped' || verdict.check === 'sealed'))
+      this.#lateDrop(item.request.miner_hotkey, verdict.reason)
     return verdict
   }
 
-  #runWorker(request: AdmissionRequest, batcher: WindowBatcher, arrivalSeconds: number | undefined, nowSeconds: number | undefined): Promise<AdmissionVerdict<ValidSubmission>> {
+  #runWorker(
+    request: AdmissionRequest,
+    batcher: WindowBatcher,
+    arrivalSeconds: number | undefined,
+    nowSeconds: number | undefined,
+  ): Promise<AdmissionVerdict<ValidSubmission>> {
     const self = this
     const ctx: WorkerContext = {
       config: this.config,
@@ -270,11 +340,24 @@ export class AdmissionPipeline {
     return runWorkerStage(ctx)
   }
 
-  #recordVerdict(request: AdmissionRequest, reason: RejectReason, accepted: boolean, ts: number): void {
+  #recordVerdict(
+    request: AdmissionRequest,
+    reason: RejectReason,
+    accepted: boolean,
+    ts: number,
+  ): void {
     const hk = request.miner_hotkey
     let ring = this.#verdicts.get(hk)
     if (!ring) this.#verdicts.set(hk, (ring = []))
-    ring.push(Object.freeze({ merkle_root: request.merkle_root, window_n: request.window_start, accepted, reason, ts }))
+    ring.push(
+      Object.freeze({
+        merkle_root: request.merkle_root,
+        window_n: request.window_start,
+        accepted,
+        reason,
+        ts,
+      }),
+    )
     const cap = this.config.profile.window.verdictRingSize
     if (ring.length > cap) ring.splice(0, ring.length - cap)
   }
@@ -293,7 +376,10 @@ export class AdmissionPipeline {
    * @param options - `since`: unix seconds.
    * @returns `{ verdicts }`, oldest first.
    */
-  verdicts(hotkey: string, options: { since?: number | undefined } = {}): { verdicts: VerdictEntry[] } {
+  verdicts(
+    hotkey: string,
+    options: { since?: number | undefined } = {},
+  ): { verdicts: VerdictEntry[] } {
     const ring = this.#verdicts.get(hotkey) ?? []
     const since = options.since
     return { verdicts: since === undefined ? [...ring] : ring.filter((v) => v.ts >= since) }

@@ -128,7 +128,9 @@ export type RolloutVerifierParameters = {
  * termination, logprob, distribution). Wire the SDK's `verifyRollout` with a model:
  * `(p) => verifyRollout({ ...p, model })`, or use {@link rolloutVerifierFromModel}.
  */
-export type RolloutVerifier = (p: RolloutVerifierParameters) => RolloutVerdict | Promise<RolloutVerdict>
+export type RolloutVerifier = (
+  p: RolloutVerifierParameters,
+) => RolloutVerdict | Promise<RolloutVerdict>
 
 /** The drand chain timing the admission gates use. */
 export type DrandTiming = {

@@ -18,10 +18,16 @@ export type BuildWindowArchiveParameters = {
 }
 
 function own(o: unknown, key: string): unknown {
-  return typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined
+  return typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, key)
+    ? (o as Record<string, unknown>)[key]
+    : undefined
 }
 
-function rolloutPayload(s: ValidSubmission, withText: boolean, eosTokenId: number | null): ArchivedRolloutRecord[] {
+function rolloutPayload(
+  s: ValidSubmission,
+  withText: boolean,
+  eosTokenId: number | null,
+): ArchivedRolloutRecord[] {
   return s.rollouts.map((r: ValidRollout, i) => {
     const tokens = [...r.tokens]
     const meta = own(r.commit, 'rollout')
@@ -31,8 +37,12 @@ function rolloutPayload(s: ValidSubmission, withText: boolean, eosTokenId: numbe
     const entry: ArchivedRolloutRecord = {
       tokens,
       reward: r.reward,
-      completion_length: typeof cl === 'number' && Number.isSafeInteger(cl) && cl >= 0 ? cl : Math.max(0, tokens.length - promptLength),
-      eos_terminated: tokens.length > 0 && eosTokenId !== null && tokens[tokens.length - 1] === eosTokenId,
+      completion_length:
+        typeof cl === 'number' && Number.isSafeInteger(cl) && cl >= 0
+          ? cl
+          : Math.max(0, tokens.length - promptLength),
+      eos_terminated:
+        tokens.length > 0 && eosTokenId !== null && tokens[tokens.length - 1] === eosTokenId,
     }
     const h = s.rolloutHashes[i]
     if (h !== undefined) entry.hash = h
@@ -68,11 +78,20 @@ function rolloutPayload(s: ValidSubmission, withText: boolean, eosTokenId: numbe
 export function buildWindowArchive(p: BuildWindowArchiveParameters): WindowArchiveRecord {
   const { batcher, validatorHotkey, environment, eosTokenId, lateDrops = {} } = p
   const sealed = batcher?.sealResult
-  if (!sealed) throw new ReliquaryError('WINDOW_STATE_INVALID', 'Only a sealed window can be archived.', { hints: ['Call batcher.seal(now) first.'] })
-  if (typeof validatorHotkey !== 'string') throw invalidArgument('validatorHotkey', 'a string', validatorHotkey)
+  if (!sealed)
+    throw new ReliquaryError('WINDOW_STATE_INVALID', 'Only a sealed window can be archived.', {
+      hints: ['Call batcher.seal(now) first.'],
+    })
+  if (typeof validatorHotkey !== 'string')
+    throw invalidArgument('validatorHotkey', 'a string', validatorHotkey)
   const opened = batcher.openedAtSeconds
-  const responseTime = (s: ValidSubmission): number | null => (opened === undefined || s.acceptedAtSeconds === undefined ? null : s.acceptedAtSeconds - opened)
-  const diag = (s: ValidSubmission) => ({ sketch_diff_max: s.sketchDiffMax, lp_dev_max: s.lpDevMax, dist_q10_min: s.distQ10Min })
+  const responseTime = (s: ValidSubmission): number | null =>
+    opened === undefined || s.acceptedAtSeconds === undefined ? null : s.acceptedAtSeconds - opened
+  const diag = (s: ValidSubmission) => ({
+    sketch_diff_max: s.sketchDiffMax,
+    lp_dev_max: s.lpDevMax,
+    dist_q10_min: s.distQ10Min,
+  })
   const batched = new Set(sealed.batch.map((s) => `${s.promptIdx}\u0000${s.hotkey}`))
   return {
     window_start: batcher.windowStart,
@@ -97,10 +116,22 @@ export function buildWindowArchive(p: BuildWindowArchiveParameters): WindowArchi
     runners_up: batcher
       .validSubmissions()
       .filter((s) => !batched.has(`${s.promptIdx}\u0000${s.hotkey}`))
-      .map((s) => ({ hotkey: s.hotkey, prompt_idx: s.promptIdx, sigma: s.sigma, response_time: responseTime(s), merkle_root: s.merkleRoot.toLowerCase(), ...diag(s) })),
+      .map((s) => ({
+        hotkey: s.hotkey,
+        prompt_idx: s.promptIdx,
+        sigma: s.sigma,
+        response_time: responseTime(s),
+        merkle_root: s.merkleRoot.toLowerCase(),
+        ...diag(s),
+      })),
     reject_summary: batcher.rejectSummary(),
     rejected: batcher.rejectedSubmissions().map((r) => ({
-      hotkey: r.hotkey, prompt_idx: r.promptIdx, reason: r.reason, sketch_diff_max: r.sketchDiffMax, lp_dev_max: r.lpDevMax, dist_q10_min: r.distQ10Min,
+      hotkey: r.hotkey,
+      prompt_idx: r.promptIdx,
+      reason: r.reason,
+      sketch_diff_max: r.sketchDiffMax,
+      lp_dev_max: r.lpDevMax,
+      dist_q10_min: r.distQ10Min,
     })),
     rewards_by_hotkey: Object.fromEntries(sealed.rewardsByHotkey),
     late_drops: Object.fromEntries(Object.entries(lateDrops).map(([hk, m]) => [hk, { ...m }])),

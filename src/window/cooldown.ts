@@ -66,12 +66,20 @@ export class Cooldown implements CooldownView {
    * @returns A new cooldown.
    * @throws {ReliquaryError} `INVALID_ARGUMENT` for a non-canonical key or a negative window.
    */
-  static fromSnapshot(snapshot: CooldownSnapshot | Readonly<Record<string, number>>, options: CooldownOptions = {}): Cooldown {
+  static fromSnapshot(
+    snapshot: CooldownSnapshot | Readonly<Record<string, number>>,
+    options: CooldownOptions = {},
+  ): Cooldown {
     const cd = new Cooldown(options)
-    if (typeof snapshot !== 'object' || snapshot === null) throw invalidArgument('snapshot', 'an object', snapshot)
-    const map = 'lastBatched' in snapshot && typeof snapshot.lastBatched === 'object' ? (snapshot.lastBatched as Record<string, number>) : (snapshot as Record<string, number>)
+    if (typeof snapshot !== 'object' || snapshot === null)
+      throw invalidArgument('snapshot', 'an object', snapshot)
+    const map =
+      'lastBatched' in snapshot && typeof snapshot.lastBatched === 'object'
+        ? (snapshot.lastBatched as Record<string, number>)
+        : (snapshot as Record<string, number>)
     for (const [k, w] of Object.entries(map)) {
-      if (!PROMPT_KEY.test(k) || !Number.isSafeInteger(Number(k))) throw invalidArgument('snapshot key', 'a canonical decimal prompt index', k)
+      if (!PROMPT_KEY.test(k) || !Number.isSafeInteger(Number(k)))
+        throw invalidArgument('snapshot key', 'a canonical decimal prompt index', k)
       assertWindowNumber(w, `snapshot[${k}]`)
       cd.#last.set(Number(k), w)
     }
@@ -92,8 +100,10 @@ export class Cooldown implements CooldownView {
    * @throws {ReliquaryError} `INVALID_ARGUMENT` for a non-integer argument.
    */
   isInCooldown(promptIdx: number, currentWindow: number): boolean {
-    if (!Number.isSafeInteger(promptIdx)) throw invalidArgument('promptIdx', 'a safe integer', promptIdx)
-    if (!Number.isSafeInteger(currentWindow)) throw invalidArgument('currentWindow', 'a safe integer', currentWindow)
+    if (!Number.isSafeInteger(promptIdx))
+      throw invalidArgument('promptIdx', 'a safe integer', promptIdx)
+    if (!Number.isSafeInteger(currentWindow))
+      throw invalidArgument('currentWindow', 'a safe integer', currentWindow)
     if (this.cooldownWindows === 0) return false
     const last = this.#last.get(promptIdx)
     return last !== undefined && currentWindow - last < this.cooldownWindows
@@ -130,7 +140,9 @@ export class Cooldown implements CooldownView {
    * @returns Prompt indices.
    */
   inCooldown(currentWindow: number): number[] {
-    return [...this.#last.keys()].filter((p) => this.isInCooldown(p, currentWindow)).sort((a, b) => a - b)
+    return [...this.#last.keys()]
+      .filter((p) => this.isInCooldown(p, currentWindow))
+      .sort((a, b) => a - b)
   }
 
   /**
@@ -149,8 +161,13 @@ export class Cooldown implements CooldownView {
     this.#replace(merged)
   }
 
-  #collect(archives: readonly WindowArchive[], currentWindow: number, into: Map<number, number>): void {
-    if (!Array.isArray(archives)) throw invalidArgument('archives', 'an array of window archives', archives)
+  #collect(
+    archives: readonly WindowArchive[],
+    currentWindow: number,
+    into: Map<number, number>,
+  ): void {
+    if (!Array.isArray(archives))
+      throw invalidArgument('archives', 'an array of window archives', archives)
     assertWindowNumber(currentWindow, 'currentWindow')
     const horizon = currentWindow - this.cooldownWindows
     archives.forEach((a, i) => {
@@ -188,7 +205,8 @@ export class Cooldown implements CooldownView {
    */
   snapshot(): CooldownSnapshot {
     const lastBatched: Record<string, number> = {}
-    for (const p of [...this.#last.keys()].sort((a, b) => a - b)) lastBatched[String(p)] = this.#last.get(p)!
+    for (const p of [...this.#last.keys()].sort((a, b) => a - b))
+      lastBatched[String(p)] = this.#last.get(p)!
     return { cooldownWindows: this.cooldownWindows, lastBatched }
   }
 }

@@ -1,6 +1,10 @@
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import { readBounded } from '../_utils/stream.js'
-import { ARCHIVE_LIMITS, windowArchiveRecordSchema, type WindowArchiveRecord } from './windowArchive.js'
+import {
+  ARCHIVE_LIMITS,
+  windowArchiveRecordSchema,
+  type WindowArchiveRecord,
+} from './windowArchive.js'
 
 /** Options of {@link decodeWindowArchive}. */
 export type DecodeWindowArchiveOptions = {
@@ -10,7 +14,8 @@ export type DecodeWindowArchiveOptions = {
   maxCompressedBytes?: number | undefined
 }
 
-const tooLarge = (what: string, limit: number) => new ReliquaryError('PAYLOAD_TOO_LARGE', `Window archive ${what} exceeds ${limit} bytes.`)
+const tooLarge = (what: string, limit: number) =>
+  new ReliquaryError('PAYLOAD_TOO_LARGE', `Window archive ${what} exceeds ${limit} bytes.`)
 
 async function gunzipBounded(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   const ds = new DecompressionStream('gzip')
@@ -52,9 +57,15 @@ async function gunzipBounded(bytes: Uint8Array, maxBytes: number): Promise<Uint8
  * new Cooldown().applyArchives([archive], 43)
  * ```
  */
-export async function decodeWindowArchive(bytes: Uint8Array, options: DecodeWindowArchiveOptions = {}): Promise<WindowArchiveRecord> {
+export async function decodeWindowArchive(
+  bytes: Uint8Array,
+  options: DecodeWindowArchiveOptions = {},
+): Promise<WindowArchiveRecord> {
   if (!(bytes instanceof Uint8Array)) throw invalidArgument('bytes', 'a Uint8Array', bytes)
-  const { maxBytes = ARCHIVE_LIMITS.maxBytes, maxCompressedBytes = ARCHIVE_LIMITS.maxCompressedBytes } = options
+  const {
+    maxBytes = ARCHIVE_LIMITS.maxBytes,
+    maxCompressedBytes = ARCHIVE_LIMITS.maxCompressedBytes,
+  } = options
   if (bytes.length > maxCompressedBytes) throw tooLarge('input', maxCompressedBytes)
   const gz = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b
   if (!gz && bytes.length > maxBytes) throw tooLarge('input', maxBytes)
@@ -63,16 +74,24 @@ export async function decodeWindowArchive(bytes: Uint8Array, options: DecodeWind
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw))
   } catch (e) {
-    throw new ReliquaryError('JSON_INVALID', 'Window archive is not valid UTF-8 JSON.', { cause: e })
+    throw new ReliquaryError('JSON_INVALID', 'Window archive is not valid UTF-8 JSON.', {
+      cause: e,
+    })
   }
   const r = windowArchiveRecordSchema.safeParse(value)
   if (!r.success) {
-    const issues = r.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
-    throw new ReliquaryError('SCHEMA_INVALID', `Window archive failed its schema (${r.error.issues.length} issue${r.error.issues.length === 1 ? '' : 's'}).`, {
-      details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
-      meta: { issues },
-      cause: r.error,
-    })
+    const issues = r.error.issues
+      .slice(0, 20)
+      .map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
+    throw new ReliquaryError(
+      'SCHEMA_INVALID',
+      `Window archive failed its schema (${r.error.issues.length} issue${r.error.issues.length === 1 ? '' : 's'}).`,
+      {
+        details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
+        meta: { issues },
+        cause: r.error,
+      },
+    )
   }
   return r.data
 }

@@ -25,7 +25,10 @@ export function windowArchiveKey(windowN: number): string {
 const f = (x: number | null | undefined): unknown => (typeof x === 'number' ? pyFloat(x) : x)
 
 function markFloats(a: WindowArchiveRecord): unknown {
-  const diag = (d: { lp_dev_max: number | null; dist_q10_min: number | null }) => ({ lp_dev_max: f(d.lp_dev_max), dist_q10_min: f(d.dist_q10_min) })
+  const diag = (d: { lp_dev_max: number | null; dist_q10_min: number | null }) => ({
+    lp_dev_max: f(d.lp_dev_max),
+    dist_q10_min: f(d.dist_q10_min),
+  })
   return {
     ...a,
     batch: a.batch.map((b) => ({
@@ -35,9 +38,16 @@ function markFloats(a: WindowArchiveRecord): unknown {
       ...diag(b),
       rollouts: b.rollouts.map((r) => ({ ...r, reward: f(r.reward) })),
     })),
-    runners_up: a.runners_up.map((r) => ({ ...r, sigma: f(r.sigma), response_time: f(r.response_time), ...diag(r) })),
+    runners_up: a.runners_up.map((r) => ({
+      ...r,
+      sigma: f(r.sigma),
+      response_time: f(r.response_time),
+      ...diag(r),
+    })),
     rejected: a.rejected.map((r) => ({ ...r, ...diag(r) })),
-    rewards_by_hotkey: Object.fromEntries(Object.entries(a.rewards_by_hotkey).map(([k, v]) => [k, f(v)])),
+    rewards_by_hotkey: Object.fromEntries(
+      Object.entries(a.rewards_by_hotkey).map(([k, v]) => [k, f(v)]),
+    ),
   }
 }
 
@@ -69,12 +79,18 @@ async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
 export async function encodeWindowArchive(archive: WindowArchiveRecord): Promise<Uint8Array> {
   const r = windowArchiveRecordSchema.safeParse(archive)
   if (!r.success) {
-    const issues = r.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
-    throw new ReliquaryError('SCHEMA_INVALID', `Window archive failed its schema (${r.error.issues.length} issues).`, {
-      details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
-      meta: { issues },
-      cause: r.error,
-    })
+    const issues = r.error.issues
+      .slice(0, 20)
+      .map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
+    throw new ReliquaryError(
+      'SCHEMA_INVALID',
+      `Window archive failed its schema (${r.error.issues.length} issues).`,
+      {
+        details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
+        meta: { issues },
+        cause: r.error,
+      },
+    )
   }
   let text: string
   try {

@@ -13,7 +13,8 @@ function hashKey(h: string | Uint8Array, param: string): string {
     if (h.length !== 32) throw invalidArgument(param, 'a 32-byte SHA-256 digest', h)
     return toHex(h)
   }
-  if (typeof h !== 'string' || !HASH_HEX.test(h)) throw invalidArgument(param, '64 lowercase hex characters', h)
+  if (typeof h !== 'string' || !HASH_HEX.test(h))
+    throw invalidArgument(param, '64 lowercase hex characters', h)
   return h
 }
 
@@ -36,7 +37,8 @@ export function rolloutHash(tokens: readonly number[]): string {
   const h = sha256.create()
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]
-    if (!Number.isInteger(t) || (t as number) < 0 || (t as number) > 0xffffffff) throw invalidArgument(`tokens[${i}]`, 'an integer in [0, 2^32)', t)
+    if (!Number.isInteger(t) || (t as number) < 0 || (t as number) > 0xffffffff)
+      throw invalidArgument(`tokens[${i}]`, 'an integer in [0, 2^32)', t)
     h.update(be32(t as number))
   }
   return toHex(h.digest())
@@ -74,7 +76,10 @@ export class HashDedup {
    */
   constructor(options: HashDedupOptions = {}) {
     const { profile = DEFAULT_PROFILE } = options
-    assertWindowNumber(profile.window.hashDedupRetentionWindows, 'profile.window.hashDedupRetentionWindows')
+    assertWindowNumber(
+      profile.window.hashDedupRetentionWindows,
+      'profile.window.hashDedupRetentionWindows',
+    )
     this.retentionWindows = profile.window.hashDedupRetentionWindows
   }
 
@@ -116,7 +121,8 @@ export class HashDedup {
    * @throws {ReliquaryError} `INVALID_ARGUMENT` for a malformed hash.
    */
   findDuplicate(hashes: readonly (string | Uint8Array)[]): number {
-    if (!Array.isArray(hashes)) throw invalidArgument('hashes', 'an array of rollout hashes', hashes)
+    if (!Array.isArray(hashes))
+      throw invalidArgument('hashes', 'an array of rollout hashes', hashes)
     const seen = new Set<string>()
     for (let i = 0; i < hashes.length; i++) {
       const k = hashKey(hashes[i]!, `hashes[${i}]`)
@@ -153,7 +159,8 @@ export class HashDedup {
    *   not match its tokens (the state is then unchanged).
    */
   rebuildFromArchives(archives: readonly WindowArchive[], currentWindow: number): void {
-    if (!Array.isArray(archives)) throw invalidArgument('archives', 'an array of window archives', archives)
+    if (!Array.isArray(archives))
+      throw invalidArgument('archives', 'an array of window archives', archives)
     assertWindowNumber(currentWindow, 'currentWindow')
     const horizon = currentWindow - this.retentionWindows
     const restored = new Map<string, number>()
@@ -163,10 +170,12 @@ export class HashDedup {
       if (w <= horizon) return
       archiveBatch(a, i).forEach((s, j) => {
         const rollouts = s.rollouts ?? []
-        if (!Array.isArray(rollouts)) throw invalidArgument(`archives[${i}].batch[${j}].rollouts`, 'an array', rollouts)
+        if (!Array.isArray(rollouts))
+          throw invalidArgument(`archives[${i}].batch[${j}].rollouts`, 'an array', rollouts)
         rollouts.forEach((r, k) => {
           const at = `archives[${i}].batch[${j}].rollouts[${k}]`
-          if (typeof r !== 'object' || r === null || !Array.isArray(r.tokens)) throw invalidArgument(`${at}.tokens`, 'an array of token ids', r?.tokens)
+          if (typeof r !== 'object' || r === null || !Array.isArray(r.tokens))
+            throw invalidArgument(`${at}.tokens`, 'an array of token ids', r?.tokens)
           const computed = rolloutHash(r.tokens)
           if (r.hash !== undefined && hashKey(r.hash, `${at}.hash`) !== computed) {
             throw invalidArgument(`${at}.hash`, `the SHA-256 of its tokens (${computed})`, r.hash)

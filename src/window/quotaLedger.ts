@@ -72,7 +72,8 @@ export class QuotaLedger {
 
   /** Both counters as plain data, keys sorted. */
   snapshot(): { submissions: Record<string, number>; badEnvelopes: Record<string, number> } {
-    const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    const sorted = (m: Map<string, number>) =>
+      Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     return { submissions: sorted(this.#submissions), badEnvelopes: sorted(this.#badEnvelopes) }
   }
 }

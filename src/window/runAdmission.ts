@@ -2,14 +2,29 @@ import type * as z from 'zod'
 import { isReliquaryError } from '../errors/base.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import { parseWire, submitRequestSchema } from '../protocol/schemas.js'
-import { verifyRollout as verifyRolloutWithModel, type RolloutEvaluator } from '../rollout/verifyRollout.js'
 import {
-  E1_HANDLER_CHECKS, E1_WORKER_CHECKS, E3_HANDLER_CHECKS, E3_WORKER_CHECKS, requestRound,
-  type HandlerContext, type WorkerContext,
+  verifyRollout as verifyRolloutWithModel,
+  type RolloutEvaluator,
+} from '../rollout/verifyRollout.js'
+import {
+  E1_HANDLER_CHECKS,
+  E1_WORKER_CHECKS,
+  E3_HANDLER_CHECKS,
+  E3_WORKER_CHECKS,
+  requestRound,
+  type HandlerContext,
+  type WorkerContext,
 } from './admissionChecks.js'
 import type {
-  AdmissionAccept, AdmissionCheck, AdmissionCheckId, AdmissionReject, AdmissionRequest, AdmissionStage, AdmissionVerdict,
-  CheckFailure, RolloutVerifier,
+  AdmissionAccept,
+  AdmissionCheck,
+  AdmissionCheckId,
+  AdmissionReject,
+  AdmissionRequest,
+  AdmissionStage,
+  AdmissionVerdict,
+  CheckFailure,
+  RolloutVerifier,
 } from './admissionTypes.js'
 import type { ValidSubmission } from './windowBatcher.js'
 
@@ -40,7 +55,9 @@ function describeError(e: unknown): string {
 }
 
 /** Result of {@link parseSubmission}. */
-export type ParseSubmissionReturnType = { ok: true; request: AdmissionRequest } | { ok: false; reject: AdmissionReject }
+export type ParseSubmissionReturnType =
+  | { ok: true; request: AdmissionRequest }
+  | { ok: false; reject: AdmissionReject }
 
 /**
  * The parse step of admission: the profile's strict `/submit` schema (unknown fields, a wrong
@@ -65,10 +82,23 @@ export function parseSubmission(
   options: { profile: ProtocolProfile; stage: AdmissionStage; maxBytes?: number | undefined },
 ): ParseSubmissionReturnType {
   try {
-    const request = parseWire(requestSchema(options.profile), body, 'submit request', { maxBytes: options.maxBytes }) as AdmissionRequest
+    const request = parseWire(requestSchema(options.profile), body, 'submit request', {
+      maxBytes: options.maxBytes,
+    }) as AdmissionRequest
     return { ok: true, request }
   } catch (e) {
-    return { ok: false, reject: stamp({ reason: 'bad_schema', detail: describeError(e), httpStatus: options.stage === 'handler' ? 422 : 200 }, options.stage, 'parse') }
+    return {
+      ok: false,
+      reject: stamp(
+        {
+          reason: 'bad_schema',
+          detail: describeError(e),
+          httpStatus: options.stage === 'handler' ? 422 : 200,
+        },
+        options.stage,
+        'parse',
+      ),
+    }
   }
 }
 
@@ -82,14 +112,29 @@ export function parseSubmission(
  * @param stage - Stamped on the reject.
  * @returns The first reject, or `null` when every check passed.
  */
-export async function runChecks<C>(checks: readonly AdmissionCheck<C>[], ctx: C, stage: AdmissionStage): Promise<AdmissionReject | null> {
+export async function runChecks<C>(
+  checks: readonly AdmissionCheck<C>[],
+  ctx: C,
+  stage: AdmissionStage,
+): Promise<AdmissionReject | null> {
   for (const c of checks) {
     let out: CheckFailure | null
     try {
       const r = c.run(ctx)
-      out = r !== null && typeof (r as Promise<unknown>).then === 'function' ? await r : (r as CheckFailure | null)
+      out =
+        r !== null && typeof (r as Promise<unknown>).then === 'function'
+          ? await r
+          : (r as CheckFailure | null)
     } catch (e) {
-      return stamp({ reason: 'worker_dropped', detail: `check ${c.id} failed: ${describeError(e)}`, httpStatus: stage === 'handler' ? 500 : 200 }, stage, 'internal')
+      return stamp(
+        {
+          reason: 'worker_dropped',
+          detail: `check ${c.id} failed: ${describeError(e)}`,
+          httpStatus: stage === 'handler' ? 500 : 200,
+        },
+        stage,
+        'internal',
+      )
     }
     if (out) return stamp(out, stage, c.id)
   }
@@ -102,8 +147,13 @@ export async function runChecks<C>(checks: readonly AdmissionCheck<C>[], ctx: C,
  * @param profile - The protocol profile.
  * @returns `{ handler, worker }`, each in the reference order.
  */
-export function admissionChecksFor(profile: ProtocolProfile): { handler: readonly AdmissionCheck<HandlerContext>[]; worker: readonly AdmissionCheck<WorkerContext>[] } {
-  return profile.window.ordering === 'drand_round' ? { handler: E3_HANDLER_CHECKS, worker: E3_WORKER_CHECKS } : { handler: E1_HANDLER_CHECKS, worker: E1_WORKER_CHECKS }
+export function admissionChecksFor(profile: ProtocolProfile): {
+  handler: readonly AdmissionCheck<HandlerContext>[]
+  worker: readonly AdmissionCheck<WorkerContext>[]
+} {
+  return profile.window.ordering === 'drand_round'
+    ? { handler: E3_HANDLER_CHECKS, worker: E3_WORKER_CHECKS }
+    : { handler: E1_HANDLER_CHECKS, worker: E1_WORKER_CHECKS }
 }
 
 /**
@@ -117,8 +167,15 @@ export function admissionChecksFor(profile: ProtocolProfile): { handler: readonl
  * @param checks - @default admissionChecksFor(ctx.config.profile).handler
  * @returns An {@link AdmissionVerdict}.
  */
-export async function runHandlerStage(ctx: HandlerContext, checks?: readonly AdmissionCheck<HandlerContext>[]): Promise<AdmissionVerdict> {
-  const reject = await runChecks(checks ?? admissionChecksFor(ctx.config.profile).handler, ctx, 'handler')
+export async function runHandlerStage(
+  ctx: HandlerContext,
+  checks?: readonly AdmissionCheck<HandlerContext>[],
+): Promise<AdmissionVerdict> {
+  const reject = await runChecks(
+    checks ?? admissionChecksFor(ctx.config.profile).handler,
+    ctx,
+    'handler',
+  )
   if (reject) return reject
   const e3 = ctx.config.profile.window.ordering === 'drand_round'
   return Object.freeze({
@@ -126,7 +183,9 @@ export async function runHandlerStage(ctx: HandlerContext, checks?: readonly Adm
     reason: e3 ? 'submitted' : 'accepted',
     stage: 'handler',
     check: 'enqueue',
-    detail: e3 ? 'queued for verification; the verdict is reported through /verdicts' : 'queued (provisional verdict)',
+    detail: e3
+      ? 'queued for verification; the verdict is reported through /verdicts'
+      : 'queued (provisional verdict)',
     httpStatus: 200,
     closeConnection: false,
     recordVerdict: false,
@@ -146,14 +205,29 @@ export async function runHandlerStage(ctx: HandlerContext, checks?: readonly Adm
  * @param checks - @default admissionChecksFor(ctx.config.profile).worker
  * @returns An {@link AdmissionVerdict} carrying the {@link ValidSubmission} on accept.
  */
-export async function runWorkerStage(ctx: WorkerContext, checks?: readonly AdmissionCheck<WorkerContext>[]): Promise<AdmissionVerdict<ValidSubmission>> {
-  const reject = await runChecks(checks ?? admissionChecksFor(ctx.config.profile).worker, ctx, 'worker')
+export async function runWorkerStage(
+  ctx: WorkerContext,
+  checks?: readonly AdmissionCheck<WorkerContext>[],
+): Promise<AdmissionVerdict<ValidSubmission>> {
+  const reject = await runChecks(
+    checks ?? admissionChecksFor(ctx.config.profile).worker,
+    ctx,
+    'worker',
+  )
   const r = ctx.request
   if (reject) {
-    if (reject.check !== 'batcher_active' && reject.check !== 'sealed' && reject.check !== 'internal') {
+    if (
+      reject.check !== 'batcher_active' &&
+      reject.check !== 'sealed' &&
+      reject.check !== 'internal'
+    ) {
       ctx.batcher.recordReject({
-        hotkey: r.miner_hotkey, promptIdx: r.prompt_idx, reason: reject.reason,
-        sketchDiffMax: ctx.scratch.sketchDiffMax, lpDevMax: ctx.scratch.lpDevMax, distQ10Min: ctx.scratch.distQ10Min,
+        hotkey: r.miner_hotkey,
+        promptIdx: r.prompt_idx,
+        reason: reject.reason,
+        sketchDiffMax: ctx.scratch.sketchDiffMax,
+        lpDevMax: ctx.scratch.lpDevMax,
+        distQ10Min: ctx.scratch.distQ10Min,
       })
     }
     return reject
@@ -161,7 +235,14 @@ export async function runWorkerStage(ctx: WorkerContext, checks?: readonly Admis
   // The rollout verifier is asynchronous: the window may have been sealed meanwhile.
   if (ctx.batcher.isSealed || ctx.activeBatcher !== ctx.batcher) {
     const filled = ctx.batcher.isSealed && ctx.config.profile.rejectReasons.includes('batch_filled')
-    return stamp({ reason: filled ? 'batch_filled' : 'worker_dropped', detail: `window ${ctx.batcher.windowStart} closed during verification` }, 'worker', 'accept')
+    return stamp(
+      {
+        reason: filled ? 'batch_filled' : 'worker_dropped',
+        detail: `window ${ctx.batcher.windowStart} closed during verification`,
+      },
+      'worker',
+      'accept',
+    )
   }
   const e3 = 'drand_round' in r
   const s = ctx.scratch
@@ -184,7 +265,11 @@ export async function runWorkerStage(ctx: WorkerContext, checks?: readonly Admis
   try {
     ctx.batcher.recordValid(submission, { nowSeconds: ctx.nowSeconds })
   } catch (e) {
-    return stamp({ reason: 'worker_dropped', detail: `could not record: ${describeError(e)}` }, 'worker', 'internal')
+    return stamp(
+      { reason: 'worker_dropped', detail: `could not record: ${describeError(e)}` },
+      'worker',
+      'internal',
+    )
   }
   return Object.freeze({
     accepted: true,
@@ -201,7 +286,14 @@ export async function runWorkerStage(ctx: WorkerContext, checks?: readonly Admis
 
 /** A fresh {@link WorkerScratch} for {@link runWorkerStage}. */
 export function newWorkerScratch(): WorkerContext['scratch'] {
-  return { rolloutHashes: [], completionTexts: [], sigma: 0, sketchDiffMax: null, lpDevMax: null, distQ10Min: null }
+  return {
+    rolloutHashes: [],
+    completionTexts: [],
+    sigma: 0,
+    sketchDiffMax: null,
+    lpDevMax: null,
+    distQ10Min: null,
+  }
 }
 
 /**
@@ -217,7 +309,15 @@ export function newWorkerScratch(): WorkerContext['scratch'] {
  * ```
  */
 export function rolloutVerifierFromModel(model: RolloutEvaluator): RolloutVerifier {
-  return (p) => verifyRolloutWithModel({ commit: p.commit, minerHotkey: p.minerHotkey, randomness: p.randomness, promptTokens: p.promptTokens, model, profile: p.profile })
+  return (p) =>
+    verifyRolloutWithModel({
+      commit: p.commit,
+      minerHotkey: p.minerHotkey,
+      randomness: p.randomness,
+      promptTokens: p.promptTokens,
+      model,
+      profile: p.profile,
+    })
 }
 
 /** The HTTP answer to a handler verdict. */
@@ -244,7 +344,8 @@ export type SubmitHttpResponse = {
  */
 export function toSubmitHttpResponse(v: AdmissionVerdict): SubmitHttpResponse {
   const headers: Record<string, string> = v.closeConnection ? { Connection: 'close' } : {}
-  if (v.httpStatus === 200) return { status: 200, body: { accepted: v.accepted, reason: v.reason }, headers }
+  if (v.httpStatus === 200)
+    return { status: 200, body: { accepted: v.accepted, reason: v.reason }, headers }
   if (v.httpStatus === 409) return { status: 409, body: { detail: 'window_mismatch' }, headers }
   if (v.httpStatus === 503) return { status: 503, body: { detail: 'no_active_window' }, headers }
   return { status: v.httpStatus, body: { detail: v.detail }, headers }

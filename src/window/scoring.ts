@@ -12,11 +12,16 @@ export const U16_MAX = 65_535
 export type HotkeyValues = ReadonlyMap<string, number> | Readonly<Record<string, number>>
 
 function entriesOf(values: HotkeyValues, param: string): [string, number][] {
-  if (typeof values !== 'object' || values === null) throw invalidArgument(param, 'a Map or record of hotkey → number', values)
-  const entries = values instanceof Map ? [...(values as ReadonlyMap<string, number>)] : Object.entries(values as Record<string, number>)
+  if (typeof values !== 'object' || values === null)
+    throw invalidArgument(param, 'a Map or record of hotkey → number', values)
+  const entries =
+    values instanceof Map
+      ? [...(values as ReadonlyMap<string, number>)]
+      : Object.entries(values as Record<string, number>)
   for (const [k, v] of entries) {
     if (typeof k !== 'string') throw invalidArgument(`${param} key`, 'a hotkey string', k)
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalidArgument(`${param}[${JSON.stringify(k).slice(0, 60)}]`, 'a finite number ≥ 0', v)
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw invalidArgument(`${param}[${JSON.stringify(k).slice(0, 60)}]`, 'a finite number ≥ 0', v)
   }
   return entries
 }
@@ -51,7 +56,11 @@ export type EmaOptions = {
  * ema.get('5F…a') // 0.25 · 2/73
  * ```
  */
-export function updateEma(ema: HotkeyValues, shares: HotkeyValues, options: EmaOptions = {}): Map<string, number> {
+export function updateEma(
+  ema: HotkeyValues,
+  shares: HotkeyValues,
+  options: EmaOptions = {},
+): Map<string, number> {
   const { profile = DEFAULT_PROFILE } = options
   const alpha = profile.scoring.emaAlpha
   const prev = new Map(entriesOf(ema, 'ema'))
@@ -85,7 +94,8 @@ function archiveShares(a: WindowArchive, i: number, profile: ProtocolProfile): H
   const shares = new Map<string, number>()
   const slot = profile.scoring.pool / profile.group.batchSize
   archiveBatch(a, i).forEach((s, j) => {
-    if (typeof s.hotkey !== 'string') throw invalidArgument(`archives[${i}].batch[${j}].hotkey`, 'a string', s.hotkey)
+    if (typeof s.hotkey !== 'string')
+      throw invalidArgument(`archives[${i}].batch[${j}].hotkey`, 'a string', s.hotkey)
     shares.set(s.hotkey, (shares.get(s.hotkey) ?? 0) + slot)
   })
   return shares
@@ -108,13 +118,21 @@ function archiveShares(a: WindowArchive, i: number, profile: ProtocolProfile): H
  * replayEma([{ window_start: 1, rewards_by_hotkey: { '5F…a': 0.5 } }])
  * ```
  */
-export function replayEma(archives: readonly WindowArchive[], options: ReplayEmaOptions = {}): Map<string, number> {
+export function replayEma(
+  archives: readonly WindowArchive[],
+  options: ReplayEmaOptions = {},
+): Map<string, number> {
   const { profile = DEFAULT_PROFILE, maxWindows } = options
-  if (!Array.isArray(archives)) throw invalidArgument('archives', 'an array of window archives', archives)
-  if (maxWindows !== undefined && (!Number.isSafeInteger(maxWindows) || maxWindows < 0)) throw invalidArgument('maxWindows', 'a non-negative integer', maxWindows)
+  if (!Array.isArray(archives))
+    throw invalidArgument('archives', 'an array of window archives', archives)
+  if (maxWindows !== undefined && (!Number.isSafeInteger(maxWindows) || maxWindows < 0))
+    throw invalidArgument('maxWindows', 'a non-negative integer', maxWindows)
   archives.forEach((a, i) => assertArchive(a, i))
-  const order = archives.map((a, i) => ({ a, i })).sort((x, y) => x.a.window_start - y.a.window_start || x.i - y.i)
-  const used = maxWindows === undefined ? order : order.slice(Math.max(0, order.length - maxWindows))
+  const order = archives
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => x.a.window_start - y.a.window_start || x.i - y.i)
+  const used =
+    maxWindows === undefined ? order : order.slice(Math.max(0, order.length - maxWindows))
   let ema: Map<string, number> = new Map()
   for (const { a, i } of used) {
     if (a.window_status === 'aborted') continue
@@ -166,15 +184,24 @@ export type EmaToWeightsReturnType = {
  * convertWeightsAndUidsForEmit([0, 3], [0.25, 0.75]) // { uids: [0, 3], weights: [21845, 65535] }
  * ```
  */
-export function convertWeightsAndUidsForEmit(uids: readonly number[], weights: readonly number[]): { uids: number[]; weights: number[] } {
+export function convertWeightsAndUidsForEmit(
+  uids: readonly number[],
+  weights: readonly number[],
+): { uids: number[]; weights: number[] } {
   if (!Array.isArray(uids) || !Array.isArray(weights) || uids.length !== weights.length) {
-    throw invalidArgument('uids/weights', 'two arrays of the same length', `${describeLen(uids)} and ${describeLen(weights)}`)
+    throw invalidArgument(
+      'uids/weights',
+      'two arrays of the same length',
+      `${describeLen(uids)} and ${describeLen(weights)}`,
+    )
   }
   uids.forEach((u, i) => {
-    if (!Number.isSafeInteger(u) || u < 0) throw invalidArgument(`uids[${i}]`, 'a non-negative integer', u)
+    if (!Number.isSafeInteger(u) || u < 0)
+      throw invalidArgument(`uids[${i}]`, 'a non-negative integer', u)
   })
   const f32 = weights.map((w, i) => {
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw invalidArgument(`weights[${i}]`, 'a finite number ≥ 0', w)
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+      throw invalidArgument(`weights[${i}]`, 'a finite number ≥ 0', w)
     return Math.fround(w)
   })
   if (f32.every((w) => w === 0)) return { uids: [], weights: [] }
@@ -216,7 +243,10 @@ function describeLen(x: unknown): string {
  * // { uids: [0, 3], weights: [65535, 21845], burn: 0.75, … }
  * ```
  */
-export function emaToWeights(ema: HotkeyValues, options: EmaToWeightsOptions): EmaToWeightsReturnType {
+export function emaToWeights(
+  ema: HotkeyValues,
+  options: EmaToWeightsOptions,
+): EmaToWeightsReturnType {
   if (typeof options !== 'object' || options === null || typeof options.uidOf !== 'function') {
     throw invalidArgument('options.uidOf', 'a function hotkey → uid | undefined', options?.uidOf)
   }
@@ -232,7 +262,12 @@ export function emaToWeights(ema: HotkeyValues, options: EmaToWeightsOptions): E
       unregistered.push(w)
       continue
     }
-    if (!Number.isSafeInteger(uid) || uid < 0 || uid > U16_MAX) throw invalidArgument(`uidOf(${JSON.stringify(hotkey).slice(0, 60)})`, 'an integer uid in [0, 65535] or undefined', uid)
+    if (!Number.isSafeInteger(uid) || uid < 0 || uid > U16_MAX)
+      throw invalidArgument(
+        `uidOf(${JSON.stringify(hotkey).slice(0, 60)})`,
+        'an integer uid in [0, 65535] or undefined',
+        uid,
+      )
     byUid.set(uid, (byUid.get(uid) ?? 0) + w)
     registered.push(w)
   }
@@ -242,5 +277,11 @@ export function emaToWeights(ema: HotkeyValues, options: EmaToWeightsOptions): E
   const floatUids = [...byUid.keys()].sort((a, b) => a - b)
   const floatWeights = floatUids.map((u) => byUid.get(u)!)
   const emitted = convertWeightsAndUidsForEmit(floatUids, floatWeights)
-  return { uids: emitted.uids, weights: emitted.weights, float: { uids: floatUids, weights: floatWeights }, burn, unregistered: pySum(unregistered) }
+  return {
+    uids: emitted.uids,
+    weights: emitted.weights,
+    float: { uids: floatUids, weights: floatWeights },
+    burn,
+    unregistered: pySum(unregistered),
+  }
 }

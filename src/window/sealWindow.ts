@@ -45,7 +45,9 @@ function compareText(a: string, b: string): number {
 }
 
 function merkleText(m: string | Uint8Array): string {
-  return typeof m === 'string' ? m.toLowerCase() : Array.from(m, (x) => x.toString(16).padStart(2, '0')).join('')
+  return typeof m === 'string'
+    ? m.toLowerCase()
+    : Array.from(m, (x) => x.toString(16).padStart(2, '0')).join('')
 }
 
 /**
@@ -74,12 +76,17 @@ function merkleText(m: string | Uint8Array): string {
  * r.burn // 0.875 with B = 8
  * ```
  */
-export function sealWindow<S extends SealableSubmission>(p: SealWindowParameters<S>): SealWindowReturnType<S> {
-  if (typeof p !== 'object' || p === null) throw invalidArgument('parameters', 'an object { submissions, windowStart, … }', p)
+export function sealWindow<S extends SealableSubmission>(
+  p: SealWindowParameters<S>,
+): SealWindowReturnType<S> {
+  if (typeof p !== 'object' || p === null)
+    throw invalidArgument('parameters', 'an object { submissions, windowStart, … }', p)
   const { submissions, windowStart, cooldown, hashDedup, profile = DEFAULT_PROFILE } = p
   assertWindowNumber(windowStart, 'windowStart')
-  if (!Array.isArray(submissions)) throw invalidArgument('submissions', 'an array of submissions', submissions)
-  const round = (s: S): number => (profile.window.ordering === 'drand_round' ? s.drandRound : s.signedRound) ?? -1
+  if (!Array.isArray(submissions))
+    throw invalidArgument('submissions', 'an array of submissions', submissions)
+  const round = (s: S): number =>
+    (profile.window.ordering === 'drand_round' ? s.drandRound : s.signedRound) ?? -1
   const ordered = [...submissions].sort(
     (a, b) =>
       round(a) - round(b) ||

@@ -64,23 +64,32 @@ function slotKey(s: WindowSubmission, merkle: Uint8Array): Uint8Array {
   return sha256(concatBytes(utf8(s.hotkey), be64(s.promptIdx), merkle))
 }
 
-function prepare<S extends WindowSubmission>(submissions: readonly S[], roundField: 'drandRound' | 'signedRound'): Prepared<S>[] {
-  if (!Array.isArray(submissions)) throw invalidArgument('submissions', 'an array of submissions', submissions)
+function prepare<S extends WindowSubmission>(
+  submissions: readonly S[],
+  roundField: 'drandRound' | 'signedRound',
+): Prepared<S>[] {
+  if (!Array.isArray(submissions))
+    throw invalidArgument('submissions', 'an array of submissions', submissions)
   return submissions.map((s, i) => {
     const at = `submissions[${i}]`
     if (typeof s !== 'object' || s === null) throw invalidArgument(at, 'a submission object', s)
     if (typeof s.hotkey !== 'string') throw invalidArgument(`${at}.hotkey`, 'a string', s.hotkey)
-    if (!Number.isSafeInteger(s.promptIdx) || s.promptIdx < 0) throw invalidArgument(`${at}.promptIdx`, 'a non-negative safe integer', s.promptIdx)
+    if (!Number.isSafeInteger(s.promptIdx) || s.promptIdx < 0)
+      throw invalidArgument(`${at}.promptIdx`, 'a non-negative safe integer', s.promptIdx)
     const round = s[roundField]
     if (!Number.isSafeInteger(round) || (round as number) < 0) {
       throw invalidArgument(`${at}.${roundField}`, 'a non-negative safe integer', round, [
-        roundField === 'drandRound' ? 'The E3 profile orders by drandRound.' : 'The E1 profile orders by signedRound.',
+        roundField === 'drandRound'
+          ? 'The E3 profile orders by drandRound.'
+          : 'The E1 profile orders by signedRound.',
       ])
     }
     let merkle: Uint8Array
     if (s.merkleRoot instanceof Uint8Array) merkle = s.merkleRoot
-    else if (typeof s.merkleRoot === 'string' && MERKLE_HEX.test(s.merkleRoot)) merkle = fromHex(s.merkleRoot)
-    else throw invalidArgument(`${at}.merkleRoot`, 'an even-length hex string or bytes', s.merkleRoot)
+    else if (typeof s.merkleRoot === 'string' && MERKLE_HEX.test(s.merkleRoot))
+      merkle = fromHex(s.merkleRoot)
+    else
+      throw invalidArgument(`${at}.merkleRoot`, 'an even-length hex string or bytes', s.merkleRoot)
     return { sub: s, slotKey: slotKey(s, merkle), round: round as number }
   })
 }
@@ -88,8 +97,10 @@ function prepare<S extends WindowSubmission>(submissions: readonly S[], roundFie
 function batchSizeAndSlot(profile: ProtocolProfile): { b: number; pool: number; slot: number } {
   const b = profile.group.batchSize
   const pool = profile.scoring.pool
-  if (!Number.isSafeInteger(b) || b <= 0) throw invalidArgument('profile.group.batchSize', 'a positive integer', b)
-  if (typeof pool !== 'number' || !Number.isFinite(pool) || pool < 0) throw invalidArgument('profile.scoring.pool', 'a finite number ≥ 0', pool)
+  if (!Number.isSafeInteger(b) || b <= 0)
+    throw invalidArgument('profile.group.batchSize', 'a positive integer', b)
+  if (typeof pool !== 'number' || !Number.isFinite(pool) || pool < 0)
+    throw invalidArgument('profile.scoring.pool', 'a finite number ≥ 0', pool)
   return { b, pool, slot: pool / b }
 }
 
@@ -99,7 +110,8 @@ function credit(rewards: Map<string, number>, hotkey: string, amount: number): v
 
 function minBySlotKey<S>(subs: readonly Prepared<S>[]): Prepared<S> {
   let best = subs[0]!
-  for (let i = 1; i < subs.length; i++) if (compareBytes(subs[i]!.slotKey, best.slotKey) < 0) best = subs[i]!
+  for (let i = 1; i < subs.length; i++)
+    if (compareBytes(subs[i]!.slotKey, best.slotKey) < 0) best = subs[i]!
   return best
 }
 
@@ -110,7 +122,11 @@ function minBySlotKey<S>(subs: readonly Prepared<S>[]): Prepared<S> {
  * whose `remaining` slots' worth is spread over all its prompts and which trains on the first
  * `remaining` by prompt hash. Accumulation order follows the reference, so sums are bit-identical.
  */
-function selectE3<S extends WindowSubmission>(prepared: Prepared<S>[], isCooling: (p: number) => boolean, profile: ProtocolProfile): SelectBatchReturnType<S> {
+function selectE3<S extends WindowSubmission>(
+  prepared: Prepared<S>[],
+  isCooling: (p: number) => boolean,
+  profile: ProtocolProfile,
+): SelectBatchReturnType<S> {
   const { b, pool, slot } = batchSizeAndSlot(profile)
   const byRound = new Map<number, Map<number, Prepared<S>[]>>()
   for (const p of prepared) {
@@ -161,16 +177,27 @@ function selectE3<S extends WindowSubmission>(prepared: Prepared<S>[], isCooling
       break
     }
   }
-  return { batch, rewardsByHotkey: rewards, burn: ((b - batch.length) * pool) / b, winningPrompts: batch.map((s) => s.promptIdx) }
+  return {
+    batch,
+    rewardsByHotkey: rewards,
+    burn: ((b - batch.length) * pool) / b,
+    winningPrompts: batch.map((s) => s.promptIdx),
+  }
 }
 
 /**
  * E1 (signed-round ordering): sort by `(signed_round, tiebreak)` with the tiebreak compared
  * bytewise, take each not-yet-taken, non-cooldown prompt until B; each member earns pool/B.
  */
-function selectE1<S extends WindowSubmission>(prepared: Prepared<S>[], isCooling: (p: number) => boolean, profile: ProtocolProfile): SelectBatchReturnType<S> {
+function selectE1<S extends WindowSubmission>(
+  prepared: Prepared<S>[],
+  isCooling: (p: number) => boolean,
+  profile: ProtocolProfile,
+): SelectBatchReturnType<S> {
   const { b, pool, slot } = batchSizeAndSlot(profile)
-  const ordered = [...prepared].sort((x, y) => x.round - y.round || compareBytes(x.slotKey, y.slotKey))
+  const ordered = [...prepared].sort(
+    (x, y) => x.round - y.round || compareBytes(x.slotKey, y.slotKey),
+  )
   const batch: S[] = []
   const seen = new Set<number>()
   for (const p of ordered) {
@@ -182,7 +209,12 @@ function selectE1<S extends WindowSubmission>(prepared: Prepared<S>[], isCooling
   }
   const rewards = new Map<string, number>()
   for (const s of batch) credit(rewards, s.hotkey, slot)
-  return { batch, rewardsByHotkey: rewards, burn: ((b - batch.length) * pool) / b, winningPrompts: batch.map((s) => s.promptIdx) }
+  return {
+    batch,
+    rewardsByHotkey: rewards,
+    burn: ((b - batch.length) * pool) / b,
+    winningPrompts: batch.map((s) => s.promptIdx),
+  }
 }
 
 /**
@@ -222,22 +254,41 @@ function selectE1<S extends WindowSubmission>(prepared: Prepared<S>[], isCooling
  * cooldown.recordAll(winningPrompts, 122)
  * ```
  */
-export function selectBatchAndDistribute<S extends WindowSubmission>(submissions: readonly S[], options: SelectBatchOptions): SelectBatchReturnType<S> {
-  if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'an object { currentWindow, cooldown?, profile? }', options)
+export function selectBatchAndDistribute<S extends WindowSubmission>(
+  submissions: readonly S[],
+  options: SelectBatchOptions,
+): SelectBatchReturnType<S> {
+  if (typeof options !== 'object' || options === null)
+    throw invalidArgument('options', 'an object { currentWindow, cooldown?, profile? }', options)
   const { currentWindow, cooldown, profile = DEFAULT_PROFILE } = options
-  if (!Number.isSafeInteger(currentWindow)) throw invalidArgument('currentWindow', 'a safe integer', currentWindow)
-  if (cooldown !== undefined && (typeof cooldown !== 'object' || cooldown === null || typeof cooldown.isInCooldown !== 'function')) {
-    throw invalidArgument('cooldown', 'an object with isInCooldown(promptIdx, currentWindow)', cooldown)
+  if (!Number.isSafeInteger(currentWindow))
+    throw invalidArgument('currentWindow', 'a safe integer', currentWindow)
+  if (
+    cooldown !== undefined &&
+    (typeof cooldown !== 'object' ||
+      cooldown === null ||
+      typeof cooldown.isInCooldown !== 'function')
+  ) {
+    throw invalidArgument(
+      'cooldown',
+      'an object with isInCooldown(promptIdx, currentWindow)',
+      cooldown,
+    )
   }
-  const isCooling = (p: number): boolean => cooldown !== undefined && cooldown.isInCooldown(p, currentWindow)
+  const isCooling = (p: number): boolean =>
+    cooldown !== undefined && cooldown.isInCooldown(p, currentWindow)
   switch (profile.window.ordering) {
     case 'drand_round':
       return selectE3(prepare(submissions, 'drandRound'), isCooling, profile)
     case 'signed_round':
       return selectE1(prepare(submissions, 'signedRound'), isCooling, profile)
     default:
-      throw new ReliquaryError('INVALID_ARGUMENT', `Unknown ordering "${String(profile.window.ordering)}" in profile "${profile.id}".`, {
-        meta: { param: 'profile.window.ordering' },
-      })
+      throw new ReliquaryError(
+        'INVALID_ARGUMENT',
+        `Unknown ordering "${String(profile.window.ordering)}" in profile "${profile.id}".`,
+        {
+          meta: { param: 'profile.window.ordering' },
+        },
+      )
   }
 }

@@ -35,20 +35,28 @@ export type WindowArchive = {
 
 /** Checks the fields of one archive that every reader needs. @internal */
 export function assertArchive(a: unknown, i: number): asserts a is WindowArchive {
-  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw invalidArgument(`archives[${i}]`, 'a window archive object', a)
-  const w = (a as Record<string, unknown>)['window_start']
-  if (!Number.isSafeInteger(w) || (w as number) < 0) throw invalidArgument(`archives[${i}].window_start`, 'a non-negative safe integer', w)
-  const batch = (a as Record<string, unknown>)['batch']
-  if (batch !== undefined && !Array.isArray(batch)) throw invalidArgument(`archives[${i}].batch`, 'an array', batch)
+  if (typeof a !== 'object' || a === null || Array.isArray(a))
+    throw invalidArgument(`archives[${i}]`, 'a window archive object', a)
+  const w = (a as Record<string, unknown>).window_start
+  if (!Number.isSafeInteger(w) || (w as number) < 0)
+    throw invalidArgument(`archives[${i}].window_start`, 'a non-negative safe integer', w)
+  const batch = (a as Record<string, unknown>).batch
+  if (batch !== undefined && !Array.isArray(batch))
+    throw invalidArgument(`archives[${i}].batch`, 'an array', batch)
 }
 
 /** Checks and returns the batch of an archive. @internal */
 export function archiveBatch(a: WindowArchive, i: number): readonly ArchivedSubmission[] {
   const batch = a.batch ?? []
   batch.forEach((s, j) => {
-    if (typeof s !== 'object' || s === null) throw invalidArgument(`archives[${i}].batch[${j}]`, 'an object', s)
+    if (typeof s !== 'object' || s === null)
+      throw invalidArgument(`archives[${i}].batch[${j}]`, 'an object', s)
     if (!Number.isSafeInteger(s.prompt_idx) || s.prompt_idx < 0) {
-      throw invalidArgument(`archives[${i}].batch[${j}].prompt_idx`, 'a non-negative safe integer', s.prompt_idx)
+      throw invalidArgument(
+        `archives[${i}].batch[${j}].prompt_idx`,
+        'a non-negative safe integer',
+        s.prompt_idx,
+      )
     }
   })
   return batch
@@ -56,7 +64,8 @@ export function archiveBatch(a: WindowArchive, i: number): readonly ArchivedSubm
 
 /** Throws unless `x` is a non-negative safe integer. @internal */
 export function assertWindowNumber(x: unknown, param: string): asserts x is number {
-  if (!Number.isSafeInteger(x) || (x as number) < 0) throw invalidArgument(param, 'a non-negative safe integer', x)
+  if (!Number.isSafeInteger(x) || (x as number) < 0)
+    throw invalidArgument(param, 'a non-negative safe integer', x)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -98,7 +107,10 @@ export const archivedRolloutSchema = /*#__PURE__*/ z.looseObject({
   reward: aFinite(),
   completion_length: aUint(),
   eos_terminated: z.boolean(),
-  hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters').optional(),
+  hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters')
+    .optional(),
   completion_text: aText().optional(),
 })
 

@@ -159,15 +159,20 @@ export class WindowBatcher {
    *   randomness or checkpoint, or non-finite times.
    */
   constructor(p: WindowBatcherParameters) {
-    if (typeof p !== 'object' || p === null) throw invalidArgument('parameters', 'an object { windowStart, randomness, … }', p)
+    if (typeof p !== 'object' || p === null)
+      throw invalidArgument('parameters', 'an object { windowStart, randomness, … }', p)
     assertWindowNumber(p.windowStart, 'windowStart')
-    if (typeof p.randomness !== 'string' || !/^[0-9a-fA-F]*$/.test(p.randomness)) throw invalidArgument('randomness', 'a hex string (may be empty)', p.randomness)
+    if (typeof p.randomness !== 'string' || !/^[0-9a-fA-F]*$/.test(p.randomness))
+      throw invalidArgument('randomness', 'a hex string (may be empty)', p.randomness)
     const checkpointHash = p.checkpointHash ?? ''
-    if (typeof checkpointHash !== 'string') throw invalidArgument('checkpointHash', 'a string', checkpointHash)
+    if (typeof checkpointHash !== 'string')
+      throw invalidArgument('checkpointHash', 'a string', checkpointHash)
     const profile = p.profile ?? DEFAULT_PROFILE
     const drand = p.drand ?? profile.drand
-    if (!Number.isFinite(drand.genesisTime) || !(drand.periodSeconds > 0)) throw invalidArgument('drand', '{ genesisTime: finite, periodSeconds > 0 }', drand)
-    if (p.openedAtSeconds !== undefined && !Number.isFinite(p.openedAtSeconds)) throw invalidArgument('openedAtSeconds', 'a finite number of seconds', p.openedAtSeconds)
+    if (!Number.isFinite(drand.genesisTime) || !(drand.periodSeconds > 0))
+      throw invalidArgument('drand', '{ genesisTime: finite, periodSeconds > 0 }', drand)
+    if (p.openedAtSeconds !== undefined && !Number.isFinite(p.openedAtSeconds))
+      throw invalidArgument('openedAtSeconds', 'a finite number of seconds', p.openedAtSeconds)
     this.windowStart = p.windowStart
     this.randomness = p.randomness
     this.checkpointHash = checkpointHash
@@ -227,13 +232,16 @@ export class WindowBatcher {
    * @returns `true` if admission must answer `prompt_in_cooldown`.
    */
   isInCooldown(promptIdx: number): boolean {
-    return Number.isSafeInteger(promptIdx) && this.cooldown.isInCooldown(promptIdx, this.windowStart)
+    return (
+      Number.isSafeInteger(promptIdx) && this.cooldown.isInCooldown(promptIdx, this.windowStart)
+    )
   }
 
   /** Distinct non-cooldown prompts among the valid submissions. */
   distinctEligiblePromptCount(): number {
     let n = 0
-    for (const p of this.#perPrompt.keys()) if (!this.cooldown.isInCooldown(p, this.windowStart)) n++
+    for (const p of this.#perPrompt.keys())
+      if (!this.cooldown.isInCooldown(p, this.windowStart)) n++
     return n
   }
 
@@ -252,20 +260,34 @@ export class WindowBatcher {
     // E1 keeps accepting between the close (B-th distinct prompt) and the seal, as the reference's
     // worker does until `seal_batch` runs; E3 closes only at the seal.
     if (this.#sealResult) {
-      throw new ReliquaryError('WINDOW_STATE_INVALID', `Window ${this.windowStart} is sealed; no submission can be recorded.`)
+      throw new ReliquaryError(
+        'WINDOW_STATE_INVALID',
+        `Window ${this.windowStart} is sealed; no submission can be recorded.`,
+      )
     }
-    if (typeof sub !== 'object' || sub === null) throw invalidArgument('sub', 'a valid submission', sub)
+    if (typeof sub !== 'object' || sub === null)
+      throw invalidArgument('sub', 'a valid submission', sub)
     assertWindowNumber(sub.promptIdx, 'sub.promptIdx')
     const e3 = this.profile.window.ordering === 'drand_round'
     const round = e3 ? sub.drandRound : sub.signedRound
-    if (!Number.isSafeInteger(round) || (round as number) < 0) throw invalidArgument(e3 ? 'sub.drandRound' : 'sub.signedRound', 'a non-negative safe integer', round)
+    if (!Number.isSafeInteger(round) || (round as number) < 0)
+      throw invalidArgument(
+        e3 ? 'sub.drandRound' : 'sub.signedRound',
+        'a non-negative safe integer',
+        round,
+      )
     const now = options.nowSeconds
-    if (now !== undefined && !Number.isFinite(now)) throw invalidArgument('nowSeconds', 'a finite number of seconds', now)
+    if (now !== undefined && !Number.isFinite(now))
+      throw invalidArgument('nowSeconds', 'a finite number of seconds', now)
     this.#valid.push(sub)
     const bucket = this.#perPrompt.get(sub.promptIdx)
     if (bucket) bucket.push(sub)
     else this.#perPrompt.set(sub.promptIdx, [sub])
-    if (this.#triggerRound === null && !this.#closed && this.distinctEligiblePromptCount() >= this.profile.group.batchSize) {
+    if (
+      this.#triggerRound === null &&
+      !this.#closed &&
+      this.distinctEligiblePromptCount() >= this.profile.group.batchSize
+    ) {
       if (e3) {
         this.#triggerRound = round as number
         this.#triggerRecordedAt = now
@@ -282,7 +304,14 @@ export class WindowBatcher {
    *
    * @param r - The reject and whatever diagnostics were computed before it.
    */
-  recordReject(r: { hotkey: string; promptIdx: number; reason: RejectReason; sketchDiffMax?: number | null | undefined; lpDevMax?: number | null | undefined; distQ10Min?: number | null | undefined }): void {
+  recordReject(r: {
+    hotkey: string
+    promptIdx: number
+    reason: RejectReason
+    sketchDiffMax?: number | null | undefined
+    lpDevMax?: number | null | undefined
+    distQ10Min?: number | null | undefined
+  }): void {
     this.#rejectCounts.set(r.reason, (this.#rejectCounts.get(r.reason) ?? 0) + 1)
     const n = this.#rejectedPerHotkey.get(r.hotkey) ?? 0
     if (n >= REJECTED_LIST_CAP_PER_HOTKEY) return
@@ -319,12 +348,16 @@ export class WindowBatcher {
    * @returns Seconds, or `null` when no seal is scheduled.
    */
   sealDueAt(): number | null {
-    if (this.profile.window.ordering !== 'drand_round') return this.#closed ? (this.#closedAt ?? Number.NEGATIVE_INFINITY) : null
+    if (this.profile.window.ordering !== 'drand_round')
+      return this.#closed ? (this.#closedAt ?? Number.NEGATIVE_INFINITY) : null
     if (this.#triggerRound === null) return null
     const t = this.#triggerRecordedAt
     const opts = { genesisTime: this.drand.genesisTime, periodSeconds: this.drand.periodSeconds }
     // `seconds_until_next_drand_boundary(now)`: the start of the round after the current one.
-    const boundary = t === undefined ? drandRoundTime(this.#triggerRound + 1, opts) : drandRoundTime(drandRoundAt(t, opts) + 1, opts)
+    const boundary =
+      t === undefined
+        ? drandRoundTime(this.#triggerRound + 1, opts)
+        : drandRoundTime(drandRoundAt(t, opts) + 1, opts)
     return boundary + this.profile.window.sealGraceSeconds
   }
 
@@ -334,7 +367,10 @@ export class WindowBatcher {
    * @returns `false` when `openedAtSeconds` is unknown.
    */
   isTimedOut(nowSeconds: number): boolean {
-    return this.openedAtSeconds !== undefined && nowSeconds - this.openedAtSeconds >= this.profile.window.windowTimeoutSeconds
+    return (
+      this.openedAtSeconds !== undefined &&
+      nowSeconds - this.openedAtSeconds >= this.profile.window.windowTimeoutSeconds
+    )
   }
 
   /**
@@ -347,9 +383,11 @@ export class WindowBatcher {
    * @throws {ReliquaryError} `INVALID_ARGUMENT` for a non-finite time or a bad queue depth.
    */
   isSealDue(nowSeconds: number, options: { queueDepth?: number | undefined } = {}): boolean {
-    if (!Number.isFinite(nowSeconds)) throw invalidArgument('nowSeconds', 'a finite number of seconds', nowSeconds)
+    if (!Number.isFinite(nowSeconds))
+      throw invalidArgument('nowSeconds', 'a finite number of seconds', nowSeconds)
     const { queueDepth = 0 } = options
-    if (!Number.isSafeInteger(queueDepth) || queueDepth < 0) throw invalidArgument('queueDepth', 'a non-negative integer', queueDepth)
+    if (!Number.isSafeInteger(queueDepth) || queueDepth < 0)
+      throw invalidArgument('queueDepth', 'a non-negative integer', queueDepth)
     if (this.#sealResult) return false
     if (this.isTimedOut(nowSeconds)) return true
     const due = this.sealDueAt()
@@ -367,18 +405,37 @@ export class WindowBatcher {
    *   and `force` is not set; `INVALID_ARGUMENT` for a non-finite time.
    */
   seal(nowSeconds: number, options: SealOptions = {}): SealWindowReturnType<ValidSubmission> {
-    if (this.#sealResult) throw new ReliquaryError('WINDOW_STATE_INVALID', `Window ${this.windowStart} is already sealed.`)
+    if (this.#sealResult)
+      throw new ReliquaryError(
+        'WINDOW_STATE_INVALID',
+        `Window ${this.windowStart} is already sealed.`,
+      )
     const due = this.isSealDue(nowSeconds, options)
     if (!due && !options.force) {
       const at = this.sealDueAt()
-      throw new ReliquaryError('WINDOW_STATE_INVALID', `Window ${this.windowStart} is not due to seal at ${nowSeconds}.`, {
-        details: at === null ? 'No seal trigger yet.' : `Due at ${at} once the submit queue is empty (queue depth ${options.queueDepth ?? 0}).`,
-        hints: ['Pass { force: true } for a partial seal (the reference does so after WINDOW_TIMEOUT_SECONDS).'],
-      })
+      throw new ReliquaryError(
+        'WINDOW_STATE_INVALID',
+        `Window ${this.windowStart} is not due to seal at ${nowSeconds}.`,
+        {
+          details:
+            at === null
+              ? 'No seal trigger yet.'
+              : `Due at ${at} once the submit queue is empty (queue depth ${options.queueDepth ?? 0}).`,
+          hints: [
+            'Pass { force: true } for a partial seal (the reference does so after WINDOW_TIMEOUT_SECONDS).',
+          ],
+        },
+      )
     }
     this.#closed = true
     this.#closedAt ??= nowSeconds
-    this.#sealResult = sealWindow({ submissions: this.#valid, windowStart: this.windowStart, cooldown: this.cooldown, hashDedup: this.hashDedup, profile: this.profile })
+    this.#sealResult = sealWindow({
+      submissions: this.#valid,
+      windowStart: this.windowStart,
+      cooldown: this.cooldown,
+      hashDedup: this.hashDedup,
+      profile: this.profile,
+    })
     return this.#sealResult
   }
 
@@ -392,7 +449,9 @@ export class WindowBatcher {
     return {
       windowStart: this.windowStart,
       validCount: this.#valid.length,
-      promptCounts: [...this.#perPrompt].map(([p, s]) => [p, s.length] as const).sort((a, b) => a[0] - b[0]),
+      promptCounts: [...this.#perPrompt]
+        .map(([p, s]) => [p, s.length] as const)
+        .sort((a, b) => a[0] - b[0]),
       sealTriggerRound: this.#triggerRound,
       closed: this.#closed,
       sealed: this.#sealResult !== null,

@@ -9,12 +9,13 @@ import { ReliquaryError, invalidArgument } from '../errors/base.js'
 export type WindowPhase = 'open' | 'training' | 'publishing' | 'ready'
 
 /** The legal transitions of a window, keyed by the phase they leave from. */
-export const WINDOW_TRANSITIONS: Readonly<Record<WindowPhase, readonly WindowPhase[]>> = /*#__PURE__*/ Object.freeze({
-  ready: Object.freeze(['open'] as const),
-  open: Object.freeze(['training'] as const),
-  training: Object.freeze(['publishing'] as const),
-  publishing: Object.freeze(['ready'] as const),
-})
+export const WINDOW_TRANSITIONS: Readonly<Record<WindowPhase, readonly WindowPhase[]>> =
+  /*#__PURE__*/ Object.freeze({
+    ready: Object.freeze(['open'] as const),
+    open: Object.freeze(['training'] as const),
+    training: Object.freeze(['publishing'] as const),
+    publishing: Object.freeze(['ready'] as const),
+  })
 
 /** Payload of every window event. */
 export type WindowTransitionEvent = {
@@ -79,7 +80,8 @@ export class WindowStateMachine {
    */
   constructor(options: WindowStateMachineOptions = {}) {
     const { lastWindowN = -1 } = options
-    if (!Number.isSafeInteger(lastWindowN) || lastWindowN < -1) throw invalidArgument('lastWindowN', 'a safe integer ≥ -1', lastWindowN)
+    if (!Number.isSafeInteger(lastWindowN) || lastWindowN < -1)
+      throw invalidArgument('lastWindowN', 'a safe integer ≥ -1', lastWindowN)
     this.#windowN = lastWindowN
   }
 
@@ -112,7 +114,8 @@ export class WindowStateMachine {
    * @throws {ReliquaryError} `INVALID_ARGUMENT` for an unknown event name or a non-function listener.
    */
   on(name: WindowEventName, listener: WindowListener): () => void {
-    if (name !== 'transition' && !(name in WINDOW_TRANSITIONS)) throw invalidArgument('name', "'transition' or a window phase", name)
+    if (name !== 'transition' && !(name in WINDOW_TRANSITIONS))
+      throw invalidArgument('name', "'transition' or a window phase", name)
     if (typeof listener !== 'function') throw invalidArgument('listener', 'a function', listener)
     let set = this.#listeners.get(name)
     if (!set) this.#listeners.set(name, (set = new Set()))
@@ -131,20 +134,34 @@ export class WindowStateMachine {
    * @throws {ReliquaryError} `WINDOW_STATE_INVALID` for an illegal transition or a non-increasing
    *   window number; the phase is then unchanged.
    */
-  transition(to: WindowPhase, options: { windowN?: number | undefined; atSeconds?: number | undefined } = {}): void {
+  transition(
+    to: WindowPhase,
+    options: { windowN?: number | undefined; atSeconds?: number | undefined } = {},
+  ): void {
     if (!this.canTransition(to)) {
-      throw new ReliquaryError('WINDOW_STATE_INVALID', `Illegal window transition ${this.#phase} → ${String(to)}.`, {
-        hints: [`From "${this.#phase}" the only legal next phase is ${WINDOW_TRANSITIONS[this.#phase].map((p) => `"${p}"`).join(', ')}.`, 'Use abort() to return to "ready" after an error.'],
-        meta: { from: this.#phase, to },
-      })
+      throw new ReliquaryError(
+        'WINDOW_STATE_INVALID',
+        `Illegal window transition ${this.#phase} → ${String(to)}.`,
+        {
+          hints: [
+            `From "${this.#phase}" the only legal next phase is ${WINDOW_TRANSITIONS[this.#phase].map((p) => `"${p}"`).join(', ')}.`,
+            'Use abort() to return to "ready" after an error.',
+          ],
+          meta: { from: this.#phase, to },
+        },
+      )
     }
     let windowN = this.#windowN
     if (to === 'open') {
       const n = options.windowN
       if (!Number.isSafeInteger(n) || (n as number) <= this.#windowN) {
-        throw new ReliquaryError('WINDOW_STATE_INVALID', `Opening window ${String(n)} after window ${this.#windowN}: window numbers must increase.`, {
-          meta: { from: this.#phase, to, windowN: n },
-        })
+        throw new ReliquaryError(
+          'WINDOW_STATE_INVALID',
+          `Opening window ${String(n)} after window ${this.#windowN}: window numbers must increase.`,
+          {
+            meta: { from: this.#phase, to, windowN: n },
+          },
+        )
       }
       windowN = n as number
     }
@@ -199,7 +216,13 @@ export class WindowStateMachine {
   }
 
   #apply(to: WindowPhase, windowN: number, atSeconds: number | undefined, aborted: boolean): void {
-    const event: WindowTransitionEvent = Object.freeze({ from: this.#phase, to, windowN, atSeconds, aborted })
+    const event: WindowTransitionEvent = Object.freeze({
+      from: this.#phase,
+      to,
+      windowN,
+      atSeconds,
+      aborted,
+    })
     this.#phase = to
     this.#windowN = windowN
     let first: { error: unknown } | undefined

@@ -6,7 +6,11 @@ import { windowRandomnessE3 } from '../../drand/windowRandomness.js'
 import { Recorder, cases } from '../recorder.js'
 import type { Suite } from '../types.js'
 
-function section(id: string, key: string, run: (rows: Record<string, any>[], rec: Recorder) => void): Suite {
+function section(
+  id: string,
+  key: string,
+  run: (rows: Record<string, any>[], rec: Recorder) => void,
+): Suite {
   return {
     id,
     applies: (doc) => Array.isArray(doc[key]),
@@ -22,23 +26,43 @@ function section(id: string, key: string, run: (rows: Record<string, any>[], rec
 export const e3Suites: Suite[] = [
   section('e3.envelope', 'envelope', (rows, rec) =>
     rows.forEach((c, i) =>
-      rec.guard(`envelope[${i}]`, () =>
-        toHex(
-          envelopeDigest({
-            minerHotkey: c.miner_hotkey, windowStart: c.window_start, promptIdx: c.prompt_idx, merkleRoot: c.merkle_root,
-            checkpointHash: c.checkpoint_hash, drandRound: c.drand_round, randomness: c.randomness, nonce: c.nonce,
-          }),
-        ) === c.digest,
+      rec.guard(
+        `envelope[${i}]`,
+        () =>
+          toHex(
+            envelopeDigest({
+              minerHotkey: c.miner_hotkey,
+              windowStart: c.window_start,
+              promptIdx: c.prompt_idx,
+              merkleRoot: c.merkle_root,
+              checkpointHash: c.checkpoint_hash,
+              drandRound: c.drand_round,
+              randomness: c.randomness,
+              nonce: c.nonce,
+            }),
+          ) === c.digest,
       ),
     ),
   ),
   section('e3.window_randomness', 'window_randomness_e3', (rows, rec) =>
-    rows.forEach((c, i) => rec.guard(`window_randomness_e3[${i}]`, () => windowRandomnessE3(c.drand_randomness, c.drand_round) === c.randomness)),
+    rows.forEach((c, i) =>
+      rec.guard(
+        `window_randomness_e3[${i}]`,
+        () => windowRandomnessE3(c.drand_randomness, c.drand_round) === c.randomness,
+      ),
+    ),
   ),
   section('e3.drand_round_at', 'drand_round_at', (rows, rec) =>
-    rows.forEach((c, i) => rec.guard(`drand_round_at[${i}] now=${c.now}`, () => drandRoundAt(c.now, { genesisTime: c.genesis, periodSeconds: c.period }) === c.round)),
+    rows.forEach((c, i) =>
+      rec.guard(
+        `drand_round_at[${i}] now=${c.now}`,
+        () => drandRoundAt(c.now, { genesisTime: c.genesis, periodSeconds: c.period }) === c.round,
+      ),
+    ),
   ),
   section('e3.merkle', 'merkle', (rows, rec) =>
-    rows.forEach((c, i) => rec.guard(`merkle[${i}]`, () => rolloutsMerkleRoot(c.rollouts) === c.root)),
+    rows.forEach((c, i) =>
+      rec.guard(`merkle[${i}]`, () => rolloutsMerkleRoot(c.rollouts) === c.root),
+    ),
   ),
 ]

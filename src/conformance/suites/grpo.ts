@@ -11,7 +11,8 @@ const DELTA_L2_REL = 0.01
 const SAMPLE_ABS = 1e-9
 const SAMPLE_REL = 0.01
 
-const isObj = (x: unknown): x is Record<string, any> => typeof x === 'object' && x !== null && !Array.isArray(x)
+const isObj = (x: unknown): x is Record<string, any> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x)
 
 /** `grpo.hyper` of a vector file as GRPO options (profile defaults for anything absent). */
 function optionsFromHyper(h: Record<string, any>): Record<string, number> {
@@ -19,19 +20,19 @@ function optionsFromHyper(h: Record<string, any>): Record<string, number> {
   const put = (key: string, v: unknown): void => {
     if (typeof v === 'number') o[key] = v
   }
-  put('learningRate', h['lr'])
-  put('clipEpsilon', h['clip'])
-  put('klBeta', h['kl_beta'])
-  put('gradClipNorm', h['grad_clip'])
-  put('warmupSteps', h['warmup'])
-  put('cosineMaxSteps', h['cosine_max'])
-  const a = isObj(h['adamw']) ? h['adamw'] : {}
-  if (Array.isArray(a['betas'])) {
-    put('adamBeta1', a['betas'][0])
-    put('adamBeta2', a['betas'][1])
+  put('learningRate', h.lr)
+  put('clipEpsilon', h.clip)
+  put('klBeta', h.kl_beta)
+  put('gradClipNorm', h.grad_clip)
+  put('warmupSteps', h.warmup)
+  put('cosineMaxSteps', h.cosine_max)
+  const a = isObj(h.adamw) ? h.adamw : {}
+  if (Array.isArray(a.betas)) {
+    put('adamBeta1', a.betas[0])
+    put('adamBeta2', a.betas[1])
   }
-  put('adamEpsilon', a['eps'])
-  put('weightDecay', a['weight_decay'])
+  put('adamEpsilon', a.eps)
+  put('weightDecay', a.weight_decay)
   return o
 }
 
@@ -51,11 +52,11 @@ function optionsFromHyper(h: Record<string, any>): Record<string, number> {
 export const grpoSuites: Suite[] = [
   {
     id: 'grpo.step',
-    applies: (doc) => isObj(doc['grpo']) && Array.isArray(doc['grpo']['batch']),
+    applies: (doc) => isObj(doc.grpo) && Array.isArray(doc.grpo.batch),
     run: async (doc, ctx) => {
       const rec = new Recorder('max_error_over_tolerance')
-      const g = doc['grpo'] as Record<string, any>
-      const modelDir = doc['model_dir']
+      const g = doc.grpo as Record<string, any>
+      const modelDir = doc.model_dir
       if (typeof modelDir !== 'string') {
         rec.skip('no model_dir: the GRPO step needs the model checkpoint')
         return rec.result()
@@ -68,41 +69,62 @@ export const grpoSuites: Suite[] = [
       const tf = await import('@tensorflow/tfjs')
       const { loadModel } = await import('../../model/loadModel.js')
       const { createTrainer, grpoLoss, parseGrpoBatch } = await import('../../grpo/index.js')
-      const options = optionsFromHyper(isObj(g['hyper']) ? g['hyper'] : {})
-      const batch = parseGrpoBatch(g['batch'])
-      rec.notes.push(`backend ${tf.getBackend()}; options from grpo.hyper (profile defaults otherwise)`)
+      const options = optionsFromHyper(isObj(g.hyper) ? g.hyper : {})
+      const batch = parseGrpoBatch(g.batch)
+      rec.notes.push(
+        `backend ${tf.getBackend()}; options from grpo.hyper (profile defaults otherwise)`,
+      )
 
       const model = await loadModel(dir)
       try {
         // Before the step: the reference model is the policy itself (KL = 0 at the first step).
         const before = await grpoLoss(model, batch, { ...options, referenceModel: model })
-        const refRollouts = Array.isArray(g['per_rollout_before_step']) ? (g['per_rollout_before_step'] as (Record<string, number> | null)[]) : []
-        rec.guard('per_rollout_before_step count', () => before.rollouts.length === refRollouts.length || `${before.rollouts.length} rollouts, reference ${refRollouts.length}`)
+        const refRollouts = Array.isArray(g.per_rollout_before_step)
+          ? (g.per_rollout_before_step as (Record<string, number> | null)[])
+          : []
+        rec.guard(
+          'per_rollout_before_step count',
+          () =>
+            before.rollouts.length === refRollouts.length ||
+            `${before.rollouts.length} rollouts, reference ${refRollouts.length}`,
+        )
         refRollouts.forEach((want, i) => {
           rec.guard(`per_rollout_before_step[${i}]`, () => {
             const t = before.rollouts[i]
             if (!t) return 'missing'
             if (want === null) return !t.used || `used, but the reference skips it`
             if (!t.used) return `skipped (${t.skipReason}), but the reference trains it`
-            if (typeof want['advantage'] === 'number' && t.advantage !== want['advantage']) return `advantage ${t.advantage}, reference ${want['advantage']}`
-            const dp = Math.abs((t.ppoLoss as number) - want['ppo_loss']!)
-            const dk = Math.abs((t.kl as number) - want['kl']!)
+            if (typeof want.advantage === 'number' && t.advantage !== want.advantage)
+              return `advantage ${t.advantage}, reference ${want.advantage}`
+            const dp = Math.abs((t.ppoLoss as number) - want.ppo_loss!)
+            const dk = Math.abs((t.kl as number) - want.kl!)
             rec.metric(Math.max(dp, dk) / PER_ROLLOUT_ABS)
-            return (dp <= PER_ROLLOUT_ABS && dk <= PER_ROLLOUT_ABS) || `ppo_loss ${t.ppoLoss} (ref ${want['ppo_loss']}), kl ${t.kl} (ref ${want['kl']})`
+            return (
+              (dp <= PER_ROLLOUT_ABS && dk <= PER_ROLLOUT_ABS) ||
+              `ppo_loss ${t.ppoLoss} (ref ${want.ppo_loss}), kl ${t.kl} (ref ${want.kl})`
+            )
           })
         })
 
-        const steps = Array.isArray(g['steps']) ? (g['steps'] as Record<string, any>[]) : []
+        const steps = Array.isArray(g.steps) ? (g.steps as Record<string, any>[]) : []
         const trainer = createTrainer({ model, ...options })
         try {
           for (let k = 0; k < steps.length; k++) {
             const ref = steps[k]!
             const prev = new Map<string, Float32Array>()
-            for (const [name, v] of model.weights) prev.set(name, Float32Array.from((await v.data()) as Float32Array))
+            for (const [name, v] of model.weights)
+              prev.set(name, Float32Array.from((await v.data()) as Float32Array))
             const stats = await trainer.step(batch)
-            rec.guard(`steps[${k}] lr_after`, () => stats.learningRateAfter === ref['lr_after'] || `lr_after ${stats.learningRateAfter}, reference ${ref['lr_after']}`)
-            const deltaL2 = isObj(ref['delta_l2']) ? (ref['delta_l2'] as Record<string, number>) : {}
-            const deltaSample = isObj(ref['delta_sample']) ? (ref['delta_sample'] as Record<string, number[]>) : {}
+            rec.guard(
+              `steps[${k}] lr_after`,
+              () =>
+                stats.learningRateAfter === ref.lr_after ||
+                `lr_after ${stats.learningRateAfter}, reference ${ref.lr_after}`,
+            )
+            const deltaL2 = isObj(ref.delta_l2) ? (ref.delta_l2 as Record<string, number>) : {}
+            const deltaSample = isObj(ref.delta_sample)
+              ? (ref.delta_sample as Record<string, number[]>)
+              : {}
             for (const spec of model.weightSpecs) {
               const v = model.weights.get(spec.name)
               if (!v) continue
@@ -115,7 +137,10 @@ export const grpoSuites: Suite[] = [
                   for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2
                   const rel = Math.abs(Math.sqrt(s) - want) / want
                   rec.metric(rel / DELTA_L2_REL)
-                  return rel <= DELTA_L2_REL || `update L2 ${Math.sqrt(s)}, reference ${want} (rel ${rel.toExponential(2)})`
+                  return (
+                    rel <= DELTA_L2_REL ||
+                    `update L2 ${Math.sqrt(s)}, reference ${want} (rel ${rel.toExponential(2)})`
+                  )
                 })
               }
               const samples = deltaSample[spec.name]

@@ -7,7 +7,12 @@ import type { Suite } from '../types.js'
 /** Advantages and σ agree with the reference within this (they are bit-identical on the seed set). */
 const FLOAT_TOLERANCE = 1e-12
 
-function section(id: string, key: string, metric: string | undefined, run: (rows: Record<string, any>[], rec: Recorder) => void): Suite {
+function section(
+  id: string,
+  key: string,
+  metric: string | undefined,
+  run: (rows: Record<string, any>[], rec: Recorder) => void,
+): Suite {
   return {
     id,
     applies: (doc) => Array.isArray(doc[key]),
@@ -44,10 +49,12 @@ export const rewardSuites: Suite[] = [
         rec.metric(sigmaDiff)
         if (!(sigmaDiff <= FLOAT_TOLERANCE)) return `sigma ${sigma}, reference ${c.sigma}`
         if (isInZone(sigma) !== c.in_zone) return `in_zone ${!c.in_zone}, reference ${c.in_zone}`
-        if (isInZone(sigma, { bootstrap: true }) !== c.in_zone_bootstrap) return `in_zone_bootstrap ${!c.in_zone_bootstrap}, reference ${c.in_zone_bootstrap}`
+        if (isInZone(sigma, { bootstrap: true }) !== c.in_zone_bootstrap)
+          return `in_zone_bootstrap ${!c.in_zone_bootstrap}, reference ${c.in_zone_bootstrap}`
         const adv = groupAdvantages(rewards)
         const ref = (c.advantages as unknown[]).map(vnum)
-        if (adv.length !== ref.length) return `advantages length ${adv.length}, reference ${ref.length}`
+        if (adv.length !== ref.length)
+          return `advantages length ${adv.length}, reference ${ref.length}`
         let worst = 0
         adv.forEach((a, j) => (worst = Math.max(worst, Math.abs(a - ref[j]!))))
         rec.metric(worst)

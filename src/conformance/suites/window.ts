@@ -31,7 +31,9 @@ function sameWire(a: Record<string, any>, b: Record<string, any>): boolean {
 function checkSelection(c: Record<string, any>, rec: Recorder): true | string {
   const submissions = (c.submissions as Record<string, any>[]).map(toSubmission)
   // E3 vectors carry drand_round; a legacy (E1) case would carry signed_round instead.
-  const legacy = submissions.length > 0 && submissions.every((s) => s.drandRound === undefined && s.signedRound !== undefined)
+  const legacy =
+    submissions.length > 0 &&
+    submissions.every((s) => s.drandRound === undefined && s.signedRound !== undefined)
   const base = legacy ? e1 : e3
   const profile = defineProfile(base, {
     id: `${base.id}+selection-vector`,
@@ -39,11 +41,17 @@ function checkSelection(c: Record<string, any>, rec: Recorder): true | string {
     window: { cooldownWindows: c.cooldown_windows },
   })
   const cooldown = Cooldown.fromSnapshot(c.cooldown ?? {}, { profile })
-  const { batch, rewardsByHotkey } = selectBatchAndDistribute(submissions, { currentWindow: c.current_window, cooldown, profile })
+  const { batch, rewardsByHotkey } = selectBatchAndDistribute(submissions, {
+    currentWindow: c.current_window,
+    cooldown,
+    profile,
+  })
   const refBatch = c.batch as Record<string, any>[]
-  if (batch.length !== refBatch.length) return `batch length ${batch.length}, reference ${refBatch.length}`
+  if (batch.length !== refBatch.length)
+    return `batch length ${batch.length}, reference ${refBatch.length}`
   for (let j = 0; j < batch.length; j++) {
-    if (!sameWire(batch[j]!.wire, refBatch[j]!)) return `batch[${j}] is ${batch[j]!.wire.hotkey}/${batch[j]!.wire.prompt_idx}, reference ${refBatch[j]!.hotkey}/${refBatch[j]!.prompt_idx}`
+    if (!sameWire(batch[j]!.wire, refBatch[j]!))
+      return `batch[${j}] is ${batch[j]!.wire.hotkey}/${batch[j]!.wire.prompt_idx}, reference ${refBatch[j]!.hotkey}/${refBatch[j]!.prompt_idx}`
   }
   const ref = c.rewards_by_hotkey as Record<string, unknown>
   const refKeys = Object.keys(ref)
@@ -60,10 +68,12 @@ function checkSelection(c: Record<string, any>, rec: Recorder): true | string {
 export const windowSuites: Suite[] = [
   {
     id: 'window.selection',
-    applies: (doc) => Array.isArray(doc['selection']),
+    applies: (doc) => Array.isArray(doc.selection),
     run: (doc) => {
       const rec = new Recorder('max_abs_diff')
-      cases(doc, 'selection').forEach((c, i) => rec.guard(`selection[${i}]`, () => checkSelection(c, rec)))
+      cases(doc, 'selection').forEach((c, i) =>
+        rec.guard(`selection[${i}]`, () => checkSelection(c, rec)),
+      )
       return rec.result()
     },
   },
