@@ -24,7 +24,12 @@ export type {
   SafetensorsWriteInput,
   WriteSafetensorsOptions,
 } from './writeSafetensors.js'
-export { parseModelConfig, loadModelConfig, SUPPORTED_ARCHITECTURES } from './parseModelConfig.js'
+export {
+  parseModelConfig,
+  loadModelConfig,
+  SUPPORTED_ARCHITECTURES,
+  MODEL_CONFIG_LIMITS,
+} from './parseModelConfig.js'
 export type { ModelConfig, ModelFamily, RopeScaling } from './parseModelConfig.js'
 export { loadTokenizer, createTokenizer } from './loadTokenizer.js'
 export type { ModelTokenizer, EncodeOptions, DecodeOptions } from './loadTokenizer.js'

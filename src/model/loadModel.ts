@@ -189,6 +189,20 @@ async function readWeight(
     )
   }
   let { data } = await ckpt.readFloat32(spec.name)
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new ReliquaryError(
+        'NON_FINITE_VALUE',
+        `"${spec.name}" holds a non-finite value (${data[i]}) at flat index ${i}.`,
+        {
+          hints: [
+            'The checkpoint is corrupt or diverged in training; a NaN weight poisons every forward.',
+          ],
+          meta: { tensor: spec.name, file: info.file, index: i },
+        },
+      )
+    }
+  }
   if (dtype === 'bfloat16' && info.dtype !== 'BF16') data = roundToBf16(data)
   if (spec.transposed) {
     const [r, c] = spec.shape as [number, number]
@@ -209,8 +223,9 @@ async function readWeight(
  * @param dir - Checkpoint directory.
  * @param options - {@link LoadModelOptions}
  * @returns The model; call `dispose()` to free its variables.
- * @throws {ReliquaryError} `MODEL_FILE_MISSING`, `MODEL_CONFIG_INVALID`,
- *   `MODEL_ARCHITECTURE_UNSUPPORTED`, `MODEL_WEIGHT_MISSING`, `MODEL_SHAPE_MISMATCH`,
+ * @throws {ReliquaryError} `MODEL_FILE_MISSING`, `MODEL_CONFIG_INVALID` (including a size above
+ *   `MODEL_CONFIG_LIMITS`), `MODEL_ARCHITECTURE_UNSUPPORTED`, `MODEL_WEIGHT_MISSING`,
+ *   `MODEL_SHAPE_MISMATCH`, `NON_FINITE_VALUE` (a NaN or infinite weight),
  *   `MODEL_SAFETENSORS_*` (truncated file, bad header, unsupported dtype, missing shard).
  *
  * @example

@@ -67,7 +67,24 @@ export type ModelConfig = {
   readonly raw: Readonly<Record<string, unknown>>
 }
 
+/**
+ * Upper bounds on config sizes, checked before any weight is read or any table is built. Each is
+ * well above every released checkpoint (Llama 3.1 405B: 126 layers, hidden 16384, intermediate
+ * 53248, 128 heads; Gemma vocabularies: 262144), so only a corrupt or hostile `config.json` hits
+ * them.
+ */
+export const MODEL_CONFIG_LIMITS = /*#__PURE__*/ Object.freeze({
+  maxLayers: 1024,
+  maxHiddenSize: 65_536,
+  maxIntermediateSize: 1_048_576,
+  maxVocabSize: 4_194_304,
+  maxHeads: 1024,
+  maxHeadDim: 4096,
+  maxPositionEmbeddings: 1 << 24,
+} as const)
+
 const posInt = z.number().int().positive()
+const bounded = (max: number) => posInt.max(max)
 const tokenIds = z
   .union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())])
   .nullish()
@@ -85,18 +102,18 @@ const RopeParams = z.looseObject({
 const ConfigSchema = z.looseObject({
   model_type: z.string(),
   architectures: z.array(z.string()).nullish(),
-  vocab_size: posInt,
-  hidden_size: posInt,
-  intermediate_size: posInt,
-  num_hidden_layers: posInt,
-  num_attention_heads: posInt,
-  num_key_value_heads: posInt.nullish(),
-  head_dim: posInt.nullish(),
+  vocab_size: bounded(MODEL_CONFIG_LIMITS.maxVocabSize),
+  hidden_size: bounded(MODEL_CONFIG_LIMITS.maxHiddenSize),
+  intermediate_size: bounded(MODEL_CONFIG_LIMITS.maxIntermediateSize),
+  num_hidden_layers: bounded(MODEL_CONFIG_LIMITS.maxLayers),
+  num_attention_heads: bounded(MODEL_CONFIG_LIMITS.maxHeads),
+  num_key_value_heads: bounded(MODEL_CONFIG_LIMITS.maxHeads).nullish(),
+  head_dim: bounded(MODEL_CONFIG_LIMITS.maxHeadDim).nullish(),
   rms_norm_eps: z.number().positive().optional(),
   rope_theta: z.number().positive().nullish(),
   rope_parameters: RopeParams.nullish(),
   rope_scaling: RopeParams.nullish(),
-  max_position_embeddings: posInt.optional(),
+  max_position_embeddings: bounded(MODEL_CONFIG_LIMITS.maxPositionEmbeddings).optional(),
   tie_word_embeddings: z.boolean().optional(),
   attention_bias: z.boolean().optional(),
   mlp_bias: z.boolean().optional(),
@@ -145,8 +162,8 @@ function issues(e: z.ZodError): string {
  * @param config - The parsed `config.json`.
  * @param generationConfig - The parsed `generation_config.json`, if any (its `eos_token_id` wins).
  * @returns The normalised config.
- * @throws {ReliquaryError} `MODEL_CONFIG_INVALID` when a field is missing, mistyped or the
- *   head geometry is inconsistent; `MODEL_ARCHITECTURE_UNSUPPORTED` for another `model_type`,
+ * @throws {ReliquaryError} `MODEL_CONFIG_INVALID` when a field is missing, mistyped, above
+ *   {@link MODEL_CONFIG_LIMITS}, or the head geometry is inconsistent; `MODEL_ARCHITECTURE_UNSUPPORTED` for another `model_type`,
  *   a MoE/multimodal class, a non-SiLU activation, sliding-window attention or an unsupported
  *   RoPE type.
  *
@@ -201,9 +218,9 @@ export function parseModelConfig(config: unknown, generationConfig?: unknown): M
   const numKvHeads = c.num_key_value_heads ?? numHeads
   const headDim =
     c.head_dim ?? (family === 'qwen3' && !('head_dim' in c) ? 128 : c.hidden_size / numHeads)
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0 || headDim > MODEL_CONFIG_LIMITS.maxHeadDim) {
     throw invalid(
-      `head_dim ${headDim} must be an even integer (hidden_size ${c.hidden_size} / ${numHeads} heads).`,
+      `head_dim ${headDim} must be an even integer of at most ${MODEL_CONFIG_LIMITS.maxHeadDim} (hidden_size ${c.hidden_size} / ${numHeads} heads).`,
       { headDim },
     )
   }
