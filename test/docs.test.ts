@@ -1,0 +1,136 @@
+// docs/protocol.md is the protocol text the code cites: every section carries an explicit anchor,
+// every `§` citation in the shipped code and docs resolves to one, and the document ships in the
+// package.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { describe, expect, test } from 'vitest'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const DOC = 'docs/protocol.md'
+const doc = readFileSync(join(ROOT, DOC), 'utf8')
+
+/** Files whose citations must resolve: the shipped sources, the README, examples, bench, docs. */
+const SCANNED = ['src', 'README.md', 'examples', 'bench', 'docs']
+const TEXT_FILE = /\.(ts|mts|cts|js|mjs|md|py|json)$/
+
+function filesUnder(path: string): string[] {
+  const abs = join(ROOT, path)
+  if (!existsSync(abs)) return []
+  if (statSync(abs).isFile()) return [path]
+  return readdirSync(abs, { recursive: true, encoding: 'utf8' })
+    .map((f) => join(path, f))
+    .filter((f) => TEXT_FILE.test(f) && statSync(join(ROOT, f)).isFile())
+    .sort()
+}
+
+const files = SCANNED.flatMap(filesUnder).map((file) => ({
+  file,
+  text: readFileSync(join(ROOT, file), 'utf8'),
+}))
+
+/** Every `§N.M` in a text, with its line number. */
+function citations(text: string): { section: string; line: number }[] {
+  const out: { section: string; line: number }[] = []
+  text.split('\n').forEach((l, i) => {
+    for (const m of l.matchAll(/§\s?(\d+(?:\.\d+)*)/g)) out.push({ section: m[1]!, line: i + 1 })
+  })
+  return out
+}
+
+const anchors = [...doc.matchAll(/^<a id="s(\d+(?:\.\d+)*)"><\/a>$/gm)].map((m) => m[1]!)
+const anchorSet = new Set(anchors)
+
+describe('docs/protocol.md sections', () => {
+  test('has the sections the code is built around', () => {
+    for (const s of ['0', '1.4', '1.8', '3.5', '4.1', '4.3', '5.3', '7', '9', '13.18'])
+      expect(anchorSet.has(s), `§${s}`).toBe(true)
+  })
+
+  test('anchors are unique', () => {
+    expect(anchors.length).toBe(anchorSet.size)
+  })
+
+  test('every numbered heading has its own anchor on the line above', () => {
+    const lines = doc.split('\n')
+    let headings = 0
+    lines.forEach((l, i) => {
+      const h = /^#{2,4} (\d+(?:\.\d+)*)\.? /.exec(l)
+      if (!h) return
+      headings++
+      expect(lines[i - 1], `line ${i + 1}: ${l}`).toBe(`<a id="s${h[1]}"></a>`)
+    })
+    expect(headings).toBe(anchors.length)
+  })
+
+  test('every anchor is followed by the heading of the same number', () => {
+    const lines = doc.split('\n')
+    lines.forEach((l, i) => {
+      const a = /^<a id="s(.+)"><\/a>$/.exec(l)
+      if (!a) return
+      expect(lines[i + 1], `anchor s${a[1]}`).toMatch(
+        new RegExp(`^#{2,4} ${a[1]!.replaceAll('.', '\\.')}\\.? `),
+      )
+    })
+  })
+
+  test('subsections sit under their parent section', () => {
+    for (const s of anchors) {
+      const parent = s.split('.').slice(0, -1).join('.')
+      if (parent) expect(anchorSet.has(parent), `§${s} has no §${parent}`).toBe(true)
+    }
+  })
+
+  test('every repository path it names exists', () => {
+    const paths = [...doc.matchAll(/`((?:src|test|bench|examples|docs)\/[\w./-]+)`/g)].map(
+      (m) => m[1]!,
+    )
+    expect(paths.length).toBeGreaterThan(50)
+    const missing = [...new Set(paths)].filter((p) => !existsSync(join(ROOT, p)))
+    expect(missing).toEqual([])
+  })
+})
+
+describe('§ citations', () => {
+  test('the scan covers the sources and the document', () => {
+    const scanned = files.map((f) => f.file)
+    expect(scanned).toContain(DOC)
+    expect(scanned).toContain('README.md')
+    expect(scanned.filter((f) => f.startsWith('src/')).length).toBeGreaterThan(100)
+  })
+
+  test('every § citation resolves to a section of docs/protocol.md', () => {
+    const unresolved: string[] = []
+    let total = 0
+    for (const { file, text } of files) {
+      for (const c of citations(text)) {
+        total++
+        if (!anchorSet.has(c.section)) unresolved.push(`${file}:${c.line} §${c.section}`)
+      }
+    }
+    expect(total).toBeGreaterThan(150)
+    expect(unresolved).toEqual([])
+  })
+
+  test('every link to docs/protocol.md#… names an anchor', () => {
+    const broken: string[] = []
+    for (const { file, text } of files) {
+      for (const m of text.matchAll(/protocol\.md#s(\d+(?:\.\d+)*)/g))
+        if (!anchorSet.has(m[1]!)) broken.push(`${file}: #s${m[1]}`)
+    }
+    expect(broken).toEqual([])
+  })
+
+  test('a citation the checker cannot resolve is reported', () => {
+    expect(citations('see docs/protocol.md §4.3 step 8 and §13.99.').map((c) => c.section)).toEqual(
+      ['4.3', '13.99'],
+    )
+    expect(anchorSet.has('13.99')).toBe(false)
+  })
+})
+
+describe('packaging', () => {
+  test('docs/ ships in the npm package', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }
+    expect(pkg.files).toContain('docs')
+  })
+})
