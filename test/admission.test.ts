@@ -12,11 +12,11 @@ import {
   E1_WORKER_CHECKS,
   E3_HANDLER_CHECKS,
   E3_WORKER_CHECKS,
-} from '../src/window/admissionChecks.js'
-import type { AdmissionVerdict, RolloutVerifier } from '../src/window/admissionTypes.js'
-import { rolloutHash } from '../src/window/hashDedup.js'
-import { toSubmitHttpResponse } from '../src/window/runAdmission.js'
-import { WindowBatcher } from '../src/window/windowBatcher.js'
+} from '../src/window/admission/admissionChecks.js'
+import type { AdmissionVerdict, RolloutVerifier } from '../src/window/admission/admissionTypes.js'
+import { rolloutHash } from '../src/window/seal/hashDedup.js'
+import { toSubmitHttpResponse } from '../src/window/admission/runAdmission.js'
+import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
 import {
   HALF,
   RANDOMNESS,

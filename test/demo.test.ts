@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { runDemo, type RunDemoReturnType } from '../src/demo/runDemo.js'
-import { decodeWindowArchive } from '../src/window/decodeWindowArchive.js'
-import { windowArchiveKey } from '../src/window/encodeWindowArchive.js'
+import { decodeWindowArchive } from '../src/window/archive/decodeWindowArchive.js'
+import { windowArchiveKey } from '../src/window/archive/encodeWindowArchive.js'
 
 let dir: string
 let result: RunDemoReturnType

@@ -10,7 +10,7 @@ import {
 import { createRng } from '../src/model/_sampling.js'
 import { defineProfile, e1 } from '../src/protocol/profiles.js'
 import { groupSigma, isInZone } from '../src/reward/groups.js'
-import { Cooldown, type CooldownView } from '../src/window/cooldown.js'
+import { Cooldown, type CooldownView } from '../src/window/seal/cooldown.js'
 
 const group = (k: number, m = 8): number[] => Array.from({ length: m }, (_, i) => (i < k ? 1 : 0))
 

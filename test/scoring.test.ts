@@ -2,16 +2,16 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { defineProfile, e1, e3 } from '../src/protocol/profiles.js'
 import { pyRound } from '../src/reward/_python.js'
-import type { WindowArchive } from '../src/window/windowArchive.js'
-import { Cooldown } from '../src/window/cooldown.js'
+import type { WindowArchive } from '../src/window/archive/windowArchive.js'
+import { Cooldown } from '../src/window/seal/cooldown.js'
 import {
   U16_MAX,
   convertWeightsAndUidsForEmit,
   emaToWeights,
   replayEma,
   updateEma,
-} from '../src/window/scoring.js'
-import { selectBatchAndDistribute } from '../src/window/selectBatchAndDistribute.js'
+} from '../src/window/scoring/scoring.js'
+import { selectBatchAndDistribute } from '../src/window/seal/selectBatchAndDistribute.js'
 import { sectionCases } from './_vectors.js'
 import { expectInvalid } from './_errors.js'
 

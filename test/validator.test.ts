@@ -19,7 +19,7 @@ import { loadTokenizer } from '../src/model/loadTokenizer.js'
 import { defineProfile, e3 } from '../src/protocol/profiles.js'
 import { createValidator, type ValidatorEvent } from '../src/validator/createValidator.js'
 import { runValidator } from '../src/validator/runValidator.js'
-import { decodeWindowArchive } from '../src/window/decodeWindowArchive.js'
+import { decodeWindowArchive } from '../src/window/archive/decodeWindowArchive.js'
 import { signManifest } from '../src/manifest/signManifest.js'
 import {
   parseCheckpoint,
@@ -30,7 +30,7 @@ import {
   type CheckpointManifestWire,
   type WindowState,
 } from '../src/protocol/schemas.js'
-import type { RolloutVerifier } from '../src/window/admissionTypes.js'
+import type { RolloutVerifier } from '../src/window/admission/admissionTypes.js'
 import {
   createValidatorServer,
   type SubmissionEvent,

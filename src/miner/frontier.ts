@@ -3,7 +3,7 @@ import { createRng, type Rng } from '../model/_sampling.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import { DEFAULT_PROFILE } from '../protocol/profiles.js'
 import { groupSigma, isInZone } from '../reward/groups.js'
-import type { CooldownView } from '../window/cooldown.js'
+import type { CooldownView } from '../window/seal/cooldown.js'
 
 /** Per-call context of {@link PromptPicker.pickPrompts}. */
 export type PickContext = {

@@ -7,9 +7,9 @@ import {
   type Health,
   type WindowState,
 } from '../protocol/schemas.js'
-import type { AdmissionPipeline } from '../window/admissionPipeline.js'
-import type { AdmissionVerdict } from '../window/admissionTypes.js'
-import { toSubmitHttpResponse } from '../window/runAdmission.js'
+import type { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
+import type { AdmissionVerdict } from '../window/admission/admissionTypes.js'
+import { toSubmitHttpResponse } from '../window/admission/runAdmission.js'
 import { fastApiDetail, type FastApiErrorItem } from './_fastapiDetail.js'
 
 /** Defaults of {@link createValidatorServer}. */

@@ -1,35 +1,35 @@
-export { selectBatchAndDistribute } from './selectBatchAndDistribute.js'
+export { selectBatchAndDistribute } from './seal/selectBatchAndDistribute.js'
 export type {
   WindowSubmission,
   SelectBatchOptions,
   SelectBatchReturnType,
-} from './selectBatchAndDistribute.js'
-export { Cooldown } from './cooldown.js'
-export type { CooldownView, CooldownSnapshot, CooldownOptions } from './cooldown.js'
-export { HashDedup, rolloutHash } from './hashDedup.js'
-export type { HashDedupOptions } from './hashDedup.js'
+} from './seal/selectBatchAndDistribute.js'
+export { Cooldown } from './seal/cooldown.js'
+export type { CooldownView, CooldownSnapshot, CooldownOptions } from './seal/cooldown.js'
+export { HashDedup, rolloutHash } from './seal/hashDedup.js'
+export type { HashDedupOptions } from './seal/hashDedup.js'
 export {
   updateEma,
   replayEma,
   emaToWeights,
   convertWeightsAndUidsForEmit,
   U16_MAX,
-} from './scoring.js'
+} from './scoring/scoring.js'
 export type {
   HotkeyValues,
   EmaOptions,
   ReplayEmaOptions,
   EmaToWeightsOptions,
   EmaToWeightsReturnType,
-} from './scoring.js'
-export type { WindowArchive, ArchivedSubmission, ArchivedRollout } from './windowArchive.js'
+} from './scoring/scoring.js'
+export type { WindowArchive, ArchivedSubmission, ArchivedRollout } from './archive/windowArchive.js'
 export type {
   ArchivedRolloutRecord,
   ArchivedBatchEntry,
   ArchivedRunnerUp,
   ArchivedReject,
   WindowArchiveRecord,
-} from './windowArchive.js'
+} from './archive/windowArchive.js'
 export {
   ARCHIVE_LIMITS,
   windowArchiveRecordSchema,
@@ -37,12 +37,12 @@ export {
   archivedBatchEntrySchema,
   archivedRunnerUpSchema,
   archivedRejectSchema,
-} from './windowArchive.js'
-export { windowArchiveKey, encodeWindowArchive } from './encodeWindowArchive.js'
-export { decodeWindowArchive } from './decodeWindowArchive.js'
-export type { DecodeWindowArchiveOptions } from './decodeWindowArchive.js'
-export { buildWindowArchive } from './buildWindowArchive.js'
-export type { BuildWindowArchiveParameters } from './buildWindowArchive.js'
+} from './archive/windowArchive.js'
+export { windowArchiveKey, encodeWindowArchive } from './archive/encodeWindowArchive.js'
+export { decodeWindowArchive } from './archive/decodeWindowArchive.js'
+export type { DecodeWindowArchiveOptions } from './archive/decodeWindowArchive.js'
+export { buildWindowArchive } from './archive/buildWindowArchive.js'
+export type { BuildWindowArchiveParameters } from './archive/buildWindowArchive.js'
 export { WindowStateMachine, WINDOW_TRANSITIONS } from './windowStateMachine.js'
 export type {
   WindowPhase,
@@ -51,7 +51,7 @@ export type {
   WindowListener,
   WindowStateMachineOptions,
 } from './windowStateMachine.js'
-export { WindowBatcher, REJECTED_LIST_CAP_PER_HOTKEY } from './windowBatcher.js'
+export { WindowBatcher, REJECTED_LIST_CAP_PER_HOTKEY } from './seal/windowBatcher.js'
 export type {
   ValidSubmission,
   ValidRollout,
@@ -59,14 +59,14 @@ export type {
   WindowBatcherParameters,
   WindowBatcherSnapshot,
   SealOptions,
-} from './windowBatcher.js'
-export { sealWindow } from './sealWindow.js'
+} from './seal/windowBatcher.js'
+export { sealWindow } from './seal/sealWindow.js'
 export type {
   SealableSubmission,
   SealWindowParameters,
   SealWindowReturnType,
-} from './sealWindow.js'
-export { QuotaLedger } from './quotaLedger.js'
+} from './seal/sealWindow.js'
+export { QuotaLedger } from './admission/quotaLedger.js'
 export {
   E3_HANDLER_CHECKS,
   E3_WORKER_CHECKS,
@@ -92,13 +92,13 @@ export {
   checkRollouts,
   checkSignedRound,
   checkSuperseded,
-} from './admissionChecks.js'
+} from './admission/admissionChecks.js'
 export type {
   AdmissionContext,
   HandlerContext,
   WorkerContext,
   WorkerScratch,
-} from './admissionChecks.js'
+} from './admission/admissionChecks.js'
 export {
   parseSubmission,
   runChecks,
@@ -108,10 +108,10 @@ export {
   newWorkerScratch,
   rolloutVerifierFromModel,
   toSubmitHttpResponse,
-} from './runAdmission.js'
-export type { ParseSubmissionReturnType, SubmitHttpResponse } from './runAdmission.js'
-export { AdmissionPipeline } from './admissionPipeline.js'
-export type { AdmissionPipelineParameters, VerdictEntry } from './admissionPipeline.js'
+} from './admission/runAdmission.js'
+export type { ParseSubmissionReturnType, SubmitHttpResponse } from './admission/runAdmission.js'
+export { AdmissionPipeline } from './admission/admissionPipeline.js'
+export type { AdmissionPipelineParameters, VerdictEntry } from './admission/admissionPipeline.js'
 export type {
   AdmissionStage,
   AdmissionCheckId,
@@ -127,4 +127,4 @@ export type {
   RolloutVerifier,
   DrandTiming,
   AdmissionConfig,
-} from './admissionTypes.js'
+} from './admission/admissionTypes.js'

@@ -1,7 +1,7 @@
 import { defineProfile, e1, e3 } from '../../protocol/profiles.js'
-import { Cooldown } from '../../window/cooldown.js'
-import { selectBatchAndDistribute } from '../../window/selectBatchAndDistribute.js'
-import type { WindowSubmission } from '../../window/selectBatchAndDistribute.js'
+import { Cooldown } from '../../window/seal/cooldown.js'
+import { selectBatchAndDistribute } from '../../window/seal/selectBatchAndDistribute.js'
+import type { WindowSubmission } from '../../window/seal/selectBatchAndDistribute.js'
 import { Recorder, cases, vnum } from '../recorder.js'
 import type { Suite } from '../types.js'
 

@@ -1,5 +1,5 @@
-import { ReliquaryError, invalidArgument } from '../errors/base.js'
-import { readBounded } from '../_utils/stream.js'
+import { ReliquaryError, invalidArgument } from '../../errors/base.js'
+import { readBounded } from '../../_utils/stream.js'
 import {
   ARCHIVE_LIMITS,
   windowArchiveRecordSchema,

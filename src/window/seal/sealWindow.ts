@@ -1,9 +1,9 @@
-import { invalidArgument } from '../errors/base.js'
-import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
+import { invalidArgument } from '../../errors/base.js'
+import { DEFAULT_PROFILE, type ProtocolProfile } from '../../protocol/profiles.js'
 import type { Cooldown } from './cooldown.js'
 import type { HashDedup } from './hashDedup.js'
 import { selectBatchAndDistribute, type WindowSubmission } from './selectBatchAndDistribute.js'
-import { assertWindowNumber } from './windowArchive.js'
+import { assertWindowNumber } from '../archive/windowArchive.js'
 
 /** A valid submission as sealing reads it: selection fields plus the rollout hashes to remember. */
 export type SealableSubmission = WindowSubmission & {

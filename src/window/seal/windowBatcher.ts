@@ -1,12 +1,16 @@
-import { ReliquaryError, invalidArgument } from '../errors/base.js'
-import { drandRoundAt, drandRoundTime } from '../drand/round.js'
-import { DEFAULT_PROFILE, type ProtocolProfile, type RejectReason } from '../protocol/profiles.js'
-import { isBootstrapWindow } from '../reward/groups.js'
-import type { DrandTiming } from './admissionTypes.js'
+import { ReliquaryError, invalidArgument } from '../../errors/base.js'
+import { drandRoundAt, drandRoundTime } from '../../drand/round.js'
+import {
+  DEFAULT_PROFILE,
+  type ProtocolProfile,
+  type RejectReason,
+} from '../../protocol/profiles.js'
+import { isBootstrapWindow } from '../../reward/groups.js'
+import type { DrandTiming } from '../admission/admissionTypes.js'
 import { Cooldown, type CooldownSnapshot } from './cooldown.js'
 import { HashDedup } from './hashDedup.js'
 import { sealWindow, type SealWindowReturnType } from './sealWindow.js'
-import { assertWindowNumber } from './windowArchive.js'
+import { assertWindowNumber } from '../archive/windowArchive.js'
 
 /** Rejected submissions kept per hotkey for the archive's `rejected[]` (`REJECTED_LIST_CAP_PER_HOTKEY`). */
 export const REJECTED_LIST_CAP_PER_HOTKEY = 5

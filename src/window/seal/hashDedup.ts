@@ -1,10 +1,10 @@
 import { sha256 } from '@noble/hashes/sha2'
-import { invalidArgument } from '../errors/base.js'
-import type { ProtocolProfile } from '../protocol/profiles.js'
-import { DEFAULT_PROFILE } from '../protocol/profiles.js'
-import { be32, toHex } from '../_utils/bytes.js'
-import type { WindowArchive } from './windowArchive.js'
-import { archiveBatch, assertArchive, assertWindowNumber } from './windowArchive.js'
+import { invalidArgument } from '../../errors/base.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import { DEFAULT_PROFILE } from '../../protocol/profiles.js'
+import { be32, toHex } from '../../_utils/bytes.js'
+import type { WindowArchive } from '../archive/windowArchive.js'
+import { archiveBatch, assertArchive, assertWindowNumber } from '../archive/windowArchive.js'
 
 const HASH_HEX = /^[0-9a-f]{64}$/
 

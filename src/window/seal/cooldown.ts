@@ -1,8 +1,8 @@
-import { invalidArgument } from '../errors/base.js'
-import type { ProtocolProfile } from '../protocol/profiles.js'
-import { DEFAULT_PROFILE } from '../protocol/profiles.js'
-import type { WindowArchive } from './windowArchive.js'
-import { archiveBatch, assertArchive, assertWindowNumber } from './windowArchive.js'
+import { invalidArgument } from '../../errors/base.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import { DEFAULT_PROFILE } from '../../protocol/profiles.js'
+import type { WindowArchive } from '../archive/windowArchive.js'
+import { archiveBatch, assertArchive, assertWindowNumber } from '../archive/windowArchive.js'
 
 /** Anything that can say whether a prompt is in cooldown (a {@link Cooldown}, or a test double). */
 export interface CooldownView {

@@ -1,18 +1,18 @@
-import { verifyEnvelope } from '../crypto/envelope.js'
-import { drandRoundAt } from '../drand/round.js'
-import type { RejectReason } from '../protocol/profiles.js'
-import { WIRE_LIMITS } from '../protocol/schemas.js'
-import { groupSigma, isInZone } from '../reward/groups.js'
+import { verifyEnvelope } from '../../crypto/envelope.js'
+import { drandRoundAt } from '../../drand/round.js'
+import type { RejectReason } from '../../protocol/profiles.js'
+import { WIRE_LIMITS } from '../../protocol/schemas.js'
+import { groupSigma, isInZone } from '../../reward/groups.js'
 import type {
   AdmissionCheck,
   AdmissionConfig,
   AdmissionRequest,
   CheckFailure,
 } from './admissionTypes.js'
-import { rolloutHash } from './hashDedup.js'
+import { rolloutHash } from '../seal/hashDedup.js'
 import type { QuotaLedger } from './quotaLedger.js'
-import type { WindowBatcher } from './windowBatcher.js'
-import type { WindowPhase } from './windowStateMachine.js'
+import type { WindowBatcher } from '../seal/windowBatcher.js'
+import type { WindowPhase } from '../windowStateMachine.js'
 
 /** What every check can read: the validator config, the parsed request, the batcher (if any). */
 export type AdmissionContext = {

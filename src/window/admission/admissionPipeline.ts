@@ -1,6 +1,10 @@
-import { invalidArgument } from '../errors/base.js'
-import { DEFAULT_PROFILE, type ProtocolProfile, type RejectReason } from '../protocol/profiles.js'
-import type { RewardEnvironment } from '../reward/environment.js'
+import { invalidArgument } from '../../errors/base.js'
+import {
+  DEFAULT_PROFILE,
+  type ProtocolProfile,
+  type RejectReason,
+} from '../../protocol/profiles.js'
+import type { RewardEnvironment } from '../../reward/environment.js'
 import type { HandlerContext, WorkerContext } from './admissionChecks.js'
 import type {
   AdmissionConfig,
@@ -16,8 +20,8 @@ import {
   runHandlerStage,
   runWorkerStage,
 } from './runAdmission.js'
-import type { ValidSubmission, WindowBatcher } from './windowBatcher.js'
-import type { WindowPhase } from './windowStateMachine.js'
+import type { ValidSubmission, WindowBatcher } from '../seal/windowBatcher.js'
+import type { WindowPhase } from '../windowStateMachine.js'
 
 /** Parameters of the {@link AdmissionPipeline} constructor. */
 export type AdmissionPipelineParameters = {

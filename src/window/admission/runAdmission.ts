@@ -1,11 +1,11 @@
 import type * as z from 'zod'
-import { isReliquaryError } from '../errors/base.js'
-import type { ProtocolProfile } from '../protocol/profiles.js'
-import { parseWire, submitRequestSchema } from '../protocol/schemas.js'
+import { isReliquaryError } from '../../errors/base.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import { parseWire, submitRequestSchema } from '../../protocol/schemas.js'
 import {
   verifyRollout as verifyRolloutWithModel,
   type RolloutEvaluator,
-} from '../rollout/verifyRollout.js'
+} from '../../rollout/verifyRollout.js'
 import {
   E1_HANDLER_CHECKS,
   E1_WORKER_CHECKS,
@@ -26,7 +26,7 @@ import type {
   CheckFailure,
   RolloutVerifier,
 } from './admissionTypes.js'
-import type { ValidSubmission } from './windowBatcher.js'
+import type { ValidSubmission } from '../seal/windowBatcher.js'
 
 const schemaCache = new WeakMap<ProtocolProfile, z.ZodType>()
 

@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { invalidArgument } from '../errors/base.js'
+import { invalidArgument } from '../../errors/base.js'
 
 /** One rollout of an archived batch submission (only the fields this SDK reads). */
 export type ArchivedRollout = {

@@ -1,6 +1,6 @@
-import type { ProtocolProfile, RejectReason } from '../protocol/profiles.js'
-import type { SubmitRequest, SubmitRequestE1 } from '../protocol/schemas.js'
-import type { RewardEnvironment } from '../reward/environment.js'
+import type { ProtocolProfile, RejectReason } from '../../protocol/profiles.js'
+import type { SubmitRequest, SubmitRequestE1 } from '../../protocol/schemas.js'
+import type { RewardEnvironment } from '../../reward/environment.js'
 
 /**
  * Where a verdict was decided: the HTTP `/submit` handler (cheap checks, answered synchronously)

@@ -1,8 +1,8 @@
 import { sha256 } from '@noble/hashes/sha2'
-import { ReliquaryError, invalidArgument } from '../errors/base.js'
-import type { ProtocolProfile } from '../protocol/profiles.js'
-import { DEFAULT_PROFILE } from '../protocol/profiles.js'
-import { be64, concatBytes, fromHex, utf8 } from '../_utils/bytes.js'
+import { ReliquaryError, invalidArgument } from '../../errors/base.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import { DEFAULT_PROFILE } from '../../protocol/profiles.js'
+import { be64, concatBytes, fromHex, utf8 } from '../../_utils/bytes.js'
 import type { CooldownView } from './cooldown.js'
 
 /** A valid submission as batch selection reads it. Extra fields are carried through untouched. */

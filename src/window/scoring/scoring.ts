@@ -1,9 +1,9 @@
-import { invalidArgument } from '../errors/base.js'
-import type { ProtocolProfile } from '../protocol/profiles.js'
-import { DEFAULT_PROFILE } from '../protocol/profiles.js'
-import { pyRound, pySum } from '../reward/_python.js'
-import type { WindowArchive } from './windowArchive.js'
-import { archiveBatch, assertArchive } from './windowArchive.js'
+import { invalidArgument } from '../../errors/base.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import { DEFAULT_PROFILE } from '../../protocol/profiles.js'
+import { pyRound, pySum } from '../../reward/_python.js'
+import type { WindowArchive } from '../archive/windowArchive.js'
+import { archiveBatch, assertArchive } from '../archive/windowArchive.js'
 
 /** Largest u16 weight on chain (Bittensor `U16_MAX`): a chain format constant, not a protocol number. */
 export const U16_MAX = 65_535

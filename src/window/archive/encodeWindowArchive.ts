@@ -1,5 +1,5 @@
-import { ReliquaryError, invalidArgument } from '../errors/base.js'
-import { pyFloat, pyJsonDumps } from '../_utils/pyJson.js'
+import { ReliquaryError, invalidArgument } from '../../errors/base.js'
+import { pyFloat, pyJsonDumps } from '../../_utils/pyJson.js'
 import { windowArchiveRecordSchema, type WindowArchiveRecord } from './windowArchive.js'
 import { assertWindowNumber } from './windowArchive.js'
 
