@@ -1,4 +1,4 @@
-// The miner (src/miner/miner.ts) against an in-process E3 validator stand-in: the SDK's
+// The miner (src/miner/createMiner.ts) against an in-process E3 validator stand-in: the SDK's
 // AdmissionPipeline + WindowBatcher behind a minimal node:http server (GET /state, POST /submit,
 // GET /verdicts/{hotkey}, GET /checkpoint), the random tiny Qwen3 on the wasm backend on both
 // sides, the synthetic target-token environment, and a local Hub (startHubServer) for

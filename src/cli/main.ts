@@ -7,7 +7,7 @@ import { formatConformanceReport, runConformance } from '../conformance/run.js'
 import { runSketchBench } from '../bench/sketch.js'
 import { VERSION } from '../version.js'
 import { NETWORK_HELP } from './networkHelp.js'
-import { backendName, usage } from './_args.js'
+import { backendName, intOption, usage } from './_args.js'
 
 const HELP: Record<string, string> = {
   ...NETWORK_HELP,
@@ -167,12 +167,7 @@ async function bench(argv: string[]): Promise<number> {
   })
   if (values.help) return print(HELP.bench!)
   const what = positionals[0] ?? usage('bench needs a target: sketch, forward, generate, verify.')
-  const int = (s: string | undefined, name: string) => {
-    if (s === undefined) return undefined
-    const n = Number(s)
-    if (!Number.isInteger(n) || n <= 0) usage(`--${name} must be a positive integer.`)
-    return n
-  }
+  const int = (s: string | undefined, name: string) => intOption(s, name, 1)
   let out: {
     machine: Record<string, unknown>
     results: { what: string; median_s: number; per_s: number; unit: string }[]
@@ -270,12 +265,6 @@ async function demo(argv: string[]): Promise<number> {
     },
   })
   if (values.help) return print(HELP.demo!)
-  const num = (s: string | undefined, name: string, min: number) => {
-    if (s === undefined) return undefined
-    const n = Number(s)
-    if (!Number.isFinite(n) || n < min) usage(`--${name} must be a number ≥ ${min}.`)
-    return n
-  }
   const kinds = values.miners?.split(',').map((k) => k.trim())
   if (kinds && !kinds.every((k) => ['frontier', 'uniform', 'cheater'].includes(k)))
     usage('--miners takes frontier, uniform and/or cheater.')
@@ -283,12 +272,12 @@ async function demo(argv: string[]): Promise<number> {
   if (!['wasm', 'cpu'].includes(backend)) usage('--backend must be wasm or cpu.')
   const { runDemo } = await import('../demo/runDemo.js')
   const r = await runDemo({
-    windows: num(values.windows, 'windows', 1),
-    seed: num(values.seed, 'seed', 0),
+    windows: intOption(values.windows, 'windows', 1),
+    seed: intOption(values.seed, 'seed', 0),
     out: values.out ?? 'reliquary-demo.html',
     miners: kinds as ('frontier' | 'uniform' | 'cheater')[] | undefined,
     backend,
-    periodSeconds: num(values.period, 'period', 1),
+    periodSeconds: intOption(values.period, 'period', 1),
     verbose: values.verbose ?? false,
     log: (line) => process.stdout.write(`${line}\n`),
   })

@@ -10,6 +10,7 @@ import { bundledModelDir } from '../demo/bundledModel.js'
 import { createTargetTokenEnvironment } from '../demo/environment.js'
 import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
 import { useBackend } from '../model/backend.js'
+import { sleep } from '../_utils/sleep.js'
 import { backendName, intOption, usage as usageError } from './_args.js'
 import { loadModelConfig } from '../model/parseModelConfig.js'
 import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
@@ -89,15 +90,7 @@ function e3OnChain(drand: {
 
 /** Sleeps `ms`, ending early (without throwing) when `signal` aborts. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const t = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
+  return sleep(ms, signal).catch(() => undefined)
 }
 
 /** A hotkey from --hotkey, else RELIQUARY_HOTKEY, else (demo only) a development key. */
@@ -426,7 +419,7 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
   }
   const profile = demo ? createDemoProfile(drand) : e3OnChain(drand)
   const { identifyBaseModel } = await import('../validator/identifyBaseModel.js')
-  const { createMiner } = await import('../miner/miner.js')
+  const { createMiner } = await import('../miner/createMiner.js')
   const { createFrontierPicker, uniformPicker } = await import('../miner/frontier.js')
   const cacheDir = resolve(values['cache-dir'] ?? 'reliquary-miner')
   const miner = createMiner({

@@ -4,6 +4,7 @@ import type { BeaconSource, DrandBeaconInput, DrandChainInfo, VerifiedBeacon } f
 import { KNOWN_CHAINS, assertChainInfo } from './chainInfo.js'
 import { fetchVerifiedBeacon } from './_drandClient.js'
 import { readBounded } from '../_utils/stream.js'
+import { sleep } from '../_utils/sleep.js'
 
 /**
  * Public drand HTTP relays, in the order the reference tries them
@@ -84,21 +85,6 @@ function describeFailure(e: unknown): { code: string; message: string } {
     return { code: timeout ? 'TIMEOUT' : 'FETCH_FAILED', message: inner.message }
   }
   return { code: 'FETCH_FAILED', message: String(inner) }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = (): void => {
-      clearTimeout(t)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }
 
 /**

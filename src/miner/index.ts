@@ -24,7 +24,7 @@ export { buildSubmitRequest, randomNonce } from './submission.js'
 export type { BuildSubmitRequestParameters, SubmissionRollout } from './submission.js'
 export { fabricateSketches, zoneShapedRewards, CHEAT_KINDS } from './cheat.js'
 export type { CheatKind } from './cheat.js'
-export { createMiner } from './miner.js'
+export { createMiner } from './createMiner.js'
 export type {
   CreateMinerParameters,
   Miner,
@@ -36,4 +36,4 @@ export type {
   MinerWindowStats,
   MinerStats,
   MinerWindowReport,
-} from './miner.js'
+} from './types.js'

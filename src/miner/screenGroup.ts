@@ -1,0 +1,66 @@
+import { groupSigma, isInZone } from '../reward/groups.js'
+import type { MinerContext } from './minerContext.js'
+import { newGroupRecord } from './newGroupRecord.js'
+import type { NextCheat } from './nextCheat.js'
+import type { MinerWindow } from './planWindow.js'
+import type { GeneratedGroup, GroupRecord } from './types.js'
+
+/**
+ * Records a generated group and keeps back the ones the validator would certainly reject: a
+ * prompt with no room for a completion (`prompt_too_long`), a rollout that kept repeating an
+ * earlier one (`duplicate_rollouts`: `hash_duplicate`), or rewards out of the zone
+ * (`out_of_zone`, under `skipOutOfZone`; a lied-reward cheat is never kept back). A prompt whose
+ * group gave the picker nothing to learn is released. The returned record's `skipped` is null
+ * when the group goes on to be proven and submitted.
+ *
+ * - Spec: PROTOCOL.md §2.3 (zone), §4.3 worker step 7.
+ * @internal
+ */
+export function screenGroup(
+  ctx: MinerContext,
+  window: MinerWindow,
+  promptIdx: number,
+  gen: GeneratedGroup | null,
+  cheat: NextCheat | null,
+): GroupRecord {
+  const { picker, skipOutOfZone, profile } = ctx.config
+  const w = window.windowN
+  const kind = cheat?.kind ?? 'honest'
+  const rewards = gen?.rewards ?? []
+  const g = newGroupRecord({
+    promptIdx,
+    kind,
+    windowN: w,
+    provenInWindow: w,
+    rewards,
+    picked: rewards.length > 0,
+  })
+  if (gen === null) {
+    picker.release(promptIdx)
+    g.skipped = 'prompt_too_long'
+    g.observed = true
+  } else if (gen.duplicate) {
+    if (!g.picked) picker.release(promptIdx)
+    g.skipped = 'duplicate_rollouts'
+    ctx.log(
+      'debug',
+      'group_skipped',
+      `prompt ${promptIdx}: a rollout kept repeating an earlier one (hash_duplicate), not submitted`,
+      { windowN: w, promptIdx },
+    )
+  } else if (
+    kind !== 'lie_reward' &&
+    skipOutOfZone &&
+    !isInZone(groupSigma(gen.rewards), { bootstrap: window.bootstrap, profile })
+  ) {
+    g.skipped = 'out_of_zone'
+    ctx.log(
+      'debug',
+      'group_skipped',
+      `prompt ${promptIdx}: rewards out of the zone (σ = ${g.sigma.toFixed(3)}), not submitted`,
+      { windowN: w, promptIdx, rewards: gen.rewards },
+    )
+  }
+  if (g.skipped !== null) ctx.ledger.countSkipped(w)
+  return g
+}
