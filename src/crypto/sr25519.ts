@@ -1,4 +1,5 @@
 import { Keyring } from '@polkadot/keyring'
+import type { KeyringPair } from '@polkadot/keyring/types'
 import { u8aWrapBytes } from '@polkadot/util'
 import {
   cryptoWaitReady,
@@ -46,7 +47,7 @@ export async function ensureCryptoReady(): Promise<void> {
  */
 export async function createHotkey(secretUri: string): Promise<Hotkey> {
   await cryptoWaitReady()
-  let pair
+  let pair: KeyringPair
   try {
     // polkadot-js would turn any short non-mnemonic phrase into a raw seed, so a mistyped
     // mnemonic would silently become another key. Accept only dev URIs, seed hex or a valid

@@ -276,7 +276,10 @@ function cached<S>(
   build: (p: ProtocolProfile) => S,
 ): S {
   let s = map.get(profile)
-  if (!s) map.set(profile, (s = build(profile)))
+  if (!s) {
+    s = build(profile)
+    map.set(profile, s)
+  }
   return s
 }
 

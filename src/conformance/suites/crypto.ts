@@ -59,7 +59,7 @@ function section(
 /** Suites over the crypto vector files (crypto-*.json, crypto-edge-*.json). */
 export const cryptoSuites: Suite[] = [
   section('crypto.prf', 'prf', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(
         `prf[${i}]`,
         () =>
@@ -70,11 +70,11 @@ export const cryptoSuites: Suite[] = [
               c.out_bytes,
             ),
           ) === c.out,
-      ),
-    ),
+      )
+    }),
   ),
   section('crypto.r_vec', 'r_vec', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(`r_vec[${i}] randomness=${c.randomness}`, () => {
         const topk = c.topk ?? e3.grail.topk
         const profile =
@@ -82,8 +82,8 @@ export const cryptoSuites: Suite[] = [
             ? e3
             : defineProfile(e3, { id: `vectors-topk-${topk}`, grail: { topk } })
         return sameArray(deriveSketchCoefficients(c.randomness, { profile }), c.r_vec)
-      }),
-    ),
+      })
+    }),
   ),
   section('crypto.r_vec_int16_min', 'r_vec_int16_min', (rows, rec) =>
     rows.forEach((c, i) => {
@@ -99,7 +99,7 @@ export const cryptoSuites: Suite[] = [
     }),
   ),
   section('crypto.indices', 'indices', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(`indices[${i}] L=${c.seq_len} k=${c.k}`, () =>
         sameArray(
           challengeIndices({
@@ -110,11 +110,11 @@ export const cryptoSuites: Suite[] = [
           }),
           c.indices,
         ),
-      ),
-    ),
+      )
+    }),
   ),
   section('crypto.indices_in_range', 'indices_in_range', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(`indices_in_range[${i}] [${c.start},${c.end}) k=${c.k}`, () =>
         sameArray(
           challengeIndices({
@@ -126,8 +126,8 @@ export const cryptoSuites: Suite[] = [
           }),
           c.indices,
         ),
-      ),
-    ),
+      )
+    }),
   ),
   section('crypto.buckets', 'buckets', (rows, rec) =>
     rows.forEach((c, i) => {
@@ -146,19 +146,19 @@ export const cryptoSuites: Suite[] = [
       const rec = new Recorder()
       const profile = profileForVectors(doc, e1)
       rec.notes.push(`profile ${profile.id} (tolerance base ${profile.grail.toleranceBase})`)
-      cases(doc, 'tolerance').forEach((c, i) =>
+      cases(doc, 'tolerance').forEach((c, i) => {
         rec.guard(
           `tolerance[${i}] p=${c.position}`,
           () => sketchTolerance(c.position, { profile }) === c.tolerance,
-        ),
-      )
+        )
+      })
       return rec.result()
     },
   },
   section('crypto.hash_tokens', 'hash_tokens', (rows, rec) =>
-    rows.forEach((c, i) =>
-      rec.guard(`hash_tokens[${i}]`, () => toHex(hashTokens(c.tokens)) === c.sha256),
-    ),
+    rows.forEach((c, i) => {
+      rec.guard(`hash_tokens[${i}]`, () => toHex(hashTokens(c.tokens)) === c.sha256)
+    }),
   ),
   section('crypto.commit_binding', 'commit_binding', (rows, rec) =>
     rows.forEach((c, i) => {
@@ -209,17 +209,17 @@ export const cryptoSuites: Suite[] = [
     }),
   ),
   section('crypto.drand_round', 'drand_round', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(
         `drand_round[${i}]`,
         () => drandRoundForWindowE1(c.window_start_block, c.genesis_time, c.period) === c.round,
-      ),
-    ),
+      )
+    }),
   ),
   section('crypto.env_seed', 'env_seed', (rows, rec) =>
-    rows.forEach((c, i) =>
-      rec.guard(`env_seed[${i}]`, () => deriveEnvSeed(c.wallet, c.window_hash, c.index) === c.seed),
-    ),
+    rows.forEach((c, i) => {
+      rec.guard(`env_seed[${i}]`, () => deriveEnvSeed(c.wallet, c.window_hash, c.index) === c.seed)
+    }),
   ),
   section('crypto.sketch_rows', 'sketch_rows', (rows, rec) =>
     rows.forEach((c, i) => {

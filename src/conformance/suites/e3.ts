@@ -25,7 +25,7 @@ function section(
 /** Suites over the E3 vector files (e3-*.json): envelope, window randomness, drand rounds, merkle. */
 export const e3Suites: Suite[] = [
   section('e3.envelope', 'envelope', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(
         `envelope[${i}]`,
         () =>
@@ -41,28 +41,28 @@ export const e3Suites: Suite[] = [
               nonce: c.nonce,
             }),
           ) === c.digest,
-      ),
-    ),
+      )
+    }),
   ),
   section('e3.window_randomness', 'window_randomness_e3', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(
         `window_randomness_e3[${i}]`,
         () => windowRandomnessE3(c.drand_randomness, c.drand_round) === c.randomness,
-      ),
-    ),
+      )
+    }),
   ),
   section('e3.drand_round_at', 'drand_round_at', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(
         `drand_round_at[${i}] now=${c.now}`,
         () => drandRoundAt(c.now, { genesisTime: c.genesis, periodSeconds: c.period }) === c.round,
-      ),
-    ),
+      )
+    }),
   ),
   section('e3.merkle', 'merkle', (rows, rec) =>
-    rows.forEach((c, i) =>
-      rec.guard(`merkle[${i}]`, () => rolloutsMerkleRoot(c.rollouts) === c.root),
-    ),
+    rows.forEach((c, i) => {
+      rec.guard(`merkle[${i}]`, () => rolloutsMerkleRoot(c.rollouts) === c.root)
+    }),
   ),
 ]

@@ -66,13 +66,12 @@ export const modelSuites: Suite[] = [
           const ev = await a.evaluateRollout(model, c.tokens, { hiddenRows: rows, temperature: 1 })
           const d = model.config.hiddenSize
           let worst = 0
-          rows.forEach(
-            (_, j) =>
-              (worst = Math.max(
-                worst,
-                relL2(ev.hidden.data.subarray(j * d, (j + 1) * d), c.last_hidden[j]),
-              )),
-          )
+          rows.forEach((_, j) => {
+            worst = Math.max(
+              worst,
+              relL2(ev.hidden.data.subarray(j * d, (j + 1) * d), c.last_hidden[j]),
+            )
+          })
           rec.metric(worst)
           const { hidden, logits } = model.forward(c.tokens)
           const T = c.tokens.length
@@ -82,9 +81,9 @@ export const modelSuites: Suite[] = [
           const last = (await lastRow.data()) as Float32Array
           lastRow.dispose()
           let lw = 0
-          ;(c.logits_last as unknown[]).forEach(
-            (x, v) => (lw = Math.max(lw, Math.abs(last[v]! - vnum(x)))),
-          )
+          ;(c.logits_last as unknown[]).forEach((x, v) => {
+            lw = Math.max(lw, Math.abs(last[v]! - vnum(x)))
+          })
           logitsWorst.v = Math.max(logitsWorst.v, lw)
           rec.check(
             worst <= 1e-4 && lw <= 1e-3,

@@ -26,12 +26,12 @@ function section(
 
 function rewardCase(fn: (completion: string, gt: string) => number, key: string) {
   return (rows: Record<string, any>[], rec: Recorder): void =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(`${key}[${i}]`, () => {
         const got = fn(c.completion, c.ground_truth)
         return got === vnum(c.reward) || `reward ${got}, reference ${c.reward}`
-      }),
-    )
+      })
+    })
 }
 
 /**
@@ -41,7 +41,7 @@ function rewardCase(fn: (completion: string, gt: string) => number, key: string)
 export const rewardSuites: Suite[] = [
   section('reward.math', 'math_reward', undefined, rewardCase(mathReward, 'math_reward')),
   section('reward.groups', 'groups', 'max_abs_diff', (rows, rec) =>
-    rows.forEach((c, i) =>
+    rows.forEach((c, i) => {
       rec.guard(`groups[${i}]`, () => {
         const rewards = (c.rewards as unknown[]).map(vnum)
         const sigma = groupSigma(rewards)
@@ -56,11 +56,13 @@ export const rewardSuites: Suite[] = [
         if (adv.length !== ref.length)
           return `advantages length ${adv.length}, reference ${ref.length}`
         let worst = 0
-        adv.forEach((a, j) => (worst = Math.max(worst, Math.abs(a - ref[j]!))))
+        adv.forEach((a, j) => {
+          worst = Math.max(worst, Math.abs(a - ref[j]!))
+        })
         rec.metric(worst)
         return worst <= FLOAT_TOLERANCE || `advantages differ by ${worst}`
-      }),
-    ),
+      })
+    }),
   ),
   section('reward.omi', 'omi_reward', undefined, rewardCase(omiReward, 'omi_reward')),
 ]

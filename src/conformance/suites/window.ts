@@ -71,9 +71,9 @@ export const windowSuites: Suite[] = [
     applies: (doc) => Array.isArray(doc.selection),
     run: (doc) => {
       const rec = new Recorder('max_abs_diff')
-      cases(doc, 'selection').forEach((c, i) =>
-        rec.guard(`selection[${i}]`, () => checkSelection(c, rec)),
-      )
+      cases(doc, 'selection').forEach((c, i) => {
+        rec.guard(`selection[${i}]`, () => checkSelection(c, rec))
+      })
       return rec.result()
     },
   },
