@@ -24,7 +24,7 @@ const uint = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 
 /** A relative POSIX path inside a snapshot: no `/` at the ends, no `.`/`..`/empty segments, no `\` or control characters. @internal */
 export function isSafeRelativePath(p: string): boolean {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the check exists to refuse them
   if (p.length === 0 || p.length > L.maxPathChars || /[\u0000-\u001f\u007f\\]/.test(p)) return false
   return p.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
 }
