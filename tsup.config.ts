@@ -14,6 +14,7 @@ export default defineConfig([
       'rollout/index': 'src/rollout/index.ts',
       'manifest/index': 'src/manifest/index.ts',
       'model/index': 'src/model/index.ts',
+      'gpu/index': 'src/gpu/index.ts',
       'hub/index': 'src/hub/index.ts',
       'grpo/index': 'src/grpo/index.ts',
       'miner/index': 'src/miner/index.ts',

@@ -1,0 +1,86 @@
+/**
+ * Elementwise decoder kernels on the webgpu backend: rotary embedding and the SwiGLU gate.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
+
+const ROPE = 'ReliquaryRope'
+const SWIGLU = 'ReliquarySwiGlu'
+
+const ropeShader = () => `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> cs: array<f32>;
+@group(0) @binding(2) var<storage, read> sn: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+struct U { n: u32, heads: u32, hd: u32, gx: u32 }
+@group(0) @binding(4) var<uniform> u: U;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = (wg.x + wg.y * u.gx) * 256u + li;
+  if (i >= u.n) { return; }
+  let half = u.hd / 2u;
+  let j = i % u.hd;
+  let t = i / (u.heads * u.hd);
+  let p = select(i - half, i + half, j < half);
+  y[i] = x[i] * cs[t * u.hd + j] + x[p] * sn[t * u.hd + j];
+}`
+
+const swigluShader = () => `
+@group(0) @binding(0) var<storage, read> g: array<f32>;
+@group(0) @binding(1) var<storage, read> v: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+struct U { n: u32, gx: u32 }
+@group(0) @binding(3) var<uniform> u: U;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = (wg.x + wg.y * u.gx) * 256u + li;
+  if (i >= u.n) { return; }
+  let a = g[i];
+  y[i] = a / (1.0 + exp(-a)) * v[i];
+}`
+
+type Args = { inputs: tf.NamedTensorInfoMap }
+
+function ropeKernel({ inputs }: Args) {
+  const { x, cos, sin } = inputs as Record<string, tf.TensorInfo>
+  const [, heads, hd] = x!.shape as [number, number, number]
+  const n = tf.util.sizeFromShape(x!.shape)
+  const [gx, gy] = grid(Math.ceil(n / 256))
+  return runGpu(webgpuBackend(), {
+    key: 'rope',
+    code: ropeShader,
+    inputs: [x!, cos!, sin!],
+    outputs: [{ shape: x!.shape, dtype: 'float32' }],
+    uniforms: [n, heads, hd, gx],
+    workgroups: [gx, gy],
+  })[0]!
+}
+
+function swigluKernel({ inputs }: Args) {
+  const { gate, up } = inputs as Record<string, tf.TensorInfo>
+  const n = tf.util.sizeFromShape(gate!.shape)
+  const [gx, gy] = grid(Math.ceil(n / 256))
+  return runGpu(webgpuBackend(), {
+    key: 'swiglu',
+    code: swigluShader,
+    inputs: [gate!, up!],
+    outputs: [{ shape: gate!.shape, dtype: 'float32' }],
+    uniforms: [n, gx],
+    workgroups: [gx, gy],
+  })[0]!
+}
+
+/**
+ * Rotary embedding `x·cos + rotate_half(x)·sin` for `x` `[T, heads, hd]` and tables `[T, hd]`
+ * whose sine has its first half negated (the decoder's `RopeTables` layout). webgpu backend only.
+ */
+export function gpuRope(x: tf.Tensor3D, cos: tf.Tensor2D, sinSigned: tf.Tensor2D): tf.Tensor3D {
+  ensureKernel(ROPE, ropeKernel as unknown as tf.KernelFunc)
+  return tf.engine().runKernel(ROPE, { x, cos, sin: sinSigned }) as tf.Tensor3D
+}
+
+/** SwiGLU gate `silu(gate) · up` (transformers' `act_fn(gate_proj(x)) * up_proj(x)`). webgpu only. */
+export function gpuSwiGlu<T extends tf.Tensor>(gate: T, up: T): T {
+  ensureKernel(SWIGLU, swigluKernel as unknown as tf.KernelFunc)
+  return tf.engine().runKernel(SWIGLU, { gate, up }) as T
+}

@@ -1,0 +1,19 @@
+/**
+ * GPU kernels for the decoder's hot path, registered as TensorFlow.js webgpu kernels (they run in
+ * the webgpu backend's command stream on its device and return ordinary TF.js tensors), and the
+ * device setup that enables f16 and tensor cores where the adapter offers them.
+ *
+ * @packageDocumentation
+ */
+export { gpuCausalAttention } from './attention.js'
+export {
+  gpuCapabilities,
+  openWebGpuBackend,
+  type GpuCapabilities,
+  type WebGpuOptions,
+} from './device.js'
+export { gpuRope, gpuSwiGlu } from './elementwise.js'
+export { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
+export { gemmPath, gpuMatMul, tensorCoreTiles, type GemmPath } from './matmul.js'
+export { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
+export { gpuTokenStats } from './tokenStats.js'
