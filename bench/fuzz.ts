@@ -1,0 +1,35 @@
+// `npm run fuzz [-- --runs N --seed S --only SUBSTRING --json]`: fuzzes every wire and file parser
+// (bench/fuzz/targets.ts) with fast-check, 100,000 generated inputs each by default, and prints one
+// row per parser: inputs, accepted, typed rejections by code, slowest input, findings. Exit code 1
+// on any finding (a crash that is not a ReliquaryError, or an input over the time bound).
+import { parseArgs } from 'node:util'
+import { runFuzz, type FuzzResult } from './fuzz/runFuzz.js'
+import { fuzzTargets } from './fuzz/targets.js'
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '100000' },
+    seed: { type: 'string', default: '20261204' },
+    only: { type: 'string' },
+    'max-ms': { type: 'string', default: '2000' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const numRuns = Number(values.runs)
+const seed = Number(values.seed)
+const maxMsPerInput = Number(values['max-ms'])
+const results: FuzzResult[] = []
+for (const t of await fuzzTargets()) {
+  if (values.only && !t.name.includes(values.only)) continue
+  const r = await runFuzz(t, { numRuns, seed, maxMsPerInput })
+  results.push(r)
+  const codes = Object.entries(r.rejected)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ')
+  console.log(
+    `| ${r.name} | ${r.kind} | ${r.runs} | ${r.accepted} | ${codes} | ${r.maxMs.toFixed(1)} ms | ${(r.totalMs / 1000).toFixed(1)} s | ${r.finding ?? 0} |`,
+  )
+}
+if (values.json) console.log(JSON.stringify({ numRuns, seed, maxMsPerInput, results }, null, 2))
+process.exitCode = results.some((r) => r.finding !== null) ? 1 : 0
