@@ -15,7 +15,7 @@ import {
 } from '../src/window/admission/admissionChecks.js'
 import type { AdmissionVerdict, RolloutVerifier } from '../src/window/admission/admissionTypes.js'
 import { rolloutHash } from '../src/window/seal/hashDedup.js'
-import { toSubmitHttpResponse } from '../src/window/admission/runAdmission.js'
+import { toSubmitHttpResponse } from '../src/validator/http/toSubmitHttpResponse.js'
 import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
 import {
   HALF,
@@ -57,7 +57,7 @@ function expectVerdict(v: AdmissionVerdict | null, e: Expect): void {
     reason: v!.reason,
     stage: v!.stage,
     check: v!.check,
-    httpStatus: v!.httpStatus,
+    httpStatus: toSubmitHttpResponse(v!).status,
   }).toEqual({ httpStatus: 200, ...e })
   expect(v!.accepted).toBe(e.reason === 'accepted' || e.reason === 'submitted')
 }
@@ -182,7 +182,6 @@ describe('E3 handler stage: one reject reason each', () => {
     for (let i = 0; i < 4; i++) {
       const v = await s.pipeline.submit(body, at)
       expectVerdict(v, { reason: 'bad_envelope_signature', stage: 'handler', check: 'envelope' })
-      expect(v.closeConnection).toBe(true)
       expect(toSubmitHttpResponse(v).headers).toEqual({ Connection: 'close' })
     }
     expect(s.pipeline.ledger.used(alice.address)).toBe(0)

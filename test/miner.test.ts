@@ -50,8 +50,8 @@ import {
   HashDedup,
   WindowBatcher,
   rolloutHash,
-  toSubmitHttpResponse,
 } from '../src/window/index.js'
+import { toSubmitHttpResponse } from '../src/validator/http/toSubmitHttpResponse.js'
 
 const TINY = join(import.meta.dirname, 'fixtures', 'reference', 'qwen3-tiny-s0')
 const BASE = { id: 'reliquary/qwen3-tiny-s0', revision: 'ba5e'.padEnd(40, '0') }

@@ -9,7 +9,7 @@ import {
 } from '../protocol/schemas.js'
 import type { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
 import type { AdmissionVerdict } from '../window/admission/admissionTypes.js'
-import { toSubmitHttpResponse } from '../window/admission/runAdmission.js'
+import { toSubmitHttpResponse } from './http/toSubmitHttpResponse.js'
 import { fastApiDetail, type FastApiErrorItem } from './_fastapiDetail.js'
 
 /** Defaults of {@link createValidatorServer}. */
@@ -360,7 +360,7 @@ export async function createValidatorServer(
         queuedMeta.push({ hotkey: hotkey ?? '', windowStart: windowStart ?? -1 })
         kick()
       }
-      if (verdict.httpStatus === 422) {
+      if (verdict.refusal === 'malformed') {
         const r = requestSchema.safeParse(body)
         const items = r.success
           ? [{ type: 'value_error', loc: ['body'], msg: verdict.detail }]

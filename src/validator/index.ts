@@ -1,4 +1,6 @@
 export { createValidatorServer, VALIDATOR_SERVER_DEFAULTS } from './createValidatorServer.js'
+export { toSubmitHttpResponse } from './http/toSubmitHttpResponse.js'
+export type { SubmitHttpResponse } from './http/toSubmitHttpResponse.js'
 export type {
   ValidatorServerParameters,
   SubmissionEvent,

@@ -72,11 +72,13 @@ export {
   E3_WORKER_CHECKS,
   E1_HANDLER_CHECKS,
   E1_WORKER_CHECKS,
+} from './admission/admissionChecks.js'
+export {
   checkEnvelope,
   checkRateLimit,
   checkWindowState,
   checkActiveWindow,
-  checkWindowMatchHttp,
+  checkHandlerWindowMatch,
   checkWindowMatch,
   checkSealed,
   checkCheckpoint,
@@ -85,6 +87,8 @@ export {
   checkPromptIdx,
   checkCooldown,
   checkPromptFull,
+} from './admission/handlerChecks.js'
+export {
   checkBatcherActive,
   checkHashDuplicate,
   checkReward,
@@ -92,13 +96,13 @@ export {
   checkRollouts,
   checkSignedRound,
   checkSuperseded,
-} from './admission/admissionChecks.js'
+} from './admission/workerChecks.js'
 export type {
   AdmissionContext,
   HandlerContext,
   WorkerContext,
   WorkerScratch,
-} from './admission/admissionChecks.js'
+} from './admission/admissionContext.js'
 export {
   parseSubmission,
   runChecks,
@@ -107,9 +111,8 @@ export {
   runWorkerStage,
   newWorkerScratch,
   rolloutVerifierFromModel,
-  toSubmitHttpResponse,
 } from './admission/runAdmission.js'
-export type { ParseSubmissionReturnType, SubmitHttpResponse } from './admission/runAdmission.js'
+export type { ParseSubmissionReturnType } from './admission/runAdmission.js'
 export { AdmissionPipeline } from './admission/admissionPipeline.js'
 export type { AdmissionPipelineParameters, VerdictEntry } from './admission/admissionPipeline.js'
 export type {
@@ -117,6 +120,7 @@ export type {
   AdmissionCheckId,
   AdmissionRequest,
   AdmissionReject,
+  AdmissionRefusal,
   AdmissionAccept,
   AdmissionVerdict,
   CheckFailure,

@@ -118,7 +118,10 @@ export class WindowStateMachine {
       throw invalidArgument('name', "'transition' or a window phase", name)
     if (typeof listener !== 'function') throw invalidArgument('listener', 'a function', listener)
     let set = this.#listeners.get(name)
-    if (!set) this.#listeners.set(name, (set = new Set()))
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(name, set)
+    }
     set.add(listener)
     return () => {
       set.delete(listener)

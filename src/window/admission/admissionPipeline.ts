@@ -5,7 +5,7 @@ import {
   type RejectReason,
 } from '../../protocol/profiles.js'
 import type { RewardEnvironment } from '../../reward/environment.js'
-import type { HandlerContext, WorkerContext } from './admissionChecks.js'
+import type { HandlerContext, WorkerContext } from './admissionContext.js'
 import type {
   AdmissionConfig,
   AdmissionRequest,
@@ -54,7 +54,7 @@ type QueueItem = { request: AdmissionRequest; arrivalSeconds: number; batcher: W
 
 /**
  * The E3 (or legacy E1) admission pipeline of a validator, with no I/O and no clock:
- * {@link AdmissionPipeline.submit} runs the HTTP-handler stage on a raw body at a given arrival
+ * {@link AdmissionPipeline.submit} runs the handler stage on a raw body at a given arrival
  * time and queues what passes; {@link AdmissionPipeline.processNext} runs the worker stage on the
  * oldest queued item (one at a time, like the reference's single worker). Every outcome is a typed
  * {@link AdmissionVerdict}; nothing a submission contains can make it throw or hang.
@@ -164,14 +164,14 @@ export class AdmissionPipeline {
   }
 
   /**
-   * The HTTP-handler stage: parses `body` (422 on failure), runs the handler checks at
+   * The handler stage: parses `body` (refused as `malformed` on failure), runs the handler checks at
    * `arrivalSeconds`, queues what passes and answers `submitted` (E3) or a provisional `accepted`
    * (E1). Rejects are recorded in `/verdicts` (bad envelopes up to the per-window cap). Never throws
    * for any body.
    *
    * @param body - The raw request body: JSON text, UTF-8 bytes, or a parsed value.
    * @param options - `arrivalSeconds`: when the request reached the validator (unix seconds).
-   * @returns The handler verdict (see {@link toSubmitHttpResponse} for the HTTP form).
+   * @returns The handler verdict (the validator's server maps it to the HTTP answer).
    * @throws {ReliquaryError} `INVALID_ARGUMENT` only if `arrivalSeconds` is not finite (a caller bug).
    */
   async submit(body: unknown, options: { arrivalSeconds: number }): Promise<AdmissionVerdict> {
@@ -215,7 +215,7 @@ export class AdmissionPipeline {
       }
     } else {
       if (verdict.recordVerdict) this.#recordVerdict(request, verdict.reason, false, arrivalSeconds)
-      if (verdict.reason === 'window_not_active' && verdict.httpStatus === 200)
+      if (verdict.reason === 'window_not_active' && verdict.refusal === null)
         this.#lateDrop(request.miner_hotkey, 'window_not_active')
       else if (verdict.reason === 'rate_limited')
         this.#lateDrop(request.miner_hotkey, 'rate_limited')
@@ -287,8 +287,7 @@ export class AdmissionPipeline {
         stage: 'worker',
         check: 'batcher_active',
         detail: 'no active window',
-        httpStatus: 200,
-        closeConnection: false,
+        refusal: null,
         recordVerdict: true,
       })
     }
@@ -352,7 +351,10 @@ export class AdmissionPipeline {
   ): void {
     const hk = request.miner_hotkey
     let ring = this.#verdicts.get(hk)
-    if (!ring) this.#verdicts.set(hk, (ring = []))
+    if (!ring) {
+      ring = []
+      this.#verdicts.set(hk, ring)
+    }
     ring.push(
       Object.freeze({
         merkle_root: request.merkle_root,
@@ -368,7 +370,10 @@ export class AdmissionPipeline {
 
   #lateDrop(hotkey: string, reason: string): void {
     let m = this.#lateDrops.get(hotkey)
-    if (!m) this.#lateDrops.set(hotkey, (m = new Map()))
+    if (!m) {
+      m = new Map()
+      this.#lateDrops.set(hotkey, m)
+    }
     m.set(reason, (m.get(reason) ?? 0) + 1)
   }
 

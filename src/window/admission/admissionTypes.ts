@@ -3,8 +3,8 @@ import type { SubmitRequest, SubmitRequestE1 } from '../../protocol/schemas.js'
 import type { RewardEnvironment } from '../../reward/environment.js'
 
 /**
- * Where a verdict was decided: the HTTP `/submit` handler (cheap checks, answered synchronously)
- * or the queue worker (the full verification, reported through `/verdicts`).
+ * Where a verdict was decided: the `/submit` handler (cheap checks, answered synchronously) or the
+ * queue worker (the full verification, reported through `/verdicts`).
  */
 export type AdmissionStage = 'handler' | 'worker'
 
@@ -38,12 +38,19 @@ export type AdmissionCheckId =
 export type AdmissionRequest = SubmitRequest | SubmitRequestE1
 
 /**
+ * Why the handler refused a request outright instead of judging it (the reference raises an
+ * error answer rather than returning a verdict): no window is active, the request names another
+ * window, the body is malformed, or a validator-side fault. The transport maps each to its own
+ * answer (the validator's HTTP server: 503, 409, 422, 500).
+ */
+export type AdmissionRefusal = 'no_active_window' | 'window_mismatch' | 'malformed' | 'internal'
+
+/**
  * A rejected submission. Never thrown: every check returns one of these.
  *
- * `httpStatus` is what the reference answers: 200 with `{accepted: false, reason}` for ordinary
- * rejects, 409 `{"detail":"window_mismatch"}` for a handler-stage window mismatch, 503
- * `{"detail":"no_active_window"}` when no batcher is active, 422 for a body that fails the schema.
- * Worker-stage verdicts carry 200 (they reach the miner through `/verdicts`).
+ * `refusal` is `null` for an ordinary reject (a verdict `{accepted: false, reason}`); at the
+ * handler stage a non-null {@link AdmissionRefusal} says the request was refused instead.
+ * Worker-stage rejects are always verdicts (they reach the miner through `/verdicts`).
  */
 export type AdmissionReject = {
   readonly accepted: false
@@ -52,9 +59,8 @@ export type AdmissionReject = {
   readonly check: AdmissionCheckId
   /** Human-readable detail (never a secret). */
   readonly detail: string
-  readonly httpStatus: 200 | 409 | 422 | 503 | 500
-  /** E3: a bad envelope signature answers with `Connection: close`. */
-  readonly closeConnection: boolean
+  /** Set when the handler refused the request rather than judging it; `null` for a verdict. */
+  readonly refusal: AdmissionRefusal | null
   /** Whether the verdict is written to the hotkey's `/verdicts` ring (bad envelopes are capped). */
   readonly recordVerdict: boolean
 }
@@ -69,8 +75,7 @@ export type AdmissionAccept<S = unknown> = {
   readonly stage: AdmissionStage
   readonly check: 'enqueue' | 'accept'
   readonly detail: string
-  readonly httpStatus: 200
-  readonly closeConnection: false
+  readonly refusal: null
   readonly recordVerdict: boolean
   /** The recorded valid submission (worker accepts only). */
   readonly submission: S | undefined
@@ -83,8 +88,7 @@ export type AdmissionVerdict<S = unknown> = AdmissionAccept<S> | AdmissionReject
 export type CheckFailure = {
   readonly reason: RejectReason
   readonly detail: string
-  readonly httpStatus?: AdmissionReject['httpStatus'] | undefined
-  readonly closeConnection?: boolean | undefined
+  readonly refusal?: AdmissionRefusal | undefined
   readonly recordVerdict?: boolean | undefined
 }
 

@@ -11,10 +11,9 @@ import {
   E1_WORKER_CHECKS,
   E3_HANDLER_CHECKS,
   E3_WORKER_CHECKS,
-  requestRound,
-  type HandlerContext,
-  type WorkerContext,
 } from './admissionChecks.js'
+import type { HandlerContext, WorkerContext } from './admissionContext.js'
+import { requestRound } from './_checkHelpers.js'
 import type {
   AdmissionAccept,
   AdmissionCheck,
@@ -32,7 +31,10 @@ const schemaCache = new WeakMap<ProtocolProfile, z.ZodType>()
 
 function requestSchema(profile: ProtocolProfile): z.ZodType {
   let s = schemaCache.get(profile)
-  if (!s) schemaCache.set(profile, (s = submitRequestSchema(profile)))
+  if (!s) {
+    s = submitRequestSchema(profile)
+    schemaCache.set(profile, s)
+  }
   return s
 }
 
@@ -43,8 +45,7 @@ function stamp(f: CheckFailure, stage: AdmissionStage, check: AdmissionCheckId):
     stage,
     check,
     detail: f.detail,
-    httpStatus: f.httpStatus ?? 200,
-    closeConnection: f.closeConnection ?? false,
+    refusal: f.refusal ?? null,
     recordVerdict: f.recordVerdict ?? true,
   })
 }
@@ -62,8 +63,8 @@ export type ParseSubmissionReturnType =
 /**
  * The parse step of admission: the profile's strict `/submit` schema (unknown fields, a wrong
  * rollout count, non-finite rewards and oversized bodies all fail). Never throws: at the handler a
- * failure is HTTP 422 (`reason: 'bad_schema'`, as the reference's pydantic layer answers), at the
- * worker it is a `bad_schema` verdict.
+ * failure refuses the request (`reason: 'bad_schema'`, `refusal: 'malformed'`, as the reference's
+ * pydantic layer answers), at the worker it is a `bad_schema` verdict.
  *
  * - Spec: PROTOCOL.md §3.1, §4.3 step 0.
  *
@@ -74,7 +75,7 @@ export type ParseSubmissionReturnType =
  * ```ts
  * import { parseSubmission } from 'reliquary'
  * const r = parseSubmission('{"nope":1}', { stage: 'handler' })
- * r.ok || r.reject.httpStatus // 422
+ * r.ok || r.reject.refusal // 'malformed'
  * ```
  */
 export function parseSubmission(
@@ -93,7 +94,7 @@ export function parseSubmission(
         {
           reason: 'bad_schema',
           detail: describeError(e),
-          httpStatus: options.stage === 'handler' ? 422 : 200,
+          refusal: options.stage === 'handler' ? 'malformed' : undefined,
         },
         options.stage,
         'parse',
@@ -105,7 +106,7 @@ export function parseSubmission(
 /**
  * Runs checks in order; the first failure wins. A check that throws unexpectedly (a validator-side
  * fault, never a property of the submission) becomes a `worker_dropped` reject from check
- * `internal` with HTTP 500 at the handler. Synchronous checks run without yielding.
+ * `internal` (refused as `internal` at the handler). Synchronous checks run without yielding.
  *
  * @param checks - Ordered checks.
  * @param ctx - Their context.
@@ -130,7 +131,7 @@ export async function runChecks<C>(
         {
           reason: 'worker_dropped',
           detail: `check ${c.id} failed: ${describeError(e)}`,
-          httpStatus: stage === 'handler' ? 500 : 200,
+          refusal: stage === 'handler' ? 'internal' : undefined,
         },
         stage,
         'internal',
@@ -157,7 +158,7 @@ export function admissionChecksFor(profile: ProtocolProfile): {
 }
 
 /**
- * Runs the HTTP-handler stage on a parsed request. When every check passes the answer is
+ * Runs the handler stage on a parsed request. When every check passes the answer is
  * `{accepted: true, reason: 'submitted'}` (E3: queued, the real verdict comes from the worker) or a
  * provisional `accepted` (E1). The caller enqueues it. Never throws.
  *
@@ -186,8 +187,7 @@ export async function runHandlerStage(
     detail: e3
       ? 'queued for verification; the verdict is reported through /verdicts'
       : 'queued (provisional verdict)',
-    httpStatus: 200,
-    closeConnection: false,
+    refusal: null,
     recordVerdict: false,
     submission: undefined,
   } satisfies AdmissionAccept)
@@ -277,8 +277,7 @@ export async function runWorkerStage(
     stage: 'worker',
     check: 'accept',
     detail: 'valid submission recorded',
-    httpStatus: 200,
-    closeConnection: false,
+    refusal: null,
     recordVerdict: true,
     submission,
   } satisfies AdmissionAccept<ValidSubmission>)
@@ -318,35 +317,4 @@ export function rolloutVerifierFromModel(model: RolloutEvaluator): RolloutVerifi
       model,
       profile: p.profile,
     })
-}
-
-/** The HTTP answer to a handler verdict. */
-export type SubmitHttpResponse = {
-  readonly status: number
-  readonly body: { accepted: boolean; reason: string } | { detail: string }
-  readonly headers: Readonly<Record<string, string>>
-}
-
-/**
- * Maps a handler-stage verdict to the reference's HTTP answer: 200 `{accepted, reason}`, 409
- * `{"detail":"window_mismatch"}`, 503 `{"detail":"no_active_window"}`, 422 `{"detail": …}`, and
- * `Connection: close` after a bad envelope signature.
- *
- * - Spec: PROTOCOL.md §3.2.
- *
- * @param v - A handler verdict.
- * @returns Status, JSON body and extra headers.
- * @example
- * ```ts
- * import { toSubmitHttpResponse } from 'reliquary'
- * const { status, body, headers } = toSubmitHttpResponse(await pipeline.submit(body, { arrivalSeconds }))
- * ```
- */
-export function toSubmitHttpResponse(v: AdmissionVerdict): SubmitHttpResponse {
-  const headers: Record<string, string> = v.closeConnection ? { Connection: 'close' } : {}
-  if (v.httpStatus === 200)
-    return { status: 200, body: { accepted: v.accepted, reason: v.reason }, headers }
-  if (v.httpStatus === 409) return { status: 409, body: { detail: 'window_mismatch' }, headers }
-  if (v.httpStatus === 503) return { status: 503, body: { detail: 'no_active_window' }, headers }
-  return { status: v.httpStatus, body: { detail: v.detail }, headers }
 }

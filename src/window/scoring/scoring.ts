@@ -127,7 +127,7 @@ export function replayEma(
     throw invalidArgument('archives', 'an array of window archives', archives)
   if (maxWindows !== undefined && (!Number.isSafeInteger(maxWindows) || maxWindows < 0))
     throw invalidArgument('maxWindows', 'a non-negative integer', maxWindows)
-  archives.forEach((a, i) => assertArchive(a, i))
+  for (const [i, a] of archives.entries()) assertArchive(a, i)
   const order = archives
     .map((a, i) => ({ a, i }))
     .sort((x, y) => x.a.window_start - y.a.window_start || x.i - y.i)

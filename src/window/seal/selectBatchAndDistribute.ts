@@ -132,7 +132,10 @@ function selectE3<S extends WindowSubmission>(
   for (const p of prepared) {
     if (isCooling(p.sub.promptIdx)) continue
     let prompts = byRound.get(p.round)
-    if (!prompts) byRound.set(p.round, (prompts = new Map()))
+    if (!prompts) {
+      prompts = new Map()
+      byRound.set(p.round, prompts)
+    }
     const list = prompts.get(p.sub.promptIdx)
     if (list) list.push(p)
     else prompts.set(p.sub.promptIdx, [p])
@@ -144,9 +147,15 @@ function selectE3<S extends WindowSubmission>(
   const canonical = (prompts: Iterable<number>): number[] =>
     [...prompts].sort((x, y) => {
       let kx = keyCache.get(x)
-      if (!kx) keyCache.set(x, (kx = promptKey(x)))
+      if (!kx) {
+        kx = promptKey(x)
+        keyCache.set(x, kx)
+      }
       let ky = keyCache.get(y)
-      if (!ky) keyCache.set(y, (ky = promptKey(y)))
+      if (!ky) {
+        ky = promptKey(y)
+        keyCache.set(y, ky)
+      }
       return compareBytes(kx, ky)
     })
 
@@ -275,8 +284,7 @@ export function selectBatchAndDistribute<S extends WindowSubmission>(
       cooldown,
     )
   }
-  const isCooling = (p: number): boolean =>
-    cooldown !== undefined && cooldown.isInCooldown(p, currentWindow)
+  const isCooling = (p: number): boolean => cooldown?.isInCooldown(p, currentWindow) === true
   switch (profile.window.ordering) {
     case 'drand_round':
       return selectE3(prepare(submissions, 'drandRound'), isCooling, profile)
