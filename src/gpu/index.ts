@@ -13,6 +13,14 @@ export {
   type WebGpuOptions,
 } from './device.js'
 export { gpuRope, gpuSwiGlu } from './elementwise.js'
+export {
+  createGpuRolloutEvaluator,
+  gpuEvaluateRollout,
+  prepareGpuModel,
+  type GpuModel,
+  type GpuPrecision,
+  type GpuRolloutEvaluation,
+} from './gpuModel.js'
 export { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
 export { gemmPath, gpuMatMul, tensorCoreTiles, type GemmPath } from './matmul.js'
 export { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'

@@ -1,0 +1,250 @@
+/**
+ * The decoder forward and the validator's per-rollout evaluation on the gpu kernels: fused
+ * residual + RMSNorm, RoPE, online-softmax attention, SwiGLU, GEMMs on f32 or f16 weights, and the
+ * check statistics reduced on the GPU (only hidden rows and O(T) scalars are read back).
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { ReliquaryError } from '../errors/base.js'
+import type { CausalLM } from '../model/loadModel.js'
+import type { RolloutEvaluator } from '../rollout/verifyRollout.js'
+import type { RolloutScores } from '../rollout/scores.js'
+import { gpuCausalAttention } from './attention.js'
+import { gpuRope, gpuSwiGlu } from './elementwise.js'
+import { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
+import { gpuMatMul } from './matmul.js'
+import { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
+import { gpuTokenStats } from './tokenStats.js'
+
+/**
+ * `f32`: float32 weights and arithmetic, the path that reproduces the reference's fp32 numbers.
+ * `f16`: linear weights stored as f16 on the GPU and multiplied on tensor cores where the device
+ * has them (f32 accumulation); norms, attention and reductions stay float32.
+ */
+export type GpuPrecision = 'f32' | 'f16'
+
+type Weight = tf.Tensor2D | GpuF16Matrix
+type Linear = { w: Weight; b?: tf.Tensor1D | undefined }
+type Layer = {
+  inputNorm: tf.Tensor1D
+  postAttentionNorm: tf.Tensor1D
+  q: Linear
+  k: Linear
+  v: Linear
+  o: Linear
+  qNorm?: tf.Tensor1D | undefined
+  kNorm?: tf.Tensor1D | undefined
+  gate: Linear
+  up: Linear
+  down: Linear
+}
+
+/** A loaded model prepared for the gpu kernels. */
+export type GpuModel = {
+  readonly model: CausalLM
+  readonly precision: GpuPrecision
+  /** Final-norm hidden states `[T, d]` of one sequence (the caller disposes). */
+  forwardHidden(tokens: readonly number[]): tf.Tensor2D
+  /** Logits `[rows, vocab]` from hidden rows (the caller disposes). */
+  logits(hidden: tf.Tensor2D): tf.Tensor2D
+  /** Frees the f16 copies (the f32 model stays the caller's). Idempotent. */
+  dispose(): void
+}
+
+const LINEARS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const
+
+/**
+ * Prepares a loaded model for the gpu kernels. With `precision: 'f16'` every linear weight and the
+ * output projection are converted to f16 on the GPU (the f32 originals stay with `model`; dispose
+ * it to free them when only the f16 path is used).
+ *
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` when the backend is not webgpu, or when a weight lies
+ *   outside f16's range under `f16`.
+ */
+export async function prepareGpuModel(
+  model: CausalLM,
+  o: { precision?: GpuPrecision | undefined } = {},
+): Promise<GpuModel> {
+  const precision = o.precision ?? 'f32'
+  if (tf.getBackend() !== 'webgpu')
+    throw new ReliquaryError('INVALID_ARGUMENT', 'The gpu kernels need the webgpu backend.', {
+      hints: ["Call useBackend('webgpu') first."],
+    })
+  const src = model._internal.weights
+  const owned: GpuF16Matrix[] = []
+  const conv = async (w: tf.Tensor2D, name: string): Promise<Weight> => {
+    if (precision === 'f32') return w
+    const h = await toGpuF16(w, name)
+    owned.push(h)
+    return h
+  }
+  const layers: Layer[] = []
+  try {
+    for (const [i, l] of src.layers.entries()) {
+      const out: Record<string, Linear> = {}
+      for (const n of LINEARS) out[n] = { w: await conv(l[n].w, `layer ${i} ${n}`), b: l[n].b }
+      layers.push({ ...l, ...(out as Pick<Layer, (typeof LINEARS)[number]>) })
+    }
+  } catch (e) {
+    owned.forEach(disposeF16)
+    throw e
+  }
+  const lmHead = await conv(src.lmHead, 'lm_head').catch((e) => {
+    owned.forEach(disposeF16)
+    throw e
+  })
+  const cfg = model.config
+  return {
+    model,
+    precision,
+    forwardHidden: (tokens) => {
+      model._internal.checkTokens(tokens, 'tokens')
+      return forward(model, layers, tokens)
+    },
+    logits: (hidden) => gpuMatMul(hidden, lmHead),
+    dispose: () => {
+      owned.forEach(disposeF16)
+      owned.length = 0
+    },
+  }
+}
+
+function forward(
+  model: CausalLM,
+  layers: readonly Layer[],
+  tokens: readonly number[],
+): tf.Tensor2D {
+  const cfg = model.config
+  const w = model._internal.weights
+  const T = tokens.length
+  const [H, KV, hd, eps] = [cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps]
+  const scale = 1 / Math.sqrt(hd)
+  const mm = (x: tf.Tensor2D, l: Linear) => gpuMatMul(x, l.w, l.b)
+  return tf.tidy(() => {
+    const ids = tf.tensor1d(Int32Array.from(tokens), 'int32')
+    const t = model._internal.rope.slice(0, T)
+    const cos = tf.tensor2d(t.cos, [T, hd])
+    const sin = tf.tensor2d(t.sinSigned, [T, hd])
+    let x: tf.Tensor2D = w.embed
+      ? tf.gather(w.embed, ids, 0)
+      : tf.transpose(tf.gather(w.lmHead, ids, 1))
+    let h = gpuRmsNorm(x, layers[0]!.inputNorm, eps)
+    layers.forEach((l, i) => {
+      const next = tf.tidy(() => {
+        let q = tf.reshape(mm(h, l.q), [T, H, hd]) as tf.Tensor3D
+        let k = tf.reshape(mm(h, l.k), [T, KV, hd]) as tf.Tensor3D
+        const v = tf.reshape(mm(h, l.v), [T, KV, hd]) as tf.Tensor3D
+        if (l.qNorm) q = gpuRmsNorm(q, l.qNorm, eps)
+        if (l.kNorm) k = gpuRmsNorm(k, l.kNorm, eps)
+        q = gpuRope(q, cos, sin)
+        k = gpuRope(k, cos, sin)
+        const attn = gpuCausalAttention(q, k, v, { start: 0, scale })
+        const [x1, h2] = gpuAddRmsNorm(x, mm(attn, l.o), l.postAttentionNorm, eps)
+        const act = gpuSwiGlu(mm(h2, l.gate), mm(h2, l.up))
+        const norm = layers[i + 1]?.inputNorm ?? w.finalNorm
+        const [x2, hn] = gpuAddRmsNorm(x1, mm(act, l.down), norm, eps)
+        return { x: x2, h: hn }
+      })
+      x.dispose()
+      h.dispose()
+      x = next.x
+      h = next.h
+    })
+    x.dispose()
+    return h
+  })
+}
+
+/** What {@link gpuEvaluateRollout} returns (the shape of the validator evaluator's result). */
+export type GpuRolloutEvaluation = {
+  hidden: { data: Float32Array; hiddenSize: number }
+  scores: RolloutScores
+}
+
+/** Logits rows per chunk in {@link gpuEvaluateRollout}: bounds the `[rows, vocab]` buffer. */
+const LOGIT_ROWS = 256
+
+/**
+ * One forward pass and the check statistics on the GPU: the hidden rows at `hiddenRows`, and per
+ * position the fp32 log-probability of the next token, its probability at `temperature`, and the
+ * EOS-set probability at the second-to-last row. Logits are produced and reduced 256 rows at a
+ * time and never read back. Same result shape as `evaluateRollout`.
+ */
+export async function gpuEvaluateRollout(
+  gm: GpuModel,
+  tokens: readonly number[],
+  o: { hiddenRows: readonly number[]; temperature: number; eosTokenIds?: readonly number[] },
+): Promise<GpuRolloutEvaluation> {
+  const T = tokens.length
+  const cfg = gm.model.config
+  const V = cfg.vocabSize
+  if (!(o.temperature > 0))
+    throw new ReliquaryError('INVALID_ARGUMENT', '"temperature" must be positive.')
+  for (const r of o.hiddenRows)
+    if (!Number.isInteger(r) || r < 0 || r >= T)
+      throw new ReliquaryError(
+        'GRAIL_SHAPE_MISMATCH',
+        `Hidden row ${String(r)} is outside the ${T}-token sequence.`,
+      )
+  const eos = [...new Set(o.eosTokenIds ?? cfg.eosTokenIds)].filter((e) => e >= 0 && e < V)
+  const hidden = gm.forwardHidden(tokens)
+  const outs: tf.Tensor[] = []
+  try {
+    outs.push(
+      tf.tidy(() =>
+        tf.gather(hidden, tf.tensor1d(o.hiddenRows.length ? [...o.hiddenRows] : [0], 'int32')),
+      ),
+    )
+    for (let r0 = 0; r0 < T - 1; r0 += LOGIT_ROWS) {
+      const n = Math.min(LOGIT_ROWS, T - 1 - r0)
+      outs.push(
+        tf.tidy(() => {
+          const logits = gm.logits(tf.slice(hidden, [r0, 0], [n, cfg.hiddenSize]))
+          const next = tf.tensor1d(tokens.slice(r0 + 1, r0 + 1 + n) as number[], 'int32')
+          return gpuTokenStats(logits, next, eos, o.temperature)
+        }),
+      )
+    }
+  } finally {
+    hidden.dispose()
+  }
+  try {
+    const data = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>))
+    const logprobs = new Float64Array(T).fill(Number.NaN)
+    const temperedProbs = new Float64Array(T).fill(Number.NaN)
+    let eosProbability = Number.NaN
+    data.slice(1).forEach((s, c) => {
+      for (let i = 0; i < s.length / 3; i++) {
+        const t = c * LOGIT_ROWS + i + 1
+        logprobs[t] = s[3 * i]!
+        temperedProbs[t] = s[3 * i + 1]!
+        if (t === T - 1) eosProbability = s[3 * i + 2]!
+      }
+    })
+    return {
+      hidden: {
+        data: o.hiddenRows.length ? data[0]! : new Float32Array(0),
+        hiddenSize: cfg.hiddenSize,
+      },
+      scores: { logprobs, temperedProbs, eosProbability },
+    }
+  } finally {
+    for (const t of outs) t.dispose()
+  }
+}
+
+/**
+ * The {@link RolloutEvaluator} for `verifyRollout` and the admission pipeline on the gpu kernels:
+ * one forward per rollout, check statistics reduced on the GPU.
+ */
+export function createGpuRolloutEvaluator(
+  gm: GpuModel,
+  options: { eosTokenIds?: readonly number[] | undefined } = {},
+): RolloutEvaluator {
+  const eosTokenIds = options.eosTokenIds ?? gm.model.config.eosTokenIds
+  return {
+    vocabSize: gm.model.config.vocabSize,
+    maxPositions: gm.model.config.maxPositionEmbeddings,
+    eosTokenIds,
+    evaluate: (tokens, o) => gpuEvaluateRollout(gm, tokens, { ...o, eosTokenIds }),
+  }
+}
