@@ -4,11 +4,24 @@
 import { readFileSync } from 'node:fs'
 import { e1, verifySketch } from 'reliquary'
 
+/** The fields of one proof of the vector file that this example reads. */
+type ReferenceProof = {
+  tokens: number[]
+  commitments_bf16_gpu: number[]
+  hidden_at_challenges: number[][]
+  verify_bf16_against_fp32: {
+    all_passed: boolean
+    passed: number
+    checked: number
+    sketch_diff_max: number
+  }
+}
+
 const vectors = JSON.parse(
   readFileSync(new URL('../test/fixtures/reference/qwen3-s0.json', import.meta.url), 'utf8'),
-)
+) as { randomness: string; proofs: ReferenceProof[] }
 let disagreements = 0
-for (const [i, proof] of (vectors.proofs as any[]).entries()) {
+for (const [i, proof] of vectors.proofs.entries()) {
   const verdict = verifySketch({
     tokens: proof.tokens,
     commitments: proof.commitments_bf16_gpu, // proven on a bf16 GPU, judged against fp32 hidden states
