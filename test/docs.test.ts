@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { e1, e3 } from '../src/protocol/profiles.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DOC = 'docs/protocol.md'
@@ -125,6 +126,54 @@ describe('§ citations', () => {
       ['4.3', '13.99'],
     )
     expect(anchorSet.has('13.99')).toBe(false)
+  })
+})
+
+describe('the profile table of §0', () => {
+  /** Dotted path → value of every leaf of a profile (arrays are leaves). */
+  function leaves(o: object, prefix = ''): Map<string, unknown> {
+    const out = new Map<string, unknown>()
+    for (const [k, v] of Object.entries(o)) {
+      if (typeof v === 'object' && v !== null && !Array.isArray(v))
+        for (const [kk, vv] of leaves(v, `${prefix}${k}.`)) out.set(kk, vv)
+      else out.set(`${prefix}${k}`, v)
+    }
+    return out
+  }
+  /** `1 000 000`, `0 (no cap)`, `false`, `` `['full']` ``, `` `signed_round` `` as values. */
+  function cell(text: string): unknown {
+    const t = text
+      .replace(/\(.*\)/, '')
+      .replaceAll('`', '')
+      .trim()
+    if (t === 'true' || t === 'false') return t === 'true'
+    if (/^[\d\s.]+$/.test(t)) return Number(t.replaceAll(' ', ''))
+    if (t.startsWith('[')) return JSON.parse(t.replaceAll("'", '"'))
+    return t
+  }
+  const table = doc.slice(doc.indexOf('| Profile field |'), doc.indexOf('Shared numbers:'))
+  const rows = [...table.matchAll(/^\| `([\w.]+)` \| ([^|]+) \| ([^|]+) \| [^|]+ \|$/gm)].map(
+    (m) => ({
+      field: m[1]!,
+      e1: m[2]!,
+      e3: m[3]!,
+    }),
+  )
+
+  test('lists exactly the fields where e1 and e3 differ, with their values', () => {
+    const a = leaves(e1)
+    const b = leaves(e3)
+    const differing = [...a.keys()]
+      .filter((k) => JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k)))
+      .filter((k) => !['id', 'description', 'referenceCommit'].includes(k))
+      .sort()
+    expect(rows.length).toBeGreaterThan(10)
+    expect(rows.map((r) => r.field).sort()).toEqual(differing)
+    for (const r of rows) {
+      if (r.field === 'rejectReasons') continue
+      expect(cell(r.e1), `${r.field} (e1)`).toEqual(a.get(r.field))
+      expect(cell(r.e3), `${r.field} (e3)`).toEqual(b.get(r.field))
+    }
   })
 })
 
