@@ -117,6 +117,7 @@ describe('check order', () => {
       'prompt_idx',
       'cooldown',
       'prompt_full',
+      'tokens_match',
       'hash_duplicate',
       'reward',
       'zone',
@@ -135,6 +136,7 @@ describe('check order', () => {
       'signed_round',
       'cooldown',
       'superseded',
+      'tokens_match',
       'reward',
       'zone',
       'rollouts',
@@ -559,10 +561,12 @@ describe('E3 worker stage: one reject reason each', () => {
       await throughWorker(s, await buildBody({ hotkey: alice, promptIdx: 3, rollouts: specs })),
       { reason: 'reward_mismatch', stage: 'worker', check: 'reward' },
     )
-    // The token split of E1-E3: the outer tokens decide the reward, whatever commit.tokens hold.
+    // Edited tokens decide the reward (the builder shares one array between the outer tokens and
+    // commit.tokens, so both change); a split between the two is tokens_mismatch, decided before
+    // this step (test/tokens-mismatch.test.ts).
     const split = await buildBody({ hotkey: alice, promptIdx: 4 })
     const outer = split.rollouts[1].tokens as number[]
-    outer[outer.length - 2] = 1 // YES in the outer tokens only: claimed 0 now mismatches
+    outer[outer.length - 2] = 1 // YES in the (shared) tokens: claimed 0 now mismatches
     expectVerdict(await throughWorker(s, split), {
       reason: 'reward_mismatch',
       stage: 'worker',

@@ -261,8 +261,10 @@ describe('sealing: selection, cooldown and hash dedup', () => {
     const loser = [20, 21, 22].find((p) => p !== boundaryWinner)!
     const b = await body(loser, 'b9', ROUND, 0, WINDOW + 1)
     const donor = valid.find((v) => v.promptIdx === 1)!
+    // A copied rollout (outer and commit tokens alike: a split would be tokens_mismatch first).
     b.rollouts[4] = {
       ...b.rollouts[4],
+      tokens: [...(donor.rollouts[4]!.commit.tokens as number[])],
       commit: {
         ...b.rollouts[4].commit,
         tokens: [...(donor.rollouts[4]!.commit.tokens as number[])],

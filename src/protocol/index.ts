@@ -7,6 +7,7 @@ export {
   defineProfile,
   E1_REJECT_REASONS,
   E3_REJECT_REASONS,
+  HARDENING_REJECT_REASONS,
 } from './profiles.js'
 export type { ProtocolProfile, RejectReason } from './profiles.js'
 export {

@@ -23,7 +23,17 @@ export const E1_REJECT_REASONS = [
   'wrong_checkpoint',
 ] as const
 
-/** Reject reasons of the E3 era (0b2d53f): E1's plus the drand-ordering and envelope reasons. */
+/**
+ * Reject reasons of checks that only a forgery can fail, taken from the reference's later
+ * pipeline (PROTOCOL.md §11) and on in every profile: `tokens_mismatch` (outer tokens differ
+ * from `commit.tokens`, attack #27 of §10).
+ */
+export const HARDENING_REJECT_REASONS = ['tokens_mismatch'] as const
+
+/**
+ * Reject reasons of the E3 era (0b2d53f): E1's plus the drand-ordering and envelope reasons, plus
+ * {@link HARDENING_REJECT_REASONS}.
+ */
 export const E3_REJECT_REASONS = [
   ...E1_REJECT_REASONS,
   'submitted',
@@ -35,6 +45,7 @@ export const E3_REJECT_REASONS = [
   'wrong_randomness',
   'worker_dropped',
   'future_round',
+  ...HARDENING_REJECT_REASONS,
 ] as const
 
 /** A reject reason string of any supported era. */
@@ -318,7 +329,7 @@ export const e1: ProtocolProfile = /*#__PURE__*/ deepFreeze({
     windowTimeoutSeconds: 3600,
     envelopeSignature: false,
   },
-  rejectReasons: E1_REJECT_REASONS,
+  rejectReasons: [...E1_REJECT_REASONS, ...HARDENING_REJECT_REASONS],
 } satisfies ProtocolProfile)
 
 /** The default profile (E3). */

@@ -24,6 +24,7 @@ import {
   checkSuperseded,
   checkZone,
 } from './workerChecks.js'
+import { checkTokensMatch } from './checkTokensMatch.js'
 
 // ------------------------------------------------------------------------------------------------
 // Ordered lists
@@ -48,7 +49,9 @@ export const E3_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] =
 
 /**
  * The E3 worker checks, in the reference order: the server worker's window and seal checks, then
- * `_accept_locked` steps 1–10 (PROTOCOL.md §4.3). Everything before `rollouts` is cheap; the model
+ * `_accept_locked` steps 1–10 (PROTOCOL.md §4.3), with `tokens_mismatch` (a check only a forgery
+ * can fail, from the reference's later pipeline) before the first step that reads rollout content.
+ * Everything before `rollouts` is cheap; the model
  * runs only inside the rollout verifier.
  */
 export const E3_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
@@ -61,6 +64,7 @@ export const E3_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
     checkPromptIdx,
     checkCooldown,
     checkPromptFull,
+    checkTokensMatch,
     checkHashDuplicate,
     checkReward,
     checkZone,
@@ -74,7 +78,7 @@ export const E3_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
 export const E1_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] =
   /*#__PURE__*/ Object.freeze([checkWindowState, checkActiveWindow, checkHandlerWindowMatch])
 
-/** The E1 worker checks (`_accept_locked` at 59b4718, PROTOCOL.md §4.1 steps 1–9). */
+/** The E1 worker checks (`_accept_locked` at 59b4718, PROTOCOL.md §4.1 steps 1–9), with `tokens_mismatch` before the reward step. */
 export const E1_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
   /*#__PURE__*/ Object.freeze([
     checkBatcherActive,
@@ -84,6 +88,7 @@ export const E1_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
     checkSignedRound,
     checkCooldown,
     checkSuperseded,
+    checkTokensMatch,
     checkReward,
     checkZone,
     checkRollouts,

@@ -26,6 +26,7 @@ export type AdmissionCheckId =
   | 'superseded'
   | 'prompt_full'
   | 'batcher_active'
+  | 'tokens_match'
   | 'hash_duplicate'
   | 'reward'
   | 'zone'
