@@ -7,7 +7,7 @@ import {
   zoneSuccessCounts,
   type PromptPicker,
 } from '../src/miner/frontier.js'
-import { createRng } from '../src/model/_sampling.js'
+import { createRng } from '../src/_utils/rng.js'
 import { defineProfile, e1 } from '../src/protocol/profiles.js'
 import { groupSigma, isInZone } from '../src/reward/groups.js'
 import { Cooldown, type CooldownView } from '../src/window/seal/cooldown.js'

@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs'
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { embedTokens } from '../src/model/_decoder.js'
-import { candidateDistribution, createRng, sampleToken } from '../src/model/_sampling.js'
+import { createRng } from '../src/_utils/rng.js'
+import { candidateDistribution, sampleToken } from '../src/model/_sampling.js'
 import {
   generate,
   loadModel,

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { defineProfile, e1, e3 } from '../src/protocol/profiles.js'
-import { pyRound } from '../src/reward/_python.js'
+import { pyRound } from '../src/_utils/pyMath.js'
 import type { WindowArchive } from '../src/window/archive/windowArchive.js'
 import { Cooldown } from '../src/window/seal/cooldown.js'
 import {

@@ -116,7 +116,7 @@ export async function runModelBench(
       })
     } else if (o.what === 'grpo') {
       const { createTrainer } = await import('../grpo/index.js')
-      const { evaluateRollout } = await import('../model/evaluator.js')
+      const { evaluateRollout } = await import('../rollout/evaluateRollout.js')
       const G = o.groups ?? 8
       const M = o.rollouts ?? 8
       const P = 32

@@ -1,5 +1,5 @@
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
-import { createRng } from '../model/_sampling.js'
+import { createRng } from '../_utils/rng.js'
 import type { Problem, RewardEnvironment } from '../reward/environment.js'
 import { problemId } from '../reward/environment.js'
 

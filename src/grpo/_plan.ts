@@ -6,7 +6,7 @@
  */
 import { invalidArgument } from '../errors/base.js'
 import type { CausalLM } from '../model/loadModel.js'
-import { pySum } from '../reward/_python.js'
+import { groupAdvantages } from '../reward/groups.js'
 import type { GrpoBatch, GrpoRollout, GrpoSkipReason, ResolvedGrpoOptions } from './types.js'
 
 /** One rollout's place in the plan. */
@@ -30,21 +30,6 @@ export type BatchPlan = {
   readonly tokensUsed: number
 }
 
-/**
- * `_compute_advantages`: `(r − mean) / pop_std` with CPython 3.12 `sum`, all zeros when
- * std < sigmaEpsilon (then the group is skipped). Same arithmetic as reward/groupAdvantages, with
- * the cut-off taken from the resolved options.
- */
-function advantagesOf(rewards: readonly number[], sigmaEpsilon: number): number[] {
-  const n = rewards.length
-  if (n === 0) return []
-  const mean = pySum(rewards) / n
-  const variance = pySum(rewards.map((r) => (r - mean) * (r - mean))) / n
-  const std = variance ** 0.5
-  if (std < sigmaEpsilon) return new Array<number>(n).fill(0)
-  return rewards.map((r) => (r - mean) / std)
-}
-
 /** Validates `batch` against `model` and decides which rollouts train. */
 export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOptions): BatchPlan {
   if (!Array.isArray(batch)) throw invalidArgument('batch', 'an array of groups', batch)
@@ -62,7 +47,7 @@ export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOpti
       if (typeof r !== 'object' || r === null) throw invalidArgument(where, 'a rollout object', r)
       if (typeof r.reward !== 'number' || !Number.isFinite(r.reward))
         throw invalidArgument(`${where}.reward`, 'a finite number', r.reward)
-      model._internal.checkTokens(r.tokens, `${where}.tokens`)
+      model.assertTokens(r.tokens, `${where}.tokens`)
       if (!Number.isSafeInteger(r.promptLength))
         throw invalidArgument(`${where}.promptLength`, 'an integer', r.promptLength)
       const lps: readonly number[] = r.tokenLogprobs
@@ -75,7 +60,8 @@ export function planBatch(model: CausalLM, batch: GrpoBatch, o: ResolvedGrpoOpti
       return r.reward
     })
     rolloutsTotal += groupRollouts.length
-    const advantages = advantagesOf(rewards, o.sigmaEpsilon)
+    // `_compute_advantages`, with the cut-off taken from the resolved options.
+    const advantages = groupAdvantages(rewards, { sigmaEpsilon: o.sigmaEpsilon })
     // The reference: `if all(a == 0.0 for a in advantages): skip group` (also true for empty groups).
     const degenerate = advantages.every((a) => a === 0)
     if (degenerate) skippedGroups++

@@ -5,8 +5,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs'
-import { decoderStep, lmLogits, type AttentionImpl } from '../model/_decoder.js'
-import type { CausalLM } from '../model/loadModel.js'
+import type { AttentionImpl, CausalLM } from '../model/loadModel.js'
 import type { ResolvedGrpoOptions } from './types.js'
 
 /**
@@ -20,21 +19,12 @@ export function completionLogprobs(
   tokens: readonly number[],
   promptLength: number,
 ): tf.Tensor1D {
-  const weights = model._internal.weights
-  const { hidden } = decoderStep({
-    cfg: model.config,
-    weights,
-    rope: model._internal.rope,
-    tokens,
-    start: 0,
-    returnKv: false,
-    attention,
-  })
+  const hidden = model.hiddenStates(tokens, { attention })
   const n = tokens.length - promptLength
   // log_softmax is row-wise, so slicing the hidden rows first gives the same rows as the
   // reference's log_softmax(logits[:-1])[prompt_length − 1:] for a fraction of the lm_head work.
   const rows = tf.slice(hidden, [promptLength - 1, 0], [n, hidden.shape[1]])
-  const logp = tf.logSoftmax(lmLogits(weights, rows))
+  const logp = tf.logSoftmax(model.computeLogits(rows))
   const targets = tf.tensor1d(Int32Array.from(tokens.slice(promptLength)), 'int32')
   // One-hot product instead of a gather: tf.gather's gradient needs UnsortedSegmentSum, which
   // the wasm backend lacks. Exact: every other term of the row sum is ±0. The one-hot is built as

@@ -105,94 +105,28 @@ export function createAdamW(
 ): AdamW {
   if (!(variables instanceof Map) || variables.size === 0)
     throw invalidArgument('variables', 'a non-empty Map of tf.Variable', variables)
-  const opt = (key: keyof AdamWOptions, ok: (x: number) => boolean, expected: string): number => {
-    const v = options[key] ?? ADAMW_DEFAULTS[key]
-    if (typeof v !== 'number' || !ok(v)) throw invalidArgument(`options.${key}`, expected, v)
-    return v
-  }
-  const unit = (x: number): boolean => Number.isFinite(x) && x >= 0 && x < 1
-  const resolved = Object.freeze({
-    beta1: opt('beta1', unit, 'a number in [0, 1)'),
-    beta2: opt('beta2', unit, 'a number in [0, 1)'),
-    epsilon: opt('epsilon', (x) => Number.isFinite(x) && x > 0, 'a finite number > 0'),
-    weightDecay: opt('weightDecay', (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0'),
-  })
-  const { beta1, beta2, epsilon, weightDecay } = resolved
-  const prefix = `reliquary.adamw${++optimizerCounter}`
+  const resolved = resolveAdamWOptions(options)
   const params = new Map(variables)
-  const expAvg = new Map<string, tf.Variable>()
-  const expAvgSq = new Map<string, tf.Variable>()
-  const steps = new Map<string, number>()
-  try {
-    for (const [name, p] of params) {
-      if (!(p instanceof tf.Variable))
-        throw invalidArgument(`variables["${name}"]`, 'a tf.Variable', p)
-      const zeros = tf.zerosLike(p)
-      try {
-        expAvg.set(name, tf.variable(zeros, false, `${prefix}/exp_avg/${name}`))
-        expAvgSq.set(name, tf.variable(zeros, false, `${prefix}/exp_avg_sq/${name}`))
-      } finally {
-        zeros.dispose() // the variables hold their own references to the data
-      }
-      steps.set(name, 0)
-    }
-  } catch (e) {
-    for (const v of [...expAvg.values(), ...expAvgSq.values()]) v.dispose()
-    throw e
-  }
+  const { expAvg, expAvgSq, steps } = allocateMoments(
+    params,
+    `reliquary.adamw${++optimizerCounter}`,
+  )
   let disposed = false
   const assertLive = (): void => {
     if (disposed)
       throw new ReliquaryError('INVALID_ARGUMENT', 'This AdamW optimizer has been disposed.')
   }
-  const lerpWeight = 1 - beta1
 
   const apply = (grads: ReadonlyMap<string, tf.Tensor>, learningRate: number): void => {
     assertLive()
     if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0)
       throw invalidArgument('learningRate', 'a finite number ≥ 0', learningRate)
+    checkGrads(params, grads)
     for (const [name, g] of grads) {
-      const p = params.get(name)
-      if (!p)
-        throw invalidArgument('grads', 'gradients keyed by parameter names of this optimizer', name)
-      if (!tf.util.arraysEqual(g.shape, p.shape))
-        throw invalidArgument(
-          `grads["${name}"]`,
-          `shape [${p.shape.join(', ')}]`,
-          `shape [${g.shape.join(', ')}]`,
-        )
-    }
-    const decay = 1 - learningRate * weightDecay
-    for (const [name, g] of grads) {
-      const p = params.get(name)!
-      const m = expAvg.get(name)!
-      const v = expAvgSq.get(name)!
       const t = steps.get(name)! + 1
       steps.set(name, t)
-      // torch: bias corrections and the step size are Python floats (float64); they become
-      // float32 scalars only inside the kernels.
-      const biasCorrection1 = 1 - beta1 ** t
-      const biasCorrection2 = 1 - beta2 ** t
-      const stepSize = learningRate / biasCorrection1
-      const biasCorrection2Sqrt = biasCorrection2 ** 0.5
-      tf.tidy(() => {
-        let pNew: tf.Tensor = p
-        if (weightDecay !== 0) pNew = tf.mul(p, tf.scalar(decay))
-        // at::lerp: weight < 0.5 → self + w·(end − self), else end − (end − self)·(1 − w).
-        const mNew =
-          lerpWeight < 0.5
-            ? tf.add(m, tf.mul(tf.scalar(lerpWeight), tf.sub(g, m)))
-            : tf.sub(g, tf.mul(tf.sub(g, m), tf.scalar(1 - lerpWeight)))
-        const vNew = tf.add(tf.mul(v, tf.scalar(beta2)), tf.mul(tf.scalar(1 - beta2), tf.mul(g, g)))
-        const denom = tf.add(
-          tf.div(tf.sqrt(vNew), tf.scalar(biasCorrection2Sqrt)),
-          tf.scalar(epsilon),
-        )
-        pNew = tf.add(pNew, tf.mul(tf.scalar(-stepSize), tf.div(mNew, denom)))
-        m.assign(mNew)
-        v.assign(vNew)
-        p.assign(pNew)
-      })
+      const moments = { m: expAvg.get(name)!, v: expAvgSq.get(name)! }
+      updateParameter(params.get(name)!, moments, g, { ...resolved, learningRate, step: t })
     }
   }
 
@@ -213,25 +147,7 @@ export function createAdamW(
 
   const writeState = (state: ReadonlyMap<string, AdamWParameterState>): void => {
     assertLive()
-    for (const [name, p] of params) {
-      const s = state.get(name)
-      if (!s)
-        throw invalidArgument('state', `an entry for every parameter (missing "${name}")`, state)
-      if (!Number.isSafeInteger(s.step) || s.step < 0)
-        throw invalidArgument(`state["${name}"].step`, 'an integer ≥ 0', s.step)
-      if (!(s.expAvg instanceof Float32Array) || s.expAvg.length !== p.size)
-        throw invalidArgument(
-          `state["${name}"].expAvg`,
-          `a Float32Array of length ${p.size}`,
-          s.expAvg,
-        )
-      if (!(s.expAvgSq instanceof Float32Array) || s.expAvgSq.length !== p.size)
-        throw invalidArgument(
-          `state["${name}"].expAvgSq`,
-          `a Float32Array of length ${p.size}`,
-          s.expAvgSq,
-        )
-    }
+    checkState(params, state)
     for (const [name, p] of params) {
       const s = state.get(name)!
       tf.tidy(() => {
@@ -262,4 +178,131 @@ export function createAdamW(
     dispose,
     [Symbol.dispose]: dispose,
   })
+}
+
+type ResolvedAdamWOptions = Readonly<Required<{ [K in keyof AdamWOptions]: number }>>
+
+function resolveAdamWOptions(options: AdamWOptions): ResolvedAdamWOptions {
+  const opt = (key: keyof AdamWOptions, ok: (x: number) => boolean, expected: string): number => {
+    const v = options[key] ?? ADAMW_DEFAULTS[key]
+    if (typeof v !== 'number' || !ok(v)) throw invalidArgument(`options.${key}`, expected, v)
+    return v
+  }
+  const unit = (x: number): boolean => Number.isFinite(x) && x >= 0 && x < 1
+  return Object.freeze({
+    beta1: opt('beta1', unit, 'a number in [0, 1)'),
+    beta2: opt('beta2', unit, 'a number in [0, 1)'),
+    epsilon: opt('epsilon', (x) => Number.isFinite(x) && x > 0, 'a finite number > 0'),
+    weightDecay: opt('weightDecay', (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0'),
+  })
+}
+
+/** Zero `exp_avg`/`exp_avg_sq` variables and step counts for every parameter. */
+function allocateMoments(
+  params: ReadonlyMap<string, tf.Variable>,
+  prefix: string,
+): {
+  expAvg: Map<string, tf.Variable>
+  expAvgSq: Map<string, tf.Variable>
+  steps: Map<string, number>
+} {
+  const expAvg = new Map<string, tf.Variable>()
+  const expAvgSq = new Map<string, tf.Variable>()
+  const steps = new Map<string, number>()
+  try {
+    for (const [name, p] of params) {
+      if (!(p instanceof tf.Variable))
+        throw invalidArgument(`variables["${name}"]`, 'a tf.Variable', p)
+      const zeros = tf.zerosLike(p)
+      try {
+        expAvg.set(name, tf.variable(zeros, false, `${prefix}/exp_avg/${name}`))
+        expAvgSq.set(name, tf.variable(zeros, false, `${prefix}/exp_avg_sq/${name}`))
+      } finally {
+        zeros.dispose() // the variables hold their own references to the data
+      }
+      steps.set(name, 0)
+    }
+  } catch (e) {
+    for (const v of [...expAvg.values(), ...expAvgSq.values()]) v.dispose()
+    throw e
+  }
+  return { expAvg, expAvgSq, steps }
+}
+
+/** Every gradient names a parameter and has its shape (checked before any update). */
+function checkGrads(
+  params: ReadonlyMap<string, tf.Variable>,
+  grads: ReadonlyMap<string, tf.Tensor>,
+): void {
+  for (const [name, g] of grads) {
+    const p = params.get(name)
+    if (!p)
+      throw invalidArgument('grads', 'gradients keyed by parameter names of this optimizer', name)
+    if (!tf.util.arraysEqual(g.shape, p.shape))
+      throw invalidArgument(
+        `grads["${name}"]`,
+        `shape [${p.shape.join(', ')}]`,
+        `shape [${g.shape.join(', ')}]`,
+      )
+  }
+}
+
+/** One parameter's AdamW update at step `step` (1-based), operation by operation as torch. */
+function updateParameter(
+  p: tf.Variable,
+  moments: { m: tf.Variable; v: tf.Variable },
+  g: tf.Tensor,
+  o: ResolvedAdamWOptions & { learningRate: number; step: number },
+): void {
+  const { m, v } = moments
+  const { beta1, beta2, epsilon, weightDecay, learningRate, step: t } = o
+  const decay = 1 - learningRate * weightDecay
+  const lerpWeight = 1 - beta1
+  // torch: bias corrections and the step size are Python floats (float64); they become
+  // float32 scalars only inside the kernels.
+  const biasCorrection1 = 1 - beta1 ** t
+  const biasCorrection2 = 1 - beta2 ** t
+  const stepSize = learningRate / biasCorrection1
+  const biasCorrection2Sqrt = biasCorrection2 ** 0.5
+  tf.tidy(() => {
+    let pNew: tf.Tensor = p
+    if (weightDecay !== 0) pNew = tf.mul(p, tf.scalar(decay))
+    // at::lerp: weight < 0.5 → self + w·(end − self), else end − (end − self)·(1 − w).
+    const mNew =
+      lerpWeight < 0.5
+        ? tf.add(m, tf.mul(tf.scalar(lerpWeight), tf.sub(g, m)))
+        : tf.sub(g, tf.mul(tf.sub(g, m), tf.scalar(1 - lerpWeight)))
+    const vNew = tf.add(tf.mul(v, tf.scalar(beta2)), tf.mul(tf.scalar(1 - beta2), tf.mul(g, g)))
+    const denom = tf.add(tf.div(tf.sqrt(vNew), tf.scalar(biasCorrection2Sqrt)), tf.scalar(epsilon))
+    pNew = tf.add(pNew, tf.mul(tf.scalar(-stepSize), tf.div(mNew, denom)))
+    m.assign(mNew)
+    v.assign(vNew)
+    p.assign(pNew)
+  })
+}
+
+/** A checkpointed state covers every parameter with the right lengths (checked before writing). */
+function checkState(
+  params: ReadonlyMap<string, tf.Variable>,
+  state: ReadonlyMap<string, AdamWParameterState>,
+): void {
+  for (const [name, p] of params) {
+    const s = state.get(name)
+    if (!s)
+      throw invalidArgument('state', `an entry for every parameter (missing "${name}")`, state)
+    if (!Number.isSafeInteger(s.step) || s.step < 0)
+      throw invalidArgument(`state["${name}"].step`, 'an integer ≥ 0', s.step)
+    if (!(s.expAvg instanceof Float32Array) || s.expAvg.length !== p.size)
+      throw invalidArgument(
+        `state["${name}"].expAvg`,
+        `a Float32Array of length ${p.size}`,
+        s.expAvg,
+      )
+    if (!(s.expAvgSq instanceof Float32Array) || s.expAvgSq.length !== p.size)
+      throw invalidArgument(
+        `state["${name}"].expAvgSq`,
+        `a Float32Array of length ${p.size}`,
+        s.expAvgSq,
+      )
+  }
 }

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
-import { createCausalLM, type CausalLM } from '../model/loadModel.js'
+import type { CausalLM } from '../model/loadModel.js'
+import { cloneModel } from '../model/cloneModel.js'
 import { checkReference } from './_plan.js'
 import { assignWeights, loadTrainerState, saveTrainerState } from './_trainerState.js'
 import { createAdamW, type AdamW } from './createAdamW.js'
@@ -77,21 +77,6 @@ export type GrpoTrainer = {
 
 let trainerCounter = 0
 
-/** A frozen copy of `model`'s current weights, as its own CausalLM. */
-function copyModel(model: CausalLM, prefix: string): CausalLM {
-  const vars = new Map<string, tf.Variable>()
-  try {
-    // tf.variable shares the source's immutable buffer; later assign() calls on the policy swap
-    // the policy's buffer and leave this one untouched.
-    for (const [name, v] of model.weights)
-      vars.set(name, tf.variable(v, false, `${prefix}/reference/${name}`))
-  } catch (e) {
-    for (const v of vars.values()) v.dispose()
-    throw e
-  }
-  return createCausalLM(model.config, vars, model.weightSpecs, model._internal.attention())
-}
-
 /**
  * Creates a stateful GRPO trainer for `model`: AdamW with decoupled weight decay (moments
  * allocated up front), the warm-up + cosine schedule, and a frozen KL reference (a copy of the
@@ -152,7 +137,7 @@ export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer 
     if (referenceModel) reference = referenceModel
     else {
       try {
-        reference = copyModel(model, prefix)
+        reference = cloneModel(model, { name: `${prefix}/reference` })
       } catch (e) {
         optimizer.dispose()
         throw e

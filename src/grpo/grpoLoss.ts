@@ -68,7 +68,7 @@ export async function grpoLoss(
   }
   checkReference(model, ref, 'options.referenceModel')
   const plan = planBatch(model, batch, o)
-  const attention = model._internal.attention()
+  const attention = model.resolveAttention()
   const acc = new MetricsAccumulator(o)
   for (const r of plan.rollouts) {
     if (r.skipReason !== null) {

@@ -132,7 +132,7 @@ export async function grpoStep(
     ])
   checkReference(model, ref, 'state.referenceModel')
   const plan = planBatch(model, batch, o)
-  const attention = model._internal.attention()
+  const attention = model.resolveAttention()
   const acc = new MetricsAccumulator(o)
   const lr = learningRateAt(state.completedSteps, o)
   const grads = new Map<string, tf.Tensor>()

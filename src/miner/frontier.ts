@@ -1,5 +1,5 @@
 import { invalidArgument } from '../errors/base.js'
-import { createRng, type Rng } from '../model/_sampling.js'
+import { createRng, type Rng } from '../_utils/rng.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import { DEFAULT_PROFILE } from '../protocol/profiles.js'
 import { groupSigma, isInZone } from '../reward/groups.js'

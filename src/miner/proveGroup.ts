@@ -1,4 +1,4 @@
-import { proveWithModel } from '../model/proveWithModel.js'
+import { proveWithModel } from '../rollout/proveWithModel.js'
 import type { Commit } from '../protocol/schemas.js'
 import { groupSigma, isInZone } from '../reward/groups.js'
 import { fabricateSketches, zoneShapedRewards } from './cheat.js'

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import { decoderStep, lmLogits, type LayerKv } from './_decoder.js'
-import { createRng, logSoftmaxAt, sampleToken } from './_sampling.js'
+import { createRng } from '../_utils/rng.js'
+import { logSoftmaxAt, sampleToken } from './_sampling.js'
 import type { CausalLM } from './loadModel.js'
 
 /** Options of {@link generate}. */
@@ -98,14 +99,13 @@ export async function generate(
   options: GenerateOptions,
 ): Promise<GenerateResult> {
   const params = checkOptions(options)
-  const internals = model._internal
-  internals.checkTokens(prompt, 'prompt')
+  model.assertTokens(prompt, 'prompt')
   const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds)
   for (const id of eos)
     if (!Number.isInteger(id)) throw invalidArgument('eosTokenIds', 'integer token ids', id)
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32)
   const rng = createRng(seed)
-  const { weights, rope } = internals
+  const { weights, rope } = model._internal
   const d = model.config.hiddenSize
   const tokens = [...prompt]
   const completion: number[] = []
@@ -127,7 +127,7 @@ export async function generate(
           start,
           past,
           returnKv: true,
-          attention: internals.attention(),
+          attention: model.resolveAttention(),
         })
         const last = tf.slice(hidden, [pending.length - 1, 0], [1, d])
         return { logits: lmLogits(weights, last), kv }

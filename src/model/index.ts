@@ -1,6 +1,8 @@
 /**
  * reliquary/model: Hugging Face decoder checkpoints on TensorFlow.js. Safetensors read/write,
- * config parsing (Qwen3, Qwen2, Llama), tokenizer loading and a float32 decoder forward pass.
+ * config parsing (Qwen3, Qwen2, Llama), tokenizer loading, a float32 decoder forward pass (whole
+ * sequence via `forward`, or `hiddenStates` + `computeLogits` for training), KV-cache `generate`,
+ * and the model side of the rollout seam (`createRolloutEvaluator`, `proveWithModel`).
  * Importing this entry point loads `@tensorflow/tfjs`; the root `reliquary` entry does not.
  */
 export { readSafetensors, MAX_SAFETENSORS_HEADER_BYTES } from './readSafetensors.js'
@@ -34,16 +36,29 @@ export type { ModelConfig, ModelFamily, RopeScaling } from './parseModelConfig.j
 export { loadTokenizer, createTokenizer } from './loadTokenizer.js'
 export type { ModelTokenizer, EncodeOptions, DecodeOptions } from './loadTokenizer.js'
 export { loadModel } from './loadModel.js'
-export type { CausalLM, ForwardResult, LoadModelOptions, WeightSpec } from './loadModel.js'
+export type {
+  AttentionImpl,
+  CausalLM,
+  ForwardResult,
+  HiddenStatesOptions,
+  LoadModelOptions,
+  WeightSpec,
+} from './loadModel.js'
 export { saveModel } from './saveModel.js'
 export type { SaveModelOptions } from './saveModel.js'
 export { generate } from './generate.js'
 export type { GenerateOptions, GenerateResult } from './generate.js'
 export { useBackend } from './backend.js'
 export type { BackendName } from './backend.js'
-export { evaluateRollout, createRolloutEvaluator } from './evaluator.js'
-export type { RolloutEvaluation } from './evaluator.js'
-export { proveWithModel } from './proveWithModel.js'
-export type { ProveWithModelParameters } from './proveWithModel.js'
+// Proving and evaluation sit beside the rollout checks (src/rollout/); they need TF.js, so they
+// are exported here and not from the TF.js-free root.
+export { evaluateRollout } from '../rollout/evaluateRollout.js'
+export type { RolloutEvaluation } from '../rollout/evaluateRollout.js'
+export { createRolloutEvaluator } from '../rollout/createRolloutEvaluator.js'
+export type { CreateRolloutEvaluatorOptions } from '../rollout/createRolloutEvaluator.js'
+export { proveWithModel } from '../rollout/proveWithModel.js'
+export type { ProveWithModelParameters } from '../rollout/proveWithModel.js'
+export { cloneModel } from './cloneModel.js'
+export type { CloneModelOptions } from './cloneModel.js'
 export { resolveCheckpoint } from './resolveCheckpoint.js'
 export type { ResolveCheckpointOptions } from './resolveCheckpoint.js'

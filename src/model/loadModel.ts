@@ -33,6 +33,17 @@ export type LoadModelOptions = {
   attention?: AttentionImpl | 'auto' | undefined
 }
 
+export type { AttentionImpl } from './_decoder.js'
+
+/** Options of {@link CausalLM.hiddenStates}. */
+export type HiddenStatesOptions = {
+  /**
+   * Attention evaluation for this call (pin one per batch so every sequence, and a reference
+   * model, run the same kernels). @default `resolveAttention()`
+   */
+  attention?: AttentionImpl | undefined
+}
+
 /** Result of {@link CausalLM.forward}; both tensors are new and owned by the caller. */
 export type ForwardResult = {
   /** Last hidden state after the final RMSNorm, `[T, hiddenSize]` (PROTOCOL §1.5). */
@@ -71,11 +82,45 @@ export type CausalLM = {
    * @throws {ReliquaryError} `INVALID_ARGUMENT` for an empty list or an out-of-range id.
    */
   forward(tokens: readonly number[]): ForwardResult
+  /**
+   * Final-norm hidden states `[T, hiddenSize]` of the full causal forward over one unpadded
+   * sequence (the `hidden` of {@link CausalLM.forward}, without the `lm_head` product).
+   * Differentiable with respect to the weight variables: call it inside `tf.variableGrads` /
+   * `tf.grad` to train, or inside `tf.tidy`. Pair with {@link CausalLM.computeLogits} on the rows
+   * you need, which is cheaper than `forward` when only some positions are scored.
+   * @param tokens - Token ids, each an integer in `[0, vocabSize)`; at least one.
+   * @param options - {@link HiddenStatesOptions}
+   * @returns A new `[T, hiddenSize]` tensor the caller owns.
+   * @throws {ReliquaryError} `INVALID_ARGUMENT` for an empty list, an out-of-range id, a bad
+   *   `attention` or a disposed model.
+   */
+  hiddenStates(tokens: readonly number[], options?: HiddenStatesOptions): tf.Tensor2D
+  /**
+   * `lm_head` logits `[R, vocabSize]` of hidden rows `[R, hiddenSize]` (any rows of
+   * {@link CausalLM.hiddenStates}); row r scores the token after row r's position.
+   * Differentiable, like `hiddenStates`.
+   * @param hidden - Final-norm hidden rows; not disposed.
+   * @returns A new tensor the caller owns.
+   */
+  computeLogits(hidden: tf.Tensor2D): tf.Tensor2D
+  /**
+   * Throws unless `tokens` is a non-empty array of integer ids in `[0, vocabSize)` and the model
+   * is not disposed: the check every forward runs, for callers that validate a batch up front.
+   * @param tokens - The ids to check.
+   * @param param - The name used in the error message. @default "tokens"
+   * @throws {ReliquaryError} `INVALID_ARGUMENT`.
+   */
+  assertTokens(tokens: readonly number[], param?: string): void
+  /**
+   * The attention evaluation the forward uses now: the `attention` load option, with `"auto"`
+   * resolved against the current backend (`"per-head"` on wasm, `"batched"` elsewhere).
+   */
+  resolveAttention(): AttentionImpl
   /** Frees every weight variable. Idempotent. */
   dispose(): void
   /** Same as `dispose()`, for `using`. */
   [Symbol.dispose](): void
-  /** @internal Decoder internals for generation and training in this package. */
+  /** @internal Decoder internals for KV-cache generation and cloning inside reliquary/model. */
   readonly _internal: ModelInternals
 }
 
@@ -83,8 +128,8 @@ export type CausalLM = {
 export type ModelInternals = {
   readonly weights: DecoderWeights
   readonly rope: RopeTables
-  attention(): AttentionImpl
-  checkTokens(tokens: readonly number[], param: string): void
+  /** The `attention` load option as given (`"auto"` unresolved). */
+  readonly attentionOption: AttentionImpl | 'auto'
 }
 
 let modelCounter = 0
@@ -268,13 +313,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   return createCausalLM(config, vars, specs, attentionOpt)
 }
 
-/** Assembles a {@link CausalLM} from variables named as in the checkpoint. @internal */
-export function createCausalLM(
-  config: ModelConfig,
-  vars: Map<string, tf.Variable>,
-  specs: readonly WeightSpec[],
-  attentionOpt: AttentionImpl | 'auto',
-): CausalLM {
+/** The decoder's view of variables named as in the checkpoint. */
+function decoderWeights(config: ModelConfig, vars: Map<string, tf.Variable>): DecoderWeights {
   const get = (name: string): tf.Tensor1D => vars.get(name) as unknown as tf.Tensor1D
   const get2 = (name: string): tf.Tensor2D => vars.get(name) as unknown as tf.Tensor2D
   const lin = (name: string, bias: boolean): Linear =>
@@ -296,7 +336,7 @@ export function createCausalLM(
       down: lin(`${p}mlp.down_proj`, config.mlpBias),
     })
   }
-  const weights: DecoderWeights = config.tieWordEmbeddings
+  return config.tieWordEmbeddings
     ? {
         embed: undefined,
         lmHead: get2('model.embed_tokens.weight'),
@@ -309,11 +349,21 @@ export function createCausalLM(
         finalNorm: get('model.norm.weight'),
         layers,
       }
+}
+
+/** Assembles a {@link CausalLM} from variables named as in the checkpoint. @internal */
+export function createCausalLM(
+  config: ModelConfig,
+  vars: Map<string, tf.Variable>,
+  specs: readonly WeightSpec[],
+  attentionOpt: AttentionImpl | 'auto',
+): CausalLM {
+  const weights = decoderWeights(config, vars)
   const rope = createRopeTables(config)
   let disposed = false
   const attention = (): AttentionImpl =>
     attentionOpt !== 'auto' ? attentionOpt : tf.getBackend() === 'wasm' ? 'per-head' : 'batched'
-  const checkTokens = (tokens: readonly number[], param: string): void => {
+  const checkTokens = (tokens: readonly number[], param = 'tokens'): void => {
     if (disposed) throw new ReliquaryError('INVALID_ARGUMENT', 'This model has been disposed.')
     if (!Array.isArray(tokens) || tokens.length === 0)
       throw invalidArgument(param, 'a non-empty array of token ids', tokens)
@@ -333,6 +383,30 @@ export function createCausalLM(
     disposed = true
     for (const v of vars.values()) v.dispose()
   }
+  const decode = (tokens: readonly number[], impl: AttentionImpl): tf.Tensor2D =>
+    tf.tidy(
+      () =>
+        decoderStep({
+          cfg: config,
+          weights,
+          rope,
+          tokens,
+          start: 0,
+          returnKv: false,
+          attention: impl,
+        }).hidden,
+    )
+  const hiddenStates = (
+    tokens: readonly number[],
+    options: HiddenStatesOptions = {},
+  ): tf.Tensor2D => {
+    checkTokens(tokens, 'tokens')
+    const impl = options.attention ?? attention()
+    if (impl !== 'batched' && impl !== 'per-head')
+      throw invalidArgument('options.attention', '"batched" or "per-head"', impl)
+    return decode(tokens, impl)
+  }
+  const computeLogits = (hidden: tf.Tensor2D): tf.Tensor2D => lmLogits(weights, hidden)
   return Object.freeze({
     config,
     weights: vars as ReadonlyMap<string, tf.Variable>,
@@ -340,20 +414,16 @@ export function createCausalLM(
     forward(tokens: readonly number[]): ForwardResult {
       checkTokens(tokens, 'tokens')
       return tf.tidy(() => {
-        const { hidden } = decoderStep({
-          cfg: config,
-          weights,
-          rope,
-          tokens,
-          start: 0,
-          returnKv: false,
-          attention: attention(),
-        })
-        return { hidden, logits: lmLogits(weights, hidden) }
+        const hidden = decode(tokens, attention())
+        return { hidden, logits: computeLogits(hidden) }
       })
     },
+    hiddenStates,
+    computeLogits,
+    assertTokens: checkTokens,
+    resolveAttention: attention,
     dispose,
     [Symbol.dispose]: dispose,
-    _internal: Object.freeze({ weights, rope, attention, checkTokens }),
+    _internal: Object.freeze({ weights, rope, attentionOption: attentionOpt }),
   })
 }

@@ -32,30 +32,3 @@ export function pyRstripChar(s: string, ch: string): string {
   while (end > 0 && s[end - 1] === ch) end--
   return s.slice(0, end)
 }
-
-/**
- * CPython 3.12+ `sum(xs)` over floats: Neumaier's improved Kahan–Babuška summation, with the
- * compensation added once at the end (and only when it is finite and non-zero, as CPython does).
- * @internal
- */
-export function pySum(xs: readonly number[]): number {
-  let s = 0
-  let c = 0
-  for (const x of xs) {
-    const t = s + x
-    if (Math.abs(s) >= Math.abs(x)) c += s - t + x
-    else c += x - t + s
-    s = t
-  }
-  if (c !== 0 && Number.isFinite(c)) s += c
-  return s
-}
-
-/** Python `round(x)` for a float: round half to even on the exact binary value. @internal */
-export function pyRound(x: number): number {
-  const f = Math.floor(x)
-  const d = x - f
-  if (d > 0.5) return f + 1
-  if (d < 0.5) return f
-  return f % 2 === 0 ? f : f + 1
-}

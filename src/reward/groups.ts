@@ -1,7 +1,7 @@
 import { invalidArgument } from '../errors/base.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import { DEFAULT_PROFILE } from '../protocol/profiles.js'
-import { pySum } from './_python.js'
+import { pySum } from '../_utils/pyMath.js'
 
 function assertRewards(rewards: readonly number[], param: string): void {
   if (!Array.isArray(rewards)) throw invalidArgument(param, 'an array of finite numbers', rewards)
@@ -120,6 +120,8 @@ export function isBootstrapWindow(
 export type GroupAdvantagesOptions = {
   /** `profile.group.sigmaEpsilon` is the zero-variance cut-off. @default DEFAULT_PROFILE */
   profile?: ProtocolProfile | undefined
+  /** The zero-variance cut-off, overriding the profile's (GRPO's `sigmaEpsilon` option). */
+  sigmaEpsilon?: number | undefined
 }
 
 /**
@@ -144,10 +146,10 @@ export function groupAdvantages(
   options: GroupAdvantagesOptions = {},
 ): number[] {
   assertRewards(rewards, 'rewards')
-  const { profile = DEFAULT_PROFILE } = options
+  const { profile = DEFAULT_PROFILE, sigmaEpsilon = profile.group.sigmaEpsilon } = options
   const n = rewards.length
   if (n === 0) return []
   const { mean, std } = meanAndStd(rewards)
-  if (std < profile.group.sigmaEpsilon) return new Array<number>(n).fill(0)
+  if (std < sigmaEpsilon) return new Array<number>(n).fill(0)
   return rewards.map((r) => (r - mean) / std)
 }

@@ -1,7 +1,7 @@
 import { invalidArgument } from '../../errors/base.js'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import { DEFAULT_PROFILE } from '../../protocol/profiles.js'
-import { pyRound, pySum } from '../../reward/_python.js'
+import { pyRound, pySum } from '../../_utils/pyMath.js'
 import type { WindowArchive } from '../archive/windowArchive.js'
 import { archiveBatch, assertArchive } from '../archive/windowArchive.js'
 

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { ReliquaryError } from '../errors/base.js'
-import type { RolloutEvaluator } from '../rollout/verifyRollout.js'
-import type { RolloutScores } from '../rollout/scores.js'
-import type { CausalLM } from './loadModel.js'
+import type { CausalLM } from '../model/loadModel.js'
+import type { RolloutScores } from './scores.js'
 
 /** Hidden rows and scores of one validator forward pass. */
 export type RolloutEvaluation = {
@@ -93,22 +92,5 @@ export async function evaluateRollout(
     }
   } finally {
     for (const t of outs) t.dispose()
-  }
-}
-
-/**
- * Wraps a loaded model as the {@link RolloutEvaluator} that `verifyRollout` and the admission
- * pipeline use: one forward pass per rollout, its outputs reused by every check.
- */
-export function createRolloutEvaluator(
-  model: CausalLM,
-  options: { eosTokenIds?: readonly number[] | undefined } = {},
-): RolloutEvaluator {
-  const eosTokenIds = options.eosTokenIds ?? model.config.eosTokenIds
-  return {
-    vocabSize: model.config.vocabSize,
-    maxPositions: model.config.maxPositionEmbeddings,
-    eosTokenIds,
-    evaluate: (tokens, o) => evaluateRollout(model, tokens, { ...o, eosTokenIds }),
   }
 }

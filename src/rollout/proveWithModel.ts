@@ -2,9 +2,9 @@ import type { Hotkey } from '../crypto/sr25519.js'
 import { ReliquaryError } from '../errors/base.js'
 import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
 import type { Commit } from '../protocol/schemas.js'
-import { proveRollout } from '../rollout/proveRollout.js'
-import { evaluateRollout } from './evaluator.js'
-import type { CausalLM } from './loadModel.js'
+import type { CausalLM } from '../model/loadModel.js'
+import { evaluateRollout } from './evaluateRollout.js'
+import { proveRollout } from './proveRollout.js'
 
 /** Parameters of {@link proveWithModel}. */
 export type ProveWithModelParameters = {
