@@ -65,7 +65,9 @@ describe('the root entry', () => {
     // Guard: the graph really spans the protocol core.
     expect(reached).toContain('src/grail/computeSketch.ts')
     const tf = Object.entries(inputs).flatMap(([file, info]) =>
-      info.imports.filter((i) => i.path.startsWith('@tensorflow/')).map((i) => `${file} → ${i.path}`),
+      info.imports
+        .filter((i) => i.path.startsWith('@tensorflow/'))
+        .map((i) => `${file} → ${i.path}`),
     )
     expect(tf).toEqual([])
   })

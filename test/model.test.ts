@@ -14,6 +14,7 @@ import { embedTokens } from '../src/model/_decoder.js'
 import { createRng } from '../src/_utils/rng.js'
 import { candidateDistribution, sampleToken } from '../src/model/_sampling.js'
 import {
+  cloneModel,
   generate,
   loadModel,
   loadModelConfig,
@@ -212,6 +213,58 @@ describe('decoder variants (cpu)', () => {
     } finally {
       model.dispose()
     }
+  })
+
+  test('hiddenStates + computeLogits match the reference rows; cloneModel snapshots the weights', async () => {
+    const doc = forwardFiles[0]!.doc
+    const baseline = tf.memory().numTensors
+    const model = await loadModel(modelDir(doc)!)
+    const c = (doc.forward as Record<string, any>[]).find((x) => x.tokens.length > 1)!
+    const d = model.config.hiddenSize
+    const V = model.config.vocabSize
+    const T = c.tokens.length
+    try {
+      const check = async (m: CausalLM): Promise<void> => {
+        const before = tf.memory().numTensors
+        const hidden = m.hiddenStates(c.tokens, { attention: 'per-head' })
+        const last = tf.slice(hidden, [T - 1, 0], [1, d])
+        const logits = m.computeLogits(last)
+        expect(hidden.shape).toEqual([T, d])
+        expect(logits.shape).toEqual([1, V])
+        const h = (await hidden.data()) as Float32Array
+        const lg = (await logits.data()) as Float32Array
+        tf.dispose([hidden, last, logits])
+        expect(tf.memory().numTensors).toBe(before)
+        ;(c.hidden_rows as number[]).forEach((r, i) =>
+          expect(relL2(h.subarray(r * d, (r + 1) * d), c.last_hidden[i])).toBeLessThan(
+            HIDDEN_REL_L2,
+          ),
+        )
+        ;(c.logits_last as number[]).forEach((ref, j) =>
+          expect(Math.abs((lg[j] as number) - ref)).toBeLessThan(LOGITS_ABS),
+        )
+      }
+      await check(model)
+      const copy = cloneModel(model)
+      try {
+        for (const v of copy.weights.values()) expect(v.trainable).toBe(false)
+        // Zeroing the source leaves the snapshot's forward on the reference.
+        for (const v of model.weights.values()) tf.tidy(() => v.assign(tf.zerosLike(v)))
+        await check(copy)
+      } finally {
+        copy.dispose()
+      }
+      await expectCode(() => model.hiddenStates([V]), 'INVALID_ARGUMENT')
+      await expectCode(
+        () => model.hiddenStates([1], { attention: 'dense' as never }),
+        'INVALID_ARGUMENT',
+      )
+      await expectCode(() => model.assertTokens([1, -1], 'ids'), 'INVALID_ARGUMENT')
+      expect(['batched', 'per-head']).toContain(model.resolveAttention())
+    } finally {
+      model.dispose()
+    }
+    expect(tf.memory().numTensors).toBe(baseline)
   })
 
   test('weights are variables; forward rejects bad tokens; dispose frees every tensor', async () => {
