@@ -97,7 +97,7 @@ export async function prepareGpuModel(
     model,
     precision,
     forwardHidden: (tokens) => {
-      model._internal.checkTokens(tokens, 'tokens')
+      model.assertTokens(tokens, 'tokens')
       return forward(model, layers, tokens)
     },
     logits: (hidden) => gpuMatMul(hidden, lmHead),
