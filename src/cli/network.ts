@@ -3,6 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createHotkey, type Hotkey } from '../crypto/sr25519.js'
+import type { BeaconSource } from '../drand/beacon.js'
 import { createHttpBeaconSource } from '../drand/httpBeaconSource.js'
 import { createLocalBeaconChain } from '../drand/localBeaconChain.js'
 import { ReliquaryError, isReliquaryError } from '../errors/base.js'
@@ -233,7 +234,7 @@ export async function validatorCommand(
   const hotkey = await hotkeyFrom(values.hotkey, demo, '//reliquary-dev/validator', log)
 
   let profile: ProtocolProfile = e3
-  let beacons
+  let beacons: BeaconSource
   let drandLine: string
   let minerDrand = ''
   if (drandKind === 'local') {

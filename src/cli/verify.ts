@@ -5,6 +5,15 @@ import { verifyRollout } from '../rollout/verifyRollout.js'
 import { verifySketch } from '../grail/verifySketch.js'
 import { challengeIndices } from '../grail/challenge.js'
 
+/** The fields of an untrusted `commit` object this command reads before the checks see it. */
+type LooseCommit = {
+  tokens?: unknown
+  commitments?: unknown
+  signature?: unknown
+  beacon?: { randomness?: unknown } | null
+  rollout?: { prompt_length?: unknown } | null
+}
+
 async function readJson(path: string, maxBytes = 256 << 20): Promise<unknown> {
   let text: string
   try {
@@ -61,7 +70,7 @@ export async function verifyCommand(o: {
     const evaluator = createRolloutEvaluator(model)
     const out: CliRolloutVerdict[] = []
     for (const [index, c] of commits.entries()) {
-      const commit = c as Record<string, any>
+      const commit = c as LooseCommit | null | undefined
       const randomness = o.randomness ?? (commit?.beacon?.randomness as string | undefined) ?? ''
       if (hotkey && typeof commit?.signature === 'string') {
         const P = Number(commit?.rollout?.prompt_length ?? o.promptLength ?? 0)

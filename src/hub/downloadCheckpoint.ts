@@ -206,7 +206,7 @@ async function fetchFile(
 async function sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {
   const { readFile } = await import('node:fs/promises')
   const local = await readFile(path).catch(() => null)
-  return local !== null && local.equals(bytes)
+  return local?.equals(bytes) ?? false
 }
 
 /**

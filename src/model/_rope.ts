@@ -19,7 +19,7 @@ export function ropeInvFreq(
   const dim = cfg.headDim
   const half = dim / 2
   const inv = new Float32Array(half)
-  for (let i = 0; i < half; i++) inv[i] = f(1 / f(Math.pow(cfg.ropeTheta, f((2 * i) / dim))))
+  for (let i = 0; i < half; i++) inv[i] = f(1 / f(cfg.ropeTheta ** f((2 * i) / dim)))
   const s = cfg.ropeScaling
   if (s.type === 'linear') for (let i = 0; i < half; i++) inv[i] = f((inv[i] as number) / s.factor)
   if (s.type === 'llama3') {
