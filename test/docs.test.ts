@@ -89,6 +89,25 @@ describe('docs/protocol.md sections', () => {
     const missing = [...new Set(paths)].filter((p) => !existsSync(join(ROOT, p)))
     expect(missing).toEqual([])
   })
+
+  test('every name it gives after a source path occurs in that file', () => {
+    // "`src/x.ts` (`a`, `B.c`)": each backticked identifier inside the parentheses that follow a
+    // path must appear in the file, so a rename or a move is reflected here.
+    const flat = doc.replace(/\n\s*/g, ' ')
+    const missing: string[] = []
+    let names = 0
+    for (const m of flat.matchAll(/`(src\/[\w./-]+\.ts)` \(([^()]*(?:\([^()]*\)[^()]*)*)\)/g)) {
+      const file = join(ROOT, m[1]!)
+      const text = existsSync(file) ? readFileSync(file, 'utf8') : ''
+      for (const id of m[2]!.matchAll(/`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)`/g)) {
+        names++
+        const last = id[1]!.split('.').pop()!
+        if (!new RegExp(`\\b${last}\\b`).test(text)) missing.push(`${m[1]}: ${id[1]}`)
+      }
+    }
+    expect(names).toBeGreaterThan(80)
+    expect(missing).toEqual([])
+  })
 })
 
 describe('§ citations', () => {
