@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest'
 import { isReliquaryError } from '../src/errors/base.js'
 import type { DemoContext, DemoMiner } from '../src/demo/demoContext.js'
-import { DEMO_DEFAULTS } from '../src/demo/demoOptions.js'
+import { DEMO_DEFAULTS, type RunDemoOptions } from '../src/demo/demoOptions.js'
 import {
   createTrainedPromptEvaluation,
   evaluateTrainedPrompts,
@@ -22,7 +22,7 @@ import type { Validator, WindowReport } from '../src/validator/createValidator.j
 
 const profile = defineProfile(e3, { id: 'demo-steps', window: { maxSubmissionsPerHotkey: 2 } })
 
-function fakeContext(lines: string[], over: Partial<DemoContext['config']> = {}): DemoContext {
+function fakeContext(lines: string[], over: RunDemoOptions = {}): DemoContext {
   const config = resolveDemoOptions({ log: (l) => lines.push(l), out: null, ...over })
   return {
     config,
@@ -90,13 +90,12 @@ describe('resolveDemoOptions', () => {
       { out: '' },
       { evalPrompts: -1 },
     ]) {
-      const e = (() => {
-        try {
-          resolveDemoOptions(bad as never)
-        } catch (x) {
-          return x
-        }
-      })()
+      let e: unknown
+      try {
+        resolveDemoOptions(bad as never)
+      } catch (x) {
+        e = x
+      }
       expect(isReliquaryError(e, 'INVALID_ARGUMENT'), JSON.stringify(bad)).toBe(true)
     }
   })

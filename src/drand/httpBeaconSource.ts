@@ -120,92 +120,12 @@ function describeFailure(e: unknown): { code: string; message: string } {
 export function createHttpBeaconSource(
   parameters: CreateHttpBeaconSourceParameters = {},
 ): BeaconSource {
-  const D = HTTP_BEACON_SOURCE_DEFAULTS
-  const relays = (parameters.relays ?? DRAND_RELAYS).map((r) =>
-    typeof r === 'string' ? r.replace(/\/+$/, '') : r,
-  )
-  if (
-    relays.length === 0 ||
-    relays.some((r) => typeof r !== 'string' || !/^https?:\/\//i.test(r))
-  ) {
-    throw invalidArgument('relays', 'a non-empty list of http(s) base URLs', parameters.relays)
-  }
-  const chainHash = (
-    parameters.chainHash ??
-    parameters.chainInfo?.hash ??
-    (parameters.profile ?? DEFAULT_PROFILE).drand.chainHash
-  ).toLowerCase()
-  if (!/^[0-9a-f]{64}$/.test(chainHash))
-    throw invalidArgument('chainHash', '32-byte hex', chainHash)
-  const doFetch = parameters.fetch ?? globalThis.fetch
-  if (typeof doFetch !== 'function') throw invalidArgument('fetch', 'a fetch function', doFetch)
-  const timeoutMs = parameters.timeoutMs ?? D.timeoutMs
-  const retries = parameters.retries ?? D.retries
-  const retryDelayMs = parameters.retryDelayMs ?? D.retryDelayMs
-  if (!(timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', timeoutMs)
-  if (!Number.isSafeInteger(retries) || retries < 0)
-    throw invalidArgument('retries', 'a non-negative integer', retries)
-  if (!(retryDelayMs >= 0))
-    throw invalidArgument('retryDelayMs', 'a non-negative number', retryDelayMs)
-  const outer = parameters.signal
+  const cfg = resolveHttpOptions(parameters)
+  const { chainHash, signal: outer } = cfg
   const now = parameters.now ?? Date.now
-
-  const getJson = async (url: string): Promise<unknown> => {
-    const signal = outer
-      ? AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)])
-      : AbortSignal.timeout(timeoutMs)
-    const res = await doFetch(url, { signal, headers: { accept: 'application/json' } })
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined)
-      throw new Error(`HTTP ${res.status}`)
-    }
-    return readJsonCapped(res, D.maxResponseBytes)
-  }
-
-  /** Tries every relay, `retries + 1` passes; returns the first success. */
-  const acrossRelays = async <T>(
-    what: string,
-    attempt: (relay: string) => Promise<T>,
-  ): Promise<T> => {
-    const failures: Failure[] = []
-    let firstInvalid: unknown
-    for (let pass = 0; pass <= retries; pass++) {
-      if (pass > 0 && retryDelayMs > 0) {
-        try {
-          await sleep(retryDelayMs * pass, outer)
-        } catch {
-          break
-        }
-      }
-      for (const relay of relays) {
-        if (outer?.aborted) break
-        try {
-          return await attempt(relay)
-        } catch (e) {
-          if (isReliquaryError(e) && e.code !== 'DRAND_UNAVAILABLE' && firstInvalid === undefined)
-            firstInvalid = e
-          failures.push({ relay: relayLabel(relay), ...describeFailure(e) })
-        }
-      }
-      if (outer?.aborted) break
-    }
-    throw new ReliquaryError(
-      'DRAND_UNAVAILABLE',
-      `No drand relay served ${what}${outer?.aborted ? ' (aborted)' : ''}.`,
-      {
-        hints: [
-          'Check connectivity to the relays, or pass other relays / a longer timeoutMs.',
-          'Relays that served beacons failing BLS verification are listed with DRAND_* codes.',
-        ],
-        details: failures
-          .slice(0, 20)
-          .map((f) => `${f.relay}: ${f.code} ${f.message}`)
-          .join('; '),
-        meta: { failures: failures.slice(0, 50), aborted: outer?.aborted ?? false },
-        cause: firstInvalid ?? (outer?.aborted ? outer.reason : undefined),
-      },
-    )
-  }
+  const getJson = (url: string): Promise<unknown> => fetchJsonCapped(cfg, url)
+  const acrossRelays = <T>(what: string, attempt: (relay: string) => Promise<T>): Promise<T> =>
+    tryEveryRelay(cfg, what, attempt)
 
   let infoPromise: Promise<DrandChainInfo> | undefined
   const chainInfo = (): Promise<DrandChainInfo> => {
@@ -266,4 +186,115 @@ export function createHttpBeaconSource(
       }
     },
   })
+}
+
+/** The checked options of {@link createHttpBeaconSource}. */
+type HttpSourceConfig = {
+  readonly relays: readonly string[]
+  readonly chainHash: string
+  readonly fetch: typeof fetch
+  readonly timeoutMs: number
+  readonly retries: number
+  readonly retryDelayMs: number
+  readonly signal: AbortSignal | undefined
+}
+
+function resolveHttpOptions(parameters: CreateHttpBeaconSourceParameters): HttpSourceConfig {
+  const D = HTTP_BEACON_SOURCE_DEFAULTS
+  const relays = (parameters.relays ?? DRAND_RELAYS).map((r) =>
+    typeof r === 'string' ? r.replace(/\/+$/, '') : r,
+  )
+  if (
+    relays.length === 0 ||
+    relays.some((r) => typeof r !== 'string' || !/^https?:\/\//i.test(r))
+  ) {
+    throw invalidArgument('relays', 'a non-empty list of http(s) base URLs', parameters.relays)
+  }
+  const chainHash = (
+    parameters.chainHash ??
+    parameters.chainInfo?.hash ??
+    (parameters.profile ?? DEFAULT_PROFILE).drand.chainHash
+  ).toLowerCase()
+  if (!/^[0-9a-f]{64}$/.test(chainHash))
+    throw invalidArgument('chainHash', '32-byte hex', chainHash)
+  const doFetch = parameters.fetch ?? globalThis.fetch
+  if (typeof doFetch !== 'function') throw invalidArgument('fetch', 'a fetch function', doFetch)
+  const timeoutMs = parameters.timeoutMs ?? D.timeoutMs
+  const retries = parameters.retries ?? D.retries
+  const retryDelayMs = parameters.retryDelayMs ?? D.retryDelayMs
+  if (!(timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', timeoutMs)
+  if (!Number.isSafeInteger(retries) || retries < 0)
+    throw invalidArgument('retries', 'a non-negative integer', retries)
+  if (!(retryDelayMs >= 0))
+    throw invalidArgument('retryDelayMs', 'a non-negative number', retryDelayMs)
+  return {
+    relays,
+    chainHash,
+    fetch: doFetch,
+    timeoutMs,
+    retries,
+    retryDelayMs,
+    signal: parameters.signal,
+  }
+}
+
+/** GETs JSON from one relay under the per-request timeout (and the caller's signal), size-capped. */
+async function fetchJsonCapped(cfg: HttpSourceConfig, url: string): Promise<unknown> {
+  const outer = cfg.signal
+  const signal = outer
+    ? AbortSignal.any([outer, AbortSignal.timeout(cfg.timeoutMs)])
+    : AbortSignal.timeout(cfg.timeoutMs)
+  const res = await cfg.fetch(url, { signal, headers: { accept: 'application/json' } })
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined)
+    throw new Error(`HTTP ${res.status}`)
+  }
+  return readJsonCapped(res, HTTP_BEACON_SOURCE_DEFAULTS.maxResponseBytes)
+}
+
+/** Tries every relay, `retries + 1` passes; returns the first success. */
+async function tryEveryRelay<T>(
+  cfg: HttpSourceConfig,
+  what: string,
+  attempt: (relay: string) => Promise<T>,
+): Promise<T> {
+  const outer = cfg.signal
+  const failures: Failure[] = []
+  let firstInvalid: unknown
+  for (let pass = 0; pass <= cfg.retries; pass++) {
+    if (pass > 0 && cfg.retryDelayMs > 0) {
+      try {
+        await sleep(cfg.retryDelayMs * pass, outer)
+      } catch {
+        break
+      }
+    }
+    for (const relay of cfg.relays) {
+      if (outer?.aborted) break
+      try {
+        return await attempt(relay)
+      } catch (e) {
+        if (isReliquaryError(e) && e.code !== 'DRAND_UNAVAILABLE' && firstInvalid === undefined)
+          firstInvalid = e
+        failures.push({ relay: relayLabel(relay), ...describeFailure(e) })
+      }
+    }
+    if (outer?.aborted) break
+  }
+  throw new ReliquaryError(
+    'DRAND_UNAVAILABLE',
+    `No drand relay served ${what}${outer?.aborted ? ' (aborted)' : ''}.`,
+    {
+      hints: [
+        'Check connectivity to the relays, or pass other relays / a longer timeoutMs.',
+        'Relays that served beacons failing BLS verification are listed with DRAND_* codes.',
+      ],
+      details: failures
+        .slice(0, 20)
+        .map((f) => `${f.relay}: ${f.code} ${f.message}`)
+        .join('; '),
+      meta: { failures: failures.slice(0, 50), aborted: outer?.aborted ?? false },
+      cause: firstInvalid ?? (outer?.aborted ? outer.reason : undefined),
+    },
+  )
 }

@@ -146,9 +146,70 @@ const sameBody = (a: CustodyManifest, b: CustodyManifest): boolean => {
 export async function publishCheckpoint(
   parameters: PublishCheckpointParameters,
 ): Promise<PublishCheckpointReturnType> {
+  const title = checkPublishParameters(parameters)
+  const p = parameters
+  const { signal } = p
+  const ctx: HubContext = {
+    repoId: p.repoId,
+    hubUrl: resolveHubUrl(p.hubUrl),
+    fetch: hubFetch(p.fetch, signal),
+    accessToken: p.accessToken,
+    signal,
+  }
+  signal?.throwIfAborted()
+
+  // 1. Hash the snapshot and sign the custody manifest before touching the network, so a bad
+  //    directory or custody field fails without side effects.
+  const files = await hashSnapshotFiles(p.dir, {
+    ignore: [...SNAPSHOT_DEFAULT_IGNORE, ...HUB_RESERVED_PATHS],
+  })
+  if (files.length === 0)
+    throw invalidArgument('dir', 'a directory holding the checkpoint files', p.dir, [
+      'The directory is empty (reserved names are not published).',
+    ])
+  const custodyManifest = signCustodyManifest(p.hotkey, {
+    ...p.custody,
+    checkpointN: p.checkpointN,
+    files,
+  })
+  signal?.throwIfAborted()
+  // 2. Create the repo when missing.
+  await ensureRepo(ctx, p)
+  // 3. Idempotent retry: the head may already be this checkpoint (an earlier attempt's commit
+  //    landed but its response was lost).
+  const head = await hubStep('reading the repo head', signal, () => headCommit(ctx))
+  if (head !== null && head.title === title) {
+    const existing = await landedCustody(ctx, p, head, title, custodyManifest)
+    return Object.freeze({
+      revision: head.oid,
+      referenceManifest: signManifest(p.hotkey, {
+        checkpointN: p.checkpointN,
+        repoId: p.repoId,
+        revision: head.oid,
+      }),
+      custodyManifest: existing,
+      reused: true,
+    })
+  }
+  // 4. One atomic commit: every snapshot file plus the custody manifest (see the TSDoc above).
+  const revision = await commitCheckpoint(ctx, p, { title, files, custodyManifest, head })
+  return Object.freeze({
+    revision,
+    referenceManifest: signManifest(p.hotkey, {
+      checkpointN: p.checkpointN,
+      repoId: p.repoId,
+      revision,
+    }),
+    custodyManifest,
+    reused: false,
+  })
+}
+
+/** Checks the parameters before any work; returns the commit title `checkpoint {n}`. */
+function checkPublishParameters(parameters: PublishCheckpointParameters): string {
+  const p = parameters
   if (typeof parameters !== 'object' || parameters === null)
     throw invalidArgument('parameters', 'an object', parameters)
-  const p = parameters
   assertRepoId(p.repoId)
   if (typeof p.dir !== 'string' || p.dir.length === 0)
     throw invalidArgument('dir', 'a directory path', p.dir)
@@ -171,34 +232,13 @@ export async function publishCheckpoint(
   assertSignal(p.signal)
   if (p.visibility !== undefined && p.visibility !== 'public' && p.visibility !== 'private')
     throw invalidArgument('visibility', '"public" or "private"', p.visibility)
+  return title
+}
+
+/** Creates the repo when missing. A 409 means someone created it in between: fine. */
+async function ensureRepo(ctx: HubContext, p: PublishCheckpointParameters): Promise<void> {
   const { signal } = p
-  const ctx: HubContext = {
-    repoId: p.repoId,
-    hubUrl: resolveHubUrl(p.hubUrl),
-    fetch: hubFetch(p.fetch, signal),
-    accessToken: p.accessToken,
-    signal,
-  }
   const repo = { type: 'model' as const, name: p.repoId }
-  signal?.throwIfAborted()
-
-  // 1. Hash the snapshot and sign the custody manifest before touching the network, so a bad
-  //    directory or custody field fails without side effects.
-  const files = await hashSnapshotFiles(p.dir, {
-    ignore: [...SNAPSHOT_DEFAULT_IGNORE, ...HUB_RESERVED_PATHS],
-  })
-  if (files.length === 0)
-    throw invalidArgument('dir', 'a directory holding the checkpoint files', p.dir, [
-      'The directory is empty (reserved names are not published).',
-    ])
-  const custodyManifest = signCustodyManifest(p.hotkey, {
-    ...p.custody,
-    checkpointN: p.checkpointN,
-    files,
-  })
-  signal?.throwIfAborted()
-
-  // 2. Create the repo when missing. A 409 means someone created it in between: fine.
   const exists = await hubStep('checking that the repo exists', signal, () =>
     repoExists({ repo, hubUrl: ctx.hubUrl, fetch: ctx.fetch, accessToken: p.accessToken }),
   )
@@ -217,46 +257,58 @@ export async function publishCheckpoint(
       }
     })
   }
+}
 
-  // 3. Idempotent retry: the head may already be this checkpoint (an earlier attempt's commit
-  //    landed but its response was lost).
-  const head = await hubStep('reading the repo head', signal, () => headCommit(ctx))
-  if (head !== null && head.title === title) {
-    const bytes = await hubStep('reading the head custody manifest', signal, () =>
-      readCustodyBytes(ctx, head.oid, HUB_DEFAULTS.maxCustodyManifestBytes),
-    )
-    let existing: CustodyManifest | null = null
-    try {
-      existing = bytes === null ? null : parseCustodyManifest(bytes)
-    } catch {
-      existing = null
-    }
-    if (existing === null || !sameBody(existing, custodyManifest)) {
-      throw new ReliquaryError(
-        'HUB_CHECKPOINT_CONFLICT',
-        `The head of ${p.repoId} is already "${title}" (${head.oid}) with different content.`,
-        {
-          hints: [
-            'Publish the next checkpoint number, or verify the existing commit and serve its manifest.',
-            "A second commit with the same title would break the reference validator's recovery of checkpoint_n from commit titles.",
-          ],
-          meta: { revision: head.oid, checkpointN: p.checkpointN },
-        },
-      )
-    }
-    return Object.freeze({
-      revision: head.oid,
-      referenceManifest: signManifest(p.hotkey, {
-        checkpointN: p.checkpointN,
-        repoId: p.repoId,
-        revision: head.oid,
-      }),
-      custodyManifest: existing,
-      reused: true,
-    })
+/**
+ * The custody manifest of a head already titled `checkpoint {n}`: it must be the one this call
+ * would commit (an earlier attempt's commit landed but its response was lost).
+ */
+async function landedCustody(
+  ctx: HubContext,
+  p: PublishCheckpointParameters,
+  head: { oid: string; title: string },
+  title: string,
+  custodyManifest: CustodyManifest,
+): Promise<CustodyManifest> {
+  const bytes = await hubStep('reading the head custody manifest', p.signal, () =>
+    readCustodyBytes(ctx, head.oid, HUB_DEFAULTS.maxCustodyManifestBytes),
+  )
+  let existing: CustodyManifest | null = null
+  try {
+    existing = bytes === null ? null : parseCustodyManifest(bytes)
+  } catch {
+    existing = null
   }
+  if (existing === null || !sameBody(existing, custodyManifest)) {
+    throw new ReliquaryError(
+      'HUB_CHECKPOINT_CONFLICT',
+      `The head of ${p.repoId} is already "${title}" (${head.oid}) with different content.`,
+      {
+        hints: [
+          'Publish the next checkpoint number, or verify the existing commit and serve its manifest.',
+          "A second commit with the same title would break the reference validator's recovery of checkpoint_n from commit titles.",
+        ],
+        meta: { revision: head.oid, checkpointN: p.checkpointN },
+      },
+    )
+  }
+  return existing
+}
 
-  // 4. One atomic commit: every snapshot file plus the custody manifest (see the TSDoc above).
+/** Commits every snapshot file plus the custody manifest in one commit; returns its id. */
+async function commitCheckpoint(
+  ctx: HubContext,
+  p: PublishCheckpointParameters,
+  c: {
+    title: string
+    files: readonly { path: string }[]
+    custodyManifest: CustodyManifest
+    head: { oid: string } | null
+  },
+): Promise<string> {
+  const { title, files, custodyManifest, head } = c
+  const { signal } = p
+  const repo = { type: 'model' as const, name: p.repoId }
   const { pathToFileURL } = await import('node:url')
   const { join, resolve } = await import('node:path')
   const root = resolve(p.dir)
@@ -293,14 +345,5 @@ export async function publishCheckpoint(
       { meta: { step: 'committing the checkpoint', status: null, revision: revision ?? null } },
     )
   }
-  return Object.freeze({
-    revision,
-    referenceManifest: signManifest(p.hotkey, {
-      checkpointN: p.checkpointN,
-      repoId: p.repoId,
-      revision,
-    }),
-    custodyManifest,
-    reused: false,
-  })
+  return revision
 }

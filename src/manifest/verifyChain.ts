@@ -138,57 +138,8 @@ export async function verifyChain(
     throw invalidArgument('maxLength', 'a positive integer', maxLength)
   await ensureCryptoReady()
 
-  const fail = (
-    index: number,
-    field: Failure['field'],
-    reason: string,
-    digest: string | null,
-  ): Failure => ({ valid: false, index, field, reason, digest })
-
-  /** Parses and checks one document on its own; returns it with its digest, or the failure. */
-  const checkSelf = (
-    doc: unknown,
-    index: number,
-  ): { m: CustodyManifest; digest: string } | Failure => {
-    let m: CustodyManifest
-    try {
-      m = parseCustodyManifest(doc)
-    } catch (e) {
-      return fail(
-        index,
-        'schema',
-        isReliquaryError(e) ? (e.details ?? e.shortMessage) : 'not a custody manifest',
-        null,
-      )
-    }
-    const digest = manifestDigest(m)
-    if (!signatureValid(m))
-      return fail(
-        index,
-        'signature',
-        'The signature does not verify for the manifest signer.',
-        digest,
-      )
-    if (!signerTrusted(m, keys))
-      return fail(index, 'signer', `Signer ${m.signer} is not a trusted signer.`, digest)
-    if (m.base_model.id !== expectedBase.id || m.base_model.revision !== expectedBase.revision) {
-      return fail(
-        index,
-        'base_model',
-        `Base model ${m.base_model.id}@${m.base_model.revision} is not ${expectedBase.id}@${expectedBase.revision}.`,
-        digest,
-      )
-    }
-    if (expectedProfileId !== undefined && m.profile_id !== expectedProfileId) {
-      return fail(
-        index,
-        'profile_id',
-        `Profile ${JSON.stringify(m.profile_id)} is not ${JSON.stringify(expectedProfileId)}.`,
-        digest,
-      )
-    }
-    return { m, digest }
-  }
+  const checkSelf = (doc: unknown, index: number) =>
+    checkLink(doc, index, { keys, expectedBase, expectedProfileId })
 
   let current = checkSelf(head, 0)
   if ('valid' in current) return current
@@ -226,28 +177,8 @@ export async function verifyChain(
         current.digest,
       )
     }
-    if (!(child.checkpoint_n > parent.m.checkpoint_n)) {
-      return fail(
-        index,
-        'checkpoint_n',
-        `checkpoint_n ${child.checkpoint_n} does not follow the parent's ${parent.m.checkpoint_n}.`,
-        current.digest,
-      )
-    }
-    const lastParentWindow = parent.m.windows.at(-1)?.window_n
-    const firstChildWindow = child.windows[0]?.window_n
-    if (
-      lastParentWindow !== undefined &&
-      firstChildWindow !== undefined &&
-      !(firstChildWindow > lastParentWindow)
-    ) {
-      return fail(
-        index,
-        'windows',
-        `Window ${firstChildWindow} is not after the parent's last window ${lastParentWindow}.`,
-        current.digest,
-      )
-    }
+    const order = checkOrder(child, parent.m, index, current.digest)
+    if (order) return order
     links.push(parent.m)
     digests.push(parent.digest)
     seen.add(parent.digest)
@@ -260,4 +191,96 @@ export async function verifyChain(
     ),
     digests: Object.freeze(digests),
   }
+}
+
+function fail(
+  index: number,
+  field: Failure['field'],
+  reason: string,
+  digest: string | null,
+): Failure {
+  return { valid: false, index, field, reason, digest }
+}
+
+/** Parses and checks one document on its own; returns it with its digest, or the failure. */
+function checkLink(
+  doc: unknown,
+  index: number,
+  expected: {
+    keys: ReturnType<typeof trustedKeySet>
+    expectedBase: VerifyChainOptions['expectedBase']
+    expectedProfileId: string | undefined
+  },
+): { m: CustodyManifest; digest: string } | Failure {
+  const { keys, expectedBase, expectedProfileId } = expected
+  let m: CustodyManifest
+  try {
+    m = parseCustodyManifest(doc)
+  } catch (e) {
+    return fail(
+      index,
+      'schema',
+      isReliquaryError(e) ? (e.details ?? e.shortMessage) : 'not a custody manifest',
+      null,
+    )
+  }
+  const digest = manifestDigest(m)
+  if (!signatureValid(m))
+    return fail(
+      index,
+      'signature',
+      'The signature does not verify for the manifest signer.',
+      digest,
+    )
+  if (!signerTrusted(m, keys))
+    return fail(index, 'signer', `Signer ${m.signer} is not a trusted signer.`, digest)
+  if (m.base_model.id !== expectedBase.id || m.base_model.revision !== expectedBase.revision) {
+    return fail(
+      index,
+      'base_model',
+      `Base model ${m.base_model.id}@${m.base_model.revision} is not ${expectedBase.id}@${expectedBase.revision}.`,
+      digest,
+    )
+  }
+  if (expectedProfileId !== undefined && m.profile_id !== expectedProfileId) {
+    return fail(
+      index,
+      'profile_id',
+      `Profile ${JSON.stringify(m.profile_id)} is not ${JSON.stringify(expectedProfileId)}.`,
+      digest,
+    )
+  }
+  return { m, digest }
+}
+
+/** A child must come after its parent: a larger checkpoint number and later windows. */
+function checkOrder(
+  child: CustodyManifest,
+  parent: CustodyManifest,
+  index: number,
+  digest: string,
+): Failure | null {
+  if (!(child.checkpoint_n > parent.checkpoint_n)) {
+    return fail(
+      index,
+      'checkpoint_n',
+      `checkpoint_n ${child.checkpoint_n} does not follow the parent's ${parent.checkpoint_n}.`,
+      digest,
+    )
+  }
+  const lastParentWindow = parent.windows.at(-1)?.window_n
+  const firstChildWindow = child.windows[0]?.window_n
+  if (
+    lastParentWindow !== undefined &&
+    firstChildWindow !== undefined &&
+    !(firstChildWindow > lastParentWindow)
+  ) {
+    return fail(
+      index,
+      'windows',
+      `Window ${firstChildWindow} is not after the parent's last window ${lastParentWindow}.`,
+      digest,
+    )
+  }
+  return null
 }
