@@ -15,7 +15,8 @@ import { HashDedup, rolloutHash } from '../src/window/seal/hashDedup.js'
 import { sealWindow, type SealableSubmission } from '../src/window/seal/sealWindow.js'
 import { selectBatchAndDistribute } from '../src/window/seal/selectBatchAndDistribute.js'
 import type { WindowArchiveRecord } from '../src/window/archive/windowArchive.js'
-import { WindowBatcher, type ValidSubmission } from '../src/window/seal/windowBatcher.js'
+import type { ValidSubmission } from '../src/window/seal/validSubmission.js'
+import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
 import { WindowStateMachine } from '../src/window/windowStateMachine.js'
 import {
   HALF,

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { invalidArgument } from '../errors/base.js'
 import {
@@ -9,8 +9,11 @@ import {
 } from '../protocol/schemas.js'
 import type { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
 import type { AdmissionVerdict } from '../window/admission/admissionTypes.js'
-import { toSubmitHttpResponse } from './http/toSubmitHttpResponse.js'
-import { fastApiDetail, type FastApiErrorItem } from './_fastapiDetail.js'
+import { PendingSubmissions } from './http/_pendingSubmissions.js'
+import { detail, send, type Reply } from './http/_reply.js'
+import { submitRoute, type SubmitRouteContext } from './http/submitRoute.js'
+import { SubmissionWorker } from './http/submissionWorker.js'
+import { isVerdictsPath, verdictsRoute } from './http/verdictsRoute.js'
 
 /** Defaults of {@link createValidatorServer}. */
 export const VALIDATOR_SERVER_DEFAULTS = /*#__PURE__*/ Object.freeze({
@@ -106,22 +109,72 @@ export type ValidatorServer = {
 
 const defaultNow = (): number => Date.now() / 1000
 
-type Reply = {
-  status: number
-  body: unknown
-  headers?: Readonly<Record<string, string>> | undefined
+/** The options of {@link createValidatorServer}, checked, with their defaults. */
+function resolveOptions(p: ValidatorServerParameters) {
+  if (typeof p !== 'object' || p === null) throw invalidArgument('parameters', 'an object', p)
+  const pipeline = p.pipeline
+  if (typeof pipeline?.submit !== 'function' || typeof pipeline.processNext !== 'function')
+    throw invalidArgument('pipeline', 'an AdmissionPipeline', pipeline)
+  for (const k of ['state', 'checkpoint', 'health'] as const)
+    if (typeof p[k] !== 'function') throw invalidArgument(k, 'a function', p[k])
+  const {
+    maxBodyBytes = VALIDATOR_SERVER_DEFAULTS.maxBodyBytes,
+    maxQueueDepth = VALIDATOR_SERVER_DEFAULTS.maxQueueDepth,
+    host = VALIDATOR_SERVER_DEFAULTS.host,
+    port = VALIDATOR_SERVER_DEFAULTS.port,
+    now = defaultNow,
+  } = p
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
+    throw invalidArgument('maxBodyBytes', 'a positive integer', maxBodyBytes)
+  if (!Number.isSafeInteger(maxQueueDepth) || maxQueueDepth < 1)
+    throw invalidArgument('maxQueueDepth', 'a positive integer', maxQueueDepth)
+  if (typeof now !== 'function')
+    throw invalidArgument('now', 'a function returning unix seconds', now)
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535)
+    throw invalidArgument('port', 'an integer in [0, 65535]', port)
+  return { pipeline, maxBodyBytes, maxQueueDepth, host, port, now }
 }
 
-const detail = (
-  status: number,
-  d: string | FastApiErrorItem[],
-  headers?: Record<string, string>,
-): Reply => ({ status, body: { detail: d }, headers })
+/** Routes one request to its handler; 404 and 405 as FastAPI answers them. */
+async function route(
+  p: ValidatorServerParameters,
+  submit: SubmitRouteContext,
+  req: IncomingMessage,
+  arrivalSeconds: number,
+): Promise<Reply> {
+  const url = new URL(req.url ?? '/', 'http://validator.invalid')
+  const path = url.pathname
+  const method = req.method ?? 'GET'
+  const only = (m: string): Reply | null =>
+    method === m ? null : detail(405, 'Method Not Allowed')
+  if (path === '/submit') return only('POST') ?? submitRoute(submit, req, arrivalSeconds)
+  if (path === '/state') {
+    const bad = only('GET')
+    if (bad) return bad
+    const s = p.state()
+    return s === null ? detail(503, 'no_active_window') : { status: 200, body: s }
+  }
+  if (path === '/checkpoint') {
+    const bad = only('GET')
+    if (bad) return bad
+    const c = p.checkpoint()
+    return c === null ? detail(404, 'no_checkpoint') : { status: 200, body: c }
+  }
+  if (path === '/health') return only('GET') ?? { status: 200, body: p.health() }
+  if (isVerdictsPath(path)) return only('GET') ?? verdictsRoute(submit.pipeline, url)
+  return detail(404, 'Not Found')
+}
 
-function own(o: unknown, key: string): unknown {
-  return typeof o === 'object' && o !== null && !Array.isArray(o) && Object.hasOwn(o, key)
-    ? (o as Record<string, unknown>)[key]
-    : undefined
+/** Listens on `host:port`; resolves once listening, rejects with the listen error. */
+async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return server.address() as AddressInfo
 }
 
 /**
@@ -165,329 +218,39 @@ function own(o: unknown, key: string): unknown {
 export async function createValidatorServer(
   parameters: ValidatorServerParameters,
 ): Promise<ValidatorServer> {
-  if (typeof parameters !== 'object' || parameters === null)
-    throw invalidArgument('parameters', 'an object', parameters)
   const p = parameters
-  const pipeline = p.pipeline
-  if (typeof pipeline?.submit !== 'function' || typeof pipeline.processNext !== 'function')
-    throw invalidArgument('pipeline', 'an AdmissionPipeline', pipeline)
-  for (const k of ['state', 'checkpoint', 'health'] as const)
-    if (typeof p[k] !== 'function') throw invalidArgument(k, 'a function', p[k])
-  const {
-    maxBodyBytes = VALIDATOR_SERVER_DEFAULTS.maxBodyBytes,
-    maxQueueDepth = VALIDATOR_SERVER_DEFAULTS.maxQueueDepth,
-    host = VALIDATOR_SERVER_DEFAULTS.host,
-    port = VALIDATOR_SERVER_DEFAULTS.port,
-    onSubmission,
-    now = defaultNow,
-  } = p
-  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
-    throw invalidArgument('maxBodyBytes', 'a positive integer', maxBodyBytes)
-  if (!Number.isSafeInteger(maxQueueDepth) || maxQueueDepth < 1)
-    throw invalidArgument('maxQueueDepth', 'a positive integer', maxQueueDepth)
-  if (typeof now !== 'function')
-    throw invalidArgument('now', 'a function returning unix seconds', now)
-  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535)
-    throw invalidArgument('port', 'an integer in [0, 65535]', port)
-  const requestSchema = submitRequestSchema(pipeline.config.profile)
-
-  let handling = 0 // /submit requests between arrival and their answer
-  let buffered = 0 // body bytes those requests hold
-  let workerBusy = false
-  let worker: Promise<void> | null = null
-  // Hotkey and window of each queued item, in queue order (the worker is the only consumer).
-  const queuedMeta: { hotkey: string; windowStart: number }[] = []
-  let queuedHead = 0
-  const submitResponses: Record<string, number> = {}
-  let workerVerdicts = 0
-  let peakPending = 0
-  let peakBufferedBytes = 0
-  let idleWaiters: (() => void)[] = []
-
-  const pending = (): number => handling + pipeline.queueDepth + (workerBusy ? 1 : 0)
-  const notePending = (): void => {
-    peakPending = Math.max(peakPending, pending())
-    if (pending() === 0 && idleWaiters.length > 0) {
-      const ws = idleWaiters
-      idleWaiters = []
-      for (const w of ws) w()
-    }
-  }
-  const emit = (e: SubmissionEvent): void => {
+  const o = resolveOptions(p)
+  const report = (e: SubmissionEvent): void => {
     try {
-      onSubmission?.(e)
+      p.onSubmission?.(e)
     } catch {
       /* a monitoring callback never breaks admission */
     }
   }
-
-  const runWorker = async (): Promise<void> => {
-    try {
-      while (pipeline.queueDepth > 0) {
-        workerBusy = true
-        let verdict: AdmissionVerdict | null = null
-        try {
-          verdict = await pipeline.processNext({ nowSeconds: now() })
-        } finally {
-          workerBusy = false
-        }
-        if (verdict === null) break
-        const meta = queuedMeta[queuedHead]
-        if (meta)
-          queuedMeta[queuedHead++] = undefined as unknown as { hotkey: string; windowStart: number }
-        if (queuedHead > 1024 && queuedHead * 2 > queuedMeta.length) {
-          queuedMeta.splice(0, queuedHead)
-          queuedHead = 0
-        }
-        workerVerdicts++
-        emit({
-          stage: 'worker',
-          hotkey: meta?.hotkey ?? null,
-          windowStart: meta?.windowStart ?? null,
-          status: 200,
-          accepted: verdict.accepted,
-          reason: verdict.reason,
-          verdict,
-        })
-        notePending()
-        // Let pending I/O run between items: a model-bound verification is one long promise chain,
-        // and arriving requests must be stamped when they arrive, not after the whole queue.
-        await new Promise<void>((r) => setImmediate(r))
-      }
-    } finally {
-      worker = null
-      notePending()
-    }
+  const worker: SubmissionWorker = new SubmissionWorker({
+    pipeline: o.pipeline,
+    now: o.now,
+    report,
+    settled: () => pending.note(),
+  })
+  const pending = new PendingSubmissions(
+    () => o.pipeline.queueDepth,
+    () => worker.busy,
+  )
+  const submit: SubmitRouteContext = {
+    pipeline: o.pipeline,
+    requestSchema: submitRequestSchema(o.pipeline.config.profile),
+    maxBodyBytes: o.maxBodyBytes,
+    maxQueueDepth: o.maxQueueDepth,
+    pending,
+    worker,
+    submitResponses: {},
+    report,
   }
-  const kick = (): void => {
-    worker ??= runWorker()
-  }
-
-  /** Reads at most `maxBodyBytes`; `null` when the body is larger. */
-  const readBody = (req: IncomingMessage): Promise<Buffer | null> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      let done = false
-      const finish = (v: Buffer | null): void => {
-        if (done) return
-        done = true
-        req.off('data', onData)
-        resolve(v)
-      }
-      const onData = (c: Buffer): void => {
-        if (done) return
-        size += c.length
-        if (size > maxBodyBytes) {
-          buffered -= size - c.length
-          chunks.length = 0
-          finish(null)
-          return
-        }
-        buffered += c.length
-        peakBufferedBytes = Math.max(peakBufferedBytes, buffered)
-        chunks.push(c)
-      }
-      req.on('data', onData)
-      req.once('end', () => finish(Buffer.concat(chunks, size)))
-      req.once('error', (e) => {
-        if (!done) {
-          done = true
-          buffered -= size
-          reject(e)
-        }
-      })
-    })
-
-  const handleSubmit = async (
-    req: IncomingMessage,
-    arrivalSeconds: number,
-  ): Promise<{ reply: Reply; event: Omit<SubmissionEvent, 'status'> }> => {
-    const declared = Number(req.headers['content-length'])
-    if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      return {
-        reply: detail(413, 'payload_too_large', { Connection: 'close' }),
-        event: {
-          stage: 'handler',
-          hotkey: null,
-          windowStart: null,
-          accepted: false,
-          reason: 'payload_too_large',
-          verdict: null,
-        },
-      }
-    }
-    const bytes = await readBody(req)
-    if (bytes === null) {
-      return {
-        reply: detail(413, 'payload_too_large', { Connection: 'close' }),
-        event: {
-          stage: 'handler',
-          hotkey: null,
-          windowStart: null,
-          accepted: false,
-          reason: 'payload_too_large',
-          verdict: null,
-        },
-      }
-    }
-    try {
-      let body: unknown
-      try {
-        body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-      } catch {
-        return {
-          reply: detail(422, [
-            { type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' },
-          ]),
-          event: {
-            stage: 'handler',
-            hotkey: null,
-            windowStart: null,
-            accepted: false,
-            reason: 'bad_schema',
-            verdict: null,
-          },
-        }
-      }
-      const hk = own(body, 'miner_hotkey')
-      const ws = own(body, 'window_start')
-      const hotkey = typeof hk === 'string' ? hk : null
-      const windowStart = Number.isSafeInteger(ws) ? (ws as number) : null
-      const verdict = await pipeline.submit(body, { arrivalSeconds })
-      if (verdict.accepted && verdict.stage === 'handler') {
-        // Queued: the worker's verdict for it comes back in queue order.
-        queuedMeta.push({ hotkey: hotkey ?? '', windowStart: windowStart ?? -1 })
-        kick()
-      }
-      if (verdict.refusal === 'malformed') {
-        const r = requestSchema.safeParse(body)
-        const items = r.success
-          ? [{ type: 'value_error', loc: ['body'], msg: verdict.detail }]
-          : fastApiDetail(r.error.issues)
-        return {
-          reply: detail(422, items),
-          event: {
-            stage: 'handler',
-            hotkey,
-            windowStart,
-            accepted: false,
-            reason: verdict.reason,
-            verdict,
-          },
-        }
-      }
-      const http = toSubmitHttpResponse(verdict)
-      return {
-        reply: { status: http.status, body: http.body, headers: http.headers },
-        event: {
-          stage: 'handler',
-          hotkey,
-          windowStart,
-          accepted: verdict.accepted,
-          reason: verdict.reason,
-          verdict,
-        },
-      }
-    } finally {
-      buffered -= bytes.length
-    }
-  }
-
-  const route = async (req: IncomingMessage, arrivalSeconds: number): Promise<Reply> => {
-    const url = new URL(req.url ?? '/', 'http://validator.invalid')
-    const path = url.pathname
-    const method = req.method ?? 'GET'
-    const only = (m: string): Reply | null =>
-      method === m ? null : detail(405, 'Method Not Allowed')
-    if (path === '/submit') {
-      const bad = only('POST')
-      if (bad) return bad
-      if (pending() >= maxQueueDepth) {
-        submitResponses['503'] = (submitResponses['503'] ?? 0) + 1
-        emit({
-          stage: 'handler',
-          hotkey: null,
-          windowStart: null,
-          status: 503,
-          accepted: false,
-          reason: 'queue_full',
-          verdict: null,
-        })
-        return detail(503, 'queue_full', { Connection: 'close' })
-      }
-      handling++
-      notePending()
-      let out: { reply: Reply; event: Omit<SubmissionEvent, 'status'> }
-      try {
-        out = await handleSubmit(req, arrivalSeconds)
-      } finally {
-        handling--
-      }
-      submitResponses[String(out.reply.status)] =
-        (submitResponses[String(out.reply.status)] ?? 0) + 1
-      emit({ ...out.event, status: out.reply.status })
-      notePending()
-      return out.reply
-    }
-    if (path === '/state') {
-      const bad = only('GET')
-      if (bad) return bad
-      const s = p.state()
-      return s === null ? detail(503, 'no_active_window') : { status: 200, body: s }
-    }
-    if (path === '/checkpoint') {
-      const bad = only('GET')
-      if (bad) return bad
-      const c = p.checkpoint()
-      return c === null ? detail(404, 'no_checkpoint') : { status: 200, body: c }
-    }
-    if (path === '/health') return only('GET') ?? { status: 200, body: p.health() }
-    if (
-      path.startsWith('/verdicts/') &&
-      path.length > '/verdicts/'.length &&
-      !path.slice('/verdicts/'.length).includes('/')
-    ) {
-      const bad = only('GET')
-      if (bad) return bad
-      let hotkey: string
-      try {
-        hotkey = decodeURIComponent(path.slice('/verdicts/'.length))
-      } catch {
-        return detail(404, 'Not Found')
-      }
-      const raw = url.searchParams.get('since')
-      let since: number | undefined
-      if (raw !== null) {
-        since = raw.trim() === '' ? Number.NaN : Number(raw)
-        if (!Number.isFinite(since))
-          return detail(422, [
-            {
-              type: 'float_parsing',
-              loc: ['query', 'since'],
-              msg: 'Input should be a valid number, unable to parse string as a number',
-            },
-          ])
-      }
-      return { status: 200, body: pipeline.verdicts(hotkey, { since }) }
-    }
-    return detail(404, 'Not Found')
-  }
-
-  const send = (res: ServerResponse, r: Reply): void => {
-    const text = JSON.stringify(r.body)
-    res.writeHead(r.status, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(text),
-      ...r.headers,
-    })
-    res.end(text)
-  }
-
   const server = createServer((req, res) => {
     // E3 stamps the arrival in ASGI middleware, before the body is parsed (PROTOCOL.md §4.3).
-    const arrivalSeconds = now()
-    route(req, arrivalSeconds).then(
+    const arrivalSeconds = o.now()
+    route(p, submit, req, arrivalSeconds).then(
       (r) => send(res, r),
       () => {
         if (!res.headersSent)
@@ -500,27 +263,19 @@ export async function createValidatorServer(
   // has just closed (a busy event loop can delay the client's own idle timer).
   server.keepAliveTimeout = 65_000
   server.headersTimeout = 66_000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const addr = server.address() as AddressInfo
+  const addr = await listen(server, o.host, o.port)
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   let closing: Promise<void> | null = null
   return Object.freeze({
     url: `http://${urlHost}:${addr.port}`,
     port: addr.port,
-    pending,
-    whenIdle: () =>
-      pending() === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r)),
+    pending: () => pending.count(),
+    whenIdle: () => pending.whenIdle(),
     stats: (): ValidatorServerStats => ({
-      submitResponses: { ...submitResponses },
-      workerVerdicts,
-      peakPending,
-      peakBufferedBytes,
+      submitResponses: { ...submit.submitResponses },
+      workerVerdicts: worker.verdicts,
+      peakPending: pending.peakPending,
+      peakBufferedBytes: pending.peakBufferedBytes,
     }),
     close: () =>
       (closing ??= (async () => {
@@ -528,7 +283,7 @@ export async function createValidatorServer(
           server.close(() => resolve())
           server.closeAllConnections()
         })
-        await worker
+        await worker.whenStopped()
       })()),
   })
 }

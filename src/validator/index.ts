@@ -8,15 +8,12 @@ export type {
   ValidatorServer,
 } from './createValidatorServer.js'
 export { createValidator } from './createValidator.js'
-export type {
-  ValidatorHubOptions,
-  CreateValidatorParameters,
-  HotkeyCounts,
-  SealReason,
-  WindowReport,
-  ValidatorEvent,
-  Validator,
-} from './createValidator.js'
+export type { CreateValidatorParameters, Validator } from './createValidator.js'
+export type { ValidatorHubOptions } from './hubPublisher.js'
+export type { HotkeyCounts } from './submissionTally.js'
+export type { SealReason } from './steps/admitUntilSeal.js'
+export type { WindowReport } from './windowReport.js'
+export type { ValidatorEvent } from './validatorEvent.js'
 export { runValidator } from './runValidator.js'
 export type { RunValidatorParameters, RunValidatorReturnType } from './runValidator.js'
 export { identifyBaseModel } from './identifyBaseModel.js'

@@ -1,3 +1,27 @@
+/**
+ * reliquary/window: one validator window, stage by stage.
+ *
+ * - `admission/`: the `/submit` checks (handler and worker stages), their ordered lists per
+ *   profile, and the queue-and-worker pipeline. Verdicts are transport-neutral; the validator's
+ *   HTTP server maps them to status codes.
+ * - `seal/`: the open window's state (`WindowBatcher`), the seal rule, batch selection and the
+ *   memory across windows (cooldown, hash dedup).
+ * - `scoring/`: the EMA of emission shares and its conversion to u16 weights, live or replayed.
+ * - `archive/`: the window archive record, its build, encoding and decoding.
+ * - `windowStateMachine.ts`: the phase reported by `/state` (open, training, publishing, ready).
+ *
+ * Words used with one meaning each:
+ * - **seal**: the one-time act that ends a window's admission for good and fixes its batch
+ *   (`WindowBatcher.seal`, which runs the pure `sealWindow`: select the batch, record the winning
+ *   prompts in the cooldown and their rollout hashes in the dedup). "Sealed" means it happened.
+ *   In the phase machine the seal is the `open → training` transition; there is no sealed phase.
+ * - **seal trigger** (E3): the drand round of the submission that filled the batch. It schedules
+ *   the seal (`sealDueAt`, `isSealDue`); it does not seal.
+ * - **closed**: admission takes no new submissions (`isClosed`). E1 closes as soon as the batch
+ *   fills, before the seal; E3 closes at the seal.
+ *
+ * @packageDocumentation
+ */
 export { selectBatchAndDistribute } from './seal/selectBatchAndDistribute.js'
 export type {
   WindowSubmission,
@@ -53,13 +77,11 @@ export type {
 } from './windowStateMachine.js'
 export { WindowBatcher, REJECTED_LIST_CAP_PER_HOTKEY } from './seal/windowBatcher.js'
 export type {
-  ValidSubmission,
-  ValidRollout,
-  RejectedSubmission,
   WindowBatcherParameters,
   WindowBatcherSnapshot,
   SealOptions,
 } from './seal/windowBatcher.js'
+export type { ValidSubmission, ValidRollout, RejectedSubmission } from './seal/validSubmission.js'
 export { sealWindow } from './seal/sealWindow.js'
 export type {
   SealableSubmission,

@@ -20,7 +20,8 @@ import {
   runHandlerStage,
   runWorkerStage,
 } from './runAdmission.js'
-import type { ValidSubmission, WindowBatcher } from '../seal/windowBatcher.js'
+import type { ValidSubmission } from '../seal/validSubmission.js'
+import type { WindowBatcher } from '../seal/windowBatcher.js'
 import type { WindowPhase } from '../windowStateMachine.js'
 
 /** Parameters of the {@link AdmissionPipeline} constructor. */

@@ -99,13 +99,18 @@ export const checkHandlerWindowMatch: AdmissionCheck<AdmissionContext> =
 export const checkWindowMatch: AdmissionCheck<AdmissionContext> =
   /*#__PURE__*/ windowMatch(undefined)
 
-/** E3 step 6 / worker pre-check: the window's admission is closed (`batch_filled`). */
+/**
+ * E3 step 6 / worker pre-check: the window's admission is closed (`batch_filled`): E3 closes at
+ * the seal, E1 as soon as the batch fills. (The check keeps the reference's id `sealed`.)
+ */
 export const checkSealed: AdmissionCheck<AdmissionContext> = {
   id: 'sealed',
   run: (ctx) => {
     const b = ctx.batcher
     if (!b) return NO_BATCHER
-    return b.isClosed ? fail('batch_filled', `window ${b.windowStart} is sealed`) : null
+    return b.isClosed
+      ? fail('batch_filled', `window ${b.windowStart} is closed to admission`)
+      : null
   },
 }
 

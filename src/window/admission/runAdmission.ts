@@ -25,7 +25,7 @@ import type {
   CheckFailure,
   RolloutVerifier,
 } from './admissionTypes.js'
-import type { ValidSubmission } from '../seal/windowBatcher.js'
+import type { ValidSubmission } from '../seal/validSubmission.js'
 
 const schemaCache = new WeakMap<ProtocolProfile, z.ZodType>()
 

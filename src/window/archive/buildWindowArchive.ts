@@ -1,6 +1,7 @@
 import { ReliquaryError, invalidArgument } from '../../errors/base.js'
 import type { RewardEnvironment } from '../../reward/environment.js'
-import type { ValidRollout, ValidSubmission, WindowBatcher } from '../seal/windowBatcher.js'
+import type { ValidRollout, ValidSubmission } from '../seal/validSubmission.js'
+import type { WindowBatcher } from '../seal/windowBatcher.js'
 import type { ArchivedRolloutRecord, WindowArchiveRecord } from './windowArchive.js'
 
 /** Parameters of {@link buildWindowArchive}. */

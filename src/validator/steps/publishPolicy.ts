@@ -1,0 +1,95 @@
+import { shouldPublish } from '../../hub/shouldPublish.js'
+import type { CustodyManifest } from '../../manifest/custodyManifest.js'
+import type { CheckpointManifestWire } from '../../protocol/schemas.js'
+import { describeError } from '../_describeError.js'
+import type { ValidatorContext } from '../validatorContext.js'
+import type { TrainedWindow, ValidatorModels, ValidatorState } from '../validatorState.js'
+
+/** A checkpoint published after a window. */
+export type PublishedCheckpoint = {
+  readonly checkpointN: number
+  readonly revision: string
+  readonly repoId: string
+}
+
+/** What a {@link CheckpointPublisher} is asked to publish. */
+export type CheckpointPublisherParameters = {
+  /** The number of the checkpoint to publish (the previous one plus 1). */
+  readonly checkpointN: number
+  /** The policy to publish; the publisher also refreshes `verifyModel` to the published weights. */
+  readonly models: ValidatorModels
+  /** The previous custody manifest (the new one's parent), or `null`. */
+  readonly parent: CustodyManifest | null
+  /** The windows trained since the parent. */
+  readonly windows: readonly TrainedWindow[]
+}
+
+/** What a {@link CheckpointPublisher} returns once the checkpoint is published and the verify model refreshed. */
+export type CheckpointPublisherReturnType = PublishedCheckpoint & {
+  /** The signed `/checkpoint` document to serve from now on. */
+  readonly referenceManifest: CheckpointManifestWire
+  /** The custody manifest committed with it. */
+  readonly custodyManifest: CustodyManifest
+}
+
+/**
+ * Saves and publishes the policy, then makes the verify model the published weights. Throws on
+ * any failure; the validator's checkpoint state changes only after it returns.
+ */
+export type CheckpointPublisher = (
+  p: CheckpointPublisherParameters,
+) => Promise<CheckpointPublisherReturnType>
+
+/**
+ * Step 5, publish: the phase moves to `publishing`; when the profile's cadence says so
+ * (`shouldPublish`: the first trained window without a manifest, then every
+ * `publishing.intervalWindows`), the policy is published and becomes the served checkpoint. A
+ * failing publish is reported (`publish_failed`) and the previous checkpoint stays in force.
+ *
+ * - Spec: PROTOCOL.md §9.
+ *
+ * @param state - Read: `models`; updated: `checkpoint` (after a successful publish only).
+ * @param ctx - The phase, the publisher (none: nothing is published) and the events are used.
+ * @param p - The window, whether it trained, and when the phase changes (unix seconds).
+ * @returns The published checkpoint, or `null`.
+ */
+export async function publishPolicy(
+  state: ValidatorState,
+  ctx: Pick<ValidatorContext, 'machine' | 'publisher' | 'profile' | 'emit'>,
+  p: { windowN: number; trained: boolean; atSeconds: number },
+): Promise<PublishedCheckpoint | null> {
+  ctx.machine.startPublishing(p.atSeconds)
+  const { windowN } = p
+  const cp = state.checkpoint
+  if (
+    !ctx.publisher ||
+    !shouldPublish({
+      windowN,
+      trained: p.trained,
+      hasManifest: cp.manifest !== null,
+      profile: ctx.profile,
+    })
+  )
+    return null
+  const checkpointN = cp.n + 1
+  try {
+    const out = await ctx.publisher({
+      checkpointN,
+      models: state.models,
+      parent: cp.custody,
+      windows: cp.trainedSinceParent,
+    })
+    state.checkpoint = {
+      n: checkpointN,
+      manifest: out.referenceManifest,
+      custody: out.custodyManifest,
+      trainedSinceParent: [],
+    }
+    const published = { checkpointN, revision: out.revision, repoId: out.repoId }
+    ctx.emit({ type: 'published', windowN, ...published })
+    return published
+  } catch (e) {
+    ctx.emit({ type: 'publish_failed', windowN, error: describeError(e) })
+    return null
+  }
+}
