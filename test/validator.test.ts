@@ -36,7 +36,7 @@ import {
   type SubmissionEvent,
   type ValidatorServer,
   type ValidatorServerParameters,
-} from '../src/validator/createValidatorServer.js'
+} from '../src/validator/http/createValidatorServer.js'
 import {
   HALF,
   ROUND,

@@ -1,4 +1,4 @@
-export { createValidatorServer, VALIDATOR_SERVER_DEFAULTS } from './createValidatorServer.js'
+export { createValidatorServer, VALIDATOR_SERVER_DEFAULTS } from './http/createValidatorServer.js'
 export { toSubmitHttpResponse } from './http/toSubmitHttpResponse.js'
 export type { SubmitHttpResponse } from './http/toSubmitHttpResponse.js'
 export type {
@@ -6,7 +6,7 @@ export type {
   SubmissionEvent,
   ValidatorServerStats,
   ValidatorServer,
-} from './createValidatorServer.js'
+} from './http/createValidatorServer.js'
 export { createValidator } from './createValidator.js'
 export type { CreateValidatorParameters, Validator } from './createValidator.js'
 export type { ValidatorHubOptions } from './hubPublisher.js'

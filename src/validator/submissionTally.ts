@@ -1,4 +1,4 @@
-import type { SubmissionEvent } from './createValidatorServer.js'
+import type { SubmissionEvent } from './http/createValidatorServer.js'
 
 /** Per-hotkey counts: requests, worker accepts, rejects by reason (handler and worker stages). */
 export type HotkeyCounts = {

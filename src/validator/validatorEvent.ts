@@ -1,5 +1,5 @@
 import type { WindowPhase } from '../window/windowStateMachine.js'
-import type { SubmissionEvent } from './createValidatorServer.js'
+import type { SubmissionEvent } from './http/createValidatorServer.js'
 import type { SealReason } from './steps/admitUntilSeal.js'
 import type { WindowReport } from './windowReport.js'
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { FastApiErrorItem } from '../_fastapiDetail.js'
+import type { FastApiErrorItem } from './_fastapiDetail.js'
 
 /** One JSON answer: status, body, extra headers. */
 export type Reply = {

@@ -1,6 +1,6 @@
 import type { AdmissionPipeline } from '../../window/admission/admissionPipeline.js'
 import type { AdmissionVerdict } from '../../window/admission/admissionTypes.js'
-import type { SubmissionEvent } from '../createValidatorServer.js'
+import type { SubmissionEvent } from './createValidatorServer.js'
 
 type QueuedMeta = { hotkey: string; windowStart: number }
 

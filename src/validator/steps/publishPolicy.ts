@@ -1,7 +1,7 @@
 import { shouldPublish } from '../../hub/shouldPublish.js'
 import type { CustodyManifest } from '../../manifest/custodyManifest.js'
 import type { CheckpointManifestWire } from '../../protocol/schemas.js'
-import { describeError } from '../_describeError.js'
+import { describeError } from './_describeError.js'
 import type { ValidatorContext } from '../validatorContext.js'
 import type { TrainedWindow, ValidatorModels, ValidatorState } from '../validatorState.js'
 

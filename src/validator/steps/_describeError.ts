@@ -1,4 +1,4 @@
-import { isReliquaryError } from '../errors/base.js'
+import { isReliquaryError } from '../../errors/base.js'
 
 /** One line for an event: the error's code and short message, at most 500 characters. */
 export function describeError(e: unknown): string {

@@ -1,19 +1,19 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { invalidArgument } from '../errors/base.js'
+import { invalidArgument } from '../../errors/base.js'
 import {
   submitRequestSchema,
   type CheckpointManifestWire,
   type Health,
   type WindowState,
-} from '../protocol/schemas.js'
-import type { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
-import type { AdmissionVerdict } from '../window/admission/admissionTypes.js'
-import { PendingSubmissions } from './http/_pendingSubmissions.js'
-import { detail, send, type Reply } from './http/_reply.js'
-import { submitRoute, type SubmitRouteContext } from './http/submitRoute.js'
-import { SubmissionWorker } from './http/submissionWorker.js'
-import { isVerdictsPath, verdictsRoute } from './http/verdictsRoute.js'
+} from '../../protocol/schemas.js'
+import type { AdmissionPipeline } from '../../window/admission/admissionPipeline.js'
+import type { AdmissionVerdict } from '../../window/admission/admissionTypes.js'
+import { PendingSubmissions } from './_pendingSubmissions.js'
+import { detail, send, type Reply } from './_reply.js'
+import { submitRoute, type SubmitRouteContext } from './submitRoute.js'
+import { SubmissionWorker } from './submissionWorker.js'
+import { isVerdictsPath, verdictsRoute } from './verdictsRoute.js'
 
 /** Defaults of {@link createValidatorServer}. */
 export const VALIDATOR_SERVER_DEFAULTS = /*#__PURE__*/ Object.freeze({
@@ -207,7 +207,7 @@ async function listen(server: Server, host: string, port: number): Promise<Addre
  * @example
  * ```ts
  * // src/validator/createValidatorServer.ts (no package entry point exports it yet)
- * import { createValidatorServer } from './src/validator/createValidatorServer.js'
+ * import { createValidatorServer } from '../src/validator/createValidatorServer.js'
  * const server = await createValidatorServer({
  *   pipeline, state: () => null, checkpoint: () => null, health: () => ({ status: 'ok', active_window: null }),
  * })
