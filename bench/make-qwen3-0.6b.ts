@@ -1,6 +1,8 @@
 // Writes a checkpoint shaped like Qwen3-0.6B (28 layers, hidden 1024, GQA 16/8, head_dim 128,
 // vocab 151936, tied embeddings) with random weights, for benchmarks only. Not committed:
-//   npx tsx bench/make-qwen3-0.6b.ts [outDir=bench/out/qwen3-0.6b-random]
+//   npx tsx bench/make-qwen3-0.6b.ts [outDir=bench/out/qwen3-0.6b-random] [4b]
+// With `4b` as the second argument the shape is Qwen3-4B's (36 layers, hidden 2560, intermediate
+// 9728, GQA 32/8, tied embeddings).
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeSafetensors } from '../src/model/index.js'
@@ -26,6 +28,14 @@ const cfg = {
   torch_dtype: 'bfloat16',
   vocab_size: 151936,
 }
+if (process.argv[3] === '4b')
+  Object.assign(cfg, {
+    hidden_size: 2560,
+    intermediate_size: 9728,
+    num_attention_heads: 32,
+    num_hidden_layers: 36,
+    num_key_value_heads: 8,
+  })
 let s = 12345
 const rand = (n: number, scale: number) => {
   const a = new Float32Array(n)

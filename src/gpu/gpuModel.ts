@@ -92,7 +92,6 @@ export async function prepareGpuModel(
     owned.forEach(disposeF16)
     throw e
   })
-  const cfg = model.config
   return {
     model,
     precision,
