@@ -3,7 +3,7 @@
 // row per parser: inputs, accepted, typed rejections by code, slowest input, findings. Exit code 1
 // on any finding (a crash that is not a ReliquaryError, or an input over the time bound).
 import { parseArgs } from 'node:util'
-import { runFuzz, type FuzzResult } from './fuzz/runFuzz.js'
+import { mergeResults, runFuzz, type FuzzResult } from './fuzz/runFuzz.js'
 import { fuzzTargets } from './fuzz/targets.js'
 
 const { values } = parseArgs({
@@ -21,7 +21,19 @@ const maxMsPerInput = Number(values['max-ms'])
 const results: FuzzResult[] = []
 for (const t of await fuzzTargets()) {
   if (values.only && !t.name.includes(values.only)) continue
-  const r = await runFuzz(t, { numRuns, seed, maxMsPerInput })
+  // Chunks of at most 10,000 inputs (seeds seed, seed + 1, …) so progress shows on stderr.
+  let r: FuzzResult | null = null
+  for (let done = 0, k = 0; done < numRuns; k++) {
+    const n = Math.min(10_000, numRuns - done)
+    const c = await runFuzz(t, { numRuns: n, seed: seed + k, maxMsPerInput })
+    r = r === null ? c : mergeResults(r, c)
+    done += n
+    console.error(
+      `${t.name}: ${r.runs} inputs, ${(r.totalMs / 1000).toFixed(0)} s, findings: ${r.finding ?? 0}`,
+    )
+    if (c.finding !== null) break
+  }
+  if (r === null) continue
   results.push(r)
   const codes = Object.entries(r.rejected)
     .sort((a, b) => b[1] - a[1])

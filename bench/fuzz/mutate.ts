@@ -48,8 +48,8 @@ export function nastyValue(): fc.Arbitrary<Json> {
     { weight: 2, arbitrary: fc.string({ maxLength: 80, unit: 'binary' }) },
     { weight: 1, arbitrary: fc.array(fc.integer(), { maxLength: 200 }) },
     { weight: 1, arbitrary: fc.array(fc.nat(70_000), { minLength: 1, maxLength: 2000 }) },
-    { weight: 1, arbitrary: fc.nat(3000).map((n) => 'a'.repeat(n * 100)) },
-    { weight: 1, arbitrary: fc.nat(20_000).map(deepArray) },
+    { weight: 1, arbitrary: fc.nat(300).map((n) => 'a'.repeat(n * 100)) },
+    { weight: 1, arbitrary: fc.nat(12_000).map(deepArray) },
     { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) },
   )
 }

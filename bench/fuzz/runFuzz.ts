@@ -80,3 +80,18 @@ export async function runFuzz(target: FuzzTarget, o: RunFuzzOptions): Promise<Fu
   res.totalMs = performance.now() - t0
   return res
 }
+
+/** Sums two runs of the same target. */
+export function mergeResults(a: FuzzResult, b: FuzzResult): FuzzResult {
+  const rejected = { ...a.rejected }
+  for (const [k, n] of Object.entries(b.rejected)) rejected[k] = (rejected[k] ?? 0) + n
+  return {
+    ...a,
+    runs: a.runs + b.runs,
+    accepted: a.accepted + b.accepted,
+    rejected,
+    maxMs: Math.max(a.maxMs, b.maxMs),
+    totalMs: a.totalMs + b.totalMs,
+    finding: a.finding ?? b.finding,
+  }
+}
