@@ -68,14 +68,19 @@ export async function runFuzz(target: FuzzTarget, o: RunFuzzOptions): Promise<Fu
     endOnFailure: false,
   })
   if (details.failed) {
-    const ce = JSON.stringify(details.counterexample, (_k, v) =>
-      typeof v === 'bigint'
-        ? `${v}n`
-        : v instanceof Uint8Array
-          ? `bytes:${Buffer.from(v).toString('hex').slice(0, 400)}`
-          : v,
-    )
-    res.finding = `${String(details.errorInstance).slice(0, 400)} :: ${ce?.slice(0, 600)}`
+    let ce: string
+    try {
+      ce = JSON.stringify(details.counterexample, (_k, v) =>
+        typeof v === 'bigint'
+          ? `${v}n`
+          : v instanceof Uint8Array
+            ? `bytes:${Buffer.from(v).toString('hex').slice(0, 400)}`
+            : v,
+      )
+    } catch {
+      ce = '(counterexample too deep to print)'
+    }
+    res.finding = `${String(details.errorInstance).slice(0, 400)} :: ${ce.slice(0, 600)}`
   }
   res.totalMs = performance.now() - t0
   return res

@@ -160,6 +160,15 @@ export function verifyBeacon(
     )
   }
   const scheme = schemeOf(chainInfo.schemeID)
+  // The hash is copied into the verified beacon as text: anything but a bounded string (or
+  // nothing) would crash or bloat String() there.
+  const hash: unknown = chainInfo.hash
+  if (hash !== undefined && (typeof hash !== 'string' || hash.length > 1024)) {
+    throw new ReliquaryError(
+      'DRAND_CHAIN_INFO_INVALID',
+      `"chainInfo.hash" must be a hex string, received ${describeValue(hash)}.`,
+    )
+  }
   if (typeof beacon !== 'object' || beacon === null)
     throw malformed(`A beacon must be an object, received ${describeValue(beacon)}.`, {})
   const { round } = beacon
