@@ -20,6 +20,7 @@ export default defineConfig([
       'miner/index': 'src/miner/index.ts',
       'validator/index': 'src/validator/index.ts',
       'demo/index': 'src/demo/index.ts',
+      'chain/index': 'src/chain/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

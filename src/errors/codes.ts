@@ -59,6 +59,17 @@ export const ERROR_CODES = Object.freeze({
     'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
   GRPO_STATE_INVALID:
     'A saved GRPO trainer state is missing, malformed, or does not match the model it is restored into.',
+  CHAIN_UNAVAILABLE:
+    'The Bittensor chain endpoint cannot be reached, or its connection failed or stalled.',
+  CHAIN_TIMEOUT: 'A chain read or write did not complete within its timeout.',
+  CHAIN_MODULE_ERROR:
+    'The chain rejected an extrinsic with a decoded module error (no permit, rate limit, …).',
+  CHAIN_EXTRINSIC_INVALID:
+    'The chain refused an extrinsic before inclusion (bad nonce, fees, invalid transaction).',
+  CHAIN_UNSUPPORTED:
+    'The runtime lacks a call or storage item the SDK needs, or a subnet setting (commit-reveal) it does not support.',
+  CHAIN_NOT_REGISTERED: 'A hotkey is not registered on the subnet (no uid in the metagraph).',
+  WALLET_INVALID: 'A Bittensor wallet file is missing, unreadable, encrypted or malformed.',
 } as const)
 
 /** A stable error code; see {@link ERROR_CODES} for the meaning of each. */
