@@ -286,7 +286,9 @@ export function createTargetTokenEnvironment(
   }
   if (!Array.isArray(windows) || windows.length === 0)
     throw invalidArgument('windows', 'a non-empty array of positive integers', windows)
-  windows.forEach((w, i) => positiveInt(w, `windows[${i}]`))
+  windows.forEach((w, i) => {
+    positiveInt(w, `windows[${i}]`)
+  })
   if (typeof id !== 'string' || id.length === 0)
     throw invalidArgument('id', 'a non-empty string', id)
 

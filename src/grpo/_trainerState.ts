@@ -18,7 +18,7 @@ import { ReliquaryError, isReliquaryError } from '../errors/base.js'
 import type { CausalLM, WeightSpec } from '../model/loadModel.js'
 import { transpose2d } from '../model/loadModel.js'
 import { SAFETENSORS_SINGLE_FILE } from '../model/openCheckpoint.js'
-import { openSafetensors } from '../model/openSafetensors.js'
+import { openSafetensors, type SafetensorsFile } from '../model/openSafetensors.js'
 import { saveModel } from '../model/saveModel.js'
 import { writeSafetensors, type SafetensorsWriteTensor } from '../model/writeSafetensors.js'
 import type { AdamW, AdamWParameterState } from './createAdamW.js'
@@ -124,7 +124,7 @@ async function readWeights(
 ): Promise<Map<string, Float32Array>> {
   const path = join(dir, SAFETENSORS_SINGLE_FILE)
   const out = new Map<string, Float32Array>()
-  let st
+  let st: SafetensorsFile
   try {
     st = await openSafetensors(path)
   } catch (e) {
@@ -227,7 +227,7 @@ export async function loadTrainerState(
   const reference = p.reference ? await readWeights(join(dir, 'reference'), p.reference, dir) : null
   const moments = new Map<string, AdamWParameterState>()
   const path = join(dir, OPTIMIZER_FILE)
-  let st
+  let st: SafetensorsFile
   try {
     st = await openSafetensors(path)
   } catch (e) {
@@ -244,7 +244,7 @@ export async function loadTrainerState(
         )
       const read = async (key: string): Promise<Float32Array> => {
         const info = st.header.tensors.get(key)
-        if (!info || info.dtype !== 'F32' || !tf.util.arraysEqual([...info.shape], [...spec.shape]))
+        if (info?.dtype !== 'F32' || !tf.util.arraysEqual([...info.shape], [...spec.shape]))
           throw invalid(dir, `${path} lacks an F32 "${key}" of shape [${spec.shape.join(', ')}].`)
         return fromCheckpoint(spec, (await st.readFloat32(key)).data)
       }

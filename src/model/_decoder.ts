@@ -146,7 +146,10 @@ type Lookup = (table: tf.Tensor2D, ids: tf.Tensor1D) => tf.Tensor2D
  */
 
 let gatherRowsFn: Lookup | undefined
-const gatherRows: Lookup = (table, ids) => (gatherRowsFn ??= makeGatherRows())(table, ids)
+const gatherRows: Lookup = (table, ids) => {
+  gatherRowsFn ??= makeGatherRows()
+  return gatherRowsFn(table, ids)
+}
 const makeGatherRows = (): Lookup =>
   tf.customGrad(((table: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
     save([ids])
@@ -171,8 +174,10 @@ export function embedTokens(weights: DecoderWeights, ids: tf.Tensor1D): tf.Tenso
 }
 
 let gatherColumnsFn: Lookup | undefined
-const gatherColumns: Lookup = (kernel, ids) =>
-  (gatherColumnsFn ??= makeGatherColumns())(kernel, ids)
+const gatherColumns: Lookup = (kernel, ids) => {
+  gatherColumnsFn ??= makeGatherColumns()
+  return gatherColumnsFn(kernel, ids)
+}
 const makeGatherColumns = (): Lookup =>
   tf.customGrad(((kernel: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
     save([ids])
