@@ -1,11 +1,16 @@
 /**
- * The server's accounting of `/submit` requests not yet decided: those being read or handled,
- * those queued, and the one the worker verifies. Tracks the peaks and the body bytes held, and
- * wakes `whenIdle` waiters when the count reaches 0.
+ * The server's accounting of `/submit` requests not yet decided: those whose body is complete
+ * and being handled, those queued, and the one the worker verifies. Requests whose body is still
+ * arriving are counted apart (`reading`): they are not in the submit queue, so the seal never
+ * waits for them (a slow upload cannot hold a window open). Tracks the peaks and the body bytes
+ * held, and wakes `whenIdle` waiters when the count reaches 0.
  */
 export class PendingSubmissions {
-  /** Requests between arrival and their answer. */
+  /** Requests whose body is complete and whose handler stage runs. */
   handling = 0
+  /** Requests whose body is still being read (not counted by {@link count}). */
+  reading = 0
+  peakReading = 0
   /** Body bytes those requests hold. */
   buffered = 0
   peakPending = 0
@@ -36,6 +41,12 @@ export class PendingSubmissions {
       this.#idleWaiters = []
       for (const w of ws) w()
     }
+  }
+
+  /** Counts one more (`+1`) or one fewer (`-1`) request whose body is being read. */
+  noteReading(delta: 1 | -1): void {
+    this.reading += delta
+    this.peakReading = Math.max(this.peakReading, this.reading)
   }
 
   /** Counts `n` more body bytes held (negative: released). */

@@ -26,8 +26,17 @@ export const VALIDATOR_SERVER_DEFAULTS = /*#__PURE__*/ Object.freeze({
    * commitments and full-layout log-probs is about 4 MB; FastAPI itself sets no bound.
    */
   maxBodyBytes: 16 * 1024 * 1024,
-  /** Most `/submit` requests being read or waiting for the worker at once; beyond it, 503. */
+  /** Most `/submit` requests with a complete body waiting for the handler or the worker; beyond it, 503. */
   maxQueueDepth: 1024,
+  /** Most `/submit` bodies being read at once; beyond it, 503 `queue_full`. */
+  maxUploads: 4096,
+  /** Most body bytes held by all `/submit` requests together (being read or handled). */
+  maxBufferedBytes: 256 * 1024 * 1024,
+  /**
+   * A `/submit` body must be complete this many milliseconds after its headers arrived, else 408
+   * `request_timeout` (the reference's later upload grace is 33 s).
+   */
+  bodyTimeoutMs: 30_000,
 } as const)
 
 /** Parameters of {@link createValidatorServer}. */
@@ -44,6 +53,12 @@ export type ValidatorServerParameters = {
   maxBodyBytes?: number | undefined
   /** @default VALIDATOR_SERVER_DEFAULTS.maxQueueDepth */
   maxQueueDepth?: number | undefined
+  /** @default VALIDATOR_SERVER_DEFAULTS.maxUploads */
+  maxUploads?: number | undefined
+  /** @default VALIDATOR_SERVER_DEFAULTS.maxBufferedBytes */
+  maxBufferedBytes?: number | undefined
+  /** @default VALIDATOR_SERVER_DEFAULTS.bodyTimeoutMs */
+  bodyTimeoutMs?: number | undefined
   /** Clock in unix seconds (arrival stamps, worker time). @default `Date.now() / 1000` */
   now?: (() => number) | undefined
   /** @default VALIDATOR_SERVER_DEFAULTS.host */
@@ -120,19 +135,28 @@ function resolveOptions(p: ValidatorServerParameters) {
   const {
     maxBodyBytes = VALIDATOR_SERVER_DEFAULTS.maxBodyBytes,
     maxQueueDepth = VALIDATOR_SERVER_DEFAULTS.maxQueueDepth,
+    maxUploads = VALIDATOR_SERVER_DEFAULTS.maxUploads,
+    maxBufferedBytes = VALIDATOR_SERVER_DEFAULTS.maxBufferedBytes,
+    bodyTimeoutMs = VALIDATOR_SERVER_DEFAULTS.bodyTimeoutMs,
     host = VALIDATOR_SERVER_DEFAULTS.host,
     port = VALIDATOR_SERVER_DEFAULTS.port,
     now = defaultNow,
   } = p
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
     throw invalidArgument('maxBodyBytes', 'a positive integer', maxBodyBytes)
-  if (!Number.isSafeInteger(maxQueueDepth) || maxQueueDepth < 1)
-    throw invalidArgument('maxQueueDepth', 'a positive integer', maxQueueDepth)
+  for (const [k, v] of Object.entries({
+    maxQueueDepth,
+    maxUploads,
+    maxBufferedBytes,
+    bodyTimeoutMs,
+  }))
+    if (!Number.isSafeInteger(v) || v < 1) throw invalidArgument(k, 'a positive integer', v)
   if (typeof now !== 'function')
     throw invalidArgument('now', 'a function returning unix seconds', now)
   if (!Number.isSafeInteger(port) || port < 0 || port > 65_535)
     throw invalidArgument('port', 'an integer in [0, 65535]', port)
-  return { pipeline, maxBodyBytes, maxQueueDepth, host, port, now }
+  const body = { maxBodyBytes, maxBufferedBytes, deadlineMs: bodyTimeoutMs }
+  return { pipeline, body, maxQueueDepth, maxUploads, host, port, now }
 }
 
 /** Routes one request to its handler; 404 and 405 as FastAPI answers them. */
@@ -195,8 +219,10 @@ async function listen(server: Server, host: string, port: number): Promise<Addre
  * - anything else → 404 `{"detail":"Not Found"}` or 405 `{"detail":"Method Not Allowed"}`.
  *
  * One worker drains the pipeline's queue, one item at a time, whatever the number of concurrent
- * requests; every queued submission gets exactly one worker verdict. Memory is bounded by
- * `maxQueueDepth × maxBodyBytes` (plus the parsed form of those bodies).
+ * requests; every queued submission gets exactly one worker verdict. Body bytes held are bounded
+ * by `maxBufferedBytes` (plus the parsed form of at most `maxQueueDepth` bodies); a body must
+ * arrive within `bodyTimeoutMs` (else 408 `request_timeout`), and a request whose body is still
+ * arriving is not pending: the seal never waits for it.
  *
  * - Spec: PROTOCOL.md §3.1–§3.4, §4.3 (mirrors `reliquary/validator/server.py` at 0b2d53f).
  *
@@ -240,8 +266,9 @@ export async function createValidatorServer(
   const submit: SubmitRouteContext = {
     pipeline: o.pipeline,
     requestSchema: submitRequestSchema(o.pipeline.config.profile),
-    maxBodyBytes: o.maxBodyBytes,
+    body: o.body,
     maxQueueDepth: o.maxQueueDepth,
+    maxUploads: o.maxUploads,
     pending,
     worker,
     submitResponses: {},

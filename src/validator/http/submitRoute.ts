@@ -5,7 +5,7 @@ import { fastApiDetail } from './_fastapiDetail.js'
 import type { SubmissionEvent } from './createValidatorServer.js'
 import type { PendingSubmissions } from './_pendingSubmissions.js'
 import { detail, own, type Reply } from './_reply.js'
-import { readBoundedBody } from './readBoundedBody.js'
+import { readBoundedBody, type BodyBounds } from './readBoundedBody.js'
 import type { SubmissionWorker } from './submissionWorker.js'
 import { toSubmitHttpResponse } from './toSubmitHttpResponse.js'
 
@@ -14,8 +14,11 @@ export type SubmitRouteContext = {
   readonly pipeline: AdmissionPipeline
   /** The profile's strict request schema (re-run on a refused body for FastAPI's 422 items). */
   readonly requestSchema: z.ZodType
-  readonly maxBodyBytes: number
+  /** Body size, global byte budget and read deadline. */
+  readonly body: BodyBounds
   readonly maxQueueDepth: number
+  /** Most requests whose body is still being read at once; beyond it, 503 `queue_full`. */
+  readonly maxUploads: number
   readonly pending: PendingSubmissions
   readonly worker: SubmissionWorker
   /** `/submit` answers by HTTP status. */
@@ -68,16 +71,34 @@ async function admitBody(ctx: SubmitRouteContext, body: unknown, arrivalSeconds:
   return { reply: { status: http.status, body: http.body, headers: http.headers }, event }
 }
 
-/** Reads and bounds the body, parses the JSON, then runs the handler stage. */
+const BUSY = (reason: string): Outcome =>
+  refused(detail(503, 'queue_full', { Connection: 'close' }), reason)
+
+/** Reads the body within its bounds; the request counts as reading meanwhile. */
+async function readBody(ctx: SubmitRouteContext, req: IncomingMessage): Promise<Buffer | Outcome> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > ctx.body.maxBodyBytes) return TOO_LARGE()
+  if (ctx.pending.reading >= ctx.maxUploads) return BUSY('uploads_full')
+  ctx.pending.noteReading(1)
+  let got: Awaited<ReturnType<typeof readBoundedBody>>
+  try {
+    got = await readBoundedBody(req, ctx.body, ctx.pending)
+  } finally {
+    ctx.pending.noteReading(-1)
+  }
+  if (got === 'too_large') return TOO_LARGE()
+  if (got === 'budget') return BUSY('buffer_full')
+  if (got === 'timeout')
+    return refused(detail(408, 'request_timeout', { Connection: 'close' }), 'body_timeout')
+  return got
+}
+
+/** Parses the JSON of a complete body, then runs the handler stage. */
 async function handleSubmit(
   ctx: SubmitRouteContext,
-  req: IncomingMessage,
+  bytes: Buffer,
   arrivalSeconds: number,
 ): Promise<Outcome> {
-  const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > ctx.maxBodyBytes) return TOO_LARGE()
-  const bytes = await readBoundedBody(req, ctx.maxBodyBytes, ctx.pending)
-  if (bytes === null) return TOO_LARGE()
   try {
     let body: unknown
     try {
@@ -90,14 +111,18 @@ async function handleSubmit(
     }
     return await admitBody(ctx, body, arrivalSeconds)
   } finally {
-    ctx.pending.buffered -= bytes.length
+    ctx.pending.hold(-bytes.length)
   }
 }
 
 /**
- * `POST /submit`: more than `maxQueueDepth` pending requests get 503 `{"detail":"queue_full"}`
- * without reading the body; a body over `maxBodyBytes` gets 413 `payload_too_large` with
- * `Connection: close`; a body that is not JSON or fails the strict schema gets FastAPI's 422
+ * `POST /submit`: more than `maxQueueDepth` pending requests, or more than `maxUploads` bodies
+ * being read, get 503 `{"detail":"queue_full"}` without reading the body; a body over
+ * `maxBodyBytes` gets 413 `payload_too_large` and one that would take the bytes held by all
+ * requests over `maxBufferedBytes` gets 503 `queue_full`, both with `Connection: close`; a body
+ * still incomplete at its deadline gets 408 `request_timeout` with `Connection: close` (a slow or
+ * partial upload is dropped with a verdict and never counted as pending, so it cannot delay the
+ * seal); a body that is not JSON or fails the strict schema gets FastAPI's 422
  * `{"detail":[{type, loc, msg}, …]}`; otherwise the pipeline's handler stage answers
  * ({@link toSubmitHttpResponse}). Every answer is counted and reported.
  *
@@ -119,13 +144,21 @@ export async function submitRoute(
     ctx.report({ ...refused(detail(503, 'queue_full'), 'queue_full').event, status: 503 })
     return detail(503, 'queue_full', { Connection: 'close' })
   }
-  pending.handling++
-  pending.note()
+  const bytes = await readBody(ctx, req)
   let out: Outcome
-  try {
-    out = await handleSubmit(ctx, req, arrivalSeconds)
-  } finally {
-    pending.handling--
+  if (!Buffer.isBuffer(bytes)) out = bytes
+  else if (pending.count() >= ctx.maxQueueDepth) {
+    pending.hold(-bytes.length)
+    out = BUSY('queue_full')
+  } else {
+    // Only a complete body enters the submit queue's count (what the seal waits for).
+    pending.handling++
+    pending.note()
+    try {
+      out = await handleSubmit(ctx, bytes, arrivalSeconds)
+    } finally {
+      pending.handling--
+    }
   }
   submitResponses[String(out.reply.status)] = (submitResponses[String(out.reply.status)] ?? 0) + 1
   ctx.report({ ...out.event, status: out.reply.status })
