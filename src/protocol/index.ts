@@ -8,6 +8,7 @@ export {
   E1_REJECT_REASONS,
   E3_REJECT_REASONS,
   HARDENING_REJECT_REASONS,
+  CHAIN_REJECT_REASONS,
 } from './profiles.js'
 export type { ProtocolProfile, RejectReason } from './profiles.js'
 export {

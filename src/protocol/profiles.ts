@@ -31,6 +31,13 @@ export const E1_REJECT_REASONS = [
 export const HARDENING_REJECT_REASONS = ['tokens_mismatch'] as const
 
 /**
+ * Reject reasons of the registration check a validator runs only when it has a chain (HEAD,
+ * PROTOCOL.md §11): `hotkey_not_registered` (no uid on the netuid), `registration_unavailable`
+ * (no metagraph could be read yet). Without a chain (demo, tests) nothing is checked.
+ */
+export const CHAIN_REJECT_REASONS = ['hotkey_not_registered', 'registration_unavailable'] as const
+
+/**
  * Reject reasons of the E3 era (0b2d53f): E1's plus the drand-ordering and envelope reasons, plus
  * {@link HARDENING_REJECT_REASONS}.
  */
@@ -46,6 +53,7 @@ export const E3_REJECT_REASONS = [
   'worker_dropped',
   'future_round',
   ...HARDENING_REJECT_REASONS,
+  ...CHAIN_REJECT_REASONS,
 ] as const
 
 /** A reject reason string of any supported era. */

@@ -75,6 +75,13 @@ export type CreateValidatorParameters = {
   pollIntervalMs?: number | undefined
   /** Progress events. Must not throw (errors are ignored). */
   onEvent?: ((event: ValidatorEvent) => void) | undefined
+  /**
+   * Who is registered on the subnet (a chain registry from `reliquary/chain`). When given,
+   * admission rejects a `miner_hotkey` without a uid (`hotkey_not_registered`); without it (demo,
+   * tests) registration is not checked. The lookup is synchronous: the registry refreshes the
+   * metagraph in the background, so no submission waits on the chain.
+   */
+  registry?: { isRegistered(hotkey: string): boolean | undefined } | undefined
 }
 
 /** A running E3 validator (see {@link createValidator}). */
@@ -345,6 +352,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     promptTokens: promptTokensOf(tokenizer, env),
     drand: timing,
     verifyRollout: rolloutVerifierFromModel(createRolloutEvaluator(models.verifyModel)),
+    ...(p.registry ? { isRegistered: (h: string) => p.registry!.isRegistered(h) } : {}),
   })
   const machine = new WindowStateMachine({ lastWindowN: o.lastWindowN })
   machine.on('transition', (e) => {

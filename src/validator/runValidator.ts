@@ -17,6 +17,12 @@ export type RunValidatorParameters = CreateValidatorParameters & {
   signal?: AbortSignal | undefined
   /** Called with the validator once it listens (its `url`, `state()`, …). */
   onStart?: ((validator: Validator) => void) | undefined
+  /**
+   * A background duty started beside the window loop once the validator listens, and stopped
+   * before it is disposed: typically `createWeightsSetter` from `reliquary/chain` over
+   * `validator.ema()`. It runs on its own timer, so the window loop never waits on it.
+   */
+  weightsSetter?: ((validator: Validator) => { start(): void; stop(): Promise<void> }) | undefined
 }
 
 /** Result of {@link runValidator}. */
@@ -54,7 +60,7 @@ export async function runValidator(
 ): Promise<RunValidatorReturnType> {
   if (typeof parameters !== 'object' || parameters === null)
     throw invalidArgument('parameters', 'an object', parameters)
-  const { windows = Number.POSITIVE_INFINITY, signal, onStart, ...rest } = parameters
+  const { windows = Number.POSITIVE_INFINITY, signal, onStart, weightsSetter, ...rest } = parameters
   if (windows !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(windows) || windows < 1))
     throw invalidArgument('windows', 'a positive integer or Infinity', windows)
   if (signal !== undefined && !(signal instanceof AbortSignal))
@@ -62,7 +68,10 @@ export async function runValidator(
   const validator = await createValidator(rest)
   const close = (): void => validator.closeWindow()
   signal?.addEventListener('abort', close)
+  let duty: { start(): void; stop(): Promise<void> } | undefined
   try {
+    duty = weightsSetter?.(validator)
+    duty?.start()
     onStart?.(validator)
     for (let i = 0; i < windows && !signal?.aborted; i++) await validator.runWindow()
     return Object.freeze({
@@ -72,6 +81,7 @@ export async function runValidator(
     })
   } finally {
     signal?.removeEventListener('abort', close)
+    await duty?.stop().catch(() => undefined)
     await validator.dispose()
   }
 }

@@ -39,6 +39,12 @@ export type AdmissionPipelineParameters = {
   drand?: DrandTiming | undefined
   /** Largest text body accepted (bytes). @default WIRE_LIMITS.maxBodyBytes */
   maxBodyBytes?: number | undefined
+  /**
+   * Whether a hotkey is registered on the subnet (`true`/`false`), or `undefined` when unknown
+   * (no metagraph yet). When given, the handler rejects unregistered hotkeys right after the
+   * envelope check (`hotkey_not_registered` / `registration_unavailable`). @default no check
+   */
+  isRegistered?: ((hotkey: string) => boolean | undefined) | undefined
 }
 
 /** One `/verdicts/{hotkey}` entry (wire shape). */
@@ -122,6 +128,7 @@ export class AdmissionPipeline {
       promptTokens: p.promptTokens,
       verifyRollout: p.verifyRollout,
       drand: Object.freeze({ genesisTime: drand.genesisTime, periodSeconds: drand.periodSeconds }),
+      ...(typeof p.isRegistered === 'function' ? { isRegistered: p.isRegistered } : {}),
     })
     this.#maxBodyBytes = p.maxBodyBytes
   }

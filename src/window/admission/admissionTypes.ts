@@ -12,6 +12,7 @@ export type AdmissionStage = 'handler' | 'worker'
 export type AdmissionCheckId =
   | 'parse'
   | 'envelope'
+  | 'registered'
   | 'rate_limit'
   | 'window_state'
   | 'active_window'
@@ -156,4 +157,6 @@ export type AdmissionConfig = {
   readonly promptTokens: (promptIdx: number) => readonly number[]
   readonly verifyRollout: RolloutVerifier
   readonly drand: DrandTiming
+  /** Registration lookup (a chain registry); `undefined` turns the registration check off. */
+  readonly isRegistered?: ((hotkey: string) => boolean | undefined) | undefined
 }

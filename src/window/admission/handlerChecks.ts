@@ -48,6 +48,30 @@ export const checkEnvelope: AdmissionCheck<HandlerContext> = {
   },
 }
 
+/**
+ * Registration (HEAD, only with a chain registry): the signed `miner_hotkey` must hold a uid on
+ * the subnet (`hotkey_not_registered`); with no metagraph read yet the validator fails closed
+ * (`registration_unavailable`). Runs after the envelope check, so only the key's owner can be
+ * told, and before the quota, so strangers consume none.
+ */
+export const checkRegistered: AdmissionCheck<HandlerContext> = {
+  id: 'registered',
+  run: (ctx) => {
+    const lookup = ctx.config.isRegistered
+    if (lookup === undefined) return null
+    let known: boolean | undefined
+    try {
+      known = lookup(ctx.request.miner_hotkey)
+    } catch {
+      known = undefined
+    }
+    if (known === true) return null
+    return known === false
+      ? fail('hotkey_not_registered', 'miner_hotkey has no uid on the subnet')
+      : fail('registration_unavailable', 'the subnet metagraph has not been read yet')
+  },
+}
+
 /** E3 step 2: per-hotkey quota per window; consumed by every request that gets this far. */
 export const checkRateLimit: AdmissionCheck<HandlerContext> = {
   id: 'rate_limit',

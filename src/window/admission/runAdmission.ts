@@ -14,6 +14,7 @@ import {
 } from './admissionChecks.js'
 import type { HandlerContext, WorkerContext } from './admissionContext.js'
 import { requestRound } from './_checkHelpers.js'
+import { checkRegistered } from './handlerChecks.js'
 import type {
   AdmissionAccept,
   AdmissionCheck,
@@ -157,6 +158,16 @@ export function admissionChecksFor(profile: ProtocolProfile): {
     : { handler: E1_HANDLER_CHECKS, worker: E1_WORKER_CHECKS }
 }
 
+/** The handler list with the registration check after the envelope (first in E1) when a registry is configured. */
+function withRegistration(
+  list: readonly AdmissionCheck<HandlerContext>[],
+  ctx: HandlerContext,
+): readonly AdmissionCheck<HandlerContext>[] {
+  if (ctx.config.isRegistered === undefined) return list
+  const at = list.findIndex((c) => c.id === 'envelope') + 1
+  return [...list.slice(0, at), checkRegistered, ...list.slice(at)]
+}
+
 /**
  * Runs the handler stage on a parsed request. When every check passes the answer is
  * `{accepted: true, reason: 'submitted'}` (E3: queued, the real verdict comes from the worker) or a
@@ -173,7 +184,7 @@ export async function runHandlerStage(
   checks?: readonly AdmissionCheck<HandlerContext>[],
 ): Promise<AdmissionVerdict> {
   const reject = await runChecks(
-    checks ?? admissionChecksFor(ctx.config.profile).handler,
+    checks ?? withRegistration(admissionChecksFor(ctx.config.profile).handler, ctx),
     ctx,
     'handler',
   )
