@@ -116,7 +116,7 @@ async function gemm() {
         report.gemm_partial = [...rows, row]
         save()
       }
-      Object.assign(tensorCoreTiles, { m: 4, n: 4 })
+      Object.assign(tensorCoreTiles, { m: 2, n: 4 })
     }
     tf.dispose([a, w, ref, h.data])
     rows.push(row)

@@ -6,16 +6,22 @@ import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, runGpu, webgpuBackend } from './_dispatch.js'
 
 const NAME = 'ReliquaryCausalAttention'
-const BQ = 64
+const BQ = 16
 const BK = 16
 
+/** Threads per query: the head dimension is split across them (8 where it divides hd). */
+const threadsPerQuery = (hd: number) => [8, 4, 2, 1].find((n) => hd % n === 0)!
+
 /*
- * One workgroup per (64 queries, head); one thread per query. Key/value tiles of 16 positions are
- * staged in workgroup memory; each thread scores the tile, rescales its running sum once per tile
- * and accumulates p·v.
+ * One workgroup per (16 queries, head), TPQ threads per query, each owning every TPQ-th dimension
+ * of the head (consecutive threads touch consecutive banks). Per tile of 16 key/value positions
+ * staged in workgroup memory: partial dot products, a workgroup-memory reduction to the 16 scores
+ * of each query, one rescale of the running sum per tile, then p·v on the thread's dimensions.
  */
-const shader = (hd: number) => () =>
-  `
+const shader = (hd: number) => () => {
+  const tpq = threadsPerQuery(hd)
+  const nt = BQ * tpq
+  return `
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -23,62 +29,73 @@ const shader = (hd: number) => () =>
 struct U { t: u32, heads: u32, kvHeads: u32, tk: u32, start: u32, scale: f32 }
 @group(0) @binding(4) var<uniform> u: U;
 const HD = ${hd}u;
+const TPQ = ${tpq}u;
+const DPT = ${hd / tpq}u;
 const BQ = ${BQ}u;
 const BK = ${BK}u;
+const NT = ${nt}u;
 var<workgroup> ks: array<f32, ${BK * hd}>;
 var<workgroup> vs: array<f32, ${BK * hd}>;
-@compute @workgroup_size(${BQ})
+var<workgroup> part: array<f32, ${BK * nt}>;
+@compute @workgroup_size(${nt})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let h = wg.y;
   let kvh = h / (u.heads / u.kvHeads);
-  let qi = wg.x * BQ + li;
+  let ql = li / TPQ;
+  let tp = li % TPQ;
+  let qi = wg.x * BQ + ql;
   let valid = qi < u.t;
-  let last = u.start + min(qi, u.t - 1u);
-  var qv: array<f32, ${hd}>;
-  var acc: array<f32, ${hd}>;
-  for (var j = 0u; j < HD; j++) {
+  let qc = min(qi, u.t - 1u);
+  let last = u.start + qc;
+  var qv: array<f32, ${hd / tpq}>;
+  var acc: array<f32, ${hd / tpq}>;
+  for (var j = 0u; j < DPT; j++) {
     acc[j] = 0.0;
-    qv[j] = select(0.0, q[(min(qi, u.t - 1u) * u.heads + h) * HD + j], valid);
+    qv[j] = q[(qc * u.heads + h) * HD + j * TPQ + tp];
   }
   var m = -3.0e38;
   var l = 0.0;
-  let keys = min(u.tk, u.start + min(wg.x * BQ + BQ, u.t));
   var s: array<f32, ${BK}>;
+  let keys = min(u.tk, u.start + min(wg.x * BQ + BQ, u.t));
   for (var k0 = 0u; k0 < keys; k0 += BK) {
-    for (var e = li; e < BK * HD; e += BQ) {
-      let kk = k0 + e / HD;
-      let src = (min(kk, u.tk - 1u) * u.kvHeads + kvh) * HD + e % HD;
+    for (var e = li; e < BK * HD; e += NT) {
+      let src = (min(k0 + e / HD, u.tk - 1u) * u.kvHeads + kvh) * HD + e % HD;
       ks[e] = k[src];
       vs[e] = v[src];
     }
     workgroupBarrier();
-    if (valid && k0 <= last) {
-      var mt = m;
-      for (var c = 0u; c < BK; c++) {
-        var dot = 0.0;
-        for (var j = 0u; j < HD; j++) { dot += qv[j] * ks[c * HD + j]; }
-        s[c] = dot * u.scale;
-        if (k0 + c <= last) { mt = max(mt, s[c]); }
-      }
-      let corr = exp(m - mt);
-      l = l * corr;
-      for (var j = 0u; j < HD; j++) { acc[j] = acc[j] * corr; }
-      for (var c = 0u; c < BK; c++) {
-        if (k0 + c <= last) {
-          let p = exp(s[c] - mt);
-          l += p;
-          for (var j = 0u; j < HD; j++) { acc[j] += p * vs[c * HD + j]; }
-        }
-      }
-      m = mt;
+    for (var c = 0u; c < BK; c++) {
+      var dot = 0.0;
+      for (var j = 0u; j < DPT; j++) { dot += qv[j] * ks[c * HD + j * TPQ + tp]; }
+      part[c * NT + li] = dot;
     }
+    workgroupBarrier();
+    var mt = m;
+    for (var c = 0u; c < BK; c++) {
+      var sc = 0.0;
+      for (var p = 0u; p < TPQ; p++) { sc += part[c * NT + ql * TPQ + p]; }
+      s[c] = sc * u.scale;
+      if (k0 + c <= last) { mt = max(mt, s[c]); }
+    }
+    let corr = exp(m - mt);
+    l = l * corr;
+    for (var j = 0u; j < DPT; j++) { acc[j] = acc[j] * corr; }
+    for (var c = 0u; c < BK; c++) {
+      if (k0 + c <= last) {
+        let pr = exp(s[c] - mt);
+        l += pr;
+        for (var j = 0u; j < DPT; j++) { acc[j] += pr * vs[c * HD + j * TPQ + tp]; }
+      }
+    }
+    m = mt;
     workgroupBarrier();
   }
   if (valid) {
     let base = qi * u.heads * HD + h * HD;
-    for (var j = 0u; j < HD; j++) { o[base + j] = acc[j] / l; }
+    for (var j = 0u; j < DPT; j++) { o[base + j * TPQ + tp] = acc[j] / l; }
   }
 }`
+}
 
 function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
   const { q, k, v } = inputs as Record<string, tf.TensorInfo>
@@ -86,7 +103,7 @@ function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.N
   const [tk, kvHeads] = k!.shape as [number, number]
   const start = attrs!.start as number
   return runGpu(webgpuBackend(), {
-    key: `attention-${hd}`,
+    key: `attention2-${hd}`,
     code: shader(hd),
     inputs: [q!, k!, v!],
     outputs: [{ shape: [t, heads * hd], dtype: 'float32' }],

@@ -149,7 +149,7 @@ function tiledKernel({ inputs, attrs }: Args) {
 }
 
 /** Tile shape of the tensor-core GEMM (16x16 tiles per subgroup), settable for benchmarks. */
-export const tensorCoreTiles = { m: 4, n: 4 }
+export const tensorCoreTiles = { m: 2, n: 4 }
 
 function tensorCoreKernel({ inputs, attrs }: Args) {
   const { a, b, bias } = inputs as Record<string, tf.TensorInfo>
