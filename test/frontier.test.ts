@@ -1,12 +1,10 @@
 import { describe, expect, test } from 'vitest'
+import { createFrontierPicker, uniformPicker, type PromptPicker } from '../src/miner/frontier.js'
 import {
   betaBinomialZoneProbability,
   binomialZoneProbability,
-  createFrontierPicker,
-  uniformPicker,
   zoneSuccessCounts,
-  type PromptPicker,
-} from '../src/miner/frontier.js'
+} from '../src/miner/zoneProbability.js'
 import { createRng } from '../src/_utils/rng.js'
 import { defineProfile, e1 } from '../src/protocol/profiles.js'
 import { groupSigma, isInZone } from '../src/reward/groups.js'

@@ -340,9 +340,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'validator':
       case 'miner': {
         if (rest.includes('--help') || rest.includes('-h')) return print(HELP[cmd]!)
-        const { validatorCommand, minerCommand } = await import('./network.js')
         const log = (line: string): void => void process.stdout.write(`${line}\n`)
-        return await (cmd === 'validator' ? validatorCommand(rest, log) : minerCommand(rest, log))
+        if (cmd === 'validator')
+          return await (await import('./validatorCommand.js')).validatorCommand(rest, log)
+        return await (await import('./minerCommand.js')).minerCommand(rest, log)
       }
       default:
         usage(`Unknown command "${cmd}".`)

@@ -5,13 +5,12 @@
  * verify and load announced checkpoints, generate, prove, submit, read `/verdicts`). Node only;
  * importing it loads `@tensorflow/tfjs` (through `reliquary/model`).
  */
+export { createFrontierPicker, uniformPicker } from './frontier.js'
 export {
-  createFrontierPicker,
-  uniformPicker,
   zoneSuccessCounts,
   binomialZoneProbability,
   betaBinomialZoneProbability,
-} from './frontier.js'
+} from './zoneProbability.js'
 export type {
   PromptPicker,
   PickContext,

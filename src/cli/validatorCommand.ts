@@ -1,0 +1,243 @@
+// `reliquary validator`: thin option parsing over runValidator.
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { BeaconSource } from '../drand/beacon.js'
+import { createHttpBeaconSource } from '../drand/httpBeaconSource.js'
+import { createLocalBeaconChain } from '../drand/localBeaconChain.js'
+import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
+import { useBackend } from '../model/backend.js'
+import { loadTokenizer } from '../model/loadTokenizer.js'
+import { e3, type ProtocolProfile } from '../protocol/profiles.js'
+import type { ValidatorEvent } from '../validator/createValidator.js'
+import { backendName, intOption } from './_args.js'
+import {
+  checkCommonOptions,
+  e3OnChain,
+  environmentFrom,
+  hotkeyFrom,
+  interruptSignal,
+  modelFrom,
+  profileName,
+  usage,
+} from './_network.js'
+import { NETWORK_HELP } from './networkHelp.js'
+
+function parseValidatorArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      profile: { type: 'string' },
+      model: { type: 'string' },
+      environment: { type: 'string' },
+      problems: { type: 'string' },
+      hotkey: { type: 'string' },
+      drand: { type: 'string' },
+      'drand-relay': { type: 'string', multiple: true },
+      period: { type: 'string' },
+      hub: { type: 'string' },
+      'repo-id': { type: 'string' },
+      'archive-dir': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      windows: { type: 'string' },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values
+}
+type ValidatorArgs = ReturnType<typeof parseValidatorArgs>
+
+/** Every check of the options that needs no file or network. */
+function checkValidatorOptions(values: ValidatorArgs) {
+  const demo = profileName(values.profile) === DEMO_PROFILE_ID
+  const port = intOption(values.port, 'port', 0) ?? 8080
+  if (port > 65_535) usage('--port must be ≤ 65535.')
+  const windows = intOption(values.windows, 'windows', 1)
+  const period = intOption(values.period, 'period', 1) ?? 2
+  const drandArg = values.drand ?? (demo ? 'local' : 'relays')
+  if (drandArg !== 'local' && drandArg !== 'relays') usage('--drand must be local or relays.')
+  const drandKind: 'local' | 'relays' = drandArg
+  if (demo && drandKind !== 'local')
+    usage(`--profile ${DEMO_PROFILE_ID} runs on a local drand chain.`)
+  const hubArg = values.hub ?? (demo ? 'local' : undefined)
+  if (hubArg !== undefined && hubArg !== 'local' && !/^https?:\/\//.test(hubArg))
+    usage('--hub must be local or an http(s) URL.')
+  if (hubArg !== undefined && hubArg !== 'local' && !values['repo-id'])
+    usage('--hub with a URL needs --repo-id.')
+  const envName = checkCommonOptions(demo, values)
+  const hfToken = process.env.HF_TOKEN
+  if (
+    ((hubArg !== undefined && hubArg !== 'local') || (hubArg === undefined && values['repo-id'])) &&
+    !hfToken
+  )
+    usage('Publishing to a Hub needs a write token in the HF_TOKEN environment variable.')
+  const backend = backendName(values.backend)
+  const archiveDir = resolve(values['archive-dir'] ?? 'reliquary-validator')
+  return { demo, port, windows, period, drandKind, hubArg, envName, hfToken, backend, archiveDir }
+}
+
+/** The profile and beacon source: a local BLS chain (genesis two rounds ago) or the quicknet relays. */
+function drandFor(
+  demo: boolean,
+  kind: 'local' | 'relays',
+  period: number,
+  relays: string[] | undefined,
+): { profile: ProtocolProfile; beacons: BeaconSource; drandLine: string; minerDrand: string } {
+  if (kind === 'relays') {
+    return {
+      profile: e3,
+      beacons: createHttpBeaconSource({ profile: e3, ...(relays ? { relays } : {}) }),
+      drandLine: `quicknet over HTTP relays (${(relays ?? ['default list']).join(', ')}), every beacon BLS-verified`,
+      minerDrand: '',
+    }
+  }
+  const chain = createLocalBeaconChain({
+    genesisTime: Math.floor(Date.now() / 1000) - 2 * period,
+    periodSeconds: period,
+  })
+  const drand = {
+    genesisTime: chain.info.genesis_time,
+    periodSeconds: chain.info.period,
+    chainHash: chain.info.hash,
+  }
+  return {
+    profile: demo ? createDemoProfile(drand) : e3OnChain(drand),
+    beacons: chain,
+    drandLine: `local BLS chain ${chain.info.hash.slice(0, 16)}…, genesis ${chain.info.genesis_time}, period ${chain.info.period} s`,
+    minerDrand: ` --drand-genesis ${chain.info.genesis_time} --drand-period ${chain.info.period}`,
+  }
+}
+
+type HubTarget = { hubUrl: string; repoId: string; accessToken: string }
+
+/** Where checkpoints go: a local Hub started here, a Hub URL with HF_TOKEN, or nowhere. */
+async function hubTargetFor(
+  hubArg: string | undefined,
+  repoId: string | undefined,
+  hfToken: string | undefined,
+): Promise<{ hub: HubTarget | undefined; local: { close(): Promise<void> } | null }> {
+  if (hubArg === 'local') {
+    const { startHubServer } = await import('../hub/localHubServer.js')
+    const server = await startHubServer()
+    const hub = {
+      hubUrl: server.url,
+      repoId: repoId ?? 'reliquary-local/policy',
+      accessToken: server.token,
+    }
+    return { hub, local: server }
+  }
+  if (hubArg !== undefined || repoId) {
+    const hub = {
+      hubUrl: hubArg ?? 'https://huggingface.co',
+      repoId: repoId!,
+      accessToken: hfToken!,
+    }
+    return { hub, local: null }
+  }
+  return { hub: undefined, local: null }
+}
+
+/** One log line per validator event an operator follows. */
+function logEvent(log: (line: string) => void, e: ValidatorEvent): void {
+  if (e.type === 'open')
+    log(`window ${e.windowN} open · drand round ${e.round} · checkpoint ${e.checkpointN}`)
+  else if (e.type === 'sealed')
+    log(
+      `window ${e.windowN} sealed (${e.reason}): ${e.validSubmissions} valid submission(s), batch of ${e.batchSize}`,
+    )
+  else if (e.type === 'trained')
+    log(
+      `window ${e.windowN} GRPO step: loss ${e.loss.toFixed(5)} · KL ${e.kl.toExponential(2)} · ${e.rolloutsUsed} rollouts`,
+    )
+  else if (e.type === 'published')
+    log(`window ${e.windowN} published checkpoint ${e.checkpointN}: ${e.repoId}@${e.revision}`)
+  else if (e.type === 'train_failed' || e.type === 'publish_failed')
+    log(`window ${e.windowN} ${e.type.replace('_', ' ')}: ${e.error}`)
+  else if (e.type === 'submission' && e.submission.stage === 'worker')
+    log(`  ${e.submission.hotkey?.slice(0, 10) ?? '?'}… ${e.submission.reason}`)
+}
+
+/**
+ * `reliquary validator`: parses the options, builds the profile, beacon source, environment and
+ * Hub target, and runs `runValidator` until the window count or an interrupt.
+ * @internal
+ */
+export async function validatorCommand(
+  argv: string[],
+  log: (line: string) => void,
+): Promise<number> {
+  const values = parseValidatorArgs(argv)
+  if (values.help) {
+    log(NETWORK_HELP.validator)
+    return 0
+  }
+  const o = checkValidatorOptions(values)
+  await mkdir(o.archiveDir, { recursive: true })
+  await useBackend(o.backend)
+  const modelDir = await modelFrom(values.model, o.demo)
+  const tokenizer = await loadTokenizer(modelDir)
+  const environment = await environmentFrom(o.envName, values.problems, modelDir, tokenizer)
+  const hotkey = await hotkeyFrom(values.hotkey, o.demo, '//reliquary-dev/validator', log)
+  const d = drandFor(o.demo, o.drandKind, o.period, values['drand-relay'])
+  const { profile } = d
+  // The miner command printed for local networks repeats every option a miner must share.
+  const shared = [
+    values.model !== undefined ? ` --model ${values.model}` : '',
+    values.environment !== undefined ? ` --environment ${values.environment}` : '',
+    values.problems !== undefined ? ` --problems ${resolve(values.problems)}` : '',
+  ].join('')
+  let localHub: { close(): Promise<void> } | null = null
+  const interrupt = interruptSignal(log, 'stopping: sealing the open window and finishing it')
+  try {
+    const target = await hubTargetFor(o.hubArg, values['repo-id'], o.hfToken)
+    const { hub } = target
+    localHub = target.local
+    const { runValidator } = await import('../validator/runValidator.js')
+    const result = await runValidator({
+      profile,
+      modelDir,
+      environment,
+      tokenizer,
+      hotkey,
+      beacons: d.beacons,
+      archiveDir: o.archiveDir,
+      hub,
+      server: { host: values.host ?? '127.0.0.1', port: o.port },
+      windows: o.windows ?? Number.POSITIVE_INFINITY,
+      signal: interrupt.signal,
+      onStart: (v) => {
+        log(
+          `validator ${hotkey.address} listening on ${v.url} · profile ${profile.id} · model ${modelDir}`,
+        )
+        log(`drand: ${d.drandLine}`)
+        log(
+          `environment: ${environment.id} (${environment.size} problems) · archives: ${o.archiveDir}`,
+        )
+        log(
+          hub
+            ? `publishing to ${hub.hubUrl} ${hub.repoId}`
+            : 'not publishing (no --repo-id): miners stay on the base checkpoint',
+        )
+        if (!o.demo) return
+        log('start a miner in another terminal:')
+        log(
+          `  npx reliquary miner --profile ${DEMO_PROFILE_ID} --validator ${v.url} --validator-hotkey ${hotkey.address}${d.minerDrand}${hub ? ` --hub-url ${hub.hubUrl}` : ''}${shared}`,
+        )
+        if (localHub && values.host !== undefined && values.host !== '127.0.0.1')
+          log(
+            '  (the local Hub listens on 127.0.0.1 only: miners on other machines cannot download checkpoints)',
+          )
+      },
+      onEvent: (e) => logEvent(log, e),
+    })
+    const ema = [...result.ema]
+      .sort((a, b) => b[1] - a[1])
+      .map(([hk, w]) => `${hk.slice(0, 10)}… ${w.toFixed(4)}`)
+    log(`stopped after ${result.reports.length} window(s); EMA: ${ema.join(', ') || '(none)'}`)
+    return 0
+  } finally {
+    interrupt.dispose()
+    await localHub?.close()
+  }
+}
