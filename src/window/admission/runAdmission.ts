@@ -1,5 +1,4 @@
 import type * as z from 'zod'
-import { isReliquaryError } from '../../errors/base.js'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import { parseWire, submitRequestSchema } from '../../protocol/schemas.js'
 import {
@@ -27,6 +26,7 @@ import type {
   RolloutVerifier,
 } from './admissionTypes.js'
 import type { ValidSubmission } from '../seal/validSubmission.js'
+import { describeError } from '../../_utils/describeError.js'
 
 const schemaCache = new WeakMap<ProtocolProfile, z.ZodType>()
 
@@ -51,10 +51,8 @@ function stamp(f: CheckFailure, stage: AdmissionStage, check: AdmissionCheckId):
   })
 }
 
-function describeError(e: unknown): string {
-  if (isReliquaryError(e)) return `${e.code}: ${e.details ?? e.shortMessage}`.slice(0, 500)
-  return (e instanceof Error ? e.message : String(e)).slice(0, 500)
-}
+/** A thrown error as a verdict detail, at most 500 characters (it may quote a hostile body). */
+const describe = (e: unknown): string => describeError(e, 500)
 
 /** Result of {@link parseSubmission}. */
 export type ParseSubmissionReturnType =
@@ -94,7 +92,7 @@ export function parseSubmission(
       reject: stamp(
         {
           reason: 'bad_schema',
-          detail: describeError(e),
+          detail: describe(e),
           refusal: options.stage === 'handler' ? 'malformed' : undefined,
         },
         options.stage,
@@ -131,7 +129,7 @@ export async function runChecks<C>(
       return stamp(
         {
           reason: 'worker_dropped',
-          detail: `check ${c.id} failed: ${describeError(e)}`,
+          detail: `check ${c.id} failed: ${describe(e)}`,
           refusal: stage === 'handler' ? 'internal' : undefined,
         },
         stage,
@@ -277,7 +275,7 @@ export async function runWorkerStage(
     ctx.batcher.recordValid(submission, { nowSeconds: ctx.nowSeconds })
   } catch (e) {
     return stamp(
-      { reason: 'worker_dropped', detail: `could not record: ${describeError(e)}` },
+      { reason: 'worker_dropped', detail: `could not record: ${describe(e)}` },
       'worker',
       'internal',
     )
