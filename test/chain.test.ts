@@ -17,7 +17,7 @@ import {
   type ChainClient,
 } from '../src/chain/index.js'
 import { createHotkey, type Hotkey } from '../src/crypto/sr25519.js'
-import { emaToWeights } from '../src/window/scoring/scoring.js'
+import { emaToWeights } from '../src/window/scoring/emaToWeights.js'
 import {
   KEY_URIS,
   SUBNET,

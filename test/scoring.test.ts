@@ -8,9 +8,9 @@ import {
   U16_MAX,
   convertWeightsAndUidsForEmit,
   emaToWeights,
-  replayEma,
-  updateEma,
-} from '../src/window/scoring/scoring.js'
+} from '../src/window/scoring/emaToWeights.js'
+import { replayEma } from '../src/window/scoring/replayEma.js'
+import { updateEma } from '../src/window/scoring/updateEma.js'
 import { selectBatchAndDistribute } from '../src/window/seal/selectBatchAndDistribute.js'
 import { sectionCases } from './_vectors.js'
 import { expectInvalid } from './_errors.js'

@@ -1,7 +1,7 @@
 import type { Hotkey } from '../crypto/sr25519.js'
 import { invalidArgument, isReliquaryError } from '../errors/base.js'
 import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
-import { emaToWeights } from '../window/scoring/scoring.js'
+import { emaToWeights } from '../window/scoring/emaToWeights.js'
 import { blocksUntilNextEpoch } from './blocksUntilNextEpoch.js'
 import type { ChainClient } from './connectChain.js'
 import type { Metagraph } from './metagraph.js'

@@ -32,20 +32,13 @@ export { Cooldown } from './seal/cooldown.js'
 export type { CooldownView, CooldownSnapshot, CooldownOptions } from './seal/cooldown.js'
 export { HashDedup, rolloutHash } from './seal/hashDedup.js'
 export type { HashDedupOptions } from './seal/hashDedup.js'
-export {
-  updateEma,
-  replayEma,
-  emaToWeights,
-  convertWeightsAndUidsForEmit,
-  U16_MAX,
-} from './scoring/scoring.js'
-export type {
-  HotkeyValues,
-  EmaOptions,
-  ReplayEmaOptions,
-  EmaToWeightsOptions,
-  EmaToWeightsReturnType,
-} from './scoring/scoring.js'
+export { updateEma } from './scoring/updateEma.js'
+export type { EmaOptions } from './scoring/updateEma.js'
+export { replayEma } from './scoring/replayEma.js'
+export type { ReplayEmaOptions } from './scoring/replayEma.js'
+export { emaToWeights, convertWeightsAndUidsForEmit, U16_MAX } from './scoring/emaToWeights.js'
+export type { EmaToWeightsOptions, EmaToWeightsReturnType } from './scoring/emaToWeights.js'
+export type { HotkeyValues } from './scoring/hotkeyValues.js'
 export type { WindowArchive, ArchivedSubmission, ArchivedRollout } from './archive/windowArchive.js'
 export type {
   ArchivedRolloutRecord,

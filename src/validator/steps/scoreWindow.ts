@@ -1,5 +1,5 @@
 import type { ProtocolProfile } from '../../protocol/profiles.js'
-import { updateEma } from '../../window/scoring/scoring.js'
+import { updateEma } from '../../window/scoring/updateEma.js'
 import type { ValidatorState } from '../validatorState.js'
 
 /**
