@@ -180,13 +180,17 @@ describe('E3 handler stage: one reject reason each', () => {
 
   test('bad_envelope_signature: consumes no quota, closes the connection, at most 2 verdicts per hotkey per window', async () => {
     const s = setup()
+    // /verdicts keeps rings only for authenticated hotkeys (test/verdicts-memory.test.ts): alice
+    // authenticates once, and her ring then takes bad-envelope verdicts up to the cap.
+    await s.pipeline.submit(await buildBody({ hotkey: alice, promptIdx: 9 }), at)
+    await s.pipeline.processNext({ nowSeconds: T_ROUND })
     const body = { ...(await buildBody({ hotkey: alice, promptIdx: 3 })), nonce: 'tampered' }
     for (let i = 0; i < 4; i++) {
       const v = await s.pipeline.submit(body, at)
       expectVerdict(v, { reason: 'bad_envelope_signature', stage: 'handler', check: 'envelope' })
       expect(toSubmitHttpResponse(v).headers).toEqual({ Connection: 'close' })
     }
-    expect(s.pipeline.ledger.used(alice.address)).toBe(0)
+    expect(s.pipeline.ledger.used(alice.address)).toBe(1)
     expect(
       s.pipeline
         .verdicts(alice.address)
@@ -195,9 +199,11 @@ describe('E3 handler stage: one reject reason each', () => {
     // A new window resets the cap.
     s.pipeline.setActiveBatcher(new WindowBatcher({ windowStart: WINDOW, randomness: RANDOMNESS }))
     await s.pipeline.submit(body, at)
-    expect(s.pipeline.verdicts(alice.address).verdicts).toHaveLength(
-      e3.window.maxBadEnvelopeVerdicts + 1,
-    )
+    expect(
+      s.pipeline
+        .verdicts(alice.address)
+        .verdicts.filter((x) => x.reason === 'bad_envelope_signature'),
+    ).toHaveLength(e3.window.maxBadEnvelopeVerdicts + 1)
   })
 
   test('rate_limited: the 9th request of a hotkey in a window', async () => {

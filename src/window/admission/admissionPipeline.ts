@@ -14,6 +14,7 @@ import type {
   RolloutVerifier,
 } from './admissionTypes.js'
 import { QuotaLedger } from './quotaLedger.js'
+import { VERDICT_STORE_DEFAULTS, VerdictStore, type VerdictEntry } from './verdictStore.js'
 import {
   newWorkerScratch,
   parseSubmission,
@@ -45,17 +46,11 @@ export type AdmissionPipelineParameters = {
    * envelope check (`hotkey_not_registered` / `registration_unavailable`). @default no check
    */
   isRegistered?: ((hotkey: string) => boolean | undefined) | undefined
+  /** Most hotkeys whose `/verdicts` are kept. @default VERDICT_STORE_DEFAULTS.maxHotkeys */
+  maxVerdictHotkeys?: number | undefined
 }
 
-/** One `/verdicts/{hotkey}` entry (wire shape). */
-export type VerdictEntry = {
-  readonly merkle_root: string
-  readonly window_n: number
-  readonly accepted: boolean
-  readonly reason: RejectReason
-  /** Caller-supplied time of the decision (unix seconds). */
-  readonly ts: number
-}
+export type { VerdictEntry } from './verdictStore.js'
 
 type QueueItem = { request: AdmissionRequest; arrivalSeconds: number; batcher: WindowBatcher }
 
@@ -96,7 +91,7 @@ export class AdmissionPipeline {
   readonly #queue: QueueItem[] = []
   #queueHead = 0
   #worker: Promise<unknown> = Promise.resolve()
-  readonly #verdicts = new Map<string, VerdictEntry[]>()
+  readonly #verdicts: VerdictStore
   readonly #lateDrops = new Map<string, Map<string, number>>()
 
   /**
@@ -131,6 +126,11 @@ export class AdmissionPipeline {
       ...(typeof p.isRegistered === 'function' ? { isRegistered: p.isRegistered } : {}),
     })
     this.#maxBodyBytes = p.maxBodyBytes
+    this.#verdicts = new VerdictStore({
+      ringSize: profile.window.verdictRingSize,
+      maxHotkeys: p.maxVerdictHotkeys ?? VERDICT_STORE_DEFAULTS.maxHotkeys,
+      windows: VERDICT_STORE_DEFAULTS.windows,
+    })
   }
 
   /** The validator phase the handler checks against (`window_not_active` unless `open`). */
@@ -169,6 +169,7 @@ export class AdmissionPipeline {
   setActiveBatcher(batcher: WindowBatcher | null): void {
     if (batcher !== this.#batcher) this.ledger.reset()
     this.#batcher = batcher
+    if (batcher) this.#verdicts.prune(batcher.windowStart)
   }
 
   /**
@@ -218,11 +219,18 @@ export class AdmissionPipeline {
       else {
         // The window closed while the handler ran: the miner was told `submitted`, so it gets a
         // final verdict instead of silence.
-        this.#recordVerdict(request, 'worker_dropped', false, arrivalSeconds)
+        this.#recordVerdict(request, 'worker_dropped', false, arrivalSeconds, true)
         this.#lateDrop(request.miner_hotkey, 'worker_dropped')
       }
     } else {
-      if (verdict.recordVerdict) this.#recordVerdict(request, verdict.reason, false, arrivalSeconds)
+      if (verdict.recordVerdict)
+        this.#recordVerdict(
+          request,
+          verdict.reason,
+          false,
+          arrivalSeconds,
+          verdict.reason !== 'bad_envelope_signature',
+        )
       if (verdict.reason === 'window_not_active' && verdict.refusal === null)
         this.#lateDrop(request.miner_hotkey, 'window_not_active')
       else if (verdict.reason === 'rate_limited')
@@ -323,6 +331,7 @@ export class AdmissionPipeline {
       verdict.reason === 'submitted' ? 'accepted' : verdict.reason,
       verdict.accepted,
       nowSeconds ?? item.arrivalSeconds,
+      true,
     )
     if (!verdict.accepted && (verdict.reason === 'worker_dropped' || verdict.check === 'sealed'))
       this.#lateDrop(item.request.miner_hotkey, verdict.reason)
@@ -351,29 +360,23 @@ export class AdmissionPipeline {
     return runWorkerStage(ctx)
   }
 
+  /** `authenticated`: the request got past the envelope check (or the profile has none). */
   #recordVerdict(
     request: AdmissionRequest,
     reason: RejectReason,
     accepted: boolean,
     ts: number,
+    authenticated: boolean,
   ): void {
-    const hk = request.miner_hotkey
-    let ring = this.#verdicts.get(hk)
-    if (!ring) {
-      ring = []
-      this.#verdicts.set(hk, ring)
+    const entry = {
+      merkle_root: request.merkle_root,
+      window_n: request.window_start,
+      accepted,
+      reason,
+      ts,
     }
-    ring.push(
-      Object.freeze({
-        merkle_root: request.merkle_root,
-        window_n: request.window_start,
-        accepted,
-        reason,
-        ts,
-      }),
-    )
-    const cap = this.config.profile.window.verdictRingSize
-    if (ring.length > cap) ring.splice(0, ring.length - cap)
+    const open = !this.config.profile.window.envelopeSignature
+    this.#verdicts.record(request.miner_hotkey, entry, authenticated || open)
   }
 
   #lateDrop(hotkey: string, reason: string): void {
@@ -397,9 +400,7 @@ export class AdmissionPipeline {
     hotkey: string,
     options: { since?: number | undefined } = {},
   ): { verdicts: VerdictEntry[] } {
-    const ring = this.#verdicts.get(hotkey) ?? []
-    const since = options.since
-    return { verdicts: since === undefined ? [...ring] : ring.filter((v) => v.ts >= since) }
+    return { verdicts: this.#verdicts.get(hotkey, options.since) }
   }
 
   /**
