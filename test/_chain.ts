@@ -153,13 +153,17 @@ export async function adminApi(url: string): Promise<ApiPromise> {
   })
 }
 
-/** Signs and submits as `who`, resolving at finality with the events; rejects on a dispatch error. */
+/**
+ * Signs as `who` with an immortal era (dev_setStorage rewrites the head block, which a mortal era
+ * would reference: badProof), submits, and resolves at finality with the event names; rejects on a
+ * dispatch error.
+ */
 export function sendAndFinalize(
   tx: SubmittableExtrinsic<'promise'>,
   who: KeyringPair,
 ): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    tx.signAndSend(who, (r) => {
+    tx.signAndSend(who, { era: 0 }, (r) => {
       if (!r.status.isFinalized) return
       const names = r.events.map((e) => `${e.event.section}.${e.event.method}`)
       const sudid = r.events.find((e) => e.event.method === 'Sudid')

@@ -32,6 +32,7 @@ import {
   type LocalChain,
 } from './_chain.js'
 import { expectRejectCode } from './_errors.js'
+import { chainCommand } from '../src/cli/chain.js'
 
 const { netuid, tempo } = SUBNET
 let chain: LocalChain
@@ -113,6 +114,25 @@ describe('metagraph and discovery', () => {
     )
     expect(e.meta.name).toBe('InvalidIpAddress')
     expect(e.hints.join(' ')).toMatch(/127\.0\.0\.1/)
+  })
+
+  it('reliquary chain metagraph prints the table and JSON, with the validator miners would find', async () => {
+    const lines: string[] = []
+    const argv = ['metagraph', '--chain', chain.url, '--netuid', String(netuid)]
+    expect(await chainCommand(argv, (l) => lines.push(l))).toBe(0)
+    expect(lines.join('\n')).toMatch(/^netuid 1 at block \d+: 3 uids/)
+    expect(lines.join('\n')).toContain(
+      `validator for miners: uid 0 http://127.0.0.2:18888 (${keys.validator.address})`,
+    )
+    lines.length = 0
+    expect(await chainCommand([...argv, '--json'], (l) => lines.push(l))).toBe(0)
+    const doc = JSON.parse(lines.join('\n'))
+    expect(doc.neurons[0]).toMatchObject({
+      uid: 0,
+      stakeRao: String(SUBNET.validatorStakeRao),
+      validatorPermit: true,
+    })
+    expect(doc.validator.hotkey).toBe(keys.validator.address)
   })
 
   it('the registry answers from the last metagraph, and nothing before the first read', async () => {

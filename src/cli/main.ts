@@ -24,6 +24,7 @@ Commands:
   conformance <dir>   Run every conformance suite found in a reference vector directory
   verify <file>       Judge a submission or commit with the validator's per-rollout checks
   manifest verify <file|url>  Verify a reference or chain-of-custody checkpoint manifest
+  chain metagraph     Print a subnet's metagraph from a subtensor node (--chain, --netuid)
   bench <what>        Run a benchmark (sketch, forward, generate, verify, grpo)
   help [command]      Show help for a command
 
@@ -337,6 +338,10 @@ export async function main(argv: string[]): Promise<number> {
         return await demo(rest)
       case 'manifest':
         return await manifest(rest)
+      case 'chain': {
+        const { chainCommand } = await import('./chain.js')
+        return await chainCommand(rest, (line) => void process.stdout.write(`${line}\n`))
+      }
       case 'validator':
       case 'miner': {
         if (rest.includes('--help') || rest.includes('-h')) return print(HELP[cmd]!)

@@ -1,0 +1,111 @@
+// `reliquary chain …`: read-only views of a subtensor chain.
+import { parseArgs } from 'node:util'
+import { connectChain } from '../chain/connectChain.js'
+import { discoverValidator, type Metagraph } from '../chain/metagraph.js'
+import { readMetagraph } from '../chain/readMetagraph.js'
+import { intOption, usage } from './_args.js'
+
+/** Help of `reliquary chain`. */
+export const CHAIN_HELP = `Usage: reliquary chain metagraph --chain <ws://…> --netuid <N> [--json]
+
+Reads a subnet's metagraph from a subtensor node (storage at the head block): uid, hotkey,
+coldkey, stake, validator permit, axon and last update, and the validator a miner would discover
+(the first uid with a permit and an axon ip, as the reference miner picks it).
+
+Options:
+  --chain URL       WebSocket endpoint of a subtensor node (ws:// or wss://)
+  --netuid N        Subnet id
+  --json            Machine-readable output (stake in rao, as a string)
+  --timeout-ms MS   Read timeout (default 30000)
+  -h, --help        Show this help`
+
+const RAO_PER_TAO = 1_000_000_000n
+
+function tao(rao: bigint | null): string {
+  if (rao === null) return '-'
+  const whole = rao / RAO_PER_TAO
+  const frac = (rao % RAO_PER_TAO).toString().padStart(9, '0').slice(0, 4)
+  return `${whole}.${frac}`
+}
+
+/** The metagraph as a fixed-width table. */
+export function formatMetagraphTable(mg: Metagraph): string {
+  const rows = mg.neurons.map((n) => [
+    String(n.uid),
+    n.hotkey,
+    n.coldkey ?? '-',
+    tao(n.stakeRao),
+    n.validatorPermit ? 'yes' : 'no',
+    n.axon.ip === '0.0.0.0' ? '-' : `${n.axon.ip}:${n.axon.port}`,
+    String(n.lastUpdate),
+  ])
+  const head = ['uid', 'hotkey', 'coldkey', 'stake τ', 'permit', 'axon', 'last_update']
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
+  const found = discoverValidator(mg)
+  return [
+    `netuid ${mg.netuid} at block ${mg.block}: ${mg.neurons.length} uids`,
+    line(head),
+    ...rows.map(line),
+    found
+      ? `validator for miners: uid ${found.uid} ${found.url} (${found.hotkey})`
+      : 'validator for miners: none (no uid with a permit and an axon ip)',
+  ].join('\n')
+}
+
+/** The metagraph as JSON-safe data (stake in rao as a string). */
+export function metagraphJson(mg: Metagraph): unknown {
+  return {
+    netuid: mg.netuid,
+    block: mg.block,
+    neurons: mg.neurons.map((n) => ({
+      ...n,
+      stakeRao: n.stakeRao === null ? null : n.stakeRao.toString(),
+    })),
+    validator: discoverValidator(mg),
+  }
+}
+
+/**
+ * Runs `reliquary chain <sub> …`; returns the exit code.
+ * @throws {ReliquaryError} `CLI_USAGE` for bad options; chain errors (`CHAIN_UNAVAILABLE`, …).
+ */
+export async function chainCommand(argv: string[], log: (line: string) => void): Promise<number> {
+  const [sub, ...rest] = argv
+  if (sub === undefined || sub === '--help' || sub === '-h' || rest.includes('--help')) {
+    log(CHAIN_HELP)
+    return 0
+  }
+  if (sub !== 'metagraph') usage(`Unknown chain command "${sub}".`, "Run 'reliquary chain --help'.")
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      chain: { type: 'string' },
+      netuid: { type: 'string' },
+      json: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
+    },
+    strict: true,
+  })
+  const url = values.chain ?? usage('chain metagraph needs --chain <ws://…>.')
+  if (!/^wss?:\/\//.test(url)) usage('--chain must be a ws:// or wss:// URL.')
+  const netuid =
+    intOption(values.netuid, 'netuid', 0) ?? usage('chain metagraph needs --netuid <N>.')
+  if (netuid > 65_535) usage('--netuid must be at most 65535.')
+  const timeout = intOption(values['timeout-ms'], 'timeout-ms', 1)
+  const client = connectChain({
+    url,
+    ...(timeout !== undefined ? { readTimeoutMs: timeout, connectTimeoutMs: timeout } : {}),
+  })
+  try {
+    const mg = await readMetagraph(client, { netuid })
+    log(values.json ? JSON.stringify(metagraphJson(mg), null, 2) : formatMetagraphTable(mg))
+    return 0
+  } finally {
+    await client.disconnect()
+  }
+}
