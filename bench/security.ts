@@ -7,7 +7,7 @@
 // computes and once with those states rounded to bf16 (a miner running a bf16 model). The
 // validator always verifies with its own fp32 forward.
 //
-// Forgeries, per PROTOCOL.md §10 class, each tried `forgeries` times per sequence:
+// Forgeries, per docs/protocol.md §10 class, each tried `forgeries` times per sequence:
 //   #1  fabricated completions, no model run: all-zero, constant and uniform random sketches;
 //       another sequence's sketches on these tokens;
 //   #3/#20  a proof made under another window's randomness (replay, constant randomness);

@@ -1,6 +1,6 @@
 """Torch GRPO step, for side-by-side timing with `reliquary bench grpo`.
 
-The same step as the reference validator (PROTOCOL.md §7): per-rollout PPO-clipped surrogate
+The same step as the reference validator (docs/protocol.md §7): per-rollout PPO-clipped surrogate
 against the miner's completion log-probs, Schulman k3 KL against a frozen copy, token mean per
 rollout divided by the total rollout count, gradients accumulated rollout by rollout,
 clip_grad_norm_(1.0), torch.optim.AdamW(5e-6, (0.9, 0.999), 1e-8, 0.01), fp32. The decoder math

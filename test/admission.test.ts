@@ -1,4 +1,5 @@
-// E3 admission (PROTOCOL.md §4.3): one test per reject reason, each built from a valid submission
+// E3 admission (docs/protocol.md §4.3): one test per reject reason, each built from a valid
+// submission
 // with one thing changed so that exactly that check fires (the first failure wins, so the check id
 // proves no earlier one did); the real verifyRollout over a tiny fake model for the per-rollout
 // reasons; the legacy E1 variant; and a hostile-input run of >10 000 generated and mutated bodies.
@@ -93,7 +94,7 @@ async function fillDistinct(s: ReturnType<typeof setup>, round: number, count = 
 }
 
 describe('check order', () => {
-  test('E3 handler and worker checks are in the PROTOCOL.md §4.3 order', () => {
+  test('E3 handler and worker checks are in the docs/protocol.md §4.3 order', () => {
     expect(E3_HANDLER_CHECKS.map((c) => c.id)).toEqual([
       'envelope',
       'rate_limit',
@@ -168,7 +169,8 @@ describe('E3 handler stage: one reject reason each', () => {
     expectVerdict(v, { reason: 'bad_schema', stage: 'handler', check: 'parse', httpStatus: 422 })
     expect(toSubmitHttpResponse(v).status).toBe(422)
     expect(s.pipeline.ledger.used(alice.address)).toBe(0)
-    // A wrong rollout count is a 422 too: wrong_rollout_count is never emitted (PROTOCOL.md §3.1).
+    // A wrong rollout count is a 422 too: wrong_rollout_count is never emitted (docs/protocol.md
+    // §3.1).
     const seven = await buildBody({ hotkey: alice, promptIdx: 3, rollouts: HALF.slice(0, 7) })
     expectVerdict(await s.pipeline.submit(seven, at), {
       reason: 'bad_schema',
@@ -652,7 +654,7 @@ describe('per-rollout reasons with the real verifyRollout and a fake model', () 
     const s = setup({ verifier: realVerifier() })
     const body = await buildBody({ hotkey: alice, promptIdx: 3, prove: true })
     const commit = body.rollouts[1].commit
-    // Sketches are small sums, so near-miss hidden states still pass the 5000 tolerance (PROTOCOL.md
+    // Sketches are small sums, so near-miss hidden states still pass the 5000 tolerance (docs/protocol.md
     // §13.6); a forged commitment far from the model's sketch does not.
     commit.commitments = commit.commitments.map((c: { sketch: number }) => ({
       sketch: (c.sketch + 1_000_000_000) % 2_147_483_647,
@@ -799,7 +801,7 @@ describe('per-rollout reasons with the real verifyRollout and a fake model', () 
   })
 })
 
-describe('legacy E1 pipeline (PROTOCOL.md §4.1)', () => {
+describe('legacy E1 pipeline (docs/protocol.md §4.1)', () => {
   function e1Body(b: Record<string, any>, signedRound: number): Record<string, any> {
     const { drand_round: _d, nonce: _n, envelope_signature: _e, ...rest } = b
     return { ...rest, signed_round: signedRound }
@@ -1113,7 +1115,7 @@ describe('hostile input', () => {
       reasons.set(`${stage}:${v.reason}`, (reasons.get(`${stage}:${v.reason}`) ?? 0) + 1)
       if ((!v.accepted || v.reason === 'submitted') && stateOf() !== before)
         fail('a reject changed the admission state', v)
-      // Quota: only a request whose envelope verified may consume exactly one unit (spec §4.3 step 2).
+      // Quota: only a request whose envelope verified may consume exactly one unit (docs/protocol.md §4.3 step 2).
       if (stage === 'handler') {
         if (v.check === 'parse' || v.check === 'envelope') {
           if (JSON.stringify(s.pipeline.ledger.snapshot().submissions) !== ledgerBefore)

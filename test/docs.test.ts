@@ -10,8 +10,14 @@ const ROOT = resolve(import.meta.dirname, '..')
 const DOC = 'docs/protocol.md'
 const doc = readFileSync(join(ROOT, DOC), 'utf8')
 
-/** Files whose citations must resolve: the shipped sources, the README, examples, bench, docs. */
-const SCANNED = ['src', 'README.md', 'examples', 'bench', 'docs']
+/** Files whose citations must resolve: sources, top-level Markdown, examples, bench, docs. */
+const SCANNED = [
+  'src',
+  ...readdirSync(ROOT).filter((f) => f.endsWith('.md')),
+  'examples',
+  'bench',
+  'docs',
+]
 const TEXT_FILE = /\.(ts|mts|cts|js|mjs|md|py|json)$/
 
 function filesUnder(path: string): string[] {
@@ -200,5 +206,34 @@ describe('packaging', () => {
   test('docs/ ships in the npm package', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }
     expect(pkg.files).toContain('docs')
+  })
+})
+
+/** A citation of a spec file outside the repository (or of a bare "spec"). */
+const OUTSIDE_CITATION = /PROTOCOL\.md|PROTOCOL\s*§|\b[Ss]pec\s*§|\b(?!protocol\.md)[\w-]+\.md\s*§/
+
+describe('citation form', () => {
+  test('the form check tells an outside citation from an in-repository one', () => {
+    for (const s of ['PROTOCOL.md §1.4', 'PROTOCOL §1.5', 'spec §4.3', 'NOTES.md §2'])
+      expect(OUTSIDE_CITATION.test(s), s).toBe(true)
+    for (const s of ['docs/protocol.md §1.4', '- Spec: docs/protocol.md §3.5, §9 (manifest)'])
+      expect(OUTSIDE_CITATION.test(s), s).toBe(false)
+  })
+
+  test('citations name the in-repository document, never an outside spec file', () => {
+    const outside: string[] = []
+    for (const { file, text } of files) {
+      text.split('\n').forEach((l, i) => {
+        if (OUTSIDE_CITATION.test(l)) outside.push(`${file}:${i + 1}: ${l.trim().slice(0, 120)}`)
+      })
+    }
+    expect(outside).toEqual([])
+  })
+
+  test('a file that cites a section names docs/protocol.md', () => {
+    const bare = files
+      .filter(({ text }) => citations(text).length > 0 && !text.includes(DOC))
+      .map(({ file }) => file)
+    expect(bare).toEqual([])
   })
 })

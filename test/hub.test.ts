@@ -154,7 +154,7 @@ const checkpointCommits = (repoId: string, n: number) =>
 
 // ---------------------------------------------------------------------------------------------
 
-describe('shouldPublish (PROTOCOL.md §9 cadence, E1-E3)', () => {
+describe('shouldPublish (docs/protocol.md §9 cadence, E1-E3)', () => {
   test('trained full batch AND (window_n % 10 === 0 OR no manifest yet)', () => {
     expect(shouldPublish({ windowN: 20, trained: true, hasManifest: true })).toBe(true)
     expect(shouldPublish({ windowN: 0, trained: true, hasManifest: true })).toBe(true)

@@ -50,7 +50,7 @@ beforeAll(async () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('reference checkpoint manifest (PROTOCOL.md §3.5, §9)', () => {
+describe('reference checkpoint manifest (docs/protocol.md §3.5, §9)', () => {
   test('signManifest signs the ASCII bytes of "{n}|{revision}" with sr25519, wire form "ed25519:"+hex', async () => {
     const m = signManifest(alice, { checkpointN: 7, repoId: REPO, revision: REV })
     expect(Object.keys(m).sort()).toEqual(['checkpoint_n', 'repo_id', 'revision', 'signature'])

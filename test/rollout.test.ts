@@ -217,7 +217,8 @@ describe.each(files.slice(0, 1).map((f) => [f.file, f.doc] as const))(
       expect((await verify({ ...commit, tokens })).reason).toBe('bad_signature')
     })
     test('a fabricated completion under the old proof, even re-signed, is rejected by a model check', async () => {
-      // One swapped token can hide inside the E3 sketch tolerance (PROTOCOL.md §1.8); a completion
+      // One swapped token can hide inside the E3 sketch tolerance (docs/protocol.md §1.8); a
+      // completion
       // that was not sampled from the model cannot pass the logprob and distribution checks.
       const V = models.get(file)!.config.vocabSize
       const tokens = commit.tokens.map((t, i) => (i < prompt.length ? t : (t * 7 + i * 13 + 1) % V))

@@ -1,4 +1,4 @@
-// E3 seal rule and sealing (PROTOCOL.md §5.1-§5.3): the trigger round, the boundary + grace
+// E3 seal rule and sealing (docs/protocol.md §5.1-§5.3): the trigger round, the boundary + grace
 // schedule, selection/cooldown/dedup bookkeeping, order independence within a round, the E1 rule,
 // the window state machine, and the window archive (§3.7) writer and reader.
 import { gunzipSync, gzipSync } from 'node:zlib'

@@ -1,4 +1,4 @@
-// The test vectors of PROTOCOL.md §12, computed with the upstream Python functions.
+// The test vectors of docs/protocol.md §12, computed with the upstream Python functions.
 import { sha256 } from '@noble/hashes/sha2'
 import { describe, expect, test } from 'vitest'
 import {
@@ -20,7 +20,7 @@ import { toHex } from '../src/_utils/bytes.js'
 const R = 'b8ae25a3d8be558258bd42c986a27580c1754c29f418fd135045adcb3721cf0b'
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i)
 
-describe('PROTOCOL.md §12 vectors', () => {
+describe('docs/protocol.md §12 vectors', () => {
   test('randomness is sha256("reliquary-test-vector")', () => {
     expect(toHex(sha256(new TextEncoder().encode('reliquary-test-vector')))).toBe(R)
   })

@@ -1,4 +1,4 @@
-// Attack #27 of PROTOCOL.md §10 (token split): prove an honest sequence in commit.tokens, send
+// Attack #27 of docs/protocol.md §10 (token split): prove an honest sequence in commit.tokens, send
 // edited outer tokens with invented rewards. E1-E3 scored the outer tokens, so such a group was
 // accepted; `tokens_mismatch` now refuses it in every profile, before the reward step.
 import { beforeAll, describe, expect, test } from 'vitest'

@@ -5,7 +5,7 @@ import { invalidArgument } from '../errors/base.js'
  * SDK compute it: `tempo − (block + netuid + 1) mod (tempo + 1)`; a tempo of 0 (no epochs) gives
  * `null`.
  *
- * - Spec: PROTOCOL.md §8 "Cadence" (the reference submits when this is at most 20).
+ * - Spec: docs/protocol.md §8 "Cadence" (the reference submits when this is at most 20).
  *
  * @param parameters - `block` (current head), `netuid`, `tempo`.
  * @returns Blocks to wait, in `[0, tempo]`, or `null` for tempo 0.

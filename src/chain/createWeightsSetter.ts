@@ -92,7 +92,7 @@ type Epoch = { block: number; epoch: number; blocksUntil: number }
  * connection (the client reconnects) is retried at the next poll, i.e. the next block. The loop
  * runs on its own timer: the window loop never waits on the chain.
  *
- * - Spec: PROTOCOL.md §8 "Weights", "Cadence".
+ * - Spec: docs/protocol.md §8 "Weights", "Cadence".
  *
  * @param parameters - {@link CreateWeightsSetterParameters}
  * @returns {@link WeightsSetter}

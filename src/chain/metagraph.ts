@@ -103,7 +103,7 @@ export type DiscoveredValidator = {
  * `http://{ip}:{port or defaultPort}`. One deliberate difference: an IPv6 address is written in
  * brackets, so the URL parses (the reference would build `http://::1:8888`).
  *
- * - Spec: PROTOCOL.md §3 "Discovery".
+ * - Spec: docs/protocol.md §3 "Discovery".
  *
  * @param metagraph - {@link Metagraph}
  * @param options - `defaultPort` when the axon's port is 0. @default 8888 (`VALIDATOR_HTTP_PORT`)

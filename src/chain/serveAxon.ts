@@ -20,7 +20,7 @@ export type ServeAxonParameters = {
  * Announces the validator's HTTP address on the subnet (`SubtensorModule.serve_axon`), so miners
  * find it through the metagraph ({@link discoverValidator}). Success is read from the chain events.
  *
- * - Spec: PROTOCOL.md §3 "Discovery", §8 "On-chain writes".
+ * - Spec: docs/protocol.md §3 "Discovery", §8 "On-chain writes".
  *
  * @param client - {@link ChainClient}
  * @param hotkey - The validator hotkey (must be registered on `netuid`).

@@ -46,7 +46,7 @@ function assertU16Array(name: string, xs: readonly number[]): void {
  * and setting in the clear there would be rejected or leak the weights). Success is read from the
  * chain: `System.ExtrinsicSuccess` and a `SubtensorModule.WeightsSet` event in the block.
  *
- * - Spec: PROTOCOL.md §8 "Weights", §3.5 (`set_weights` is signed by the validator hotkey).
+ * - Spec: docs/protocol.md §8 "Weights", §3.5 (`set_weights` is signed by the validator hotkey).
  *
  * @param client - {@link ChainClient}
  * @param hotkey - The validator hotkey (needs a validator permit on the subnet).

@@ -11,7 +11,7 @@ const COMMIT_DOMAIN = /*#__PURE__*/ utf8('grail-commit-v1')
  * SHA-256 of the commitments list as CPython writes it with
  * `json.dumps(commitments, sort_keys=True, separators=(",", ":"))`, e.g. `[{"sketch":123}]`.
  *
- * - Spec: PROTOCOL.md §3.5 (`commitments_hash`).
+ * - Spec: docs/protocol.md §3.5 (`commitments_hash`).
  * @param commitments - The wire commitment objects (or bare sketch integers).
  */
 export function commitmentsHash(
@@ -38,7 +38,7 @@ export type CommitBindingParameters = {
  * `SHA256("grail-commit-v1" ‖ LP4(tokens_hash) ‖ LP4(randomness) ‖ LP4(model_name) ‖
  * LP4(BE32signed(layer_index)) ‖ LP4(commitments_hash))`.
  *
- * - Spec: PROTOCOL.md §3.5 (`reliquary/protocol/signatures.py::build_commit_binding`).
+ * - Spec: docs/protocol.md §3.5 (`reliquary/protocol/signatures.py::build_commit_binding`).
  *
  * @throws {ReliquaryError} `INVALID_ARGUMENT` for a layer index outside int32; `INVALID_HEX`.
  * @example

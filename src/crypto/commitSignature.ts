@@ -13,7 +13,7 @@ export type SignableCommit = {
 
 /**
  * Signs a rollout's commit binding with the miner hotkey; returns the `commit.signature` hex.
- * - Spec: PROTOCOL.md §3.5 (commit binding).
+ * - Spec: docs/protocol.md §3.5 (commit binding).
  */
 export function signCommit(hotkey: Hotkey, commit: SignableCommit): string {
   return signHex(

@@ -35,7 +35,7 @@ function u64(x: number, name: string): Uint8Array {
  * `SHA256("reliquary-envelope-v1" ‖ LP4(hotkey) ‖ LP4(BE64(window)) ‖ LP4(BE64(prompt)) ‖
  * LP4(merkle bytes) ‖ LP4(checkpoint utf8) ‖ LP4(BE64(round)) ‖ LP4(randomness bytes) ‖ LP4(nonce))`.
  *
- * - Spec: PROTOCOL.md §3.5 (E3 `build_envelope_binding`).
+ * - Spec: docs/protocol.md §3.5 (E3 `build_envelope_binding`).
  *
  * @throws {ReliquaryError} `INVALID_HEX` / `INVALID_ARGUMENT` for malformed fields.
  */

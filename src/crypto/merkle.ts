@@ -40,7 +40,7 @@ export function merkleLeaf(index: number, rollout: MerkleRollout): Uint8Array {
  * leaves (an odd last node is paired with itself), as hex. E1-E3 validators never recompute it;
  * E3 binds it inside the envelope signature.
  *
- * - Spec: PROTOCOL.md §3.6 (`_compute_merkle_root`, frozen as `legacy_merkle.py`).
+ * - Spec: docs/protocol.md §3.6 (`_compute_merkle_root`, frozen as `legacy_merkle.py`).
  *
  * @throws {ReliquaryError} `INVALID_ARGUMENT` for an empty group.
  * @example

@@ -102,7 +102,7 @@ export function hotkeyAddress(publicKey: Uint8Array): string {
  * does: first over the raw bytes, then over `<Bytes>message</Bytes>` (polkadot-js `signRaw`
  * wrapping). Never throws: malformed signatures, addresses or hex give `false`.
  *
- * - Spec: PROTOCOL.md §3.5.
+ * - Spec: docs/protocol.md §3.5.
  *
  * @param message - The signed bytes (a 32-byte digest for commits and envelopes).
  * @param signature - 64-byte signature, as bytes or hex (with or without `0x`).

@@ -232,8 +232,8 @@ function positiveInt(v: unknown, param: string): number {
  * `test/fixtures/reference/qwen3-tiny-s0` sampled at T = 0.9 for 40 tokens (measured with
  * `bench/demo-environment.ts`); other models need other settings.
  *
- * - Spec: the {@link RewardEnvironment} contract of PROTOCOL.md §6 (indices wrap modulo `size`,
- *   `id = sha256(prompt)[:16]`); the prompt is raw text encoded without special tokens (§2.4).
+ * - Spec: the {@link RewardEnvironment} contract of docs/protocol.md §6 (indices wrap modulo
+ *   `size`, `id = sha256(prompt)[:16]`); the prompt is raw text encoded without special tokens (§2.4).
  *
  * @param options - {@link CreateTargetTokenEnvironmentOptions}
  * @returns A frozen {@link RewardEnvironment}.

@@ -10,7 +10,7 @@ import { defineProfile, e3, type ProtocolProfile } from '../protocol/profiles.js
  * - `window.windowTimeoutSeconds` 120: a window without a trigger ends in minutes, not hours;
  * - `window.drandBackwardTolerance` 1: validator and miners may share one event loop, so a request
  *   can be stamped a few hundred ms after it was signed (the reference ran 1, then 10, through
- *   its environment override on 2026-05-16, PROTOCOL.md §5.4);
+ *   its environment override on 2026-05-16, docs/protocol.md §5.4);
  * - `training.learningRate` 1e-5 and `training.warmupWindows` 0: ten steps raise the reward on
  *   trained prompts from 0.41 to 0.84 while 3e-5 diverges (KL above 10 by step 3); e3's warm-up
  *   would spend ten of the demo's windows ramping up. Measured with `bench/demo-learning.ts`

@@ -57,7 +57,7 @@ export function schemeOf(schemeID: unknown): DrandScheme {
 
 /**
  * The drand quicknet chain (`bls-unchained-g1-rfc9380`, 3 s rounds), the chain the protocol uses
- * (PROTOCOL.md §1.10). Public values from drand's `/info` (also drand-client's
+ * (docs/protocol.md §1.10). Public values from drand's `/info` (also drand-client's
  * `QUICKNET_CHAIN_INFO`); its `hash` recomputes from the other fields (see {@link drandChainHash}),
  * and the E3 profile's `drand` numbers must agree with it (checked by the tests).
  */

@@ -24,7 +24,7 @@ function finite(x: number, name: string): void {
  * The drand round current at unix time `nowSeconds`: `1 + (now − genesis) // period`, and 1
  * before genesis. The E3 validator stamps each submission with this round at arrival.
  *
- * - Spec: PROTOCOL.md §1.10, §4.3 step 8 (`compute_current_drand_round`).
+ * - Spec: docs/protocol.md §1.10, §4.3 step 8 (`compute_current_drand_round`).
  *
  * @param nowSeconds - Unix time in seconds (fractional allowed).
  * @param options - chain genesis and period; default the profile's drand chain (quicknet).

@@ -129,7 +129,7 @@ export function beaconMessage(round: number, previousSignature?: Uint8Array): Ui
  * randomness is recomputed as SHA-256 of the signature; a `randomness` field, when present (the v1
  * HTTP API has it, v2 does not), must equal it.
  *
- * - Spec: PROTOCOL.md §1.10 (the reference only compared signatures across relays; this is the
+ * - Spec: docs/protocol.md §1.10 (the reference only compared signatures across relays; this is the
  *   real BLS check it recommends).
  *
  * @param beacon - Untrusted beacon, as a relay serves it.

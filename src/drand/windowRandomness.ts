@@ -14,7 +14,7 @@ function hex32(x: string, name: string): Uint8Array {
  * `/state.randomness`. Pass the randomness of a beacon that was verified first (see the drand
  * module); this function only hashes.
  *
- * - Spec: PROTOCOL.md §1.10 (E3, `b1213d2`).
+ * - Spec: docs/protocol.md §1.10 (E3, `b1213d2`).
  *
  * @param drandRandomness - Hex of the beacon randomness (SHA-256 of its signature).
  * @param round - The beacon round.
@@ -38,7 +38,7 @@ export function windowRandomnessE3(drandRandomness: string, round: number): stri
  * `round` omitted, `hex(SHA256(blockhash ‖ drand_randomness))`; with no drand, the block hash
  * itself (without `0x`).
  *
- * - Spec: PROTOCOL.md §1.10 (E1/E2, `compute_window_randomness`).
+ * - Spec: docs/protocol.md §1.10 (E1/E2, `compute_window_randomness`).
  */
 export function windowRandomnessE1(
   blockHash: string,

@@ -9,7 +9,7 @@ import { windowRandomnessE3 } from './windowRandomness.js'
  * hashes whatever hex it is given, this accepts only a beacon that came out of `verifyBeacon` (or
  * a `BeaconSource`), checked at run time, so unverified randomness cannot reach the GRAIL sketch.
  *
- * - Spec: PROTOCOL.md §1.10 (E3, `b1213d2`).
+ * - Spec: docs/protocol.md §1.10 (E3, `b1213d2`).
  *
  * @param beacon - A {@link VerifiedBeacon}.
  * @param options - `chainHash`: when set, the beacon must have been verified against that chain.

@@ -5,7 +5,7 @@ import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
  * NaN → 0, ±∞ → ±(numBuckets−1), |v| < 1e-6 → 0, otherwise
  * `sign(v) · clamp(trunc(log2(|v| + 1) · numBuckets / 10), 0, numBuckets − 1)` (−0 gives +0).
  *
- * - Spec: PROTOCOL.md §1.7 (`log_magnitude_bucket`).
+ * - Spec: docs/protocol.md §1.7 (`log_magnitude_bucket`).
  *
  * @param value - The hidden value (a float32/bf16 value widened exactly to float64).
  * @param options.profile - @default e3

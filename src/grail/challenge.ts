@@ -12,7 +12,7 @@ import { assertTokenIds } from './tokens.js'
  * `tokens_hash` of the challenge seed and the commit binding, and the per-rollout `hash` that E3
  * deduplicates on.
  *
- * - Spec: PROTOCOL.md §1.4 step 1 (`reliquary/protocol/tokens.py::hash_tokens`).
+ * - Spec: docs/protocol.md §1.4 step 1 (`reliquary/protocol/tokens.py::hash_tokens`).
  *
  * @param tokens - Token ids (integers).
  * @returns 32 bytes.
@@ -83,7 +83,7 @@ export type ChallengeIndicesParameters = {
  * included) is the GRAIL challenge; the range form over `[promptLength, tokens.length)` is the
  * logprob challenge (k is clamped to the range there, as in the reference).
  *
- * - Spec: PROTOCOL.md §1.4 (`indices_from_root`, `indices_from_root_in_range`).
+ * - Spec: docs/protocol.md §1.4 (`indices_from_root`, `indices_from_root_in_range`).
  *
  * @returns Sorted absolute positions.
  * @throws {ReliquaryError} `GRAIL_CHALLENGE_INVALID` if tokens are empty, k ≤ 0, k > L in the

@@ -10,7 +10,7 @@ import { decodeRandomness } from './randomness.js'
  * The absolute value is taken in int16 as numpy does, so `|−32768|` wraps to −32768 and gives
  * `c = 0` (not 1); this port reproduces that quirk.
  *
- * - Spec: PROTOCOL.md §1.3 (`GRAILVerifier.generate_r_vec`).
+ * - Spec: docs/protocol.md §1.3 (`GRAILVerifier.generate_r_vec`).
  *
  * @param randomness - Window randomness (hex; see {@link decodeRandomness}) or its decoded bytes.
  * @param options.profile - Protocol profile (topk, coefficient range). @default e3

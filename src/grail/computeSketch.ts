@@ -41,7 +41,7 @@ function resolveCoefficients(c: SketchCoefficientsInput, profile: ProtocolProfil
  * Top-k ties: the reference uses `torch.topk`, whose tie order is implementation-defined (CUDA and
  * CPU differ). This SDK keeps the lower index; the tolerance absorbs the rare bf16 tie.
  *
- * - Spec: PROTOCOL.md §1.6-§1.7 (`create_commitment(s_batch)`).
+ * - Spec: docs/protocol.md §1.6-§1.7 (`create_commitment(s_batch)`).
  *
  * @param hidden - `[T, d]` last-layer hidden states (see {@link HiddenInput}).
  * @param coefficients - Window randomness, or r from {@link deriveSketchCoefficients}.

@@ -12,7 +12,7 @@ export const PRF_LABELS = Object.freeze({ sketch: 'sketch', open: 'open', sat: '
  * The GRAIL PRF: SHAKE-256 over `LP4(label) ‖ LP4(part_1) ‖ …`, first `outBytes` bytes of the XOF.
  * `LP4(b)` is the 4-byte big-endian length of `b` followed by `b`.
  *
- * - Spec: PROTOCOL.md §1.1 (`reliquary/protocol/crypto.py::prf`).
+ * - Spec: docs/protocol.md §1.1 (`reliquary/protocol/crypto.py::prf`).
  *
  * @param label - Domain label, as bytes or a UTF-8 string (`"sketch"`, `"open"`).
  * @param parts - Input parts, each bytes.

@@ -14,7 +14,7 @@ const M = 397
  * in different languages agree only if this generator is bit-identical to CPython's. No npm
  * package reproduces CPython's seeding and sampling rules, hence this port.
  *
- * - Spec: PROTOCOL.md §1.4; CPython `Modules/_randommodule.c`, `Lib/random.py` (3.11/3.12).
+ * - Spec: docs/protocol.md §1.4; CPython `Modules/_randommodule.c`, `Lib/random.py` (3.11/3.12).
  *
  * @example
  * ```ts

@@ -9,7 +9,7 @@ export const MAX_RANDOMNESS_HEX_CHARS = 4096
  * whitespace, remove every `0x`/`0X`, left-pad an odd length with one `0`, then hex-decode
  * (either case).
  *
- * - Spec: PROTOCOL.md §1.2.
+ * - Spec: docs/protocol.md §1.2.
  *
  * @param randomness - Hex string, e.g. a window randomness from `/state`.
  * @returns The decoded bytes.

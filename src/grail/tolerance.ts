@@ -4,7 +4,7 @@ import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
  * The sketch tolerance at absolute position `position`: `int(base + growth·√position)`, with the
  * profile's base (5000 in E3, 1000 in E1) and growth 5.0.
  *
- * - Spec: PROTOCOL.md §1.8 (`adaptive_sketch_tolerance`; the sequence length is unused there).
+ * - Spec: docs/protocol.md §1.8 (`adaptive_sketch_tolerance`; the sequence length is unused there).
  *
  * @example
  * ```ts

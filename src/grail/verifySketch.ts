@@ -165,7 +165,7 @@ function judge(
  * A well-formed but wrong proof returns `valid: false` with per-position diagnostics; it never
  * throws for a protocol mismatch. Malformed input (shape, NaN, bad hex) throws.
  *
- * - Spec: PROTOCOL.md §1.8 (`verify_commitment_proofs`, `verify_commitment`).
+ * - Spec: docs/protocol.md §1.8 (`verify_commitment_proofs`, `verify_commitment`).
  *
  * @returns {@link VerifySketchReturnType}
  * @throws {ReliquaryError} `GRAIL_SHAPE_MISMATCH`, `NON_FINITE_VALUE`, `INVALID_HEX`, `INVALID_ARGUMENT`.

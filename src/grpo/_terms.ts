@@ -1,5 +1,5 @@
 /**
- * Per-rollout tensor math of the GRPO loss (PROTOCOL.md §7; `_rollout_loss` in
+ * Per-rollout tensor math of the GRPO loss (docs/protocol.md §7; `_rollout_loss` in
  * reliquary/validator/training.py at 59b4718). Every function here must run inside a tidy or
  * gradient scope owned by the caller.
  * @internal

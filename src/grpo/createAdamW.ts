@@ -80,7 +80,7 @@ let optimizerCounter = 0
  * as torch's float32 kernels do (so, for example, `1 − lr·wd` rounds to exactly 1 when
  * `lr·wd < 2⁻²⁵`, and the decay then has no effect, in torch as here).
  *
- * - Spec: PROTOCOL.md §7 "Optimizer" (the reference builds `torch.optim.AdamW(lr=5e-6,
+ * - Spec: docs/protocol.md §7 "Optimizer" (the reference builds `torch.optim.AdamW(lr=5e-6,
  *   betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)`).
  *
  * @param variables - Parameters by name (for example `model.weights`). Not owned, never disposed.

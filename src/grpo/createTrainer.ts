@@ -84,7 +84,7 @@ let trainerCounter = 0
  * persist everything needed for a bit-identical continuation (the reference itself does not
  * persist optimizer or scheduler state; a restart there re-warms).
  *
- * - Spec: PROTOCOL.md §7 (mirrors `_lazy_init` and `train_step` in `reliquary/validator/training.py` at 59b4718).
+ * - Spec: docs/protocol.md §7 (mirrors `_lazy_init` and `train_step` in `reliquary/validator/training.py` at 59b4718).
  *
  * @param parameters - {@link CreateTrainerParameters}
  * @returns A {@link GrpoTrainer}; dispose it when done.

@@ -35,7 +35,7 @@ export type GrpoLossReturnType = GrpoBatchMetrics & {
  * rollouts with missing or mismatched log-probs are skipped but still counted in
  * `n_total_rollouts`, as in the reference.
  *
- * - Spec: PROTOCOL.md §7 (mirrors `_rollout_loss` and the loop of `train_step` in
+ * - Spec: docs/protocol.md §7 (mirrors `_rollout_loss` and the loop of `train_step` in
  *   `reliquary/validator/training.py` at 59b4718).
  *
  * @param model - The policy. Not modified.

@@ -80,7 +80,8 @@ function sumGrads(
  * If no rollout contributes nothing changes and `stepped` is false. A non-finite gradient norm
  * throws before any weight changes (the reference would write NaNs into the model).
  *
- * - Spec: PROTOCOL.md §7 (mirrors `train_step` in `reliquary/validator/training.py` at 59b4718).
+ * - Spec: docs/protocol.md §7 (mirrors `train_step` in `reliquary/validator/training.py` at
+ *   59b4718).
  *
  * @param model - The policy; its trainable variables are updated in place.
  * @param batch - The window's groups.

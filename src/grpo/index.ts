@@ -1,5 +1,5 @@
 /**
- * reliquary/grpo: the validator's GRPO training step on TensorFlow.js (PROTOCOL.md §7): group
+ * reliquary/grpo: the validator's GRPO training step on TensorFlow.js (docs/protocol.md §7): group
  * advantages, PPO clipped surrogate with a k3 KL penalty, global-norm clipping, AdamW with
  * decoupled weight decay, the warm-up + cosine schedule, and a trainer with exact save/restore.
  * Importing this entry point loads `@tensorflow/tfjs` (which registers the gradients training

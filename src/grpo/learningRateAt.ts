@@ -19,7 +19,8 @@ export function lrLambda(step: number, warmupSteps: number, cosineMaxSteps: numb
  * training step). The first step (`step = 0`) uses `learningRate / warmupSteps` (0.1 × base in
  * the reference); `learningRateAt(n)` is also the reference's `get_last_lr()` after n steps.
  *
- * - Spec: PROTOCOL.md §7 "LR schedule" (mirrors `_lr_lambda` in `reliquary/validator/training.py`).
+ * - Spec: docs/protocol.md §7 "LR schedule" (mirrors `_lr_lambda` in
+ *   `reliquary/validator/training.py`).
  *
  * @param step - Completed optimizer steps, an integer ≥ 0.
  * @param options - {@link GrpoOptions} or already-resolved options (learning rate, warm-up, cosine length).

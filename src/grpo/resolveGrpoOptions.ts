@@ -17,7 +17,7 @@ const finiteIn =
  * Fills every GRPO option from the profile (`profile.training`, `profile.group.sigmaEpsilon`)
  * and checks ranges once, so the step itself never re-validates.
  *
- * - Spec: PROTOCOL.md §7 (mirrors the constants read by `reliquary/validator/training.py`).
+ * - Spec: docs/protocol.md §7 (mirrors the constants read by `reliquary/validator/training.py`).
  *
  * @param options - {@link GrpoOptions}; `{}` gives the profile's reference step.
  * @returns A frozen {@link ResolvedGrpoOptions}.

@@ -1,7 +1,7 @@
 import type { ProtocolProfile } from '../protocol/profiles.js'
 
 /**
- * One rollout of a GRPO group, as the validator trains on it (PROTOCOL.md §7): the full token
+ * One rollout of a GRPO group, as the validator trains on it (docs/protocol.md §7): the full token
  * sequence (prompt + completion), its reward, where the completion starts, and the miner's
  * completion-only log-probs (π_old).
  */

@@ -7,7 +7,7 @@ const TITLE = /^checkpoint (0|[1-9][0-9]*)$/
  * `HfApi.upload_folder(commit_message=f"checkpoint {n}")`. At start-up the reference counts the
  * commits whose title starts with `"checkpoint "` to recover `checkpoint_n`.
  *
- * - Spec: PROTOCOL.md §9 [59b4718:reliquary/validator/checkpoint.py].
+ * - Spec: docs/protocol.md §9 [59b4718:reliquary/validator/checkpoint.py].
  *
  * @param checkpointN - Non-negative integer.
  * @returns `"checkpoint {n}"`.

@@ -45,7 +45,7 @@ export type HubParentResolver = (digest: string) => Promise<Uint8Array | null>
  * verifying a chain of k links reads each manifest once. What it returns is untrusted:
  * `verifyChain` checks every link.
  *
- * - Spec: PROTOCOL.md §9 (the chain of `checkpoint N` commits).
+ * - Spec: docs/protocol.md §9 (the chain of `checkpoint N` commits).
  *
  * @param parameters - {@link CreateHubParentResolverParameters}.
  * @returns An async resolver; it rejects with `HUB_REQUEST_FAILED` when the Hub fails.

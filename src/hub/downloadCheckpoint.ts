@@ -82,7 +82,7 @@ export type DownloadCheckpointReturnType = {
 
 /**
  * Downloads and verifies a published checkpoint before anyone loads it (the miner side of
- * PROTOCOL.md §9 "How a miner verifies", with the chain of custody on top). In order:
+ * docs/protocol.md §9 "How a miner verifies", with the chain of custody on top). In order:
  *
  * 1. the reference manifest (when given) verifies under `validatorHotkey`, names this repo and
  *    exactly this `revision`, and is not below `minCheckpointN`;
@@ -104,7 +104,7 @@ export type DownloadCheckpointReturnType = {
  * is checked again (steps 1–5 against the Hub, then every digest) rather than trusted; if it no
  * longer matches it is replaced by a fresh download.
  *
- * - Spec: PROTOCOL.md §9; custody chain: `verifyChain`, `verifySnapshotFiles`.
+ * - Spec: docs/protocol.md §9; custody chain: `verifyChain`, `verifySnapshotFiles`.
  *
  * @param parameters - {@link DownloadCheckpointParameters}.
  * @returns {@link DownloadCheckpointReturnType}, with the verified directory.

@@ -124,7 +124,7 @@ const sameBody = (a: CustodyManifest, b: CustodyManifest): boolean => {
  * checkpoint two commits.) The commit names the head it was built on as `parentCommit`, so a
  * concurrent writer makes it fail rather than interleave.
  *
- * - Spec: PROTOCOL.md §9 [59b4718:reliquary/validator/checkpoint.py]; custody manifest: `signCustodyManifest`.
+ * - Spec: docs/protocol.md §9 [59b4718:reliquary/validator/checkpoint.py]; custody manifest: `signCustodyManifest`.
  *
  * @param parameters - {@link PublishCheckpointParameters}.
  * @returns `{ revision, referenceManifest, custodyManifest, reused }`.

@@ -23,7 +23,8 @@ export type ShouldPublishParameters = {
  * that publish until the next multiple; a validator started without a manifest publishes on its
  * first full window.
  *
- * - Spec: PROTOCOL.md §9 "Condition" [59b4718:reliquary/validator/service.py `_train_and_publish`].
+ * - Spec: docs/protocol.md §9 "Condition" [59b4718:reliquary/validator/service.py
+ *   `_train_and_publish`].
  *
  * @param parameters - {@link ShouldPublishParameters}.
  * @returns `trained && (windowN % intervalWindows === 0 || !hasManifest)`.

@@ -6,7 +6,7 @@ import { _isTrusted } from './_verified.js'
 
 /**
  * The reference checkpoint manifest served at `GET /checkpoint`:
- * `{checkpoint_n, repo_id, revision, signature: "ed25519:" + hex}` (PROTOCOL.md §3.4, §9). The
+ * `{checkpoint_n, repo_id, revision, signature: "ed25519:" + hex}` (docs/protocol.md §3.4, §9). The
  * signature is really sr25519 by the validator hotkey and covers only `checkpoint_n` and
  * `revision`, not `repo_id`.
  */
@@ -26,7 +26,7 @@ export const MANIFEST_SIGNATURE_PREFIX = 'ed25519:'
  * The exact bytes a validator signs for a checkpoint manifest: the ASCII (UTF-8) bytes of
  * `f"{checkpoint_n}|{revision}"`, e.g. `7|<40-hex commit>`. Not a hash, not a binary encoding.
  *
- * - Spec: PROTOCOL.md §3.5 (checkpoint manifest row), §9.
+ * - Spec: docs/protocol.md §3.5 (checkpoint manifest row), §9.
  *
  * @param checkpointN - Non-negative integer, written in decimal.
  * @param revision - The HF commit id, verbatim.

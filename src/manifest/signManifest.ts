@@ -22,7 +22,7 @@ export type SignManifestParameters = {
  * Signs a checkpoint manifest as the reference validator does: sr25519 by the validator hotkey
  * over the ASCII bytes of `${checkpointN}|${revision}`, wire form `"ed25519:" + hex(signature)`.
  *
- * - Spec: PROTOCOL.md §3.5, §9 [59b4718:reliquary/validator/checkpoint.py].
+ * - Spec: docs/protocol.md §3.5, §9 [59b4718:reliquary/validator/checkpoint.py].
  *
  * @param hotkey - The validator hotkey (from `createHotkey`).
  * @param parameters - {@link SignManifestParameters}.

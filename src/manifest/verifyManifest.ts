@@ -34,7 +34,7 @@ export type VerifyManifestReturnType =
   | { readonly valid: false; readonly reason: VerifyManifestFailure; readonly message: string }
 
 /**
- * Verifies a `/checkpoint` manifest the way a miner should (PROTOCOL.md §9 "How a miner
+ * Verifies a `/checkpoint` manifest the way a miner should (docs/protocol.md §9 "How a miner
  * verifies", steps 2, 3 and 5): strip the `ed25519:` prefix, hex-decode the 64-byte signature, and
  * sr25519-verify the ASCII message `"{checkpoint_n}|{revision}"` against the validator hotkey,
  * accepting `<Bytes>…</Bytes>`-wrapped signatures as Bittensor's `Keypair.verify` does. Checking

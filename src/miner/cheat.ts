@@ -8,7 +8,7 @@ import { groupSigma, isInZone } from '../reward/groups.js'
 
 /**
  * The dishonest behaviours of the demo's cheating miner (`strategy: 'cheat'`), one per group in
- * rotation. Each one is caught by a different E3 admission check (PROTOCOL.md §4.3, §10):
+ * rotation. Each one is caught by a different E3 admission check (docs/protocol.md §4.3, §10):
  *
  * - `fabricate_sketch`: the GRAIL commitments are random numbers (no proof was computed for these
  *   values) and the commit is re-signed, so the signature still verifies → `grail_fail`;
@@ -32,7 +32,7 @@ export const CHEAT_KINDS: readonly CheatKind[] = /*#__PURE__*/ Object.freeze([
  * `hotkey` so that the commit signature still verifies: what a miner that skips the proof would
  * send. The validator's recomputed sketches differ from random ones by far more than the
  * tolerance at almost every challenged position, so the group fails `grail_fail`. (Constant or
- * all-zero sketches would not be caught by GRAIL alone: PROTOCOL.md §1.8.)
+ * all-zero sketches would not be caught by GRAIL alone: docs/protocol.md §1.8.)
  *
  * @param commit - An honest commit (tokens, beacon and rollout fields are kept).
  * @param hotkey - The miner hotkey that re-signs the binding.

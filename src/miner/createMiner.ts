@@ -19,7 +19,7 @@ import { waitForOpenWindow } from './waitForOpenWindow.js'
 import { windowReport } from './windowReport.js'
 
 /**
- * Creates a Reliquary miner for the E3 wire (PROTOCOL.md §3, §4.3): it polls the validator's
+ * Creates a Reliquary miner for the E3 wire (docs/protocol.md §3, §4.3): it polls the validator's
  * `/state`, keeps its model on the announced checkpoint (downloaded and verified with
  * `downloadCheckpoint`: reference manifest signature, commit title, custody chain and every file
  * digest, before anything is loaded), picks prompts with its {@link PromptPicker} (skipping the
@@ -46,7 +46,8 @@ import { windowReport } from './windowReport.js'
  * {@link CheatKind}); a correct validator rejects every one of them. It is only for tests and
  * demonstrations.
  *
- * - Spec: PROTOCOL.md §1.9, §1.10 (E3 randomness), §3.1–§3.5, §4.3, §9 (checkpoint verification).
+ * - Spec: docs/protocol.md §1.9, §1.10 (E3 randomness), §3.1–§3.5, §4.3, §9 (checkpoint
+ *   verification).
  *
  * @param parameters - {@link CreateMinerParameters}
  * @returns A {@link Miner}.

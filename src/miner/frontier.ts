@@ -234,7 +234,7 @@ export function uniformPicker(options: PickerOptions): PromptPicker {
  * score near 0. With a pooled prior, unseen prompts in an environment of mostly dead prompts
  * score below prompts already seen in the zone.
  *
- * - Spec: PROTOCOL.md §2.4 "Zone", §5.5 (cooldown prompts are never picked).
+ * - Spec: docs/protocol.md §2.4 "Zone", §5.5 (cooldown prompts are never picked).
  *
  * @param options - {@link FrontierPickerOptions}
  * @returns A {@link FrontierPicker}.

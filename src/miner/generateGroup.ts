@@ -12,7 +12,7 @@ import type { GeneratedGroup } from './types.js'
  * one of its group is resampled with a fresh seed up to `duplicateResamples` times; if it still
  * repeats the group comes back with `duplicate: true`.
  *
- * - Spec: PROTOCOL.md §2.4, §4.3 worker step 7 (`hash_duplicate`).
+ * - Spec: docs/protocol.md §2.4, §4.3 worker step 7 (`hash_duplicate`).
  * @internal
  * @returns The group, or null when the prompt leaves no room for a completion.
  */

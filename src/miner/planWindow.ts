@@ -17,7 +17,7 @@ export type MinerWindow = {
 
 /**
  * What the miner will do in the open window `s`: how many groups it may still attempt, which
- * prompts are cooling down, and which zone applies (PROTOCOL.md §2.4 "Zone", §3.3, §5.6).
+ * prompts are cooling down, and which zone applies (docs/protocol.md §2.4 "Zone", §3.3, §5.6).
  * @internal
  */
 export function planWindow(ctx: MinerContext, s: WindowState): MinerWindow {

@@ -17,7 +17,7 @@ const REPLAY_STASH_MAX = 32
  * applies its cheat: fabricated sketches, or rewards shaped into the zone (recorded in
  * `g.claimedRewards` and `g.sigma`).
  *
- * - Spec: PROTOCOL.md §1.9, §1.10 (E3 randomness), §3.1.
+ * - Spec: docs/protocol.md §1.9, §1.10 (E3 randomness), §3.1.
  * @internal
  */
 export async function proveGroup(

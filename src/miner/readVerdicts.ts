@@ -10,7 +10,7 @@ import type { ValidatorResponse } from './validatorClient.js'
  * that arrive meanwhile are settled too. A group still without a verdict stays pending and is
  * settled by a later window's read.
  *
- * - Spec: PROTOCOL.md §3.4 (`/verdicts`).
+ * - Spec: docs/protocol.md §3.4 (`/verdicts`).
  * @internal
  * @throws the signal's reason when aborted; `SCHEMA_INVALID` / `JSON_INVALID` for a malformed answer.
  */

@@ -13,7 +13,7 @@ import type { GeneratedGroup, GroupRecord } from './types.js'
  * group gave the picker nothing to learn is released. The returned record's `skipped` is null
  * when the group goes on to be proven and submitted.
  *
- * - Spec: PROTOCOL.md §2.4 "Zone", §4.3 worker step 7.
+ * - Spec: docs/protocol.md §2.4 "Zone", §4.3 worker step 7.
  * @internal
  */
 export function screenGroup(

@@ -54,7 +54,7 @@ export function randomNonce(): string {
  * commit}`, CPython float formatting), then the envelope signature over (hotkey, window, prompt,
  * merkle root, checkpoint hash, drand round, window randomness, nonce).
  *
- * - Spec: PROTOCOL.md §3.1 (request layout), §3.5 (envelope), §3.6 (merkle root).
+ * - Spec: docs/protocol.md §3.1 (request layout), §3.5 (envelope), §3.6 (merkle root).
  *
  * @param p - {@link BuildSubmitRequestParameters}
  * @returns The request object, ready for `JSON.stringify`.

@@ -13,7 +13,7 @@ import type { GroupRecord } from './types.js'
  * signature) and records the answer on `g`: `submitted` leaves it pending until its worker
  * verdict, any other answer is final. A transport failure is a final `network_error`.
  *
- * - Spec: PROTOCOL.md §3.1, §4.3 handler steps.
+ * - Spec: docs/protocol.md §3.1, §4.3 handler steps.
  * @internal
  * @throws the signal's reason when aborted; `SCHEMA_INVALID` / `JSON_INVALID` for a malformed 200 answer.
  */

@@ -17,7 +17,7 @@ import type { MinerHubOptions } from './types.js'
  * and verified by `downloadCheckpoint` (manifest signature, commit title, custody chain, every
  * file digest) before the loader sees it; only then is the old model disposed.
  *
- * - Spec: PROTOCOL.md §3.3, §3.4 (`/checkpoint`), §9 (checkpoint verification).
+ * - Spec: docs/protocol.md §3.3, §3.4 (`/checkpoint`), §9 (checkpoint verification).
  * @internal
  * @returns Whether a checkpoint was downloaded and loaded.
  * @throws {ReliquaryError} `HUB_REFERENCE_MANIFEST_INVALID` when the announcement goes back, has

@@ -72,7 +72,7 @@ export type CreateMinerParameters = {
   skipOutOfZone?: boolean | undefined
   /**
    * A rollout identical to an earlier one of its group would get the whole group rejected
-   * (`hash_duplicate`, PROTOCOL.md §4.3 worker step 7); small or collapsed models repeat
+   * (`hash_duplicate`, docs/protocol.md §4.3 worker step 7); small or collapsed models repeat
    * themselves often. Such a rollout is resampled with a fresh seed up to this many times; if it
    * still repeats, the group is not submitted (`skipped: 'duplicate_rollouts'`). 0 never
    * resamples. Resampling only on exact repeats leaves every other rollout as sampled.

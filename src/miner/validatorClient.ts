@@ -5,7 +5,7 @@ import type { MinerLog } from './minerContext.js'
 /** A raw answer of the validator. @internal */
 export type ValidatorResponse = { readonly status: number; readonly text: string }
 
-/** The miner's view of the validator's HTTP API (PROTOCOL.md §3.3, §3.4). @internal */
+/** The miner's view of the validator's HTTP API (docs/protocol.md §3.3, §3.4). @internal */
 export type ValidatorClient = {
   /** One request to `{validatorUrl}{path}`; a JSON `body` is posted with its content type. */
   request(

@@ -7,7 +7,7 @@ import type { MinerContext } from './minerContext.js'
  * with randomness and this hotkey still has quota in it (`profile.window.maxSubmissionsPerHotkey`,
  * 0 = no quota). An unreachable validator or one with no active window is polled again.
  *
- * - Spec: PROTOCOL.md §3.3 (`/state`).
+ * - Spec: docs/protocol.md §3.3 (`/state`).
  * @internal
  * @throws the signal's reason when aborted; `SCHEMA_INVALID` / `JSON_INVALID` for a malformed `/state`.
  */

@@ -8,7 +8,7 @@ import { groupSigma, isInZone } from '../reward/groups.js'
  * The success counts k ∈ [0, M] whose binary reward group (k ones, M − k zeros) passes the zone
  * filter, computed with the protocol's own {@link groupSigma} and {@link isInZone}.
  *
- * - Spec: PROTOCOL.md §2.4 "Zone" (k ∈ [2, 6] for M = 8; [1, 7] in bootstrap).
+ * - Spec: docs/protocol.md §2.4 "Zone" (k ∈ [2, 6] for M = 8; [1, 7] in bootstrap).
  *
  * @param rollouts - Group size M (≥ 1).
  * @param options - `bootstrap` and `profile` as in {@link isInZone}.

@@ -39,7 +39,7 @@ export type GenerateResult = {
   /**
    * `log softmax(logits)[token]` of each completion token under the raw (temperature 1,
    * unfiltered) next-token distribution, in float64 from the float32 logits: the
-   * completion-only `token_logprobs` layout (PROTOCOL §1.9).
+   * completion-only `token_logprobs` layout (docs/protocol.md §1.9).
    */
   logprobs: number[]
   /** `"eos"` when an EOS id was produced, `"length"` when `maxNewTokens` ran out, `"stop"` when `stopWhen` ended it. */

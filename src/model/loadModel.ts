@@ -46,7 +46,7 @@ export type HiddenStatesOptions = {
 
 /** Result of {@link CausalLM.forward}; both tensors are new and owned by the caller. */
 export type ForwardResult = {
-  /** Last hidden state after the final RMSNorm, `[T, hiddenSize]` (PROTOCOL §1.5). */
+  /** Last hidden state after the final RMSNorm, `[T, hiddenSize]` (docs/protocol.md §1.5). */
   hidden: tf.Tensor2D
   /** `lm_head` logits, `[T, vocabSize]`; row t scores token t + 1. */
   logits: tf.Tensor2D
@@ -76,7 +76,7 @@ export type CausalLM = {
   readonly weightSpecs: readonly WeightSpec[]
   /**
    * Full causal forward pass over one unpadded sequence (batch 1, no attention mask), the
-   * `model(input_ids)` of PROTOCOL §1.5. Synchronous; runs on the current backend.
+   * `model(input_ids)` of docs/protocol.md §1.5. Synchronous; runs on the current backend.
    * @param tokens - Token ids, each an integer in `[0, vocabSize)`; at least one.
    * @returns New `hidden` and `logits` tensors the caller must dispose.
    * @throws {ReliquaryError} `INVALID_ARGUMENT` for an empty list or an out-of-range id.

@@ -8,7 +8,7 @@ import { ReliquaryError } from '../errors/base.js'
 export type EncodeOptions = {
   /**
    * Add the template's special tokens (BOS etc.). The protocol encodes prompts with
-   * `add_special_tokens=False` (PROTOCOL §2.4), so the default is false.
+   * `add_special_tokens=False` (docs/protocol.md §2.4), so the default is false.
    * @default false
    */
   addSpecialTokens?: boolean | undefined

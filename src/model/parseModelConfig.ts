@@ -58,7 +58,7 @@ export type ModelConfig = {
   readonly mlpBias: boolean
   /**
    * End-of-sequence ids: `generation_config.json`'s `eos_token_id` when present (the set the
-   * validator uses, PROTOCOL §2.1), else `config.json`'s. Possibly empty.
+   * validator uses, docs/protocol.md §2.1), else `config.json`'s. Possibly empty.
    */
   readonly eosTokenIds: readonly number[]
   readonly bosTokenId: number | undefined

@@ -25,14 +25,14 @@ export const E1_REJECT_REASONS = [
 
 /**
  * Reject reasons of checks that only a forgery can fail, taken from the reference's later
- * pipeline (PROTOCOL.md §11) and on in every profile: `tokens_mismatch` (outer tokens differ
+ * pipeline (docs/protocol.md §11) and on in every profile: `tokens_mismatch` (outer tokens differ
  * from `commit.tokens`, attack #27 of §10).
  */
 export const HARDENING_REJECT_REASONS = ['tokens_mismatch'] as const
 
 /**
  * Reject reasons of the registration check a validator runs only when it has a chain (HEAD,
- * PROTOCOL.md §11): `hotkey_not_registered` (no uid on the netuid), `registration_unavailable`
+ * docs/protocol.md §11): `hotkey_not_registered` (no uid on the netuid), `registration_unavailable`
  * (no metagraph could be read yet). Without a chain (demo, tests) nothing is checked.
  */
 export const CHAIN_REJECT_REASONS = ['hotkey_not_registered', 'registration_unavailable'] as const
@@ -63,7 +63,7 @@ export type RejectReason = (typeof E3_REJECT_REASONS)[number]
  * Every number and rule the protocol fixes for one era. Each check in the SDK takes its numbers
  * from a profile; nothing is read from scattered constants. Profiles are deeply frozen.
  *
- * Sources are the Python reference constants at the era's commit (PROTOCOL.md §0-§9).
+ * Sources are the Python reference constants at the era's commit (docs/protocol.md §0-§9).
  */
 export type ProtocolProfile = {
   /** Profile id, e.g. `"e3"`. */

@@ -3,7 +3,8 @@ import { ReliquaryError } from '../errors/base.js'
 import { DEFAULT_PROFILE, E3_REJECT_REASONS, type ProtocolProfile } from './profiles.js'
 
 /**
- * Strict zod schemas for the E3 wire formats (PROTOCOL.md §1.9, §3.1-§3.4). Like the reference's
+ * Strict zod schemas for the E3 wire formats (docs/protocol.md §1.9, §3.1-§3.4). Like the
+ * reference's
  * pydantic models (`extra="forbid"`), unknown fields are rejected at every level; unlike them,
  * every array and string is bounded so hostile bodies fail fast, and numbers must be JSON numbers
  * (no numeric strings, no booleans as integers). Schemas are built per profile because M, K,

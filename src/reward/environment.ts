@@ -20,7 +20,7 @@ export type Problem = {
  * miner both use. Indices wrap modulo {@link RewardEnvironment.size} like the reference's
  * `get_problem` (admission separately rejects `promptIdx ≥ size`).
  *
- * - Spec: PROTOCOL.md §6.
+ * - Spec: docs/protocol.md §6.
  */
 export interface RewardEnvironment {
   /** Environment name (`"math"`, …). */
@@ -54,7 +54,7 @@ export type CreateMathEnvironmentOptions = {
 /**
  * `sha256(prompt_utf8).hexdigest()[:16]`, the reference's problem id.
  *
- * - Spec: PROTOCOL.md §6.1.
+ * - Spec: docs/protocol.md §6.1.
  *
  * @param prompt - The problem statement.
  * @returns 16 lowercase hex characters.
@@ -79,7 +79,8 @@ function checkIndex(index: number): void {
  * row is the inner text of the last balanced `\boxed{}` / `\fbox{}` of its solution (`""` when
  * there is none, which makes every completion score 0), and rewards are {@link mathReward}.
  *
- * - Spec: PROTOCOL.md §6.1 (mirrors `MATHEnvironment` in `reliquary/environment/math.py`, 59b4718).
+ * - Spec: docs/protocol.md §6.1 (mirrors `MATHEnvironment` in `reliquary/environment/math.py`,
+ *   59b4718).
  *
  * @param options - {@link CreateMathEnvironmentOptions}
  * @returns A frozen {@link RewardEnvironment}.

@@ -8,7 +8,8 @@ const FBOX = '\\fbox{'
  * of the two `lastIndexOf` hits is taken, then braces are counted from its `{` until the depth
  * returns to zero. An unbalanced box gives `null`, and so does `\boxed x` without braces.
  *
- * - Spec: PROTOCOL.md §6.1 (mirrors `_last_boxed_only_string` in `reliquary/environment/math.py`).
+ * - Spec: docs/protocol.md §6.1 (mirrors `_last_boxed_only_string` in
+ *   `reliquary/environment/math.py`).
  *
  * @param text - A completion or a reference solution.
  * @returns The boxed substring (for example `"\\boxed{\\frac{1}{2}}"`), or `null`.
@@ -40,7 +41,7 @@ export function lastBoxedOnlyString(text: string): string | null {
  * Removes one `\boxed{…}` / `\fbox{…}` wrapper when `s` starts with the opening and ends with `}`
  * (no balance check, exactly like the reference); any other string is returned unchanged.
  *
- * - Spec: PROTOCOL.md §6.1 (mirrors `_strip_boxed_wrapper`).
+ * - Spec: docs/protocol.md §6.1 (mirrors `_strip_boxed_wrapper`).
  *
  * @param s - A boxed substring or a raw ground truth.
  * @returns The inner text, or `s` itself.
@@ -64,7 +65,7 @@ export function stripBoxedWrapper(s: string): string {
  * `null` when there is none. This is the candidate answer the MATH and OpenMathInstruct rewards
  * compare, before normalisation.
  *
- * - Spec: PROTOCOL.md §6.1 (`_strip_boxed_wrapper(_last_boxed_only_string(text))`).
+ * - Spec: docs/protocol.md §6.1 (`_strip_boxed_wrapper(_last_boxed_only_string(text))`).
  *
  * @param text - A model completion.
  * @returns The boxed answer, or `null`.

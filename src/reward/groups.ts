@@ -28,7 +28,8 @@ function meanAndStd(rewards: readonly number[]): { mean: number; std: number } {
  * Computed in the reference's order (`sum(r)/n`, `sum((r−mean)**2)/n`, `**0.5`) so the value is
  * bit-identical to the Python one.
  *
- * - Spec: PROTOCOL.md §2.4 "Zone" (mirrors `compute_sigma` / `_population_std` in the validator).
+ * - Spec: docs/protocol.md §2.4 "Zone" (mirrors `compute_sigma` / `_population_std` in the
+ *   validator).
  *
  * @param rewards - The M rewards of one submission's rollouts.
  * @returns σ ≥ 0.
@@ -57,7 +58,7 @@ export type IsInZoneOptions = {
  * Whether a group's σ passes the zone filter: σ below `profile.group.sigmaEpsilon` (zero variance)
  * never passes, even in bootstrap; otherwise σ ≥ `sigmaMin` (or `bootstrapSigmaMin`).
  *
- * - Spec: PROTOCOL.md §2.4 "Zone", §5.6 (mirrors `is_in_zone`).
+ * - Spec: docs/protocol.md §2.4 "Zone", §5.6 (mirrors `is_in_zone`).
  *
  * @param sigma - From {@link groupSigma}.
  * @param options - {@link IsInZoneOptions}
@@ -90,8 +91,8 @@ export type IsBootstrapWindowOptions = {
  * Whether window `windowN` is a bootstrap window: `0 ≤ windowN − subnetStart < bootstrapWindows`.
  * Bootstrap windows use the relaxed zone threshold.
  *
- * - Spec: PROTOCOL.md §5.6 (mirrors `is_bootstrap_window`; note §13.13: the reference compares a
- *   window counter with a constant named as a block).
+ * - Spec: docs/protocol.md §5.6 (mirrors `is_bootstrap_window`; note §13.13: the reference compares
+ *   a window counter with a constant named as a block).
  *
  * @param windowN - The window number.
  * @param options - {@link IsBootstrapWindowOptions}
@@ -129,7 +130,7 @@ export type GroupAdvantagesOptions = {
  * std < `profile.group.sigmaEpsilon` (the training step then skips the group). An empty group gives
  * `[]`. The arithmetic follows the reference order, so results match it bit for bit.
  *
- * - Spec: PROTOCOL.md §7 "Advantage" (mirrors `_compute_advantages` in `reliquary/validator/training.py`).
+ * - Spec: docs/protocol.md §7 "Advantage" (mirrors `_compute_advantages` in `reliquary/validator/training.py`).
  *
  * @param rewards - The rewards of one group.
  * @param options - {@link GroupAdvantagesOptions}

@@ -8,7 +8,7 @@ import { normalizeMathAnswer } from './normalizeMathAnswer.js'
  * first) and the normalised ground truth is not empty; otherwise 0. A completion without a box
  * scores 0.
  *
- * - Spec: PROTOCOL.md §6.1 (mirrors `compute_math_reward` in `reliquary/environment/math.py`, 59b4718).
+ * - Spec: docs/protocol.md §6.1 (mirrors `compute_math_reward` in `reliquary/environment/math.py`, 59b4718).
  *
  * @param completion - The decoded completion text (special tokens included, as the validator decodes it).
  * @param groundTruth - The problem's `ground_truth`.

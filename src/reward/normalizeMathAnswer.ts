@@ -18,7 +18,7 @@ const TRAILING_ZERO_DECIMAL = /^-?\p{Nd}+\.0+$/u
  * 6. Python `strip()`, strip trailing `.`, `strip()` again;
  * 7. delete every whitespace run (Python's Unicode `\s`).
  *
- * - Spec: PROTOCOL.md §6.1 (mirrors `_normalize_answer` in `reliquary/environment/math.py`, 59b4718).
+ * - Spec: docs/protocol.md §6.1 (mirrors `_normalize_answer` in `reliquary/environment/math.py`, 59b4718).
  *
  * @param s - A boxed answer or a ground truth.
  * @returns The normalised string (possibly empty).
@@ -46,7 +46,7 @@ export function normalizeMathAnswer(s: string): string {
  * when the string is longer than one character, then rewrite `-?\d+\.0+` (whole string) to its
  * integer part.
  *
- * - Spec: PROTOCOL.md §6.2 (mirrors `_normalize_answer` in `reliquary/environment/openmathinstruct.py`, 0b2d53f).
+ * - Spec: docs/protocol.md §6.2 (mirrors `_normalize_answer` in `reliquary/environment/openmathinstruct.py`, 0b2d53f).
  *
  * @param s - A boxed answer, a fallback number, or an `expected_answer`.
  * @returns The normalised string (possibly empty).

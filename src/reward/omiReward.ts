@@ -22,7 +22,7 @@ function lastLine(completion: string): string {
  * and the normalised ground truth is not empty. A completion with neither a box nor a leading
  * number scores 0. (HEAD later added value equality and removed the fallback; this is the E3 rule.)
  *
- * - Spec: PROTOCOL.md §6.2 (mirrors `_compute_omi_reward` in `reliquary/environment/openmathinstruct.py`, 0b2d53f).
+ * - Spec: docs/protocol.md §6.2 (mirrors `_compute_omi_reward` in `reliquary/environment/openmathinstruct.py`, 0b2d53f).
  *
  * @param completion - The decoded completion text.
  * @param groundTruth - The row's `expected_answer`.

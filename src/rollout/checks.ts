@@ -40,7 +40,7 @@ export type TerminationResult = {
  * second-to-last position must be ≥ `minEosProbability` (0.01 in E3, 0.02 in E1, where only the
  * EOS path exists).
  *
- * - Spec: PROTOCOL.md §2.1.
+ * - Spec: docs/protocol.md §2.1.
  */
 export function checkTermination(
   r: RolloutShape,
@@ -70,7 +70,7 @@ export type LogprobResult = { ok: boolean; medianDev: number; positions: number[
  * median deviation is ≤ `logprobIsEps`. Completions shorter than K, a layout that matches
  * neither accepted form, or an out-of-range position fail with `medianDev = Infinity`.
  *
- * - Spec: PROTOCOL.md §2.2 (`verify_logprobs_claim`).
+ * - Spec: docs/protocol.md §2.2 (`verify_logprobs_claim`).
  */
 export function checkLogprobs(
   r: RolloutShape & { tokenLogprobs: readonly number[] },
@@ -121,7 +121,7 @@ export type DistributionResult = {
  * `samplingMedianLowMax` or the 10% quantile below `samplingLowQ10Max`. Fewer than
  * `samplingMinSteps` probabilities give no decision.
  *
- * - Spec: PROTOCOL.md §2.3 (`evaluate_token_distribution`).
+ * - Spec: docs/protocol.md §2.3 (`evaluate_token_distribution`).
  */
 export function checkDistribution(
   r: RolloutShape,

@@ -25,7 +25,8 @@ export type ProveRolloutParameters = {
 }
 
 /**
- * Builds the complete, signed `commit` object of a rollout (PROTOCOL.md §1.9): one GRAIL sketch per
+ * Builds the complete, signed `commit` object of a rollout (docs/protocol.md §1.9): one GRAIL
+ * sketch per
  * position from the miner's own hidden states, the completion-only `token_logprobs`, the proof
  * version and layer of the profile, the beacon randomness, and the sr25519 signature over the
  * commit binding. `success`, `total_reward` and `advantage` are sent as the reference miner sends

@@ -64,8 +64,8 @@ export type VerifyRolloutReturnType = {
 const empty = { commit: null, grail: null, termination: null, logprob: null, distribution: null }
 
 /**
- * Runs the per-rollout checks of an E3 validator, in the reference order (PROTOCOL.md §4.3 step
- * 10): schema, token bounds and length, prompt binding, commit signature, randomness binding,
+ * Runs the per-rollout checks of an E3 validator, in the reference order (docs/protocol.md §4.3
+ * step 10): schema, token bounds and length, prompt binding, commit signature, randomness binding,
  * GRAIL proof, termination, logprob, distribution. Cheap checks come first; the model runs once,
  * only when they pass, and its logits feed every behavioural check.
  *

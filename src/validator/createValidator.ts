@@ -115,8 +115,8 @@ export type Validator = {
   /** Counts per miner hotkey over the validator's life (copies). */
   hotkeyCounts(): Record<string, HotkeyCounts>
   /**
-   * One iteration of the E3 loop (PROTOCOL.md §5.1): wait for the next drand boundary, derive the
-   * randomness from the verified beacon, OPEN; admit until the seal is due (trigger round, next
+   * One iteration of the E3 loop (docs/protocol.md §5.1): wait for the next drand boundary, derive
+   * the randomness from the verified beacon, OPEN; admit until the seal is due (trigger round, next
    * boundary + grace, empty queue), the window times out, or {@link Validator.closeWindow};
    * TRAINING (one GRPO step on a full batch); PUBLISHING (`shouldPublish`: save, publish with a
    * custody manifest, refresh the verify model); archive; EMA; READY.
@@ -308,10 +308,10 @@ function validatorFacade(
  * hash dedup and EMA. {@link Validator.runWindow} runs one window of the loop.
  *
  * The window numbers start at `lastWindowN + 1`; with no manifest yet, the first full window
- * publishes (PROTOCOL.md §9), then every `window_n % publishing.intervalWindows === 0`.
+ * publishes (docs/protocol.md §9), then every `window_n % publishing.intervalWindows === 0`.
  * The validator never changes the TensorFlow.js backend: pick one first (`useBackend`).
  *
- * - Spec: PROTOCOL.md §5.1 (loop), §5.2 (seal), §7 (training), §8 (EMA), §9 (publishing),
+ * - Spec: docs/protocol.md §5.1 (loop), §5.2 (seal), §7 (training), §8 (EMA), §9 (publishing),
  *   §3.7 (archive) (mirrors `ValidatorService.run` in `reliquary/validator/service.py` at 0b2d53f).
  *
  * @param parameters - {@link CreateValidatorParameters}

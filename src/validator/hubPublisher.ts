@@ -7,7 +7,7 @@ import { loadModel, type CausalLM } from '../model/loadModel.js'
 import { saveModel } from '../model/saveModel.js'
 import type { CheckpointPublisher } from './steps/publishPolicy.js'
 
-/** Where and how the validator publishes checkpoints (PROTOCOL.md §9). */
+/** Where and how the validator publishes checkpoints (docs/protocol.md §9). */
 export type ValidatorHubOptions = {
   /** Hub base URL (the local Hub server's `url` in the demo). @default https://huggingface.co */
   hubUrl?: string | undefined
@@ -72,7 +72,7 @@ async function reloadVerifyModel(verifyModel: CausalLM, dir: string): Promise<vo
  * base model's tokenizer files), publishes it with a signed custody manifest, and reloads the
  * verify model from what was saved.
  *
- * - Spec: PROTOCOL.md §9.
+ * - Spec: docs/protocol.md §9.
  *
  * @param p - {@link CreateHubPublisherParameters}
  * @returns A {@link CheckpointPublisher}.

@@ -41,7 +41,7 @@ export type RunValidatorReturnType = {
  * `reliquary validator`. A window that throws (a drand source down, a full disk) ends the loop
  * with that error after the validator is disposed.
  *
- * - Spec: PROTOCOL.md §5.1.
+ * - Spec: docs/protocol.md §5.1.
  *
  * @param parameters - {@link RunValidatorParameters}
  * @returns {@link RunValidatorReturnType}

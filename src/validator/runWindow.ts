@@ -16,7 +16,8 @@ import { buildWindowReport, type WindowReport } from './windowReport.js'
  * the {@link ValidatorContext} it depends on. Any error aborts the window back to `ready` and is
  * rethrown; the state keeps what the finished steps wrote.
  *
- * - Spec: PROTOCOL.md §5.1 (mirrors `ValidatorService.run` in `reliquary/validator/service.py`).
+ * - Spec: docs/protocol.md §5.1 (mirrors `ValidatorService.run` in
+ *   `reliquary/validator/service.py`).
  *
  * @param state - The validator's state, updated in place.
  * @param ctx - {@link ValidatorContext}

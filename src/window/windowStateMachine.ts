@@ -4,7 +4,7 @@ import { ReliquaryError, invalidArgument } from '../errors/base.js'
  * The validator's window phase, as `/state.state` reports it (`"open" | "training" |
  * "publishing" | "ready"`).
  *
- * - Spec: PROTOCOL.md §3.3, §5.1.
+ * - Spec: docs/protocol.md §3.3, §5.1.
  */
 export type WindowPhase = 'open' | 'training' | 'publishing' | 'ready'
 
@@ -55,7 +55,7 @@ export type WindowStateMachineOptions = {
  *
  * (Named `WindowStateMachine` rather than `Window` so it does not shadow the DOM global.)
  *
- * - Spec: PROTOCOL.md §5.1 (mirrors the loop of `ValidatorService.run`).
+ * - Spec: docs/protocol.md §5.1 (mirrors the loop of `ValidatorService.run`).
  *
  * @example
  * ```ts

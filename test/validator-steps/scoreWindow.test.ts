@@ -1,5 +1,5 @@
 // Step 7 of the validator's window (src/validator/steps/scoreWindow.ts): the EMA of the window's
-// emission shares (PROTOCOL.md §8: ema ← α·share + (1 − α)·ema, α = 2/73 in E3).
+// emission shares (docs/protocol.md §8: ema ← α·share + (1 − α)·ema, α = 2/73 in E3).
 import { describe, expect, test } from 'vitest'
 import { scoreWindow } from '../../src/validator/steps/scoreWindow.js'
 import { harness } from './_fakes.js'

@@ -203,7 +203,7 @@ async function listen(server: Server, host: string, port: number): Promise<Addre
 
 /**
  * Starts the validator's HTTP API on `node:http`, wire-compatible with the reference E3
- * validator (FastAPI, PROTOCOL.md §3):
+ * validator (FastAPI, docs/protocol.md §3):
  *
  * - `GET /state` → the {@link WindowState} document, or 503 `{"detail":"no_active_window"}`;
  * - `POST /submit` → the arrival time is stamped when the request arrives, before the body is
@@ -224,7 +224,7 @@ async function listen(server: Server, host: string, port: number): Promise<Addre
  * arrive within `bodyTimeoutMs` (else 408 `request_timeout`), and a request whose body is still
  * arriving is not pending: the seal never waits for it.
  *
- * - Spec: PROTOCOL.md §3.1–§3.4, §4.3 (mirrors `reliquary/validator/server.py` at 0b2d53f).
+ * - Spec: docs/protocol.md §3.1–§3.4, §4.3 (mirrors `reliquary/validator/server.py` at 0b2d53f).
  *
  * @param parameters - {@link ValidatorServerParameters}
  * @returns The listening {@link ValidatorServer}.
@@ -275,7 +275,7 @@ export async function createValidatorServer(
     report,
   }
   const server = createServer((req, res) => {
-    // E3 stamps the arrival in ASGI middleware, before the body is parsed (PROTOCOL.md §4.3).
+    // E3 stamps the arrival in ASGI middleware, before the body is parsed (docs/protocol.md §4.3).
     const arrivalSeconds = o.now()
     route(p, submit, req, arrivalSeconds).then(
       (r) => send(res, r),

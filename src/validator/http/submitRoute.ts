@@ -126,7 +126,7 @@ async function handleSubmit(
  * `{"detail":[{type, loc, msg}, …]}`; otherwise the pipeline's handler stage answers
  * ({@link toSubmitHttpResponse}). Every answer is counted and reported.
  *
- * - Spec: PROTOCOL.md §3.2, §4.3.
+ * - Spec: docs/protocol.md §3.2, §4.3.
  *
  * @param ctx - {@link SubmitRouteContext}
  * @param req - The request (its body not yet read).

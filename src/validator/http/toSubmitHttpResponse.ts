@@ -21,7 +21,7 @@ const REFUSAL_STATUS: Readonly<Record<AdmissionRefusal, number>> = {
  * `{"detail": …}` for the other refusals, and `Connection: close` after a bad envelope signature
  * (E3 drops the connection of a sender it could not authenticate).
  *
- * - Spec: PROTOCOL.md §3.2.
+ * - Spec: docs/protocol.md §3.2.
  *
  * @param v - A handler verdict.
  * @returns Status, JSON body and extra headers.

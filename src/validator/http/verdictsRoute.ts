@@ -22,7 +22,7 @@ export function isVerdictsPath(path: string): boolean {
  * with FastAPI's `float_parsing` item for a `since` that is not a number; 404 for a hotkey that
  * is not valid percent-encoding.
  *
- * - Spec: PROTOCOL.md §3.4.
+ * - Spec: docs/protocol.md §3.4.
  *
  * @param pipeline - Holds the verdict rings.
  * @param url - The parsed request URL (a verdicts path).

@@ -13,7 +13,7 @@ export type SealReason = 'trigger' | 'timeout' | 'closed'
  * meanwhile) until its seal is due, it times out, or `signal` aborts. Polls every
  * `ctx.pollIntervalMs`; never seals anything itself.
  *
- * - Spec: PROTOCOL.md §5.2 (seal rule).
+ * - Spec: docs/protocol.md §5.2 (seal rule).
  *
  * @param batcher - The open window.
  * @param ctx - The clock, the poll interval and the pending-submission count are used.

@@ -9,7 +9,7 @@ import type { ValidatorContext } from '../validatorContext.js'
  * Step 6, archive: the sealed window's record (batch, runners-up, rejects, late drops) as the
  * reference's gzip JSON object, written to `archiveDir` under `windowArchiveKey(n)`.
  *
- * - Spec: PROTOCOL.md §3.7.
+ * - Spec: docs/protocol.md §3.7.
  *
  * @param batcher - The sealed window.
  * @param ctx - The pipeline (late drops), environment, EOS id, validator address, archive

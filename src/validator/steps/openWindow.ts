@@ -54,7 +54,7 @@ export async function beaconAt(
  * round's verified beacon, and opens window `state.windowN + 1`: a fresh batcher (sharing the
  * cooldown and hash dedup) becomes the pipeline's active window and the phase moves to `open`.
  *
- * - Spec: PROTOCOL.md §5.1 (E3 loop, step OPEN).
+ * - Spec: docs/protocol.md §5.1 (E3 loop, step OPEN).
  *
  * @param state - Updated: `windowN`, `batcher`.
  * @param ctx - The clock, beacons, pipeline, phase and tally are used.

@@ -46,7 +46,7 @@ export type CheckpointPublisher = (
  * `publishing.intervalWindows`), the policy is published and becomes the served checkpoint. A
  * failing publish is reported (`publish_failed`) and the previous checkpoint stays in force.
  *
- * - Spec: PROTOCOL.md §9.
+ * - Spec: docs/protocol.md §9.
  *
  * @param state - Read: `models`; updated: `checkpoint` (after a successful publish only).
  * @param ctx - The phase, the publisher (none: nothing is published) and the events are used.

@@ -5,7 +5,7 @@ import type { ValidatorState } from '../validatorState.js'
 /**
  * Step 7, score: folds the window's emission shares into the EMA, partial windows included.
  *
- * - Spec: PROTOCOL.md §8.
+ * - Spec: docs/protocol.md §8.
  *
  * @param state - Updated: `ema`.
  * @param ctx - The profile (EMA α).

@@ -9,7 +9,7 @@ import type { SealReason } from './admitUntilSeal.js'
  * trigger (admission closes for good, the batch is selected, the winning prompts enter the
  * cooldown and their rollout hashes the dedup).
  *
- * - Spec: PROTOCOL.md §5.2, §5.3.
+ * - Spec: docs/protocol.md §5.2, §5.3.
  *
  * @param batcher - The open window.
  * @param ctx - The phase, the pending-submission count and the events are used.

@@ -12,7 +12,7 @@ import type { ValidatorState } from '../validatorState.js'
  * trained window is remembered for the next custody manifest. A failing step is reported
  * (`train_failed`) and the window goes on untrained, as the reference logs and continues.
  *
- * - Spec: PROTOCOL.md §7.
+ * - Spec: docs/protocol.md §7.
  *
  * @param state - Read: `models.trainer`; updated: `checkpoint.trainedSinceParent`.
  * @param ctx - The events are used.

@@ -30,7 +30,7 @@ import { checkTokensMatch } from './checkTokensMatch.js'
 // Ordered lists
 // ------------------------------------------------------------------------------------------------
 
-/** The E3 `/submit` handler checks, in the reference order (PROTOCOL.md §4.3 handler steps 1–12). */
+/** The E3 `/submit` handler checks, in the reference order (docs/protocol.md §4.3 handler steps 1–12). */
 export const E3_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] =
   /*#__PURE__*/ Object.freeze([
     checkEnvelope,
@@ -49,7 +49,8 @@ export const E3_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] =
 
 /**
  * The E3 worker checks, in the reference order: the server worker's window and seal checks, then
- * `_accept_locked` steps 1–10 (PROTOCOL.md §4.3), with `tokens_mismatch` (a check only a forgery
+ * `_accept_locked` steps 1–10 (docs/protocol.md §4.3), with `tokens_mismatch` (a check only a
+ * forgery
  * can fail, from the reference's later pipeline) before the first step that reads rollout content.
  * Everything before `rollouts` is cheap; the model
  * runs only inside the rollout verifier.
@@ -72,13 +73,13 @@ export const E3_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
   ])
 
 /**
- * The E1 `/submit` handler checks (PROTOCOL.md §4.1): state, active window (refused:
+ * The E1 `/submit` handler checks (docs/protocol.md §4.1): state, active window (refused:
  * `no_active_window`), window (refused: `window_mismatch`); then a provisional `accepted`.
  */
 export const E1_HANDLER_CHECKS: readonly AdmissionCheck<HandlerContext>[] =
   /*#__PURE__*/ Object.freeze([checkWindowState, checkActiveWindow, checkHandlerWindowMatch])
 
-/** The E1 worker checks (`_accept_locked` at 59b4718, PROTOCOL.md §4.1 steps 1–9), with `tokens_mismatch` before the reward step. */
+/** The E1 worker checks (`_accept_locked` at 59b4718, docs/protocol.md §4.1 steps 1–9), with `tokens_mismatch` before the reward step. */
 export const E1_WORKER_CHECKS: readonly AdmissionCheck<WorkerContext>[] =
   /*#__PURE__*/ Object.freeze([
     checkBatcherActive,

@@ -68,7 +68,7 @@ type QueueItem = { request: AdmissionRequest; arrivalSeconds: number; batcher: W
  * Quota note: as in the reference, a request whose envelope verifies consumes one unit of its
  * hotkey's quota whatever its later outcome; a bad envelope consumes none.
  *
- * - Spec: PROTOCOL.md §4.3, §3.2, §3.4.
+ * - Spec: docs/protocol.md §4.3, §3.2, §3.4.
  *
  * @example
  * ```ts

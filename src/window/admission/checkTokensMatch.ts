@@ -15,7 +15,7 @@ function commitTokensOf(commit: unknown): unknown {
  *
  * E1–E3 recompute the reward on the outer tokens but prove, sign and hash `commit.tokens`, so a
  * group can prove an honest sequence and be scored on edited tokens (the token split, attack #27
- * of PROTOCOL.md §10). An honest miner sends the same list twice, so only a forgery fails this
+ * of docs/protocol.md §10). An honest miner sends the same list twice, so only a forgery fails this
  * check, and it is on in every profile (the reference added `TOKENS_MISMATCH` after E3, §11). It
  * runs first among the worker steps that read rollout content, so the hash, reward and proof
  * steps after it all see one sequence. A `commit.tokens` that is not an array is left to the

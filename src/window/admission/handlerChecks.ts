@@ -5,7 +5,7 @@ import type { AdmissionCheck } from './admissionTypes.js'
 import { NO_BATCHER, fail, requestRound } from './_checkHelpers.js'
 
 // ------------------------------------------------------------------------------------------------
-// Handler checks (E3 order, PROTOCOL.md §4.3 handler steps 1-12); most run at the worker too
+// Handler checks (E3 order, docs/protocol.md §4.3 handler steps 1-12); most run at the worker too
 // ------------------------------------------------------------------------------------------------
 
 /**

@@ -4,8 +4,8 @@
  * (capped so a spoofer cannot flood a victim's `/verdicts`). Both reset when the active batcher
  * changes (a new window).
  *
- * - Spec: PROTOCOL.md §4.3 steps 1–2 (mirrors `_per_window_counts` and `_bad_envelope_counts` in
- *   `reliquary/validator/server.py`).
+ * - Spec: docs/protocol.md §4.3 steps 1–2 (mirrors `_per_window_counts` and `_bad_envelope_counts`
+ *   in `reliquary/validator/server.py`).
  *
  * @example
  * ```ts

@@ -65,7 +65,7 @@ export type ParseSubmissionReturnType =
  * failure refuses the request (`reason: 'bad_schema'`, `refusal: 'malformed'`, as the reference's
  * pydantic layer answers), at the worker it is a `bad_schema` verdict.
  *
- * - Spec: PROTOCOL.md §3.1, §4.3 step 0.
+ * - Spec: docs/protocol.md §3.1, §4.3 step 0.
  *
  * @param body - A JSON string, UTF-8 bytes, or an already-parsed value.
  * @param options - `profile` (request layout); `stage` decides the failure form. `maxBytes` bounds text bodies.
@@ -171,7 +171,7 @@ function withRegistration(
  * `{accepted: true, reason: 'submitted'}` (E3: queued, the real verdict comes from the worker) or a
  * provisional `accepted` (E1). The caller enqueues it. Never throws.
  *
- * - Spec: PROTOCOL.md §4.3 (E3 handler), §4.1 (E1 handler).
+ * - Spec: docs/protocol.md §4.3 (E3 handler), §4.1 (E1 handler).
  *
  * @param ctx - {@link HandlerContext}
  * @param checks - @default admissionChecksFor(ctx.config.profile).handler
@@ -208,7 +208,7 @@ export async function runHandlerStage(
  * Rejects after the window/seal pre-checks are counted in the batcher's reject diagnostics. Never
  * throws.
  *
- * - Spec: PROTOCOL.md §4.3 (E3 worker), §4.1 (E1 worker).
+ * - Spec: docs/protocol.md §4.3 (E3 worker), §4.1 (E1 worker).
  *
  * @param ctx - {@link WorkerContext} (a fresh `scratch`).
  * @param checks - @default admissionChecksFor(ctx.config.profile).worker

@@ -8,7 +8,7 @@ import type { AdmissionCheck, RolloutVerdict } from './admissionTypes.js'
 import { fail, own, requestRound } from './_checkHelpers.js'
 
 // ------------------------------------------------------------------------------------------------
-// Worker checks (E3 order, PROTOCOL.md §4.3 worker steps)
+// Worker checks (E3 order, docs/protocol.md §4.3 worker steps)
 // ------------------------------------------------------------------------------------------------
 
 /** Worker pre-check: the window the item was queued for must still be the active one (`worker_dropped`). */
@@ -188,7 +188,7 @@ export const checkRollouts: AdmissionCheck<WorkerContext> = {
 }
 
 // ------------------------------------------------------------------------------------------------
-// E1 (legacy) worker checks, PROTOCOL.md §4.1
+// E1 (legacy) worker checks, docs/protocol.md §4.1
 // ------------------------------------------------------------------------------------------------
 
 /**

@@ -62,7 +62,7 @@ function rolloutPayload(
  *
  * `response_time` is `acceptedAtSeconds − openedAtSeconds` when both are known, else `null`.
  *
- * - Spec: PROTOCOL.md §3.7 (mirrors `_archive_window` in `reliquary/validator/service.py` at 0b2d53f).
+ * - Spec: docs/protocol.md §3.7 (mirrors `_archive_window` in `reliquary/validator/service.py` at 0b2d53f).
  *
  * @param p - {@link BuildWindowArchiveParameters}
  * @returns A {@link WindowArchiveRecord} ready for {@link encodeWindowArchive}.

@@ -42,7 +42,7 @@ async function gunzipBounded(bytes: Uint8Array, maxBytes: number): Promise<Uint8
  * Python's `json.dumps` writes `NaN`/`Infinity` for non-finite floats, which is not JSON; such an
  * archive fails with `JSON_INVALID` (the E3 fields are finite by construction).
  *
- * - Spec: PROTOCOL.md §3.7.
+ * - Spec: docs/protocol.md §3.7.
  *
  * @param bytes - The stored object.
  * @param options - {@link DecodeWindowArchiveOptions}

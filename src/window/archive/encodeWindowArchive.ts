@@ -6,7 +6,7 @@ import { assertWindowNumber } from './windowArchive.js'
 /**
  * The R2 object key of a window archive: `reliquary/dataset/window-<N>.json.gz`.
  *
- * - Spec: PROTOCOL.md §3.7.
+ * - Spec: docs/protocol.md §3.7.
  *
  * @param windowN - The window number.
  * @returns The key.
@@ -64,7 +64,7 @@ async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
  *
  * Uses the platform `CompressionStream` (Node ≥ 18, browsers, Deno).
  *
- * - Spec: PROTOCOL.md §3.7.
+ * - Spec: docs/protocol.md §3.7.
  *
  * @param archive - The record (see {@link buildWindowArchive}).
  * @returns The gzip bytes to upload under {@link windowArchiveKey}.

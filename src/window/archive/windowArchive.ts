@@ -20,7 +20,7 @@ export type ArchivedSubmission = {
  * The part of an R2 window archive (`reliquary/dataset/window-<N>.json.gz`, parsed) that cooldown
  * rebuild, hash-dedup rebuild and EMA replay read. Field names are the archive's own.
  *
- * - Spec: PROTOCOL.md §3.7.
+ * - Spec: docs/protocol.md §3.7.
  */
 export type WindowArchive = {
   /** The window number. */
@@ -69,7 +69,8 @@ export function assertWindowNumber(x: unknown, param: string): asserts x is numb
 }
 
 // ------------------------------------------------------------------------------------------------
-// The full E3 archive record (PROTOCOL.md §3.7; `_archive_window` in reliquary/validator/service.py
+// The full E3 archive record (docs/protocol.md §3.7; `_archive_window` in
+// reliquary/validator/service.py
 // at 0b2d53f). Objects are loose: fields written by other reference versions are kept, not
 // rejected, so HEAD archives still read; every array and string is bounded.
 // ------------------------------------------------------------------------------------------------

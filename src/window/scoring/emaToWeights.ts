@@ -17,7 +17,7 @@ export type EmaToWeightsOptions = {
   /**
    * Also burn the EMA mass of unregistered hotkeys (`burn = pool − Σ registered`), as HEAD does
    * (`83ef932`). The E1–E3 reference computes `burn = pool − Σ ema` and silently drops that mass,
-   * so chain normalisation redistributes it (PROTOCOL.md §13.18). @default false
+   * so chain normalisation redistributes it (docs/protocol.md §13.18). @default false
    */
   burnUnregistered?: boolean | undefined
 }
@@ -95,7 +95,7 @@ function describeLen(x: unknown): string {
  * the floats are quantised to u16 like the Bittensor SDK (max-upscaled so the largest is 65535,
  * Python rounding). Uids come out ascending, so the result depends only on the EMA's contents.
  *
- * - Spec: PROTOCOL.md §8 "Weights".
+ * - Spec: docs/protocol.md §8 "Weights".
  *
  * @param ema - The EMA (from {@link replayEma} or {@link updateEma}).
  * @param options - {@link EmaToWeightsOptions}

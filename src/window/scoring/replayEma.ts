@@ -38,7 +38,7 @@ function archiveShares(a: WindowArchive, i: number, profile: ProtocolProfile): H
  * windows with `window_status === "aborted"`. Gives exactly the EMA that {@link updateEma} applied
  * live after each of those windows gives.
  *
- * - Spec: PROTOCOL.md §8 "EMA" (mirrors `_replay_ema`).
+ * - Spec: docs/protocol.md §8 "EMA" (mirrors `_replay_ema`).
  *
  * @param archives - Parsed window archives, any order.
  * @param options - {@link ReplayEmaOptions}

@@ -14,7 +14,7 @@ export type EmaOptions = {
  * paid now, `ema[h] = α·share_h + (1 − α)·ema[h]` (a missing share is 0); entries at or below
  * `scoring.emaPruneBelow` are dropped. The input is not modified.
  *
- * - Spec: PROTOCOL.md §8 "EMA" (mirrors `_update_ema` / `_replay_ema` in `reliquary/validator/service.py`
+ * - Spec: docs/protocol.md §8 "EMA" (mirrors `_update_ema` / `_replay_ema` in `reliquary/validator/service.py`
  *   and `weight_only.py`).
  *
  * @param ema - The EMA before the window.

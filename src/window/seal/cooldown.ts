@@ -30,7 +30,7 @@ const PROMPT_KEY = /^(0|[1-9][0-9]*)$/
  * Per-prompt batch cooldown with half-open semantics: a prompt recorded at window W is
  * ineligible while `current − W < N` and eligible again at `W + N`. N = 0 disables it.
  *
- * - Spec: PROTOCOL.md §5.5 (mirrors `CooldownMap` in `reliquary/validator/cooldown.py`).
+ * - Spec: docs/protocol.md §5.5 (mirrors `CooldownMap` in `reliquary/validator/cooldown.py`).
  *
  * @example
  * ```ts
@@ -149,7 +149,7 @@ export class Cooldown implements CooldownView {
    * Merges the batched prompts of archived windows, keeping the latest window per prompt and
    * skipping windows at or before `currentWindow − N` (already expired). Existing state is kept.
    *
-   * - Spec: PROTOCOL.md §5.5 "Rebuild at startup".
+   * - Spec: docs/protocol.md §5.5 "Rebuild at startup".
    *
    * @param archives - Parsed window archives (any order).
    * @param currentWindow - The window about to open.

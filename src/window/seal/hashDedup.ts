@@ -21,7 +21,7 @@ function hashKey(h: string | Uint8Array, param: string): string {
 /**
  * The E3 per-rollout content hash: `SHA256(BE32(t₀) ‖ BE32(t₁) ‖ …)` over the token ids, as hex.
  *
- * - Spec: PROTOCOL.md §4.3 step 7 (mirrors `compute_rollout_hash` in `reliquary/validator/dedup.py`).
+ * - Spec: docs/protocol.md §4.3 step 7 (mirrors `compute_rollout_hash` in `reliquary/validator/dedup.py`).
  *
  * @param tokens - Token ids, each an integer in [0, 2³²).
  * @returns 64 lowercase hex characters.
@@ -55,7 +55,8 @@ export type HashDedupOptions = {
  * on a winning prompt are remembered with the window they were sealed in, and an entry recorded at
  * W survives while `current − W < R` (half-open, like the cooldown).
  *
- * - Spec: PROTOCOL.md §4.3 step 7 (mirrors `RolloutHashSet` in `reliquary/validator/dedup.py`).
+ * - Spec: docs/protocol.md §4.3 step 7 (mirrors `RolloutHashSet` in
+ *   `reliquary/validator/dedup.py`).
  *
  * @example
  * ```ts

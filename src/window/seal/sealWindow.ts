@@ -61,7 +61,7 @@ function merkleText(m: string | Uint8Array): string {
  * which they were accepted. The amounts are the reference's bit for bit: within one prompt every
  * submitter is credited the same value, so reordering them cannot change a sum.
  *
- * - Spec: PROTOCOL.md §5.3 (mirrors `GrpoWindowBatcher.seal_batch` at 0b2d53f).
+ * - Spec: docs/protocol.md §5.3 (mirrors `GrpoWindowBatcher.seal_batch` at 0b2d53f).
  *
  * @param p - {@link SealWindowParameters}
  * @returns {@link SealWindowReturnType}

@@ -244,7 +244,7 @@ function selectE1<S extends WindowSubmission>(
  * With the legacy E1 profile (`'signed_round'`): sort by `(signedRound, tiebreak)` and take
  * distinct non-cooldown prompts in order until B; each batch member earns `pool / B`.
  *
- * - Spec: PROTOCOL.md §5.3 (mirrors `select_batch_and_distribute` in
+ * - Spec: docs/protocol.md §5.3 (mirrors `select_batch_and_distribute` in
  *   `reliquary/validator/batch_selection.py` at 0b2d53f, and `select_batch` at 59b4718).
  *
  * @param submissions - Every valid submission of the window, in any order.

@@ -64,7 +64,7 @@ export type SealOptions = {
  * valid submissions and their per-prompt buckets, the E3 seal trigger, the worker-stage reject
  * diagnostics, and the seal itself.
  *
- * Seal rule (PROTOCOL.md §5.2):
+ * Seal rule (docs/protocol.md §5.2):
  * - E3 (`window.ordering = 'drand_round'`): when the B-th distinct non-cooldown prompt lands, its
  *   `drand_round` R becomes the seal trigger. Admission keeps accepting round R and answers
  *   `batch_filled` to later rounds. The window seals at the first drand boundary after the trigger
