@@ -11,7 +11,7 @@ import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
 import type { CheckpointManifestWire, WindowState } from '../protocol/schemas.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
-import { rolloutVerifierFromModel } from '../window/admission/runAdmission.js'
+import { verifyRollout } from '../rollout/verifyRollout.js'
 import { WindowStateMachine, type WindowPhase } from '../window/windowStateMachine.js'
 import { createValidatorServer, type ValidatorServer } from './http/createValidatorServer.js'
 import { createHubPublisher, type ValidatorHubOptions } from './hubPublisher.js'
@@ -321,7 +321,8 @@ function validatorFacade(
  * @example
  * ```ts
  * import { useBackend } from 'reliquary/model'
- * import { createLocalBeaconChain, createHotkey, defineProfile, e3 } from 'reliquary'
+ * import { createHotkey, defineProfile, e3 } from 'reliquary'
+ * import { createLocalBeaconChain } from 'reliquary/drand'
  * // src/validator/createValidator.ts (no package entry point exports it yet)
  * import { createValidator } from './src/validator/createValidator.js'
  * await useBackend('wasm')
@@ -345,13 +346,14 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
   const baseModel = p.baseModel ?? (await identifyBaseModel(p.modelDir))
   const models = await loadValidatorModels({ modelDir: p.modelDir, profile, grpo: p.grpo })
   const state = createValidatorState({ lastWindowN: o.lastWindowN, profile, models })
+  const evaluator = createRolloutEvaluator(models.verifyModel)
   const pipeline = new AdmissionPipeline({
     profile,
     environment: env,
     decode: (t) => tokenizer.decode(t),
     promptTokens: promptTokensOf(tokenizer, env),
     drand: timing,
-    verifyRollout: rolloutVerifierFromModel(createRolloutEvaluator(models.verifyModel)),
+    verifyRollout: (r) => verifyRollout({ ...r, model: evaluator }),
     ...(p.registry ? { isRegistered: (h: string) => p.registry!.isRegistered(h) } : {}),
   })
   const machine = new WindowStateMachine({ lastWindowN: o.lastWindowN })

@@ -125,7 +125,6 @@ export {
   runHandlerStage,
   runWorkerStage,
   newWorkerScratch,
-  rolloutVerifierFromModel,
 } from './admission/runAdmission.js'
 export type { ParseSubmissionReturnType } from './admission/runAdmission.js'
 export { AdmissionPipeline } from './admission/admissionPipeline.js'

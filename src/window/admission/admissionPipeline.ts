@@ -34,7 +34,7 @@ export type AdmissionPipelineParameters = {
   decode: (tokens: readonly number[]) => string
   /** Canonical prompt tokens of a prompt index. */
   promptTokens: (promptIdx: number) => readonly number[]
-  /** Per-rollout verifier (see {@link rolloutVerifierFromModel}). */
+  /** Per-rollout checks: `(p) => verifyRollout({ ...p, model })` over a `RolloutEvaluator`. */
   verifyRollout: RolloutVerifier
   /** drand chain timing. @default profile.drand */
   drand?: DrandTiming | undefined
@@ -72,8 +72,9 @@ type QueueItem = { request: AdmissionRequest; arrivalSeconds: number; batcher: W
  *
  * @example
  * ```ts
- * import { AdmissionPipeline, WindowBatcher, rolloutVerifierFromModel, createMathEnvironment } from 'reliquary'
- * const pipeline = new AdmissionPipeline({ environment, decode, promptTokens, verifyRollout: rolloutVerifierFromModel(model) })
+ * import { createMathEnvironment, verifyRollout } from 'reliquary'
+ * import { AdmissionPipeline, WindowBatcher } from 'reliquary/window'
+ * const pipeline = new AdmissionPipeline({ environment, decode, promptTokens, verifyRollout: (p) => verifyRollout({ ...p, model }) })
  * pipeline.setActiveBatcher(new WindowBatcher({ windowStart: 500, randomness }))
  * pipeline.setPhase('open')
  * const answer = await pipeline.submit(body, { arrivalSeconds: Date.now() / 1000 })

@@ -131,8 +131,8 @@ export type RolloutVerifierParameters = {
 
 /**
  * Runs the per-rollout checks (schema, tokens, prompt binding, signature, randomness, GRAIL,
- * termination, logprob, distribution). Wire the SDK's `verifyRollout` with a model:
- * `(p) => verifyRollout({ ...p, model })`, or use {@link rolloutVerifierFromModel}.
+ * termination, logprob, distribution): the SDK's `verifyRollout` bound to the validator's
+ * `RolloutEvaluator` (the model seam), `(p) => verifyRollout({ ...p, model })`; tests pass stubs.
  */
 export type RolloutVerifier = (
   p: RolloutVerifierParameters,

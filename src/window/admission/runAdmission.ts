@@ -2,10 +2,6 @@ import type * as z from 'zod'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import { parseWire, submitRequestSchema } from '../../protocol/schemas.js'
 import {
-  verifyRollout as verifyRolloutWithModel,
-  type RolloutEvaluator,
-} from '../../rollout/verifyRollout.js'
-import {
   E1_HANDLER_CHECKS,
   E1_WORKER_CHECKS,
   E3_HANDLER_CHECKS,
@@ -23,7 +19,6 @@ import type {
   AdmissionStage,
   AdmissionVerdict,
   CheckFailure,
-  RolloutVerifier,
 } from './admissionTypes.js'
 import type { ValidSubmission } from '../seal/validSubmission.js'
 import { describeError } from '../../_utils/describeError.js'
@@ -72,7 +67,7 @@ export type ParseSubmissionReturnType =
  * @returns `{ ok: true, request }` or `{ ok: false, reject }`.
  * @example
  * ```ts
- * import { parseSubmission } from 'reliquary'
+ * import { parseSubmission } from 'reliquary/window'
  * const r = parseSubmission('{"nope":1}', { stage: 'handler' })
  * r.ok || r.reject.refusal // 'malformed'
  * ```
@@ -302,28 +297,4 @@ export function newWorkerScratch(): WorkerContext['scratch'] {
     lpDevMax: null,
     distQ10Min: null,
   }
-}
-
-/**
- * Binds the SDK's {@link verifyRolloutWithModel | verifyRollout} to a model, giving the
- * {@link RolloutVerifier} the admission worker calls once per rollout.
- *
- * @param model - The validator's {@link RolloutEvaluator} (verify model: the last published checkpoint).
- * @returns A verifier.
- * @example
- * ```ts
- * import { rolloutVerifierFromModel } from 'reliquary'
- * const verifyRollout = rolloutVerifierFromModel(model)
- * ```
- */
-export function rolloutVerifierFromModel(model: RolloutEvaluator): RolloutVerifier {
-  return (p) =>
-    verifyRolloutWithModel({
-      commit: p.commit,
-      minerHotkey: p.minerHotkey,
-      randomness: p.randomness,
-      promptTokens: p.promptTokens,
-      model,
-      profile: p.profile,
-    })
 }
