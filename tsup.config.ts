@@ -23,6 +23,10 @@ export default defineConfig([
       'chain/index': 'src/chain/index.ts',
     },
     format: ['esm', 'cjs'],
+    // Shared chunks in CJS too: one module instance per source file across subpaths (the same
+    // ReliquaryError class from 'reliquary' and 'reliquary/grpo'), and no per-entry copies whose
+    // tree-shaken imports the bundler would report as unused.
+    splitting: true,
     dts: true,
     sourcemap: true,
     clean: true,

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { PyRandom } from '../src/index.js'
+import { PyRandom } from '../src/grail/index.js'
 import { pyFloat, pyJsonDumps } from '../src/_utils/pyJson.js'
 
 const PY = ['python3', '/usr/bin/python3'].find(

@@ -7,9 +7,6 @@ import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   challengeIndices,
-  checkDistribution,
-  checkLogprobs,
-  checkTermination,
   computeSketch,
   createHotkey,
   defineProfile,
@@ -20,6 +17,7 @@ import {
   verifySketch,
   type Hotkey,
 } from '../src/index.js'
+import { checkDistribution, checkLogprobs, checkTermination } from '../src/rollout/index.js'
 import { profileForVectors } from '../src/conformance/suites/crypto.js'
 import {
   createRolloutEvaluator,

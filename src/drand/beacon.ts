@@ -94,7 +94,7 @@ export function _markVerified(b: object): void {
  * @returns Whether the value came out of BLS verification.
  * @example
  * ```ts
- * import { isVerifiedBeacon } from 'reliquary'
+ * import { isVerifiedBeacon } from 'reliquary/drand'
  * isVerifiedBeacon({ round: 1, signature: 'aa', randomness: 'bb', verified: true }) // false
  * ```
  */

@@ -99,7 +99,7 @@ function bad(
  * @throws {ReliquaryError} `DRAND_CHAIN_INFO_INVALID` if those fields are malformed.
  * @example
  * ```ts
- * import { drandChainHash, QUICKNET_CHAIN_INFO } from 'reliquary'
+ * import { drandChainHash, QUICKNET_CHAIN_INFO } from 'reliquary/drand'
  * drandChainHash(QUICKNET_CHAIN_INFO) === QUICKNET_CHAIN_INFO.hash // true
  * ```
  */
@@ -150,7 +150,7 @@ export function drandChainHash(
  * @throws {ReliquaryError} `DRAND_CHAIN_INFO_INVALID` or `DRAND_SCHEME_UNSUPPORTED`.
  * @example
  * ```ts
- * import { assertChainInfo, QUICKNET_CHAIN_INFO } from 'reliquary'
+ * import { assertChainInfo, QUICKNET_CHAIN_INFO } from 'reliquary/drand'
  * assertChainInfo(relayInfo, { chainHash: QUICKNET_CHAIN_INFO.hash })
  * ```
  */

@@ -111,7 +111,7 @@ function describeFailure(e: unknown): { code: string; message: string } {
  * @throws {ReliquaryError} `INVALID_ARGUMENT` for bad options.
  * @example
  * ```ts
- * import { createHttpBeaconSource, windowRandomnessFromBeacon } from 'reliquary'
+ * import { createHttpBeaconSource, windowRandomnessFromBeacon } from 'reliquary/drand'
  * const source = createHttpBeaconSource({ timeoutMs: 3000, signal: AbortSignal.timeout(20_000) })
  * const beacon = await source.latest()
  * windowRandomnessFromBeacon(beacon)

@@ -53,7 +53,7 @@ export type LocalBeaconChain = BeaconSource & {
  * @throws {ReliquaryError} `INVALID_ARGUMENT` for a bad secret key, genesis or period.
  * @example
  * ```ts
- * import { createLocalBeaconChain, windowRandomnessFromBeacon } from 'reliquary'
+ * import { createLocalBeaconChain, windowRandomnessFromBeacon } from 'reliquary/drand'
  * const chain = createLocalBeaconChain({ genesisTime: Math.floor(Date.now() / 1000) - 60, periodSeconds: 3 })
  * const randomness = windowRandomnessFromBeacon(await chain.latest())
  * ```

@@ -28,7 +28,7 @@ export type CreateRecordedBeaconSourceParameters = {
  *   `DRAND_CHAIN_INFO_INVALID` when `chainHash` is set and the chain info does not match it.
  * @example
  * ```ts
- * import { createRecordedBeaconSource, QUICKNET_CHAIN_INFO } from 'reliquary'
+ * import { createRecordedBeaconSource, QUICKNET_CHAIN_INFO } from 'reliquary/drand'
  * const source = createRecordedBeaconSource({ chainInfo: QUICKNET_CHAIN_INFO, beacons: archived })
  * const beacon = await source.beacon(30662982)
  * ```

@@ -143,7 +143,7 @@ export function beaconMessage(round: number, previousSignature?: Uint8Array): Ui
  *   `DRAND_CHAIN_INFO_INVALID` (bad public key), `DRAND_SCHEME_UNSUPPORTED`.
  * @example
  * ```ts
- * import { verifyBeacon, QUICKNET_CHAIN_INFO } from 'reliquary'
+ * import { verifyBeacon, QUICKNET_CHAIN_INFO } from 'reliquary/drand'
  * const beacon = verifyBeacon(await (await fetch(url)).json(), QUICKNET_CHAIN_INFO, { expectedRound: 1000 })
  * beacon.randomness // hex SHA-256 of the signature
  * ```

@@ -19,7 +19,7 @@ import { windowRandomnessE3 } from './windowRandomness.js'
  *   from another chain than `chainHash`.
  * @example
  * ```ts
- * import { createHttpBeaconSource, windowRandomnessFromBeacon } from 'reliquary'
+ * import { createHttpBeaconSource, windowRandomnessFromBeacon } from 'reliquary/drand'
  * const beacon = await createHttpBeaconSource().latest()
  * const randomness = windowRandomnessFromBeacon(beacon)
  * ```

@@ -18,7 +18,7 @@ const M = 397
  *
  * @example
  * ```ts
- * import { PyRandom } from 'reliquary'
+ * import { PyRandom } from 'reliquary/grail'
  * const rng = PyRandom.fromBytes(new Uint8Array([1, 2, 3]))
  * rng.sample(100, 5)
  * ```

@@ -59,7 +59,7 @@ export type WindowStateMachineOptions = {
  *
  * @example
  * ```ts
- * import { WindowStateMachine } from 'reliquary'
+ * import { WindowStateMachine } from 'reliquary/window'
  * const w = new WindowStateMachine()
  * w.on('training', (e) => console.log(`window ${e.windowN} sealed`))
  * w.open(501)

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { QuotaLedger } from 'reliquary'
+ * import { QuotaLedger } from 'reliquary/window'
  * const ledger = new QuotaLedger()
  * ledger.consume('5F…', 8) // true: 1 of 8 used
  * ```

@@ -76,7 +76,7 @@ export type SealOptions = {
  *
  * @example
  * ```ts
- * import { WindowBatcher } from 'reliquary'
+ * import { WindowBatcher } from 'reliquary/window'
  * const batcher = new WindowBatcher({ windowStart: 500, randomness: 'ab'.repeat(32) })
  * // … admission records valid submissions …
  * if (batcher.isSealDue(nowSeconds, { queueDepth: 0 })) {
