@@ -32,7 +32,7 @@ import {
   type LocalChain,
 } from './_chain.js'
 import { expectRejectCode } from './_errors.js'
-import { chainCommand } from '../src/cli/chain.js'
+import { chainCommand, discoverValidatorOnChain } from '../src/cli/chain.js'
 
 const { netuid, tempo } = SUBNET
 let chain: LocalChain
@@ -133,6 +133,18 @@ describe('metagraph and discovery', () => {
       validatorPermit: true,
     })
     expect(doc.validator.hotkey).toBe(keys.validator.address)
+  })
+
+  it('reliquary miner --chain without --validator: the URL and hotkey come from the metagraph', async () => {
+    const lines: string[] = []
+    const found = await discoverValidatorOnChain(
+      { chain: chain.url, netuid: String(netuid) },
+      (l) => lines.push(l),
+    )
+    expect(found).toEqual({ url: 'http://127.0.0.2:18888', hotkey: keys.validator.address })
+    await expect(
+      discoverValidatorOnChain({ chain: chain.url, netuid: '7' }, () => undefined),
+    ).rejects.toMatchObject({ code: 'CLI_USAGE' })
   })
 
   it('the registry answers from the last metagraph, and nothing before the first read', async () => {

@@ -109,3 +109,36 @@ export async function chainCommand(argv: string[], log: (line: string) => void):
     await client.disconnect()
   }
 }
+
+/**
+ * `reliquary miner --chain … --netuid …` without `--validator`: the validator URL and hotkey found
+ * on the metagraph exactly as the reference miner finds them ({@link discoverValidator}).
+ * @throws {ReliquaryError} `CLI_USAGE` when `--netuid` is missing or no uid qualifies; chain errors.
+ */
+export async function discoverValidatorOnChain(
+  o: { chain: string; netuid: string | undefined; timeoutMs?: number | undefined },
+  log: (line: string) => void,
+): Promise<{ url: string; hotkey: string }> {
+  if (!/^wss?:\/\//.test(o.chain)) usage('--chain must be a ws:// or wss:// URL.')
+  const netuid = intOption(o.netuid, 'netuid', 0) ?? usage('--chain needs --netuid <N>.')
+  if (netuid > 65_535) usage('--netuid must be at most 65535.')
+  const client = connectChain({
+    url: o.chain,
+    ...(o.timeoutMs !== undefined
+      ? { readTimeoutMs: o.timeoutMs, connectTimeoutMs: o.timeoutMs }
+      : {}),
+  })
+  try {
+    const mg = await readMetagraph(client, { netuid })
+    const found =
+      discoverValidator(mg) ??
+      usage(
+        `No validator on netuid ${netuid} at block ${mg.block}: no uid has a validator permit and an axon ip.`,
+        'Pass --validator <URL> and --validator-hotkey <SS58>, or wait for the validator to serve its axon.',
+      )
+    log(`validator found on chain: uid ${found.uid} ${found.url} (${found.hotkey})`)
+    return { url: found.url, hotkey: found.hotkey }
+  } finally {
+    await client.disconnect()
+  }
+}

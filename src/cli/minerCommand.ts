@@ -31,6 +31,8 @@ function parseMinerArgs(argv: string[]) {
     options: {
       validator: { type: 'string' },
       'validator-hotkey': { type: 'string' },
+      chain: { type: 'string' },
+      netuid: { type: 'string' },
       profile: { type: 'string' },
       'drand-genesis': { type: 'string' },
       'drand-period': { type: 'string' },
@@ -194,6 +196,15 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
   if (values.help) {
     log(NETWORK_HELP.miner)
     return 0
+  }
+  if (values.chain !== undefined && values.validator === undefined) {
+    const { discoverValidatorOnChain } = await import('./chain.js')
+    const found = await discoverValidatorOnChain(
+      { chain: values.chain, netuid: values.netuid },
+      log,
+    )
+    values.validator = found.url
+    values['validator-hotkey'] ??= found.hotkey
   }
   const o = checkMinerOptions(values)
   await useBackend(backendName(values.backend))

@@ -42,6 +42,8 @@ reads its verdicts. Stops after --windows or on Ctrl-C.
 Options:
   --validator URL          The validator's base URL
   --validator-hotkey SS58  The validator hotkey its checkpoint manifests must be signed by
+  --chain URL --netuid N   Without --validator: find the validator on the subnet metagraph
+                           (first uid with a permit and an axon ip) and take its hotkey
   --profile P              e3 (default) or e3-demo (then --drand-genesis and --drand-period are required)
   --drand-genesis T        drand genesis (unix seconds) of the validator's chain (e3: quicknet's)
   --drand-period S         drand period in seconds (e3: quicknet's)
