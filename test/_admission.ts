@@ -95,7 +95,10 @@ const commitSchemas = new WeakMap<ProtocolProfile, ReturnType<typeof commitSchem
 /** A cheap verifier: the commit schema only (used where the model's work is not under test). */
 export const schemaOnlyVerifier: RolloutVerifier = (p) => {
   let schema = commitSchemas.get(p.profile)
-  if (!schema) commitSchemas.set(p.profile, (schema = commitSchema(p.profile)))
+  if (!schema) {
+    schema = commitSchema(p.profile)
+    commitSchemas.set(p.profile, schema)
+  }
   return schema.safeParse(p.commit).success
     ? { ok: true, reason: null }
     : { ok: false, reason: 'bad_schema', detail: 'commit schema' }

@@ -32,7 +32,10 @@ export function sectionCases(
     []
   for (const { file, doc } of vectorFiles()) {
     const v = doc[key]
-    if (Array.isArray(v)) v.forEach((c, index) => out.push({ file, index, c, doc }))
+    if (Array.isArray(v))
+      v.forEach((c, index) => {
+        out.push({ file, index, c, doc })
+      })
   }
   return out
 }

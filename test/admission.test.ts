@@ -717,7 +717,10 @@ describe('per-rollout reasons with the real verifyRollout and a fake model', () 
       evaluate: (
         t: readonly number[],
         o: { hiddenRows: readonly number[]; temperature: number },
-      ) => (calls++, model.evaluate(t, o)),
+      ) => {
+        calls++
+        return model.evaluate(t, o)
+      },
     }
     const s = setup({ verifier: realVerifier(counting) })
     const dup = await buildBody({ hotkey: alice, promptIdx: 3, prove: true })
@@ -988,8 +991,9 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom<Mutation>(
     (b) => Array.isArray(b.rollouts) && b.rollouts.pop(),
     (b) => Array.isArray(b.rollouts) && b.rollouts.push(structuredClone(b.rollouts[0])),
-    (b) =>
-      Array.isArray(b.rollouts) && (b.rollouts = Array.from({ length: 100 }, () => b.rollouts[0])),
+    (b) => {
+      if (Array.isArray(b.rollouts)) b.rollouts = Array.from({ length: 100 }, () => b.rollouts[0])
+    },
   ),
   fc.tuple(idx, fc.integer({ min: -3, max: 3 }), fc.boolean()).map(
     ([i, d, outer]): Mutation =>

@@ -97,7 +97,9 @@ print(json.dumps(out))`
       `import json,sys\nprint(json.dumps([json.dumps(float(x)) for x in json.load(sys.stdin)]))`,
       texts,
     ) as string[]
-    floats.forEach((f, i) => expect(pyJsonDumps(pyFloat(f)), String(f)).toBe(want[i]))
+    floats.forEach((f, i) => {
+      expect(pyJsonDumps(pyFloat(f)), String(f)).toBe(want[i])
+    })
 
     const objs = fc
       .sample(
@@ -117,8 +119,8 @@ print(json.dumps(out))`
       `import json,sys\nprint(json.dumps([json.dumps(o, sort_keys=True, separators=(",",":")) for o in json.load(sys.stdin)]))`,
       objs,
     ) as string[]
-    objs.forEach((o, i) =>
-      expect(pyJsonDumps(o, { sortKeys: true }), JSON.stringify(o)).toBe(wantObjs[i]),
-    )
+    objs.forEach((o, i) => {
+      expect(pyJsonDumps(o, { sortKeys: true }), JSON.stringify(o)).toBe(wantObjs[i])
+    })
   })
 })

@@ -235,14 +235,14 @@ describe('decoder variants (cpu)', () => {
         const lg = (await logits.data()) as Float32Array
         tf.dispose([hidden, last, logits])
         expect(tf.memory().numTensors).toBe(before)
-        ;(c.hidden_rows as number[]).forEach((r, i) =>
+        ;(c.hidden_rows as number[]).forEach((r, i) => {
           expect(relL2(h.subarray(r * d, (r + 1) * d), c.last_hidden[i])).toBeLessThan(
             HIDDEN_REL_L2,
-          ),
-        )
-        ;(c.logits_last as number[]).forEach((ref, j) =>
-          expect(Math.abs((lg[j] as number) - ref)).toBeLessThan(LOGITS_ABS),
-        )
+          )
+        })
+        ;(c.logits_last as number[]).forEach((ref, j) => {
+          expect(Math.abs((lg[j] as number) - ref)).toBeLessThan(LOGITS_ABS)
+        })
       }
       await check(model)
       const copy = cloneModel(model)
@@ -349,6 +349,7 @@ describe('checkpoints on disk', () => {
     const data = new Float32Array([
       1,
       -2.5,
+      // biome-ignore lint/suspicious/noApproximativeNumericConstant: an arbitrary value, not π
       3.14159,
       1e-3,
       65504,
@@ -531,10 +532,10 @@ describe('checkpoints on disk', () => {
       'model-00001-of-00002.safetensors': serializeSafetensors(first),
     })
     await expectCode(loadModel(dir), 'MODEL_SAFETENSORS_SHARD_MISSING')
-    const escape = fixtureDir('escaping-shard', {
+    const escaping = fixtureDir('escaping-shard', {
       'model.safetensors.index.json': JSON.stringify({ weight_map: { a: '../model.safetensors' } }),
     })
-    await expectCode(openCheckpoint(escape), 'MODEL_SAFETENSORS_SHARD_MISSING')
+    await expectCode(openCheckpoint(escaping), 'MODEL_SAFETENSORS_SHARD_MISSING')
   })
 
   test('unsupported dtype → MODEL_SAFETENSORS_DTYPE_UNSUPPORTED', async () => {
@@ -562,11 +563,10 @@ describe('checkpoints on disk', () => {
     const bytes = original()
     await expectCode(
       loadModel(
-        fixtureDir(
-          'moe',
-          { 'model.safetensors': bytes },
-          (c) => ((c.model_type = 'qwen3_moe'), (c.architectures = ['Qwen3MoeForCausalLM'])),
-        ),
+        fixtureDir('moe', { 'model.safetensors': bytes }, (c) => {
+          c.model_type = 'qwen3_moe'
+          c.architectures = ['Qwen3MoeForCausalLM']
+        }),
       ),
       'MODEL_ARCHITECTURE_UNSUPPORTED',
     )

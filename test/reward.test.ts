@@ -57,9 +57,9 @@ describe('reference vectors', () => {
         const adv = groupAdvantages(rewards)
         const ref = (c.advantages as unknown[]).map(vnum)
         expect(adv.length, where).toBe(ref.length)
-        adv.forEach((a, j) =>
-          expect(Math.abs(a - ref[j]!), `${where} advantage ${j}`).toBeLessThanOrEqual(TOL),
-        )
+        adv.forEach((a, j) => {
+          expect(Math.abs(a - ref[j]!), `${where} advantage ${j}`).toBeLessThanOrEqual(TOL)
+        })
       }
     },
   )

@@ -184,9 +184,9 @@ describe.each(files.slice(0, 1).map((f) => [f.file, f.doc] as const))(
         profile,
       })
       // The miner's KV-cache log-probs agree with the full forward it proves from.
-      g.logprobs.forEach((x, j) =>
-        expect(Math.abs(x - commit.rollout.token_logprobs[j]!)).toBeLessThan(1e-4),
-      )
+      g.logprobs.forEach((x, j) => {
+        expect(Math.abs(x - commit.rollout.token_logprobs[j]!)).toBeLessThan(1e-4)
+      })
     })
     const verify = (
       c: unknown,

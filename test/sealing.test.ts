@@ -57,19 +57,18 @@ function body(
 ): Promise<Record<string, any>> {
   const k = `${prompt}/${hk}/${round}/${salt}/${windowStart}`
   let b = bodyCache.get(k)
-  if (!b)
-    bodyCache.set(
-      k,
-      (b = buildBody({
-        hotkey: fakeKey(hk),
-        promptIdx: prompt,
-        drandRound: round,
-        salt: salt * 1000 + prompt * 37 + hk.length,
-        windowStart,
-        unsigned: true,
-        nonce: k,
-      })),
-    )
+  if (!b) {
+    b = buildBody({
+      hotkey: fakeKey(hk),
+      promptIdx: prompt,
+      drandRound: round,
+      salt: salt * 1000 + prompt * 37 + hk.length,
+      windowStart,
+      unsigned: true,
+      nonce: k,
+    })
+    bodyCache.set(k, b)
+  }
   return b
 }
 
@@ -309,7 +308,10 @@ describe('order independence', () => {
   /** Sorted by round; inside each round, shuffled by `seed`. */
   function order(es: Entry[], seed: number): Entry[] {
     let x = seed >>> 0 || 1
-    const rand = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x / 2 ** 32)
+    const rand = () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0
+      return x / 2 ** 32
+    }
     const out: Entry[] = []
     for (const r of [0, 1, 2]) {
       const group = es.filter((e) => e.round === r)
@@ -371,9 +373,10 @@ describe('order independence', () => {
             rolloutHashes: [rolloutHash([x.prompt, x.hk, x.m, 7])],
           }))
           let y = seed >>> 0 || 1
-          const shuffled = [...subs].sort(() =>
-            (y = (Math.imul(y, 48271) + 11) >>> 0) & 1 ? 1 : -1,
-          )
+          const shuffled = [...subs].sort(() => {
+            y = (Math.imul(y, 48271) + 11) >>> 0
+            return y & 1 ? 1 : -1
+          })
           const seal = (list: SealableSubmission[]) => {
             const cooldown = new Cooldown({ profile })
             cooldown.record(3, 40)

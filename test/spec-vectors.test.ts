@@ -36,7 +36,9 @@ describe('docs/protocol.md §12 vectors', () => {
     const words = [-32768, 32767, -1, 0, 255, -255, 127, 128]
     const raw = new Uint8Array(16)
     const dv = new DataView(raw.buffer)
-    words.forEach((w, i) => dv.setInt16(2 * i, w))
+    words.forEach((w, i) => {
+      dv.setInt16(2 * i, w)
+    })
     expect(Array.from(coefficientsFromPrf(raw, 8, 127))).toEqual([
       0, 0, -126, -127, -127, -127, 0, 1,
     ])

@@ -80,7 +80,7 @@ function raw(
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8')
-          let json: unknown = undefined
+          let json: unknown
           try {
             json = JSON.parse(text)
           } catch {
@@ -642,12 +642,12 @@ describe('concurrency', () => {
       // Every request answered once, with the expected status and reason.
       answers.forEach((a, i) => {
         const c = order[i]!
-        const reason =
-          a.status === 200
-            ? parseSubmitResponse(a.text).reason
-            : a.status === 422
-              ? (validationErrorSchema.parse(a.json), 'bad_schema')
-              : detailSchema.parse(a.json).detail
+        let reason: string
+        if (a.status === 200) reason = parseSubmitResponse(a.text).reason
+        else if (a.status === 422) {
+          validationErrorSchema.parse(a.json)
+          reason = 'bad_schema'
+        } else reason = detailSchema.parse(a.json).detail
         expect({ kind: c.kind, status: a.status, reason }).toEqual({
           kind: c.kind,
           status: c.expect.status,

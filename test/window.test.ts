@@ -424,7 +424,9 @@ describe('Cooldown', () => {
         fc.array(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 8 }), { maxLength: 80 }),
         (windows) => {
           const live = new Cooldown({ profile: e1 })
-          windows.forEach((prompts, w) => live.recordAll(prompts, w))
+          windows.forEach((prompts, w) => {
+            live.recordAll(prompts, w)
+          })
           const rebuilt = new Cooldown({ profile: e1 })
           const current = windows.length
           rebuilt.rebuildFromArchives(
@@ -459,7 +461,9 @@ describe('Cooldown', () => {
 describe('HashDedup', () => {
   const be32Hash = (tokens: number[]): string => {
     const b = Buffer.alloc(tokens.length * 4)
-    tokens.forEach((t, i) => b.writeUInt32BE(t, i * 4))
+    tokens.forEach((t, i) => {
+      b.writeUInt32BE(t, i * 4)
+    })
     return createHash('sha256').update(b).digest('hex')
   }
 
