@@ -50,8 +50,14 @@ export function readBoundedBody(
     const timer = setTimeout(() => refuse('timeout'), bounds.deadlineMs)
     const onData = (c: Buffer): void => {
       if (done) return
-      if (size + c.length > bounds.maxBodyBytes) return refuse('too_large')
-      if (pending.buffered + c.length > bounds.maxBufferedBytes) return refuse('budget')
+      if (size + c.length > bounds.maxBodyBytes) {
+        refuse('too_large')
+        return
+      }
+      if (pending.buffered + c.length > bounds.maxBufferedBytes) {
+        refuse('budget')
+        return
+      }
       size += c.length
       pending.hold(c.length)
       chunks.push(c)
