@@ -32,7 +32,7 @@ import {
   type LocalChain,
 } from './_chain.js'
 import { expectRejectCode } from './_errors.js'
-import { chainCommand, discoverValidatorOnChain } from '../src/cli/chain.js'
+import { chainCommand, discoverValidatorOnChain, openValidatorChain } from '../src/cli/chain.js'
 
 const { netuid, tempo } = SUBNET
 let chain: LocalChain
@@ -145,6 +145,28 @@ describe('metagraph and discovery', () => {
     await expect(
       discoverValidatorOnChain({ chain: chain.url, netuid: '7' }, () => undefined),
     ).rejects.toMatchObject({ code: 'CLI_USAGE' })
+  })
+
+  it('reliquary validator --chain: registry read before the first window, weights and axon in the background', async () => {
+    const lines: string[] = []
+    const log = (l: string): void => void lines.push(l)
+    const link = await openValidatorChain(
+      { chain: chain.url, netuid: String(netuid), axonIp: '127.0.0.2', hotkey: validator },
+      log,
+    )
+    try {
+      expect(lines[0]).toMatch(/this hotkey is uid 0$/)
+      expect(link.registry.isRegistered(keys.stranger.address)).toBe(false)
+      const setter = link.weightsSetter({ ema: () => new Map([[keys.miners[1]!.address, 0.25]]) })
+      expect(await setter.tick()).toMatchObject({ status: 'set', uids: [0, 2] })
+      link.serve(18_888)
+      for (let i = 0; i < 100 && !lines.some((l) => l.includes('axon')); i++)
+        await new Promise((r) => setTimeout(r, 100))
+      expect(lines.join('\n')).toContain('chain: axon served at 127.0.0.2:18888')
+      expect(lines.join('\n')).toMatch(/chain: weights set for epoch \d+ \(uids 0,2;/)
+    } finally {
+      await link.close()
+    }
   })
 
   it('the registry answers from the last metagraph, and nothing before the first read', async () => {

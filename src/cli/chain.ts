@@ -3,6 +3,11 @@ import { parseArgs } from 'node:util'
 import { connectChain } from '../chain/connectChain.js'
 import { discoverValidator, type Metagraph } from '../chain/metagraph.js'
 import { readMetagraph } from '../chain/readMetagraph.js'
+import { createChainRegistry, type ChainRegistry } from '../chain/createChainRegistry.js'
+import { createWeightsSetter, type WeightsSetter } from '../chain/createWeightsSetter.js'
+import { serveAxon } from '../chain/serveAxon.js'
+import type { Hotkey } from '../crypto/sr25519.js'
+import { isReliquaryError } from '../errors/base.js'
 import { intOption, usage } from './_args.js'
 
 /** Help of `reliquary chain`. */
@@ -140,5 +145,79 @@ export async function discoverValidatorOnChain(
     return { url: found.url, hotkey: found.hotkey }
   } finally {
     await client.disconnect()
+  }
+}
+
+/** What `reliquary validator --chain …` adds to the validator: registry, weights, axon. */
+export type ValidatorChainLink = {
+  readonly registry: ChainRegistry
+  readonly weightsSetter: (v: { ema(): ReadonlyMap<string, number> }) => WeightsSetter
+  /** Announces `ip:port` with serve_axon in the background (logs the outcome). */
+  serve(port: number): void
+  close(): Promise<void>
+}
+
+/**
+ * Connects a CLI validator to the chain: reads the metagraph once (so admission knows who is
+ * registered from the first window), then refreshes it in the background; sets weights once per
+ * epoch from the validator's EMA; serves the axon when `axonIp` is given. Failures are logged,
+ * never thrown into the window loop.
+ * @throws {ReliquaryError} `CLI_USAGE` for bad options; chain errors of the first metagraph read.
+ */
+export async function openValidatorChain(
+  o: { chain: string; netuid: string | undefined; axonIp: string | undefined; hotkey: Hotkey },
+  log: (line: string) => void,
+): Promise<ValidatorChainLink> {
+  if (!/^wss?:\/\//.test(o.chain)) usage('--chain must be a ws:// or wss:// URL.')
+  const netuid = intOption(o.netuid, 'netuid', 0) ?? usage('--chain needs --netuid <N>.')
+  if (netuid > 65_535) usage('--netuid must be at most 65535.')
+  const describe = (e: unknown): string =>
+    isReliquaryError(e) ? `${e.code}: ${e.shortMessage}` : String(e)
+  const client = connectChain({ url: o.chain })
+  const registry = createChainRegistry({
+    client,
+    netuid,
+    onError: (e) => log(`chain: metagraph refresh failed (${describe(e)}); keeping the last one`),
+  })
+  const mg = await registry.refresh().catch(async (e: unknown) => {
+    await client.disconnect()
+    throw e
+  })
+  const uid = mg.uidOf(o.hotkey.address)
+  log(
+    `chain: netuid ${netuid} at block ${mg.block}, ${mg.neurons.length} uids; this hotkey is ${uid === undefined ? 'NOT registered' : `uid ${uid}`}`,
+  )
+  registry.start()
+  let setter: WeightsSetter | null = null
+  return {
+    registry,
+    weightsSetter: (v) => {
+      setter = createWeightsSetter({
+        client,
+        hotkey: o.hotkey,
+        netuid,
+        ema: () => v.ema(),
+        metagraph: async () => registry.metagraph() ?? (await registry.refresh()),
+        onEvent: (e) =>
+          log(
+            e.type === 'weights_set'
+              ? `chain: weights set for epoch ${e.tick.epoch} (uids ${e.tick.uids.join(',')}; u16 ${e.tick.weights.join(',')})`
+              : `chain: set_weights failed (${describe(e.tick.error)}); retry at the ${e.tick.retry.replace('_', ' ')}`,
+          ),
+      })
+      return setter
+    },
+    serve: (port) => {
+      if (o.axonIp === undefined) return
+      serveAxon(client, o.hotkey, { netuid, ip: o.axonIp, port }).then(
+        () => log(`chain: axon served at ${o.axonIp}:${port}`),
+        (e: unknown) => log(`chain: serve_axon failed (${describe(e)})`),
+      )
+    },
+    close: async () => {
+      await (setter as WeightsSetter | null)?.stop()
+      await registry.stop()
+      await client.disconnect()
+    },
   }
 }

@@ -28,6 +28,12 @@ Options:
   --archive-dir DIR   Window archives and saved checkpoints (default ./reliquary-validator)
   --host H            Listen address (default 127.0.0.1)
   --port P            Listen port (default 8080; 0 for any)
+  --chain URL         A subtensor node (ws://…): admission rejects unregistered hotkeys
+                      (hotkey_not_registered) and weights are set once per epoch from the EMA
+  --netuid N          Subnet id (with --chain)
+  --axon-ip IP        With --chain: announce IP and the listen port with serve_axon
+  --wallet.name W     Sign with the btcli hotkey ~/.bittensor/wallets/W/hotkeys/<--wallet.hotkey>
+  --wallet.hotkey H   Hotkey name (default 'default'); --wallet.path DIR overrides the wallets dir
   --windows N         Stop after N windows (default: run until Ctrl-C)
   --backend B         wasm (default), cpu, webgpu, tensorflow
   -h, --help          Show this help`,

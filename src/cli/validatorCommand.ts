@@ -32,6 +32,12 @@ function parseValidatorArgs(argv: string[]) {
       environment: { type: 'string' },
       problems: { type: 'string' },
       hotkey: { type: 'string' },
+      chain: { type: 'string' },
+      netuid: { type: 'string' },
+      'wallet.name': { type: 'string' },
+      'wallet.hotkey': { type: 'string' },
+      'wallet.path': { type: 'string' },
+      'axon-ip': { type: 'string' },
       drand: { type: 'string' },
       'drand-relay': { type: 'string', multiple: true },
       period: { type: 'string' },
@@ -178,7 +184,21 @@ export async function validatorCommand(
   const modelDir = await modelFrom(values.model, o.demo)
   const tokenizer = await loadTokenizer(modelDir)
   const environment = await environmentFrom(o.envName, values.problems, modelDir, tokenizer)
-  const hotkey = await hotkeyFrom(values.hotkey, o.demo, '//reliquary-dev/validator', log)
+  const hotkey =
+    values['wallet.name'] !== undefined
+      ? await (await import('../chain/loadWalletHotkey.js')).loadWalletHotkey({
+          name: values['wallet.name'],
+          hotkey: values['wallet.hotkey'],
+          path: values['wallet.path'],
+        })
+      : await hotkeyFrom(values.hotkey, o.demo, '//reliquary-dev/validator', log)
+  const link =
+    values.chain === undefined
+      ? null
+      : await (await import('./chain.js')).openValidatorChain(
+          { chain: values.chain, netuid: values.netuid, axonIp: values['axon-ip'], hotkey },
+          log,
+        )
   const d = drandFor(o.demo, o.drandKind, o.period, values['drand-relay'])
   const { profile } = d
   // The miner command printed for local networks repeats every option a miner must share.
@@ -206,7 +226,9 @@ export async function validatorCommand(
       server: { host: values.host ?? '127.0.0.1', port: o.port },
       windows: o.windows ?? Number.POSITIVE_INFINITY,
       signal: interrupt.signal,
+      ...(link ? { registry: link.registry, weightsSetter: link.weightsSetter } : {}),
       onStart: (v) => {
+        link?.serve(Number(new URL(v.url).port))
         log(
           `validator ${hotkey.address} listening on ${v.url} · profile ${profile.id} · model ${modelDir}`,
         )
@@ -239,5 +261,6 @@ export async function validatorCommand(
   } finally {
     interrupt.dispose()
     await localHub?.close()
+    await link?.close()
   }
 }
