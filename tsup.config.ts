@@ -33,6 +33,8 @@ export default defineConfig([
     treeshake: true,
     target: 'es2022',
     platform: 'node',
+    // Optional GPU packages the application installs; never bundled.
+    external: ['@tensorflow/tfjs-backend-webgpu', 'webgpu'],
   },
   {
     entry: { 'cli/main': 'src/cli/main.ts' },
@@ -40,6 +42,8 @@ export default defineConfig([
     sourcemap: true,
     target: 'es2022',
     platform: 'node',
+    // Optional GPU packages the application installs; never bundled.
+    external: ['@tensorflow/tfjs-backend-webgpu', 'webgpu'],
     banner: { js: '#!/usr/bin/env node' },
   },
 ])
