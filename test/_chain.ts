@@ -1,12 +1,13 @@
 // A real subtensor chain for the tests: chopsticks on the 2023 test-network genesis
 // (test/fixtures/chain, see PROVENANCE.md), offline, one block per extrinsic.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { rename, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { ApiPromise, Keyring, WsProvider } from '@polkadot/api'
 import type { SubmittableExtrinsic } from '@polkadot/api/types'
 import type { KeyringPair } from '@polkadot/keyring/types'
@@ -43,13 +44,16 @@ process.once('exit', () => {
 })
 
 function spec(): Promise<string> {
+  // One gunzipped copy per spec content, reused by every run (nothing accumulates in tmp).
   specFile ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'reliquary-chain-'))
-    const file = join(dir, 'raw_spec_testfinney.json')
-    await writeFile(file, gunzipSync(readFileSync(SPEC_GZ)))
-    process.once('exit', () => {
-      rm(dir, { recursive: true, force: true }).catch(() => undefined)
-    })
+    const gz = readFileSync(SPEC_GZ)
+    const tag = createHash('sha256').update(gz).digest('hex').slice(0, 12)
+    const file = join(tmpdir(), `reliquary-chain-spec-${tag}.json`)
+    if (!existsSync(file)) {
+      const part = `${file}.${process.pid}.part`
+      await writeFile(part, gunzipSync(gz))
+      await rename(part, file)
+    }
     return file
   })()
   return specFile
@@ -161,9 +165,10 @@ export async function adminApi(url: string): Promise<ApiPromise> {
 export function sendAndFinalize(
   tx: SubmittableExtrinsic<'promise'>,
   who: KeyringPair,
+  nonce = -1,
 ): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    tx.signAndSend(who, { era: 0 }, (r) => {
+    tx.signAndSend(who, { era: 0, nonce }, (r) => {
       if (!r.status.isFinalized) return
       const names = r.events.map((e) => `${e.event.section}.${e.event.method}`)
       const sudid = r.events.find((e) => e.event.method === 'Sudid')
@@ -183,7 +188,12 @@ export async function sudo(
   keys: ChainKeys,
   ...calls: SubmittableExtrinsic<'promise'>[]
 ): Promise<void> {
-  for (const c of calls) await sendAndFinalize(api.tx.sudo!.sudo!(c), keys.sudo)
+  // The nonce is counted here: right after a block the node's next-index can still be stale.
+  const account = (await api.query.system!.account!(keys.sudo.address)).toJSON() as {
+    nonce: number
+  }
+  let n = account.nonce
+  for (const c of calls) await sendAndFinalize(api.tx.sudo!.sudo!(c), keys.sudo, n++)
 }
 
 /** Builds `count` empty blocks. */
