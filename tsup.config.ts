@@ -1,49 +1,103 @@
-import { defineConfig } from 'tsup'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import type { Plugin } from 'esbuild'
+import { defineConfig, type Options } from 'tsup'
+
+// TensorFlow.js and the Hub client are optional peer dependencies. A static `import` of a missing
+// package fails while Node links the module graph, before any of our code runs, so the build
+// routes every import of them through a generated module that loads the package with `require`
+// (both have a CommonJS entry) and turns "not installed" into `TFJS_NOT_AVAILABLE` or
+// `HUB_NOT_AVAILABLE` with the install command. The generated module re-exports the package's
+// names, so the sources keep plain imports.
+const requireHere = createRequire(import.meta.url)
+const exportNames = (pkg: string) =>
+  Object.keys(requireHere(pkg)).filter(
+    (k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default' && k !== '__esModule',
+  )
+const optionalPeerGuard: Plugin = {
+  name: 'optional-peer-guard',
+  setup(build) {
+    build.onResolve({ filter: /^(@tensorflow\/tfjs-core|@huggingface\/hub)$/ }, (args) => ({
+      path: args.path,
+      namespace: 'optional-peer-guard',
+    }))
+    build.onLoad({ filter: /.*/, namespace: 'optional-peer-guard' }, (args) => ({
+      loader: 'js',
+      resolveDir: fileURLToPath(new URL('./src/_peers', import.meta.url)),
+      contents: [
+        "import { createRequire } from 'node:module'",
+        "import { isModuleNotFound, peerNotAvailable } from './peerNotAvailable.ts'",
+        'let m',
+        `try { m = createRequire(import.meta.url)('${args.path}') } catch (e) {`,
+        `  throw isModuleNotFound(e) ? peerNotAvailable('${args.path}', e) : e`,
+        '}',
+        ...exportNames(args.path).map((k) => `export const ${k} = m.${k}`),
+      ].join('\n'),
+    }))
+  },
+}
+
+const shared = {
+  format: ['esm', 'cjs'],
+  // Maps point into the shipped src/ instead of embedding it: the sources ship once.
+  sourcemap: true,
+  esbuildOptions: (o) => {
+    o.sourcesContent = false
+  },
+  target: 'es2022',
+  platform: 'node',
+  // Bundled, not external: the generated guards above and TF.js's gradient registration.
+  noExternal: [/^@tensorflow\/tfjs-core(\/dist\/.*)?$/, /^@huggingface\/hub$/],
+  esbuildPlugins: [optionalPeerGuard],
+  // The GPU backend is the application's to install (it is loaded at run time when chosen).
+  external: ['@tensorflow/tfjs-backend-webgpu', 'webgpu'],
+} satisfies Options
+
+const entry = {
+  index: 'src/index.ts',
+  'grail/index': 'src/grail/index.ts',
+  'protocol/index': 'src/protocol/index.ts',
+  'crypto/index': 'src/crypto/index.ts',
+  'drand/index': 'src/drand/index.ts',
+  'conformance/index': 'src/conformance/index.ts',
+  'reward/index': 'src/reward/index.ts',
+  'window/index': 'src/window/index.ts',
+  'rollout/index': 'src/rollout/index.ts',
+  'manifest/index': 'src/manifest/index.ts',
+  'model/index': 'src/model/index.ts',
+  'gpu/index': 'src/gpu/index.ts',
+  'hub/index': 'src/hub/index.ts',
+  'grpo/index': 'src/grpo/index.ts',
+  'miner/index': 'src/miner/index.ts',
+  'validator/index': 'src/validator/index.ts',
+  'demo/index': 'src/demo/index.ts',
+  'chain/index': 'src/chain/index.ts',
+}
+const gradientsEntry = { 'tfjs-gradients/index': 'src/tfjs-gradients/index.ts' }
 
 export default defineConfig([
   {
-    entry: {
-      index: 'src/index.ts',
-      'grail/index': 'src/grail/index.ts',
-      'protocol/index': 'src/protocol/index.ts',
-      'crypto/index': 'src/crypto/index.ts',
-      'drand/index': 'src/drand/index.ts',
-      'conformance/index': 'src/conformance/index.ts',
-      'reward/index': 'src/reward/index.ts',
-      'window/index': 'src/window/index.ts',
-      'rollout/index': 'src/rollout/index.ts',
-      'manifest/index': 'src/manifest/index.ts',
-      'model/index': 'src/model/index.ts',
-      'gpu/index': 'src/gpu/index.ts',
-      'hub/index': 'src/hub/index.ts',
-      'grpo/index': 'src/grpo/index.ts',
-      'miner/index': 'src/miner/index.ts',
-      'validator/index': 'src/validator/index.ts',
-      'demo/index': 'src/demo/index.ts',
-      'chain/index': 'src/chain/index.ts',
-    },
-    format: ['esm', 'cjs'],
-    // Shared chunks in CJS too: one module instance per source file across subpaths (the same
-    // ReliquaryError class from 'reliquary' and 'reliquary/grpo'), and no per-entry copies whose
-    // tree-shaken imports the bundler would report as unused.
-    splitting: true,
-    dts: true,
-    sourcemap: true,
+    ...shared,
+    entry,
+    // Every entry's declarations in one pass (a second pass would be removed by `clean`).
+    dts: { entry: { ...entry, ...gradientsEntry } },
     clean: true,
     treeshake: true,
-    target: 'es2022',
-    platform: 'node',
-    // Optional GPU packages the application installs; never bundled.
-    external: ['@tensorflow/tfjs-backend-webgpu', 'webgpu'],
   },
   {
+    // TF.js's gradient registration, standalone (no shared chunk) so that importing it has its
+    // effect (listed in package.json `sideEffects`); TF.js's own code, so minified (its license
+    // comments kept) and without a source map into sources that do not ship.
+    ...shared,
+    entry: gradientsEntry,
+    sourcemap: false,
+    minify: true,
+    shims: true,
+  },
+  {
+    ...shared,
     entry: { 'cli/main': 'src/cli/main.ts' },
     format: ['esm'],
-    sourcemap: true,
-    target: 'es2022',
-    platform: 'node',
-    // Optional GPU packages the application installs; never bundled.
-    external: ['@tensorflow/tfjs-backend-webgpu', 'webgpu'],
     banner: { js: '#!/usr/bin/env node' },
   },
 ])

@@ -15,7 +15,7 @@
 // Each is verified under e3, e1 and the hardening variants (stricter tolerance, more positions).
 import { createHash } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { bundledModelDir } from '../src/demo/bundledModel.js'
 import { computeSketch } from '../src/grail/computeSketch.js'
 import { verifySketch } from '../src/grail/verifySketch.js'
@@ -186,7 +186,7 @@ async function perturbed(eps: number): Promise<CausalLM> {
     tf.tidy(() => {
       const { variance } = tf.moments(v)
       const sd = Math.sqrt(variance.dataSync()[0] as number)
-      v.assign(v.add(tf.randomNormal(v.shape, 0, eps * sd, 'float32', seed++)))
+      v.assign(tf.add(v, tf.randomNormal(v.shape, 0, eps * sd, 'float32', seed++)))
     })
   }
   return m

@@ -3,7 +3,7 @@
 // the [T, vocab] logits never exist at once. Prints one JSON line.
 //   npx tsx bench/make-qwen3-0.6b.ts && npx tsx bench/wasm-forward.ts [dir] [seq=1024] [chunk=128]
 import { join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { loadModel, useBackend } from '../src/model/index.js'
 
 const dir = process.argv[2] ?? join(import.meta.dirname, 'out/qwen3-0.6b-random')

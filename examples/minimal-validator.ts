@@ -1,6 +1,7 @@
 // A minimal validator: the SDK's validator service and window loop on the bundled tiny model, a
 // local BLS drand chain and the target-token environment (the e3-demo profile), no network.
-// It prints the command that points a miner at it.
+// It prints the `reliquary miner` command that points a miner at it (examples/custom-miner.ts
+// takes the same --validator, --drand-genesis and --drand-period options).
 //
 //   npx tsx examples/minimal-validator.ts            # one short window, then exit
 //   npx tsx examples/minimal-validator.ts 1000 8080  # 1000 windows on port 8080; start miners meanwhile
@@ -53,7 +54,7 @@ const { reports, ema } = await runValidator({
   onStart: (v) => {
     console.log(`validator ${hotkey.address} on ${v.url}, profile ${profile.id}`)
     console.log(
-      `miner: npx tsx examples/custom-miner.ts --validator ${v.url} --drand-genesis ${chain.info.genesis_time} --drand-period ${chain.info.period}`,
+      `miner: npx reliquary miner --profile e3-demo --validator ${v.url} --validator-hotkey ${hotkey.address} --drand-genesis ${chain.info.genesis_time} --drand-period ${chain.info.period}`,
     )
   },
   onEvent: (e) => {

@@ -1,11 +1,13 @@
-// Validator side, offline: judge the Python reference miner's GRAIL proofs from the bundled
-// vectors with the SDK's verifySketch (the vectors were judged at the E1 tolerance base, 1000).
+// Validator side, offline: judge GRAIL proofs made by the Python reference miner with the SDK's
+// verifySketch, and compare with the reference's own verdicts (judged at the E1 tolerance base,
+// 1000). The proofs ship with the package as `reliquary/vectors/qwen3-proofs.json`.
 // Run: npx tsx examples/verify-reference-proof.ts
-import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { e1, verifySketch } from 'reliquary'
 
-/** The fields of one proof of the vector file that this example reads. */
+/** The fields of one shipped proof that this example reads. */
 type ReferenceProof = {
+  index: number
   tokens: number[]
   commitments_bf16_gpu: number[]
   hidden_at_challenges: number[][]
@@ -16,12 +18,11 @@ type ReferenceProof = {
     sketch_diff_max: number
   }
 }
-
-const vectors = JSON.parse(
-  readFileSync(new URL('../test/fixtures/reference/qwen3-s0.json', import.meta.url), 'utf8'),
-) as { randomness: string; proofs: ReferenceProof[] }
+const vectors: { randomness: string; proofs: ReferenceProof[] } = createRequire(import.meta.url)(
+  'reliquary/vectors/qwen3-proofs.json',
+)
 let disagreements = 0
-for (const [i, proof] of vectors.proofs.entries()) {
+for (const proof of vectors.proofs) {
   const verdict = verifySketch({
     tokens: proof.tokens,
     commitments: proof.commitments_bf16_gpu, // proven on a bf16 GPU, judged against fp32 hidden states
@@ -34,7 +35,7 @@ for (const [i, proof] of vectors.proofs.entries()) {
   if (verdict.valid !== reference.all_passed || verdict.sketchDiffMax !== reference.sketch_diff_max)
     disagreements++
   console.log(
-    `proof ${i}: valid=${verdict.valid} passed=${verdict.passed}/${verdict.checked} sketchDiffMax=${verdict.sketchDiffMax}`,
+    `proof ${proof.index}: valid=${verdict.valid} passed=${verdict.passed}/${verdict.checked} sketchDiffMax=${verdict.sketchDiffMax}`,
     `(reference: ${reference.all_passed} ${reference.passed}/${reference.checked} ${reference.sketch_diff_max})`,
   )
 }

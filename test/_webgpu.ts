@@ -1,7 +1,7 @@
 // Shared set-up of the webgpu test files: the webgpu backend on whatever Vulkan adapter the
 // environment has (CI: Mesa lavapipe from .ci/vulkan.sh). Without an adapter the files skip,
 // unless RELIQUARY_REQUIRE_WEBGPU=1 (set by .ci/run), where a missing adapter fails them.
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { useBackend } from '../src/model/backend.js'
 
 /** True when the webgpu backend came up. */

@@ -3,7 +3,7 @@
 // model samples the groups (as miners do between checkpoints), the trainer steps the policy with
 // the demo profile's hyper-parameters, and policy and base are sampled on the trained prompts with
 // the same seeds, so the two differ only by their weights.
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bundledModelDir } from '../src/demo/bundledModel.js'
 import {

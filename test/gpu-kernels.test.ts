@@ -3,7 +3,7 @@
  * odd sizes (tile edges). Runs on software Vulkan in CI; the tensor-core GEMM needs a GPU with
  * subgroup matrices and is checked by bench/gpu instead.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   gemmPath,
@@ -61,8 +61,8 @@ describe.skipIf(!ready)('gpu kernels on the webgpu backend', () => {
     const ref = tf.tidy(() => {
       const [x1, x2] = tf.split(x, 2, 2)
       return tf.add(
-        tf.mul(x, cos.reshape([T, 1, hd])),
-        tf.mul(tf.concat([x2!, x1!], 2), sin.reshape([T, 1, hd])),
+        tf.mul(x, tf.reshape(cos, [T, 1, hd])),
+        tf.mul(tf.concat([x2!, x1!], 2), tf.reshape(sin, [T, 1, hd])),
       )
     })
     await close(gpuRope(x, cos, sin), ref, 1e-6)
@@ -90,8 +90,8 @@ describe.skipIf(!ready)('gpu kernels on the webgpu backend', () => {
       const v = tf.randomNormal([tk, KV, hd]) as tf.Tensor3D
       const scale = 1 / Math.sqrt(hd)
       const ref = tf.tidy(() => {
-        const rows = tf.add(tf.range(0, T, 1, 'int32'), start).reshape([T, 1])
-        const cols = tf.range(0, tk, 1, 'int32').reshape([1, tk])
+        const rows = tf.reshape(tf.add(tf.range(0, T, 1, 'int32'), start), [T, 1])
+        const cols = tf.reshape(tf.range(0, tk, 1, 'int32'), [1, tk])
         const mask = tf.mul(tf.cast(tf.greater(cols, rows), 'float32'), -1e9)
         const outs = Array.from({ length: H }, (_, h) => {
           const g = Math.floor(h / (H / KV))
@@ -116,7 +116,7 @@ describe.skipIf(!ready)('gpu kernels on the webgpu backend', () => {
     const eos = [3, 1000]
     const got = gpuTokenStats(logits, next, eos, 0.7)
     const ref = tf.tidy(() => {
-      const oh = tf.oneHot(next, V).cast('float32')
+      const oh = tf.cast(tf.oneHot(next, V), 'float32')
       const chosen = tf.sum(tf.mul(logits, oh), 1)
       const logp = tf.sub(chosen, tf.logSumExp(logits, 1))
       const pT = tf.sum(tf.mul(tf.softmax(tf.div(logits, 0.7)), oh), 1)

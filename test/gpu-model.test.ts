@@ -4,7 +4,7 @@
  * log-probs and the sketch verdicts of every reference proof (f32 path, profile e1); the f16 path
  * (f16 weights) must still pass honest proofs under e3. CI runs it on software Vulkan.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { e1, e3, verifySketch } from '../src/index.js'
 import {

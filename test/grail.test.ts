@@ -1,4 +1,6 @@
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
+// tfjs-core alone registers no backend and no gradients: the CPU backend for the 'cpu' runs.
+import '@tensorflow/tfjs-backend-cpu'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {

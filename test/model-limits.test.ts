@@ -2,7 +2,9 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
+// tfjs-core alone registers no backend and no gradients: the CPU backend for the 'cpu' runs.
+import '@tensorflow/tfjs-backend-cpu'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bundledModelDir } from '../src/demo/bundledModel.js'
 import {

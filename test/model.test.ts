@@ -7,7 +7,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
+// tfjs-core alone registers no backend and no gradients: the CPU backend for the 'cpu' runs.
+import '@tensorflow/tfjs-backend-cpu'
+import '../src/tfjs-gradients/index.js'
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { embedTokens } from '../src/model/_decoder.js'

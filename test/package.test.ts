@@ -1,7 +1,8 @@
 // The built package as a user meets it: every subpath loads from ESM and CJS, the root entry
 // pulls in no TensorFlow.js, and the CLI answers --help for every command.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { VERSION } from '../src/index.js'
@@ -16,7 +17,62 @@ const built = existsSync(join(ROOT, 'dist/index.js'))
 const node = (args: string[]) =>
   execFileSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' })
 
+/** Runs a tool from this repository's node_modules/.bin in the repository root. */
+const tool = (bin: string, args: string[]) =>
+  execFileSync(join(ROOT, 'node_modules/.bin', bin), args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 180_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+
 describe.skipIf(!built)('built package', () => {
+  test('publint --strict finds nothing to report', () => {
+    expect(tool('publint', ['--strict'])).not.toMatch(/Errors|Warnings|Suggestions/)
+  })
+
+  test('@arethetypeswrong/cli finds no problem in any entry point', () => {
+    // Packed here with --ignore-scripts (attw --pack would rebuild dist/ under the other tests).
+    const dir = mkdtempSync(join(tmpdir(), 'reliquary-attw-'))
+    try {
+      const [info] = JSON.parse(
+        execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      ) as { filename: string }[]
+      let report = ''
+      try {
+        tool('attw', [join(dir, info!.filename), '--format', 'ascii'])
+      } catch (e) {
+        report = String((e as { stdout?: string }).stdout ?? e)
+      }
+      expect(report).toBe('')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('npm publish --dry-run accepts the package', () => {
+    const out = execFileSync(
+      'npm',
+      ['publish', '--dry-run', '--ignore-scripts', '--json', '--tag', 'next'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    const info = JSON.parse(out) as { name: string; version: string; files: unknown[] }
+    expect(info.name).toBe('reliquary')
+    expect(info.version).toBe(pkg.version)
+    expect(info.files.length).toBeGreaterThan(0)
+  })
+
+  test('the prepare build writes nothing to stdout (npm pack --json stays JSON)', () => {
+    for (const script of ['prepare', 'prepack'] as const) {
+      const cmd = (pkg as { scripts?: Record<string, string> }).scripts?.[script]
+      if (cmd) expect(cmd, script).toMatch(/--silent 1>&2$/)
+    }
+  })
+
   test('version constant matches package.json', () => expect(VERSION).toBe(pkg.version))
 
   const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json')

@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { createRepo, uploadFiles } from '@huggingface/hub'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { isReliquaryError } from '../src/errors/index.js'

@@ -3,7 +3,7 @@
  * verifySketch and of the behavioural checks, every attack (including those that change tokens);
  * then the miner → validator round trip on the tiny model under the E3 rules.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   challengeIndices,

@@ -8,7 +8,7 @@
 // rows at 32 challenged positions, sketches on the host).
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { computeSketch, e1, e3, sketchDistance, verifySketch } from '../../src/index.js'
 import {
   gpuCapabilities,

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { computeSketch, computeSketchAsync, e1, verifySketch } from '../../src/index.js'
 import { evaluateRollout, loadModel, useBackend } from '../../src/model/index.js'
 

@@ -72,7 +72,7 @@ type BenchContext = {
 export async function runModelBench(
   o: ModelBenchOptions,
 ): Promise<{ machine: Record<string, unknown>; results: BenchLine[] }> {
-  const tf = await import('@tensorflow/tfjs')
+  const tf = await import('@tensorflow/tfjs-core')
   const { loadModel } = await import('../model/index.js')
   const model = await loadModel(o.modelDir)
   const name = basename(o.modelDir.replace(/\/+$/, ''))

@@ -70,7 +70,7 @@ export type VerifiedBeacon = {
 export interface BeaconSource {
   /** The chain the source serves (after any pinning check the source performs). */
   chainInfo(): Promise<DrandChainInfo>
-  /** The verified beacon of `round`. Rejects with a `DRAND_*` {@link ReliquaryError} otherwise. */
+  /** The verified beacon of `round`. Rejects with a `DRAND_*` `ReliquaryError` otherwise. */
   beacon(round: number): Promise<VerifiedBeacon>
   /** The newest verified beacon the source can serve. */
   latest(): Promise<VerifiedBeacon>

@@ -7,7 +7,7 @@
  * struct `u`.
  * @internal
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 
 /** A uniform value: a number is written as u32, `{ f }` as f32, `{ i }` as i32. */
 export type Uniform = number | { f: number } | { i: number }

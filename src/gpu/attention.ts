@@ -2,7 +2,7 @@
  * Causal grouped-query attention with an online softmax (no `[T, T]` score matrix) as a TF.js
  * webgpu kernel.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, runGpu, webgpuBackend } from './_dispatch.js'
 
 const NAME = 'ReliquaryCausalAttention'

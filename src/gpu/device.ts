@@ -4,7 +4,7 @@
  * the kernels of this folder.
  */
 import { createRequire } from 'node:module'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError } from '../errors/base.js'
 
 /** What the GPU device was opened with; the kernels pick their path from it. */

@@ -1,7 +1,7 @@
 /**
  * Elementwise decoder kernels on the webgpu backend: rotary embedding and the SwiGLU gate.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
 
 const ROPE = 'ReliquaryRope'

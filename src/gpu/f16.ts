@@ -3,7 +3,7 @@
  * dtype), row-major `[rows, cols]`. Conversion counts every value outside f16's finite range and
  * refuses the matrix instead of storing infinities.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError } from '../errors/base.js'
 import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
 

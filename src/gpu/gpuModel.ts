@@ -3,7 +3,7 @@
  * residual + RMSNorm, RoPE, online-softmax attention, SwiGLU, GEMMs on f32 or f16 weights, and the
  * check statistics reduced on the GPU (only hidden rows and O(T) scalars are read back).
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError } from '../errors/base.js'
 import type { CausalLM } from '../model/loadModel.js'
 import type { RolloutEvaluator } from '../rollout/verifyRollout.js'

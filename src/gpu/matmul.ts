@@ -7,7 +7,7 @@
  *   the device has it. Its activations are scaled per row by a power of two into f16's range
  *   before the product and scaled back after, so no activation overflows f16.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { gpuCapabilities } from './device.js'
 import { ensureKernel, runGpu, webgpuBackend } from './_dispatch.js'
 import type { GpuF16Matrix } from './f16.js'

@@ -1,7 +1,7 @@
 /**
  * Fused RMSNorm (optionally with the residual add before it) as a TF.js webgpu kernel.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
 
 const NAME = 'ReliquaryRmsNorm'

@@ -3,7 +3,7 @@
  * each row, the log-probability of that token, its probability at a temperature, and the
  * probability of the EOS set. Only these scalars are read back, never the `[T, vocab]` logits.
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
 
 const NAME = 'ReliquaryTokenStats'

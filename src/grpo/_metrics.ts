@@ -3,7 +3,7 @@
  * folding per-rollout numbers into batch metrics.
  * @internal
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import type { PlannedRollout } from './_plan.js'
 import { resolveGrpoOptions } from './resolveGrpoOptions.js'
 import type {

@@ -4,7 +4,7 @@
  * gradient scope owned by the caller.
  * @internal
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import type { AttentionImpl, CausalLM } from '../model/loadModel.js'
 import type { ResolvedGrpoOptions } from './types.js'
 

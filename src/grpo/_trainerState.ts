@@ -13,7 +13,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError, isReliquaryError } from '../errors/base.js'
 import type { CausalLM, WeightSpec } from '../model/loadModel.js'
 import { transpose2d } from '../model/loadModel.js'

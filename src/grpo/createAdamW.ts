@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 
 /** Hyper-parameters of {@link createAdamW} (the learning rate is passed to each step). */
@@ -90,7 +90,7 @@ let optimizerCounter = 0
  *
  * @example
  * ```ts
- * import * as tf from '@tensorflow/tfjs'
+ * import * as tf from '@tensorflow/tfjs-core'
  * import { createAdamW } from 'reliquary/grpo'
  * const w = tf.variable(tf.ones([2]))
  * using opt = createAdamW(new Map([['w', w]]), { weightDecay: 0.01 })

@@ -92,7 +92,7 @@ let trainerCounter = 0
  *
  * @example
  * ```ts
- * import * as tf from '@tensorflow/tfjs'
+ * import * as tf from '@tensorflow/tfjs-core'
  * import { loadModel } from 'reliquary/model'
  * import { createTrainer } from 'reliquary/grpo'
  * await tf.setBackend('cpu')

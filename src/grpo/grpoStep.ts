@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
+import { ensureGradients } from '../_peers/ensureGradients.js'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import type { CausalLM } from '../model/loadModel.js'
 import { checkReference, planBatch } from './_plan.js'
@@ -109,6 +110,7 @@ export async function grpoStep(
   batch: GrpoBatch,
   state: GrpoStepState,
 ): Promise<GrpoStepReturnType> {
+  await ensureGradients()
   const o = toResolved(state.options)
   const ref = state.referenceModel
   if (o.klBeta > 0 && !ref)

@@ -8,7 +8,7 @@
  * `transposeB` and for batched (rank-3) products, about 10x slower (measured on tfjs 4.22).
  * @internal
  */
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import type { ModelConfig } from './parseModelConfig.js'
 import type { RopeTables } from './_rope.js'
 
@@ -90,8 +90,8 @@ function applyRope(
  */
 function causalMask(tq: number, tk: number, start: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const rows = tf.add(tf.range(0, tq, 1, 'int32'), start).reshape([tq, 1])
-    const cols = tf.range(0, tk, 1, 'int32').reshape([1, tk])
+    const rows = tf.reshape(tf.add(tf.range(0, tq, 1, 'int32'), start), [tq, 1])
+    const cols = tf.reshape(tf.range(0, tk, 1, 'int32'), [1, tk])
     return tf.mul(tf.cast(tf.greater(cols, rows), 'float32'), -1e9) as tf.Tensor2D
   })
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { isReliquaryError, ReliquaryError } from '../errors/base.js'
 import { openWebGpuBackend, type WebGpuOptions } from '../gpu/device.js'
 
@@ -85,6 +85,8 @@ export async function useBackend(
       wasm.setWasmPaths(
         `${join(dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`,
       )
+    } else if (name === 'cpu') {
+      await import('@tensorflow/tfjs-backend-cpu')
     } else if (name === 'webgpu') {
       // Its own typed errors (missing packages, no adapter) pass through unchanged.
       await openWebGpuBackend(options.webgpu)

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import { decoderStep, lmLogits, type LayerKv } from './_decoder.js'
 import { createRng } from '../_utils/rng.js'

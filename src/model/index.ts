@@ -34,7 +34,7 @@ export {
 } from './parseModelConfig.js'
 export type { ModelConfig, ModelFamily, RopeScaling } from './parseModelConfig.js'
 export { loadTokenizer, createTokenizer } from './loadTokenizer.js'
-export type { ModelTokenizer, EncodeOptions, DecodeOptions } from './loadTokenizer.js'
+export type { ModelTokenizer, EncodeOptions, DecodeOptions, HfTokenizer } from './loadTokenizer.js'
 export { loadModel } from './loadModel.js'
 export type {
   AttentionImpl,

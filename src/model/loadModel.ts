@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import { float32ToBf16Bits } from './_safetensorsFormat.js'
 import { createRopeTables, type RopeTables } from './_rope.js'
@@ -275,7 +275,7 @@ async function readWeight(
  *
  * @example
  * ```ts
- * import * as tf from '@tensorflow/tfjs'
+ * import * as tf from '@tensorflow/tfjs-core'
  * import { loadModel } from 'reliquary/model'
  * await tf.setBackend('cpu')
  * const model = await loadModel('./qwen3-tiny')

@@ -36,8 +36,18 @@ export type ModelTokenizer = {
   readonly eosTokenId: number | undefined
   /** The `pad_token` of `tokenizer_config.json` as an id, if it names one. */
   readonly padTokenId: number | undefined
-  /** The underlying `@huggingface/tokenizers` instance. */
-  readonly tokenizer: Tokenizer
+  /**
+   * The underlying `@huggingface/tokenizers` `Tokenizer` instance, typed by the calls the SDK
+   * makes (that package's own declarations do not type-check under node16 module resolution).
+   */
+  readonly tokenizer: HfTokenizer
+}
+
+/** The part of `@huggingface/tokenizers`' `Tokenizer` the SDK uses. */
+export type HfTokenizer = {
+  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] }
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string
+  token_to_id(token: string): number | undefined
 }
 
 function tokenContent(t: unknown): string | undefined {
@@ -92,7 +102,7 @@ export function createTokenizer(
   tokenizerJson: Record<string, unknown>,
   tokenizerConfig: Record<string, unknown> = {},
 ): ModelTokenizer {
-  let tokenizer: Tokenizer
+  let tokenizer: HfTokenizer
   try {
     tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig)
   } catch (e) {

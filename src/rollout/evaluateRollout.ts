@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError } from '../errors/base.js'
 import type { CausalLM } from '../model/loadModel.js'
 import type { RolloutScores } from './scores.js'

@@ -66,7 +66,7 @@ export const grpoSuites: Suite[] = [
         rec.skip(`model directory ${modelDir} is not in the vector set`)
         return rec.result()
       }
-      const tf = await import('@tensorflow/tfjs')
+      const tf = await import('@tensorflow/tfjs-core')
       const { loadModel } = await import('../../model/loadModel.js')
       const { createTrainer, grpoLoss, parseGrpoBatch } = await import('../../grpo/index.js')
       const options = optionsFromHyper(isObj(g.hyper) ? g.hyper : {})

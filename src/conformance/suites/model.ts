@@ -61,6 +61,7 @@ export const modelSuites: Suite[] = [
       const rec = new Recorder('hidden_rel_l2')
       const logitsWorst = { v: 0 }
       await withModel(doc, ctx, rec, async (model, a) => {
+        const tf = await import('@tensorflow/tfjs-core')
         for (const [i, c] of cases(doc, 'forward').entries()) {
           const rows = c.hidden_rows as number[]
           const ev = await a.evaluateRollout(model, c.tokens, { hiddenRows: rows, temperature: 1 })
@@ -75,7 +76,7 @@ export const modelSuites: Suite[] = [
           rec.metric(worst)
           const { hidden, logits } = model.forward(c.tokens)
           const T = c.tokens.length
-          const lastRow = logits.slice([T - 1, 0], [1, model.config.vocabSize])
+          const lastRow = tf.slice(logits, [T - 1, 0], [1, model.config.vocabSize])
           hidden.dispose()
           logits.dispose()
           const last = (await lastRow.data()) as Float32Array
