@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'esbuild'
 import { defineConfig, type Options } from 'tsup'
 
-// TensorFlow.js and the Hub client are optional peer dependencies. A static `import` of a missing
+// TensorFlow.js, the Hub client and the chain client are optional peer dependencies. A static `import` of a missing
 // package fails while Node links the module graph, before any of our code runs, so the build
 // routes every import of them through a generated module that loads the package with `require`
-// (both have a CommonJS entry) and turns "not installed" into `TFJS_NOT_AVAILABLE` or
-// `HUB_NOT_AVAILABLE` with the install command. The generated module re-exports the package's
+// (each has a CommonJS entry) and turns "not installed" into `TFJS_NOT_AVAILABLE`,
+// `HUB_NOT_AVAILABLE` or `CHAIN_CLIENT_NOT_AVAILABLE` with the install command. The generated module re-exports the package's
 // names, so the sources keep plain imports.
 const requireHere = createRequire(import.meta.url)
 const exportNames = (pkg: string) =>
@@ -17,10 +17,13 @@ const exportNames = (pkg: string) =>
 const optionalPeerGuard: Plugin = {
   name: 'optional-peer-guard',
   setup(build) {
-    build.onResolve({ filter: /^(@tensorflow\/tfjs-core|@huggingface\/hub)$/ }, (args) => ({
-      path: args.path,
-      namespace: 'optional-peer-guard',
-    }))
+    build.onResolve(
+      { filter: /^(@tensorflow\/tfjs-core|@huggingface\/hub|@polkadot\/api)$/ },
+      (args) => ({
+        path: args.path,
+        namespace: 'optional-peer-guard',
+      }),
+    )
     build.onLoad({ filter: /.*/, namespace: 'optional-peer-guard' }, (args) => ({
       loader: 'js',
       resolveDir: fileURLToPath(new URL('./src/_peers', import.meta.url)),
@@ -39,15 +42,13 @@ const optionalPeerGuard: Plugin = {
 
 const shared = {
   format: ['esm', 'cjs'],
-  // Maps point into the shipped src/ instead of embedding it: the sources ship once.
-  sourcemap: true,
-  esbuildOptions: (o) => {
-    o.sourcesContent = false
-  },
+  // No source maps: the package ships its code once, as dist/ (the issue with maps was sources
+  // shipping three times; maps without their sources help nobody).
+  sourcemap: false,
   target: 'es2022',
   platform: 'node',
   // Bundled, not external: the generated guards above and TF.js's gradient registration.
-  noExternal: [/^@tensorflow\/tfjs-core(\/dist\/.*)?$/, /^@huggingface\/hub$/],
+  noExternal: [/^@tensorflow\/tfjs-core(\/dist\/.*)?$/, /^@huggingface\/hub$/, /^@polkadot\/api$/],
   esbuildPlugins: [optionalPeerGuard],
   // The GPU backend is the application's to install (it is loaded at run time when chosen).
   external: ['@tensorflow/tfjs-backend-webgpu', 'webgpu'],
@@ -87,10 +88,9 @@ export default defineConfig([
   {
     // TF.js's gradient registration, standalone (no shared chunk) so that importing it has its
     // effect (listed in package.json `sideEffects`); TF.js's own code, so minified (its license
-    // comments kept) and without a source map into sources that do not ship.
+    // comments kept).
     ...shared,
     entry: gradientsEntry,
-    sourcemap: false,
     minify: true,
     shims: true,
   },

@@ -69,8 +69,9 @@ export function consumerLock(p: ConsumerLockParameters): {
   const enqueue = (from: string, e: LockEntry) => {
     for (const n of Object.keys(e.dependencies ?? {})) queue.push([from, n, false])
     for (const n of Object.keys(e.optionalDependencies ?? {})) queue.push([from, n, true])
+    // npm installs required peers and never optional ones.
     for (const n of Object.keys(e.peerDependencies ?? {}))
-      queue.push([from, n, e.peerDependenciesMeta?.[n]?.optional === true])
+      if (e.peerDependenciesMeta?.[n]?.optional !== true) queue.push([from, n, false])
   }
   enqueue('', { dependencies: Object.fromEntries(p.also.map((n) => [n, ''])) })
   enqueue(`node_modules/${manifest.name}`, packages[`node_modules/${manifest.name}`]!)

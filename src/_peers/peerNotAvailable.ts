@@ -12,6 +12,11 @@ export const RUNTIME_PEERS: Readonly<Record<string, string>> = Object.freeze({
   '@huggingface/hub': '^2.17.5',
 })
 
+/** The optional peer dependency of `reliquary/chain` alone (the Bittensor chain client). */
+export const CHAIN_PEERS: Readonly<Record<string, string>> = Object.freeze({
+  '@polkadot/api': '^16.5.6',
+})
+
 /** What a project runs to install the runtime's peers next to `reliquary`. */
 export const RUNTIME_INSTALL_COMMAND: string = `npm install ${Object.entries(RUNTIME_PEERS)
   .map(([name, range]) => `${name}@${range}`)
@@ -24,10 +29,17 @@ export function isModuleNotFound(e: unknown): boolean {
 }
 
 /**
- * The error for an optional peer dependency that could not be loaded: `TFJS_NOT_AVAILABLE` for a
- * TensorFlow.js package, `HUB_NOT_AVAILABLE` for `@huggingface/hub`, with the install command.
+ * The error for an optional peer dependency that could not be loaded, with the install command:
+ * `TFJS_NOT_AVAILABLE` for a TensorFlow.js package, `HUB_NOT_AVAILABLE` for `@huggingface/hub`,
+ * `CHAIN_CLIENT_NOT_AVAILABLE` for `@polkadot/api`.
  */
 export function peerNotAvailable(pkg: string, cause: unknown): ReliquaryError {
+  if (pkg in CHAIN_PEERS)
+    return new ReliquaryError(
+      'CHAIN_CLIENT_NOT_AVAILABLE',
+      `${pkg} is not installed; 'reliquary/chain' needs it.`,
+      { hints: [`Install it next to reliquary: npm install ${pkg}@${CHAIN_PEERS[pkg]}`], cause },
+    )
   const tfjs = pkg.startsWith('@tensorflow/')
   return new ReliquaryError(
     tfjs ? 'TFJS_NOT_AVAILABLE' : 'HUB_NOT_AVAILABLE',

@@ -17,6 +17,7 @@ export const ERROR_CODES = Object.freeze({
   CONFORMANCE_FILE_INVALID: 'A conformance vector file is malformed.',
   TFJS_NOT_AVAILABLE: 'TensorFlow.js is needed for this call but is not installed.',
   HUB_NOT_AVAILABLE: '@huggingface/hub is needed for this call but is not installed.',
+  CHAIN_CLIENT_NOT_AVAILABLE: '@polkadot/api is needed for this call but is not installed.',
   CLI_USAGE: 'The command line was not understood.',
   DRAND_BEACON_MALFORMED:
     'A drand beacon is not well formed (missing fields, bad hex, wrong length).',
