@@ -7,7 +7,7 @@
  * The list is deliberate (test/architecture.test.ts snapshots it). Everything else is a subpath,
  * so that importing the root never loads a model runtime:
  *
- * - `reliquary/grpo`: GRPO training on TF.js: {@link reliquary/grpo!grpoStep | grpoStep} (one
+ * - `reliquary/grpo`: GRPO training on TF.js: `grpoStep` (one
  *   optimizer step over a window's groups, the reference `train_step`), `grpoLoss`,
  *   `createTrainer`. Advantages alone need no TF.js: {@link groupAdvantages} is exported here.
  * - `reliquary/model`: the TF.js model runtime (`loadModel`, `generate`, `createRolloutEvaluator`,
