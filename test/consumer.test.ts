@@ -178,7 +178,12 @@ describe.skipIf(!built)('the packed package in a fresh project', () => {
     console.log(
       `with the runtime peers: ${(sizes.withTfjs / MB).toFixed(1)} MB (+${((sizes.withTfjs - sizes.verifyOnly) / MB).toFixed(1)} MB)`,
     )
-    const subpaths = Object.keys(pkg.exports).filter((k) => !/package\.json$|\.json$/.test(k))
+    // reliquary/chain is left out: @polkadot/api-derive 16.5.6's own declarations name lookup types
+    // that only its runtime augmentation defines, so it fails without skipLibCheck whatever imports
+    // it (the README's chain section says so).
+    const subpaths = Object.keys(pkg.exports).filter(
+      (k) => !/package\.json$|\.json$/.test(k) && k !== './chain',
+    )
     const specs = subpaths.map((s) => (s === '.' ? 'reliquary' : `reliquary/${s.slice(2)}`))
     const esm = node([
       '--input-type=module',
@@ -194,13 +199,16 @@ describe.skipIf(!built)('the packed package in a fresh project', () => {
     install(tarball, [...PEERS, ...TOOLS])
   })
 
-  // Not yet seen passing on the final build (third-party declarations: @types/long's global,
-  // @huggingface/tokenizers under node16): skipped until it has.
-  test.skip.each([
+  test.each([
     ['node16', { module: 'node16', moduleResolution: 'node16' }],
     ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
   ])('tsc with %s resolution and no skipLibCheck type-checks every entry point', (_, mode) => {
-    const subpaths = Object.keys(pkg.exports).filter((k) => !/package\.json$|\.json$/.test(k))
+    // reliquary/chain is left out: @polkadot/api-derive 16.5.6's own declarations name lookup types
+    // that only its runtime augmentation defines, so it fails without skipLibCheck whatever imports
+    // it (the README's chain section says so).
+    const subpaths = Object.keys(pkg.exports).filter(
+      (k) => !/package\.json$|\.json$/.test(k) && k !== './chain',
+    )
     writeFileSync(
       join(project, 'entries.ts'),
       subpaths
@@ -225,8 +233,7 @@ describe.skipIf(!built)('the packed package in a fresh project', () => {
     expect(tsc(['-p', 'tsconfig.check.json'])).toBe('')
   })
 
-  // Not yet seen passing with the `node --loader ts-node/esm` form: skipped until it has.
-  test.skip('the README notebook snippet runs under ts-node (ESM, the README tsconfig) and tsx', () => {
+  test('the README notebook snippet runs under ts-node (ESM, the README tsconfig) and tsx', () => {
     writeFileSync(join(project, 'tsconfig.json'), readmeBlock('<!-- notebook-tsconfig -->', 'json'))
     writeFileSync(join(project, 'notebook.ts'), readmeBlock('<!-- notebook-snippet -->', 'ts'))
     // As the README says: `node --loader ts-node/esm` (the ts-node binary fails on Node 20 ESM).

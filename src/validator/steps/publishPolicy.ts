@@ -1,7 +1,7 @@
 import { shouldPublish } from '../../hub/shouldPublish.js'
 import type { CustodyManifest } from '../../manifest/custodyManifest.js'
 import type { CheckpointManifestWire } from '../../protocol/schemas.js'
-import { describeError } from './_describeError.js'
+import { describeError } from '../../_utils/describeError.js'
 import type { ValidatorContext } from '../validatorContext.js'
 import type { TrainedWindow, ValidatorModels, ValidatorState } from '../validatorState.js'
 
@@ -89,7 +89,7 @@ export async function publishPolicy(
     ctx.emit({ type: 'published', windowN, ...published })
     return published
   } catch (e) {
-    ctx.emit({ type: 'publish_failed', windowN, error: describeError(e) })
+    ctx.emit({ type: 'publish_failed', windowN, error: describeError(e, 500) })
     return null
   }
 }

@@ -3,7 +3,7 @@ import { parseGrpoBatch } from '../../grpo/parseGrpoBatch.js'
 import { batchDigest } from '../../manifest/batchDigest.js'
 import type { SealWindowReturnType } from '../../window/seal/sealWindow.js'
 import type { ValidSubmission } from '../../window/seal/validSubmission.js'
-import { describeError } from './_describeError.js'
+import { describeError } from '../../_utils/describeError.js'
 import type { ValidatorContext } from '../validatorContext.js'
 import type { ValidatorState } from '../validatorState.js'
 
@@ -45,7 +45,7 @@ export async function trainBatch(
     })
     return step
   } catch (e) {
-    ctx.emit({ type: 'train_failed', windowN, error: describeError(e) })
+    ctx.emit({ type: 'train_failed', windowN, error: describeError(e, 500) })
     return null
   }
 }
