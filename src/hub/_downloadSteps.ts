@@ -9,7 +9,7 @@ import {
   type CustodyManifest,
   type VerifiedCustodyManifest,
 } from '../manifest/custodyManifest.js'
-import { verifySnapshotFiles } from '../manifest/snapshotFiles.js'
+import { filesMismatchError, verifySnapshotFiles } from '../manifest/snapshotFiles.js'
 import { verifyChain, type VerifyChainReturnType } from '../manifest/verifyChain.js'
 import { verifyManifest } from '../manifest/verifyManifest.js'
 import { checkpointCommitTitle } from './checkpointCommitTitle.js'
@@ -61,22 +61,9 @@ export function filesMismatch(
   extra: string[],
   mismatched: string[],
 ): ReliquaryError {
-  const cap = (xs: string[]) => xs.slice(0, 100)
-  return new ReliquaryError(
-    'MANIFEST_FILES_MISMATCH',
-    `The snapshot ${where} does not match its manifest: ${missing.length} missing, ${extra.length} extra, ${mismatched.length} differing file(s).`,
-    {
-      hints: ['Do not load this snapshot: it is not the checkpoint the validator signed.'],
-      details: [
-        ...cap(missing).map((p) => `missing ${p}`),
-        ...cap(extra).map((p) => `extra ${p}`),
-        ...cap(mismatched).map((p) => `differs ${p}`),
-      ]
-        .slice(0, 20)
-        .join('; '),
-      meta: { missing: cap(missing), extra: cap(extra), mismatched: cap(mismatched) },
-    },
-  )
+  return filesMismatchError({ subject: `The snapshot ${where}`, missing, extra, mismatched }, [
+    'Do not load this snapshot: it is not the checkpoint the validator signed.',
+  ])
 }
 
 /** The commit title at `revision`, or null when the Hub does not offer the commit list. */

@@ -145,25 +145,46 @@ export async function verifySnapshotFiles(
     else bytes += f.size
   }
   if (missing.length || extra.length || mismatched.length) {
-    const cap = (xs: string[]) => xs.slice(0, 100)
-    throw new ReliquaryError(
-      'MANIFEST_FILES_MISMATCH',
-      `The snapshot does not match its manifest: ${missing.length} missing, ${extra.length} extra, ${mismatched.length} differing file(s).`,
-      {
-        hints: [
-          'Download the whole snapshot at the manifest revision (sharded weights included), then check again.',
-          'Do not load a snapshot that fails this check.',
-        ],
-        details: [
-          ...cap(missing).map((p) => `missing ${p}`),
-          ...cap(extra).map((p) => `extra ${p}`),
-          ...cap(mismatched).map((p) => `differs ${p}`),
-        ]
-          .slice(0, 20)
-          .join('; '),
-        meta: { missing: cap(missing), extra: cap(extra), mismatched: cap(mismatched) },
-      },
-    )
+    throw filesMismatchError({ subject: 'The snapshot', missing, extra, mismatched }, [
+      'Download the whole snapshot at the manifest revision (sharded weights included), then check again.',
+      'Do not load a snapshot that fails this check.',
+    ])
   }
   return { files: found.length, bytes }
+}
+
+/** What differs between a snapshot and its manifest. */
+export type FilesMismatch = {
+  /** The sentence's subject, e.g. `The snapshot` or `The snapshot owner/name@rev`. */
+  subject: string
+  missing: readonly string[]
+  extra: readonly string[]
+  mismatched: readonly string[]
+}
+
+/**
+ * The `MANIFEST_FILES_MISMATCH` error for a snapshot whose files differ from its manifest: counts
+ * in the message, at most 20 paths in the details and 100 per list in `meta`.
+ * @internal
+ */
+export function filesMismatchError(
+  { subject, missing, extra, mismatched }: FilesMismatch,
+  hints: string[],
+): ReliquaryError {
+  const cap = (xs: readonly string[]) => xs.slice(0, 100)
+  return new ReliquaryError(
+    'MANIFEST_FILES_MISMATCH',
+    `${subject} does not match its manifest: ${missing.length} missing, ${extra.length} extra, ${mismatched.length} differing file(s).`,
+    {
+      hints,
+      details: [
+        ...cap(missing).map((p) => `missing ${p}`),
+        ...cap(extra).map((p) => `extra ${p}`),
+        ...cap(mismatched).map((p) => `differs ${p}`),
+      ]
+        .slice(0, 20)
+        .join('; '),
+      meta: { missing: cap(missing), extra: cap(extra), mismatched: cap(mismatched) },
+    },
+  )
 }
