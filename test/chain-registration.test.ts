@@ -3,7 +3,7 @@
 // is checked, as in the demo.
 import { beforeAll, describe, expect, test } from 'vitest'
 import type { Hotkey } from '../src/crypto/sr25519.js'
-import { e3 } from '../src/protocol/profiles.js'
+import { e1, e3 } from '../src/protocol/profiles.js'
 import { AdmissionPipeline } from '../src/window/admission/admissionPipeline.js'
 import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
 import {
@@ -80,4 +80,11 @@ describe('registration check', () => {
     const v = await pipelineWith().submit(await buildBody({ hotkey: bob, promptIdx: 3 }), at)
     expect(v).toMatchObject({ accepted: true, reason: 'submitted' })
   })
+})
+
+test('both profiles list the registration reasons (the check runs in E1 too, first in its handler)', () => {
+  for (const profile of [e1, e3])
+    expect(profile.rejectReasons).toEqual(
+      expect.arrayContaining(['hotkey_not_registered', 'registration_unavailable']),
+    )
 })

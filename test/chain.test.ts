@@ -196,6 +196,24 @@ describe('weights', () => {
     expect(stored.map(([, v]) => v)).toEqual(normalisedBySpec103(w.weights))
   })
 
+  it('two quick writes from one key do not race on the nonce: serve_axon and set_weights at once both land', async () => {
+    const [served, set] = await Promise.all([
+      serveAxon(client, validator, { netuid, ip: '127.0.0.2', port: 18_889 }),
+      setWeights(client, validator, { netuid, uids: [0, 1], weights: [65_535, 65_535] }),
+      setWeights(client, validator, { netuid, uids: [0, 2], weights: [65_535, 32_768] }),
+    ]).then(([a, , c]) => [a, c] as const)
+    expect(served.blockHash).toMatch(/^0x/)
+    expect(set.event).toEqual([netuid, 0])
+    const stored = (await admin.query.subtensorModule!.weights!(netuid, 0)).toJSON() as number[][]
+    expect(stored.map(([u]) => u)).toEqual([0, 2])
+    const axon = (
+      await admin.query.subtensorModule!.axons!(netuid, keys.validator.address)
+    ).toJSON()
+    expect(axon).toMatchObject({ port: 18_889 })
+    // Back to the port the discovery tests announced.
+    await serveAxon(client, validator, { netuid, ip: '127.0.0.2', port: 18_888 })
+  })
+
   it('set_weights from a hotkey without a validator permit is a decoded NoValidatorPermit', async () => {
     const e = await expectRejectCode(
       setWeights(client, miner1, { netuid, uids: [0], weights: [65_535] }),

@@ -61,16 +61,46 @@ function invalid(label: string, why: string, cause?: unknown): ReliquaryError {
   )
 }
 
+/** One signer's submissions on one client: run one at a time, with the next nonce counted here. */
+type KeyQueue = { tail: Promise<unknown>; next: number | null }
+const queues = new WeakMap<ChainClient, Map<string, KeyQueue>>()
+
+function queueOf(client: ChainClient, address: string): KeyQueue {
+  let byKey = queues.get(client)
+  if (!byKey) {
+    byKey = new Map()
+    queues.set(client, byKey)
+  }
+  let q = byKey.get(address)
+  if (!q) {
+    q = { tail: Promise.resolve(), next: null }
+    byKey.set(address, q)
+  }
+  return q
+}
+
+/**
+ * The nonce of the next extrinsic: the node's next index, or one past the last nonce this client
+ * saw included when that is higher (right after a block a node can still answer the old index).
+ */
+async function nextNonce(api: ApiPromise, address: string, q: KeyQueue): Promise<number> {
+  const onChain = (await api.rpc.system.accountNextIndex(address)).toNumber()
+  return Math.max(onChain, q.next ?? 0)
+}
+
 function send(
   api: ApiPromise,
   tx: SubmittableExtrinsic<'promise'>,
   hotkey: Hotkey,
   label: string,
-  finalized: boolean,
+  at: { nonce: number; finalized: boolean; onIncluded: () => void },
   onUnsub: (u: () => void) => void,
 ): Promise<SubmitExtrinsicReturnType> {
+  const { finalized } = at
   return new Promise((resolve, reject) => {
     const done = (r: ISubmittableResult): void => {
+      // Included, even with a dispatch error: the nonce is spent.
+      at.onIncluded()
       const events = r.events.map(({ event }) => ({
         section: event.section,
         method: event.method,
@@ -84,7 +114,7 @@ function send(
         resolve({ blockHash: hash.toHex(), events })
       }
     }
-    tx.signAndSend(hotkey.address, { signer: hotkeySigner(api, hotkey), nonce: -1 }, (r) => {
+    tx.signAndSend(hotkey.address, { signer: hotkeySigner(api, hotkey), nonce: at.nonce }, (r) => {
       if (r.status.isFinalized || (!finalized && r.status.isInBlock)) done(r)
       else if (r.isError) reject(invalid(label, r.status.type))
     })
@@ -103,6 +133,10 @@ function send(
  * the outcome from the block's events: success only when `System.ExtrinsicSuccess` is there,
  * never assumed. Runs under the client's write timeout; a timeout drops the connection.
  *
+ * Submissions signed by one hotkey on one client run one after the other, each with its own
+ * nonce (the node's next index, or one past the last included one when the node still answers an
+ * older index), so two quick writes from one key (`serve_axon` and `set_weights`) never race.
+ *
  * @param client - {@link ChainClient}
  * @param hotkey - The signer (a validator hotkey for `set_weights` and `serve_axon`).
  * @param build - Builds the call from the live API (metadata-driven; no hand-encoded bytes).
@@ -119,21 +153,39 @@ export async function submitExtrinsic(
   label: string,
   options: SubmitExtrinsicOptions = {},
 ): Promise<SubmitExtrinsicReturnType> {
-  let unsub: (() => void) | undefined
-  try {
-    return await client.write(
-      label,
-      (api) =>
-        send(api, build(api), hotkey, label, options.waitForFinalization === true, (u) => {
-          unsub = u
-        }),
-      { timeoutMs: options.timeoutMs },
-    )
-  } finally {
+  const q = queueOf(client, hotkey.address)
+  const run = async (): Promise<SubmitExtrinsicReturnType> => {
+    let unsub: (() => void) | undefined
+    let included = false
     try {
-      unsub?.()
-    } catch {
-      /* the subscription dies with a dropped connection */
+      return await client.write(
+        label,
+        async (api) => {
+          const nonce = await nextNonce(api, hotkey.address, q)
+          const onIncluded = (): void => {
+            included = true
+            q.next = nonce + 1
+          }
+          const finalized = options.waitForFinalization === true
+          return send(api, build(api), hotkey, label, { nonce, finalized, onIncluded }, (u) => {
+            unsub = u
+          })
+        },
+        { timeoutMs: options.timeoutMs },
+      )
+    } catch (e) {
+      // A timed-out extrinsic may still be pooled or dropped: trust the node's index again.
+      if (!included && isReliquaryError(e, 'CHAIN_TIMEOUT')) q.next = null
+      throw e
+    } finally {
+      try {
+        unsub?.()
+      } catch {
+        /* the subscription dies with a dropped connection */
+      }
     }
   }
+  const out = q.tail.then(run, run)
+  q.tail = out.catch(() => undefined)
+  return out
 }

@@ -337,7 +337,7 @@ export const e1: ProtocolProfile = /*#__PURE__*/ deepFreeze({
     windowTimeoutSeconds: 3600,
     envelopeSignature: false,
   },
-  rejectReasons: [...E1_REJECT_REASONS, ...HARDENING_REJECT_REASONS],
+  rejectReasons: [...E1_REJECT_REASONS, ...HARDENING_REJECT_REASONS, ...CHAIN_REJECT_REASONS],
 } satisfies ProtocolProfile)
 
 /** The default profile (E3). */
