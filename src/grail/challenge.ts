@@ -52,6 +52,24 @@ export function challengeSeed(
   return prf(PRF_LABELS.open, [hashTokens(tokens), r], 32)
 }
 
+/**
+ * Positions the GRAIL sketch check challenges per rollout: `grail.challengeK` (32), or more when
+ * the profile's `hardening.sketchChallengeK` option asks for more (docs/protocol.md §4.5). The
+ * logprob check (§2.2) and the commit schema keep `grail.challengeK`.
+ *
+ * @param profile - @default e3
+ * @returns A positive integer.
+ * @example
+ * ```ts
+ * import { sketchChallengeCount } from 'reliquary/grail'
+ * import { e3, withHardening } from 'reliquary/protocol'
+ * sketchChallengeCount(withHardening(e3, { sketchChallengeK: 64 })) // 64
+ * ```
+ */
+export function sketchChallengeCount(profile: ProtocolProfile = DEFAULT_PROFILE): number {
+  return Math.max(profile.grail.challengeK, profile.hardening.sketchChallengeK)
+}
+
 /** Largest challenge population accepted (the shuffle path materialises it). */
 export const MAX_CHALLENGE_POPULATION = 1 << 22
 
@@ -61,7 +79,7 @@ export type ChallengeIndicesParameters = {
   tokens: ArrayLike<number>
   /** Window randomness (hex) or its decoded bytes. */
   randomness: string | Uint8Array
-  /** Positions to draw. @default min(profile.grail.challengeK, population) */
+  /** Positions to draw. @default min({@link sketchChallengeCount}(profile), population) */
   k?: number | undefined
   /**
    * Population length for the whole-sequence form (`indices_from_root(tokens, R, seq_len, k)`).
@@ -118,7 +136,7 @@ export function challengeIndices(p: ChallengeIndicesParameters): number[] {
     )
   }
   const L = end - start
-  const kReq = p.k ?? Math.min(profile.grail.challengeK, L)
+  const kReq = p.k ?? Math.min(sketchChallengeCount(profile), L)
   if (!Number.isInteger(kReq) || kReq <= 0) {
     throw new ReliquaryError(
       'GRAIL_CHALLENGE_INVALID',

@@ -6,11 +6,17 @@ export {
   hashTokens,
   challengeSeed,
   challengeIndices,
+  sketchChallengeCount,
   MAX_CHALLENGE_POPULATION,
 } from './challenge.js'
 export type { ChallengeIndicesParameters } from './challenge.js'
 export { logMagnitudeBucket } from './bucket.js'
-export { sketchTolerance, sketchDistance } from './tolerance.js'
+export {
+  sketchTolerance,
+  sketchDistance,
+  sketchDrift,
+  calibrateToleranceBase,
+} from './tolerance.js'
 export { computeSketch, computeSketchAsync } from './computeSketch.js'
 export type { ComputeSketchOptions, SketchCoefficientsInput } from './computeSketch.js'
 export { verifySketch, verifySketchAsync } from './verifySketch.js'

@@ -1,6 +1,6 @@
 import { ReliquaryError } from '../errors/base.js'
 import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
-import { challengeIndices } from './challenge.js'
+import { challengeIndices, sketchChallengeCount } from './challenge.js'
 import { deriveSketchCoefficients } from './coefficients.js'
 import { sketchMatrix } from './computeSketch.js'
 import { toMatrix, toMatrixAsync, type HiddenInput, type Matrix } from './hidden.js'
@@ -51,7 +51,7 @@ export type VerifySketchReturnType = {
   checked: number
   /** Positions that passed. */
   passed: number
-  /** `min(K, len(tokens))`. */
+  /** `min(K, len(tokens))`, K = {@link sketchChallengeCount} (32 unless hardened). */
   required: number
   /** Largest `diff` over checked positions (the reference's `sketch_diff_max`). */
   sketchDiffMax: number
@@ -75,7 +75,7 @@ function prepare(p: VerifySketchParameters) {
       },
     )
   }
-  const required = Math.min(profile.grail.challengeK, n)
+  const required = Math.min(sketchChallengeCount(profile), n)
   const indices = challengeIndices({
     tokens: p.tokens,
     randomness: p.randomness,

@@ -11,6 +11,8 @@ export {
   CHAIN_REJECT_REASONS,
 } from './profiles.js'
 export type { ProtocolProfile, RejectReason } from './profiles.js'
+export { withHardening, MAX_SKETCH_CHALLENGE_K } from './withHardening.js'
+export type { HardeningOptions } from './withHardening.js'
 export {
   WIRE_LIMITS,
   commitSchema,

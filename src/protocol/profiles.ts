@@ -206,6 +206,16 @@ export type ProtocolProfile = {
     /** Chain genesis (unix seconds). */
     readonly genesisTime: number
   }
+  /**
+   * Opt-in checks that can change an honest outcome against the reference (docs/protocol.md
+   * §4.5); off in `e1` and `e3`. Set them with `withHardening` (`reliquary/protocol`).
+   */
+  readonly hardening: {
+    /** Refuse (`hash_duplicate`) a rollout the same hotkey already had accepted this window. */
+    readonly dedupeRepeats: boolean
+    /** Sketch positions challenged per rollout: the larger of this and `grail.challengeK`. */
+    readonly sketchChallengeK: number
+  }
   /** Reject reasons this era can emit. */
   readonly rejectReasons: readonly RejectReason[]
 }
@@ -305,6 +315,7 @@ export const e3: ProtocolProfile = /*#__PURE__*/ deepFreeze({
   scoring: { emaAlpha: 2 / 73, emaPruneBelow: 1e-6, burnUid: 0, replayWindows: 216, pool: 1.0 },
   publishing: { intervalWindows: 10 },
   drand: QUICKNET,
+  hardening: { dedupeRepeats: false, sketchChallengeK: 0 },
   rejectReasons: E3_REJECT_REASONS,
 } satisfies ProtocolProfile)
 

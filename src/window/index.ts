@@ -88,6 +88,7 @@ export {
   E1_HANDLER_CHECKS,
   E1_WORKER_CHECKS,
 } from './admission/admissionChecks.js'
+export { checkHotkeyRepeat } from './admission/checkHotkeyRepeat.js'
 export {
   checkEnvelope,
   checkRateLimit,

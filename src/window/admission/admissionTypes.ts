@@ -29,6 +29,7 @@ export type AdmissionCheckId =
   | 'batcher_active'
   | 'tokens_match'
   | 'hash_duplicate'
+  | 'hotkey_repeat'
   | 'reward'
   | 'zone'
   | 'rollouts'

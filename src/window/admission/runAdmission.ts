@@ -10,6 +10,7 @@ import {
 import type { HandlerContext, WorkerContext } from './admissionContext.js'
 import { requestRound } from './_checkHelpers.js'
 import { checkRegistered } from './handlerChecks.js'
+import { checkHotkeyRepeat, findHotkeyRepeat } from './checkHotkeyRepeat.js'
 import type {
   AdmissionAccept,
   AdmissionCheck,
@@ -137,7 +138,8 @@ export async function runChecks<C>(
 }
 
 /**
- * The checks of a profile: E3 (`window.ordering = 'drand_round'`) or legacy E1 (`'signed_round'`).
+ * The checks of a profile: E3 (`window.ordering = 'drand_round'`) or legacy E1 (`'signed_round'`),
+ * plus `hotkey_repeat` when the profile's `hardening.dedupeRepeats` option is on (§4.5).
  *
  * @param profile - The protocol profile.
  * @returns `{ handler, worker }`, each in the reference order.
@@ -146,9 +148,18 @@ export function admissionChecksFor(profile: ProtocolProfile): {
   handler: readonly AdmissionCheck<HandlerContext>[]
   worker: readonly AdmissionCheck<WorkerContext>[]
 } {
-  return profile.window.ordering === 'drand_round'
-    ? { handler: E3_HANDLER_CHECKS, worker: E3_WORKER_CHECKS }
-    : { handler: E1_HANDLER_CHECKS, worker: E1_WORKER_CHECKS }
+  const lists =
+    profile.window.ordering === 'drand_round'
+      ? { handler: E3_HANDLER_CHECKS, worker: E3_WORKER_CHECKS }
+      : { handler: E1_HANDLER_CHECKS, worker: E1_WORKER_CHECKS }
+  if (!profile.hardening.dedupeRepeats) return lists
+  // Hardening option (§4.5): after the hash step in E3, after tokens_match in E1.
+  const after = lists.worker.findIndex((c) => c.id === 'hash_duplicate')
+  const at = (after >= 0 ? after : lists.worker.findIndex((c) => c.id === 'tokens_match')) + 1
+  return {
+    handler: lists.handler,
+    worker: [...lists.worker.slice(0, at), checkHotkeyRepeat, ...lists.worker.slice(at)],
+  }
 }
 
 /** The handler list with the registration check after the envelope (first in E1) when a registry is configured. */
@@ -248,6 +259,8 @@ export async function runWorkerStage(
       'accept',
     )
   }
+  const repeat = findHotkeyRepeat(ctx)
+  if (repeat) return stamp(repeat, 'worker', 'hotkey_repeat')
   const e3 = 'drand_round' in r
   const s = ctx.scratch
   const submission: ValidSubmission = Object.freeze({
