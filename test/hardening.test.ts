@@ -29,7 +29,9 @@ import {
 let alice: Hotkey
 let bob: Hotkey
 beforeAll(async () => {
-  ;[alice, bob] = await hotkeys()
+  const keys = await hotkeys()
+  alice = keys[0]!
+  bob = keys[1]!
 })
 
 const AT = { arrivalSeconds: T_ROUND, nowSeconds: T_ROUND + 0.5 }
