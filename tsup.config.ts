@@ -73,6 +73,8 @@ const entry = {
   'validator/index': 'src/validator/index.ts',
   'demo/index': 'src/demo/index.ts',
   'chain/index': 'src/chain/index.ts',
+  // The validator's model worker thread (started by createModelWorker from this file).
+  'validator/modelWorker': 'src/validator/worker/_modelWorkerMain.ts',
 }
 const gradientsEntry = { 'tfjs-gradients/index': 'src/tfjs-gradients/index.ts' }
 

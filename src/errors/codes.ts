@@ -59,6 +59,8 @@ export const ERROR_CODES = Object.freeze({
     "A checkpoint's custody manifest is missing, malformed, or its chain does not verify.",
   WINDOW_STATE_INVALID:
     'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
+  VALIDATOR_WORKER_FAILED:
+    "The validator's model worker thread could not start, crashed or was stopped (calls in flight fail; the next call starts a new worker).",
   GRPO_STATE_INVALID:
     'A saved GRPO trainer state is missing, malformed, or does not match the model it is restored into.',
   CHAIN_UNAVAILABLE:

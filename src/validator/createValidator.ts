@@ -22,6 +22,8 @@ import { SubmissionTally, type HotkeyCounts } from './submissionTally.js'
 import type { ValidatorContext } from './validatorContext.js'
 import type { ValidatorEvent } from './validatorEvent.js'
 import { createValidatorState, type ValidatorState } from './validatorState.js'
+import type { ModelWorker } from './worker/createModelWorker.js'
+import { startModelWorker, type ValidatorCompute } from './worker/startModelWorker.js'
 import type { WindowReport } from './windowReport.js'
 
 export type { HotkeyCounts } from './submissionTally.js'
@@ -71,6 +73,8 @@ export type CreateValidatorParameters = {
         maxQueueDepth?: number | undefined
       }
     | undefined
+  /** Where verification's forward passes and GRPO steps run (see `startModelWorker`). @default "in-process" */
+  compute?: ValidatorCompute | undefined
   /** How often the open window checks its seal condition. @default 50 */
   pollIntervalMs?: number | undefined
   /** Progress events. Must not throw (errors are ignored). */
@@ -96,6 +100,8 @@ export type Validator = {
   readonly policy: CausalLM
   /** The verify model and KL reference: the last published weights. Owned by the validator. */
   readonly verifyModel: CausalLM
+  /** The model worker (compute `"worker"`), or `null` when the models run in-process. */
+  readonly modelWorker: ModelWorker | null
   /** The custody `base_model` the validator records. */
   readonly baseModel: { readonly id: string; readonly revision: string }
   /** Current phase (`ready` between windows). */
@@ -239,7 +245,10 @@ function windowStateOf(state: ValidatorState, phase: WindowPhase): WindowState |
 function validatorFacade(
   state: ValidatorState,
   ctx: ValidatorContext,
-  parts: Pick<Validator, 'server' | 'pipeline' | 'profile' | 'tokenizer' | 'baseModel'>,
+  parts: Pick<
+    Validator,
+    'server' | 'pipeline' | 'profile' | 'tokenizer' | 'baseModel' | 'modelWorker'
+  >,
 ): Validator {
   const reports: WindowReport[] = []
   let running: { done: Promise<WindowReport>; close: AbortController } | null = null
@@ -296,6 +305,7 @@ function validatorFacade(
         running?.close.abort()
         await running?.done.catch(() => undefined)
         await parts.server.close()
+        await parts.modelWorker?.close()
         disposeValidatorModels(state.models)
       })()),
   }
@@ -346,7 +356,13 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
   const baseModel = p.baseModel ?? (await identifyBaseModel(p.modelDir))
   const models = await loadValidatorModels({ modelDir: p.modelDir, profile, grpo: p.grpo })
   const state = createValidatorState({ lastWindowN: o.lastWindowN, profile, models })
-  const evaluator = createRolloutEvaluator(models.verifyModel)
+  const modelWorker = await startModelWorker({
+    compute: p.compute,
+    models,
+    modelDir: p.modelDir,
+    grpo: { ...p.grpo, profile },
+  })
+  const evaluator = modelWorker?.evaluator ?? createRolloutEvaluator(models.verifyModel)
   const pipeline = new AdmissionPipeline({
     profile,
     environment: env,
@@ -376,7 +392,8 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     ...(p.server?.port !== undefined ? { port: p.server.port } : {}),
     ...(p.server?.maxBodyBytes !== undefined ? { maxBodyBytes: p.server.maxBodyBytes } : {}),
     ...(p.server?.maxQueueDepth !== undefined ? { maxQueueDepth: p.server.maxQueueDepth } : {}),
-  }).catch((e: unknown) => {
+  }).catch(async (e: unknown) => {
+    await modelWorker?.close()
     disposeValidatorModels(models)
     throw e
   })
@@ -408,6 +425,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
         })
       : null,
     tally,
+    ...(modelWorker ? { trainStep: modelWorker.step } : {}),
     emit: o.emit,
   }
   const frozenBase = Object.freeze({ ...baseModel })
@@ -417,5 +435,6 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     profile,
     tokenizer,
     baseModel: frozenBase,
+    modelWorker,
   })
 }

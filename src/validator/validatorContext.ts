@@ -1,4 +1,6 @@
 import type { BeaconSource } from '../drand/beacon.js'
+import type { GrpoStepReturnType } from '../grpo/grpoStep.js'
+import type { GrpoBatch } from '../grpo/types.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import type { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
@@ -44,6 +46,11 @@ export type ValidatorContext = {
   /** Publishes the policy; `null` when the validator has no publishing target. */
   readonly publisher: CheckpointPublisher | null
   readonly tally: SubmissionTally
+  /**
+   * Runs one GRPO step of the validator's trainer elsewhere (the model worker); the trainer holds
+   * the result when it resolves. Absent: `models.trainer.step` runs in this thread.
+   */
+  readonly trainStep?: ((batch: GrpoBatch) => Promise<GrpoStepReturnType>) | undefined
   /** Progress events; never throws. */
   readonly emit: (event: ValidatorEvent) => void
 }

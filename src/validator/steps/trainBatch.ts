@@ -15,13 +15,13 @@ import type { ValidatorState } from '../validatorState.js'
  * - Spec: docs/protocol.md §7.
  *
  * @param state - Read: `models.trainer`; updated: `checkpoint.trainedSinceParent`.
- * @param ctx - The events are used.
+ * @param ctx - The events are used, and `trainStep` (the model worker) when set.
  * @param p - The window number and its seal.
  * @returns The step's statistics, or `null` when nothing was trained.
  */
 export async function trainBatch(
   state: ValidatorState,
-  ctx: Pick<ValidatorContext, 'emit'>,
+  ctx: Pick<ValidatorContext, 'emit' | 'trainStep'>,
   p: { windowN: number; sealed: SealWindowReturnType<ValidSubmission> },
 ): Promise<GrpoStepReturnType | null> {
   const { windowN, sealed } = p
@@ -30,7 +30,7 @@ export async function trainBatch(
     const batch = parseGrpoBatch(
       sealed.batch.map((s) => ({ promptIdx: s.promptIdx, rollouts: s.rollouts })),
     )
-    const step = await state.models.trainer.step(batch)
+    const step = ctx.trainStep ? await ctx.trainStep(batch) : await state.models.trainer.step(batch)
     state.checkpoint.trainedSinceParent.push({
       windowN,
       batchDigest: batchDigest(sealed.batch.flatMap((s) => s.rolloutHashes)),

@@ -1,0 +1,44 @@
+import type { BackendName } from '../../model/backend.js'
+import type { GrpoBatch, GrpoOptions } from '../../grpo/types.js'
+
+/** What the model worker is started with (its `workerData`). @internal */
+export type ModelWorkerInit = {
+  /** The base model directory: the worker builds its models from it, then takes the main thread's weights. */
+  readonly modelDir: string
+  /** The TF.js backend to initialise in the worker (the main thread's). */
+  readonly backend: BackendName
+  /** The trainer's options (the main thread's trainer's, profile included). */
+  readonly grpo: GrpoOptions
+}
+
+/** What the model worker is asked to do. @internal */
+export type ModelWorkerOp =
+  | {
+      readonly op: 'evaluate'
+      readonly tokens: readonly number[]
+      readonly hiddenRows: readonly number[]
+      readonly temperature: number
+      readonly eosTokenIds: readonly number[]
+    }
+  /** Writes the main thread's verify-model weights (by checkpoint name) into the worker's. */
+  | { readonly op: 'setVerifyWeights'; readonly weights: readonly [string, Float32Array][] }
+  /** `trainer.restore(dir)` / `trainer.save(dir)` / `trainer.step(batch)` on the worker's trainer. */
+  | { readonly op: 'restore'; readonly dir: string }
+  | { readonly op: 'save'; readonly dir: string }
+  | { readonly op: 'step'; readonly batch: GrpoBatch }
+  | { readonly op: 'numTensors' }
+
+/** A request to the model worker; `id` pairs it with its answer. @internal */
+export type ModelWorkerRequest = { readonly id: number } & ModelWorkerOp
+
+/** An error crossing the thread boundary. @internal */
+export type ModelWorkerErrorData = {
+  readonly code: string | null
+  readonly message: string
+  readonly hints: readonly string[]
+}
+
+/** The answer to a {@link ModelWorkerRequest}, or the worker's ready signal (`id` 0). @internal */
+export type ModelWorkerResponse =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: ModelWorkerErrorData }

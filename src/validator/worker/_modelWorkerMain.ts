@@ -1,0 +1,87 @@
+// The model worker thread: a copy of the validator's policy, verify model (= KL reference) and
+// GRPO trainer, so that forward passes and GRPO steps never run on the HTTP event loop. It is
+// started by createModelWorker with a ModelWorkerInit as workerData and answers one request at a
+// time, in order.
+import { parentPort, workerData } from 'node:worker_threads'
+import * as tf from '@tensorflow/tfjs-core'
+import { isReliquaryError } from '../../errors/base.js'
+import { createTrainer, type GrpoTrainer } from '../../grpo/createTrainer.js'
+import { useBackend } from '../../model/backend.js'
+import { loadModel, type CausalLM } from '../../model/loadModel.js'
+import { evaluateRollout } from '../../rollout/evaluateRollout.js'
+import type {
+  ModelWorkerErrorData,
+  ModelWorkerInit,
+  ModelWorkerRequest,
+  ModelWorkerResponse,
+} from './_messages.js'
+
+type Models = { policy: CausalLM; verify: CausalLM; trainer: GrpoTrainer }
+
+function errorData(e: unknown): ModelWorkerErrorData {
+  if (isReliquaryError(e)) return { code: e.code, message: e.shortMessage, hints: [...e.hints] }
+  return { code: null, message: e instanceof Error ? e.message : String(e), hints: [] }
+}
+
+async function start(init: ModelWorkerInit): Promise<Models> {
+  await useBackend(init.backend)
+  const policy = await loadModel(init.modelDir)
+  const verify = await loadModel(init.modelDir, { trainable: false })
+  const trainer = createTrainer({ ...init.grpo, model: policy, referenceModel: verify })
+  return { policy, verify, trainer }
+}
+
+async function handle(m: Models, r: ModelWorkerRequest): Promise<[unknown, ArrayBuffer[]]> {
+  switch (r.op) {
+    case 'evaluate': {
+      const out = await evaluateRollout(m.verify, r.tokens, {
+        hiddenRows: r.hiddenRows,
+        temperature: r.temperature,
+        eosTokenIds: r.eosTokenIds,
+      })
+      const buffers = [out.hidden.data, out.scores.logprobs, out.scores.temperedProbs].map(
+        (a) => a.buffer as ArrayBuffer,
+      )
+      return [out, buffers]
+    }
+    case 'setVerifyWeights': {
+      for (const [name, data] of r.weights) {
+        const v = m.verify.weights.get(name)
+        if (!v) throw new Error(`the worker's verify model has no weight ${name}`)
+        tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')))
+      }
+      return [null, []]
+    }
+    case 'restore':
+      return [(await m.trainer.restore(r.dir)).completedSteps, []]
+    case 'save':
+      await m.trainer.save(r.dir)
+      return [null, []]
+    case 'step':
+      return [await m.trainer.step(r.batch), []]
+    case 'numTensors':
+      return [tf.memory().numTensors, []]
+  }
+}
+
+const port = parentPort
+if (port) {
+  const post = (msg: ModelWorkerResponse, transfer: ArrayBuffer[] = []): void =>
+    port.postMessage(msg, transfer)
+  const ready = start(workerData as ModelWorkerInit)
+  // One request at a time, in arrival order (the trainer refuses overlapping calls).
+  let chain: Promise<unknown> = ready.then(
+    () => post({ id: 0, ok: true, value: null }),
+    (e: unknown) => post({ id: 0, ok: false, error: errorData(e) }),
+  )
+  port.on('message', (r: ModelWorkerRequest) => {
+    chain = chain.then(async () => {
+      try {
+        const [value, transfer] = await handle(await ready, r)
+        post({ id: r.id, ok: true, value }, transfer)
+      } catch (e) {
+        post({ id: r.id, ok: false, error: errorData(e) })
+      }
+    })
+  })
+}

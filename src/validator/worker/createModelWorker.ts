@@ -1,0 +1,210 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs-core'
+import { invalidArgument } from '../../errors/base.js'
+import type { GrpoStepReturnType } from '../../grpo/grpoStep.js'
+import type { GrpoBatch, GrpoOptions } from '../../grpo/types.js'
+import type { RolloutEvaluation } from '../../rollout/evaluateRollout.js'
+import type { RolloutEvaluator } from '../../rollout/verifyRollout.js'
+import type { ValidatorModels } from '../validatorState.js'
+import type { ModelWorkerInit, ModelWorkerOp } from './_messages.js'
+import { WorkerThread, workerFailed } from './_workerThread.js'
+
+/** Parameters of {@link createModelWorker}. */
+export type CreateModelWorkerParameters = {
+  /** The validator's models: the worker mirrors them, and they stay the source of truth. */
+  models: ValidatorModels
+  /** The base model directory the models were loaded from (the worker builds its copies from it). */
+  modelDir: string
+  /** The trainer's options, profile included (must be the main thread's trainer's). */
+  grpo: GrpoOptions
+}
+
+/**
+ * A worker thread that runs the validator's model work (one forward pass per rollout, GRPO steps)
+ * off the HTTP event loop. The main thread's {@link ValidatorModels} stay the source of truth:
+ * before each call the worker is brought up to date with them if they changed (a publish, a
+ * restore, an in-process step), and after a GRPO step the main thread's trainer takes the worker's
+ * result (policy, optimizer moments, schedule position). A crashed or killed worker fails the calls
+ * in flight with `VALIDATOR_WORKER_FAILED` (a submission being verified then gets a
+ * `worker_dropped` verdict; a step is reported `train_failed` and changes nothing) and the next call
+ * starts a new one.
+ */
+export type ModelWorker = {
+  /** A {@link RolloutEvaluator} over the worker's copy of `models.verifyModel`. */
+  readonly evaluator: RolloutEvaluator
+  /**
+   * One GRPO step of `models.trainer` on `batch`, run in the worker; on success the main thread's
+   * trainer holds the result, as if `models.trainer.step(batch)` had run here.
+   * @throws {ReliquaryError} as `GrpoTrainer.step`; `VALIDATOR_WORKER_FAILED` when the worker dies.
+   */
+  step(batch: GrpoBatch): Promise<GrpoStepReturnType>
+  /** Live tensors in the worker thread (`tf.memory().numTensors` there). */
+  numTensors(): Promise<number>
+  /** Workers started so far (1 after the first start; each crash adds one at the next call). */
+  readonly starts: number
+  /** Stops the worker thread now, as a crash would; the next call starts a new one. */
+  kill(): Promise<void>
+  /** Stops the worker and removes its scratch directory. Idempotent. */
+  close(): Promise<void>
+}
+
+const variablesOf = (...models: ValidatorModels['policy'][]): tf.Variable[] =>
+  models.flatMap((m) => [...m.weights.values()])
+/** The identity of every weight's current data: any `assign` changes it. */
+const fingerprint = (vars: readonly tf.Variable[]): readonly object[] =>
+  vars.map((v) => v.dataId as object)
+const same = (a: readonly object[] | null, b: readonly object[]): boolean =>
+  a !== null && a.length === b.length && a.every((x, i) => x === b[i])
+
+/**
+ * Starts the validator's model worker (see {@link ModelWorker}): a worker thread on the main
+ * thread's TF.js backend (`wasm` or `cpu`), with the policy, the verify model and a GRPO trainer
+ * built from `modelDir` and then given the main thread's current weights. Resolves once the worker
+ * has loaded its models.
+ *
+ * @param p - {@link CreateModelWorkerParameters}
+ * @returns The started {@link ModelWorker}; close it when done.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` when the current backend is not `wasm` or `cpu`;
+ *   `VALIDATOR_WORKER_FAILED` or the worker's model loading error when it cannot start.
+ */
+export async function createModelWorker(p: CreateModelWorkerParameters): Promise<ModelWorker> {
+  const backend = tf.getBackend()
+  if (backend !== 'wasm' && backend !== 'cpu')
+    throw invalidArgument('backend', 'the wasm or cpu backend for a model worker', backend, [
+      'GPU backends run their kernels off the event loop already: use compute "in-process".',
+    ])
+  const { models } = p
+  const init: ModelWorkerInit = { modelDir: p.modelDir, backend, grpo: p.grpo }
+  const scratch = await mkdtemp(join(tmpdir(), 'reliquary-model-worker-'))
+  let thread: WorkerThread | null = null
+  let starts = 0
+  let closed = false
+  // The main thread's weights the worker last matched (null: unknown, sync before the next call).
+  let verifySynced: readonly object[] | null = null
+  let trainSynced: readonly object[] | null = null
+  let trainSyncedSteps = -1
+  // One call at a time: syncs and calls never interleave. A call made before a kill() fails as
+  // the calls in flight do, even if it had not reached the worker yet.
+  let queue: Promise<unknown> = Promise.resolve()
+  let epoch = 0
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const madeIn = epoch
+    const run = queue.then(() => {
+      if (madeIn !== epoch) throw workerFailed('was stopped')
+      return fn()
+    })
+    queue = run.catch(() => undefined)
+    return run
+  }
+  /** The live thread, a new one after a crash (the worker then matches nothing yet). */
+  const ensure = async (): Promise<WorkerThread> => {
+    if (closed) throw workerFailed('has been closed')
+    if (!thread?.alive) {
+      thread = new WorkerThread(init)
+      starts++
+      verifySynced = null
+      trainSynced = null
+    }
+    const t = thread
+    await t.ready
+    return t
+  }
+  const call = async <T>(op: ModelWorkerOp): Promise<T> => (await ensure()).call<T>(op)
+
+  const syncVerify = async (): Promise<void> => {
+    const vars = variablesOf(models.verifyModel)
+    const fp = fingerprint(vars)
+    if (same(verifySynced, fp)) return
+    const weights: [string, Float32Array][] = []
+    for (const [name, v] of models.verifyModel.weights)
+      weights.push([name, (await v.data()) as Float32Array])
+    await call({ op: 'setVerifyWeights', weights })
+    verifySynced = fp
+    trainSynced = null
+  }
+
+  const trainVars = (): tf.Variable[] => variablesOf(models.policy, models.verifyModel)
+  const syncTrainer = async (): Promise<void> => {
+    if (
+      same(trainSynced, fingerprint(trainVars())) &&
+      trainSyncedSteps === models.trainer.completedSteps
+    )
+      return
+    const dir = join(scratch, 'to-worker')
+    await rm(dir, { recursive: true, force: true })
+    await models.trainer.save(dir)
+    await call({ op: 'restore', dir })
+    trainSynced = fingerprint(trainVars())
+    trainSyncedSteps = models.trainer.completedSteps
+    verifySynced = fingerprint(variablesOf(models.verifyModel))
+  }
+
+  const cfg = models.verifyModel.config
+  const evaluator: RolloutEvaluator = {
+    vocabSize: cfg.vocabSize,
+    maxPositions: cfg.maxPositionEmbeddings,
+    eosTokenIds: cfg.eosTokenIds,
+    evaluate: (tokens, o) =>
+      exclusive(async () => {
+        await syncVerify()
+        return call<RolloutEvaluation>({
+          op: 'evaluate',
+          tokens: [...tokens],
+          hiddenRows: [...o.hiddenRows],
+          temperature: o.temperature,
+          eosTokenIds: [...cfg.eosTokenIds],
+        })
+      }),
+  }
+
+  const step = (batch: GrpoBatch): Promise<GrpoStepReturnType> =>
+    exclusive(async () => {
+      await syncTrainer()
+      // Until the main thread has taken the result, the two sides may differ.
+      trainSynced = null
+      const stats = await call<GrpoStepReturnType>({ op: 'step', batch })
+      if (stats.stepped) {
+        const dir = join(scratch, 'from-worker')
+        await rm(dir, { recursive: true, force: true })
+        await call({ op: 'save', dir })
+        await models.trainer.restore(dir)
+      }
+      trainSynced = fingerprint(trainVars())
+      trainSyncedSteps = models.trainer.completedSteps
+      verifySynced = fingerprint(variablesOf(models.verifyModel))
+      return stats
+    })
+
+  const stop = async (): Promise<void> => {
+    epoch++
+    const t = thread
+    thread = null
+    await t?.terminate()
+  }
+  try {
+    await ensure()
+  } catch (e) {
+    closed = true
+    await stop()
+    await rm(scratch, { recursive: true, force: true })
+    throw e
+  }
+  let closing: Promise<void> | null = null
+  return {
+    evaluator,
+    step,
+    numTensors: () => exclusive(() => call<number>({ op: 'numTensors' })),
+    get starts() {
+      return starts
+    },
+    kill: stop,
+    close: () =>
+      (closing ??= (async () => {
+        closed = true
+        await stop()
+        await rm(scratch, { recursive: true, force: true })
+      })()),
+  }
+}
