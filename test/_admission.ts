@@ -10,10 +10,10 @@ import type { Problem, RewardEnvironment } from '../src/reward/environment.js'
 import { proveRollout } from '../src/rollout/proveRollout.js'
 import type { RolloutEvaluator } from '../src/rollout/verifyRollout.js'
 import type { RolloutScores } from '../src/rollout/scores.js'
-import { verifyRollout } from '../src/rollout/verifyRollout.js'
+import { verifyRollout, verifyRollouts } from '../src/rollout/verifyRollout.js'
 import { commitSchema } from '../src/protocol/schemas.js'
 import { AdmissionPipeline } from '../src/window/admission/admissionPipeline.js'
-import type { RolloutVerifier } from '../src/window/admission/admissionTypes.js'
+import type { RolloutVerifier, RolloutsVerifier } from '../src/window/admission/admissionTypes.js'
 import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
 import { Cooldown } from '../src/window/seal/cooldown.js'
 import { HashDedup } from '../src/window/seal/hashDedup.js'
@@ -83,6 +83,21 @@ export function fakeModel(
       return { hidden: hiddenRows.map((p) => hiddenRow(tokens[p]!, p)), scores }
     },
   }
+}
+
+/** The real verifyRollouts over a fake model given a batch method that counts its calls. */
+export function realBatchVerifier(
+  model: RolloutEvaluator = fakeModel(),
+  calls: number[] = [],
+): RolloutsVerifier {
+  const batched: RolloutEvaluator = {
+    ...model,
+    evaluateBatch: async (reqs, o) => {
+      calls.push(reqs.length)
+      return Promise.all(reqs.map((r) => model.evaluate(r.tokens, { ...r, ...o })))
+    },
+  }
+  return (ps) => verifyRollouts({ rollouts: ps, model: batched, profile: ps[0]?.profile })
 }
 
 /** The real verifyRollout over a fake model. */
@@ -285,6 +300,7 @@ export function setup(
   o: {
     profile?: ProtocolProfile
     verifier?: RolloutVerifier
+    batchVerifier?: RolloutsVerifier
     checkpointHash?: string
     cooldown?: Cooldown
     hashDedup?: HashDedup
@@ -300,6 +316,7 @@ export function setup(
     decode,
     promptTokens,
     verifyRollout: o.verifier ?? schemaOnlyVerifier,
+    verifyRollouts: o.batchVerifier,
   })
   const batcher = new WindowBatcher({
     windowStart: WINDOW,

@@ -29,6 +29,7 @@ import {
   fakeModel,
   hotkeys,
   okVerifier,
+  realBatchVerifier,
   realVerifier,
   schemaOnlyVerifier,
   scriptedVerifier,
@@ -648,6 +649,45 @@ describe('per-rollout reasons with the real verifyRollout and a fake model', () 
     expectVerdict(await throughWorker(s, body), { reason, stage: 'worker', check: 'rollouts' })
     expect(s.batcher.rejectSummary()).toEqual({ [reason]: 1 })
     expect(s.batcher.validCount).toBe(0)
+  })
+
+  test.each(cases)(
+    '%s, with the batch verifier (one call per submission)',
+    async (reason, proveWith, mutate) => {
+      const calls: number[] = []
+      const s = setup({
+        verifier: realVerifier(),
+        batchVerifier: realBatchVerifier(fakeModel(), calls),
+      })
+      const body = await buildBody({
+        hotkey: alice,
+        promptIdx: 3,
+        prove: true,
+        ...(proveWith ? { proveWith } : {}),
+      })
+      mutate?.(body)
+      expectVerdict(await throughWorker(s, body), { reason, stage: 'worker', check: 'rollouts' })
+      expect(s.batcher.rejectSummary()).toEqual({ [reason]: 1 })
+      // bad_schema fails the whole body's parse for one rollout only; the rest still batch.
+      expect(calls.length).toBeLessThanOrEqual(1)
+    },
+  )
+
+  test('batch verifier: one truncated rollout tolerated, all rollouts in one call', async () => {
+    const calls: number[] = []
+    const s = setup({
+      verifier: realVerifier(),
+      batchVerifier: realBatchVerifier(fakeModel(), calls),
+    })
+    const one: RolloutSpec[] = HALF.map((r, i) => (i === 2 ? { ...r, eos: false } : r))
+    expectVerdict(
+      await throughWorker(
+        s,
+        await buildBody({ hotkey: alice, promptIdx: 3, prove: true, rollouts: one }),
+      ),
+      { reason: 'accepted', stage: 'worker', check: 'accept' },
+    )
+    expect(calls).toEqual([HALF.length])
   })
 
   test('grail_fail: sketches far from the model sketches, signed by the miner', async () => {

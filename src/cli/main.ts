@@ -58,7 +58,7 @@ Options:
   --period S        Local drand period in seconds (default 2)
   --verbose         Log every submission
   -h, --help        Show this help`,
-  verify: `Usage: reliquary verify <submission.json> --model <dir|owner/name@revision> [--randomness HEX] [--profile e3|e1] [--hotkey SS58] [--backend B] [--json]
+  verify: `Usage: reliquary verify <submission.json> --model <dir|owner/name@revision> [--randomness HEX] [--profile e3|e1] [--hotkey SS58] [--backend B] [--precision f32|f16] [--json]
 
 Runs the validator's per-rollout checks (schema, tokens, prompt binding against the submitted
 prompt, signature, randomness binding, GRAIL, termination, logprob, distribution) on every rollout
@@ -72,6 +72,8 @@ Options:
   --profile P       e3 (default) or e1
   --hotkey SS58     Miner hotkey (default: the body's miner_hotkey)
   --backend B       wasm (default), cpu, webgpu, tensorflow
+  --precision P     webgpu only: f32 (default; reproduces the reference's fp32 numbers) or f16
+                    (f16 weights, tensor cores where the GPU has them); rollouts run in batches
   --json            Machine-readable verdicts
   -h, --help        Show this help`,
   manifest: `Usage: reliquary manifest verify <file|url> --validator <SS58> [--json]
@@ -224,12 +226,16 @@ async function verify(argv: string[]): Promise<number> {
       profile: { type: 'string' },
       hotkey: { type: 'string' },
       backend: { type: 'string' },
+      precision: { type: 'string' },
       'hub-url': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) return print(HELP.verify!)
+  const precision = values.precision
+  if (precision !== undefined && precision !== 'f32' && precision !== 'f16')
+    usage('--precision must be f32 or f16.')
   const file = positionals[0] ?? usage('verify needs a submission or commit JSON file.')
   const model = values.model ?? usage('verify needs --model <dir|owner/name@revision>.')
   await selectBackend(values.backend)
@@ -241,6 +247,7 @@ async function verify(argv: string[]): Promise<number> {
     profile: values.profile,
     hotkey: values.hotkey,
     hubUrl: values['hub-url'],
+    precision,
   })
   if (values.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`)
   else

@@ -1,7 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { ReliquaryError } from '../errors/base.js'
-import { getProfile } from '../protocol/profiles.js'
-import { verifyRollout } from '../rollout/verifyRollout.js'
+import { getProfile, type ProtocolProfile } from '../protocol/profiles.js'
+import {
+  verifyRollouts,
+  type RolloutEvaluator,
+  type VerifyRolloutParameters,
+} from '../rollout/verifyRollout.js'
 import { verifySketch } from '../grail/verifySketch.js'
 import { challengeIndices } from '../grail/challenge.js'
 
@@ -44,7 +48,9 @@ export type CliRolloutVerdict = {
  * `reliquary verify`: judges a submission (`/submit` body in the reference layout) or a single
  * `commit` object with the validator's per-rollout checks on a local model. Without a miner
  * hotkey (a bare commit) the signature check cannot run and is reported as skipped; GRAIL and the
- * behavioural checks still run.
+ * behavioural checks still run. On the webgpu backend the model runs on the gpu kernels at
+ * `precision` (`f32` default, the path that reproduces the reference's numbers; `f16` for tensor
+ * cores) and the signed rollouts are evaluated in batched forwards (`verifyRollouts`).
  */
 export async function verifyCommand(o: {
   file: string
@@ -54,6 +60,7 @@ export async function verifyCommand(o: {
   hotkey?: string | undefined
   promptLength?: number | undefined
   hubUrl?: string | undefined
+  precision?: 'f32' | 'f16' | undefined
 }): Promise<{ accepted: boolean; rollouts: CliRolloutVerdict[] }> {
   const profile = getProfile(o.profile ?? 'e3')
   const doc = (await readJson(o.file)) as Record<string, unknown>
@@ -62,76 +69,115 @@ export async function verifyCommand(o: {
     : [doc.commit ?? doc]
   const hotkey =
     o.hotkey ?? (typeof doc.miner_hotkey === 'string' ? (doc.miner_hotkey as string) : undefined)
-  const { loadModel, resolveCheckpoint, createRolloutEvaluator, evaluateRollout } = await import(
-    '../model/index.js'
-  )
-  const model = await loadModel(await resolveCheckpoint(o.model, { hubUrl: o.hubUrl }))
+  const { evaluator, dispose } = await openEvaluator(o)
   try {
-    const evaluator = createRolloutEvaluator(model)
-    const out: CliRolloutVerdict[] = []
+    const out: (CliRolloutVerdict | undefined)[] = commits.map(() => undefined)
+    const signed: { index: number; p: Omit<VerifyRolloutParameters, 'model' | 'profile'> }[] = []
     for (const [index, c] of commits.entries()) {
       const commit = c as LooseCommit | null | undefined
       const randomness = o.randomness ?? (commit?.beacon?.randomness as string | undefined) ?? ''
       if (hotkey && typeof commit?.signature === 'string') {
         const P = Number(commit?.rollout?.prompt_length ?? o.promptLength ?? 0)
         const tokens = Array.isArray(commit?.tokens) ? (commit.tokens as number[]) : []
-        const v = await verifyRollout({
-          commit,
-          minerHotkey: hotkey,
-          randomness,
-          promptTokens: tokens.slice(0, P),
-          model: evaluator,
-          profile,
-        })
-        out.push({
+        signed.push({
           index,
-          accepted: v.ok,
-          reason: v.reason,
-          detail: v.detail,
-          sketchDiffMax: v.grail?.sketchDiffMax ?? null,
-          passed: v.grail ? `${v.grail.passed}/${v.grail.checked}` : null,
+          p: { commit, minerHotkey: hotkey, randomness, promptTokens: tokens.slice(0, P) },
         })
         continue
       }
-      // Unsigned commit: GRAIL against the local model only.
-      const tokens = commit?.tokens
-      const commitments = commit?.commitments
-      if (!Array.isArray(tokens) || !Array.isArray(commitments)) {
-        out.push({
-          index,
-          accepted: false,
-          reason: 'bad_schema',
-          detail: 'tokens and commitments are required',
-          sketchDiffMax: null,
-          passed: null,
-        })
-        continue
-      }
-      const rows = challengeIndices({ tokens, randomness, profile })
-      const ev = await evaluateRollout(model, tokens, {
-        hiddenRows: rows,
-        temperature: profile.sampling.temperature,
-      })
-      const v = verifySketch({
-        tokens,
-        commitments,
-        randomness,
-        hidden: ev.hidden,
-        hiddenRows: 'challenges',
-        profile,
-      })
-      out.push({
-        index,
-        accepted: v.valid,
-        reason: v.valid ? null : 'grail_fail',
-        detail: 'signature not checked (no miner hotkey)',
-        sketchDiffMax: v.sketchDiffMax,
-        passed: `${v.passed}/${v.checked}`,
-      })
+      out[index] = { ...(await grailOnly(commit, randomness, evaluator, profile)), index }
     }
-    return { accepted: out.every((r) => r.accepted), rollouts: out }
+    const verdicts = await verifyRollouts({
+      rollouts: signed.map((s) => s.p),
+      model: evaluator,
+      profile,
+    })
+    for (const [j, { index }] of signed.entries()) {
+      const v = verdicts[j]!
+      out[index] = {
+        index,
+        accepted: v.ok,
+        reason: v.reason,
+        detail: v.detail,
+        sketchDiffMax: v.grail?.sketchDiffMax ?? null,
+        passed: v.grail ? `${v.grail.passed}/${v.grail.checked}` : null,
+      }
+    }
+    const rollouts = out as CliRolloutVerdict[]
+    return { accepted: rollouts.every((r) => r.accepted), rollouts }
   } finally {
+    dispose()
+  }
+}
+
+/** The model as a RolloutEvaluator: the gpu kernels on the webgpu backend, TF.js ops elsewhere. */
+async function openEvaluator(o: {
+  model: string
+  hubUrl?: string | undefined
+  precision?: 'f32' | 'f16' | undefined
+}): Promise<{ evaluator: RolloutEvaluator; dispose: () => void }> {
+  const { loadModel, resolveCheckpoint, createRolloutEvaluator } = await import('../model/index.js')
+  const dir = await resolveCheckpoint(o.model, { hubUrl: o.hubUrl })
+  const tf = await import('@tensorflow/tfjs-core')
+  if (tf.getBackend() !== 'webgpu') {
+    if (o.precision === 'f16')
+      throw new ReliquaryError('INVALID_ARGUMENT', '--precision f16 needs --backend webgpu.')
+    const model = await loadModel(dir)
+    return { evaluator: createRolloutEvaluator(model), dispose: () => model.dispose() }
+  }
+  const gpu = await import('../gpu/index.js')
+  const model = await loadModel(dir)
+  try {
+    const gm = await gpu.prepareGpuModel(model, { precision: o.precision ?? 'f32' })
+    return {
+      evaluator: gpu.createGpuRolloutEvaluator(gm),
+      dispose: () => {
+        gm.dispose()
+        model.dispose()
+      },
+    }
+  } catch (e) {
     model.dispose()
+    throw e
+  }
+}
+
+/** Unsigned commit: GRAIL against the local model only. */
+async function grailOnly(
+  commit: LooseCommit | null | undefined,
+  randomness: string,
+  evaluator: RolloutEvaluator,
+  profile: ProtocolProfile,
+): Promise<Omit<CliRolloutVerdict, 'index'>> {
+  const tokens = commit?.tokens
+  const commitments = commit?.commitments
+  if (!Array.isArray(tokens) || !Array.isArray(commitments))
+    return {
+      accepted: false,
+      reason: 'bad_schema',
+      detail: 'tokens and commitments are required',
+      sketchDiffMax: null,
+      passed: null,
+    }
+  const rows = challengeIndices({ tokens, randomness, profile })
+  const ev = await evaluator.evaluate(tokens, {
+    hiddenRows: rows,
+    temperature: profile.sampling.temperature,
+  })
+  const v = verifySketch({
+    tokens,
+    commitments,
+    randomness,
+    hidden: ev.hidden,
+    hiddenRows: 'challenges',
+    profile,
+  })
+  return {
+    accepted: v.valid,
+    reason: v.valid ? null : 'grail_fail',
+    detail: 'signature not checked (no miner hotkey)',
+    sketchDiffMax: v.sketchDiffMax,
+    passed: `${v.passed}/${v.checked}`,
   }
 }
 

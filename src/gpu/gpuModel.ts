@@ -9,6 +9,7 @@ import type { CausalLM } from '../model/loadModel.js'
 import type { RolloutEvaluator } from '../rollout/verifyRollout.js'
 import type { RolloutScores } from '../rollout/scores.js'
 import { gpuCausalAttention } from './attention.js'
+import { gpuEvaluateRollouts } from './evaluateRollouts.js'
 import { gpuRope, gpuSwiGlu } from './elementwise.js'
 import { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
 import { gpuMatMul } from './matmul.js'
@@ -44,6 +45,12 @@ export type GpuModel = {
   readonly precision: GpuPrecision
   /** Final-norm hidden states `[T, d]` of one sequence (the caller disposes). */
   forwardHidden(tokens: readonly number[]): tf.Tensor2D
+  /**
+   * Final-norm hidden states of several sequences packed in one forward, `[ΣT, d]` with the
+   * sequences' rows in order: each attends only to its own earlier positions (positions restart
+   * at 0 per sequence). The linear layers run once over all rows. The caller disposes.
+   */
+  forwardPacked(sequences: readonly (readonly number[])[]): tf.Tensor2D
   /** Logits `[rows, vocab]` from hidden rows (the caller disposes). */
   logits(hidden: tf.Tensor2D): tf.Tensor2D
   /** Frees the f16 copies (the f32 model stays the caller's). Idempotent. */
@@ -97,7 +104,13 @@ export async function prepareGpuModel(
     precision,
     forwardHidden: (tokens) => {
       model.assertTokens(tokens, 'tokens')
-      return forward(model, layers, tokens)
+      return forward(model, layers, [tokens])
+    },
+    forwardPacked: (sequences) => {
+      if (sequences.length === 0)
+        throw new ReliquaryError('INVALID_ARGUMENT', 'forwardPacked needs at least one sequence.')
+      for (const [i, s] of sequences.entries()) model.assertTokens(s, `sequences[${i}]`)
+      return forward(model, layers, sequences)
     },
     logits: (hidden) => gpuMatMul(hidden, lmHead),
     dispose: () => {
@@ -107,22 +120,53 @@ export async function prepareGpuModel(
   }
 }
 
+/** Causal attention per packed sequence (one dispatch when there is one sequence). */
+function packedAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  lengths: readonly number[],
+  scale: number,
+): tf.Tensor2D {
+  if (lengths.length === 1) return gpuCausalAttention(q, k, v, { start: 0, scale })
+  let off = 0
+  const parts = lengths.map((n) => {
+    const at = (x: tf.Tensor3D) => tf.slice(x, [off, 0, 0], [n, x.shape[1], x.shape[2]])
+    const o = gpuCausalAttention(at(q), at(k), at(v), { start: 0, scale })
+    off += n
+    return o
+  })
+  return tf.concat(parts, 0)
+}
+
 function forward(
   model: CausalLM,
   layers: readonly Layer[],
-  tokens: readonly number[],
+  sequences: readonly (readonly number[])[],
 ): tf.Tensor2D {
   const cfg = model.config
   const w = model._internal.weights
+  const lengths = sequences.map((s) => s.length)
+  const tokens = sequences.length === 1 ? sequences[0]! : sequences.flat()
   const T = tokens.length
   const [H, KV, hd, eps] = [cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps]
   const scale = 1 / Math.sqrt(hd)
   const mm = (x: tf.Tensor2D, l: Linear) => gpuMatMul(x, l.w, l.b)
   return tf.tidy(() => {
     const ids = tf.tensor1d(Int32Array.from(tokens), 'int32')
-    const t = model._internal.rope.slice(0, T)
-    const cos = tf.tensor2d(t.cos, [T, hd])
-    const sin = tf.tensor2d(t.sinSigned, [T, hd])
+    const rope = lengths.map((n) => model._internal.rope.slice(0, n))
+    const cat = (k: 'cos' | 'sinSigned') => {
+      if (rope.length === 1) return rope[0]![k]
+      const out = new Float32Array(T * hd)
+      let off = 0
+      for (const r of rope) {
+        out.set(r[k], off)
+        off += r[k].length
+      }
+      return out
+    }
+    const cos = tf.tensor2d(cat('cos'), [T, hd])
+    const sin = tf.tensor2d(cat('sinSigned'), [T, hd])
     let x: tf.Tensor2D = w.embed
       ? tf.gather(w.embed, ids, 0)
       : tf.transpose(tf.gather(w.lmHead, ids, 1))
@@ -136,7 +180,7 @@ function forward(
         if (l.kNorm) k = gpuRmsNorm(k, l.kNorm, eps)
         q = gpuRope(q, cos, sin)
         k = gpuRope(k, cos, sin)
-        const attn = gpuCausalAttention(q, k, v, { start: 0, scale })
+        const attn = packedAttention(q, k, v, lengths, scale)
         const [x1, h2] = gpuAddRmsNorm(x, mm(attn, l.o), l.postAttentionNorm, eps)
         const act = gpuSwiGlu(mm(h2, l.gate), mm(h2, l.up))
         const norm = layers[i + 1]?.inputNorm ?? w.finalNorm
@@ -232,12 +276,21 @@ export async function gpuEvaluateRollout(
 }
 
 /**
- * The {@link RolloutEvaluator} for `verifyRollout` and the admission pipeline on the gpu kernels:
- * one forward per rollout, check statistics reduced on the GPU.
+ * The {@link RolloutEvaluator} for `verifyRollout`, `verifyRollouts` and the admission pipeline on
+ * the gpu kernels: `evaluate` runs one forward per rollout, `evaluateBatch` packs many rollouts
+ * per forward (`gpuEvaluateRollouts`, at most `maxBatchTokens` tokens each); the check statistics
+ * are reduced on the GPU.
+ *
+ * @param gm - A model from {@link prepareGpuModel}; held, not owned.
+ * @param options - The EOS set (default: the model config's) and the token budget per batched
+ *   forward (default: `defaultMaxBatchTokens(gm)`).
  */
 export function createGpuRolloutEvaluator(
   gm: GpuModel,
-  options: { eosTokenIds?: readonly number[] | undefined } = {},
+  options: {
+    eosTokenIds?: readonly number[] | undefined
+    maxBatchTokens?: number | undefined
+  } = {},
 ): RolloutEvaluator {
   const eosTokenIds = options.eosTokenIds ?? gm.model.config.eosTokenIds
   return {
@@ -245,5 +298,11 @@ export function createGpuRolloutEvaluator(
     maxPositions: gm.model.config.maxPositionEmbeddings,
     eosTokenIds,
     evaluate: (tokens, o) => gpuEvaluateRollout(gm, tokens, { ...o, eosTokenIds }),
+    evaluateBatch: (requests, o) =>
+      gpuEvaluateRollouts(gm, requests, {
+        temperature: o.temperature,
+        eosTokenIds,
+        maxBatchTokens: options.maxBatchTokens,
+      }),
   }
 }

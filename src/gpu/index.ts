@@ -14,6 +14,12 @@ export {
 } from './device.js'
 export { gpuRope, gpuSwiGlu } from './elementwise.js'
 export {
+  defaultMaxBatchTokens,
+  gpuEvaluateRollouts,
+  type GpuEvaluateRolloutsOptions,
+  type GpuRolloutRequest,
+} from './evaluateRollouts.js'
+export {
   createGpuRolloutEvaluator,
   gpuEvaluateRollout,
   prepareGpuModel,

@@ -6,6 +6,12 @@
  * Linear weights are held in "kernel" layout `[in, out]` (the transpose of the checkpoint's
  * `[out, in]`): the wasm backend runs `matMul(x, W)` on XNNPACK but falls back to a naive loop for
  * `transposeB` and for batched (rank-3) products, about 10x slower (measured on tfjs 4.22).
+ *
+ * XNNPACK packs `W` into a copy of the same size on the first product and the wasm backend keeps
+ * that copy until `W` is disposed (tfjs-backend-wasm `batch_mat_mul_impl.cc` caches the operator
+ * by the weight's tensor id), which doubles the weights in the 4 GiB wasm heap. Above
+ * {@link WASM_PACK_CACHE_LIMIT_BYTES} of weights the decoder multiplies by a per-call copy instead
+ * (packed, used and freed inside the layer), and `lm_head` runs in vocabulary slices.
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
@@ -61,8 +67,40 @@ export type DecoderStepInput = {
   readonly attention: AttentionImpl
 }
 
-function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
-  const y: tf.Tensor2D = tf.matMul(x, l.w)
+/**
+ * Float32 weight bytes above which the wasm backend multiplies by per-call copies of the weights
+ * instead of letting XNNPACK keep a packed copy of every weight (Qwen3-0.6B: 2.4 GB of weights,
+ * which cached packing would double past the 4 GiB heap).
+ */
+export const WASM_PACK_CACHE_LIMIT_BYTES = 1 << 30
+
+/** Columns of `lm_head` per product when the weights are packed per call (64 MiB at d = 1024). */
+const LM_HEAD_SLICE = 16384
+
+const perCallPacking = new WeakMap<DecoderWeights, boolean>()
+
+/**
+ * Whether products by these weights use per-call copies: on the wasm backend, above
+ * {@link WASM_PACK_CACHE_LIMIT_BYTES}, and not while a gradient tape records (the backward pass
+ * would keep every copy alive).
+ */
+export function packsPerCall(weights: DecoderWeights): boolean {
+  if (tf.getBackend() !== 'wasm' || tf.engine().state.gradientDepth > 0) return false
+  let v = perCallPacking.get(weights)
+  if (v === undefined) {
+    let n = weights.lmHead.size + (weights.embed?.size ?? 0)
+    for (const l of weights.layers)
+      for (const k of ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const) n += l[k].w.size
+    v = n * 4 > WASM_PACK_CACHE_LIMIT_BYTES
+    perCallPacking.set(weights, v)
+  }
+  return v
+}
+
+function linearOf(x: tf.Tensor2D, l: Linear, perCall = false): tf.Tensor2D {
+  // tf.clone runs the wasm Identity kernel, a copy with a new tensor id: XNNPACK packs it, and the
+  // packed copy is freed with it when the enclosing tidy ends.
+  const y: tf.Tensor2D = tf.matMul(x, perCall ? tf.clone(l.w) : l.w)
   return l.b ? tf.add<tf.Tensor2D>(y, l.b) : y
 }
 
@@ -215,6 +253,8 @@ export function decoderStep(p: DecoderStepInput): { hidden: tf.Tensor2D; kv: Lay
   const scale = 1 / Math.sqrt(hd)
   let x = embedTokens(weights, ids)
   const kvOut: LayerKv[] = []
+  const pc = packsPerCall(weights)
+  const linear = (a: tf.Tensor2D, l: Linear) => linearOf(a, l, pc)
   weights.layers.forEach((lw, li) => {
     const res = tf.tidy(() => {
       const h: tf.Tensor2D = rmsNorm(x, lw.inputNorm, eps)
@@ -249,5 +289,15 @@ export function decoderStep(p: DecoderStepInput): { hidden: tf.Tensor2D; kv: Lay
 
 /** Logits `[T, vocab]` from final-norm hidden states. */
 export function lmLogits(weights: DecoderWeights, hidden: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(hidden, weights.lmHead)
+  if (!packsPerCall(weights)) return tf.matMul(hidden, weights.lmHead)
+  const [d, V] = weights.lmHead.shape
+  return tf.tidy(() => {
+    const parts: tf.Tensor2D[] = []
+    for (let v0 = 0; v0 < V; v0 += LM_HEAD_SLICE) {
+      const n = Math.min(LM_HEAD_SLICE, V - v0)
+      // Each slice is a fresh tensor: its packed copy lives only until the next slice's tidy.
+      parts.push(tf.tidy(() => tf.matMul(hidden, tf.slice(weights.lmHead, [0, v0], [d, n]))))
+    }
+    return parts.length === 1 ? parts[0]! : tf.concat(parts, 1)
+  })
 }

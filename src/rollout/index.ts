@@ -7,11 +7,12 @@ export type {
   LogprobResult,
   DistributionResult,
 } from './checks.js'
-export { verifyRollout } from './verifyRollout.js'
+export { verifyRollout, verifyRollouts } from './verifyRollout.js'
 export type {
   RolloutEvaluator,
   VerifyRolloutParameters,
   VerifyRolloutReturnType,
+  VerifyRolloutsParameters,
 } from './verifyRollout.js'
 export { proveRollout } from './proveRollout.js'
 export type { ProveRolloutParameters } from './proveRollout.js'

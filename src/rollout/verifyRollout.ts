@@ -1,4 +1,4 @@
-import { isReliquaryError } from '../errors/base.js'
+import { isReliquaryError, ReliquaryError } from '../errors/base.js'
 import { verifyCommitSignature } from '../crypto/commitSignature.js'
 import { challengeIndices } from '../grail/challenge.js'
 import type { HiddenInput } from '../grail/hidden.js'
@@ -30,6 +30,15 @@ export type RolloutEvaluator = {
     tokens: readonly number[],
     options: { hiddenRows: readonly number[]; temperature: number },
   ): Promise<{ hidden: HiddenInput; scores: RolloutScores }>
+  /**
+   * Optional: many rollouts in as few forwards as the runtime can (results in request order, each
+   * equal to what `evaluate` returns for that rollout). `verifyRollouts` uses it when present and
+   * falls back to one `evaluate` per rollout otherwise.
+   */
+  evaluateBatch?(
+    requests: readonly { tokens: readonly number[]; hiddenRows: readonly number[] }[],
+    options: { temperature: number },
+  ): Promise<{ hidden: HiddenInput; scores: RolloutScores }[]>
 }
 
 /** Parameters of {@link verifyRollout}. */
@@ -83,12 +92,32 @@ const empty = { commit: null, grail: null, termination: null, logprob: null, dis
  * ```
  */
 export async function verifyRollout(p: VerifyRolloutParameters): Promise<VerifyRolloutReturnType> {
+  const pre = await precheck(p)
+  if ('verdict' in pre) return pre.verdict
+  const ev = await p.model.evaluate(pre.commit.tokens, {
+    hiddenRows: pre.challenged,
+    temperature: pre.profile.sampling.temperature,
+  })
+  return postcheck(p, pre, ev)
+}
+
+/** The cheap checks' outcome: a verdict, or what the model and the later checks need. */
+type Precheck =
+  | { verdict: VerifyRolloutReturnType }
+  | { commit: Commit; profile: ProtocolProfile; challenged: number[] }
+
+type Evaluation = { hidden: HiddenInput; scores: RolloutScores }
+
+const reject = (
+  reason: RejectReason,
+  detail: string,
+  rest: Partial<VerifyRolloutReturnType> = {},
+): VerifyRolloutReturnType => ({ ...empty, ...rest, ok: false, reason, detail })
+
+/** Schema, token bounds, prompt binding, signature, randomness; then the challenged rows. */
+async function precheck(p: VerifyRolloutParameters): Promise<Precheck> {
   const profile = p.profile ?? DEFAULT_PROFILE
-  const fail = (
-    reason: RejectReason,
-    detail: string,
-    rest: Partial<VerifyRolloutReturnType> = {},
-  ): VerifyRolloutReturnType => ({ ...empty, ...rest, ok: false, reason, detail })
+  const fail = (...a: Parameters<typeof reject>) => ({ verdict: reject(...a) })
   let commit: Commit
   try {
     commit = parseCommit(p.commit, { profile })
@@ -139,10 +168,19 @@ export async function verifyRollout(p: VerifyRolloutParameters): Promise<VerifyR
     })
 
   const challenged = challengeIndices({ tokens, randomness: p.randomness, profile })
-  const { hidden, scores } = await p.model.evaluate(tokens, {
-    hiddenRows: challenged,
-    temperature: profile.sampling.temperature,
-  })
+  return { commit, profile, challenged }
+}
+
+/** GRAIL, termination, logprob and distribution on one forward's outputs. */
+async function postcheck(
+  p: VerifyRolloutParameters,
+  pre: { commit: Commit; profile: ProtocolProfile },
+  { hidden, scores }: Evaluation,
+): Promise<VerifyRolloutReturnType> {
+  const { commit, profile } = pre
+  const tokens = commit.tokens
+  const P = commit.rollout.prompt_length
+  const fail = reject
   const grail = await verifySketchAsync({
     tokens,
     commitments: commit.commitments,
@@ -185,4 +223,54 @@ export async function verifyRollout(p: VerifyRolloutParameters): Promise<VerifyR
       { commit, grail, termination, logprob, distribution },
     )
   return { ok: true, reason: null, detail: null, commit, grail, termination, logprob, distribution }
+}
+
+/** Parameters of {@link verifyRollouts}: one entry per rollout, all judged by one model. */
+export type VerifyRolloutsParameters = {
+  /** Each rollout's inputs, as for {@link verifyRollout} without `model` and `profile`. */
+  rollouts: readonly Omit<VerifyRolloutParameters, 'model' | 'profile'>[]
+  model: RolloutEvaluator
+  profile?: ProtocolProfile | undefined
+}
+
+/**
+ * {@link verifyRollout} for many rollouts with the model's forwards batched: the cheap checks
+ * run per rollout, every rollout that passes them goes to one `model.evaluateBatch` call (or to
+ * `model.evaluate` one by one when the evaluator has no batch method), then each rollout's GRAIL
+ * and behavioural checks run on its own outputs. Verdicts come back in input order and each
+ * equals what `verifyRollout` returns for that rollout (the evaluator's batch results equal its
+ * per-rollout ones). Unlike a sequential caller that stops at the first rejection, every rollout
+ * that passes the cheap checks is evaluated.
+ *
+ * Never throws for bad input; an evaluator error propagates (the caller could not judge).
+ *
+ * @example
+ * ```ts
+ * const verdicts = await verifyRollouts({ rollouts: group.map((r) => ({ commit: r.commit, minerHotkey, randomness, promptTokens })), model })
+ * ```
+ */
+export async function verifyRollouts(
+  p: VerifyRolloutsParameters,
+): Promise<VerifyRolloutReturnType[]> {
+  const each = p.rollouts.map((r) => ({ ...r, model: p.model, profile: p.profile }))
+  const pres = await Promise.all(each.map(precheck))
+  const live: { i: number; pre: Exclude<Precheck, { verdict: unknown }> }[] = []
+  for (const [i, pre] of pres.entries()) if (!('verdict' in pre)) live.push({ i, pre })
+  const temperature = (p.profile ?? DEFAULT_PROFILE).sampling.temperature
+  const requests = live.map(({ pre }) => ({
+    tokens: pre.commit.tokens,
+    hiddenRows: pre.challenged,
+  }))
+  let evs: Evaluation[] = []
+  if (p.model.evaluateBatch && requests.length > 0)
+    evs = await p.model.evaluateBatch(requests, { temperature })
+  else for (const r of requests) evs.push(await p.model.evaluate(r.tokens, { ...r, temperature }))
+  if (evs.length !== requests.length)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `evaluateBatch returned ${evs.length} results for ${requests.length} rollouts.`,
+    )
+  const out = pres.map((pre) => ('verdict' in pre ? pre.verdict : null))
+  for (const [j, { i, pre }] of live.entries()) out[i] = await postcheck(each[i]!, pre, evs[j]!)
+  return out as VerifyRolloutReturnType[]
 }

@@ -4,14 +4,15 @@ import type { BeaconSource, DrandChainInfo } from '../drand/beacon.js'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import type { GrpoOptions } from '../grpo/types.js'
 import type { CustodyManifest } from '../manifest/custodyManifest.js'
-import { createRolloutEvaluator } from '../rollout/createRolloutEvaluator.js'
 import type { CausalLM } from '../model/loadModel.js'
 import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
 import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
 import type { CheckpointManifestWire, WindowState } from '../protocol/schemas.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
-import { verifyRollout } from '../rollout/verifyRollout.js'
+import type { RolloutVerifierParameters } from '../window/admission/admissionTypes.js'
+import { verifyRollout, verifyRollouts } from '../rollout/verifyRollout.js'
+import { createValidatorEvaluator } from './createValidatorEvaluator.js'
 import { WindowStateMachine, type WindowPhase } from '../window/windowStateMachine.js'
 import { createValidatorServer, type ValidatorServer } from './http/createValidatorServer.js'
 import { createHubPublisher, type ValidatorHubOptions } from './hubPublisher.js'
@@ -362,7 +363,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     modelDir: p.modelDir,
     grpo: { ...p.grpo, profile },
   })
-  const evaluator = modelWorker?.evaluator ?? createRolloutEvaluator(models.verifyModel)
+  const evaluator = modelWorker?.evaluator ?? (await createValidatorEvaluator(models.verifyModel))
   const pipeline = new AdmissionPipeline({
     profile,
     environment: env,
@@ -370,6 +371,13 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     promptTokens: promptTokensOf(tokenizer, env),
     drand: timing,
     verifyRollout: (r) => verifyRollout({ ...r, model: evaluator }),
+    // Batched only where the evaluator batches (gpu): elsewhere per rollout, stopping at the first reject.
+    ...(evaluator.evaluateBatch
+      ? {
+          verifyRollouts: (rs: readonly RolloutVerifierParameters[]) =>
+            verifyRollouts({ rollouts: rs, model: evaluator, profile: rs[0]?.profile ?? profile }),
+        }
+      : {}),
     ...(p.registry ? { isRegistered: (h: string) => p.registry!.isRegistered(h) } : {}),
   })
   const machine = new WindowStateMachine({ lastWindowN: o.lastWindowN })

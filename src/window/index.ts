@@ -144,6 +144,7 @@ export type {
   RolloutVerdictDiagnostics,
   RolloutVerifierParameters,
   RolloutVerifier,
+  RolloutsVerifier,
   DrandTiming,
   AdmissionConfig,
 } from './admission/admissionTypes.js'

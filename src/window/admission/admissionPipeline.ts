@@ -12,6 +12,7 @@ import type {
   AdmissionVerdict,
   DrandTiming,
   RolloutVerifier,
+  RolloutsVerifier,
 } from './admissionTypes.js'
 import { QuotaLedger } from './quotaLedger.js'
 import { VERDICT_STORE_DEFAULTS, VerdictStore, type VerdictEntry } from './verdictStore.js'
@@ -36,6 +37,11 @@ export type AdmissionPipelineParameters = {
   promptTokens: (promptIdx: number) => readonly number[]
   /** Per-rollout checks: `(p) => verifyRollout({ ...p, model })` over a `RolloutEvaluator`. */
   verifyRollout: RolloutVerifier
+  /**
+   * Optional batch form: all rollouts of a submission in one call (`(ps) => verifyRollouts({
+   * rollouts: ps, model, profile })`), so the model's forwards are batched. Same verdicts.
+   */
+  verifyRollouts?: RolloutsVerifier | undefined
   /** drand chain timing. @default profile.drand */
   drand?: DrandTiming | undefined
   /** Largest text body accepted (bytes). @default WIRE_LIMITS.maxBodyBytes */
@@ -123,6 +129,7 @@ export class AdmissionPipeline {
       decode: p.decode,
       promptTokens: p.promptTokens,
       verifyRollout: p.verifyRollout,
+      ...(typeof p.verifyRollouts === 'function' ? { verifyRollouts: p.verifyRollouts } : {}),
       drand: Object.freeze({ genesisTime: drand.genesisTime, periodSeconds: drand.periodSeconds }),
       ...(typeof p.isRegistered === 'function' ? { isRegistered: p.isRegistered } : {}),
     })

@@ -139,6 +139,16 @@ export type RolloutVerifier = (
   p: RolloutVerifierParameters,
 ) => RolloutVerdict | Promise<RolloutVerdict>
 
+/**
+ * Optional batch form of {@link RolloutVerifier}: every rollout of a submission at once, verdicts
+ * in input order, each equal to the per-rollout verifier's. The SDK's `verifyRollouts` bound to
+ * the validator's `RolloutEvaluator` batches the model's forwards (one packed forward on the gpu
+ * kernels).
+ */
+export type RolloutsVerifier = (
+  p: readonly RolloutVerifierParameters[],
+) => readonly RolloutVerdict[] | Promise<readonly RolloutVerdict[]>
+
 /** The drand chain timing the admission gates use. */
 export type DrandTiming = {
   /** Chain genesis, unix seconds. */
@@ -157,6 +167,8 @@ export type AdmissionConfig = {
   /** Canonical prompt tokens of a prompt index (E1–E3: raw text encoding, no chat template). */
   readonly promptTokens: (promptIdx: number) => readonly number[]
   readonly verifyRollout: RolloutVerifier
+  /** When set, the rollout check judges a submission's rollouts in one call (see {@link RolloutsVerifier}). */
+  readonly verifyRollouts?: RolloutsVerifier | undefined
   readonly drand: DrandTiming
   /** Registration lookup (a chain registry); `undefined` turns the registration check off. */
   readonly isRegistered?: ((hotkey: string) => boolean | undefined) | undefined

@@ -131,12 +131,14 @@ export const checkZone: AdmissionCheck<WorkerContext> = {
  * (schema, tokens, prompt binding, signature, randomness, GRAIL, termination, logprob,
  * distribution). Up to `checks.maxTruncatedPerGroup` rollouts failing termination are tolerated
  * (they skip logprob and distribution); the next one is `bad_termination`. A verifier that throws
- * gives `worker_dropped` (the validator could not judge the submission).
+ * gives `worker_dropped` (the validator could not judge the submission). With a batch verifier
+ * (`config.verifyRollouts`) every rollout is judged in one call and the verdicts are read in the
+ * same order, so the outcome is the same.
  */
 export const checkRollouts: AdmissionCheck<WorkerContext> = {
   id: 'rollouts',
   run: async (ctx) => {
-    const { profile, verifyRollout, promptTokens } = ctx.config
+    const { profile, verifyRollout, verifyRollouts, promptTokens } = ctx.config
     const s = ctx.scratch
     let canonical: readonly number[]
     try {
@@ -147,17 +149,30 @@ export const checkRollouts: AdmissionCheck<WorkerContext> = {
         `canonical prompt tokens unavailable: ${e instanceof Error ? e.message : String(e)}`,
       )
     }
+    const params = ctx.request.rollouts.map((r) => ({
+      commit: r.commit,
+      minerHotkey: ctx.request.miner_hotkey,
+      randomness: ctx.batcher.randomness,
+      promptTokens: canonical,
+      profile,
+    }))
+    let all: readonly RolloutVerdict[] | undefined
+    if (verifyRollouts)
+      try {
+        all = await verifyRollouts(params)
+        if (!Array.isArray(all) || all.length !== params.length)
+          return fail('worker_dropped', 'batch verifier returned a wrong number of verdicts')
+      } catch (e) {
+        return fail(
+          'worker_dropped',
+          `verifier error: ${e instanceof Error ? e.message : String(e)}`,
+        )
+      }
     let truncated = 0
     for (let i = 0; i < ctx.request.rollouts.length; i++) {
       let v: RolloutVerdict
       try {
-        v = await verifyRollout({
-          commit: ctx.request.rollouts[i]!.commit,
-          minerHotkey: ctx.request.miner_hotkey,
-          randomness: ctx.batcher.randomness,
-          promptTokens: canonical,
-          profile,
-        })
+        v = all ? all[i]! : await verifyRollout(params[i]!)
       } catch (e) {
         return fail(
           'worker_dropped',
