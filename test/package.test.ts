@@ -116,6 +116,32 @@ describe.skipIf(!built)('built package', () => {
     expect(out).toMatch(/Usage: reliquary/)
   })
 
+  test('usage errors share one format with a suggestion; --version is in the help; bench lists grpo', () => {
+    const run = (args: string[]) => {
+      try {
+        return { status: 0, out: node([join(ROOT, pkg.bin.reliquary!), ...args]) }
+      } catch (e) {
+        const x = e as { status: number; stderr: string }
+        return { status: x.status, out: x.stderr }
+      }
+    }
+    expect(run(['--help']).out).toMatch(/-v, --version +Print the version/)
+    for (const [args, message] of [
+      [['validatr'], /^\[CLI_USAGE\] Unknown command "validatr"\. Did you mean "validator"\?/],
+      [
+        ['validator', '--prot', '1'],
+        /^\[CLI_USAGE\] Unknown option --prot .*Did you mean --port\?/,
+      ],
+      [['bench', 'nope'], /^\[CLI_USAGE\] .*Available: sketch, forward, generate, verify, grpo\./],
+      [['miner', '--groups', 'x'], /^\[CLI_USAGE\] --groups must be an integer ≥ 1\./],
+    ] as const) {
+      const r = run([...args])
+      expect(r.status, args.join(' ')).toBe(2)
+      expect(r.out, args.join(' ')).toMatch(message)
+      expect(r.out, args.join(' ')).not.toMatch(/\n\s+at /)
+    }
+  })
+
   test('unknown commands and bad options are usage errors (exit 2), not crashes', () => {
     for (const args of [
       ['frobnicate'],

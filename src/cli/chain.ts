@@ -1,5 +1,4 @@
 // `reliquary chain …`: read-only views of a subtensor chain.
-import { parseArgs } from 'node:util'
 import { connectChain } from '../chain/connectChain.js'
 import { discoverValidator, type Metagraph } from '../chain/metagraph.js'
 import { readMetagraph } from '../chain/readMetagraph.js'
@@ -9,20 +8,13 @@ import { serveAxon } from '../chain/serveAxon.js'
 import type { Hotkey } from '../crypto/sr25519.js'
 import { isReliquaryError } from '../errors/base.js'
 import { intOption, usage } from './_args.js'
+import { formatHelp } from './_help.js'
+import { parseCommand } from './_options.js'
+import { didYouMean } from './_suggest.js'
+import { CHAIN_METAGRAPH_COMMAND } from './toolOptions.js'
 
 /** Help of `reliquary chain`. */
-export const CHAIN_HELP = `Usage: reliquary chain metagraph --chain <ws://…> --netuid <N> [--json]
-
-Reads a subnet's metagraph from a subtensor node (storage at the head block): uid, hotkey,
-coldkey, stake, validator permit, axon and last update, and the validator a miner would discover
-(the first uid with a permit and an axon ip, as the reference miner picks it).
-
-Options:
-  --chain URL       WebSocket endpoint of a subtensor node (ws:// or wss://)
-  --netuid N        Subnet id
-  --json            Machine-readable output (stake in rao, as a string)
-  --timeout-ms MS   Read timeout (default 30000)
-  -h, --help        Show this help`
+export const CHAIN_HELP = formatHelp(CHAIN_METAGRAPH_COMMAND)
 
 const RAO_PER_TAO = 1_000_000_000n
 
@@ -85,23 +77,16 @@ export async function chainCommand(argv: string[], log: (line: string) => void):
     log(CHAIN_HELP)
     return 0
   }
-  if (sub !== 'metagraph') usage(`Unknown chain command "${sub}".`, "Run 'reliquary chain --help'.")
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      chain: { type: 'string' },
-      netuid: { type: 'string' },
-      json: { type: 'boolean' },
-      'timeout-ms': { type: 'string' },
-    },
-    strict: true,
-  })
+  if (sub !== 'metagraph')
+    usage(
+      `Unknown chain command "${sub}".${didYouMean(sub, ['metagraph'])}`,
+      "Run 'reliquary chain --help'.",
+    )
+  const { values } = parseCommand(CHAIN_METAGRAPH_COMMAND, rest)
   const url = values.chain ?? usage('chain metagraph needs --chain <ws://…>.')
   if (!/^wss?:\/\//.test(url)) usage('--chain must be a ws:// or wss:// URL.')
-  const netuid =
-    intOption(values.netuid, 'netuid', 0) ?? usage('chain metagraph needs --netuid <N>.')
-  if (netuid > 65_535) usage('--netuid must be at most 65535.')
-  const timeout = intOption(values['timeout-ms'], 'timeout-ms', 1)
+  const netuid = values.netuid ?? usage('chain metagraph needs --netuid <N>.')
+  const timeout = values['timeout-ms']
   const client = connectChain({
     url,
     ...(timeout !== undefined ? { readTimeoutMs: timeout, connectTimeoutMs: timeout } : {}),

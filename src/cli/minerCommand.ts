@@ -1,6 +1,5 @@
 // `reliquary miner`: thin option parsing over createMiner, and the window-after-window loop.
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { isReliquaryError } from '../errors/base.js'
 import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
 import type { Miner } from '../miner/types.js'
@@ -9,7 +8,8 @@ import { loadTokenizer } from '../model/loadTokenizer.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import { e3 } from '../protocol/profiles.js'
 import { parseState } from '../protocol/schemas.js'
-import { backendName, intOption } from './_args.js'
+import { backendName } from './_args.js'
+import { type OptionValues, parseCommand } from './_options.js'
 import {
   checkCommonOptions,
   e3OnChain,
@@ -23,35 +23,10 @@ import {
   sumValues,
   usage,
 } from './_network.js'
-import { NETWORK_HELP } from './networkHelp.js'
+import { formatHelp } from './_help.js'
+import { MINER_COMMAND } from './networkOptions.js'
 
-function parseMinerArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      validator: { type: 'string' },
-      'validator-hotkey': { type: 'string' },
-      chain: { type: 'string' },
-      netuid: { type: 'string' },
-      profile: { type: 'string' },
-      'drand-genesis': { type: 'string' },
-      'drand-period': { type: 'string' },
-      model: { type: 'string' },
-      environment: { type: 'string' },
-      problems: { type: 'string' },
-      hotkey: { type: 'string' },
-      'hub-url': { type: 'string' },
-      'cache-dir': { type: 'string' },
-      picker: { type: 'string' },
-      groups: { type: 'string' },
-      windows: { type: 'string' },
-      seed: { type: 'string' },
-      backend: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values
-}
-type MinerArgs = ReturnType<typeof parseMinerArgs>
+type MinerArgs = OptionValues<typeof MINER_COMMAND.options>
 
 /** Every check of the options that needs no file or network. */
 function checkMinerOptions(values: MinerArgs) {
@@ -61,17 +36,16 @@ function checkMinerOptions(values: MinerArgs) {
   const validatorHotkey =
     values['validator-hotkey'] ??
     usage('miner needs --validator-hotkey <SS58> (checkpoint manifests must be signed by it).')
-  const genesis = intOption(values['drand-genesis'], 'drand-genesis', 0)
-  const period = intOption(values['drand-period'], 'drand-period', 1)
+  const genesis = values['drand-genesis']
+  const period = values['drand-period']
   if (demo && (genesis === undefined || period === undefined))
     usage(
       `--profile ${DEMO_PROFILE_ID} needs --drand-genesis and --drand-period (the validator prints them).`,
     )
-  const picker = values.picker ?? 'frontier'
+  const picker = values.picker
   if (picker !== 'frontier' && picker !== 'uniform') usage('--picker must be frontier or uniform.')
-  const groups = intOption(values.groups, 'groups', 1) ?? 4
-  const windows = intOption(values.windows, 'windows', 1) ?? Number.POSITIVE_INFINITY
-  const seed = intOption(values.seed, 'seed', 0) ?? 0
+  const { groups, seed } = values
+  const windows = values.windows ?? Number.POSITIVE_INFINITY
   const envName = checkCommonOptions(demo, values)
   const drand = {
     genesisTime: genesis ?? e3.drand.genesisTime,
@@ -100,7 +74,7 @@ async function buildMiner(
   log: (line: string) => void,
 ): Promise<{ miner: Miner; line: string }> {
   const { demo, seed, profile } = o
-  const hubUrl = values['hub-url'] ?? 'https://huggingface.co'
+  const hubUrl = values['hub-url']
   const modelDir = await modelFrom(values.model, demo, hubUrl)
   const tokenizer = await loadTokenizer(modelDir)
   const environment = await environmentFrom(o.envName, values.problems, modelDir, tokenizer)
@@ -108,7 +82,7 @@ async function buildMiner(
   const { identifyBaseModel } = await import('../validator/identifyBaseModel.js')
   const { createMiner } = await import('../miner/createMiner.js')
   const { createFrontierPicker, uniformPicker } = await import('../miner/frontier.js')
-  const cacheDir = resolve(values['cache-dir'] ?? 'reliquary-miner')
+  const cacheDir = resolve(values['cache-dir'])
   const miner = createMiner({
     validatorUrl: o.validatorUrl,
     hotkey,
@@ -192,15 +166,16 @@ async function mineWindows(
  * @internal
  */
 export async function minerCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  const values = parseMinerArgs(argv)
-  if (values.help) {
-    log(NETWORK_HELP.miner)
+  const parsed = parseCommand(MINER_COMMAND, argv)
+  if (parsed.help) {
+    log(formatHelp(MINER_COMMAND))
     return 0
   }
+  const { values } = parsed
   if (values.chain !== undefined && values.validator === undefined) {
     const { discoverValidatorOnChain } = await import('./chain.js')
     const found = await discoverValidatorOnChain(
-      { chain: values.chain, netuid: values.netuid },
+      { chain: values.chain, netuid: values.netuid?.toString() },
       log,
     )
     values.validator = found.url

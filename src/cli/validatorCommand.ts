@@ -1,7 +1,6 @@
 // `reliquary validator`: thin option parsing over runValidator.
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import type { BeaconSource } from '../drand/beacon.js'
 import { createHttpBeaconSource } from '../drand/httpBeaconSource.js'
 import { createLocalBeaconChain } from '../drand/localBeaconChain.js'
@@ -10,7 +9,8 @@ import { useBackend } from '../model/backend.js'
 import { loadTokenizer } from '../model/loadTokenizer.js'
 import { e3, type ProtocolProfile } from '../protocol/profiles.js'
 import type { ValidatorEvent } from '../validator/createValidator.js'
-import { backendName, intOption } from './_args.js'
+import { backendName } from './_args.js'
+import { type OptionValues, parseCommand } from './_options.js'
 import {
   checkCommonOptions,
   e3OnChain,
@@ -21,46 +21,15 @@ import {
   profileName,
   usage,
 } from './_network.js'
-import { NETWORK_HELP } from './networkHelp.js'
+import { formatHelp } from './_help.js'
+import { VALIDATOR_COMMAND } from './networkOptions.js'
 
-function parseValidatorArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      profile: { type: 'string' },
-      model: { type: 'string' },
-      environment: { type: 'string' },
-      problems: { type: 'string' },
-      hotkey: { type: 'string' },
-      chain: { type: 'string' },
-      netuid: { type: 'string' },
-      'wallet.name': { type: 'string' },
-      'wallet.hotkey': { type: 'string' },
-      'wallet.path': { type: 'string' },
-      'axon-ip': { type: 'string' },
-      drand: { type: 'string' },
-      'drand-relay': { type: 'string', multiple: true },
-      period: { type: 'string' },
-      hub: { type: 'string' },
-      'repo-id': { type: 'string' },
-      'archive-dir': { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      windows: { type: 'string' },
-      backend: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values
-}
-type ValidatorArgs = ReturnType<typeof parseValidatorArgs>
+type ValidatorArgs = OptionValues<typeof VALIDATOR_COMMAND.options>
 
 /** Every check of the options that needs no file or network. */
 function checkValidatorOptions(values: ValidatorArgs) {
   const demo = profileName(values.profile) === DEMO_PROFILE_ID
-  const port = intOption(values.port, 'port', 0) ?? 8080
-  if (port > 65_535) usage('--port must be ≤ 65535.')
-  const windows = intOption(values.windows, 'windows', 1)
-  const period = intOption(values.period, 'period', 1) ?? 2
+  const { port, windows, period } = values
   const drandArg = values.drand ?? (demo ? 'local' : 'relays')
   if (drandArg !== 'local' && drandArg !== 'relays') usage('--drand must be local or relays.')
   const drandKind: 'local' | 'relays' = drandArg
@@ -79,7 +48,7 @@ function checkValidatorOptions(values: ValidatorArgs) {
   )
     usage('Publishing to a Hub needs a write token in the HF_TOKEN environment variable.')
   const backend = backendName(values.backend)
-  const archiveDir = resolve(values['archive-dir'] ?? 'reliquary-validator')
+  const archiveDir = resolve(values['archive-dir'])
   return { demo, port, windows, period, drandKind, hubArg, envName, hfToken, backend, archiveDir }
 }
 
@@ -173,11 +142,12 @@ export async function validatorCommand(
   argv: string[],
   log: (line: string) => void,
 ): Promise<number> {
-  const values = parseValidatorArgs(argv)
-  if (values.help) {
-    log(NETWORK_HELP.validator)
+  const parsed = parseCommand(VALIDATOR_COMMAND, argv)
+  if (parsed.help) {
+    log(formatHelp(VALIDATOR_COMMAND))
     return 0
   }
+  const { values } = parsed
   const o = checkValidatorOptions(values)
   await mkdir(o.archiveDir, { recursive: true })
   await useBackend(o.backend)
@@ -196,7 +166,12 @@ export async function validatorCommand(
     values.chain === undefined
       ? null
       : await (await import('./chain.js')).openValidatorChain(
-          { chain: values.chain, netuid: values.netuid, axonIp: values['axon-ip'], hotkey },
+          {
+            chain: values.chain,
+            netuid: values.netuid?.toString(),
+            axonIp: values['axon-ip'],
+            hotkey,
+          },
           log,
         )
   const d = drandFor(o.demo, o.drandKind, o.period, values['drand-relay'])
@@ -223,7 +198,7 @@ export async function validatorCommand(
       beacons: d.beacons,
       archiveDir: o.archiveDir,
       hub,
-      server: { host: values.host ?? '127.0.0.1', port: o.port },
+      server: { host: values.host, port: o.port },
       windows: o.windows ?? Number.POSITIVE_INFINITY,
       signal: interrupt.signal,
       ...(link ? { registry: link.registry, weightsSetter: link.weightsSetter } : {}),
@@ -246,7 +221,7 @@ export async function validatorCommand(
         log(
           `  npx reliquary miner --profile ${DEMO_PROFILE_ID} --validator ${v.url} --validator-hotkey ${hotkey.address}${d.minerDrand}${hub ? ` --hub-url ${hub.hubUrl}` : ''}${shared}`,
         )
-        if (localHub && values.host !== undefined && values.host !== '127.0.0.1')
+        if (localHub && values.host !== '127.0.0.1')
           log(
             '  (the local Hub listens on 127.0.0.1 only: miners on other machines cannot download checkpoints)',
           )

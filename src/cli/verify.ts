@@ -8,6 +8,7 @@ import {
 } from '../rollout/verifyRollout.js'
 import { verifySketch } from '../grail/verifySketch.js'
 import { challengeIndices } from '../grail/challenge.js'
+import { fetchOrFail, networkError } from './_report.js'
 
 /** The fields of an untrusted `commit` object this command reads before the checks see it. */
 type LooseCommit = {
@@ -61,12 +62,28 @@ export async function verifyCommand(o: {
   promptLength?: number | undefined
   hubUrl?: string | undefined
   precision?: 'f32' | 'f16' | undefined
-}): Promise<{ accepted: boolean; rollouts: CliRolloutVerdict[] }> {
+}): Promise<{
+  accepted: boolean
+  /** Where the window randomness came from: `--randomness`, or each commit's own beacon. */
+  randomnessFrom: 'option' | 'beacon'
+  rollouts: CliRolloutVerdict[]
+}> {
   const profile = getProfile(o.profile ?? 'e3')
   const doc = (await readJson(o.file)) as Record<string, unknown>
   const commits: unknown[] = Array.isArray(doc.rollouts)
     ? (doc.rollouts as { commit?: unknown }[]).map((r) => r?.commit)
     : [doc.commit ?? doc]
+  const randomnessOf = (commit: LooseCommit | null | undefined): string => {
+    const r = o.randomness ?? commit?.beacon?.randomness
+    if (typeof r === 'string' && r !== '') return r
+    throw new ReliquaryError(
+      'CLI_USAGE',
+      `Rollout ${commits.indexOf(commit)} has no beacon randomness and no --randomness was given.`,
+      { hints: ["Pass --randomness HEX: the validator's randomness of the window."] },
+    )
+  }
+  // Checked before the model loads: a missing randomness is a usage error, never an empty string.
+  for (const c of commits) randomnessOf(c as LooseCommit | null | undefined)
   const hotkey =
     o.hotkey ?? (typeof doc.miner_hotkey === 'string' ? (doc.miner_hotkey as string) : undefined)
   const { evaluator, dispose } = await openEvaluator(o)
@@ -75,7 +92,7 @@ export async function verifyCommand(o: {
     const signed: { index: number; p: Omit<VerifyRolloutParameters, 'model' | 'profile'> }[] = []
     for (const [index, c] of commits.entries()) {
       const commit = c as LooseCommit | null | undefined
-      const randomness = o.randomness ?? (commit?.beacon?.randomness as string | undefined) ?? ''
+      const randomness = randomnessOf(commit)
       if (hotkey && typeof commit?.signature === 'string') {
         const P = Number(commit?.rollout?.prompt_length ?? o.promptLength ?? 0)
         const tokens = Array.isArray(commit?.tokens) ? (commit.tokens as number[]) : []
@@ -104,7 +121,11 @@ export async function verifyCommand(o: {
       }
     }
     const rollouts = out as CliRolloutVerdict[]
-    return { accepted: rollouts.every((r) => r.accepted), rollouts }
+    return {
+      accepted: rollouts.every((r) => r.accepted),
+      randomnessFrom: o.randomness !== undefined ? 'option' : 'beacon',
+      rollouts,
+    }
   } finally {
     dispose()
   }
@@ -189,8 +210,13 @@ export async function manifestVerifyCommand(o: {
 }): Promise<{ valid: boolean; kind: 'reference' | 'custody'; detail: string }> {
   let doc: unknown
   if (/^https?:\/\//.test(o.source)) {
-    const res = await (o.fetch ?? fetch)(o.source, { signal: AbortSignal.timeout(15_000) })
-    const text = await res.text()
+    const res = await fetchOrFail(o.source, { fetch: o.fetch })
+    let text: string
+    try {
+      text = await res.text()
+    } catch (e) {
+      throw networkError(o.source, e)
+    }
     if (text.length > 1 << 20)
       throw new ReliquaryError('PAYLOAD_TOO_LARGE', 'The manifest is larger than 1 MiB.')
     try {

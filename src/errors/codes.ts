@@ -19,6 +19,10 @@ export const ERROR_CODES = Object.freeze({
   HUB_NOT_AVAILABLE: '@huggingface/hub is needed for this call but is not installed.',
   CHAIN_CLIENT_NOT_AVAILABLE: '@polkadot/api is needed for this call but is not installed.',
   CLI_USAGE: 'The command line was not understood.',
+  CLI_CONFIG_INVALID:
+    'A --config file is unreadable, not a JSON object, or has an unknown key or a bad value.',
+  NETWORK_REQUEST_FAILED:
+    'A URL could not be fetched (DNS, refused connection, TLS, timeout) or answered an error status.',
   DRAND_BEACON_MALFORMED:
     'A drand beacon is not well formed (missing fields, bad hex, wrong length).',
   DRAND_SIGNATURE_INVALID:
