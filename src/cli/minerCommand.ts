@@ -24,6 +24,8 @@ import {
   usage,
 } from './_network.js'
 import { formatHelp } from './_help.js'
+import { serviceLogger } from './_logger.js'
+import type { Logger } from 'pino'
 import { MINER_COMMAND } from './networkOptions.js'
 
 type MinerArgs = OptionValues<typeof MINER_COMMAND.options>
@@ -71,8 +73,9 @@ type MinerOptions = ReturnType<typeof checkMinerOptions>
 async function buildMiner(
   values: MinerArgs,
   o: MinerOptions,
-  log: (line: string) => void,
+  logger: Logger,
 ): Promise<{ miner: Miner; line: string }> {
+  const log = (line: string): void => logger.info(line)
   const { demo, seed, profile } = o
   const hubUrl = values['hub-url']
   const modelDir = await modelFrom(values.model, demo, hubUrl)
@@ -105,9 +108,11 @@ async function buildMiner(
       baseModel: await identifyBaseModel(modelDir),
       profileId: profile.id,
     },
-    log: (entry) => {
-      if (entry.level !== 'debug') log(`${entry.event}: ${entry.message}`)
-    },
+    log: (entry) =>
+      logger[entry.level](
+        { event: entry.event, ...entry.data },
+        `${entry.event}: ${entry.message}`,
+      ),
   })
   const line = `miner ${hotkey.address} → ${o.validatorUrl} · profile ${profile.id} · ${o.picker} picker · model ${modelDir}`
   return { miner, line }
@@ -165,13 +170,14 @@ async function mineWindows(
  * after window until the window count or an interrupt.
  * @internal
  */
-export async function minerCommand(argv: string[], log: (line: string) => void): Promise<number> {
+export async function minerCommand(argv: string[], write: (line: string) => void): Promise<number> {
   const parsed = parseCommand(MINER_COMMAND, argv)
   if (parsed.help) {
-    log(formatHelp(MINER_COMMAND))
+    write(formatHelp(MINER_COMMAND))
     return 0
   }
   const { values } = parsed
+  const { logger, log } = serviceLogger(MINER_COMMAND, parsed, write)
   if (values.chain !== undefined && values.validator === undefined) {
     const { discoverValidatorOnChain } = await import('./chain.js')
     const found = await discoverValidatorOnChain(
@@ -183,7 +189,7 @@ export async function minerCommand(argv: string[], log: (line: string) => void):
   }
   const o = checkMinerOptions(values)
   await useBackend(backendName(values.backend))
-  const { miner, line } = await buildMiner(values, o, log)
+  const { miner, line } = await buildMiner(values, o, logger)
   log(line)
   const interrupt = interruptSignal(log, 'stopping')
   try {

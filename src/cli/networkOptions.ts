@@ -2,12 +2,26 @@
 // variables, --config and help. Kept apart from the commands so that `--help` loads no model code.
 import { defineCommand, type OptionDecl } from './_options.js'
 
-/** Configuration options of the long-running services. @internal */
+/** Logging and configuration options of the long-running services. @internal */
 export const SERVICE_OPTIONS = {
   config: {
     type: 'string',
     arg: 'FILE',
     description: 'JSON file of options ({"port": 8080, "archive-dir": "…"}); flags and env win',
+  },
+  'log-level': {
+    type: 'string',
+    arg: 'L',
+    choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'],
+    default: 'info',
+    description: 'trace, debug, info, warn, error or silent',
+  },
+  'log-format': {
+    type: 'string',
+    arg: 'F',
+    choices: ['pretty', 'json'],
+    default: 'pretty',
+    description: 'pretty (one human line per event) or json (one JSON object per line)',
   },
 } as const satisfies Record<string, OptionDecl>
 

@@ -22,6 +22,8 @@ import {
   usage,
 } from './_network.js'
 import { formatHelp } from './_help.js'
+import { serviceLogger } from './_logger.js'
+import type { Logger } from 'pino'
 import { VALIDATOR_COMMAND } from './networkOptions.js'
 
 type ValidatorArgs = OptionValues<typeof VALIDATOR_COMMAND.options>
@@ -113,24 +115,39 @@ async function hubTargetFor(
   return { hub: undefined, local: null }
 }
 
-/** One log line per validator event an operator follows. */
-function logEvent(log: (line: string) => void, e: ValidatorEvent): void {
+/** One log record per validator event an operator follows (the message is today's human line). */
+function logEvent(logger: Logger, e: ValidatorEvent): void {
+  const w = 'windowN' in e ? { event: e.type, window: e.windowN } : { event: e.type }
   if (e.type === 'open')
-    log(`window ${e.windowN} open · drand round ${e.round} · checkpoint ${e.checkpointN}`)
+    logger.info(
+      { ...w, round: e.round, checkpoint: e.checkpointN },
+      `window ${e.windowN} open · drand round ${e.round} · checkpoint ${e.checkpointN}`,
+    )
   else if (e.type === 'sealed')
-    log(
+    logger.info(
+      { ...w, reason: e.reason, valid: e.validSubmissions, batch: e.batchSize },
       `window ${e.windowN} sealed (${e.reason}): ${e.validSubmissions} valid submission(s), batch of ${e.batchSize}`,
     )
   else if (e.type === 'trained')
-    log(
+    logger.info(
+      { ...w, loss: e.loss, kl: e.kl, rollouts: e.rolloutsUsed },
       `window ${e.windowN} GRPO step: loss ${e.loss.toFixed(5)} · KL ${e.kl.toExponential(2)} · ${e.rolloutsUsed} rollouts`,
     )
   else if (e.type === 'published')
-    log(`window ${e.windowN} published checkpoint ${e.checkpointN}: ${e.repoId}@${e.revision}`)
+    logger.info(
+      { ...w, checkpoint: e.checkpointN, repo: e.repoId, revision: e.revision },
+      `window ${e.windowN} published checkpoint ${e.checkpointN}: ${e.repoId}@${e.revision}`,
+    )
   else if (e.type === 'train_failed' || e.type === 'publish_failed')
-    log(`window ${e.windowN} ${e.type.replace('_', ' ')}: ${e.error}`)
+    logger.warn(
+      { ...w, error: e.error },
+      `window ${e.windowN} ${e.type.replace('_', ' ')}: ${e.error}`,
+    )
   else if (e.type === 'submission' && e.submission.stage === 'worker')
-    log(`  ${e.submission.hotkey?.slice(0, 10) ?? '?'}… ${e.submission.reason}`)
+    logger.info(
+      { ...w, miner: e.submission.hotkey, reason: e.submission.reason },
+      `  ${e.submission.hotkey?.slice(0, 10) ?? '?'}… ${e.submission.reason}`,
+    )
 }
 
 /**
@@ -140,14 +157,15 @@ function logEvent(log: (line: string) => void, e: ValidatorEvent): void {
  */
 export async function validatorCommand(
   argv: string[],
-  log: (line: string) => void,
+  write: (line: string) => void,
 ): Promise<number> {
   const parsed = parseCommand(VALIDATOR_COMMAND, argv)
   if (parsed.help) {
-    log(formatHelp(VALIDATOR_COMMAND))
+    write(formatHelp(VALIDATOR_COMMAND))
     return 0
   }
   const { values } = parsed
+  const { logger, log, addSecret } = serviceLogger(VALIDATOR_COMMAND, parsed, write)
   const o = checkValidatorOptions(values)
   await mkdir(o.archiveDir, { recursive: true })
   await useBackend(o.backend)
@@ -186,6 +204,7 @@ export async function validatorCommand(
   const interrupt = interruptSignal(log, 'stopping: sealing the open window and finishing it')
   try {
     const target = await hubTargetFor(o.hubArg, values['repo-id'], o.hfToken)
+    addSecret(target.hub?.accessToken)
     const { hub } = target
     localHub = target.local
     const { runValidator } = await import('../validator/runValidator.js')
@@ -226,7 +245,7 @@ export async function validatorCommand(
             '  (the local Hub listens on 127.0.0.1 only: miners on other machines cannot download checkpoints)',
           )
       },
-      onEvent: (e) => logEvent(log, e),
+      onEvent: (e) => logEvent(logger, e),
     })
     const ema = [...result.ema]
       .sort((a, b) => b[1] - a[1])
