@@ -109,7 +109,8 @@ export function judge(
     completionLength: s.tokens.length - s.promptLength,
   }
   // One verification per challenge count; each variant's tolerance base is then compared with
-  // the proof's drift (a proof passes base B exactly when its drift is at most B, §4.5).
+  // the proof's drift (a proof passes base B exactly when its drift is at most B,
+  // docs/protocol.md §4.5).
   const drifts = new Map<number, number>()
   const driftFor = (profile: ProtocolProfile): number => {
     const k = sketchChallengeCount(profile)
