@@ -8,7 +8,7 @@ import { computeSketch } from '../src/grail/computeSketch.js'
 import { calibrateToleranceBase, sketchDrift } from '../src/grail/tolerance.js'
 import { verifySketch } from '../src/grail/verifySketch.js'
 import { e1, e3, type ProtocolProfile } from '../src/protocol/profiles.js'
-import { withHardening } from '../src/protocol/withHardening.js'
+import { publishedProfileId, withHardening } from '../src/protocol/withHardening.js'
 import { E1_WORKER_CHECKS, E3_WORKER_CHECKS } from '../src/window/admission/admissionChecks.js'
 import { admissionChecksFor } from '../src/window/admission/runAdmission.js'
 import { selectBatchAndDistribute } from '../src/window/seal/selectBatchAndDistribute.js'
@@ -43,7 +43,8 @@ function e1Body(b: Record<string, any>): Record<string, any> {
 
 describe('faithful profiles keep every option off', () => {
   test.each([e1, e3])('$id: no option set, the reference lists and K', (p) => {
-    expect(p.hardening).toEqual({ dedupeRepeats: false, sketchChallengeK: 0 })
+    expect(p.hardening).toEqual({ dedupeRepeats: false, sketchChallengeK: 0, baseProfileId: '' })
+    expect(publishedProfileId(p)).toBe(p.id)
     expect(sketchChallengeCount(p)).toBe(32)
     expect(admissionChecksFor(p).worker).toBe(p === e3 ? E3_WORKER_CHECKS : E1_WORKER_CHECKS)
   })
@@ -197,7 +198,13 @@ describe('withHardening', () => {
     const twice = withHardening(withHardening(e3, { dedupeRepeats: true }), {
       sketchChallengeK: 64,
     })
-    expect(twice.hardening).toEqual({ dedupeRepeats: true, sketchChallengeK: 64 })
+    expect(twice.hardening).toEqual({
+      dedupeRepeats: true,
+      sketchChallengeK: 64,
+      baseProfileId: 'e3',
+    })
+    // Hardening is the validator's admission policy: it publishes checkpoints under the era's id.
+    expect(publishedProfileId(twice)).toBe('e3')
     expect(Object.isFrozen(twice.hardening)).toBe(true)
   })
 })

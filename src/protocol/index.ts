@@ -11,7 +11,7 @@ export {
   CHAIN_REJECT_REASONS,
 } from './profiles.js'
 export type { ProtocolProfile, RejectReason } from './profiles.js'
-export { withHardening, MAX_SKETCH_CHALLENGE_K } from './withHardening.js'
+export { withHardening, publishedProfileId, MAX_SKETCH_CHALLENGE_K } from './withHardening.js'
 export type { HardeningOptions } from './withHardening.js'
 export {
   WIRE_LIMITS,

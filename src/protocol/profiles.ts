@@ -215,6 +215,8 @@ export type ProtocolProfile = {
     readonly dedupeRepeats: boolean
     /** Sketch positions challenged per rollout: the larger of this and `grail.challengeK`. */
     readonly sketchChallengeK: number
+    /** Id of the profile `withHardening` derived this one from ('' if none): the wire era's id. */
+    readonly baseProfileId: string
   }
   /** Reject reasons this era can emit. */
   readonly rejectReasons: readonly RejectReason[]
@@ -315,7 +317,7 @@ export const e3: ProtocolProfile = /*#__PURE__*/ deepFreeze({
   scoring: { emaAlpha: 2 / 73, emaPruneBelow: 1e-6, burnUid: 0, replayWindows: 216, pool: 1.0 },
   publishing: { intervalWindows: 10 },
   drand: QUICKNET,
-  hardening: { dedupeRepeats: false, sketchChallengeK: 0 },
+  hardening: { dedupeRepeats: false, sketchChallengeK: 0, baseProfileId: '' },
   rejectReasons: E3_REJECT_REASONS,
 } satisfies ProtocolProfile)
 

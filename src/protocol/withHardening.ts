@@ -92,7 +92,25 @@ export function withHardening(base: ProtocolProfile, options: HardeningOptions):
     hardening: {
       dedupeRepeats: dedupe || base.hardening.dedupeRepeats,
       sketchChallengeK: Math.max(k ?? 0, base.hardening.sketchChallengeK),
+      baseProfileId: publishedProfileId(base),
     },
     rejectReasons: reasons,
   })
+}
+
+/**
+ * The profile id a validator publishes (custody manifests' `profile_id`) and miners expect: the
+ * id of the profile a hardened one was derived from, since hardening changes only the
+ * validator's admission, never the wire, the proofs or the training; otherwise the profile's own.
+ *
+ * @param profile - Any profile.
+ * @returns `profile.hardening.baseProfileId` when set, else `profile.id`.
+ * @example
+ * ```ts
+ * import { e3, publishedProfileId, withHardening } from 'reliquary/protocol'
+ * publishedProfileId(withHardening(e3, { dedupeRepeats: true })) // "e3"
+ * ```
+ */
+export function publishedProfileId(profile: ProtocolProfile): string {
+  return profile.hardening.baseProfileId || profile.id
 }

@@ -8,6 +8,7 @@ import type { CausalLM } from '../model/loadModel.js'
 import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
 import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
 import type { CheckpointManifestWire, WindowState } from '../protocol/schemas.js'
+import { publishedProfileId } from '../protocol/withHardening.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
 import type { RolloutVerifierParameters } from '../window/admission/admissionTypes.js'
@@ -429,7 +430,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
           checkpointDtype: p.checkpointDtype ?? 'BF16',
           hotkey: p.hotkey,
           baseModel,
-          profileId: profile.id,
+          profileId: publishedProfileId(profile),
         })
       : null,
     tally,
