@@ -2,7 +2,11 @@
 // profile derived with withHardening turns it on, and is off in the faithful e1 and e3 profiles,
 // whose honest and forged outcomes stay the reference's.
 import { beforeAll, describe, expect, test } from 'vitest'
+import { parseCommand } from '../src/cli/_options.js'
+import { VALIDATOR_COMMAND } from '../src/cli/networkOptions.js'
+import { hardened } from '../src/cli/validatorCommand.js'
 import type { Hotkey } from '../src/crypto/sr25519.js'
+import { isReliquaryError } from '../src/errors/base.js'
 import { challengeIndices, sketchChallengeCount } from '../src/grail/challenge.js'
 import { computeSketch } from '../src/grail/computeSketch.js'
 import { calibrateToleranceBase, sketchDrift } from '../src/grail/tolerance.js'
@@ -206,5 +210,36 @@ describe('withHardening', () => {
     // Hardening is the validator's admission policy: it publishes checkpoints under the era's id.
     expect(publishedProfileId(twice)).toBe('e3')
     expect(Object.isFrozen(twice.hardening)).toBe(true)
+  })
+})
+
+describe('reliquary validator: the hardening flags', () => {
+  const profileOf = (argv: string[], env: Record<string, string> = {}) =>
+    hardened(e3, parseCommand(VALIDATOR_COMMAND, argv, env).values)
+
+  test('none given: the faithful e3 itself', () => {
+    expect(profileOf([])).toBe(e3)
+  })
+
+  test('flags and environment variables derive the hardened profile', () => {
+    const p = profileOf(['--dedupe-repeats', '--sketch-challenge-k', '64'], {
+      RELIQUARY_SKETCH_TOLERANCE_BASE: '3324',
+    })
+    expect(p.id).toBe('e3+dedupe+tol3324+k64')
+    expect([p.hardening.dedupeRepeats, p.grail.toleranceBase, sketchChallengeCount(p)]).toEqual([
+      true,
+      3324,
+      64,
+    ])
+  })
+
+  test('a looser tolerance is a usage error', () => {
+    let error: unknown
+    try {
+      profileOf(['--sketch-tolerance-base', '6000'])
+    } catch (e) {
+      error = e
+    }
+    expect(isReliquaryError(error, 'CLI_USAGE')).toBe(true)
   })
 })

@@ -64,6 +64,24 @@ environment, a local BLS drand chain and a local Hub server, and prints the comm
 miner against it.`,
   options: {
     profile: PROFILE,
+    'dedupe-repeats': {
+      type: 'boolean',
+      description:
+        "Hardening (off in e3): refuse a hotkey's identical repeats in a window\n(docs/protocol.md §4.5; changes honest outcomes, see SECURITY.md)",
+    },
+    'sketch-tolerance-base': {
+      type: 'int',
+      arg: 'N',
+      min: 0,
+      description: 'Hardening: a stricter GRAIL sketch tolerance base (e3: 5000)',
+    },
+    'sketch-challenge-k': {
+      type: 'int',
+      arg: 'K',
+      min: 32,
+      max: 1024,
+      description: 'Hardening: sketch positions challenged per rollout (e3: 32)',
+    },
     model: {
       type: 'string',
       arg: 'M',

@@ -8,6 +8,7 @@ import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
 import { useBackend } from '../model/backend.js'
 import { loadTokenizer } from '../model/loadTokenizer.js'
 import { e3, type ProtocolProfile } from '../protocol/profiles.js'
+import { withHardening } from '../protocol/withHardening.js'
 import type { ValidatorEvent } from '../validator/createValidator.js'
 import { backendName } from './_args.js'
 import { type OptionValues, parseCommand } from './_options.js'
@@ -83,6 +84,29 @@ function drandFor(
     beacons: chain,
     drandLine: `local BLS chain ${chain.info.hash.slice(0, 16)}…, genesis ${chain.info.genesis_time}, period ${chain.info.period} s`,
     minerDrand: ` --drand-genesis ${chain.info.genesis_time} --drand-period ${chain.info.period}`,
+  }
+}
+
+/**
+ * The profile with the hardening options asked for (docs/protocol.md §4.5); the base without any.
+ * @internal
+ */
+export function hardened(
+  base: ProtocolProfile,
+  v: {
+    'dedupe-repeats'?: boolean | undefined
+    'sketch-tolerance-base'?: number | undefined
+    'sketch-challenge-k'?: number | undefined
+  },
+): ProtocolProfile {
+  try {
+    return withHardening(base, {
+      dedupeRepeats: v['dedupe-repeats'],
+      sketchToleranceBase: v['sketch-tolerance-base'],
+      sketchChallengeK: v['sketch-challenge-k'],
+    })
+  } catch (e) {
+    return usage(e instanceof Error ? e.message : String(e))
   }
 }
 
@@ -193,7 +217,7 @@ export async function validatorCommand(
           log,
         )
   const d = drandFor(o.demo, o.drandKind, o.period, values['drand-relay'])
-  const { profile } = d
+  const profile = hardened(d.profile, values)
   // The miner command printed for local networks repeats every option a miner must share.
   const shared = [
     values.model !== undefined ? ` --model ${values.model}` : '',
