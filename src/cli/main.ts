@@ -199,6 +199,7 @@ async function demo(argv: string[]): Promise<number> {
     backend,
     periodSeconds: values.period,
     verbose: values.verbose ?? false,
+    chain: values.chain ?? false,
     log: (line) => process.stdout.write(`${line}\n`),
   })
   process.stdout.write(`\nReport: ${r.out ?? '(none)'}  (${r.seconds.toFixed(0)} s)\n`)

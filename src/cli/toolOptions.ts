@@ -41,7 +41,7 @@ prints a report. Exits 1 when a case fails.`,
 export const DEMO_COMMAND = defineCommand({
   name: 'demo',
   usage:
-    'reliquary demo [--windows N] [--seed S] [--out FILE] [--miners a,b,c] [--backend B] [--verbose]',
+    'reliquary demo [--windows N] [--seed S] [--out FILE] [--miners a,b,c] [--backend B] [--chain] [--verbose]',
   about: `Runs a whole Reliquary network in one process, offline: a validator (admission, sealing, GRPO
 steps, checkpoint publishing with a chain-of-custody manifest to a local Hub), three miners
 (frontier predictor, uniform, and a cheater that fabricates sketches, lies about rewards and
@@ -70,6 +70,11 @@ The demo profile is e3 with a few numbers changed (listed in the summary); every
       min: 1,
       defaultText: '2',
       description: 'Local drand period in seconds',
+    },
+    chain: {
+      type: 'boolean',
+      description:
+        "Also run a local subtensor chain (chopsticks, a dev dependency): registration at admission, EMA weights set at each epoch's lead and read back",
     },
     verbose: { type: 'boolean', description: 'Log every submission' },
   },

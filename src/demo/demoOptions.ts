@@ -3,6 +3,7 @@ import type { BackendName } from '../model/backend.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import type { HotkeyCounts, WindowReport } from '../validator/createValidator.js'
 import { DEMO_PROFILE_NUMBERS } from './profile.js'
+import type { DemoChainWeights } from './chainWeights.js'
 import type { DemoSummary } from './report.js'
 
 /** The miners a demo can run: two honest ones that differ only in how they pick prompts, and the adversary. */
@@ -44,6 +45,13 @@ export type RunDemoOptions = {
   evalPrompts?: number | undefined
   /** Samples per prompt in that evaluation. @default 8 */
   evalRollouts?: number | undefined
+  /**
+   * Runs a local subtensor chain in the demo (`reliquary demo --chain`): chopsticks, a development
+   * dependency, on the 2023 test-network genesis; the validator checks registration at admission
+   * and sets its EMA weights at each epoch's lead, read back into the summary. `{ url }` uses a
+   * chopsticks node already running there instead of starting one. @default false
+   */
+  chain?: boolean | { readonly url: string } | undefined
 }
 
 /** Result of {@link runDemo}. */
@@ -84,6 +92,8 @@ export type RunDemoReturnType = {
   readonly seconds: number
   /** The HTML report's path, or null. */
   readonly out: string | null
+  /** With `chain`: the validator's last weights, sent and read back from the chain; else `null`. */
+  readonly chain: DemoChainWeights | null
 }
 
 /** The defaults of {@link runDemo}. */
@@ -129,4 +139,6 @@ export type DemoConfig = {
   readonly modelDir: string | undefined
   readonly workDir: string | undefined
   readonly keepWorkDir: boolean
+  /** `false`, a local chain started by the demo (`true`), or an already running node's URL. */
+  readonly chain: false | true | { readonly url: string }
 }

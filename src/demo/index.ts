@@ -13,6 +13,7 @@ export type {
 } from './environment.js'
 export { renderDemoReport } from './report.js'
 export type { DemoSummary, DemoMinerSummary, DemoWindowSummary } from './report.js'
+export type { DemoChainWeights, DemoChainWeightRow } from './chainWeights.js'
 export { createDemoProfile, DEMO_PROFILE_NUMBERS, DEMO_PROFILE_ID } from './profile.js'
 export type { DemoProfileDrand } from './profile.js'
 export { bundledModelDir } from './bundledModel.js'

@@ -1,4 +1,5 @@
 import { esc, finite } from './_reportCharts.js'
+import { chainWeightsSection, type DemoChainWeights } from './chainWeights.js'
 import { checkSummary } from './_reportCheck.js'
 import {
   minersSection,
@@ -56,6 +57,8 @@ export type DemoSummary = {
   readonly miners: readonly DemoMinerSummary[]
   /** Per-window series, in window order. */
   readonly windows: readonly DemoWindowSummary[]
+  /** `demo --chain`: the weights read back from the chain beside the EMA. */
+  readonly chain?: DemoChainWeights | undefined
 }
 
 /**
@@ -93,6 +96,7 @@ export function renderDemoReport(summary: DemoSummary): string {
     `<p class="muted">${summary.generatedAt ? `${esc(summary.generatedAt)} · ` : ''}${plural(miners.length, 'miner')} · ${plural(windows.length, 'window')} · ${plural(trained, 'training step')}</p>`,
     ...settingsSection(summary.config),
     ...minersSection(miners, windows),
+    ...chainWeightsSection(summary.chain),
     ...trainingSection(windows),
     ...windowsSection(windows),
     '</body></html>',

@@ -34,6 +34,7 @@ export function resolveDemoOptions(options: RunDemoOptions): DemoConfig {
     modelDir: options.modelDir,
     workDir: options.workDir,
     keepWorkDir: options.keepWorkDir ?? false,
+    chain: options.chain ?? false,
   }
   for (const [k, v, min] of [
     ['windows', config.windows, 1],
@@ -56,5 +57,11 @@ export function resolveDemoOptions(options: RunDemoOptions): DemoConfig {
   if (out !== null && (typeof out !== 'string' || out.length === 0))
     throw invalidArgument('out', 'a file path or null', out)
   if (typeof log !== 'function') throw invalidArgument('log', 'a function', log)
+  const { chain } = config
+  if (
+    typeof chain !== 'boolean' &&
+    !(typeof chain === 'object' && chain !== null && /^wss?:\/\//.test(String(chain.url)))
+  )
+    throw invalidArgument('chain', "a boolean or { url: 'ws://…' }", chain)
   return Object.freeze(config)
 }

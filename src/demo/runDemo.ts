@@ -2,6 +2,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { Validator } from '../validator/createValidator.js'
 import { buildDemoSummary } from './buildDemoSummary.js'
+import { startDemoChain, type DemoChain } from './chainStep.js'
+import { type DemoChainWeights, formatChainWeights } from './chainWeights.js'
 import { createDemoMiners } from './createDemoMiners.js'
 import { prepareDemo, type DemoContext, type DemoMiner } from './demoContext.js'
 import type { RunDemoOptions, RunDemoReturnType } from './demoOptions.js'
@@ -40,10 +42,16 @@ export type { DemoMinerKind, RunDemoOptions, RunDemoReturnType } from './demoOpt
  * The demo profile is `createDemoProfile` (e3 with the numbers of `DEMO_PROFILE_NUMBERS`) on a local drand
  * chain; the exact list is returned as `profileChanges` and printed.
  *
+ * With `chain` (`reliquary demo --chain`) a local subtensor node runs too: the validator and the
+ * miners are registered on a subnet, admission checks registration, the validator sets its EMA
+ * weights at each epoch's lead after a window, and the summary and the report show the weights
+ * read back from the chain beside the EMA.
+ *
  * @param options - {@link RunDemoOptions}
  * @returns {@link RunDemoReturnType}
  * @throws {ReliquaryError} `INVALID_ARGUMENT` for bad options; `TFJS_NOT_AVAILABLE` when the
- *   backend cannot load; a validator error that aborts a window (servers are closed and the work
+ *   backend cannot load; with `chain`, `CHAIN_NODE_NOT_AVAILABLE` (chopsticks not installed),
+ *   `CHAIN_CLIENT_NOT_AVAILABLE` and chain errors; a validator error that aborts a window (servers are closed and the work
  *   directory removed first).
  * @example
  * ```ts
@@ -59,10 +67,18 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
   const evaluation = createTrainedPromptEvaluation()
   let validator: Validator | null = null
   let miners: DemoMiner[] = []
+  let chain: DemoChain | null = null
   try {
-    const v = await startDemoValidator(ctx)
+    if (config.chain)
+      chain = await startDemoChain(ctx, config.chain === true ? undefined : config.chain.url)
+    const v = await startDemoValidator(ctx, chain?.registry)
     validator = v.validator
     miners = await createDemoMiners(ctx, v.validator, v.validatorHotkey)
+    await chain?.attach(
+      v.key,
+      validator,
+      miners.map((m) => m.hotkey),
+    )
     ctx.log(
       `reliquary demo: ${config.windows} windows, ${miners.length} miners (${miners.map((m) => m.label).join(', ')}), model ${ctx.modelDir}`,
     )
@@ -83,9 +99,12 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
       windowRows.push(
         recordDemoWindow(ctx, miners, report, { ...evaluated, prompts }, windowSeconds),
       )
+      await chain?.afterWindow(w)
     }
-    return await finishDemo(ctx, validator, miners, windowRows, evaluation, started)
+    const onChain = chain ? await chain.finish(ctx.labels) : null
+    return await finishDemo(ctx, validator, miners, windowRows, evaluation, started, onChain)
   } finally {
+    await chain?.close()
     for (const m of miners) m.miner.dispose()
     evaluation.baseModel?.dispose()
     await validator?.dispose()
@@ -103,6 +122,7 @@ async function finishDemo(
   windowRows: readonly DemoWindowSummary[],
   evaluation: TrainedPromptEvaluation,
   started: number,
+  chain: DemoChainWeights | null,
 ): Promise<RunDemoReturnType> {
   const ema = v.ema()
   const totals = v.hotkeyCounts()
@@ -115,10 +135,16 @@ async function finishDemo(
   }))
   const reports = v.reports()
   const seconds = (performance.now() - started) / 1000
-  const text = formatDemoSummary(ctx, { reports, seconds, minerRows, windowRows, evaluation })
+  const text = [
+    formatDemoSummary(ctx, { reports, seconds, minerRows, windowRows, evaluation }),
+    ...(chain ? formatChainWeights(chain) : []),
+  ].join('\n')
   ctx.log(text)
   const windows = reports.length
-  const summary = buildDemoSummary(ctx, { windows, seconds, minerRows, windowRows, evaluation })
+  const summary = {
+    ...buildDemoSummary(ctx, { windows, seconds, minerRows, windowRows, evaluation }),
+    ...(chain ? { chain } : {}),
+  }
   const { out } = ctx.config
   if (out !== null) {
     await mkdir(dirname(resolve(out)), { recursive: true })
@@ -137,5 +163,6 @@ async function finishDemo(
     text,
     seconds,
     out: out === null ? null : resolve(out),
+    chain,
   })
 }

@@ -18,6 +18,8 @@ export const ERROR_CODES = Object.freeze({
   TFJS_NOT_AVAILABLE: 'TensorFlow.js is needed for this call but is not installed.',
   HUB_NOT_AVAILABLE: '@huggingface/hub is needed for this call but is not installed.',
   CHAIN_CLIENT_NOT_AVAILABLE: '@polkadot/api is needed for this call but is not installed.',
+  CHAIN_NODE_NOT_AVAILABLE:
+    'The local subtensor node of `demo --chain` (chopsticks, a development dependency) is not installed.',
   CLI_USAGE: 'The command line was not understood.',
   CLI_CONFIG_INVALID:
     'A --config file is unreadable, not a JSON object, or has an unknown key or a bad value.',
