@@ -49,7 +49,7 @@ export type RunDemoOptions = {
    * Runs a local subtensor chain in the demo (`reliquary demo --chain`): chopsticks, a development
    * dependency, on the 2023 test-network genesis; the validator checks registration at admission
    * and sets its EMA weights at each epoch's lead, read back into the summary. `{ url }` uses a
-   * chopsticks node already running there instead of starting one. @default false
+   * fresh chopsticks node already running there (no subnet yet) instead of starting one. @default false
    */
   chain?: boolean | { readonly url: string } | undefined
 }
