@@ -187,7 +187,7 @@ async function parity() {
 async function forwardSpeed(dir: string, gm: GpuModel, T: number) {
   const toks = Array.from(
     { length: T },
-    (_, i) => 1 + ((i * 7919) % (gm.model.config.vocabSize - 1)),
+    (_, i) => 1 + ((i * 7919) % (gm.config.vocabSize - 1)),
   )
   const ts: number[] = []
   for (let r = 0; r < 4; r++) {
@@ -210,7 +210,7 @@ async function forwardSpeed(dir: string, gm: GpuModel, T: number) {
 }
 
 async function windowVerify(gm: GpuModel, rollouts: number, T: number) {
-  const V = gm.model.config.vocabSize
+  const V = gm.config.vocabSize
   const r = 'ab'.repeat(32)
   const t0 = performance.now()
   for (let i = 0; i < rollouts; i++) {

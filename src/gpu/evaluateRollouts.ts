@@ -42,7 +42,7 @@ const DEFAULT_BATCH_TOKENS = 8192
  * fits one storage binding (`maxStorageBufferBindingSize`).
  */
 export function defaultMaxBatchTokens(gm: GpuModel): number {
-  const c = gm.model.config
+  const c = gm.config
   const width = Math.max(c.intermediateSize, c.numHeads * c.headDim, c.hiddenSize)
   const binding = gpuCapabilities()?.maxBindingBytes ?? 134217728
   return Math.max(1, Math.min(DEFAULT_BATCH_TOKENS, Math.floor(binding / (4 * width))))
@@ -52,7 +52,7 @@ function validate(gm: GpuModel, requests: readonly GpuRolloutRequest[], temperat
   if (!(temperature > 0))
     throw new ReliquaryError('INVALID_ARGUMENT', '"temperature" must be positive.')
   for (const [i, r] of requests.entries()) {
-    gm.model.assertTokens(r.tokens, `requests[${i}].tokens`)
+    gm.assertTokens(r.tokens, `requests[${i}].tokens`)
     for (const row of r.hiddenRows)
       if (!Number.isInteger(row) || row < 0 || row >= r.tokens.length)
         throw new ReliquaryError(
@@ -185,7 +185,7 @@ export async function gpuEvaluateRollouts(
   const budget = o.maxBatchTokens ?? defaultMaxBatchTokens(gm)
   if (!Number.isSafeInteger(budget) || budget < 1)
     throw new ReliquaryError('INVALID_ARGUMENT', '"maxBatchTokens" must be a positive integer.')
-  const cfg = gm.model.config
+  const cfg = gm.config
   const eos = [...new Set(o.eosTokenIds ?? cfg.eosTokenIds)].filter(
     (e) => e >= 0 && e < cfg.vocabSize,
   )

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError } from '../errors/base.js'
 import type { CausalLM } from '../model/loadModel.js'
+import type { ModelConfig } from '../model/parseModelConfig.js'
 import type { RolloutEvaluator } from '../rollout/verifyRollout.js'
 import type { RolloutScores } from '../rollout/scores.js'
 import { gpuCausalAttention } from './attention.js'
@@ -23,8 +24,15 @@ import { gpuTokenStats } from './tokenStats.js'
  */
 export type GpuPrecision = 'f32' | 'f16'
 
-type Weight = tf.Tensor2D | GpuF16Matrix
+/**
+ * A weight in kernel layout `[in, out]`: float32, f16, or split by output columns into parts that
+ * each fit one storage binding (the products are concatenated). @internal
+ */
+export type GpuWeight = tf.Tensor2D | GpuF16Matrix | { kind: 'split'; parts: GpuWeight[] }
+type Weight = GpuWeight
 type Linear = { w: Weight; b?: tf.Tensor1D | undefined }
+/** One decoder block's weights on the GPU. @internal */
+export type GpuLayer = Layer
 type Layer = {
   inputNorm: tf.Tensor1D
   postAttentionNorm: tf.Tensor1D
@@ -39,10 +47,27 @@ type Layer = {
   down: Linear
 }
 
+/** The decoder's weights on the GPU. @internal */
+export type GpuWeights = {
+  /** Embedding rows `[T, d]` float32 for int32 ids. */
+  embedRows(ids: tf.Tensor1D): tf.Tensor2D
+  lmHead: GpuWeight
+  finalNorm: tf.Tensor1D
+  layers: readonly GpuLayer[]
+}
+
 /** A loaded model prepared for the gpu kernels. */
 export type GpuModel = {
-  readonly model: CausalLM
+  /** The normalised config. */
+  readonly config: ModelConfig
+  /** The TF.js model it was prepared from (`prepareGpuModel`); undefined for `loadGpuModel`. */
+  readonly model?: CausalLM | undefined
   readonly precision: GpuPrecision
+  /**
+   * Throws `INVALID_ARGUMENT` unless `tokens` is a non-empty array of ids in `[0, vocabSize)`.
+   * @param param - The name used in the message.
+   */
+  assertTokens(tokens: readonly number[], param?: string): void
   /** Final-norm hidden states `[T, d]` of one sequence (the caller disposes). */
   forwardHidden(tokens: readonly number[]): tf.Tensor2D
   /**
@@ -53,8 +78,55 @@ export type GpuModel = {
   forwardPacked(sequences: readonly (readonly number[])[]): tf.Tensor2D
   /** Logits `[rows, vocab]` from hidden rows (the caller disposes). */
   logits(hidden: tf.Tensor2D): tf.Tensor2D
-  /** Frees the f16 copies (the f32 model stays the caller's). Idempotent. */
+  /** Frees what this object owns: the f16 copies of `prepareGpuModel`, every weight of `loadGpuModel`. Idempotent. */
   dispose(): void
+}
+
+/** Matrix product by a possibly split weight, bias added once. */
+function matMul(x: tf.Tensor2D, w: GpuWeight, b?: tf.Tensor1D): tf.Tensor2D {
+  if (w instanceof tf.Tensor || w.kind === 'f16') return gpuMatMul(x, w, b)
+  return tf.tidy(() => {
+    const y = tf.concat(
+      w.parts.map((p) => matMul(x, p)),
+      1,
+    )
+    return b ? tf.add(y, b) : y
+  })
+}
+
+/**
+ * Assembles a {@link GpuModel} from weights on the GPU (`prepareGpuModel`, `loadGpuModel`).
+ * @internal
+ */
+export function createGpuModel(p: {
+  config: ModelConfig
+  rope: CausalLM['_internal']['rope']
+  weights: GpuWeights
+  precision: GpuPrecision
+  model?: CausalLM | undefined
+  assertTokens: (tokens: readonly number[], param?: string) => void
+  dispose: () => void
+}): GpuModel {
+  const run = (sequences: readonly (readonly number[])[]) =>
+    forward(p.config, p.rope, p.weights, sequences)
+  return {
+    config: p.config,
+    model: p.model,
+    precision: p.precision,
+    assertTokens: p.assertTokens,
+    forwardHidden: (tokens) => {
+      p.assertTokens(tokens, 'tokens')
+      return run([tokens])
+    },
+    forwardPacked: (sequences) => {
+      if (sequences.length === 0)
+        throw new ReliquaryError('INVALID_ARGUMENT', 'forwardPacked needs at least one sequence.')
+      for (const [i, s] of sequences.entries()) p.assertTokens(s, `sequences[${i}]`)
+      return run(sequences)
+    },
+    logits: (hidden) => matMul(hidden, p.weights.lmHead),
+    dispose: p.dispose,
+  }
 }
 
 const LINEARS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const
@@ -99,25 +171,20 @@ export async function prepareGpuModel(
     owned.forEach(disposeF16)
     throw e
   })
-  return {
-    model,
+  const embedRows = (ids: tf.Tensor1D): tf.Tensor2D =>
+    src.embed ? tf.gather(src.embed, ids, 0) : tf.transpose(tf.gather(src.lmHead, ids, 1))
+  return createGpuModel({
+    config: model.config,
+    rope: model._internal.rope,
+    weights: { embedRows, lmHead, finalNorm: src.finalNorm, layers },
     precision,
-    forwardHidden: (tokens) => {
-      model.assertTokens(tokens, 'tokens')
-      return forward(model, layers, [tokens])
-    },
-    forwardPacked: (sequences) => {
-      if (sequences.length === 0)
-        throw new ReliquaryError('INVALID_ARGUMENT', 'forwardPacked needs at least one sequence.')
-      for (const [i, s] of sequences.entries()) model.assertTokens(s, `sequences[${i}]`)
-      return forward(model, layers, sequences)
-    },
-    logits: (hidden) => gpuMatMul(hidden, lmHead),
+    model,
+    assertTokens: (t, param) => model.assertTokens(t, param),
     dispose: () => {
       owned.forEach(disposeF16)
       owned.length = 0
     },
-  }
+  })
 }
 
 /** Causal attention per packed sequence (one dispatch when there is one sequence). */
@@ -140,21 +207,21 @@ function packedAttention(
 }
 
 function forward(
-  model: CausalLM,
-  layers: readonly Layer[],
+  cfg: ModelConfig,
+  ropeTables: CausalLM['_internal']['rope'],
+  w: GpuWeights,
   sequences: readonly (readonly number[])[],
 ): tf.Tensor2D {
-  const cfg = model.config
-  const w = model._internal.weights
+  const layers = w.layers
   const lengths = sequences.map((s) => s.length)
   const tokens = sequences.length === 1 ? sequences[0]! : sequences.flat()
   const T = tokens.length
   const [H, KV, hd, eps] = [cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps]
   const scale = 1 / Math.sqrt(hd)
-  const mm = (x: tf.Tensor2D, l: Linear) => gpuMatMul(x, l.w, l.b)
+  const mm = (x: tf.Tensor2D, l: Linear) => matMul(x, l.w, l.b)
   return tf.tidy(() => {
     const ids = tf.tensor1d(Int32Array.from(tokens), 'int32')
-    const rope = lengths.map((n) => model._internal.rope.slice(0, n))
+    const rope = lengths.map((n) => ropeTables.slice(0, n))
     const cat = (k: 'cos' | 'sinSigned') => {
       if (rope.length === 1) return rope[0]![k]
       const out = new Float32Array(T * hd)
@@ -167,9 +234,7 @@ function forward(
     }
     const cos = tf.tensor2d(cat('cos'), [T, hd])
     const sin = tf.tensor2d(cat('sinSigned'), [T, hd])
-    let x: tf.Tensor2D = w.embed
-      ? tf.gather(w.embed, ids, 0)
-      : tf.transpose(tf.gather(w.lmHead, ids, 1))
+    let x: tf.Tensor2D = w.embedRows(ids)
     let h = gpuRmsNorm(x, layers[0]!.inputNorm, eps)
     layers.forEach((l, i) => {
       const next = tf.tidy(() => {
@@ -218,7 +283,7 @@ export async function gpuEvaluateRollout(
   o: { hiddenRows: readonly number[]; temperature: number; eosTokenIds?: readonly number[] },
 ): Promise<GpuRolloutEvaluation> {
   const T = tokens.length
-  const cfg = gm.model.config
+  const cfg = gm.config
   const V = cfg.vocabSize
   if (!(o.temperature > 0))
     throw new ReliquaryError('INVALID_ARGUMENT', '"temperature" must be positive.')
@@ -292,10 +357,10 @@ export function createGpuRolloutEvaluator(
     maxBatchTokens?: number | undefined
   } = {},
 ): RolloutEvaluator {
-  const eosTokenIds = options.eosTokenIds ?? gm.model.config.eosTokenIds
+  const eosTokenIds = options.eosTokenIds ?? gm.config.eosTokenIds
   return {
-    vocabSize: gm.model.config.vocabSize,
-    maxPositions: gm.model.config.maxPositionEmbeddings,
+    vocabSize: gm.config.vocabSize,
+    maxPositions: gm.config.maxPositionEmbeddings,
     eosTokenIds,
     evaluate: (tokens, o) => gpuEvaluateRollout(gm, tokens, { ...o, eosTokenIds }),
     evaluateBatch: (requests, o) =>

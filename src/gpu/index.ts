@@ -28,6 +28,12 @@ export {
   type GpuRolloutEvaluation,
 } from './gpuModel.js'
 export { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
+export {
+  estimateGpuModelBytes,
+  loadGpuModel,
+  type GpuModelBytes,
+  type LoadGpuModelOptions,
+} from './loadGpuModel.js'
 export { gemmPath, gpuMatMul, tensorCoreTiles, type GemmPath } from './matmul.js'
 export { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
 export { gpuTokenStats } from './tokenStats.js'

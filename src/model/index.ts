@@ -13,7 +13,7 @@ export type {
   SafetensorsTensorInfo,
 } from './readSafetensors.js'
 export { openSafetensors } from './openSafetensors.js'
-export type { SafetensorsFile } from './openSafetensors.js'
+export type { RawTensorData, SafetensorsFile } from './openSafetensors.js'
 export {
   openCheckpoint,
   SAFETENSORS_SINGLE_FILE,

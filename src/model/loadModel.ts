@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import { float32ToBf16Bits } from './_safetensorsFormat.js'
 import { createRopeTables, type RopeTables } from './_rope.js'
+/** @internal The RoPE tables of a config (for runtimes outside this folder). */
+export { createRopeTables } from './_rope.js'
 import {
   decoderStep,
   lmLogits,

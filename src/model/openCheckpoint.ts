@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { ReliquaryError } from '../errors/base.js'
 import type { SafetensorsTensorInfo } from './_safetensorsFormat.js'
-import { openSafetensors, type SafetensorsFile } from './openSafetensors.js'
+import { openSafetensors, type RawTensorData, type SafetensorsFile } from './openSafetensors.js'
 import type { Float32TensorData } from './readSafetensors.js'
 
 /** File name of a single-file checkpoint. */
@@ -26,6 +26,11 @@ export type CheckpointReader = {
    * @throws {ReliquaryError} `MODEL_WEIGHT_MISSING`, `MODEL_SAFETENSORS_DTYPE_UNSUPPORTED`.
    */
   readFloat32(name: string): Promise<Float32TensorData>
+  /**
+   * Reads one tensor's stored bytes (its header dtype, little-endian) from whichever shard holds it.
+   * @throws {ReliquaryError} `MODEL_WEIGHT_MISSING`.
+   */
+  readBytes(name: string): Promise<RawTensorData>
   /** Closes every shard. Idempotent. */
   close(): Promise<void>
   /** Same as `close()`, for `await using`. */
@@ -167,6 +172,17 @@ export async function openCheckpoint(dir: string): Promise<CheckpointReader> {
     closed = true
     await Promise.all([...opened.values()].map((s) => s.close()))
   }
+  const shardOf = (name: string): SafetensorsFile => {
+    const f = owner.get(name)
+    const st = f === undefined ? undefined : opened.get(f)
+    if (!st)
+      throw new ReliquaryError(
+        'MODEL_WEIGHT_MISSING',
+        `Tensor "${name}" is not in the checkpoint at ${dir}.`,
+        { meta: { dir, tensor: name } },
+      )
+    return st
+  }
   return Object.freeze({
     dir,
     files: Object.freeze(files),
@@ -177,15 +193,10 @@ export async function openCheckpoint(dir: string): Promise<CheckpointReader> {
       return f === undefined || i === undefined ? undefined : { ...i, file: f }
     },
     async readFloat32(name: string): Promise<Float32TensorData> {
-      const f = owner.get(name)
-      const st = f === undefined ? undefined : opened.get(f)
-      if (!st)
-        throw new ReliquaryError(
-          'MODEL_WEIGHT_MISSING',
-          `Tensor "${name}" is not in the checkpoint at ${dir}.`,
-          { meta: { dir, tensor: name } },
-        )
-      return st.readFloat32(name)
+      return shardOf(name).readFloat32(name)
+    },
+    async readBytes(name: string): Promise<RawTensorData> {
+      return shardOf(name).readBytes(name)
     },
     close,
     [Symbol.asyncDispose]: close,

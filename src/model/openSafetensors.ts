@@ -23,10 +23,23 @@ export type SafetensorsFile = {
    *   `MODEL_SAFETENSORS_TRUNCATED` (the file shrank after opening).
    */
   readFloat32(name: string): Promise<Float32TensorData>
+  /**
+   * Reads one tensor's bytes as stored (little-endian, its header dtype), without conversion.
+   * @throws {ReliquaryError} `MODEL_WEIGHT_MISSING`, `MODEL_SAFETENSORS_TRUNCATED`.
+   */
+  readBytes(name: string): Promise<RawTensorData>
   /** Closes the file handle. Idempotent. */
   close(): Promise<void>
   /** Same as `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>
+}
+
+/** One tensor's stored bytes. */
+export type RawTensorData = {
+  /** Safetensors dtype name, for example `"BF16"`. */
+  readonly dtype: string
+  readonly shape: readonly number[]
+  readonly bytes: Uint8Array
 }
 
 /** Node's `FileHandle.read` takes at most 2 GiB − 1 per call. */
@@ -121,6 +134,14 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
         shape: info.shape,
         data: decodeToFloat32(bytes, info.dtype, path, name),
       }
+    },
+    async readBytes(name: string): Promise<RawTensorData> {
+      const info = tensorInfo(header, name, path)
+      if (closed)
+        throw new ReliquaryError('INVALID_ARGUMENT', `Safetensors file ${path} is already closed.`)
+      const [b, e] = info.dataOffsets
+      const bytes = await readExactly(fh, e - b, header.dataStart + b, path)
+      return { dtype: info.dtype, shape: info.shape, bytes }
     },
     close,
     [Symbol.asyncDispose]: close,
