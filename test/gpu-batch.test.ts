@@ -3,6 +3,9 @@
  * sequence) against per-rollout evaluation and the reference vectors; `verifyRollouts` over the
  * batching evaluator against `verifyRollout` one by one. CI runs it on software Vulkan.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createHotkey, e1, e3, proveRollout, verifyRollout, verifySketch } from '../src/index.js'
@@ -16,6 +19,7 @@ import {
   type GpuModel,
 } from '../src/gpu/index.js'
 import { loadModel, type CausalLM } from '../src/model/index.js'
+import { verifyCommand } from '../src/cli/verify.js'
 import { filesWith, modelDir } from './_vectors.js'
 import { setUpWebGpu } from './_webgpu.js'
 
@@ -175,5 +179,41 @@ describe.skipIf(!ready || !file)('batched gpu evaluation', () => {
     expect(batch.slice(0, 3).every((v) => v.grail?.valid)).toBe(true)
     expect(batch[3]!.reason).toBe('prompt_mismatch')
     expect(batch[4]!.reason).toBe('bad_schema')
+  })
+})
+
+describe.skipIf(!ready || !file)('reliquary verify on the webgpu backend', () => {
+  test('f32 reproduces the reference verdicts of a proof and an attack; f16 accepts the proof', async () => {
+    const doc = file!.doc
+    const dir = mkdtempSync(join(tmpdir(), 'reliquary-gpu-verify-'))
+    try {
+      const p = doc.proofs[0]
+      const a = doc.attacks[0]
+      const write = (name: string, x: { tokens: number[]; commitments: number[] }) => {
+        const f = join(dir, name)
+        writeFileSync(
+          f,
+          JSON.stringify({
+            tokens: x.tokens,
+            commitments: x.commitments.map((sketch) => ({ sketch })),
+          }),
+        )
+        return f
+      }
+      const run = (f: string, precision: 'f32' | 'f16', profile: string) =>
+        verifyCommand({
+          file: f,
+          model: modelDir(doc)!,
+          randomness: doc.randomness,
+          profile,
+          precision,
+        })
+      const honest = write('proof.json', p)
+      expect((await run(honest, 'f32', 'e1')).accepted).toBe(p.verify_self.all_passed)
+      expect((await run(write('attack.json', a), 'f32', 'e1')).accepted).toBe(a.all_passed)
+      expect((await run(honest, 'f16', 'e3')).accepted).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -146,21 +146,11 @@ async function openEvaluator(o: {
     const model = await loadModel(dir)
     return { evaluator: createRolloutEvaluator(model), dispose: () => model.dispose() }
   }
+  // Straight from the checkpoint to GPU buffers at the precision (no float32 TF.js model); the
+  // memory pre-check reads RELIQUARY_GPU_MEMORY_BYTES.
   const gpu = await import('../gpu/index.js')
-  const model = await loadModel(dir)
-  try {
-    const gm = await gpu.prepareGpuModel(model, { precision: o.precision ?? 'f32' })
-    return {
-      evaluator: gpu.createGpuRolloutEvaluator(gm),
-      dispose: () => {
-        gm.dispose()
-        model.dispose()
-      },
-    }
-  } catch (e) {
-    model.dispose()
-    throw e
-  }
+  const gm = await gpu.loadGpuModel(dir, { precision: o.precision ?? 'f32' })
+  return { evaluator: gpu.createGpuRolloutEvaluator(gm), dispose: () => gm.dispose() }
 }
 
 /** Unsigned commit: GRAIL against the local model only. */
