@@ -3,6 +3,8 @@
 import { afterEach, expect, test } from 'vitest'
 import { createCliLogger, serviceLogger } from '../src/cli/_logger.js'
 import { parseCommand } from '../src/cli/_options.js'
+import { cliProgress, formatBytes, formatDuration } from '../src/cli/_progress.js'
+import type { TransferProgress } from '../src/hub/transferProgress.js'
 import { MINER_COMMAND, VALIDATOR_COMMAND } from '../src/cli/networkOptions.js'
 
 const MNEMONIC = 'legal winner thank year wave sausage worth useful legal winner thank yellow'
@@ -90,4 +92,80 @@ test('a service logger built from the options redacts the hotkey and HF_TOKEN, a
     quiet.push(l),
   ).log('an info line')
   expect(quiet).toEqual([])
+})
+
+const report = (over: Partial<TransferProgress>): TransferProgress => ({
+  direction: 'download',
+  status: 'progress',
+  file: 'model.safetensors',
+  loaded: 0,
+  total: 4 * 1024 * 1024,
+  progress: 0,
+  elapsedSeconds: 1,
+  bytesPerSecond: 0,
+  etaSeconds: null,
+  ...over,
+})
+
+test('transfer progress: a bar redrawn in place on a terminal, a log line every few seconds otherwise', () => {
+  const half = report({
+    loaded: 2 * 1024 * 1024,
+    progress: 50,
+    bytesPerSecond: 1024 * 1024,
+    etaSeconds: 2,
+  })
+  const done = report({
+    status: 'done',
+    file: null,
+    loaded: 4 * 1024 * 1024,
+    progress: 100,
+    elapsedSeconds: 4,
+    bytesPerSecond: 1024 * 1024,
+    etaSeconds: 0,
+  })
+  const lines: string[] = []
+  const { logger } = createCliLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) })
+  const drawn: string[] = []
+  const bar = cliProgress({ logger, tty: true, write: (s) => drawn.push(s) })
+  bar(half)
+  bar(done)
+  expect(drawn[0]).toBe(
+    '\r[############............] download 50% · 2.0 MiB of 4.0 MiB · 1.0 MiB/s · ETA 2 s\x1b[K',
+  )
+  expect(drawn[1]).toBe(
+    `\r[${'#'.repeat(24)}] download done · 4.0 MiB of 4.0 MiB in 4 s · 1.0 MiB/s\x1b[K\n`,
+  )
+  expect(lines).toEqual([])
+
+  let t = 0
+  const plain = cliProgress({
+    logger,
+    tty: false,
+    write: () => undefined,
+    intervalMs: 5000,
+    now: () => t,
+  })
+  plain(half)
+  t = 1000
+  plain(half) // within the interval: no line
+  t = 6000
+  plain(half)
+  plain(done) // the end is always logged
+  expect(lines.map((l) => JSON.parse(l).msg)).toEqual([
+    'download 50% · 2.0 MiB of 4.0 MiB · 1.0 MiB/s · ETA 2 s',
+    'download 50% · 2.0 MiB of 4.0 MiB · 1.0 MiB/s · ETA 2 s',
+    'download done · 4.0 MiB of 4.0 MiB in 4 s · 1.0 MiB/s',
+  ])
+  expect(JSON.parse(lines[0]!)).toMatchObject({
+    event: 'transfer_progress',
+    loaded: 2 * 1024 * 1024,
+    etaSeconds: 2,
+  })
+  expect([
+    formatBytes(0),
+    formatBytes(1536),
+    formatDuration(3725),
+    formatDuration(65),
+    formatDuration(null),
+  ]).toEqual(['0 B', '1.5 KiB', '1 h 02 min', '1 min 05 s', '?'])
 })

@@ -2,6 +2,7 @@
 // secret (hotkey seeds and mnemonics, Hub tokens) from both. Loaded only by the CLI commands that
 // run services, so the SDK's entry points never import pino.
 import { pino, type Logger } from 'pino'
+import { cliProgress } from './_progress.js'
 import {
   type CommandDecl,
   describeOptions,
@@ -115,4 +116,13 @@ export function serviceLogger<O extends Record<string, OptionDecl>>(
   })
   cli.logger.debug({ event: 'options' }, `options: ${describeOptions(c, parsed)}`)
   return { ...cli, log: (line) => cli.logger.info(line) }
+}
+
+/** The `onProgress` of a service's checkpoint transfers: a bar on a terminal, log lines otherwise. */
+export function transferProgress(logger: Logger, format: unknown): ReturnType<typeof cliProgress> {
+  return cliProgress({
+    logger,
+    tty: process.stdout.isTTY === true && format !== 'json' && logger.isLevelEnabled('info'),
+    write: (s) => void process.stdout.write(s),
+  })
 }

@@ -24,7 +24,7 @@ import {
   usage,
 } from './_network.js'
 import { formatHelp } from './_help.js'
-import { serviceLogger } from './_logger.js'
+import { serviceLogger, transferProgress } from './_logger.js'
 import type { Logger } from 'pino'
 import { MINER_COMMAND } from './networkOptions.js'
 
@@ -107,6 +107,7 @@ async function buildMiner(
       cacheDir: join(cacheDir, 'checkpoints'),
       baseModel: await identifyBaseModel(modelDir),
       profileId: profile.id,
+      onProgress: transferProgress(logger, values['log-format']),
     },
     log: (entry) =>
       logger[entry.level](

@@ -23,7 +23,7 @@ import {
   usage,
 } from './_network.js'
 import { formatHelp } from './_help.js'
-import { serviceLogger } from './_logger.js'
+import { serviceLogger, transferProgress } from './_logger.js'
 import type { Logger } from 'pino'
 import { VALIDATOR_COMMAND } from './networkOptions.js'
 
@@ -229,7 +229,10 @@ export async function validatorCommand(
   try {
     const target = await hubTargetFor(o.hubArg, values['repo-id'], o.hfToken)
     addSecret(target.hub?.accessToken)
-    const { hub } = target
+    const hub = target.hub && {
+      ...target.hub,
+      onProgress: transferProgress(logger, values['log-format']),
+    }
     localHub = target.local
     const { runValidator } = await import('../validator/runValidator.js')
     const result = await runValidator({

@@ -15,6 +15,11 @@ import { verifyManifest } from '../manifest/verifyManifest.js'
 import { checkpointCommitTitle } from './checkpointCommitTitle.js'
 import { CUSTODY_MANIFEST_PATH, HUB_DEFAULTS, HUB_RESERVED_PATHS } from './constants.js'
 import { createHubParentResolver } from './createHubParentResolver.js'
+import {
+  assertOnProgress,
+  createProgressTracker,
+  type ProgressTracker,
+} from './transferProgress.js'
 import type { DownloadCheckpointParameters } from './downloadCheckpoint.js'
 import {
   assertAccessToken,
@@ -97,6 +102,7 @@ async function fetchFile(
   revision: string,
   entry: CustodyFileEntry,
   root: string,
+  progress: ProgressTracker,
 ): Promise<void> {
   const { createWriteStream } = await import('node:fs')
   const { mkdir } = await import('node:fs/promises')
@@ -125,11 +131,13 @@ async function fetchFile(
         received += chunk.length
         // A hostile server could stream without end: stop at the listed size.
         if (received > entry.size) throw filesMismatch('on the Hub', [], [], [entry.path])
+        progress.add(entry.path, chunk.length)
         yield chunk
       }
     },
     createWriteStream(dest, { flags: 'wx' }),
   )
+  progress.set(entry.path, received, true)
 }
 
 async function sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {
@@ -158,6 +166,7 @@ export function checkDownloadParameters(p: DownloadCheckpointParameters): number
   if (p.accessToken !== undefined) assertAccessToken(p.accessToken)
   assertFetch(p.fetch)
   assertSignal(p.signal)
+  assertOnProgress(p.onProgress)
   const x = p.expected
   if (
     x.minCheckpointN !== undefined &&
@@ -370,9 +379,14 @@ export async function stageSnapshot(
       return null
     }
   }
+  const total = head.files.reduce((a, f) => a + f.size, 0)
+  const progress = createProgressTracker('download', total, p.onProgress)
   if ((await stat(dir).catch(() => null))?.isDirectory()) {
     const checked = await reuse()
-    if (checked) return { dir, checked, cached: true }
+    if (checked) {
+      progress.done()
+      return { dir, checked, cached: true }
+    }
   }
   await mkdir(parent, { recursive: true })
   const staging = await mkdtemp(join(parent, `.staging-${revision}-`))
@@ -381,7 +395,7 @@ export async function stageSnapshot(
     for (const entry of head.files) {
       signal?.throwIfAborted()
       await hubStep(`downloading ${entry.path}`, signal, () =>
-        fetchFile(ctx, revision, entry, staging),
+        fetchFile(ctx, revision, entry, staging, progress),
       )
     }
     const checked = await verifySnapshotFiles(head, staging, { ignore })
@@ -393,8 +407,10 @@ export async function stageSnapshot(
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e
       const theirs = await reuse()
       if (!theirs) throw e
+      progress.done()
       return { dir, checked: theirs, cached: true }
     }
+    progress.done()
     return { dir, checked, cached: false }
   } finally {
     await rm(staging, { recursive: true, force: true })

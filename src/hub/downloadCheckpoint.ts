@@ -13,6 +13,7 @@ import {
   verifyReference,
 } from './_downloadSteps.js'
 import { hubFetch, resolveHubUrl, type HubContext } from './_hubClient.js'
+import type { OnTransferProgress, TransferProgress } from './transferProgress.js'
 
 /** What a downloaded checkpoint must match (see {@link downloadCheckpoint}). */
 export type DownloadCheckpointExpected = {
@@ -56,6 +57,12 @@ export type DownloadCheckpointParameters = {
   signal?: AbortSignal | undefined
   /** Largest custody manifest read. @default HUB_DEFAULTS.maxCustodyManifestBytes */
   maxCustodyManifestBytes?: number | undefined
+  /**
+   * Called with the bytes, rate and ETA of the snapshot download ({@link TransferProgress}),
+   * throttled, then once with `status: 'done'` after every digest was checked. An exception it
+   * throws aborts the download (the staging directory is deleted).
+   */
+  onProgress?: OnTransferProgress | undefined
 }
 
 /** Result of {@link downloadCheckpoint}: returned only once every check passed. */

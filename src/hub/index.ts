@@ -26,5 +26,7 @@ export type {
 } from './createHubParentResolver.js'
 export { checkpointCommitTitle, parseCheckpointCommitTitle } from './checkpointCommitTitle.js'
 export { CUSTODY_MANIFEST_PATH, HUB_RESERVED_PATHS, HUB_DEFAULTS } from './constants.js'
+export { PROGRESS_INTERVAL_MS } from './transferProgress.js'
+export type { TransferProgress, OnTransferProgress } from './transferProgress.js'
 export { startHubServer } from './localHubServer.js'
 export type { HubServer, HubRequest, HubFault } from './localHubServer.js'

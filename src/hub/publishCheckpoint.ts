@@ -1,4 +1,10 @@
-import { commit, createRepo, listCommits, repoExists, type CommitOperation } from '@huggingface/hub'
+import {
+  commitIter,
+  createRepo,
+  listCommits,
+  repoExists,
+  type CommitOperation,
+} from '@huggingface/hub'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import type { Hotkey } from '../crypto/sr25519.js'
 import type { CheckpointManifest } from '../manifest/checkpointManifest.js'
@@ -15,6 +21,13 @@ import { signManifest } from '../manifest/signManifest.js'
 import { SNAPSHOT_DEFAULT_IGNORE, hashSnapshotFiles } from '../manifest/snapshotFiles.js'
 import { checkpointCommitTitle } from './checkpointCommitTitle.js'
 import { CUSTODY_MANIFEST_PATH, HUB_DEFAULTS, HUB_RESERVED_PATHS } from './constants.js'
+import {
+  assertOnProgress,
+  createProgressTracker,
+  type OnTransferProgress,
+  type ProgressTracker,
+  type TransferProgress,
+} from './transferProgress.js'
 import {
   assertAccessToken,
   assertFetch,
@@ -61,6 +74,13 @@ export type PublishCheckpointParameters = {
   signal?: AbortSignal | undefined
   /** Visibility of the repo when it has to be created. @default the namespace's default */
   visibility?: 'public' | 'private' | undefined
+  /**
+   * Called with the bytes, rate and ETA of the upload ({@link TransferProgress}; the files the
+   * Hub routes to LFS report as they are sent, the others with the commit request), throttled,
+   * then once with `status: 'done'` when the commit landed. An exception it throws aborts the
+   * publish before the commit lands.
+   */
+  onProgress?: OnTransferProgress | undefined
 }
 
 /** Result of {@link publishCheckpoint}. */
@@ -178,8 +198,11 @@ export async function publishCheckpoint(
   // 3. Idempotent retry: the head may already be this checkpoint (an earlier attempt's commit
   //    landed but its response was lost).
   const head = await hubStep('reading the repo head', signal, () => headCommit(ctx))
+  const total = files.reduce((a, f) => a + f.size, 0)
+  const progress = createProgressTracker('upload', total, p.onProgress)
   if (head !== null && head.title === title) {
     const existing = await landedCustody(ctx, p, head, title, custodyManifest)
+    progress.done()
     return Object.freeze({
       revision: head.oid,
       referenceManifest: signManifest(p.hotkey, {
@@ -192,7 +215,8 @@ export async function publishCheckpoint(
     })
   }
   // 4. One atomic commit: every snapshot file plus the custody manifest (see the TSDoc above).
-  const revision = await commitCheckpoint(ctx, p, { title, files, custodyManifest, head })
+  const revision = await commitCheckpoint(ctx, p, { title, files, custodyManifest, head }, progress)
+  progress.done()
   return Object.freeze({
     revision,
     referenceManifest: signManifest(p.hotkey, {
@@ -230,6 +254,7 @@ function checkPublishParameters(parameters: PublishCheckpointParameters): string
   assertAccessToken(p.accessToken)
   assertFetch(p.fetch)
   assertSignal(p.signal)
+  assertOnProgress(p.onProgress)
   if (p.visibility !== undefined && p.visibility !== 'public' && p.visibility !== 'private')
     throw invalidArgument('visibility', '"public" or "private"', p.visibility)
   return title
@@ -301,10 +326,11 @@ async function commitCheckpoint(
   p: PublishCheckpointParameters,
   c: {
     title: string
-    files: readonly { path: string }[]
+    files: readonly { path: string; size: number }[]
     custodyManifest: CustodyManifest
     head: { oid: string } | null
   },
+  progress: ProgressTracker,
 ): Promise<string> {
   const { title, files, custodyManifest, head } = c
   const { signal } = p
@@ -324,8 +350,9 @@ async function commitCheckpoint(
       type: 'application/json',
     }),
   })
-  const out = await hubStep('committing the checkpoint', signal, () =>
-    commit({
+  const sizes = new Map(files.map((f) => [f.path, f.size]))
+  const out = await hubStep('committing the checkpoint', signal, async () => {
+    const events = commitIter({
       repo,
       operations,
       title,
@@ -335,8 +362,17 @@ async function commitCheckpoint(
       description: `Reliquary checkpoint ${p.checkpointN}; chain-of-custody manifest in ${CUSTODY_MANIFEST_PATH}.`,
       ...(head !== null ? { parentCommit: head.oid } : {}),
       ...(signal ? { abortSignal: signal } : {}),
-    }),
-  )
+    })
+    for (let r = await events.next(); ; r = await events.next()) {
+      if (r.done) return r.value
+      const e = r.value
+      const size = e.event === 'fileProgress' ? sizes.get(e.path) : undefined
+      if (e.event === 'fileProgress' && e.state === 'uploading' && size !== undefined)
+        progress.set(e.path, Math.floor(size * e.progress), e.progress >= 1)
+    }
+  })
+  // Files sent inside the commit request (not LFS) count once the commit landed.
+  for (const f of files) progress.set(f.path, f.size)
   const revision = out?.commit.oid
   if (typeof revision !== 'string' || !/^[0-9a-f]{40}$/.test(revision)) {
     throw new ReliquaryError(

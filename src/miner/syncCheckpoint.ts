@@ -132,6 +132,7 @@ function downloadAnnounced(
     ...(hub.accessToken !== undefined ? { accessToken: hub.accessToken } : {}),
     ...(ctx.config.fetch ? { fetch: ctx.config.fetch } : {}),
     ...(signal ? { signal } : {}),
+    ...(hub.onProgress !== undefined ? { onProgress: hub.onProgress } : {}),
     expected: {
       validatorHotkey: ctx.config.validatorHotkey,
       referenceManifest: manifest,

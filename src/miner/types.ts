@@ -1,5 +1,6 @@
 // The miner's public types, and the records its steps pass to one another.
 import type { Hotkey } from '../crypto/sr25519.js'
+import type { OnTransferProgress } from '../hub/transferProgress.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import type { CheatKind } from './cheat.js'
@@ -26,6 +27,8 @@ export type MinerHubOptions = {
   accessToken?: string | undefined
   /** Refuse a Hub that does not serve commit titles. @default false */
   requireCommitTitle?: boolean | undefined
+  /** Download progress of each checkpoint (`downloadCheckpoint`'s `onProgress`). */
+  onProgress?: OnTransferProgress | undefined
 }
 
 /** One structured log line of a miner. */

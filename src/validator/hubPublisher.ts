@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Hotkey } from '../crypto/sr25519.js'
 import { ReliquaryError } from '../errors/base.js'
 import { publishCheckpoint } from '../hub/publishCheckpoint.js'
+import type { OnTransferProgress } from '../hub/transferProgress.js'
 import { loadModel, type CausalLM } from '../model/loadModel.js'
 import { saveModel } from '../model/saveModel.js'
 import type { CheckpointPublisher } from './steps/publishPolicy.js'
@@ -17,6 +18,8 @@ export type ValidatorHubOptions = {
   accessToken: string
   /** `fetch` to use. @default globalThis.fetch */
   fetch?: typeof fetch | undefined
+  /** Upload progress of each publish (`publishCheckpoint`'s `onProgress`). */
+  onProgress?: OnTransferProgress | undefined
 }
 
 /** Parameters of {@link createHubPublisher}. */
@@ -93,6 +96,7 @@ export function createHubPublisher(p: CreateHubPublisherParameters): CheckpointP
       custody: { baseModel: p.baseModel, profileId: p.profileId, parent, windows: [...windows] },
       ...(hub.hubUrl !== undefined ? { hubUrl: hub.hubUrl } : {}),
       ...(hub.fetch !== undefined ? { fetch: hub.fetch } : {}),
+      ...(hub.onProgress !== undefined ? { onProgress: hub.onProgress } : {}),
     })
     await reloadVerifyModel(models.verifyModel, dir)
     return {
