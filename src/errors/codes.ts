@@ -68,6 +68,10 @@ export const ERROR_CODES = Object.freeze({
     'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
   VALIDATOR_WORKER_FAILED:
     "The validator's model worker thread could not start, crashed or was stopped (calls in flight fail; the next call starts a new worker).",
+  STATE_CONFLICT:
+    'An archive or checkpoint already written holds other content; it is never replaced.',
+  STATE_INVALID:
+    'A validator state directory is malformed, or belongs to another hotkey or profile.',
   GRPO_STATE_INVALID:
     'A saved GRPO trainer state is missing, malformed, or does not match the model it is restored into.',
   CHAIN_UNAVAILABLE:

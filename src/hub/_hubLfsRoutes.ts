@@ -62,6 +62,6 @@ export function uploadLfsObject(ctx: HubRouteContext, q: HubRouteRequest): HubRe
   const r = ctx.store.repos.get(`${q.seg[1]}/${q.seg[2]}`)
   if (!r) return repoNotFound()
   if (sha256(q.body) !== q.seg[3]) return json(400, { error: 'sha256 mismatch' })
-  r.lfs.set(q.seg[3]!, q.body)
+  ctx.store.putLfs(r, q.seg[3]!, q.body)
   return { status: 200, headers: { ETag: `"${q.seg[3]}"` } }
 }

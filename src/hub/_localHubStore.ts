@@ -1,6 +1,7 @@
 // The local Hub's in-memory repositories: models only, one branch (`main`), commits whose ids
 // are SHA-1 of their content (not real git objects), LFS objects kept by SHA-256.
 import { createHash } from 'node:crypto'
+import { loadHubRepos, saveHubCommit, saveLfsObject } from './_localHubDisk.js'
 
 /** A stored file: inline bytes, or an LFS pointer to an object of the repo. @internal */
 export type StoredFile =
@@ -39,12 +40,21 @@ export type LocalHubStore = {
   bytesOf(r: HubRepo, f: StoredFile): Buffer
   /** Appends a commit to `main`; each commit is dated one minute after the previous one. */
   addCommit(r: HubRepo, title: string, message: string, files: Map<string, StoredFile>): HubCommit
+  /** Stores an uploaded LFS object of `r`. */
+  putLfs(r: HubRepo, sha: string, bytes: Buffer): void
 }
 
-/** An empty store whose clock starts at 2026-01-01T00:00Z. @internal */
-export function createLocalHubStore(): LocalHubStore {
-  const repos = new Map<string, HubRepo>()
+/**
+ * A store whose clock starts at 2026-01-01T00:00Z: empty, or, with `dir`, the repositories
+ * saved there (every commit and LFS object is written through to `dir` before it is visible, so a
+ * restarted server serves the same revisions).
+ * @internal
+ */
+export function createLocalHubStore(dir?: string): LocalHubStore {
+  const repos = dir === undefined ? new Map<string, HubRepo>() : loadHubRepos(dir)
   let clock = Date.UTC(2026, 0, 1)
+  for (const r of repos.values())
+    for (const c of r.commits) clock = Math.max(clock, Date.parse(c.date))
   const head = (r: HubRepo): HubCommit | null => r.commits.at(-1) ?? null
   return {
     repos,
@@ -67,8 +77,13 @@ export function createLocalHubStore(): LocalHubStore {
         }),
       )
       const c: HubCommit = { oid, title, message, parent, date, files }
+      if (dir !== undefined) saveHubCommit(dir, r, c)
       r.commits.push(c)
       return c
+    },
+    putLfs(r, sha, bytes) {
+      if (dir !== undefined) saveLfsObject(dir, r, sha, bytes)
+      r.lfs.set(sha, bytes)
     },
   }
 }

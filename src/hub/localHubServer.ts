@@ -6,7 +6,8 @@
  * `downloadFile`/`fileDownloadInfo`, with payloads shaped as the library reads them
  * (node_modules/@huggingface/hub/src/lib/*.ts). Simplifications on purpose:
  *
- * - models only, one branch (`main`), commits kept in memory; commit ids are SHA-1 of the commit
+ * - models only, one branch (`main`), commits kept in memory (and written through to `storeDir`
+ *   when given); commit ids are SHA-1 of the commit
  *   content (40 hex) but not real git objects;
  * - LFS routing is by size alone (`lfsThresholdBytes`, 10 MiB like the Hub's size rule; the real
  *   Hub also routes paths that `.gitattributes` marks, such as `*.safetensors`); LFS uses the
@@ -79,6 +80,14 @@ export type StartHubServerOptions = {
   lfsThresholdBytes?: number | undefined
   /** The write token. @default a random `hf_local_…` token, new for every server */
   token?: string | undefined
+  /**
+   * Keep the repositories in this directory: every commit and LFS object is written through
+   * before it is served, and a server started on the same directory serves the same revisions
+   * (a restarted `reliquary validator --hub local` keeps its checkpoint history). @default in memory
+   */
+  storeDir?: string | undefined
+  /** Port to listen on (a restarted validator's local Hub keeps its URL). @default ephemeral */
+  port?: number | undefined
 }
 
 /**
@@ -87,7 +96,7 @@ export type StartHubServerOptions = {
  */
 export async function startHubServer(options: StartHubServerOptions = {}): Promise<HubServer> {
   const token = options.token ?? `hf_local_${randomBytes(24).toString('hex')}`
-  const store = createLocalHubStore()
+  const store = createLocalHubStore(options.storeDir)
   const requests: HubRequest[] = []
   let fault: (HubFault & { seen: number }) | null = null
   let commitsApi = true
@@ -112,7 +121,13 @@ export async function startHubServer(options: StartHubServerOptions = {}): Promi
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void serve(ctx, req, res, requests, takeFault)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     url: base,

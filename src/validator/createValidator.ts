@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import type { Hotkey } from '../crypto/sr25519.js'
 import type { BeaconSource, DrandChainInfo } from '../drand/beacon.js'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
@@ -11,7 +10,10 @@ import type { CheckpointManifestWire, WindowState } from '../protocol/schemas.js
 import { publishedProfileId } from '../protocol/withHardening.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
-import type { RolloutVerifierParameters } from '../window/admission/admissionTypes.js'
+import type {
+  RolloutVerifier,
+  RolloutVerifierParameters,
+} from '../window/admission/admissionTypes.js'
 import { verifyRollout, verifyRollouts } from '../rollout/verifyRollout.js'
 import { createValidatorEvaluator } from './createValidatorEvaluator.js'
 import { WindowStateMachine, type WindowPhase } from '../window/windowStateMachine.js'
@@ -22,6 +24,8 @@ import { disposeValidatorModels, loadValidatorModels } from './loadValidatorMode
 import { runWindow } from './runWindow.js'
 import { SubmissionTally, type HotkeyCounts } from './submissionTally.js'
 import type { ValidatorContext } from './validatorContext.js'
+import { persistenceFor, resumeOrDispose, stateDirsOf } from './openStateDir.js'
+import { promptTokensOf } from './promptTokensOf.js'
 import type { ValidatorEvent } from './validatorEvent.js'
 import { createValidatorState, type ValidatorState } from './validatorState.js'
 import type { ModelWorker } from './worker/createModelWorker.js'
@@ -56,8 +60,10 @@ export type CreateValidatorParameters = {
   hub?: ValidatorHubOptions | undefined
   /** Custody `base_model`. @default identifyBaseModel(modelDir) */
   baseModel?: { id: string; revision: string } | undefined
-  /** Window archives are written here under `windowArchiveKey(n)` (gzip JSON, the reference's R2 layout). */
-  archiveDir: string
+  /** State directory: each window is committed there atomically (archives and checkpoints written once) and a validator started on it resumes where the last one stopped (`resumeValidator`). @default none: nothing is resumed */
+  stateDir?: string | undefined
+  /** Window archives are written here under `windowArchiveKey(n)` (gzip JSON, the reference's R2 layout), once each. @default stateDir */
+  archiveDir?: string | undefined
   /** Checkpoints are saved here as `ckpt_<n>` before publishing. @default join(archiveDir, 'checkpoints') */
   checkpointDir?: string | undefined
   /** Stored dtype of published weights. @default 'BF16' (the verify model is reloaded from what was saved) */
@@ -88,6 +94,8 @@ export type CreateValidatorParameters = {
    * metagraph in the background, so no submission waits on the chain.
    */
   registry?: { isRegistered(hotkey: string): boolean | undefined } | undefined
+  /** Replaces the admission's rollout verification (a test double). @default `verifyRollout` over the verify model */
+  verifyRollout?: RolloutVerifier | undefined
 }
 
 /** A running E3 validator (see {@link createValidator}). */
@@ -160,8 +168,7 @@ function resolveParameters(p: CreateValidatorParameters) {
     throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
   if (typeof p.beacons?.beacon !== 'function' || typeof p.beacons.chainInfo !== 'function')
     throw invalidArgument('beacons', 'a BeaconSource', p.beacons)
-  if (typeof p.archiveDir !== 'string' || p.archiveDir.length === 0)
-    throw invalidArgument('archiveDir', 'a directory path', p.archiveDir)
+  const { archiveDir, checkpointDir } = stateDirsOf(p)
   const pollIntervalMs = p.pollIntervalMs ?? 50
   if (!(pollIntervalMs > 0))
     throw invalidArgument('pollIntervalMs', 'a positive number', pollIntervalMs)
@@ -175,7 +182,8 @@ function resolveParameters(p: CreateValidatorParameters) {
     sleep: p.sleep ?? defaultSleep,
     pollIntervalMs,
     lastWindowN,
-    checkpointDir: p.checkpointDir ?? join(p.archiveDir, 'checkpoints'),
+    archiveDir,
+    checkpointDir,
     emit: (e: ValidatorEvent): void => {
       try {
         p.onEvent?.(e)
@@ -205,22 +213,6 @@ function assertChainMatchesProfile(info: DrandChainInfo, profile: ProtocolProfil
       'Derive the profile with defineProfile(e3, { id, drand: { chainHash, genesisTime, periodSeconds } }) from the chain info.',
     ],
   )
-}
-
-/** Canonical prompt tokens of a prompt index, cached (E1–E3: raw text encoding, no chat template). */
-function promptTokensOf(
-  tokenizer: ModelTokenizer,
-  env: RewardEnvironment,
-): (idx: number) => readonly number[] {
-  const cache = new Map<number, readonly number[]>()
-  return (idx) => {
-    let t = cache.get(idx)
-    if (!t) {
-      t = Object.freeze(tokenizer.encode(env.getProblem(idx).prompt))
-      if (cache.size < 100_000) cache.set(idx, t)
-    }
-    return t
-  }
 }
 
 /** The `/state` document of the open window, or `null` between windows. */
@@ -371,9 +363,9 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     decode: (t) => tokenizer.decode(t),
     promptTokens: promptTokensOf(tokenizer, env),
     drand: timing,
-    verifyRollout: (r) => verifyRollout({ ...r, model: evaluator }),
+    verifyRollout: p.verifyRollout ?? ((r) => verifyRollout({ ...r, model: evaluator })),
     // Batched only where the evaluator batches (gpu): elsewhere per rollout, stopping at the first reject.
-    ...(evaluator.evaluateBatch
+    ...(evaluator.evaluateBatch && !p.verifyRollout
       ? {
           verifyRollouts: (rs: readonly RolloutVerifierParameters[]) =>
             verifyRollouts({ rollouts: rs, model: evaluator, profile: rs[0]?.profile ?? profile }),
@@ -421,7 +413,8 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     environment: env,
     eosTokenId: tokenizer.eosTokenId ?? models.policy.config.eosTokenIds[0] ?? null,
     validatorAddress: p.hotkey.address,
-    archiveDir: p.archiveDir,
+    archiveDir: o.archiveDir,
+    persistence: persistenceFor(p, o),
     publisher: p.hub
       ? createHubPublisher({
           hub: p.hub,
@@ -437,6 +430,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     ...(modelWorker ? { trainStep: modelWorker.step } : {}),
     emit: o.emit,
   }
+  if (ctx.persistence) await resumeOrDispose(state, ctx, server)
   const frozenBase = Object.freeze({ ...baseModel })
   return validatorFacade(state, ctx, {
     server,

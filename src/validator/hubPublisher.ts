@@ -1,11 +1,12 @@
-import { copyFile, mkdir, readdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { Hotkey } from '../crypto/sr25519.js'
 import { ReliquaryError } from '../errors/base.js'
 import { publishCheckpoint } from '../hub/publishCheckpoint.js'
 import type { OnTransferProgress } from '../hub/transferProgress.js'
 import { loadModel, type CausalLM } from '../model/loadModel.js'
 import { saveModel } from '../model/saveModel.js'
+import { moveDirOnce } from '../_utils/atomicWrite.js'
 import type { CheckpointPublisher } from './steps/publishPolicy.js'
 
 /** Where and how the validator publishes checkpoints (docs/protocol.md §9). */
@@ -55,8 +56,35 @@ async function copyTokenizerFiles(from: string, to: string): Promise<void> {
   }
 }
 
-/** E3 (822be1a): verify against, and regularise towards, exactly the published weights. */
-async function reloadVerifyModel(verifyModel: CausalLM, dir: string): Promise<void> {
+/**
+ * Saves the policy as a publishable checkpoint directory (weights in `dtype`, config, the base
+ * model's tokenizer files) at `dir`, through a staging directory next to it, so `dir` appears
+ * complete or not at all; an existing `dir` is never replaced (`STATE_CONFLICT` unless identical).
+ * @internal
+ */
+export async function saveCheckpointDir(p: {
+  policy: CausalLM
+  dir: string
+  dtype: 'F32' | 'BF16'
+  modelDir: string
+}): Promise<void> {
+  const staging = join(dirname(p.dir), `.staging-${process.pid}-${Date.now()}`)
+  await rm(staging, { recursive: true, force: true })
+  await mkdir(staging, { recursive: true })
+  try {
+    await saveModel(p.policy, staging, { dtype: p.dtype })
+    await copyTokenizerFiles(p.modelDir, staging)
+    await moveDirOnce(staging, p.dir, 'Checkpoint')
+  } finally {
+    await rm(staging, { recursive: true, force: true })
+  }
+}
+
+/**
+ * E3 (822be1a): verify against, and regularise towards, exactly the published weights.
+ * @internal
+ */
+export async function reloadVerifyModel(verifyModel: CausalLM, dir: string): Promise<void> {
   const fresh = await loadModel(dir, { trainable: false })
   try {
     for (const [name, v] of verifyModel.weights) {
@@ -72,7 +100,8 @@ async function reloadVerifyModel(verifyModel: CausalLM, dir: string): Promise<vo
 
 /**
  * The validator's publisher for a Hugging Face-style Hub: saves the policy as `ckpt_<n>` (with the
- * base model's tokenizer files), publishes it with a signed custody manifest, and reloads the
+ * base model's tokenizer files; never over an existing one) unless given an already saved `dir`,
+ * publishes it with a signed custody manifest, and reloads the
  * verify model from what was saved.
  *
  * - Spec: docs/protocol.md §9.
@@ -82,11 +111,15 @@ async function reloadVerifyModel(verifyModel: CausalLM, dir: string): Promise<vo
  */
 export function createHubPublisher(p: CreateHubPublisherParameters): CheckpointPublisher {
   const { hub } = p
-  return async ({ checkpointN, models, parent, windows }) => {
-    const dir = join(p.checkpointDir, `ckpt_${checkpointN}`)
-    await mkdir(dir, { recursive: true })
-    await saveModel(models.policy, dir, { dtype: p.checkpointDtype })
-    await copyTokenizerFiles(p.modelDir, dir)
+  return async ({ checkpointN, models, parent, windows, dir: saved }) => {
+    const dir = saved ?? join(p.checkpointDir, `ckpt_${checkpointN}`)
+    if (saved === undefined)
+      await saveCheckpointDir({
+        policy: models.policy,
+        dir,
+        dtype: p.checkpointDtype,
+        modelDir: p.modelDir,
+      })
     const out = await publishCheckpoint({
       repoId: hub.repoId,
       dir,

@@ -1,8 +1,9 @@
 import { admitUntilSeal } from './steps/admitUntilSeal.js'
 import { archiveWindow } from './steps/archiveWindow.js'
+import { commitWindow } from './steps/commitWindow.js'
 import { abortWindow, finishWindow } from './steps/finishWindow.js'
 import { openWindow } from './steps/openWindow.js'
-import { publishPolicy } from './steps/publishPolicy.js'
+import { publishPolicy, type PublishedCheckpoint } from './steps/publishPolicy.js'
 import { scoreWindow } from './steps/scoreWindow.js'
 import { sealOpenWindow } from './steps/sealOpenWindow.js'
 import { trainBatch } from './steps/trainBatch.js'
@@ -12,7 +13,8 @@ import { buildWindowReport, type WindowReport } from './windowReport.js'
 
 /**
  * One window of the E3 validator, as the protocol orders it: open, admit, seal, train, publish,
- * archive, score, ready. Each step is a function of the {@link ValidatorState} it updates and
+ * archive, score, ready (with a state directory, publish and archive go through
+ * `commitWindow`, which commits the window before anything leaves the process). Each step is a function of the {@link ValidatorState} it updates and
  * the {@link ValidatorContext} it depends on. Any error aborts the window back to `ready` and is
  * rethrown; the state keeps what the finished steps wrote.
  *
@@ -39,9 +41,24 @@ export async function runWindow(
     const step = await trainBatch(state, ctx, { windowN, sealed })
     const trainedAt = ctx.now()
     const trained = step !== null
-    const published = await publishPolicy(state, ctx, { windowN, trained, atSeconds: trainedAt })
-    const publishedAt = ctx.now()
-    const archivePath = await archiveWindow(batcher, ctx)
+    const { persistence } = ctx
+    let published: PublishedCheckpoint | null
+    let publishedAt: number
+    let archivePath: string
+    if (persistence) {
+      const at = { windowN, trained, atSeconds: trainedAt }
+      ;({ published, archivePath } = await commitWindow(
+        state,
+        { ...ctx, persistence },
+        batcher,
+        at,
+      ))
+      publishedAt = ctx.now()
+    } else {
+      published = await publishPolicy(state, ctx, { windowN, trained, atSeconds: trainedAt })
+      publishedAt = ctx.now()
+      archivePath = await archiveWindow(batcher, ctx)
+    }
     scoreWindow(state, ctx, sealed.rewardsByHotkey)
     finishWindow(state, ctx)
     return buildWindowReport({

@@ -6,6 +6,7 @@ import type { RewardEnvironment } from '../reward/environment.js'
 import type { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
 import type { DrandTiming } from '../window/admission/admissionTypes.js'
 import type { WindowStateMachine } from '../window/windowStateMachine.js'
+import type { ValidatorPersistence } from './steps/commitWindow.js'
 import type { CheckpointPublisher } from './steps/publishPolicy.js'
 import type { SubmissionTally } from './submissionTally.js'
 import type { ValidatorEvent } from './validatorEvent.js'
@@ -51,6 +52,8 @@ export type ValidatorContext = {
    * the result when it resolves. Absent: `models.trainer.step` runs in this thread.
    */
   readonly trainStep?: ((batch: GrpoBatch) => Promise<GrpoStepReturnType>) | undefined
+  /** The state directory (crash-safe commit of each window), or `null` without one. */
+  readonly persistence?: ValidatorPersistence | null | undefined
   /** Progress events; never throws. */
   readonly emit: (event: ValidatorEvent) => void
 }

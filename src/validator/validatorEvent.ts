@@ -52,3 +52,14 @@ export type ValidatorEvent =
       readonly bytes: number
     }
   | { readonly type: 'window'; readonly report: WindowReport }
+  | {
+      /** The validator resumed from its state directory (before its first window). */
+      readonly type: 'resumed'
+      /** The last committed window. */
+      readonly windowN: number
+      readonly checkpointN: number
+      /** Whether the trainer (policy, optimizer, schedule) was restored rather than the base model. */
+      readonly trainerRestored: boolean
+      /** Archives replayed into the EMA, cooldown and hash dedup. */
+      readonly archives: number
+    }

@@ -22,6 +22,11 @@ export type CheckpointPublisherParameters = {
   readonly parent: CustodyManifest | null
   /** The windows trained since the parent. */
   readonly windows: readonly TrainedWindow[]
+  /**
+   * The checkpoint directory when it is already saved (a validator with a state directory saves
+   * it before committing the window); the publisher then publishes it as it is.
+   */
+  readonly dir?: string | undefined
 }
 
 /** What a {@link CheckpointPublisher} returns once the checkpoint is published and the verify model refreshed. */
@@ -59,18 +64,52 @@ export async function publishPolicy(
   p: { windowN: number; trained: boolean; atSeconds: number },
 ): Promise<PublishedCheckpoint | null> {
   ctx.machine.startPublishing(p.atSeconds)
-  const { windowN } = p
-  const cp = state.checkpoint
-  if (
-    !ctx.publisher ||
-    !shouldPublish({
-      windowN,
+  if (!publishDue(state, ctx, p)) return null
+  return publishNow(state, ctx, { windowN: p.windowN })
+}
+
+/**
+ * Whether the window publishes: there is a publisher and the profile's cadence says so
+ * (`shouldPublish`).
+ *
+ * @param state - Read: `checkpoint`.
+ * @param ctx - The publisher and the profile are used.
+ * @param p - The window and whether it trained.
+ * @returns Whether to publish.
+ */
+export function publishDue(
+  state: ValidatorState,
+  ctx: Pick<ValidatorContext, 'publisher' | 'profile'>,
+  p: { windowN: number; trained: boolean },
+): boolean {
+  return (
+    ctx.publisher !== null &&
+    shouldPublish({
+      windowN: p.windowN,
       trained: p.trained,
-      hasManifest: cp.manifest !== null,
+      hasManifest: state.checkpoint.manifest !== null,
       profile: ctx.profile,
     })
   )
-    return null
+}
+
+/**
+ * Publishes checkpoint `checkpoint.n + 1` now (no cadence check) and makes it the served
+ * checkpoint; a failure is reported (`publish_failed`) and returns `null`.
+ *
+ * @param state - Read: `models`; updated: `checkpoint` (after a successful publish only).
+ * @param ctx - The publisher and the events are used.
+ * @param p - The window, and the already saved checkpoint directory, if any.
+ * @returns The published checkpoint, or `null`.
+ */
+export async function publishNow(
+  state: ValidatorState,
+  ctx: Pick<ValidatorContext, 'publisher' | 'emit'>,
+  p: { windowN: number; dir?: string | undefined },
+): Promise<PublishedCheckpoint | null> {
+  const { windowN } = p
+  const cp = state.checkpoint
+  if (!ctx.publisher) return null
   const checkpointN = cp.n + 1
   try {
     const out = await ctx.publisher({
@@ -78,6 +117,7 @@ export async function publishPolicy(
       models: state.models,
       parent: cp.custody,
       windows: cp.trainedSinceParent,
+      ...(p.dir !== undefined ? { dir: p.dir } : {}),
     })
     state.checkpoint = {
       n: checkpointN,
