@@ -23,12 +23,17 @@ export async function buildCrashChild(): Promise<string> {
     logLevel: 'error',
     // TF.js's gradient registration is imported for its side effect only.
     ignoreAnnotations: true,
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     plugins: [
       {
-        name: 'external-packages',
+        // TF.js stays external (its wasm backend finds its binary next to its module, and one
+        // copy of tfjs-core must hold the kernel registry); everything else is bundled.
+        name: 'external-tfjs',
         setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (a) =>
-            a.kind === 'entry-point' || a.path.startsWith('@tensorflow/tfjs-core/dist/')
+          b.onResolve({ filter: /^@tensorflow\// }, (a) =>
+            a.path.startsWith('@tensorflow/tfjs-core/dist/')
               ? undefined
               : { path: a.path, external: true },
           )
@@ -58,8 +63,11 @@ export type Life = {
   stderr: string
 }
 
-/** How a life ends: parked at a write matching `park` (after `skip` matches), or `afterMs` after spawn, or not at all. */
-export type KillPlan = { park?: string; skip?: number; afterMs?: number }
+/**
+ * How a life ends: parked at a write matching `park` (after `skip` matches), `afterMs` after
+ * spawn, `afterStartedMs` after it resumed (inside a window), or not at all.
+ */
+export type KillPlan = { park?: string; skip?: number; afterMs?: number; afterStartedMs?: number }
 
 /** Runs the child once on `stateDir` until `windows` are committed, killing it as `plan` says. */
 export function runLife(
@@ -102,8 +110,10 @@ export function runLife(
         if (line.startsWith('PARKED ')) {
           life.parked = line.slice(7)
           kill()
-        } else if (line.startsWith('STARTED ')) life.started = Number(line.slice(8))
-        else if (line.startsWith('RESULT ')) life.result = JSON.parse(line.slice(7))
+        } else if (line.startsWith('STARTED ')) {
+          life.started = Number(line.slice(8))
+          if (plan.afterStartedMs !== undefined) setTimeout(kill, plan.afterStartedMs)
+        } else if (line.startsWith('RESULT ')) life.result = JSON.parse(line.slice(7))
       }
     })
     p.stderr.setEncoding('utf8')

@@ -173,7 +173,6 @@ const validator = await createValidator({
   sleep,
   hub: { hubUrl: hub.url, repoId: 'crash/policy', accessToken: hub.token },
   stateDir,
-  checkpointDtype: 'F32',
   verifyRollout: schemaOnlyVerifier,
   onEvent: (e) => {
     if (process.env.CRASH_DEBUG)

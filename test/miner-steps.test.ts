@@ -155,14 +155,25 @@ describe('syncCheckpoint (step 1)', () => {
     expect(requests).toHaveLength(0)
   })
 
-  test('an announcement that goes back is refused', async () => {
-    const { ctx } = fakeContext(() => ({ status: 500, body: {} }))
+  test('an announcement that goes back (a validator restarted without its state) is followed, not refused forever', async () => {
+    // Back to checkpoint 0: the bootstrap model is reloaded from modelDir (here a directory that
+    // does not exist, so the reload fails with the loader's error, not a manifest refusal).
+    const { ctx, logs } = fakeContext(() => ({ status: 500, body: {} }), { hub: true })
     ctx.state.checkpoint = { n: 3, revision: 'c3', dir: '/x' }
-    for (const n of [0, 2]) {
-      const e = await syncCheckpoint(ctx, openState({ checkpoint_n: n }), undefined).catch((x) => x)
-      expect(isReliquaryError(e, 'HUB_REFERENCE_MANIFEST_INVALID')).toBe(true)
-      expect(e.meta.reason).toBe('checkpoint_went_back')
-    }
+    const back = await syncCheckpoint(ctx, openState({ checkpoint_n: 0 }), undefined).catch(
+      (x) => x,
+    )
+    expect(isReliquaryError(back, 'MODEL_FILE_MISSING')).toBe(true)
+    expect(logs.map((l) => l.event)).toEqual(['checkpoint_went_back'])
+    // Back to a lower checkpoint: its manifest is fetched and verified like any announcement.
+    const { ctx: c2, requests } = fakeContext(() => ({ status: 404, body: { detail: 'none' } }), {
+      hub: true,
+    })
+    c2.state.checkpoint = { n: 3, revision: 'c3', dir: '/x' }
+    const s = openState({ checkpoint_n: 2, checkpoint_revision: 'c2', checkpoint_repo_id: 'a/b' })
+    const e = await syncCheckpoint(c2, s, undefined).catch((x) => x)
+    expect(e.meta.reason).toBe('no_manifest')
+    expect(requests.map((r) => r.path)).toEqual(['/checkpoint'])
   })
 
   test('the checkpoint already loaded is not fetched again', async () => {

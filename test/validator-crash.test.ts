@@ -19,7 +19,7 @@ import { decodeWindowArchive } from '../src/window/archive/decodeWindowArchive.j
 import { windowArchiveKey } from '../src/window/archive/encodeWindowArchive.js'
 import { buildCrashChild, runLife, type KillPlan, type Life } from './_crashRun.js'
 
-const WINDOWS = 5
+const WINDOWS = 3
 const MIN_KILLS = 20
 
 let root: string
@@ -44,29 +44,28 @@ function schedule(seed: number): (started: number | null, kills: number) => Kill
     x >>>= 0
     return x / 2 ** 32
   }
-  // Parked inside a write (every window publishes, so each of these comes within one window):
-  // the staged archive, the checkpoint staging and the state file (before the commit, so the
-  // window is re-run), the final archive, the checkpoint move and the second state write (after
-  // it, so the window is finished on restart); or killed at a random time, mostly while starting
-  // or resuming.
-  const plans: KillPlan[] = [
+  // Parked inside a write (every window publishes, so each comes within one window), in turn:
+  // before the commit (the window is re-run on restart) and after it (it is finished on restart).
+  const parks: KillPlan[] = [
     { park: 'file-partial .*pending/w\\d+/archive' },
     { park: 'file-partial .*window-\\d+\\.json\\.gz' },
     { park: 'dir-staged .*pending/w\\d+/checkpoint' },
-    { park: 'file-partial .*validator-state\\.json' },
     { park: 'dir-staged .*checkpoints/ckpt_\\d+' },
+    { park: 'file-partial .*validator-state\\.json' },
     { park: 'file-staged .*validator-state\\.json', skip: 1 },
     { park: 'file-staged .*window-\\d+\\.json\\.gz' },
   ]
-  const noProgress = plans.slice(0, 1).concat(plans[3]!)
   let i = 0
   return (started, kills) => {
     if (kills >= MIN_KILLS) return {}
     const r = next()
+    const k = i++
+    // While starting or resuming (a pending window is finished then), or inside a window.
+    if (k % 3 === 1) return { afterMs: 100 + Math.floor(r * 1600) }
     // Near the end, only kills that lose the window keep the run from finishing early.
-    if (started !== null && started >= WINDOWS - 1) return noProgress[Math.floor(r * 2)]!
-    if (i++ % 3 === 2) return { afterMs: 100 + Math.floor(r * 1500) }
-    return plans[Math.floor(r * plans.length)]!
+    if (started !== null && started >= WINDOWS - 1) return parks[k % 2 === 0 ? 0 : 4]!
+    if (k % 3 === 2) return { afterStartedMs: Math.floor(r * 1500) }
+    return parks[Math.floor(k / 3) % parks.length]!
   }
 }
 

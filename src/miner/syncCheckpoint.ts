@@ -7,6 +7,7 @@ import {
   type CheckpointManifestWire as CheckpointManifest,
   type WindowState,
 } from '../protocol/schemas.js'
+import { loadBootstrapModel } from './loadBootstrapModel.js'
 import type { MinerContext } from './minerContext.js'
 import type { MinerHubOptions } from './types.js'
 
@@ -20,8 +21,11 @@ import type { MinerHubOptions } from './types.js'
  * - Spec: docs/protocol.md §3.3, §3.4 (`/checkpoint`), §9 (checkpoint verification).
  * @internal
  * @returns Whether a checkpoint was downloaded and loaded.
- * @throws {ReliquaryError} `HUB_REFERENCE_MANIFEST_INVALID` when the announcement goes back, has
- *   no manifest or disagrees with `/checkpoint`; `INVALID_ARGUMENT` when a checkpoint is
+ * An announcement that goes back (a validator restarted without its state) is followed, as a
+ * restarted miner would: checkpoint 0 reloads the bootstrap model, a lower checkpoint is
+ * downloaded and verified like any other (logged as `checkpoint_went_back`).
+ * @throws {ReliquaryError} `HUB_REFERENCE_MANIFEST_INVALID` when the announcement has no
+ *   manifest or disagrees with `/checkpoint`; `INVALID_ARGUMENT` when a checkpoint is
  *   announced and the miner has no `hub`; the download's verification error otherwise.
  */
 export async function syncCheckpoint(
@@ -31,16 +35,20 @@ export async function syncCheckpoint(
 ): Promise<boolean> {
   const current = ctx.state.checkpoint
   const n = s.checkpoint_n
-  if (n === 0 || n < current.n) {
-    if (current.n === 0) return false
-    throw refuse(
+  if (n < current.n) {
+    // The validator went back (it restarted without its state, or from a backup). A restarted
+    // miner would follow it; so does this one, instead of refusing every window from now on.
+    ctx.log(
+      'warn',
       'checkpoint_went_back',
-      n === 0
-        ? `The validator announces no checkpoint after checkpoint ${current.n}.`
-        : `The validator announces checkpoint ${n} after checkpoint ${current.n}.`,
-      { checkpointN: n === 0 ? current.n : n },
+      `the validator announces checkpoint ${n} after checkpoint ${current.n}: following it`,
+      { checkpointN: n, previousN: current.n },
     )
-  }
+    if (n === 0) {
+      await reloadBootstrap(ctx)
+      return true
+    }
+  } else if (n === 0) return false
   if (
     n === current.n &&
     (s.checkpoint_revision === null || s.checkpoint_revision === current.revision)
@@ -70,6 +78,16 @@ export async function syncCheckpoint(
   const dl = await downloadAnnounced(ctx, hub, manifest, signal)
   await loadVerified(ctx, dl)
   return true
+}
+
+/** Back to the bootstrap model (checkpoint 0): the current model is freed and `modelDir` reloaded. */
+async function reloadBootstrap(ctx: MinerContext): Promise<void> {
+  const { state, config } = ctx
+  state.model?.dispose()
+  state.model = null
+  state.loading = null
+  await loadBootstrapModel(ctx)
+  state.checkpoint = { n: 0, revision: '', dir: config.modelDir }
 }
 
 function refuse(
@@ -138,7 +156,7 @@ function downloadAnnounced(
       referenceManifest: manifest,
       baseModel: hub.baseModel,
       ...(hub.profileId !== undefined ? { profileId: hub.profileId } : {}),
-      ...(current.n > 0 ? { minCheckpointN: current.n } : {}),
+      ...(current.n > 0 && manifest.checkpoint_n >= current.n ? { minCheckpointN: current.n } : {}),
       ...(hub.requireCommitTitle !== undefined
         ? { requireCommitTitle: hub.requireCommitTitle }
         : {}),
