@@ -3,6 +3,7 @@
 // is checked, as in the demo.
 import { beforeAll, describe, expect, test } from 'vitest'
 import type { Hotkey } from '../src/crypto/sr25519.js'
+import { resolveDemoOptions } from '../src/demo/resolveDemoOptions.js'
 import { e1, e3 } from '../src/protocol/profiles.js'
 import { AdmissionPipeline } from '../src/window/admission/admissionPipeline.js'
 import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
@@ -17,6 +18,7 @@ import {
   promptTokens,
   schemaOnlyVerifier,
 } from './_admission.js'
+import { expectCode } from './_errors.js'
 
 let alice: Hotkey
 let bob: Hotkey
@@ -87,4 +89,14 @@ test('both profiles list the registration reasons (the check runs in E1 too, fir
     expect(profile.rejectReasons).toEqual(
       expect.arrayContaining(['hotkey_not_registered', 'registration_unavailable']),
     )
+})
+
+test('demo --chain: the chain option is a boolean or a ws:// URL', () => {
+  expect(resolveDemoOptions({}).chain).toBe(false)
+  expect(resolveDemoOptions({ chain: true }).chain).toBe(true)
+  expect(resolveDemoOptions({ chain: { url: 'ws://127.0.0.1:1' } }).chain).toEqual({
+    url: 'ws://127.0.0.1:1',
+  })
+  for (const chain of [{ url: 'http://127.0.0.1:1' }, 'yes', 1])
+    expectCode(() => resolveDemoOptions({ chain: chain as never }), 'INVALID_ARGUMENT')
 })
