@@ -185,6 +185,14 @@ miner against it.`,
       defaultText: 'run until Ctrl-C',
     },
     backend: BACKEND,
+    compute: {
+      type: 'string',
+      arg: 'C',
+      choices: ['worker', 'in-process'],
+      description:
+        'worker: verification and GRPO steps in a worker thread (the HTTP API answers\nmeanwhile; wasm and cpu only), or in-process (half the memory)',
+      defaultText: 'worker on wasm and cpu, else in-process',
+    },
     ...SERVICE_OPTIONS,
   },
 })

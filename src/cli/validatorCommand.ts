@@ -6,6 +6,7 @@ import { createHttpBeaconSource } from '../drand/httpBeaconSource.js'
 import { createLocalBeaconChain } from '../drand/localBeaconChain.js'
 import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
 import { useBackend } from '../model/backend.js'
+import type { ValidatorCompute } from '../validator/worker/startModelWorker.js'
 import { loadTokenizer } from '../model/loadTokenizer.js'
 import { e3, type ProtocolProfile } from '../protocol/profiles.js'
 import { withHardening } from '../protocol/withHardening.js'
@@ -51,8 +52,27 @@ function checkValidatorOptions(values: ValidatorArgs) {
   )
     usage('Publishing to a Hub needs a write token in the HF_TOKEN environment variable.')
   const backend = backendName(values.backend)
+  // The model worker runs the CPU backends; GPU backends keep their kernels off the event loop.
+  const compute =
+    values.compute ?? (backend === 'wasm' || backend === 'cpu' ? 'worker' : 'in-process')
+  if (compute !== 'worker' && compute !== 'in-process')
+    usage('--compute must be worker or in-process.')
+  if (compute === 'worker' && backend !== 'wasm' && backend !== 'cpu')
+    usage('--compute worker needs --backend wasm or cpu.')
   const archiveDir = resolve(values['archive-dir'])
-  return { demo, port, windows, period, drandKind, hubArg, envName, hfToken, backend, archiveDir }
+  return {
+    demo,
+    port,
+    windows,
+    period,
+    drandKind,
+    hubArg,
+    envName,
+    hfToken,
+    backend,
+    compute: compute as ValidatorCompute,
+    archiveDir,
+  }
 }
 
 /** The profile and beacon source: a local BLS chain (genesis two rounds ago) or the quicknet relays. */
@@ -245,6 +265,7 @@ export async function validatorCommand(
       archiveDir: o.archiveDir,
       hub,
       server: { host: values.host, port: o.port },
+      compute: o.compute,
       windows: o.windows ?? Number.POSITIVE_INFINITY,
       signal: interrupt.signal,
       ...(link ? { registry: link.registry, weightsSetter: link.weightsSetter } : {}),

@@ -363,7 +363,10 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     decode: (t) => tokenizer.decode(t),
     promptTokens: promptTokensOf(tokenizer, env),
     drand: timing,
-    verifyRollout: p.verifyRollout ?? ((r) => verifyRollout({ ...r, model: evaluator })),
+    verifyRollout:
+      p.verifyRollout ??
+      modelWorker?.verifier ??
+      ((r) => verifyRollout({ ...r, model: evaluator })),
     // Batched only where the evaluator batches (gpu): elsewhere per rollout, stopping at the first reject.
     ...(evaluator.evaluateBatch && !p.verifyRollout
       ? {

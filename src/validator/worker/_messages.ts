@@ -1,5 +1,6 @@
 import type { BackendName } from '../../model/backend.js'
 import type { GrpoBatch, GrpoOptions } from '../../grpo/types.js'
+import type { RolloutVerifierParameters } from '../../window/admission/admissionTypes.js'
 
 /** What the model worker is started with (its `workerData`). @internal */
 export type ModelWorkerInit = {
@@ -20,6 +21,8 @@ export type ModelWorkerOp =
       readonly temperature: number
       readonly eosTokenIds: readonly number[]
     }
+  /** `verifyRollout` (every per-rollout check) over the worker's verify model. */
+  | { readonly op: 'verify'; readonly params: RolloutVerifierParameters }
   /** Writes the main thread's verify-model weights (by checkpoint name) into the worker's. */
   | { readonly op: 'setVerifyWeights'; readonly weights: readonly [string, Float32Array][] }
   /** `trainer.restore(dir)` / `trainer.save(dir)` / `trainer.step(batch)` on the worker's trainer. */

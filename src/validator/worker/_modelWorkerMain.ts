@@ -8,10 +8,13 @@ import { isReliquaryError } from '../../errors/base.js'
 import { createTrainer, type GrpoTrainer } from '../../grpo/createTrainer.js'
 import { useBackend } from '../../model/backend.js'
 import { loadModel, type CausalLM } from '../../model/loadModel.js'
+import { createRolloutEvaluator } from '../../rollout/createRolloutEvaluator.js'
 import { evaluateRollout } from '../../rollout/evaluateRollout.js'
+import { verifyRollout } from '../../rollout/verifyRollout.js'
 import type {
   ModelWorkerErrorData,
   ModelWorkerInit,
+  ModelWorkerOp,
   ModelWorkerRequest,
   ModelWorkerResponse,
 } from './_messages.js'
@@ -31,7 +34,7 @@ async function start(init: ModelWorkerInit): Promise<Models> {
   return { policy, verify, trainer }
 }
 
-async function handle(m: Models, r: ModelWorkerRequest): Promise<[unknown, ArrayBuffer[]]> {
+async function handle(m: Models, r: ModelWorkerOp): Promise<[unknown, ArrayBuffer[]]> {
   switch (r.op) {
     case 'evaluate': {
       const out = await evaluateRollout(m.verify, r.tokens, {
@@ -44,6 +47,8 @@ async function handle(m: Models, r: ModelWorkerRequest): Promise<[unknown, Array
       )
       return [out, buffers]
     }
+    case 'verify':
+      return [await verifyRollout({ ...r.params, model: createRolloutEvaluator(m.verify) }), []]
     case 'setVerifyWeights': {
       for (const [name, data] of r.weights) {
         const v = m.verify.weights.get(name)

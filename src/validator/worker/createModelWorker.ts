@@ -6,7 +6,8 @@ import { invalidArgument } from '../../errors/base.js'
 import type { GrpoStepReturnType } from '../../grpo/grpoStep.js'
 import type { GrpoBatch, GrpoOptions } from '../../grpo/types.js'
 import type { RolloutEvaluation } from '../../rollout/evaluateRollout.js'
-import type { RolloutEvaluator } from '../../rollout/verifyRollout.js'
+import type { RolloutEvaluator, VerifyRolloutReturnType } from '../../rollout/verifyRollout.js'
+import type { RolloutVerifier } from '../../window/admission/admissionTypes.js'
 import type { ValidatorModels } from '../validatorState.js'
 import type { ModelWorkerInit, ModelWorkerOp } from './_messages.js'
 import { WorkerThread, workerFailed } from './_workerThread.js'
@@ -34,6 +35,13 @@ export type CreateModelWorkerParameters = {
 export type ModelWorker = {
   /** A {@link RolloutEvaluator} over the worker's copy of `models.verifyModel`. */
   readonly evaluator: RolloutEvaluator
+  /**
+   * The admission's per-rollout checks, all of them in the worker (`verifyRollout` over its verify
+   * model: signature, sketch and behaviour checks included), so the event loop only parses and
+   * routes. Throws `VALIDATOR_WORKER_FAILED` when the worker dies (the admission then answers
+   * `worker_dropped`).
+   */
+  readonly verifier: RolloutVerifier
   /**
    * One GRPO step of `models.trainer` on `batch`, run in the worker; on success the main thread's
    * trainer holds the result, as if `models.trainer.step(batch)` had run here.
@@ -159,6 +167,12 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
       }),
   }
 
+  const verifier: RolloutVerifier = (params) =>
+    exclusive(async () => {
+      await syncVerify()
+      return call<VerifyRolloutReturnType>({ op: 'verify', params })
+    })
+
   const step = (batch: GrpoBatch): Promise<GrpoStepReturnType> =>
     exclusive(async () => {
       await syncTrainer()
@@ -194,6 +208,7 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   let closing: Promise<void> | null = null
   return {
     evaluator,
+    verifier,
     step,
     numTensors: () => exclusive(() => call<number>({ op: 'numTensors' })),
     get starts() {
