@@ -22,14 +22,7 @@ import {
 } from '../src/validator/loadValidatorModels.js'
 import type { ValidatorModels } from '../src/validator/validatorState.js'
 import { createModelWorker, type ModelWorker } from '../src/validator/worker/createModelWorker.js'
-import {
-  ENV_SIZE,
-  T_ROUND,
-  buildBody,
-  realVerifier,
-  schemaOnlyVerifier,
-  setup,
-} from './_admission.js'
+import { ENV_SIZE, T_ROUND, buildBody, schemaOnlyVerifier, setup } from './_admission.js'
 
 const modelDir = 'test/fixtures/reference/qwen3-tiny-s0'
 let keys: Hotkey[]

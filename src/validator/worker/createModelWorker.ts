@@ -67,6 +67,30 @@ const same = (a: readonly object[] | null, b: readonly object[]): boolean =>
   a !== null && a.length === b.length && a.every((x, i) => x === b[i])
 
 /**
+ * Runs calls one at a time, so syncs and calls never interleave. `stop()` fails every call made
+ * before it that has not started, as the calls in flight fail, even if it had not reached the
+ * worker yet.
+ */
+function callQueue() {
+  let queue: Promise<unknown> = Promise.resolve()
+  let epoch = 0
+  return {
+    run: <T>(fn: () => Promise<T>): Promise<T> => {
+      const madeIn = epoch
+      const run = queue.then(() => {
+        if (madeIn !== epoch) throw workerFailed('was stopped')
+        return fn()
+      })
+      queue = run.catch(() => undefined)
+      return run
+    },
+    stop: (): void => {
+      epoch++
+    },
+  }
+}
+
+/**
  * Starts the validator's model worker (see {@link ModelWorker}): a worker thread on the main
  * thread's TF.js backend (`wasm` or `cpu`), with the policy, the verify model and a GRPO trainer
  * built from `modelDir` and then given the main thread's current weights. Resolves once the worker
@@ -93,19 +117,8 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   let verifySynced: readonly object[] | null = null
   let trainSynced: readonly object[] | null = null
   let trainSyncedSteps = -1
-  // One call at a time: syncs and calls never interleave. A call made before a kill() fails as
-  // the calls in flight do, even if it had not reached the worker yet.
-  let queue: Promise<unknown> = Promise.resolve()
-  let epoch = 0
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const madeIn = epoch
-    const run = queue.then(() => {
-      if (madeIn !== epoch) throw workerFailed('was stopped')
-      return fn()
-    })
-    queue = run.catch(() => undefined)
-    return run
-  }
+  const queue = callQueue()
+  const exclusive = queue.run
   /** The live thread, a new one after a crash (the worker then matches nothing yet). */
   const ensure = async (): Promise<WorkerThread> => {
     if (closed) throw workerFailed('has been closed')
@@ -192,7 +205,7 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     })
 
   const stop = async (): Promise<void> => {
-    epoch++
+    queue.stop()
     const t = thread
     thread = null
     await t?.terminate()

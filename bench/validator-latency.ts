@@ -1,0 +1,216 @@
+// `npm run bench:validator`: `/health` and `/submit` latency of the validator's HTTP API while 200
+// submissions verify and while a GRPO step runs, with the model work in-process (the baseline)
+// and in the model worker (`compute: "worker"`), in the same run. A prober in its own thread
+// sends one `/health` and one cheap `/submit` (a malformed body, answered 422 by the handler)
+// every 20 ms and records each answer's latency. Needs the build (`npx tsup`) for the worker's
+// gradient registration.
+//
+//   npx tsx bench/validator-latency.ts [--model DIR] [--submissions N] [--only verify|train] [--json]
+import { parseArgs } from 'node:util'
+import { Worker } from 'node:worker_threads'
+import * as tf from '@tensorflow/tfjs-core'
+import { createHotkey } from '../src/crypto/sr25519.js'
+import type { GrpoBatch } from '../src/grpo/types.js'
+import { useBackend } from '../src/model/backend.js'
+import { e3 } from '../src/protocol/profiles.js'
+import { createRolloutEvaluator } from '../src/rollout/createRolloutEvaluator.js'
+import { verifyRollout } from '../src/rollout/verifyRollout.js'
+import { createValidatorServer } from '../src/validator/http/createValidatorServer.js'
+import {
+  disposeValidatorModels,
+  loadValidatorModels,
+} from '../src/validator/loadValidatorModels.js'
+import { createModelWorker } from '../src/validator/worker/createModelWorker.js'
+import { ENV_SIZE, T_ROUND, buildBody, setup } from '../test/_admission.js'
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'test/fixtures/reference/qwen3-tiny-s0' },
+    submissions: { type: 'string', default: '200' },
+    json: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+})
+const modelDir = values.model!
+const N = Number(values.submissions)
+
+// The miners: every body posted at once from their own thread (as remote miners would, without
+// sharing the server's event loop); answers when all are answered.
+const LOADER = `
+const { parentPort, workerData } = require('node:worker_threads')
+Promise.all(
+  workerData.bodies.map((body) =>
+    fetch(workerData.url + '/submit', { method: 'POST', body }).then((r) => r.text()),
+  ),
+).then((a) => parentPort.postMessage(a.length))
+`
+
+const PROBER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const url = workerData.url
+const lat = { health: [], submit: [], slow: [], errors: 0 }
+const origin = performance.now()
+let stop = false
+parentPort.on('message', () => { stop = true })
+async function time(kind, f) {
+  const t0 = performance.now()
+  try {
+    const r = await f()
+    await r.text()
+  } catch {
+    // A connection the server closed under the request: counted, timed like an answer.
+    lat.errors++
+  }
+  const ms = performance.now() - t0
+  lat[kind].push(ms)
+  if (ms > 1000) lat.slow.push([kind, Math.round(t0 - origin), Math.round(ms)])
+}
+;(async () => {
+  // Warm-up round (the thread's first fetch), not recorded.
+  await Promise.all([fetch(url + '/health').then((r) => r.text()), fetch(url + '/health').then((r) => r.text())])
+  parentPort.postMessage('ready')
+  while (!stop) {
+    await Promise.all([
+      time('health', () => fetch(url + '/health')),
+      time('submit', () => fetch(url + '/submit', { method: 'POST', body: '{"miner_hotkey":1}' })),
+    ])
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  parentPort.postMessage(lat)
+})()
+`
+
+type Latencies = {
+  health: number[]
+  submit: number[]
+  slow: [string, number, number][]
+  errors: number
+}
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : Number.NaN
+}
+
+/** Runs `work` while the prober measures the server at `url`. */
+async function probed(url: string, work: () => Promise<unknown>): Promise<Latencies> {
+  const prober = new Worker(PROBER, { eval: true, workerData: { url } })
+  const ready = new Promise((r) => prober.once('message', r))
+  await ready
+  const out = new Promise<Latencies>((r) => prober.once('message', r))
+  await work()
+  prober.postMessage('stop')
+  const lat = await out
+  await prober.terminate()
+  return lat
+}
+
+/** A full E3 batch (8 groups × 8 rollouts, 40 completion tokens) over the model's vocabulary. */
+function fullBatch(vocab: number): GrpoBatch {
+  return Array.from({ length: 8 }, (_, g) => ({
+    promptIdx: g,
+    rollouts: Array.from({ length: 8 }, (_, i) => {
+      const completion = Array.from({ length: 40 }, (_, t) => (g * 131 + i * 17 + t * 7) % vocab)
+      return {
+        tokens: [3, 4, 5, 6, ...completion],
+        promptLength: 4,
+        reward: i % 2,
+        tokenLogprobs: completion.map(() => -6),
+      }
+    }),
+  }))
+}
+
+type Row = {
+  mode: string
+  phase: string
+  probes: number
+  work_s: number
+  [k: string]: number | string
+}
+
+async function runMode(mode: 'in-process' | 'worker', bodies: string[]): Promise<Row[]> {
+  const models = await loadValidatorModels({ modelDir, profile: e3 })
+  const worker =
+    mode === 'worker' ? await createModelWorker({ models, modelDir, grpo: { profile: e3 } }) : null
+  const evaluator = createRolloutEvaluator(models.verifyModel)
+  const s = setup({
+    verifier: worker?.verifier ?? ((r) => verifyRollout({ ...r, model: evaluator })),
+    openedAtSeconds: T_ROUND - 1,
+  })
+  const server = await createValidatorServer({
+    pipeline: s.pipeline,
+    state: () => null,
+    checkpoint: () => null,
+    health: () => ({ status: 'ok', active_window: s.batcher.windowStart }),
+    now: () => T_ROUND,
+  })
+  const rows: Row[] = []
+  const record = (phase: string, lat: Latencies, work_s: number): void => {
+    if (process.env.BENCH_DEBUG) console.error(mode, phase, 'slow probes', JSON.stringify(lat.slow))
+    const row: Row = { mode, phase, probes: lat.health.length, errors: lat.errors, work_s }
+    for (const k of ['health', 'submit'] as const) {
+      row[`${k}_p50_ms`] = pct(lat[k], 50)
+      row[`${k}_p99_ms`] = pct(lat[k], 99)
+      row[`${k}_max_ms`] = Math.max(...lat[k])
+    }
+    rows.push(row)
+  }
+  try {
+    let t0 = performance.now()
+    let lat: Latencies
+    if (values.only !== 'train') {
+      lat = await probed(server.url, async () => {
+        t0 = performance.now()
+        const loader = new Worker(LOADER, { eval: true, workerData: { url: server.url, bodies } })
+        await new Promise((r) => loader.once('message', r))
+        await loader.terminate()
+        await server.whenIdle()
+      })
+      record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000)
+    }
+    if (values.only === 'verify') return rows
+    const batch = fullBatch(models.policy.config.vocabSize)
+    lat = await probed(server.url, async () => {
+      t0 = performance.now()
+      const stats = worker ? await worker.step(batch) : await models.trainer.step(batch)
+      if (!stats.stepped) throw new Error('the GRPO step did not step')
+    })
+    record('GRPO step (8×8 rollouts)', lat, (performance.now() - t0) / 1000)
+  } finally {
+    await server.close()
+    await worker?.close()
+    disposeValidatorModels(models)
+  }
+  return rows
+}
+
+await useBackend('wasm')
+const start = tf.memory().numTensors
+const keys = await Promise.all(Array.from({ length: 25 }, (_, i) => createHotkey(`//bench/${i}`)))
+const bodies = await Promise.all(
+  Array.from({ length: N }, async (_, i) =>
+    JSON.stringify(
+      await buildBody({
+        hotkey: keys[i % keys.length]!,
+        promptIdx: i % ENV_SIZE,
+        salt: i,
+        nonce: `b${i}`,
+        prove: true,
+      }),
+    ),
+  ),
+)
+const rows = [...(await runMode('in-process', bodies)), ...(await runMode('worker', bodies))]
+if (tf.memory().numTensors !== start) throw new Error('tensors leaked')
+if (values.json) console.log(JSON.stringify(rows, null, 2))
+else {
+  console.log(
+    '| compute | load | work | probes (failed) | /health p50 / p99 / max | /submit p50 / p99 / max |',
+  )
+  console.log('|---|---|---|---|---|---|')
+  const f = (x: number): string => x.toFixed(1)
+  for (const r of rows as (Row & Record<string, number>)[])
+    console.log(
+      `| ${r.mode} | ${r.phase} | ${r.work_s.toFixed(1)} s | ${r.probes} (${r.errors}) | ${f(r.health_p50_ms!)} / ${f(r.health_p99_ms!)} / ${f(r.health_max_ms!)} ms | ${f(r.submit_p50_ms!)} / ${f(r.submit_p99_ms!)} / ${f(r.submit_max_ms!)} ms |`,
+    )
+}
