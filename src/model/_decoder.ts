@@ -100,7 +100,7 @@ export function packsPerCall(weights: DecoderWeights): boolean {
 function linearOf(x: tf.Tensor2D, l: Linear, perCall = false): tf.Tensor2D {
   // tf.clone runs the wasm Identity kernel, a copy with a new tensor id: XNNPACK packs it, and the
   // packed copy is freed with it when the enclosing tidy ends.
-  const y: tf.Tensor2D = tf.matMul(x, perCall ? tf.clone(l.w) : l.w)
+  const y: tf.Tensor2D = perCall ? tf.matMul(x, tf.clone(l.w)) : matMul2D(x, l.w)
   return l.b ? tf.add<tf.Tensor2D>(y, l.b) : y
 }
 
@@ -175,6 +175,32 @@ function attend(
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0]
 type Lookup = (table: tf.Tensor2D, ids: tf.Tensor1D) => tf.Tensor2D
+type Product = (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D
+
+/*
+ * `x · W` for 2-D operands. While gradients are recorded, its gradient is `dy · transpose(W)` and
+ * `transpose(x) · dy`: the same products as TF.js's own MatMul gradient, but taken on explicit
+ * transposes, because the wasm backend runs `transposeA` / `transposeB` products on a naive loop
+ * (about 10x slower, see the module comment). That made a GRPO step on 4 × 8 rollouts of the tiny
+ * model 2.4-3.3x slower (BENCHMARKS.md, "Demo"). Outside a gradient the plain product is used.
+ */
+let productFn: Product | undefined
+function matMul2D(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (tf.engine().state.gradientDepth === 0) return tf.matMul(x, w)
+  productFn ??= makeProduct()
+  return productFn(x, w)
+}
+const makeProduct = (): Product =>
+  tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([x, w])
+    return {
+      value: tf.matMul(x, w),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [
+        tf.matMul(dy, tf.transpose(saved[1]!)),
+        tf.matMul(tf.transpose(saved[0]!), dy),
+      ],
+    }
+  }) as unknown as CustomGradFn) as unknown as Product
 
 /*
  * Row (and column) lookups with a scatter-add gradient. `tf.gather`'s own gradient needs the
@@ -289,7 +315,7 @@ export function decoderStep(p: DecoderStepInput): { hidden: tf.Tensor2D; kv: Lay
 
 /** Logits `[T, vocab]` from final-norm hidden states. */
 export function lmLogits(weights: DecoderWeights, hidden: tf.Tensor2D): tf.Tensor2D {
-  if (!packsPerCall(weights)) return tf.matMul(hidden, weights.lmHead)
+  if (!packsPerCall(weights)) return matMul2D(hidden, weights.lmHead)
   const [d, V] = weights.lmHead.shape
   return tf.tidy(() => {
     const parts: tf.Tensor2D[] = []
