@@ -72,6 +72,8 @@ const entry = {
   'miner/index': 'src/miner/index.ts',
   'validator/index': 'src/validator/index.ts',
   'demo/index': 'src/demo/index.ts',
+  // The demo's miner thread (started with `new Worker`, found next to the demo's chunks).
+  'demo/minerWorker': 'src/demo/_minerWorker.ts',
   'chain/index': 'src/chain/index.ts',
   // The validator's model worker thread (started by createModelWorker from this file).
   'validator/modelWorker': 'src/validator/worker/_modelWorkerMain.ts',

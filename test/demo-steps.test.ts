@@ -4,7 +4,7 @@
 // test/demo.test.ts.
 import { describe, expect, test } from 'vitest'
 import { isReliquaryError } from '../src/errors/base.js'
-import type { DemoContext, DemoMiner } from '../src/demo/demoContext.js'
+import type { DemoContext, DemoMiner, DemoMiners } from '../src/demo/demoContext.js'
 import { DEMO_DEFAULTS, type RunDemoOptions } from '../src/demo/demoOptions.js'
 import {
   createTrainedPromptEvaluation,
@@ -13,9 +13,12 @@ import {
 import { formatDemoSummary } from '../src/demo/formatDemoSummary.js'
 import { logValidatorEvent } from '../src/demo/logValidatorEvent.js'
 import { mineDemoWindow } from '../src/demo/mineDemoWindow.js'
+import { minersInTurns } from '../src/demo/minersInTurns.js'
 import { profileChanges } from '../src/demo/profileChanges.js'
 import { recordDemoWindow } from '../src/demo/recordDemoWindow.js'
+import { reportPath } from '../src/demo/reportPath.js'
 import { resolveDemoOptions } from '../src/demo/resolveDemoOptions.js'
+import type { Miner } from '../src/miner/types.js'
 import type { CausalLM } from '../src/model/loadModel.js'
 import { defineProfile, e3 } from '../src/protocol/profiles.js'
 import type { Validator, WindowReport } from '../src/validator/createValidator.js'
@@ -148,12 +151,15 @@ test('logValidatorEvent: labels hotkeys, hides admitted submissions, records pub
 })
 
 describe('mineDemoWindow', () => {
-  function fakeMiner(kind: 'frontier' | 'uniform', hotkey: string, runs: string[]): DemoMiner {
+  /** Miners sharing this thread, in turns, with the profile's quota. */
+  function inTurns(ctx: DemoContext, miners: { label: string; miner: Miner }[]): DemoMiners {
+    const quota = ctx.profile.window.maxSubmissionsPerHotkey
+    return { list: [], threads: 0, ...minersInTurns(miners, quota, ctx.log) }
+  }
+
+  function fakeMiner(hotkey: string, runs: string[]): { label: string; miner: Miner } {
     return {
-      kind,
-      label: kind,
-      hotkey,
-      picker: undefined as never,
+      label: hotkey,
       miner: {
         async runWindow() {
           runs.push(hotkey)
@@ -182,7 +188,7 @@ describe('mineDemoWindow', () => {
         close()
       },
     } as unknown as Validator
-    const miners = [fakeMiner('frontier', 'A', runs), fakeMiner('uniform', 'B', runs)]
+    const miners = inTurns(ctx, [fakeMiner('A', runs), fakeMiner('B', runs)])
     const r = await mineDemoWindow(ctx, validator, miners, 2)
     expect(r.windowN).toBe(5)
     expect(runs).toEqual(['B', 'A', 'B', 'A'])
@@ -206,14 +212,11 @@ describe('mineDemoWindow', () => {
         throw new Error('must not close')
       },
     } as unknown as Validator
-    const miner: DemoMiner = {
-      kind: 'frontier',
+    const miner = {
       label: 'frontier',
-      hotkey: 'A',
-      picker: undefined as never,
       miner: {
         runWindow: (signal?: AbortSignal) =>
-          new Promise((_, reject) => {
+          new Promise<never>((_, reject) => {
             signal!.addEventListener('abort', () => {
               aborted = signal!.reason
               reject(signal!.reason)
@@ -228,7 +231,7 @@ describe('mineDemoWindow', () => {
         dispose() {},
       },
     }
-    await mineDemoWindow(ctx, validator, [miner], 1)
+    await mineDemoWindow(ctx, validator, inTurns(ctx, [miner]), 1)
     expect(String(aborted)).toContain('window sealed')
     expect(lines).toEqual([])
   })
@@ -276,7 +279,13 @@ test('recordDemoWindow and formatDemoSummary: the row, its log line and the summ
     seconds: 0.5,
     prompts: 1,
   }
-  const row = recordDemoWindow(ctx, miners, report({ loss: 0.01, kl: 0.002 }), evaluation, 3)
+  const row = recordDemoWindow(
+    ctx,
+    miners,
+    report({ loss: 0.01, kl: 0.002, rewardsByHotkey: { '5Frontier': 0.75 } }),
+    evaluation,
+    3,
+  )
   expect(row).toEqual({
     window: 1,
     rewardMean: 0.5,
@@ -285,11 +294,11 @@ test('recordDemoWindow and formatDemoSummary: the row, its log line and the summ
     kl: 0.002,
     trainedPromptReward: 0.5,
     baseTrainedPromptReward: 0.25,
-    miners: { '5Frontier': { accepted: 2, submitted: 3 } },
+    miners: { '5Frontier': { accepted: 2, submitted: 3, paid: 0.75 } },
   })
   expect(lines[0]).toBe(
     'window 1 done in 3.0 s · seal trigger · batch 2 · reward 0.500 ± 0.250 · loss 0.01000 · KL 0.002000 · ' +
-      'trained-prompt reward 0.500 (base 0.250, 1 prompts) · accepted/submitted: frontier 2/3 · ' +
+      'trained-prompt reward 0.500 (base 0.250, 1 prompts) · accepted/submitted: frontier 2/3 (paid 0.750) · ' +
       'seconds: open 1.0, train 0.0, publish 0.0, eval 0.5',
   )
   const ev = createTrainedPromptEvaluation()
@@ -324,4 +333,13 @@ test('recordDemoWindow and formatDemoSummary: the row, its log line and the summ
     '  window     seal  batch   reward       σ        loss          KL  trained (base)  published',
     '       1  trigger      2    0.500   0.250     0.01000    0.002000   0.500 (0.250)  ',
   ])
+})
+
+test('reportPath: a directory gets reliquary-demo.html, a name without .html gets it', () => {
+  expect(reportPath('runs', true)).toBe('runs/reliquary-demo.html')
+  expect(reportPath('runs/', false)).toBe('runs/reliquary-demo.html')
+  expect(reportPath('report', false)).toBe('report.html')
+  expect(reportPath('report.txt', false)).toBe('report.txt.html')
+  expect(reportPath('a/r.HTML', false)).toBe('a/r.HTML')
+  expect(reportPath('r.htm', false)).toBe('r.htm')
 })

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { runDemo, type RunDemoReturnType } from '../src/demo/runDemo.js'
 import { decodeWindowArchive } from '../src/window/archive/decodeWindowArchive.js'
 import { windowArchiveKey } from '../src/window/archive/encodeWindowArchive.js'
+import { renderInBrowser } from './_browser.js'
 
 let dir: string
 let result: RunDemoReturnType
@@ -21,7 +22,7 @@ beforeAll(async () => {
   result = await runDemo({
     windows: 2,
     seed: 0,
-    out: join(dir, 'report.html'),
+    out: join(dir, 'report'), // no extension: the demo appends .html
     workDir: join(dir, 'work'),
     log: (l) => lines.push(l),
     evalPrompts: 2,
@@ -122,8 +123,12 @@ describe('runDemo (2 windows)', () => {
         kl: r.kl,
         trainedPromptReward: evaluated ? expect.any(Number) : null,
         baseTrainedPromptReward: evaluated ? expect.any(Number) : null,
+        trainedPrompts: expect.any(Number),
         miners: expect.any(Object),
       })
+      // Pay per miner is the validator's payout of that window.
+      for (const [hk, c] of Object.entries(w.miners!))
+        expect(c.paid).toBe(r.rewardsByHotkey[hk] ?? 0)
       if (evaluated)
         for (const x of [w.trainedPromptReward!, w.baseTrainedPromptReward!])
           expect(x >= 0 && x <= 1).toBe(true)
@@ -155,6 +160,64 @@ describe('runDemo (2 windows)', () => {
     for (const label of ['frontier (honest)', 'uniform (honest)', 'cheater'])
       expect(html).toContain(label)
     expect(result.out).toBe(join(dir, 'report.html'))
+    expect(existsSync(join(dir, 'report'))).toBe(false)
     expect(existsSync(join(dir, 'work'))).toBe(true) // a caller-supplied workDir is kept
   })
+
+  test('the report and the console agree on every window', async () => {
+    const html = await readFile(join(dir, 'report.html'), 'utf8')
+    const table = html.slice(html.indexOf('<h2>Windows</h2>'))
+    const rows = [...table.matchAll(/<tr><td>(\d+)<\/td>(.*?)<\/tr>/g)].map((m) => ({
+      window: Number(m[1]),
+      cells: [...m[2]!.matchAll(/<td>(.*?)<\/td>/g)].map((c) => c[1]!),
+    }))
+    expect(rows.map((r) => r.window)).toEqual(result.reports.map((r) => r.windowN))
+    for (const row of rows) {
+      const line = lines.find((l) => l.startsWith(`window ${row.window} done in`))!
+      const m = /trained-prompt reward (\S+) \(base (\S+), (\d+) prompts\)/.exec(line)!
+      expect(m, line).not.toBeNull()
+      // Cells: mean, σ, loss, KL, trained-prompt reward (base), trained prompts, accepted / submitted.
+      const [policy, base, prompts] = [m[1]!, m[2]!, m[3]!]
+      const cell = row.cells[4]!
+      if (policy === '–') expect(cell).toBe('–')
+      else {
+        const [, p, b] = /^(\S+) \((\S+)\)$/.exec(cell)!
+        expect(Number(p)).toBeCloseTo(Number(policy), 3)
+        expect(Number(b)).toBeCloseTo(Number(base), 3)
+      }
+      expect(row.cells[5]).toBe(prompts)
+      const acc = /accepted\/submitted: (.*?) ·/.exec(line)![1]!
+      const pairs = [...acc.matchAll(/(\d+)\/(\d+)/g)].map((x) => [Number(x[1]), Number(x[2])])
+      const sum = (i: number) => pairs.reduce((a, p) => a + p[i]!, 0)
+      expect(row.cells[6]).toBe(`${sum(0)} / ${sum(1)}`)
+    }
+  })
+
+  test('headless Chromium renders the real report: no errors, every chart drawn', async () => {
+    const page = await renderInBrowser(
+      join(dir, 'report.html'),
+      join('test-output', 'demo-report.png'),
+    )
+    expect(page.consoleErrors).toEqual([])
+    expect(page.pageErrors).toEqual([])
+    const captions = page.charts.map((c) => c.caption)
+    for (const caption of [
+      'Submissions per miner: accepted and rejected by reason',
+      'Acceptance rate per miner',
+      'Final EMA weight per miner',
+      'Acceptance rate per miner and window',
+      'Share of the pool paid per miner and window',
+      'Batch reward per window: mean ± σ',
+      'Mean reward on trained prompts: policy vs base model',
+      'GRPO loss per window',
+      'KL to the reference per window',
+    ])
+      expect(captions).toContain(caption)
+    for (const c of page.charts) {
+      expect(c.marks, c.caption).toBeGreaterThan(0)
+      expect(c.visible, c.caption).toBeGreaterThan(0)
+      expect(c.width, c.caption).toBeGreaterThan(100)
+    }
+    expect(page.screenshot.length).toBeGreaterThan(20_000)
+  }, 120_000)
 })

@@ -200,6 +200,7 @@ async function demo(argv: string[]): Promise<number> {
     periodSeconds: values.period,
     verbose: values.verbose ?? false,
     chain: values.chain ?? false,
+    minerThreads: !values['no-threads'],
     log: (line) => process.stdout.write(`${line}\n`),
   })
   process.stdout.write(`\nReport: ${r.out ?? '(none)'}  (${r.seconds.toFixed(0)} s)\n`)

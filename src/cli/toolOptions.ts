@@ -41,7 +41,7 @@ prints a report. Exits 1 when a case fails.`,
 export const DEMO_COMMAND = defineCommand({
   name: 'demo',
   usage:
-    'reliquary demo [--windows N] [--seed S] [--out FILE] [--miners a,b,c] [--backend B] [--chain] [--verbose]',
+    'reliquary demo [--windows N] [--seed S] [--out FILE|DIR] [--miners a,b,c] [--backend B] [--chain] [--no-threads] [--verbose]',
   about: `Runs a whole Reliquary network in one process, offline: a validator (admission, sealing, GRPO
 steps, checkpoint publishing with a chain-of-custody manifest to a local Hub), three miners
 (frontier predictor, uniform, and a cheater that fabricates sketches, lies about rewards and
@@ -53,9 +53,10 @@ The demo profile is e3 with a few numbers changed (listed in the summary); every
     seed: { type: 'int', arg: 'S', min: 0, defaultText: '0', description: 'Seed' },
     out: {
       type: 'string',
-      arg: 'FILE',
+      arg: 'FILE|DIR',
       default: 'reliquary-demo.html',
-      description: 'HTML report path',
+      description:
+        'HTML report: a file (.html is appended when missing) or a directory (reliquary-demo.html in it)',
     },
     miners: {
       type: 'string',
@@ -75,6 +76,11 @@ The demo profile is e3 with a few numbers changed (listed in the summary); every
       type: 'boolean',
       description:
         "Also run a local subtensor chain (chopsticks, a dev dependency): registration at admission, EMA weights set at each epoch's lead and read back",
+    },
+    'no-threads': {
+      type: 'boolean',
+      description:
+        "Run the miners on the validator's thread, in turns (default: one worker thread per miner, all mining each window at once)",
     },
     verbose: { type: 'boolean', description: 'Log every submission' },
   },

@@ -40,6 +40,7 @@ export function checkSummary(summary: DemoSummary): void {
       'kl',
       'trainedPromptReward',
       'baseTrainedPromptReward',
+      'trainedPrompts',
     ] as const)
       checkNumber(w[k], `summary.windows[${i}].${k}`, true)
   })

@@ -42,9 +42,36 @@ export function minersSection(
         `<td>${total > 0 ? `${fmt((m.accepted / total) * 100, 1)}%` : '–'}</td><td>${fmt(m.emaWeight, 4)}</td></tr>`,
     )
   }
-  out.push('</tbody></table>', '<div class="grid-2">')
-  out.push(...minerCharts(miners, windows, colorOf, reasons), '</div>')
+  out.push('</tbody></table>', ...paySection(miners, windows))
+  out.push('<div class="grid-2">', ...minerCharts(miners, windows, colorOf, reasons), '</div>')
   return out
+}
+
+/**
+ * Why acceptance is not weight: per miner, the pool shares paid over the run beside the accepted
+ * groups (only with per-window `paid` numbers).
+ */
+function paySection(
+  miners: readonly DemoMinerSummary[],
+  windows: readonly DemoWindowSummary[],
+): string[] {
+  const paidOf = (m: DemoMinerSummary): number =>
+    windows.reduce((a, w) => a + (w.miners?.[m.hotkey]?.paid ?? 0), 0)
+  if (!windows.some((w) => Object.values(w.miners ?? {}).some((c) => finite(c.paid)))) return []
+  return [
+    '<h3>Acceptance is not pay</h3>',
+    '<p class="muted">E3 pays each window\'s pool to the first B distinct prompts in drand-round order ' +
+      '(docs/protocol.md §5.3): an accepted group on a prompt that lands after the batch is full, or in a later ' +
+      "round than another miner's group, earns nothing, and the EMA weight (§8) follows pay, not acceptance. " +
+      "Predicting which prompts land in the zone pays only through speed: more of a miner's early groups count.</p>",
+    '<table><thead><tr><th>miner</th><th>accepted</th><th>pool shares paid (sum over windows)</th><th>paid per accepted group</th><th>windows paid</th></tr></thead><tbody>',
+    ...miners.map((m) => {
+      const paid = paidOf(m)
+      const windowsPaid = windows.filter((w) => (w.miners?.[m.hotkey]?.paid ?? 0) > 0).length
+      return `<tr><td>${esc(labelOf(m))}</td><td>${m.accepted}</td><td>${fmt(paid, 3)}</td><td>${m.accepted > 0 ? fmt(paid / m.accepted, 3) : '–'}</td><td>${windowsPaid}</td></tr>`
+    }),
+    '</tbody></table>',
+  ]
 }
 
 function minerCharts(
@@ -107,11 +134,33 @@ function minerCharts(
       ),
     )
   }
+  if (windows.some((w) => Object.values(w.miners ?? {}).some((c) => finite(c.paid)))) {
+    out.push(
+      lineChart(
+        'Share of the pool paid per miner and window',
+        miners.map((m) => ({
+          name: labelOf(m),
+          color: colorOf.get(m.hotkey)!,
+          points: windows.map((w) => ({ x: w.window, y: w.miners?.[m.hotkey]?.paid ?? null })),
+        })),
+        { yMin: 0, yMax: 1, yLabel: 'share of the pool' },
+      ),
+    )
+  }
   return out
 }
 
-/** The training charts: batch reward mean ± σ, trained-prompt reward vs base, loss, KL. @internal */
+/**
+ * The training charts: batch reward mean ± σ, trained-prompt reward vs base (windows measured on
+ * the largest prompt set only), loss, KL. @internal
+ */
 export function trainingSection(windows: readonly DemoWindowSummary[]): string[] {
+  const largest = Math.max(
+    0,
+    ...windows.map((w) => (finite(w.trainedPrompts) ? w.trainedPrompts! : 0)),
+  )
+  const onFullSet = (w: DemoWindowSummary): boolean =>
+    !finite(w.trainedPrompts) || w.trainedPrompts === largest
   const band = windows
     .filter((w) => finite(w.rewardMean) && finite(w.rewardStd))
     .map((w) => ({
@@ -138,8 +187,10 @@ export function trainingSection(windows: readonly DemoWindowSummary[]): string[]
     lineChart(
       'Mean reward on trained prompts: policy vs base model',
       [
-        series('policy after the window', PALETTE[2]!, (w) => w.trainedPromptReward),
-        series('base model', PALETTE[3]!, (w) => w.baseTrainedPromptReward),
+        series('policy after the window', PALETTE[2]!, (w) =>
+          onFullSet(w) ? w.trainedPromptReward : null,
+        ),
+        series('base model', PALETTE[3]!, (w) => (onFullSet(w) ? w.baseTrainedPromptReward : null)),
       ],
       { yLabel: 'reward' },
     ),
@@ -158,7 +209,7 @@ export function windowsSection(windows: readonly DemoWindowSummary[]): string[] 
   if (windows.length === 0) return ['<h2>Windows</h2>', '<p class="muted">No windows.</p>']
   const out = [
     '<h2>Windows</h2>',
-    '<table><thead><tr><th>window</th><th>reward mean</th><th>reward σ</th><th>loss</th><th>KL</th><th>trained-prompt reward (base)</th><th>accepted / submitted</th></tr></thead><tbody>',
+    '<table><thead><tr><th>window</th><th>reward mean</th><th>reward σ</th><th>loss</th><th>KL</th><th>trained-prompt reward (base)</th><th>trained prompts</th><th>accepted / submitted</th></tr></thead><tbody>',
   ]
   for (const w of windows) {
     const counts = Object.values(w.miners ?? {})
@@ -166,7 +217,7 @@ export function windowsSection(windows: readonly DemoWindowSummary[]): string[] 
     const sub = counts.reduce((a, c) => a + c.submitted, 0)
     out.push(
       `<tr><td>${w.window}</td><td>${fmt(w.rewardMean)}</td><td>${fmt(w.rewardStd)}</td><td>${fmt(w.loss, 4)}</td><td>${fmt(w.kl, 5)}</td>` +
-        `<td>${fmt(w.trainedPromptReward)}${finite(w.baseTrainedPromptReward) ? ` (${fmt(w.baseTrainedPromptReward)})` : ''}</td><td>${counts.length > 0 ? `${acc} / ${sub}` : '–'}</td></tr>`,
+        `<td>${fmt(w.trainedPromptReward)}${finite(w.baseTrainedPromptReward) ? ` (${fmt(w.baseTrainedPromptReward)})` : ''}</td><td>${finite(w.trainedPrompts) ? w.trainedPrompts : '–'}</td><td>${counts.length > 0 ? `${acc} / ${sub}` : '–'}</td></tr>`,
     )
   }
   out.push('</tbody></table>')

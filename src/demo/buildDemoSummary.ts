@@ -5,8 +5,8 @@ import type { DemoMinerSummary, DemoSummary, DemoWindowSummary } from './report.
 
 /**
  * What the HTML report draws: the run's configuration, each miner's totals and EMA weight, and
- * the per-window rows. The learning curve keeps only windows evaluated on the final set (it fills
- * over the first trained windows); a point on fewer prompts would not be comparable.
+ * the per-window rows, each with the size of the trained-prompt set it was evaluated on (the set
+ * fills over the first trained windows; the report's learning curve keeps the final-set windows).
  * @internal
  */
 export function buildDemoSummary(
@@ -45,10 +45,8 @@ export function buildDemoSummary(
         emaWeight: m.emaWeight,
       }),
     ),
-    windows: p.windowRows.map((r, i) =>
-      evalSizes[i] === evalSet.length
-        ? r
-        : { ...r, trainedPromptReward: null, baseTrainedPromptReward: null },
-    ),
+    // Every window's numbers as the console printed them, with the prompts they were measured
+    // on; the report's learning curve keeps only the windows on the final set.
+    windows: p.windowRows.map((r, i) => ({ ...r, trainedPrompts: evalSizes[i] ?? null })),
   }
 }

@@ -1,72 +1,119 @@
-import { join } from 'node:path'
 import { createHotkey } from '../crypto/sr25519.js'
-import { createFrontierPicker, uniformPicker } from '../miner/frontier.js'
-import { createMiner } from '../miner/createMiner.js'
-import type { MinerLogEntry } from '../miner/types.js'
+import type { Miner, MinerLogEntry } from '../miner/types.js'
 import type { Validator } from '../validator/createValidator.js'
-import type { DemoContext, DemoMiner } from './demoContext.js'
-import { MINER_LABEL } from './demoOptions.js'
+import { buildDemoMiner, type DemoMinerShared, type DemoMinerSpec } from './_buildDemoMiner.js'
+import { minerWorkerEntry, startMinerThread, type MinerThread } from './_minerThreads.js'
+import type { DemoContext, DemoMiner, DemoMiners } from './demoContext.js'
+import { DEMO_DEFAULTS, MINER_LABEL } from './demoOptions.js'
+import { minersInTurns } from './minersInTurns.js'
 
 /**
- * One miner per configured kind: the frontier and uniform pickers mine honestly and submit every
- * group (so their acceptance rates show how well they pick prompts); the cheater rotates its
- * cheats and skips out-of-zone groups. Hotkeys and seeds derive from the demo seed; repeated
- * kinds are numbered.
+ * One miner per configured kind (hotkeys and seeds derive from the demo seed; repeated kinds are
+ * numbered). With `minerThreads` (the default) each miner runs in its own worker thread and all
+ * of them mine a window at once, racing for the batch as separate machines would; otherwise they
+ * share the validator's thread and take turns (the first one rotates with the window).
  * @internal
+ * @throws {ReliquaryError} `DEMO_MINER_THREAD_FAILED` when a miner thread cannot start.
  */
 export async function createDemoMiners(
   ctx: DemoContext,
   validator: Validator,
   validatorHotkey: string,
-): Promise<DemoMiner[]> {
-  const { config, profile, environment, chain } = ctx
-  const miners: DemoMiner[] = []
+): Promise<DemoMiners> {
+  const { config, chain } = ctx
+  const specs: DemoMinerSpec[] = []
   const counts = new Map<string, number>()
-  for (const [i, kind] of config.kinds.entries()) {
+  for (const [index, kind] of config.kinds.entries()) {
     const n = (counts.get(kind) ?? 0) + 1
     counts.set(kind, n)
     const repeated = config.kinds.filter((k) => k === kind).length > 1
     const label = repeated ? `${MINER_LABEL[kind]} #${n}` : MINER_LABEL[kind]
-    const hotkey = await createHotkey(`//reliquary-demo/${config.seed}/miner/${kind}/${n}`)
-    ctx.labels.set(hotkey.address, label)
-    const pickerSeed = config.seed * 1000 + i
-    const picker =
-      kind === 'frontier'
-        ? createFrontierPicker({
-            size: environment.size,
-            seed: pickerSeed,
-            profile,
-            bootstrap: true,
-          })
-        : uniformPicker({ size: environment.size, seed: pickerSeed })
-    const miner = createMiner({
-      validatorUrl: validator.url,
-      hotkey,
-      modelDir: ctx.modelDir,
-      environment,
-      picker,
-      profile,
-      now: () => Date.now() / 1000,
-      drand: { genesisTime: chain.info.genesis_time, periodSeconds: chain.info.period },
-      validatorHotkey,
-      hub: {
-        hubUrl: ctx.hub.url,
-        cacheDir: join(ctx.workDir, 'miners', `${kind}-${n}`),
-        baseModel: validator.baseModel,
-        profileId: profile.id,
-      },
-      groupsPerWindow: kind === 'cheater' ? config.cheaterGroups : config.groupsPerWindow,
-      seed: pickerSeed,
-      strategy: kind === 'cheater' ? 'cheat' : 'honest',
-      // Honest miners submit every group, so their acceptance rate shows how well they pick prompts.
-      skipOutOfZone: kind === 'cheater',
-      pollIntervalMs: 200,
-      verdictTimeoutMs: 30_000,
-      log: (entry) => logMinerEntry(ctx, label, entry),
-    })
-    miners.push({ kind, label, hotkey: hotkey.address, miner, picker })
+    const hotkeyUri = `//reliquary-demo/${config.seed}/miner/${kind}/${n}`
+    const { address } = await createHotkey(hotkeyUri)
+    ctx.labels.set(address, label)
+    const groupsPerWindow = kind === 'cheater' ? config.cheaterGroups : config.groupsPerWindow
+    specs.push({ kind, n, label, index, hotkeyUri, hotkey: address, groupsPerWindow })
   }
-  return miners
+  const shared: DemoMinerShared = {
+    seed: config.seed,
+    modelDir: ctx.modelDir,
+    workDir: ctx.workDir,
+    validatorUrl: validator.url,
+    validatorHotkey,
+    hubUrl: ctx.hub.url,
+    baseModel: validator.baseModel,
+    genesisTime: chain.info.genesis_time,
+    periodSeconds: chain.info.period,
+  }
+  const list: DemoMiner[] = specs.map(({ kind, label, hotkey }) => ({ kind, label, hotkey }))
+  const entry = config.minerThreads ? minerWorkerEntry() : null
+  if (config.minerThreads && entry === null)
+    ctx.log('  miner threads: the worker module was not found; the miners share one thread')
+  return entry === null
+    ? await sharedThreadMiners(ctx, specs, shared, list)
+    : await threadedMiners(ctx, specs, shared, list, entry)
+}
+
+/** Every miner in its own worker thread; a window is mined by all of them at once. */
+async function threadedMiners(
+  ctx: DemoContext,
+  specs: readonly DemoMinerSpec[],
+  shared: DemoMinerShared,
+  list: readonly DemoMiner[],
+  entry: { file: string; eval: boolean },
+): Promise<DemoMiners> {
+  const started = await Promise.allSettled(
+    specs.map((spec) =>
+      startMinerThread(
+        entry,
+        {
+          spec,
+          shared,
+          backend: ctx.config.backend,
+          chainHash: ctx.chain.info.hash,
+          environmentSize: DEMO_DEFAULTS.environmentSize,
+        },
+        (e) => logMinerEntry(ctx, spec.label, e),
+        (message) => ctx.log(`  ${spec.label}: ${message}`),
+      ),
+    ),
+  )
+  const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+  const failed = started.find((s) => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(threads.map((t) => t.stop()))
+    throw failed.reason
+  }
+  return {
+    list,
+    threads: threads.length,
+    async mineWindow(_w, target, signal) {
+      await Promise.all(threads.map((t: MinerThread) => t.mine(target, signal)))
+    },
+    async dispose() {
+      await Promise.all(threads.map((t) => t.stop()))
+    },
+  }
+}
+
+/** The miners on the validator's thread, taking turns (see {@link minersInTurns}). */
+async function sharedThreadMiners(
+  ctx: DemoContext,
+  specs: readonly DemoMinerSpec[],
+  shared: DemoMinerShared,
+  list: readonly DemoMiner[],
+): Promise<DemoMiners> {
+  const miners: { label: string; miner: Miner }[] = []
+  for (const spec of specs) {
+    const miner = await buildDemoMiner(spec, shared, {
+      profile: ctx.profile,
+      environment: ctx.environment,
+      log: (e) => logMinerEntry(ctx, spec.label, e),
+    })
+    miners.push({ label: spec.label, miner })
+  }
+  const quota = ctx.profile.window.maxSubmissionsPerHotkey
+  return { list, threads: 0, ...minersInTurns(miners, quota, ctx.log) }
 }
 
 /** A miner's log entry in the demo: checkpoint switches always, warnings, everything when verbose. */

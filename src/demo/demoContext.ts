@@ -9,8 +9,6 @@ import { startHubServer, type HubServer } from '../hub/localHubServer.js'
 import { useBackend } from '../model/backend.js'
 import { loadModelConfig } from '../model/parseModelConfig.js'
 import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
-import type { PromptPicker } from '../miner/frontier.js'
-import type { Miner } from '../miner/types.js'
 import { e3, type ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { bundledModelDir } from './bundledModel.js'
@@ -24,8 +22,17 @@ export type DemoMiner = {
   readonly kind: DemoMinerKind
   readonly label: string
   readonly hotkey: string
-  readonly miner: Miner
-  readonly picker: PromptPicker
+}
+
+/** The demo's miners and how a window is mined (see `createDemoMiners`). @internal */
+export type DemoMiners = {
+  readonly list: readonly DemoMiner[]
+  /** Worker threads the miners run in (0: they share the validator's thread). */
+  readonly threads: number
+  /** Mines window `target` (the `w`-th of the run) until the miners are done or `signal` aborts. */
+  mineWindow(w: number, target: number, signal: AbortSignal): Promise<void>
+  /** Ends every miner (and its thread). */
+  dispose(): Promise<void>
 }
 
 /** The shared state of one demo run. @internal */

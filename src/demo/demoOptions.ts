@@ -17,7 +17,11 @@ export type RunDemoOptions = {
   miners?: readonly DemoMinerKind[] | undefined
   /** Seed of the environment, the hotkeys, the pickers and every sampling seed. @default 0 */
   seed?: number | undefined
-  /** Where the HTML report is written; `null` writes none. @default 'reliquary-demo.html' */
+  /**
+   * Where the HTML report is written: a file (`.html` is appended when missing) or a directory
+   * (existing, or ending in `/`; the report is `reliquary-demo.html` in it); `null` writes none.
+   * @default 'reliquary-demo.html'
+   */
   out?: string | null | undefined
   /** Receives every progress line and the final summary table. @default console.log */
   log?: ((line: string) => void) | undefined
@@ -31,6 +35,11 @@ export type RunDemoOptions = {
   keepWorkDir?: boolean | undefined
   /** TensorFlow.js backend, chosen once for the whole run. @default 'wasm' */
   backend?: BackendName | undefined
+  /**
+   * Run each miner in its own worker thread, all mining a window at once (as separate machines
+   * would); `false` runs them on the validator's thread, in turns. @default true
+   */
+  minerThreads?: boolean | undefined
   /** Seconds between rounds of the local drand chain. @default 2 */
   periodSeconds?: number | undefined
   /** Groups an honest miner attempts per pass over a window (passes repeat while the window is open and the miner has quota left, 4 at most). @default 4 */
@@ -90,7 +99,7 @@ export type RunDemoReturnType = {
   readonly text: string
   /** Wall-clock seconds of the whole run (model loading included). */
   readonly seconds: number
-  /** The HTML report's path, or null. */
+  /** The HTML report's absolute path (after `.html` / the directory rule), or null. */
   readonly out: string | null
   /** With `chain`: the validator's last weights, sent and read back from the chain; else `null`. */
   readonly chain: DemoChainWeights | null
@@ -141,4 +150,5 @@ export type DemoConfig = {
   readonly keepWorkDir: boolean
   /** `false`, a local chain started by the demo (`true`), or an already running node's URL. */
   readonly chain: false | true | { readonly url: string }
+  readonly minerThreads: boolean
 }

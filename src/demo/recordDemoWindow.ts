@@ -20,16 +20,20 @@ export function recordDemoWindow(
   },
   windowSeconds: number,
 ): DemoWindowSummary {
-  const minersOfWindow: Record<string, { accepted: number; submitted: number }> = {}
+  const minersOfWindow: Record<string, { accepted: number; submitted: number; paid: number }> = {}
   for (const m of miners) {
     const c = report.perHotkey[m.hotkey]
-    minersOfWindow[m.hotkey] = { accepted: c?.accepted ?? 0, submitted: c?.submitted ?? 0 }
+    minersOfWindow[m.hotkey] = {
+      accepted: c?.accepted ?? 0,
+      submitted: c?.submitted ?? 0,
+      paid: report.rewardsByHotkey[m.hotkey] ?? 0,
+    }
   }
   const { trainedPromptReward, baseTrainedPromptReward } = evaluation
   const acc = miners
     .map((m) => {
       const c = minersOfWindow[m.hotkey]!
-      return `${m.label.split(' ')[0]} ${c.accepted}/${c.submitted}`
+      return `${m.label.split(' ')[0]} ${c.accepted}/${c.submitted} (paid ${fmt(c.paid)})`
     })
     .join(', ')
   const s = report.seconds

@@ -39,9 +39,28 @@ export type DemoWindowSummary = {
   readonly trainedPromptReward?: number | null | undefined
   /** Mean reward of the base model on the same prompts with the same sampling seeds (the baseline). */
   readonly baseTrainedPromptReward?: number | null | undefined
-  /** Per miner hotkey: submissions accepted / submitted in this window. */
+  /**
+   * Prompts those two rewards were measured on. The set fills over the first trained windows:
+   * the table shows every window's numbers with this count, the learning curve only the windows
+   * measured on the run's largest set (points on fewer prompts are not comparable). @default the
+   * largest set
+   */
+  readonly trainedPrompts?: number | null | undefined
+  /**
+   * Per miner hotkey: submissions accepted / submitted in this window, and `paid`, its share of
+   * the window's pool (E3 pays the first B distinct prompts by drand round, docs/protocol.md §5.3).
+   */
   readonly miners?:
-    | Readonly<Record<string, { readonly accepted: number; readonly submitted: number }>>
+    | Readonly<
+        Record<
+          string,
+          {
+            readonly accepted: number
+            readonly submitted: number
+            readonly paid?: number | undefined
+          }
+        >
+      >
     | undefined
 }
 

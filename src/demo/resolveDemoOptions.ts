@@ -35,6 +35,7 @@ export function resolveDemoOptions(options: RunDemoOptions): DemoConfig {
     workDir: options.workDir,
     keepWorkDir: options.keepWorkDir ?? false,
     chain: options.chain ?? false,
+    minerThreads: options.minerThreads ?? true,
   }
   for (const [k, v, min] of [
     ['windows', config.windows, 1],

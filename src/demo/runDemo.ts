@@ -1,11 +1,11 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { Validator } from '../validator/createValidator.js'
 import { buildDemoSummary } from './buildDemoSummary.js'
 import { startDemoChain, type DemoChain } from './chainStep.js'
 import { type DemoChainWeights, formatChainWeights } from './chainWeights.js'
 import { createDemoMiners } from './createDemoMiners.js'
-import { prepareDemo, type DemoContext, type DemoMiner } from './demoContext.js'
+import { prepareDemo, type DemoContext, type DemoMiner, type DemoMiners } from './demoContext.js'
 import type { RunDemoOptions, RunDemoReturnType } from './demoOptions.js'
 import {
   createTrainedPromptEvaluation,
@@ -16,6 +16,7 @@ import { formatDemoSummary } from './formatDemoSummary.js'
 import { mineDemoWindow } from './mineDemoWindow.js'
 import { recordDemoWindow } from './recordDemoWindow.js'
 import { renderDemoReport, type DemoWindowSummary } from './report.js'
+import { reportPath } from './reportPath.js'
 import { resolveDemoOptions } from './resolveDemoOptions.js'
 import { startDemoValidator } from './startDemoValidator.js'
 
@@ -37,7 +38,8 @@ export type { DemoMinerKind, RunDemoOptions, RunDemoReturnType } from './demoOpt
  * custody chain and every file digest (`downloadCheckpoint`) before switching. At the end it
  * prints a summary table (per miner: accepted, rejected by reason, acceptance rate, EMA weight;
  * per window: batch reward mean and σ, loss, KL, reward on trained prompts) and writes the HTML
- * report (`renderDemoReport`) to `out`.
+ * report (`renderDemoReport`) to `out` (a directory gets `reliquary-demo.html`, a name without
+ * `.html` gets the extension; see `reportPath`).
  *
  * The demo profile is `createDemoProfile` (e3 with the numbers of `DEMO_PROFILE_NUMBERS`) on a local drand
  * chain; the exact list is returned as `profileChanges` and printed.
@@ -66,27 +68,28 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
   const ctx = await prepareDemo(config)
   const evaluation = createTrainedPromptEvaluation()
   let validator: Validator | null = null
-  let miners: DemoMiner[] = []
+  let pool: DemoMiners | null = null
   let chain: DemoChain | null = null
   try {
     if (config.chain)
       chain = await startDemoChain(ctx, config.chain === true ? undefined : config.chain.url)
     const v = await startDemoValidator(ctx, chain?.registry)
     validator = v.validator
-    miners = await createDemoMiners(ctx, v.validator, v.validatorHotkey)
+    pool = await createDemoMiners(ctx, v.validator, v.validatorHotkey)
+    const miners = pool.list
     await chain?.attach(
       v.key,
       validator,
       miners.map((m) => m.hotkey),
     )
     ctx.log(
-      `reliquary demo: ${config.windows} windows, ${miners.length} miners (${miners.map((m) => m.label).join(', ')}), model ${ctx.modelDir}`,
+      `reliquary demo: ${config.windows} windows, ${miners.length} miners (${miners.map((m) => m.label).join(', ')}${pool.threads ? `; ${pool.threads} miner threads` : '; one thread, in turns'}), model ${ctx.modelDir}`,
     )
     ctx.log(`profile ${ctx.profile.id} = e3 except: ${ctx.changes.join('; ')}`)
     const windowRows: DemoWindowSummary[] = []
     for (let w = 1; w <= config.windows; w++) {
       const windowStarted = performance.now()
-      const report = await mineDemoWindow(ctx, validator, miners, w)
+      const report = await mineDemoWindow(ctx, validator, pool, w)
       const evaluated = await evaluateTrainedPrompts(
         ctx,
         evaluation,
@@ -105,7 +108,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
     return await finishDemo(ctx, validator, miners, windowRows, evaluation, started, onChain)
   } finally {
     await chain?.close()
-    for (const m of miners) m.miner.dispose()
+    await pool?.dispose()
     evaluation.baseModel?.dispose()
     await validator?.dispose()
     await ctx.hub.close()
@@ -145,7 +148,8 @@ async function finishDemo(
     ...buildDemoSummary(ctx, { windows, seconds, minerRows, windowRows, evaluation }),
     ...(chain ? { chain } : {}),
   }
-  const { out } = ctx.config
+  const out =
+    ctx.config.out === null ? null : reportPath(ctx.config.out, await isDirectory(ctx.config.out))
   if (out !== null) {
     await mkdir(dirname(resolve(out)), { recursive: true })
     await writeFile(out, renderDemoReport(summary))
@@ -165,4 +169,12 @@ async function finishDemo(
     out: out === null ? null : resolve(out),
     chain,
   })
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory()
+  } catch {
+    return false
+  }
 }

@@ -85,6 +85,7 @@ export const ERROR_CODES = Object.freeze({
     'The runtime lacks a call or storage item the SDK needs, or a subnet setting (commit-reveal) it does not support.',
   CHAIN_NOT_REGISTERED: 'A hotkey is not registered on the subnet (no uid in the metagraph).',
   WALLET_INVALID: 'A Bittensor wallet file is missing, unreadable, encrypted or malformed.',
+  DEMO_MINER_THREAD_FAILED: 'A miner thread of the demo could not start or stopped unexpectedly.',
 } as const)
 
 /** A stable error code; see {@link ERROR_CODES} for the meaning of each. */
