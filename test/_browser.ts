@@ -41,7 +41,9 @@ export async function renderInBrowser(file: string, screenshotPath: string): Pro
     const charts = await page.evaluate(() =>
       Array.from(document.querySelectorAll('figure')).map((f) => {
         const svg = f.querySelector('svg')
-        const marks = svg ? Array.from(svg.querySelectorAll('title')).map((t) => t.parentElement!) : []
+        const marks = svg
+          ? Array.from(svg.querySelectorAll('title')).map((t) => t.parentElement!)
+          : []
         const visible = marks.filter((m) => {
           const r = m.getBoundingClientRect()
           return r.width > 0 && r.height > 0

@@ -77,10 +77,12 @@ describe('runDemo (2 windows)', () => {
       expect(new Set(result.checkpointLoads.map((c) => c.miner)).size).toBe(result.miners.length)
       for (const c of result.checkpointLoads)
         expect(c).toMatchObject({ checkpointN: 1, revision: result.checkpoints[0]!.revision })
+      // The switch is logged once the miners mine the next window (a slow machine can leave
+      // window 1 partial: then the checkpoint comes after the last window and nobody switches).
+      expect(
+        lines.some((l) => /checkpoint 1 verified \(\d+ files, chain of 1\) and loaded/.test(l)),
+      ).toBe(true)
     }
-    expect(
-      lines.some((l) => /checkpoint 1 verified \(\d+ files, chain of 1\) and loaded/.test(l)),
-    ).toBe(true)
   })
 
   test('archives are written in the reference layout and decode', async () => {
