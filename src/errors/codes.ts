@@ -16,7 +16,8 @@ export const ERROR_CODES = Object.freeze({
   CONFORMANCE_DIR_INVALID: 'A conformance directory is missing or holds no known suite.',
   CONFORMANCE_FILE_INVALID: 'A conformance vector file is malformed.',
   TFJS_NOT_AVAILABLE: 'TensorFlow.js is needed for this call but is not installed.',
-  GPU_MEMORY_INSUFFICIENT: 'The model needs more GPU memory than the device has (estimated before loading).',
+  GPU_MEMORY_INSUFFICIENT:
+    'The model needs more GPU memory than the device has (estimated before loading).',
   HUB_NOT_AVAILABLE: '@huggingface/hub is needed for this call but is not installed.',
   CHAIN_CLIENT_NOT_AVAILABLE: '@polkadot/api is needed for this call but is not installed.',
   CHAIN_NODE_NOT_AVAILABLE:
