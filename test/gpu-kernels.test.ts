@@ -10,6 +10,8 @@ import {
   gpuAddRmsNorm,
   gpuCausalAttention,
   gpuMatMul,
+  gpuMatMulSplit,
+  gpuMatMulTransposed,
   gpuRmsNorm,
   gpuRope,
   gpuSwiGlu,
@@ -145,6 +147,22 @@ describe.skipIf(!ready)('gpu kernels on the webgpu backend', () => {
       )
       tf.dispose([a, w, b])
     }
+  })
+
+  test('128x128 f32 GEMM: one product split into three outputs by column, with bias; B transposed', async () => {
+    const [M, K] = [130, 36]
+    const widths = [64, 40, 156]
+    const N = 260
+    const a = tf.randomNormal([M, K]) as tf.Tensor2D
+    const w = tf.randomNormal([K, N]) as tf.Tensor2D
+    const b = tf.randomNormal([N]) as tf.Tensor1D
+    const outs = gpuMatMulSplit(a, w, widths, b)
+    const refs = tf.tidy(() => tf.split(tf.add(tf.matMul(a, w), b), widths, 1))
+    expect(outs).toHaveLength(3)
+    for (const [i, o] of outs.entries()) await close(o, refs[i]!, 1e-6)
+    const wt = tf.transpose(w) as tf.Tensor2D
+    await close(gpuMatMulTransposed(a, wt), tf.matMul(a, w), 1e-6)
+    tf.dispose([a, w, b, wt])
   })
 
   test('f16 weights: converted on the GPU, GEMM within f16 rounding of the f32 product', async () => {

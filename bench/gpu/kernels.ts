@@ -11,15 +11,21 @@ import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { computeSketch, e1, e3, sketchDistance, verifySketch } from '../../src/index.js'
 import {
+  gemmOptions,
   gpuCapabilities,
   gpuEvaluateRollout,
   gpuMatMul,
+  gpuMatMulTransposed,
   prepareGpuModel,
+  probeStagedGemm,
+  stagedGemmProbe,
   tensorCoreTiles,
   toGpuF16,
   type GpuModel,
 } from '../../src/gpu/index.js'
 import { loadModel, useBackend } from '../../src/model/index.js'
+import { profileOps } from './profile.js'
+import { verifyWindow } from './window.js'
 
 const out = process.argv[2] ?? 'kernels.json'
 const fixtures = process.argv[3] ?? 'test/fixtures/reference'
@@ -46,7 +52,10 @@ async function checked(fn: () => tf.Tensor): Promise<string | null> {
   await t.data()
   t.dispose()
   const e = await device().popErrorScope()
-  return e ? e.message.slice(0, 400) : null
+  if (!e) return null
+  const lines = e.message.split('\n')
+  const at = lines.findIndex((l) => / error: /.test(l))
+  return (at >= 0 ? lines.slice(at, at + 4) : lines.slice(0, 6)).join('\n').slice(0, 1500)
 }
 
 /** Median seconds of one call, from 3 batches of n pipelined calls each ended by one read. */
@@ -74,14 +83,25 @@ async function relErr(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   return v
 }
 
+const STAGED = [
+  { bm: 128, bn: 128, sgm: 2, sgn: 4 },
+  { bm: 128, bn: 128, sgm: 2, sgn: 2 },
+  { bm: 128, bn: 128, sgm: 4, sgn: 2 },
+  { bm: 64, bn: 128, sgm: 2, sgn: 2 },
+  { bm: 128, bn: 64, sgm: 2, sgn: 2 },
+  { bm: 64, bn: 64, sgm: 2, sgn: 2 },
+] as const
+
 async function gemm() {
   const rows: Record<string, unknown>[] = []
-  for (const [M, K, N] of [
-    [4096, 4096, 4096],
-    [1024, 2560, 9728],
-    [1024, 9728, 2560],
-    [1024, 2560, 151936],
-  ] as const) {
+  const shapes = (
+    process.env.GEMM_SHAPES ??
+    '4096x4096x4096,1024x2560x6144,1024x2560x19456,1024x4096x2560,1024x9728x2560,1024x2560x151936'
+  )
+    .split(',')
+    .map((x) => x.split('x').map(Number) as [number, number, number])
+  const defaults = { staged: gemmOptions.staged, bigF32: gemmOptions.bigF32 }
+  for (const [M, K, N] of shapes) {
     const a = tf.randomNormal([M, K]) as tf.Tensor2D
     const w = tf.div(tf.randomNormal([K, N]), Math.sqrt(K)) as tf.Tensor2D
     const ref = tf.matMul(a, w)
@@ -89,35 +109,45 @@ async function gemm() {
     const flop = 2 * M * K * N
     const row: Record<string, unknown> = { M, K, N }
     const n = M * N > 1e8 ? 3 : 10
+    const variant = async (key: string, fn: () => tf.Tensor) => {
+      const err = await checked(fn)
+      if (err) {
+        row[`${key}_error`] = err
+        return
+      }
+      const c = fn()
+      row[`${key}_rel_err`] = await relErr(c, ref)
+      c.dispose()
+      row[`${key}_tflops`] = flop / (await timeIt(fn, n)) / 1e12
+      report.gemm_partial = [...rows, row]
+      save()
+    }
     row.tfjs_tflops = flop / (await timeIt(() => tf.matMul(a, w), n)) / 1e12
-    const f32 = gpuMatMul(a, w)
-    row.tiled_f32_rel_err = await relErr(f32, ref)
-    f32.dispose()
-    row.tiled_f32_tflops = flop / (await timeIt(() => gpuMatMul(a, w), n)) / 1e12
+    gemmOptions.bigF32 = false
+    await variant('tiled_f32', () => gpuMatMul(a, w))
+    gemmOptions.bigF32 = true
+    await variant('big_f32', () => gpuMatMul(a, w))
+    if (N >= 32768) {
+      const wt = tf.transpose(w) as tf.Tensor2D
+      await variant('big_f32_transposed_b', () => gpuMatMulTransposed(a, wt))
+      wt.dispose()
+    }
     if (gpuCapabilities()?.subgroupMatrix) {
-      for (const [tm, tn] of [
-        [1, 1],
-        [2, 2],
-        [2, 4],
-        [4, 2],
-        [4, 4],
-      ] as const) {
-        Object.assign(tensorCoreTiles, { m: tm, n: tn })
-        const key = `tc_${tm}x${tn}`
-        const err = await checked(() => gpuMatMul(a, h))
-        if (err) {
-          row[`${key}_error`] = err
+      gemmOptions.staged = null
+      Object.assign(tensorCoreTiles, { m: 2, n: 4 })
+      await variant('tc_2x4', () => gpuMatMul(a, h))
+      for (const c of STAGED) {
+        gemmOptions.staged = c
+        await probeStagedGemm()
+        if (stagedGemmProbe.error) {
+          row[`staged_${c.bm}x${c.bn}_${c.sgm}x${c.sgn}_error`] = stagedGemmProbe.error
+          stagedGemmProbe.error = null
           continue
         }
-        const c = gpuMatMul(a, h)
-        row[`${key}_rel_err`] = await relErr(c, ref)
-        c.dispose()
-        row[`${key}_tflops`] = flop / (await timeIt(() => gpuMatMul(a, h), n)) / 1e12
-        report.gemm_partial = [...rows, row]
-        save()
+        await variant(`staged_${c.bm}x${c.bn}_${c.sgm}x${c.sgn}`, () => gpuMatMul(a, h))
       }
-      Object.assign(tensorCoreTiles, { m: 2, n: 4 })
     }
+    Object.assign(gemmOptions, defaults)
     tf.dispose([a, w, ref, h.data])
     rows.push(row)
     report.gemm = rows
@@ -185,10 +215,7 @@ async function parity() {
 }
 
 async function forwardSpeed(dir: string, gm: GpuModel, T: number) {
-  const toks = Array.from(
-    { length: T },
-    (_, i) => 1 + ((i * 7919) % (gm.config.vocabSize - 1)),
-  )
+  const toks = Array.from({ length: T }, (_, i) => 1 + ((i * 7919) % (gm.config.vocabSize - 1)))
   const ts: number[] = []
   for (let r = 0; r < 4; r++) {
     const t0 = performance.now()
@@ -199,45 +226,45 @@ async function forwardSpeed(dir: string, gm: GpuModel, T: number) {
     tf.dispose([h, lg, s])
     if (r) ts.push((performance.now() - t0) / 1000)
   }
+  const h = gm.forwardHidden(toks)
+  const hidden = (await h.data()) as Float32Array
+  h.dispose()
+  hiddenOf.set(`${dir}-${gm.precision}`, hidden)
+  const other = hiddenOf.get(`${dir}-f16`)
+  let f16VsF32: number | undefined
+  if (gm.precision === 'f32' && other) {
+    let num = 0
+    let den = 0
+    hidden.forEach((x, i) => {
+      num += (x - other[i]!) ** 2
+      den += x * x
+    })
+    f16VsF32 = Math.sqrt(num / den)
+  }
   return {
     model: dir,
     precision: gm.precision,
     seq_len: T,
     median_s: median(ts),
     tokens_per_s: T / median(ts),
+    final_hidden_rel_l2_f16_vs_f32: f16VsF32,
     gpu_bytes_allocated: gpuBytes(),
   }
 }
 
-async function windowVerify(gm: GpuModel, rollouts: number, T: number) {
-  const V = gm.config.vocabSize
-  const r = 'ab'.repeat(32)
-  const t0 = performance.now()
-  for (let i = 0; i < rollouts; i++) {
-    const toks = Array.from({ length: T }, (_, j) => 1 + ((j * 7919 + i * 104729) % (V - 1)))
-    const rows = Array.from({ length: 32 }, (_, j) => (j * 31 + i) % T)
-    const ev = await gpuEvaluateRollout(gm, toks, { hiddenRows: rows, temperature: 0.9 })
-    computeSketch(ev.hidden, r, { profile: e1 })
-  }
-  const s = (performance.now() - t0) / 1000
-  return {
-    precision: gm.precision,
-    rollouts,
-    seq_len: T,
-    seconds: s,
-    per_rollout_s: s / rollouts,
-    gpu_bytes_allocated: gpuBytes(),
-  }
-}
+const hiddenOf = new Map<string, Float32Array>()
 
 try {
   report.backend = await useBackend('webgpu')
   report.capabilities = gpuCapabilities()
+  await probeStagedGemm()
+  report.staged_gemm_probe_error = stagedGemmProbe.error
   save()
   if (only.includes('gemm')) await gemm()
   if (only.includes('parity')) await parity()
   const speed: unknown[] = []
   const windows: unknown[] = []
+  const profiles: unknown[] = []
   for (const dir of modelDirs) {
     const t0 = performance.now()
     const model = await loadModel(dir)
@@ -245,14 +272,23 @@ try {
     for (const precision of ['f16', 'f32'] as const) {
       const gm = await prepareGpuModel(model, { precision })
       if (only.includes('forward')) {
-        speed.push(await forwardSpeed(dir, gm, 1024))
+        speed.push(await forwardSpeed(dir, gm, Number(process.env.FORWARD_SEQ ?? 1024)))
         report.forward = speed
         save()
       }
-      if (only.includes('window')) {
-        windows.push(await windowVerify(gm, precision === 'f16' ? 64 : 8, 1024))
-        report.window = windows
+      if (only.includes('profile') && dir === modelDirs[modelDirs.length - 1]) {
+        profiles.push(await profileOps(gm, Number(process.env.FORWARD_SEQ ?? 1024), timeIt))
+        report.profile = profiles
         save()
+      }
+      if (only.includes('window')) {
+        for (const concurrency of (process.env.WINDOW_CONCURRENCY ?? '4').split(',').map(Number)) {
+          const seqLen = Number(process.env.WINDOW_SEQ ?? 1024)
+          const w = { groups: 8, perGroup: 8, seqLen, concurrency }
+          windows.push({ model: dir, ...(await verifyWindow(gm, w)) })
+          report.window = windows
+          save()
+        }
       }
       gm.dispose()
     }

@@ -150,3 +150,21 @@ export function ensureKernel(name: string, fn: tf.KernelFunc): void {
   if (!tf.getKernel(name, 'webgpu'))
     tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: fn })
 }
+
+/**
+ * Compiles a shader module and pipeline under a validation error scope: `null` when the device
+ * accepts it, else the error's message (warnings left out). Used to fall back to a plainer kernel
+ * where a driver rejects an experimental one.
+ */
+export async function probeShader(code: string): Promise<string | null> {
+  const d = webgpuBackend().device
+  if (!d.pushErrorScope || !d.popErrorScope) return null
+  d.pushErrorScope('validation')
+  const module = d.createShaderModule({ code, label: 'probe' })
+  d.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } })
+  const e = await d.popErrorScope()
+  if (!e) return null
+  const lines = e.message.split('\n')
+  const at = lines.findIndex((l) => / error: /.test(l))
+  return (at >= 0 ? lines.slice(at, at + 4) : lines.slice(0, 6)).join('\n').slice(0, 2000)
+}

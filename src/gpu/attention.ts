@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, runGpu, webgpuBackend } from './_dispatch.js'
+import { gpuCapabilities } from './device.js'
 
 const NAME = 'ReliquaryCausalAttention'
 const BQ = 16
@@ -18,10 +19,33 @@ const threadsPerQuery = (hd: number) => [8, 4, 2, 1].find((n) => hd % n === 0)!
  * staged in workgroup memory: partial dot products, a workgroup-memory reduction to the 16 scores
  * of each query, one rescale of the running sum per tile, then p·v on the thread's dimensions.
  */
-const shader = (hd: number) => () => {
+const shader = (hd: number, sg: boolean) => () => {
   const tpq = threadsPerQuery(hd)
   const nt = BQ * tpq
-  return `
+  // With subgroups, each query's TPQ partial dot products are summed by lane shuffles (the TPQ
+  // threads of a query are consecutive lanes), with no workgroup-memory round trip.
+  const reduce = sg
+    ? `for (var c = 0u; c < BK; c++) {
+      var dot = 0.0;
+      for (var j = 0u; j < DPT; j++) { dot += qv[j] * ks[c * HD + j * TPQ + tp]; }
+      ${[1, 2, 4, 8, 16]
+        .filter((x) => x < tpq)
+        .map((x) => `dot += subgroupShuffleXor(dot, ${x}u);`)
+        .join(' ')}
+      s[c] = dot * u.scale;
+    }`
+    : `for (var c = 0u; c < BK; c++) {
+      var dot = 0.0;
+      for (var j = 0u; j < DPT; j++) { dot += qv[j] * ks[c * HD + j * TPQ + tp]; }
+      part[c * NT + li] = dot;
+    }
+    workgroupBarrier();
+    for (var c = 0u; c < BK; c++) {
+      var sc = 0.0;
+      for (var p = 0u; p < TPQ; p++) { sc += part[c * NT + ql * TPQ + p]; }
+      s[c] = sc * u.scale;
+    }`
+  return `${sg ? 'enable subgroups;' : ''}
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -36,7 +60,7 @@ const BK = ${BK}u;
 const NT = ${nt}u;
 var<workgroup> ks: array<f32, ${BK * hd}>;
 var<workgroup> vs: array<f32, ${BK * hd}>;
-var<workgroup> part: array<f32, ${BK * nt}>;
+${sg ? '' : `var<workgroup> part: array<f32, ${BK * nt}>;`}
 @compute @workgroup_size(${nt})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let h = wg.y;
@@ -64,17 +88,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
       vs[e] = v[src];
     }
     workgroupBarrier();
-    for (var c = 0u; c < BK; c++) {
-      var dot = 0.0;
-      for (var j = 0u; j < DPT; j++) { dot += qv[j] * ks[c * HD + j * TPQ + tp]; }
-      part[c * NT + li] = dot;
-    }
-    workgroupBarrier();
+    ${reduce}
     var mt = m;
     for (var c = 0u; c < BK; c++) {
-      var sc = 0.0;
-      for (var p = 0u; p < TPQ; p++) { sc += part[c * NT + ql * TPQ + p]; }
-      s[c] = sc * u.scale;
       if (k0 + c <= last) { mt = max(mt, s[c]); }
     }
     let corr = exp(m - mt);
@@ -97,14 +113,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 }`
 }
 
+/** Attention kernel choices, settable for benchmarks: subgroup-shuffle reductions where offered. */
+export const attentionOptions = { subgroups: true }
+
 function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
   const { q, k, v } = inputs as Record<string, tf.TensorInfo>
   const [t, heads, hd] = q!.shape as [number, number, number]
   const [tk, kvHeads] = k!.shape as [number, number]
   const start = attrs!.start as number
+  const sg = attentionOptions.subgroups && gpuCapabilities()?.subgroups === true
   return runGpu(webgpuBackend(), {
-    key: `attention2-${hd}`,
-    code: shader(hd),
+    key: `attention2-${hd}-${sg}`,
+    code: shader(hd, sg),
     inputs: [q!, k!, v!],
     outputs: [{ shape: [t, heads * hd], dtype: 'float32' }],
     uniforms: [t, heads, kvHeads, tk, start, { f: attrs!.scale as number }],

@@ -13,7 +13,7 @@ import { gpuCausalAttention } from './attention.js'
 import { gpuEvaluateRollouts } from './evaluateRollouts.js'
 import { gpuRope, gpuSwiGlu } from './elementwise.js'
 import { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
-import { gpuMatMul } from './matmul.js'
+import { gpuMatMul, gpuMatMulSplit, probeStagedGemm, stagedTensorCoreFits } from './matmul.js'
 import { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
 import { gpuTokenStats } from './tokenStats.js'
 
@@ -45,6 +45,10 @@ type Layer = {
   gate: Linear
   up: Linear
   down: Linear
+  /** q, k and v as one f16 weight (tensor-core path), split by column in the GEMM. */
+  qkv?: { w: GpuF16Matrix; b?: tf.Tensor1D | undefined; widths: number[] } | undefined
+  /** gate and up interleaved every 16 columns (tensor-core path), SwiGLU in the GEMM. */
+  gateUp?: GpuF16Matrix | undefined
 }
 
 /** The decoder's weights on the GPU. @internal */
@@ -134,7 +138,8 @@ const LINEARS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const
 /**
  * Prepares a loaded model for the gpu kernels. With `precision: 'f16'` every linear weight and the
  * output projection are converted to f16 on the GPU (the f32 originals stay with `model`; dispose
- * it to free them when only the f16 path is used).
+ * it to free them when only the f16 path is used); where the staged tensor-core GEMM applies, q/k/v
+ * and gate/up are stored fused.
  *
  * @throws {ReliquaryError} `INVALID_ARGUMENT` when the backend is not webgpu, or when a weight lies
  *   outside f16's range under `f16`.
@@ -148,6 +153,7 @@ export async function prepareGpuModel(
     throw new ReliquaryError('INVALID_ARGUMENT', 'The gpu kernels need the webgpu backend.', {
       hints: ["Call useBackend('webgpu') first."],
     })
+  if (precision === 'f16') await probeStagedGemm()
   const src = model._internal.weights
   const owned: GpuF16Matrix[] = []
   const conv = async (w: tf.Tensor2D, name: string): Promise<Weight> => {
@@ -157,18 +163,29 @@ export async function prepareGpuModel(
     return h
   }
   const layers: Layer[] = []
+  const tensors: tf.Tensor[] = []
+  const free = () => {
+    owned.forEach(disposeF16)
+    tf.dispose(tensors)
+  }
   try {
     for (const [i, l] of src.layers.entries()) {
+      const fused = precision === 'f16' ? await fuseLayer(l, i, owned, tensors) : {}
       const out: Record<string, Linear> = {}
-      for (const n of LINEARS) out[n] = { w: await conv(l[n].w, `layer ${i} ${n}`), b: l[n].b }
-      layers.push({ ...l, ...(out as Pick<Layer, (typeof LINEARS)[number]>) })
+      for (const n of LINEARS) {
+        const skip =
+          (fused.qkv && (n === 'q' || n === 'k' || n === 'v')) ||
+          (fused.gateUp && (n === 'gate' || n === 'up'))
+        out[n] = { w: skip ? l[n].w : await conv(l[n].w, `layer ${i} ${n}`), b: l[n].b }
+      }
+      layers.push({ ...l, ...(out as Pick<Layer, (typeof LINEARS)[number]>), ...fused })
     }
   } catch (e) {
-    owned.forEach(disposeF16)
+    free()
     throw e
   }
   const lmHead = await conv(src.lmHead, 'lm_head').catch((e) => {
-    owned.forEach(disposeF16)
+    free()
     throw e
   })
   const embedRows = (ids: tf.Tensor1D): tf.Tensor2D =>
@@ -181,8 +198,9 @@ export async function prepareGpuModel(
     model,
     assertTokens: (t, param) => model.assertTokens(t, param),
     dispose: () => {
-      owned.forEach(disposeF16)
+      free()
       owned.length = 0
+      tensors.length = 0
     },
   })
 }
@@ -204,6 +222,58 @@ function packedAttention(
     return o
   })
   return tf.concat(parts, 0)
+}
+
+type SourceLayer = CausalLM['_internal']['weights']['layers'][number]
+
+/**
+ * The f16 layer's fused weights where the staged tensor-core GEMM takes them: q/k/v concatenated
+ * (one GEMM, three outputs), gate/up interleaved every 16 columns (one GEMM with SwiGLU applied).
+ */
+async function fuseLayer(
+  l: SourceLayer,
+  i: number,
+  owned: GpuF16Matrix[],
+  tensors: tf.Tensor[],
+): Promise<Pick<Layer, 'qkv' | 'gateUp'>> {
+  const out: Pick<Layer, 'qkv' | 'gateUp'> = {}
+  const [d] = l.q.w.shape
+  const widths = [l.q.w.shape[1], l.k.w.shape[1], l.v.w.shape[1]]
+  const n = widths[0]! + widths[1]! + widths[2]!
+  const biased = [l.q.b, l.k.b, l.v.b].filter((b) => b !== undefined).length
+  if (
+    stagedTensorCoreFits(d, n) &&
+    widths.every((w) => w % 16 === 0) &&
+    biased !== 1 &&
+    biased !== 2
+  ) {
+    const cat = tf.concat([l.q.w, l.k.w, l.v.w], 1)
+    try {
+      const w = await toGpuF16(cat as tf.Tensor2D, `layer ${i} qkv`)
+      owned.push(w)
+      const b = biased ? tf.concat([l.q.b!, l.k.b!, l.v.b!]) : undefined
+      if (b) tensors.push(b)
+      out.qkv = { w, b, widths }
+    } finally {
+      cat.dispose()
+    }
+  }
+  const f = l.gate.w.shape[1]
+  if (stagedTensorCoreFits(d, 2 * f) && f % 16 === 0 && !l.gate.b && !l.up.b) {
+    const inter = tf.tidy(() =>
+      tf.reshape(
+        tf.stack([tf.reshape(l.gate.w, [d, f / 16, 16]), tf.reshape(l.up.w, [d, f / 16, 16])], 2),
+        [d, 2 * f],
+      ),
+    )
+    try {
+      out.gateUp = await toGpuF16(inter as tf.Tensor2D, `layer ${i} gate/up`)
+      owned.push(out.gateUp)
+    } finally {
+      inter.dispose()
+    }
+  }
+  return out
 }
 
 function forward(
@@ -238,16 +308,21 @@ function forward(
     let h = gpuRmsNorm(x, layers[0]!.inputNorm, eps)
     layers.forEach((l, i) => {
       const next = tf.tidy(() => {
-        let q = tf.reshape(mm(h, l.q), [T, H, hd]) as tf.Tensor3D
-        let k = tf.reshape(mm(h, l.k), [T, KV, hd]) as tf.Tensor3D
-        const v = tf.reshape(mm(h, l.v), [T, KV, hd]) as tf.Tensor3D
+        const [q2, k2, v2] = l.qkv
+          ? gpuMatMulSplit(h, l.qkv.w, l.qkv.widths, l.qkv.b)
+          : [mm(h, l.q), mm(h, l.k), mm(h, l.v)]
+        let q = tf.reshape(q2!, [T, H, hd]) as tf.Tensor3D
+        let k = tf.reshape(k2!, [T, KV, hd]) as tf.Tensor3D
+        const v = tf.reshape(v2!, [T, KV, hd]) as tf.Tensor3D
         if (l.qNorm) q = gpuRmsNorm(q, l.qNorm, eps)
         if (l.kNorm) k = gpuRmsNorm(k, l.kNorm, eps)
         q = gpuRope(q, cos, sin)
         k = gpuRope(k, cos, sin)
         const attn = packedAttention(q, k, v, lengths, scale)
         const [x1, h2] = gpuAddRmsNorm(x, mm(attn, l.o), l.postAttentionNorm, eps)
-        const act = gpuSwiGlu(mm(h2, l.gate), mm(h2, l.up))
+        const act = l.gateUp
+          ? gpuMatMulSplit(h2, l.gateUp, [l.gateUp.cols], undefined, { swiglu: true })[0]!
+          : gpuSwiGlu(mm(h2, l.gate), mm(h2, l.up))
         const norm = layers[i + 1]?.inputNorm ?? w.finalNorm
         const [x2, hn] = gpuAddRmsNorm(x1, mm(act, l.down), norm, eps)
         return { x: x2, h: hn }

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { gpuCausalAttention } from './attention.js'
+export { attentionOptions, gpuCausalAttention } from './attention.js'
 export {
   gpuCapabilities,
   openWebGpuBackend,
@@ -34,6 +34,17 @@ export {
   type GpuModelBytes,
   type LoadGpuModelOptions,
 } from './loadGpuModel.js'
-export { gemmPath, gpuMatMul, tensorCoreTiles, type GemmPath } from './matmul.js'
+export {
+  gemmOptions,
+  gemmPath,
+  gpuMatMul,
+  gpuMatMulSplit,
+  gpuMatMulTransposed,
+  probeStagedGemm,
+  stagedGemm,
+  stagedGemmProbe,
+  tensorCoreTiles,
+  type GemmPath,
+} from './matmul.js'
 export { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
 export { gpuTokenStats } from './tokenStats.js'

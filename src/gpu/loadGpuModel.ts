@@ -12,6 +12,7 @@ import { openCheckpoint, type CheckpointReader } from '../model/openCheckpoint.j
 import { loadModelConfig, type ModelConfig } from '../model/parseModelConfig.js'
 import { gatherF16, toF16Bits } from './_gatherF16.js'
 import { gpuCapabilities } from './device.js'
+import { probeStagedGemm } from './matmul.js'
 import type { GpuF16Matrix } from './f16.js'
 import {
   createGpuModel,
@@ -292,6 +293,8 @@ export async function loadGpuModel(
         meta: { needBytes: need.total, limitBytes: limit },
       },
     )
+  // The staged tensor-core GEMM falls back to the plain one where the driver rejects it.
+  if (precision === 'f16') await probeStagedGemm()
   const u: Upload = { precision, maxBinding, owned: [] }
   const byName = new Map<string, GpuWeight | tf.Tensor1D>()
   const ckpt = await openCheckpoint(dir)

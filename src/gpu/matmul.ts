@@ -1,19 +1,29 @@
 /**
  * GEMM kernels for the decoder's linear layers, `C[M, N] = A[M, K] · B[K, N] (+ bias)`, with A the
  * float32 activations and B a weight in kernel layout `[in, out]`:
- * - a tiled f32 GEMM (64 x 64 tiles, 4 x 4 outputs per thread) for f32 weights;
+ * - a tiled f32 GEMM for f32 weights (128 x 128 blocks, 8 x 8 outputs per thread where K and N are
+ *   multiples of 4; else 64 x 64 tiles, 4 x 4 outputs per thread);
  * - the same tiling over f16 weights (two per u32, unpacked to f32: no f16 shader support needed);
  * - a tensor-core GEMM (`chromium_experimental_subgroup_matrix`, f16 x f16 -> f32 16x16x16) where
- *   the device has it. Its activations are scaled per row by a power of two into f16's range
+ *   the device has it: 128 x 128 blocks staged in workgroup memory where K is a multiple of 32 and
+ *   N of 128, else one subgroup per workgroup loading its tiles from global memory. Its activations are scaled per row by a power of two into f16's range
  *   before the product and scaled back after, so no activation overflows f16.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { gpuCapabilities } from './device.js'
-import { ensureKernel, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
 import type { GpuF16Matrix } from './f16.js'
+import {
+  type Epilogue,
+  STAGED_BK,
+  type StagedConfig,
+  stagedTensorCoreShader,
+  tiledF32Shader,
+} from './_gemmStaged.js'
 
 const NAME = 'ReliquaryMatMul'
 const NAME_TC = 'ReliquaryMatMulTensorCore'
+const NAME_MULTI = 'ReliquaryMatMulMulti'
 
 const tiled = (f16: boolean, bias: boolean) => () =>
   `
@@ -133,6 +143,48 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 
 type Args = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }
 
+/** GEMM kernel choices, settable for benchmarks (the defaults are the fastest measured). */
+export const gemmOptions: {
+  /** Tensor-core block shape of the staged kernel; `null` keeps one subgroup per workgroup. */
+  staged: StagedConfig | null
+  /** 128 x 128 f32 kernel where K and N are multiples of 4. */
+  bigF32: boolean
+  /** Below this many 128 x 128 blocks, the f32 kernel uses 64 x 128 blocks. */
+  f32Blocks: number
+} = { staged: { bm: 128, bn: 128, sgm: 2, sgn: 4 }, bigF32: true, f32Blocks: 264 }
+
+/** Why the staged tensor-core GEMM was turned off on this device (null: it compiled). */
+export const stagedGemmProbe: { error: string | null } = { error: null }
+
+/**
+ * Compiles the staged tensor-core shaders once on the current device; where the driver rejects
+ * them, turns them off ({@link gemmOptions}.staged = null, the reason in {@link stagedGemmProbe})
+ * so every GEMM takes the one-subgroup tensor-core kernel. No-op without subgroup matrices.
+ */
+export async function probeStagedGemm(): Promise<void> {
+  const c = gemmOptions.staged
+  if (!c || !gpuCapabilities()?.subgroupMatrix) return
+  for (const e of [{ kind: 'split', outputs: 3, bias: false }, { kind: 'swiglu' }] as const) {
+    const err = await probeShader(stagedTensorCoreShader(c, e)())
+    if (err) {
+      stagedGemmProbe.error = err
+      gemmOptions.staged = null
+      return
+    }
+  }
+}
+
+/** Tile shape of the unstaged tensor-core GEMM (16x16 tiles per subgroup). */
+export const tensorCoreTiles = { m: 2, n: 4 }
+
+const uniformsOf = (m: number, n: number, k: number, widths: readonly number[]) => [
+  m,
+  n,
+  k,
+  widths[0] ?? n,
+  (widths[0] ?? n) + (widths[1] ?? 0),
+]
+
 function tiledKernel({ inputs, attrs }: Args) {
   const { a, b, bias } = inputs as Record<string, tf.TensorInfo>
   const [m, k] = a!.shape as [number, number]
@@ -148,20 +200,14 @@ function tiledKernel({ inputs, attrs }: Args) {
   })[0]!
 }
 
-/** Tile shape of the tensor-core GEMM (16x16 tiles per subgroup), settable for benchmarks. */
-export const tensorCoreTiles = { m: 2, n: 4 }
-
-function tensorCoreKernel({ inputs, attrs }: Args) {
-  const { a, b, bias } = inputs as Record<string, tf.TensorInfo>
-  const [m, k] = a!.shape as [number, number]
-  const n = attrs!.n as number
-  const { m: tm, n: tn } = tensorCoreTiles
-  const mp = Math.ceil(m / (tm * 16)) * tm * 16
-  const be = webgpuBackend()
-  const [h, inv] = runGpu(be, {
+/** A's rows as f16 scaled per row into range, padded to a multiple of `rows`, and the inverses. */
+function f16Rows(a: tf.TensorInfo, rows: number): [tf.TensorInfo, tf.TensorInfo, number] {
+  const [m, k] = a.shape as [number, number]
+  const mp = Math.ceil(m / rows) * rows
+  const [h, inv] = runGpu(webgpuBackend(), {
     key: 'tof16rows',
     code: toF16Rows,
-    inputs: [a!],
+    inputs: [a],
     // f16 elements, two per int32 slot (k is a multiple of 16).
     outputs: [
       { shape: [(mp * k) / 2], dtype: 'int32' },
@@ -170,6 +216,16 @@ function tensorCoreKernel({ inputs, attrs }: Args) {
     uniforms: [m, k],
     workgroups: [mp],
   }) as [tf.TensorInfo, tf.TensorInfo]
+  return [h, inv, mp]
+}
+
+function tensorCoreKernel({ inputs, attrs }: Args) {
+  const { a, b, bias } = inputs as Record<string, tf.TensorInfo>
+  const [m, k] = a!.shape as [number, number]
+  const n = attrs!.n as number
+  const { m: tm, n: tn } = tensorCoreTiles
+  const be = webgpuBackend()
+  const [h, inv, mp] = f16Rows(a!, tm * 16)
   const out = runGpu(be, {
     key: `matmul-tc-${tm}x${tn}-${bias !== undefined}`,
     code: tensorCore(tm, tn, bias !== undefined),
@@ -181,6 +237,50 @@ function tensorCoreKernel({ inputs, attrs }: Args) {
   be.disposeData(h.dataId)
   be.disposeData(inv.dataId)
   return out
+}
+
+/** The staged kernels: tensor cores (f16 weight) or 128 x 128 f32, split outputs or SwiGLU. */
+function multiKernel({ inputs, attrs }: Args) {
+  const { a, b, bias } = inputs as Record<string, tf.TensorInfo>
+  const [m, k] = a!.shape as [number, number]
+  const n = attrs!.n as number
+  const widths = (attrs!.widths as number[]).length ? (attrs!.widths as number[]) : [n]
+  const swiglu = attrs!.swiglu as boolean
+  const e: Epilogue = swiglu
+    ? { kind: 'swiglu' }
+    : { kind: 'split', outputs: widths.length as 1 | 2 | 3, bias: bias !== undefined }
+  const outputs = swiglu
+    ? [{ shape: [m, n / 2], dtype: 'float32' as const }]
+    : widths.map((w) => ({ shape: [m, w], dtype: 'float32' as const }))
+  const be = webgpuBackend()
+  const extra = bias ? [bias] : []
+  if (attrs!.path === 'f32') {
+    if (e.kind !== 'split') throw new Error('SwiGLU epilogue needs the tensor-core path.')
+    // 64-row blocks where 128-row ones would leave the GPU under two waves of workgroups.
+    const bm = Math.ceil(m / 128) * Math.ceil(n / 128) < gemmOptions.f32Blocks ? 64 : 128
+    const bt = attrs!.transposed === true
+    return runGpu(be, {
+      key: `matmul-big-${e.outputs}-${e.bias}-${bm}-${bt}`,
+      code: tiledF32Shader(e, bm, bt),
+      inputs: [a!, b!, ...extra],
+      outputs,
+      uniforms: uniformsOf(m, n, k, widths),
+      workgroups: [Math.ceil(m / bm), Math.ceil(n / 128)],
+    })
+  }
+  const c = gemmOptions.staged!
+  const [h, inv, mp] = f16Rows(a!, c.bm)
+  const outs = runGpu(be, {
+    key: `matmul-staged-${c.bm}x${c.bn}-${c.sgm}x${c.sgn}-${JSON.stringify(e)}`,
+    code: stagedTensorCoreShader(c, e),
+    inputs: [h, b!, inv, ...extra],
+    outputs,
+    uniforms: uniformsOf(m, n, k, widths),
+    workgroups: [mp / c.bm, n / c.bn],
+  })
+  be.disposeData(h.dataId)
+  be.disposeData(inv.dataId)
+  return outs
 }
 
 /** How a GEMM runs: f32 tiles, f16 weights unpacked to f32, or tensor cores. */
@@ -195,6 +295,26 @@ export function gemmPath(w: tf.Tensor2D | GpuF16Matrix): GemmPath {
     : 'f16-weights'
 }
 
+/** Whether an f16 weight `[rows, cols]` would run on the staged tensor-core kernel. */
+export function stagedTensorCoreFits(rows: number, cols: number): boolean {
+  const c = gemmOptions.staged
+  return (
+    c !== null &&
+    gpuCapabilities()?.subgroupMatrix === true &&
+    rows % STAGED_BK === 0 &&
+    cols % c.bn === 0
+  )
+}
+
+/** Whether {@link gpuMatMulSplit} runs this weight on a staged (fast) kernel. */
+export function stagedGemm(w: tf.Tensor2D | GpuF16Matrix): boolean {
+  if (w instanceof tf.Tensor) return gemmOptions.bigF32 && w.shape[0] % 4 === 0
+  const c = gemmOptions.staged
+  return (
+    c !== null && gemmPath(w) === 'tensor-core' && w.rows % STAGED_BK === 0 && w.cols % c.bn === 0
+  )
+}
+
 /**
  * `a · w (+ bias)` for activations `a` `[M, K]` (float32) and a weight `[K, N]`: a float32 tensor
  * (tiled f32 GEMM) or an f16 matrix (tensor cores where the device has them, else f16 weights
@@ -205,14 +325,59 @@ export function gpuMatMul(
   w: tf.Tensor2D | GpuF16Matrix,
   bias?: tf.Tensor1D,
 ): tf.Tensor2D {
+  const n = w instanceof tf.Tensor ? w.shape[1] : w.cols
+  if (stagedGemm(w) && n % 4 === 0) return gpuMatMulSplit(a, w, [n], bias)[0]!
   const path = gemmPath(w)
   const inputs: tf.NamedTensorMap = { a, b: w instanceof tf.Tensor ? w : w.data }
   if (bias) inputs.bias = bias
-  const n = w instanceof tf.Tensor ? w.shape[1] : w.cols
   if (path === 'tensor-core') {
     ensureKernel(NAME_TC, tensorCoreKernel as unknown as tf.KernelFunc)
     return tf.engine().runKernel(NAME_TC, inputs, { n }) as tf.Tensor2D
   }
   ensureKernel(NAME, tiledKernel as unknown as tf.KernelFunc)
   return tf.engine().runKernel(NAME, inputs, { n, f16: path === 'f16-weights' }) as tf.Tensor2D
+}
+
+/**
+ * `a · wtᵀ` for a float32 weight stored transposed, `wt` `[N, K]` (the 128 x 128 f32 kernel; K and
+ * N multiples of 4). For very wide weights (the output projection over the vocabulary) this layout
+ * keeps each block's weight panel contiguous. webgpu backend only.
+ */
+export function gpuMatMulTransposed(a: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
+  const [n, k] = wt.shape
+  if (k % 4 !== 0 || n % 4 !== 0 || a.shape[1] !== k)
+    throw new Error('gpuMatMulTransposed: K and N must be multiples of 4 and match.')
+  ensureKernel(NAME_MULTI, multiKernel as unknown as tf.KernelFunc)
+  const attrs = { n, widths: [n], swiglu: false, path: 'f32', transposed: true }
+  const r = tf.engine().runKernel(NAME_MULTI, { a, b: wt }, attrs) as tf.Tensor2D | tf.Tensor2D[]
+  return Array.isArray(r) ? r[0]! : r
+}
+
+/**
+ * One GEMM whose `N` columns are returned as separate tensors `[M, widths[i]]` (for example the
+ * fused q/k/v projection), on the staged kernels. With `swiglu`, `w`'s columns alternate 16 gate
+ * and 16 up columns and the result is `silu(gate) · up`, `[M, N / 2]` (tensor cores only).
+ * Needs {@link stagedGemm}`(w)`, widths that are multiples of 16 summing to N, at most 3 of them.
+ */
+export function gpuMatMulSplit(
+  a: tf.Tensor2D,
+  w: tf.Tensor2D | GpuF16Matrix,
+  widths: readonly number[],
+  bias?: tf.Tensor1D,
+  o: { swiglu?: boolean } = {},
+): tf.Tensor2D[] {
+  const n = w instanceof tf.Tensor ? w.shape[1] : w.cols
+  if (!stagedGemm(w) || widths.length > 3 || widths.reduce((s, x) => s + x, 0) !== n)
+    throw new Error('gpuMatMulSplit: weight or widths unsupported by the staged kernels.')
+  const inputs: tf.NamedTensorMap = { a, b: w instanceof tf.Tensor ? w : w.data }
+  if (bias) inputs.bias = bias
+  ensureKernel(NAME_MULTI, multiKernel as unknown as tf.KernelFunc)
+  const attrs = {
+    n,
+    widths: [...widths],
+    swiglu: o.swiglu === true,
+    path: w instanceof tf.Tensor ? 'f32' : 'tc',
+  }
+  const r = tf.engine().runKernel(NAME_MULTI, inputs, attrs) as tf.Tensor2D | tf.Tensor2D[]
+  return Array.isArray(r) ? r : [r]
 }
