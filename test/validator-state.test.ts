@@ -1,9 +1,10 @@
 // The pieces of the validator's crash-safe state directory: atomic and write-once files and
 // directories (src/_utils/atomicWrite.ts), the state file (src/validator/validatorStore.ts), the
 // local Hub's store on disk (startHubServer({ storeDir })), and a validator that resumes its window
-// number from its state directory and refuses one written by another hotkey. The full
+// number from its state directory and refuses one written by another hotkey; the local drand
+// chain kept in a file. The full
 // kill-and-restart test is test/validator-crash.test.ts.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { commit, createRepo } from '@huggingface/hub'
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createHotkey } from '../src/crypto/sr25519.js'
 import { createTargetTokenEnvironment } from '../src/demo/environment.js'
 import { createLocalBeaconChain } from '../src/drand/localBeaconChain.js'
+import { openLocalBeaconChain } from '../src/drand/openLocalBeaconChain.js'
 import { startHubServer } from '../src/hub/localHubServer.js'
 import { useBackend } from '../src/model/backend.js'
 import { loadTokenizer } from '../src/model/loadTokenizer.js'
@@ -117,8 +119,11 @@ test('the local Hub on a store directory serves the same commits and bytes after
     await first.close()
   }
   const commits = first.commits('local/policy')
+  // Let the client drop its pooled connections to the closed server before the URL is reused.
+  await new Promise((r) => setTimeout(r, 200))
   const second = await startHubServer({ storeDir, lfsThresholdBytes: 1024 })
   try {
+    expect(second.url).toBe(first.url)
     expect(second.commits('local/policy')).toEqual(commits)
     const head = commits.at(-1)!.oid
     expect(second.fileAt('local/policy', head, 'config.json')?.toString()).toBe('{"a":1}')
@@ -135,6 +140,21 @@ test('the local Hub on a store directory serves the same commits and bytes after
   } finally {
     await second.close()
   }
+})
+
+test('the local drand chain kept in a file: the same key, genesis and hash after a restart', async () => {
+  const path = join(dir, 'drand', 'drand-local.json')
+  const first = await openLocalBeaconChain({ path, periodSeconds: 2 })
+  expect((await stat(path)).mode & 0o777).toBe(0o600)
+  const second = await openLocalBeaconChain({ path, periodSeconds: 2 })
+  expect(second.info).toEqual(first.info)
+  expect(second.rawBeacon(5)).toEqual(first.rawBeacon(5))
+  await expectRejectCode(openLocalBeaconChain({ path, periodSeconds: 3 }), 'STATE_INVALID')
+  const fresh = await openLocalBeaconChain({
+    path: join(dir, 'drand', 'other.json'),
+    periodSeconds: 2,
+  })
+  expect(fresh.info.hash).not.toBe(first.info.hash)
 })
 
 describe('createValidator with a stateDir', () => {

@@ -91,10 +91,10 @@ async function writeAll(
 }
 
 /** Writes `data` to a new temporary file next to `path` and flushes it; returns its name. */
-async function writeTemp(path: string, data: Uint8Array | string): Promise<string> {
+async function writeTemp(path: string, data: Uint8Array | string, mode = 0o666): Promise<string> {
   await mkdir(dirname(path), { recursive: true })
   const tmp = tempNameFor(path)
-  const fh = await open(tmp, 'wx')
+  const fh = await open(tmp, 'wx', mode)
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
     const half = bytes.length >> 1
@@ -114,9 +114,14 @@ async function writeTemp(path: string, data: Uint8Array | string): Promise<strin
  *
  * @param path - The destination.
  * @param data - The new content.
+ * @param mode - File mode of a new file (before the umask). @default 0o666
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = await writeTemp(path, data)
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  mode?: number,
+): Promise<void> {
+  const tmp = await writeTemp(path, data, mode)
   try {
     await rename(tmp, path)
   } catch (e) {

@@ -134,11 +134,18 @@ miner against it.`,
       description:
         'Model repo to publish to (namespace/name); with a Hub URL, token from env HF_TOKEN',
     },
+    'state-dir': {
+      type: 'string',
+      arg: 'DIR',
+      defaultText: '--archive-dir',
+      description:
+        'State directory (archives, checkpoints, trainer state; local Hub and drand chain): a restarted validator resumes from it',
+    },
     'archive-dir': {
       type: 'string',
       arg: 'DIR',
       default: 'reliquary-validator',
-      description: 'Window archives and saved checkpoints',
+      description: 'Same as --state-dir (its earlier name; archives keep their place in it)',
     },
     host: { type: 'string', arg: 'H', default: '127.0.0.1', description: 'Listen address' },
     port: {

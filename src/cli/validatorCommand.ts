@@ -1,9 +1,9 @@
 // `reliquary validator`: thin option parsing over runValidator.
 import { mkdir } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { BeaconSource } from '../drand/beacon.js'
 import { createHttpBeaconSource } from '../drand/httpBeaconSource.js'
-import { createLocalBeaconChain } from '../drand/localBeaconChain.js'
+import { openLocalBeaconChain } from '../drand/openLocalBeaconChain.js'
 import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
 import { useBackend } from '../model/backend.js'
 import type { ValidatorCompute } from '../validator/worker/startModelWorker.js'
@@ -59,7 +59,7 @@ function checkValidatorOptions(values: ValidatorArgs) {
     usage('--compute must be worker or in-process.')
   if (compute === 'worker' && backend !== 'wasm' && backend !== 'cpu')
     usage('--compute worker needs --backend wasm or cpu.')
-  const archiveDir = resolve(values['archive-dir'])
+  const stateDir = resolve(values['state-dir'] ?? values['archive-dir'])
   return {
     demo,
     port,
@@ -71,17 +71,25 @@ function checkValidatorOptions(values: ValidatorArgs) {
     hfToken,
     backend,
     compute: compute as ValidatorCompute,
-    archiveDir,
+    stateDir,
   }
 }
 
-/** The profile and beacon source: a local BLS chain (genesis two rounds ago) or the quicknet relays. */
-function drandFor(
+/**
+ * The profile and beacon source: a local BLS chain kept in the state directory (new: genesis two
+ * rounds ago) or the quicknet relays.
+ */
+async function drandFor(
   demo: boolean,
   kind: 'local' | 'relays',
-  period: number,
+  o: { period: number; stateDir: string },
   relays: string[] | undefined,
-): { profile: ProtocolProfile; beacons: BeaconSource; drandLine: string; minerDrand: string } {
+): Promise<{
+  profile: ProtocolProfile
+  beacons: BeaconSource
+  drandLine: string
+  minerDrand: string
+}> {
   if (kind === 'relays') {
     return {
       profile: e3,
@@ -90,9 +98,9 @@ function drandFor(
       minerDrand: '',
     }
   }
-  const chain = createLocalBeaconChain({
-    genesisTime: Math.floor(Date.now() / 1000) - 2 * period,
-    periodSeconds: period,
+  const chain = await openLocalBeaconChain({
+    path: join(o.stateDir, 'drand-local.json'),
+    periodSeconds: o.period,
   })
   const drand = {
     genesisTime: chain.info.genesis_time,
@@ -137,10 +145,12 @@ async function hubTargetFor(
   hubArg: string | undefined,
   repoId: string | undefined,
   hfToken: string | undefined,
+  stateDir: string,
 ): Promise<{ hub: HubTarget | undefined; local: { close(): Promise<void> } | null }> {
   if (hubArg === 'local') {
     const { startHubServer } = await import('../hub/localHubServer.js')
-    const server = await startHubServer()
+    // Kept in the state directory: a restarted validator serves the same revisions at the same URL.
+    const server = await startHubServer({ storeDir: join(stateDir, 'hub') })
     const hub = {
       hubUrl: server.url,
       repoId: repoId ?? 'reliquary-local/policy',
@@ -162,7 +172,12 @@ async function hubTargetFor(
 /** One log record per validator event an operator follows (the message is today's human line). */
 function logEvent(logger: Logger, e: ValidatorEvent): void {
   const w = 'windowN' in e ? { event: e.type, window: e.windowN } : { event: e.type }
-  if (e.type === 'open')
+  if (e.type === 'resumed')
+    logger.info(
+      { ...w, checkpoint: e.checkpointN, trainer: e.trainerRestored, archives: e.archives },
+      `resumed after window ${e.windowN} · checkpoint ${e.checkpointN} · ${e.trainerRestored ? 'trainer restored' : 'policy from the base model'} · ${e.archives} archive(s) replayed`,
+    )
+  else if (e.type === 'open')
     logger.info(
       { ...w, round: e.round, checkpoint: e.checkpointN },
       `window ${e.windowN} open · drand round ${e.round} · checkpoint ${e.checkpointN}`,
@@ -211,7 +226,7 @@ export async function validatorCommand(
   const { values } = parsed
   const { logger, log, addSecret } = serviceLogger(VALIDATOR_COMMAND, parsed, write)
   const o = checkValidatorOptions(values)
-  await mkdir(o.archiveDir, { recursive: true })
+  await mkdir(o.stateDir, { recursive: true })
   await useBackend(o.backend)
   const modelDir = await modelFrom(values.model, o.demo)
   const tokenizer = await loadTokenizer(modelDir)
@@ -236,7 +251,7 @@ export async function validatorCommand(
           },
           log,
         )
-  const d = drandFor(o.demo, o.drandKind, o.period, values['drand-relay'])
+  const d = await drandFor(o.demo, o.drandKind, o, values['drand-relay'])
   const profile = hardened(d.profile, values)
   // The miner command printed for local networks repeats every option a miner must share.
   const shared = [
@@ -247,7 +262,7 @@ export async function validatorCommand(
   let localHub: { close(): Promise<void> } | null = null
   const interrupt = interruptSignal(log, 'stopping: sealing the open window and finishing it')
   try {
-    const target = await hubTargetFor(o.hubArg, values['repo-id'], o.hfToken)
+    const target = await hubTargetFor(o.hubArg, values['repo-id'], o.hfToken, o.stateDir)
     addSecret(target.hub?.accessToken)
     const hub = target.hub && {
       ...target.hub,
@@ -262,7 +277,7 @@ export async function validatorCommand(
       tokenizer,
       hotkey,
       beacons: d.beacons,
-      archiveDir: o.archiveDir,
+      stateDir: o.stateDir,
       hub,
       server: { host: values.host, port: o.port },
       compute: o.compute,
@@ -275,9 +290,7 @@ export async function validatorCommand(
           `validator ${hotkey.address} listening on ${v.url} · profile ${profile.id} · model ${modelDir}`,
         )
         log(`drand: ${d.drandLine}`)
-        log(
-          `environment: ${environment.id} (${environment.size} problems) · archives: ${o.archiveDir}`,
-        )
+        log(`environment: ${environment.id} (${environment.size} problems) · state: ${o.stateDir}`)
         log(
           hub
             ? `publishing to ${hub.hubUrl} ${hub.repoId}`

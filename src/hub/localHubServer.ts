@@ -19,6 +19,8 @@
  * tampering with stored bytes or commit titles after publishing.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRepo, modelRevision, repoExists } from './_hubRepoRoutes.js'
@@ -34,6 +36,7 @@ import {
   repoNotFound,
 } from './_localHubReply.js'
 import { createLocalHubStore, type LocalHubStore } from './_localHubStore.js'
+import { writeFileAtomicSync } from '../_utils/atomicWrite.js'
 
 /** One request the server saw. */
 export type HubRequest = { method: string; path: string; status: number | 'fault' }
@@ -86,7 +89,10 @@ export type StartHubServerOptions = {
    * (a restarted `reliquary validator --hub local` keeps its checkpoint history). @default in memory
    */
   storeDir?: string | undefined
-  /** Port to listen on (a restarted validator's local Hub keeps its URL). @default ephemeral */
+  /**
+   * Port to listen on. @default with `storeDir`, the port the store's last server used (so a
+   * restarted validator's local Hub keeps its URL and miners' `--hub-url` stays valid), else ephemeral
+   */
   port?: number | undefined
 }
 
@@ -123,12 +129,15 @@ export async function startHubServer(options: StartHubServerOptions = {}): Promi
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    server.listen(options.port ?? savedPort(options.storeDir), '127.0.0.1', () => {
       server.off('error', reject)
       resolve()
     })
   })
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const port = (server.address() as AddressInfo).port
+  base = `http://127.0.0.1:${port}`
+  if (options.storeDir !== undefined)
+    writeFileAtomicSync(join(options.storeDir, 'port'), `${port}\n`)
   return {
     url: base,
     token,
@@ -146,6 +155,17 @@ export async function startHubServer(options: StartHubServerOptions = {}): Promi
         server.close((e) => (e ? reject(e) : resolve())),
       )
     },
+  }
+}
+
+/** The port a store's last server listened on (0: none recorded). */
+function savedPort(storeDir: string | undefined): number {
+  if (storeDir === undefined) return 0
+  try {
+    const n = Number(readFileSync(join(storeDir, 'port'), 'utf8').trim())
+    return Number.isSafeInteger(n) && n > 0 && n < 65_536 ? n : 0
+  } catch {
+    return 0
   }
 }
 
