@@ -4,6 +4,7 @@
 #
 #   bash bench/demo-time.sh [BASE_REV]        (default BASE_REV: b4f1dd9, before the miner threads)
 #   WINDOWS=2 bash bench/demo-time.sh         (a quick check of the script itself)
+#   NO_BUILD=1 bash bench/demo-time.sh        (this checkout's dist/ is already built)
 #
 # Both revisions run from their own build (`node dist/cli/main.js demo`); the baseline is checked
 # out in a temporary git worktree that borrows this checkout's node_modules. Results go to
@@ -27,7 +28,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), node $(node -v)"
 
 echo "building this checkout ($(git rev-parse --short HEAD))…" >&2
-npx tsup --silent 1>&2
+[ "${NO_BUILD:-}" = 1 ] || npx tsup --silent 1>&2
 echo "building the baseline $BASE in $WT…" >&2
 git worktree add --detach "$WT" "$BASE" >/dev/null 2>&1
 ln -s "$ROOT/node_modules" "$WT/node_modules"
@@ -38,7 +39,7 @@ run() { # label dir
   log="bench/out/demo-time-$STAMP-$label.log"
   before="$(load)"
   t0="$(date +%s.%N)"
-  (cd "$dir" && node dist/cli/main.js demo --windows "$WINDOWS" --out "$(mktemp -d)/") >"$log" 2>&1
+  (cd "$dir" && node dist/cli/main.js demo --windows "$WINDOWS" --out "$(mktemp -d)/report.html") >"$log" 2>&1
   t1="$(date +%s.%N)"
   after="$(load)"
   local secs
