@@ -1,6 +1,6 @@
-// Drives test/_crashValidator.ts in child processes for test/validator-crash.test.ts and
-// bench/validator-crash.ts: bundles it once (esbuild, node_modules left external, so each restart
-// is one file to load), runs it uninterrupted, and runs it under a kill schedule.
+// Drives test/_crashValidator.ts in child processes for test/validator-crash.test.ts: bundles it
+// once (esbuild; only TF.js left external, so each restart loads few files), runs it
+// uninterrupted, and runs it under a kill schedule.
 import { spawn } from 'node:child_process'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'

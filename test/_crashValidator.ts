@@ -1,4 +1,4 @@
-// The child process of test/validator-crash.test.ts (and bench/validator-crash.ts): a
+// The child process of test/validator-crash.test.ts: a
 // deterministic multi-window validator run on its state directory, meant to be SIGKILLed and
 // restarted. Everything an uninterrupted run depends on is a function of the window number: a
 // virtual clock that jumps to a fixed time before each window (so window n always opens on the

@@ -5,8 +5,7 @@
 // times, parked inside the atomic writes of staged and final archives, checkpoints and the state
 // file, or at random times, and restarted each time. Between lives no file may be torn; at the end
 // the archives, the EMA, the checkpoint chain and the trainer state must equal an uninterrupted
-// run's, and no prompt or rollout may have been accepted twice. The longer version is
-// bench/validator-crash.ts.
+// run's, and no prompt or rollout may have been accepted twice.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
