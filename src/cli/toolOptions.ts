@@ -74,6 +74,8 @@ The demo profile is e3 with a few numbers changed (listed in the summary); every
     },
     chain: {
       type: 'boolean',
+      // Not RELIQUARY_CHAIN: that names the validator's and miner's node URL.
+      env: 'RELIQUARY_DEMO_CHAIN',
       description:
         "Also run a local subtensor chain (chopsticks, a dev dependency): registration at admission, EMA weights set at each epoch's lead and read back",
     },

@@ -45,6 +45,7 @@ export {
   stagedGemmProbe,
   tensorCoreTiles,
   type GemmPath,
+  type StagedConfig,
 } from './matmul.js'
 export { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
 export { gpuTokenStats } from './tokenStats.js'

@@ -21,6 +21,8 @@ import {
   tiledF32Shader,
 } from './_gemmStaged.js'
 
+export type { StagedConfig }
+
 const NAME = 'ReliquaryMatMul'
 const NAME_TC = 'ReliquaryMatMulTensorCore'
 const NAME_MULTI = 'ReliquaryMatMulMulti'
