@@ -28,6 +28,8 @@ const { netuid } = DEMO_CHAIN
 let dir: string
 let node: LocalSubtensor
 let admin: ApiPromise
+/** Demo windows: weights are set at boot and after each window, at the next epoch's lead. */
+const WINDOWS = 2
 let demo: RunDemoReturnType
 const demoLines: string[] = []
 const children: ChildProcess[] = []
@@ -38,7 +40,7 @@ beforeAll(async () => {
   admin = await adminApi(node.url)
   demo = await runDemo({
     chain: { url: node.url },
-    windows: 1,
+    windows: WINDOWS,
     miners: ['frontier'],
     evalPrompts: 0,
     out: join(dir, 'report.html'),
@@ -65,14 +67,22 @@ describe('reliquary demo --chain', () => {
     const c = demo.chain!
     expect(c).not.toBeNull()
     expect(c.specVersion).toBe(103)
-    // At boot (all to the burn uid), then after window 1 at the next epoch's lead.
+    // At boot (all to the burn uid), then after each window at the next epoch's lead.
     expect(demoLines.find((l) => l.startsWith('chain: boot: weights set'))).toMatch(
       /\(uids 0; u16 65535\)$/,
     )
-    expect(c.sets).toBe(2)
-    const second = demoLines.find((l) => l.startsWith('chain: window 1: weights set'))
-    const before = Number(/, (\d+) block\(s\) before epoch/.exec(second ?? '')?.[1])
-    expect(before).toBeLessThanOrEqual(DEMO_CHAIN.leadBlocks)
+    expect(c.sets).toBe(WINDOWS + 1)
+    const epochs: number[] = []
+    for (let w = 1; w <= WINDOWS; w++) {
+      const line = demoLines.find((l) => l.startsWith(`chain: window ${w}: weights set`))
+      const m = /, (\d+) block\(s\) before epoch (\d+)/.exec(line ?? '')
+      expect(m, `window ${w}'s weights line`).not.toBeNull()
+      expect(Number(m![1])).toBeLessThanOrEqual(DEMO_CHAIN.leadBlocks)
+      epochs.push(Number(m![2]))
+    }
+    // One set per epoch: each window's weights went out before a later epoch than the last.
+    expect(epochs).toEqual([...epochs].sort((a, b) => a - b))
+    expect(new Set(epochs).size).toBe(WINDOWS)
     // uids ascending: the burn uid (the validator, uid 0) and the miner (uid 1), u16 max-upscaled.
     const frontier = demo.miners[0]!
     expect(c.rows.map((r) => r.uid)).toEqual([0, 1])
