@@ -25,7 +25,8 @@ export const SERVICE_OPTIONS = {
   },
 } as const satisfies Record<string, OptionDecl>
 
-const BACKEND = {
+/** The `--backend` option every model command shares. @internal */
+export const BACKEND = {
   type: 'string',
   arg: 'B',
   choices: ['wasm', 'cpu', 'webgpu', 'tensorflow'],

@@ -1,18 +1,11 @@
 // The options of the one-shot commands (conformance, demo, verify, manifest verify, bench), declared
 // once for flags, environment variables and help. No model code: `--help` stays fast.
 import { defineCommand, type OptionDecl } from './_options.js'
+import { BACKEND } from './networkOptions.js'
 
 const JSON_OUTPUT = {
   type: 'boolean',
   description: 'Machine-readable output',
-} as const satisfies OptionDecl
-
-const BACKEND = {
-  type: 'string',
-  arg: 'B',
-  choices: ['wasm', 'cpu', 'webgpu', 'tensorflow'],
-  default: 'wasm',
-  description: 'TensorFlow.js backend: wasm, cpu, webgpu, tensorflow',
 } as const satisfies OptionDecl
 
 /** The benchmarks `reliquary bench` runs. @internal */

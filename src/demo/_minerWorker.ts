@@ -4,8 +4,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { describeError } from '../_utils/describeError.js'
 import { useBackend, type BackendName } from '../model/backend.js'
-import { loadModelConfig } from '../model/parseModelConfig.js'
-import { loadTokenizer } from '../model/loadTokenizer.js'
 import type { Miner, MinerLogEntry } from '../miner/types.js'
 import {
   buildDemoMiner,
@@ -13,7 +11,7 @@ import {
   type DemoMinerShared,
   type DemoMinerSpec,
 } from './_buildDemoMiner.js'
-import { createTargetTokenEnvironment } from './environment.js'
+import { loadDemoEnvironment } from './loadDemoEnvironment.js'
 import { createDemoProfile } from './profile.js'
 
 /** What the demo's thread hands a miner thread at start. @internal */
@@ -84,11 +82,7 @@ async function setUp(
 ): Promise<{ miner: Miner; quota: number }> {
   const { shared } = data
   await useBackend(data.backend)
-  const tokenizer = await loadTokenizer(shared.modelDir)
-  const modelConfig = await loadModelConfig(shared.modelDir)
-  const environment = createTargetTokenEnvironment({
-    tokenizer,
-    vocabSize: modelConfig.vocabSize,
+  const { environment } = await loadDemoEnvironment(shared.modelDir, {
     seed: shared.seed,
     size: data.environmentSize,
   })

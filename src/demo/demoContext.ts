@@ -7,13 +7,12 @@ import { join, resolve } from 'node:path'
 import { createLocalBeaconChain, type LocalBeaconChain } from '../drand/localBeaconChain.js'
 import { startHubServer, type HubServer } from '../hub/localHubServer.js'
 import { useBackend } from '../model/backend.js'
-import { loadModelConfig } from '../model/parseModelConfig.js'
-import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
+import type { ModelTokenizer } from '../model/loadTokenizer.js'
 import { e3, type ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { bundledModelDir } from './bundledModel.js'
 import { DEMO_DEFAULTS, type DemoConfig, type DemoMinerKind } from './demoOptions.js'
-import { createTargetTokenEnvironment } from './environment.js'
+import { loadDemoEnvironment } from './loadDemoEnvironment.js'
 import { profileChanges } from './profileChanges.js'
 import { createDemoProfile } from './profile.js'
 
@@ -65,11 +64,7 @@ export type DemoContext = {
 export async function prepareDemo(config: DemoConfig): Promise<DemoContext> {
   await useBackend(config.backend)
   const modelDir = resolve(config.modelDir ?? bundledModelDir())
-  const tokenizer = await loadTokenizer(modelDir)
-  const modelConfig = await loadModelConfig(modelDir)
-  const environment = createTargetTokenEnvironment({
-    tokenizer,
-    vocabSize: modelConfig.vocabSize,
+  const { tokenizer, environment } = await loadDemoEnvironment(modelDir, {
     seed: config.seed,
     size: DEMO_DEFAULTS.environmentSize,
   })
