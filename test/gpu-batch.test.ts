@@ -21,15 +21,13 @@ import {
 import { loadModel, type CausalLM } from '../src/model/index.js'
 import { verifyCommand } from '../src/cli/verify.js'
 import { filesWith, modelDir } from './_vectors.js'
-import { setUpWebGpu } from './_webgpu.js'
+import { maxAbs, webGpuTests } from './_webgpu.js'
 
-const ready = await setUpWebGpu()
+const ready = await webGpuTests()
 const file = filesWith('proofs').find(({ doc }) => modelDir(doc))
-let start = 0
 let model: CausalLM
 let gm: GpuModel
 beforeAll(async () => {
-  start = tf.memory().numTensors
   if (!ready || !file) return
   model = await loadModel(modelDir(file.doc)!)
   gm = await prepareGpuModel(model, { precision: 'f32' })
@@ -37,14 +35,7 @@ beforeAll(async () => {
 afterAll(() => {
   gm?.dispose()
   model?.dispose()
-  if (ready) expect(tf.memory().numTensors).toBe(start)
 })
-
-const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
-}
 
 describe.skipIf(!ready || !file)('batched gpu evaluation', () => {
   const doc = file?.doc ?? {}
@@ -212,6 +203,22 @@ describe.skipIf(!ready || !file)('reliquary verify on the webgpu backend', () =>
       expect((await run(honest, 'f32', 'e1')).accepted).toBe(p.verify_self.all_passed)
       expect((await run(write('attack.json', a), 'f32', 'e1')).accepted).toBe(a.all_passed)
       expect((await run(honest, 'f16', 'e3')).accepted).toBe(true)
+      // Several bare commits in one file: evaluated together, each judged as on its own.
+      const both = join(dir, 'both.json')
+      const commitOf = (x: { tokens: number[]; commitments: number[] }) => ({
+        tokens: x.tokens,
+        commitments: x.commitments.map((sketch) => ({ sketch })),
+      })
+      writeFileSync(
+        both,
+        JSON.stringify({ rollouts: [p, a, p].map((x) => ({ commit: commitOf(x) })) }),
+      )
+      const many = await run(both, 'f32', 'e1')
+      expect(many.rollouts.map((r) => r.accepted)).toEqual([
+        p.verify_self.all_passed,
+        a.all_passed,
+        p.verify_self.all_passed,
+      ])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

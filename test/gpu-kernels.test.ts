@@ -4,7 +4,7 @@
  * subgroup matrices and is checked by bench/gpu instead.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import {
   gemmPath,
   gpuAddRmsNorm,
@@ -19,16 +19,9 @@ import {
   toGpuF16,
 } from '../src/gpu/index.js'
 import { expectRejectCode } from './_errors.js'
-import { relL2, setUpWebGpu } from './_webgpu.js'
+import { relL2, webGpuTests } from './_webgpu.js'
 
-const ready = await setUpWebGpu()
-let start = 0
-beforeAll(() => {
-  start = tf.memory().numTensors
-})
-afterAll(() => {
-  if (ready) expect(tf.memory().numTensors).toBe(start)
-})
+const ready = await webGpuTests()
 
 async function close(got: tf.Tensor, ref: tf.Tensor, tol: number) {
   expect(got.shape).toEqual(ref.shape)

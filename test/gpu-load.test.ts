@@ -5,7 +5,7 @@
  * over the limit before any allocation. CI runs it on software Vulkan.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import {
   estimateGpuModelBytes,
   loadGpuModel,
@@ -14,17 +14,10 @@ import {
 } from '../src/gpu/index.js'
 import { loadModel, loadModelConfig } from '../src/model/index.js'
 import { filesWith, modelDir } from './_vectors.js'
-import { relL2, setUpWebGpu } from './_webgpu.js'
+import { maxAbs, relL2, webGpuTests } from './_webgpu.js'
 
-const ready = await setUpWebGpu()
+const ready = await webGpuTests()
 const files = filesWith('forward').filter(({ doc }) => modelDir(doc))
-let start = 0
-beforeAll(() => {
-  start = tf.memory().numTensors
-})
-afterAll(() => {
-  if (ready) expect(tf.memory().numTensors).toBe(start)
-})
 
 async function run(gm: GpuModel, tokens: number[]) {
   const hidden = gm.forwardHidden(tokens)
@@ -32,12 +25,6 @@ async function run(gm: GpuModel, tokens: number[]) {
   const [h, l] = await Promise.all([hidden.data(), logits.data()])
   tf.dispose([hidden, logits])
   return { h, l }
-}
-
-const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
 }
 
 describe.skipIf(!ready).each(files)('loadGpuModel on $file', ({ file, doc }) => {

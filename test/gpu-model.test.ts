@@ -15,17 +15,10 @@ import {
 } from '../src/gpu/index.js'
 import { loadModel, type CausalLM } from '../src/model/index.js'
 import { filesWith, modelDir } from './_vectors.js'
-import { relL2, setUpWebGpu } from './_webgpu.js'
+import { relL2, webGpuTests } from './_webgpu.js'
 
-const ready = await setUpWebGpu()
+const ready = await webGpuTests()
 const files = filesWith('forward').filter(({ doc }) => modelDir(doc))
-let start = 0
-beforeAll(() => {
-  start = tf.memory().numTensors
-})
-afterAll(() => {
-  if (ready) expect(tf.memory().numTensors).toBe(start)
-})
 
 describe.skipIf(!ready).each(files)('$file on the gpu kernels', ({ doc }) => {
   let model: CausalLM

@@ -90,6 +90,7 @@ export async function verifyCommand(o: {
   try {
     const out: (CliRolloutVerdict | undefined)[] = commits.map(() => undefined)
     const signed: { index: number; p: Omit<VerifyRolloutParameters, 'model' | 'profile'> }[] = []
+    const unsigned: { index: number; commit: LooseCommit | null | undefined }[] = []
     for (const [index, c] of commits.entries()) {
       const commit = c as LooseCommit | null | undefined
       const randomness = randomnessOf(commit)
@@ -100,10 +101,14 @@ export async function verifyCommand(o: {
           index,
           p: { commit, minerHotkey: hotkey, randomness, promptTokens: tokens.slice(0, P) },
         })
-        continue
-      }
-      out[index] = { ...(await grailOnly(commit, randomness, evaluator, profile)), index }
+      } else unsigned.push({ index, commit })
     }
+    const bare = await grailOnly(
+      unsigned.map((u) => ({ commit: u.commit, randomness: randomnessOf(u.commit) })),
+      evaluator,
+      profile,
+    )
+    for (const [j, { index }] of unsigned.entries()) out[index] = { ...bare[j]!, index }
     const verdicts = await verifyRollouts({
       rollouts: signed.map((s) => s.p),
       model: evaluator,
@@ -153,16 +158,27 @@ async function openEvaluator(o: {
   return { evaluator: gpu.createGpuRolloutEvaluator(gm), dispose: () => gm.dispose() }
 }
 
-/** Unsigned commit: GRAIL against the local model only. */
+/**
+ * Unsigned commits: GRAIL against the local model only, every well-formed commit in one batched
+ * evaluation (`evaluateBatch` where the evaluator has it, one `evaluate` per commit otherwise).
+ */
 async function grailOnly(
-  commit: LooseCommit | null | undefined,
-  randomness: string,
+  items: readonly { commit: LooseCommit | null | undefined; randomness: string }[],
   evaluator: RolloutEvaluator,
   profile: ProtocolProfile,
-): Promise<Omit<CliRolloutVerdict, 'index'>> {
-  const tokens = commit?.tokens
-  const commitments = commit?.commitments
-  if (!Array.isArray(tokens) || !Array.isArray(commitments))
+): Promise<Omit<CliRolloutVerdict, 'index'>[]> {
+  type Commitments = Parameters<typeof verifySketch>[0]['commitments']
+  const live: { i: number; tokens: number[]; commitments: Commitments; randomness: string }[] = []
+  const out: Omit<CliRolloutVerdict, 'index'>[] = items.map(({ commit, randomness }, i) => {
+    const tokens = commit?.tokens
+    const commitments = commit?.commitments
+    if (Array.isArray(tokens) && Array.isArray(commitments))
+      live.push({
+        i,
+        tokens: tokens as number[],
+        commitments: commitments as Commitments,
+        randomness,
+      })
     return {
       accepted: false,
       reason: 'bad_schema',
@@ -170,26 +186,41 @@ async function grailOnly(
       sketchDiffMax: null,
       passed: null,
     }
-  const rows = challengeIndices({ tokens, randomness, profile })
-  const ev = await evaluator.evaluate(tokens, {
-    hiddenRows: rows,
-    temperature: profile.sampling.temperature,
   })
-  const v = verifySketch({
-    tokens,
-    commitments,
-    randomness,
-    hidden: ev.hidden,
-    hiddenRows: 'challenges',
-    profile,
-  })
-  return {
-    accepted: v.valid,
-    reason: v.valid ? null : 'grail_fail',
-    detail: 'signature not checked (no miner hotkey)',
-    sketchDiffMax: v.sketchDiffMax,
-    passed: `${v.passed}/${v.checked}`,
+  const temperature = profile.sampling.temperature
+  const requests = live.map((l) => ({
+    tokens: l.tokens,
+    hiddenRows: challengeIndices({ tokens: l.tokens, randomness: l.randomness, profile }),
+  }))
+  const evs = evaluator.evaluateBatch
+    ? requests.length > 0
+      ? await evaluator.evaluateBatch(requests, { temperature })
+      : []
+    : await sequential(requests, (r) => evaluator.evaluate(r.tokens, { ...r, temperature }))
+  for (const [j, l] of live.entries()) {
+    const v = verifySketch({
+      tokens: l.tokens,
+      commitments: l.commitments,
+      randomness: l.randomness,
+      hidden: evs[j]!.hidden,
+      hiddenRows: 'challenges',
+      profile,
+    })
+    out[l.i] = {
+      accepted: v.valid,
+      reason: v.valid ? null : 'grail_fail',
+      detail: 'signature not checked (no miner hotkey)',
+      sketchDiffMax: v.sketchDiffMax,
+      passed: `${v.passed}/${v.checked}`,
+    }
   }
+  return out
+}
+
+async function sequential<T, U>(xs: readonly T[], fn: (x: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = []
+  for (const x of xs) out.push(await fn(x))
+  return out
 }
 
 /** `reliquary manifest verify`: a reference manifest (`/checkpoint`) or a custody manifest, from a file or URL. */
