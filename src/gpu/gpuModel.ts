@@ -10,6 +10,7 @@ import type { ModelConfig } from '../model/parseModelConfig.js'
 import type { RolloutEvaluator } from '../rollout/verifyRollout.js'
 import type { RolloutScores } from '../rollout/scores.js'
 import { gpuCausalAttention } from './attention.js'
+import { withGpuModelParts } from './_gpuModelParts.js'
 import { gpuEvaluateRollouts } from './evaluateRollouts.js'
 import { gpuRope, gpuSwiGlu } from './elementwise.js'
 import { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
@@ -113,7 +114,7 @@ export function createGpuModel(p: {
 }): GpuModel {
   const run = (sequences: readonly (readonly number[])[]) =>
     forward(p.config, p.rope, p.weights, sequences)
-  return {
+  return withGpuModelParts(p, {
     config: p.config,
     model: p.model,
     precision: p.precision,
@@ -130,7 +131,7 @@ export function createGpuModel(p: {
     },
     logits: (hidden) => matMul(hidden, p.weights.lmHead),
     dispose: p.dispose,
-  }
+  })
 }
 
 const LINEARS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const

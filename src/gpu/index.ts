@@ -27,6 +27,10 @@ export {
   type GpuPrecision,
   type GpuRolloutEvaluation,
 } from './gpuModel.js'
+export {
+  gpuGenerateBatch,
+  type GpuGenerateBatchOptions,
+} from './generateBatch.js'
 export { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
 export {
   estimateGpuModelBytes,

@@ -1,0 +1,398 @@
+/**
+ * Batched autoregressive generation on the gpu kernels: many sequences at once, their keys and
+ * values cached on the GPU, the next token chosen on the GPU, only token ids (and their raw
+ * log-probabilities) read back.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { createRng } from '../_utils/rng.js'
+import { ReliquaryError, invalidArgument } from '../errors/base.js'
+import type { GenerateResult } from '../model/generate.js'
+import { gpuCapabilities } from './device.js'
+import { gpuRope, gpuSwiGlu } from './elementwise.js'
+import type { GpuModel, GpuWeight, GpuWeights } from './gpuModel.js'
+import { gpuModelParts } from './_gpuModelParts.js'
+import {
+  cacheAttention,
+  createKvCache,
+  disposeKvCache,
+  type KvCache,
+  kvCacheBytes,
+  writeKvCache,
+} from './_kvCache.js'
+import { gpuMatMul, gpuMatMulSplit } from './matmul.js'
+import { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
+import { sampleRows } from './_sampleRows.js'
+
+/** Options of {@link gpuGenerateBatch}. */
+export type GpuGenerateBatchOptions = {
+  /** Most new tokens per sequence (the EOS token counts): one number for all, or one each. */
+  maxNewTokens: number | readonly number[]
+  /** Softmax temperature; 0 means greedy argmax (lowest id wins ties). @default 1 */
+  temperature?: number | undefined
+  /** Nucleus mass; only 1 (off) is supported on the GPU. @default 1 */
+  topP?: number | undefined
+  /** Top-k; only 0 (off) is supported on the GPU. @default 0 */
+  topK?: number | undefined
+  /** One PRNG seed (safe integer) per sequence, as `generate`'s `seed`. @default random */
+  seeds?: readonly number[] | undefined
+  /** Stop a sequence after the first of these ids, keeping it. @default the model's */
+  eosTokenIds?: readonly number[] | undefined
+  /** Aborts between steps; `signal.reason` is thrown and everything is freed. */
+  signal?: AbortSignal | undefined
+  /**
+   * Decode steps between readbacks of the chosen ids (finished sequences leave the batch at a
+   * readback). @default 8
+   */
+  syncEvery?: number | undefined
+  /** Prompt rows per cache-filling forward. @default 4096 */
+  prefillRows?: number | undefined
+}
+
+type Ctx = {
+  gm: GpuModel
+  w: GpuWeights
+  cache: KvCache
+  cos: tf.Tensor2D
+  sin: tf.Tensor2D
+}
+
+/** Matrix product by a possibly split weight, bias added once (as the forward does). */
+function matMul(x: tf.Tensor2D, w: GpuWeight, b?: tf.Tensor1D): tf.Tensor2D {
+  if (w instanceof tf.Tensor || w.kind === 'f16') return gpuMatMul(x, w, b)
+  return tf.tidy(() => {
+    const y = tf.concat(
+      w.parts.map((p) => matMul(x, p)),
+      1,
+    )
+    return b ? tf.add(y, b) : y
+  })
+}
+
+/**
+ * The decoder over R token rows at (`slot`, `pos`): each row's keys/values are written to the
+ * cache, then each row attends to its sequence's positions `0 … pos`. Returns final-norm hidden
+ * rows `[R, d]` (the caller's tidy owns them).
+ */
+function rowsForward(c: Ctx, ids: tf.Tensor1D, slot: tf.Tensor1D, pos: tf.Tensor1D): tf.Tensor2D {
+  const cfg = c.gm.config
+  const layers = c.w.layers
+  const R = ids.shape[0]
+  const [H, KV, hd, eps] = [cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps]
+  const scale = 1 / Math.sqrt(hd)
+  const cos = tf.gather(c.cos, pos)
+  const sin = tf.gather(c.sin, pos)
+  let x: tf.Tensor2D = c.w.embedRows(ids)
+  let h = gpuRmsNorm(x, layers[0]!.inputNorm, eps)
+  layers.forEach((l, i) => {
+    const next = tf.tidy(() => {
+      const [q2, k2, v2] = l.qkv
+        ? gpuMatMulSplit(h, l.qkv.w, l.qkv.widths, l.qkv.b)
+        : [matMul(h, l.q.w, l.q.b), matMul(h, l.k.w, l.k.b), matMul(h, l.v.w, l.v.b)]
+      let q = tf.reshape(q2!, [R, H, hd]) as tf.Tensor3D
+      let k = tf.reshape(k2!, [R, KV, hd]) as tf.Tensor3D
+      const v = tf.reshape(v2!, [R, KV, hd]) as tf.Tensor3D
+      if (l.qNorm) q = gpuRmsNorm(q, l.qNorm, eps)
+      if (l.kNorm) k = gpuRmsNorm(k, l.kNorm, eps)
+      q = gpuRope(q, cos, sin)
+      k = gpuRope(k, cos, sin)
+      writeKvCache(c.cache, i, k, v, slot, pos)
+      const attn = cacheAttention(c.cache, i, q, slot, pos, scale)
+      const [x1, h2] = gpuAddRmsNorm(x, matMul(attn, l.o.w, l.o.b), l.postAttentionNorm, eps)
+      const act = l.gateUp
+        ? gpuMatMulSplit(h2, l.gateUp, [l.gateUp.cols], undefined, { swiglu: true })[0]!
+        : gpuSwiGlu(matMul(h2, l.gate.w, l.gate.b), matMul(h2, l.up.w, l.up.b))
+      const norm = layers[i + 1]?.inputNorm ?? c.w.finalNorm
+      const [x2, hn] = gpuAddRmsNorm(x1, matMul(act, l.down.w, l.down.b), norm, eps)
+      return { x: x2, h: hn }
+    })
+    x.dispose()
+    h.dispose()
+    x = next.x
+    h = next.h
+  })
+  x.dispose()
+  return h
+}
+
+type Checked = {
+  maxNew: number[]
+  temperature: number
+  seeds: number[]
+  eos: Set<number>
+  syncEvery: number
+  prefillRows: number
+  signal: AbortSignal | undefined
+}
+
+function checkOptions(
+  gm: GpuModel,
+  prompts: readonly (readonly number[])[],
+  o: GpuGenerateBatchOptions,
+): Checked {
+  const B = prompts.length
+  if (B === 0) throw invalidArgument('prompts', 'at least one prompt', B)
+  for (const [i, p] of prompts.entries()) gm.assertTokens(p, `prompts[${i}]`)
+  const maxNew =
+    typeof o.maxNewTokens === 'number'
+      ? prompts.map(() => o.maxNewTokens as number)
+      : [...o.maxNewTokens]
+  if (maxNew.length !== B || !maxNew.every((n) => Number.isSafeInteger(n) && n >= 1))
+    throw invalidArgument('maxNewTokens', 'a positive integer (or one per prompt)', o.maxNewTokens)
+  const temperature = o.temperature ?? 1
+  if (!Number.isFinite(temperature) || temperature < 0)
+    throw invalidArgument('temperature', 'a finite number ≥ 0', temperature)
+  if ((o.topP ?? 1) !== 1 || (o.topK ?? 0) !== 0)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      'gpuGenerateBatch samples with top-p 1 and top-k 0 only.',
+      {
+        hints: ['Use generate() from reliquary/model for top-p or top-k sampling.'],
+      },
+    )
+  const seeds = o.seeds ? [...o.seeds] : prompts.map(() => Math.floor(Math.random() * 2 ** 32))
+  if (seeds.length !== B || !seeds.every((s) => Number.isSafeInteger(s)))
+    throw invalidArgument('seeds', 'one safe integer per prompt', o.seeds)
+  const eos = new Set(o.eosTokenIds ?? gm.config.eosTokenIds)
+  for (const id of eos)
+    if (!Number.isInteger(id)) throw invalidArgument('eosTokenIds', 'integer token ids', id)
+  const syncEvery = o.syncEvery ?? 8
+  if (!Number.isSafeInteger(syncEvery) || syncEvery < 1)
+    throw invalidArgument('syncEvery', 'a positive integer', syncEvery)
+  const prefillRows = o.prefillRows ?? 4096
+  if (!Number.isSafeInteger(prefillRows) || prefillRows < 1)
+    throw invalidArgument('prefillRows', 'a positive integer', prefillRows)
+  const longest = Math.max(...prompts.map((p) => p.length)) + Math.max(...maxNew)
+  if (longest > gm.config.maxPositionEmbeddings)
+    throw invalidArgument(
+      'maxNewTokens',
+      `prompt + new tokens ≤ ${gm.config.maxPositionEmbeddings}`,
+      longest,
+    )
+  return { maxNew, temperature, seeds, eos, syncEvery, prefillRows, signal: o.signal }
+}
+
+/** The first token of every sequence: its prompt written to the cache, chunk by chunk. */
+function prefill(
+  c: Ctx,
+  prompts: readonly (readonly number[])[],
+  us: tf.Tensor1D,
+  k: Checked,
+  steps: number,
+): tf.Tensor1D[] {
+  const out: tf.Tensor1D[] = []
+  let b0 = 0
+  while (b0 < prompts.length) {
+    let b1 = b0 + 1
+    let rows = prompts[b0]!.length
+    while (b1 < prompts.length && rows + prompts[b1]!.length <= k.prefillRows)
+      rows += prompts[b1++]!.length
+    const part = prompts.slice(b0, b1)
+    const first = b0
+    out.push(
+      ...tf.tidy(() => {
+        const slots = part.flatMap((p, j) => p.map(() => first + j))
+        const ids = tf.tensor1d(Int32Array.from(part.flat()), 'int32')
+        const slot = tf.tensor1d(Int32Array.from(slots), 'int32')
+        const pos = tf.tensor1d(Int32Array.from(part.flatMap((p) => p.map((_, t) => t))), 'int32')
+        const hidden = rowsForward(c, ids, slot, pos)
+        const last: number[] = []
+        for (const p of part) last.push((last.at(-1) ?? -1) + p.length)
+        const logits = c.gm.logits(tf.gather(hidden, tf.tensor1d(last, 'int32')))
+        const seq = tf.tensor1d(Int32Array.from(part.map((_, j) => first + j)), 'int32')
+        return sampleRows(logits, us, seq, { steps, step: 0, temperature: k.temperature })
+      }),
+    )
+    b0 = b1
+  }
+  return out
+}
+
+/**
+ * Generates a completion for each prompt in one batch on the GPU. The prompts' keys and values go
+ * to a cache preallocated on the GPU (`[sequences, longest prompt + most new tokens]` per layer;
+ * f16 when the model's precision is `f16`, float32 otherwise); each decode step runs the decoder
+ * once over one row per unfinished sequence, at that sequence's own position, attending to its
+ * own cache. The next token is chosen on the GPU: the argmax at temperature 0, otherwise a draw
+ * from the softmax at `temperature` with the uniforms of a per-sequence `createRng(seed)` stream —
+ * the same draw `generate` makes with the same seed (top-p 1, top-k 0; the protocol profiles'
+ * sampling), up to float32 rounding of the cumulative sum. Only the chosen ids and their raw
+ * log-probabilities are read back, every `syncEvery` steps; a sequence ends at its first EOS id
+ * (kept) or after its `maxNewTokens`.
+ *
+ * As with `generate`, cached decoding adds float32 rounding differences against one full forward
+ * over the finished sequence; proofs are computed from such a forward.
+ *
+ * @param gm - A model from `prepareGpuModel` or `loadGpuModel`; held, not owned.
+ * @param prompts - Prompt token ids, at least one per sequence (lengths may differ).
+ * @param options - {@link GpuGenerateBatchOptions}
+ * @returns One `GenerateResult` per prompt, in order.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` for bad options or ids, or top-p/top-k sampling.
+ */
+export async function gpuGenerateBatch(
+  gm: GpuModel,
+  prompts: readonly (readonly number[])[],
+  options: GpuGenerateBatchOptions,
+): Promise<GenerateResult[]> {
+  const k = checkOptions(gm, prompts, options)
+  const { weights, rope } = gpuModelParts(gm)
+  const cfg = gm.config
+  const B = prompts.length
+  const steps = Math.max(...k.maxNew)
+  const capacity = Math.max(...prompts.map((p) => p.length)) + steps
+  const draws = new Float32Array(B * steps)
+  k.seeds.forEach((s, b) => {
+    const rng = createRng(s)
+    for (let t = 0; t < steps; t++) draws[b * steps + t] = Math.min(rng(), 1 - 2 ** -24)
+  })
+  const results: GenerateResult[] = prompts.map((p, b) => ({
+    tokens: [...p],
+    completion: [],
+    logprobs: [],
+    finishReason: 'length',
+    seed: k.seeds[b]!,
+  }))
+  const live: tf.Tensor[] = []
+  const geometry = {
+    numLayers: cfg.numLayers,
+    sequences: B,
+    capacity,
+    kvHeads: cfg.numKvHeads,
+    headDim: cfg.headDim,
+    f16: gm.precision === 'f16',
+  }
+  // Each layer's keys (and values) are one tensor: it must fit one storage binding.
+  const perTensor = kvCacheBytes({ ...geometry, numLayers: 1 }) / 2
+  const binding = gpuCapabilities()?.maxBindingBytes ?? 2 ** 31 - 4
+  if (perTensor > binding)
+    throw new ReliquaryError(
+      'INVALID_ARGUMENT',
+      `The key/value cache of ${B} sequences x ${capacity} positions needs ${perTensor} bytes per layer tensor, over the ${binding}-byte binding limit.`,
+      { hints: ['Generate fewer sequences per call, or fewer new tokens.'] },
+    )
+  const tables = rope.slice(0, capacity)
+  const cache = createKvCache(geometry)
+  try {
+    const c: Ctx = {
+      gm,
+      w: weights,
+      cache,
+      cos: tf.tensor2d(tables.cos, [capacity, cfg.headDim]),
+      sin: tf.tensor2d(tables.sinSigned, [capacity, cfg.headDim]),
+    }
+    live.push(c.cos, c.sin)
+    const us = tf.tensor1d(draws)
+    live.push(us)
+    await decodeLoop(c, prompts, us, k, results, steps)
+  } finally {
+    tf.dispose(live)
+    disposeKvCache(cache)
+  }
+  return results
+}
+
+type Step = { seqs: readonly number[]; ids: tf.Tensor1D; lps: tf.Tensor1D }
+
+/** Appends read-back steps to the results; marks sequences finished (EOS or their cap). */
+async function consume(
+  batch: Step[],
+  results: GenerateResult[],
+  done: boolean[],
+  k: Checked,
+): Promise<void> {
+  const data = await Promise.all(batch.map((s) => Promise.all([s.ids.data(), s.lps.data()])))
+  batch.forEach((s, i) => {
+    const [ids, lps] = data[i]!
+    s.seqs.forEach((b, j) => {
+      if (done[b]) return
+      const r = results[b]!
+      const id = ids[j]!
+      r.tokens.push(id)
+      r.completion.push(id)
+      r.logprobs.push(lps[j]!)
+      if (k.eos.has(id)) {
+        r.finishReason = 'eos'
+        done[b] = true
+      } else if (r.completion.length >= k.maxNew[b]!) done[b] = true
+    })
+  })
+}
+
+/**
+ * The decode steps: one row per unfinished sequence. Ids stay on the GPU from step to step; each
+ * `syncEvery` steps the last batch of steps starts reading back while the GPU runs on, and the
+ * batch before it (already read) retires finished sequences from the rows.
+ */
+async function decodeLoop(
+  c: Ctx,
+  prompts: readonly (readonly number[])[],
+  us: tf.Tensor1D,
+  k: Checked,
+  results: GenerateResult[],
+  steps: number,
+): Promise<void> {
+  const B = prompts.length
+  const done = new Array<boolean>(B).fill(false)
+  let active = prompts.map((_, b) => b)
+  const firsts = prefill(c, prompts, us, k, steps)
+  let pending: Step[] = []
+  let slot: tf.Tensor1D | undefined
+  let base: tf.Tensor1D | undefined
+  let reading: Promise<void> | undefined
+  const inFlight: Step[] = []
+  const rows = () => {
+    tf.dispose([slot!, base!].filter(Boolean))
+    slot = tf.tensor1d(Int32Array.from(active), 'int32')
+    base = tf.tensor1d(Int32Array.from(active.map((b) => prompts[b]!.length - 1)), 'int32')
+  }
+  try {
+    const one = firsts.length === 2
+    pending.push({
+      seqs: active,
+      ids: one ? firsts[0]! : tf.concat(firsts.filter((_, i) => i % 2 === 0)),
+      lps: one ? firsts[1]! : tf.concat(firsts.filter((_, i) => i % 2 === 1)),
+    })
+    if (!one) tf.dispose(firsts)
+    firsts.length = 0
+    let cur = pending[0]!.ids
+    rows()
+    for (let t = 1; t < steps; t++) {
+      if (k.signal?.aborted)
+        throw k.signal.reason ?? new ReliquaryError('INVALID_ARGUMENT', 'Generation aborted.')
+      if (t % k.syncEvery === 0) {
+        await reading
+        tf.dispose(inFlight.splice(0).flatMap((s) => [s.ids, s.lps]))
+        inFlight.push(...pending)
+        reading = consume(pending, results, done, k)
+        pending = []
+        const keep = active.flatMap((b, j) => (done[b] ? [] : [j]))
+        if (keep.length === 0) break
+        if (keep.length < active.length) {
+          const ids = tf.tidy(() => tf.gather(cur, tf.tensor1d(keep, 'int32')))
+          inFlight.push({ seqs: [], ids, lps: ids })
+          cur = ids
+          active = keep.map((j) => active[j]!)
+          rows()
+        }
+      }
+      const s = slot!
+      const pos = base!
+      const step = t
+      const [ids, lps] = tf.tidy(() => {
+        const hidden = rowsForward(c, cur, s, tf.add(pos, tf.scalar(step, 'int32')))
+        return sampleRows(c.gm.logits(hidden), us, s, { steps, step, temperature: k.temperature })
+      })
+      pending.push({ seqs: active, ids, lps })
+      cur = ids
+    }
+    await reading
+    await consume(pending, results, done, k)
+  } finally {
+    await reading?.catch(() => undefined)
+    tf.dispose([
+      ...firsts,
+      ...pending.flatMap((s) => [s.ids, s.lps]),
+      ...inFlight.flatMap((s) => [s.ids, s.lps]),
+    ])
+    tf.dispose([slot!, base!].filter(Boolean))
+  }
+}
