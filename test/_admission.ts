@@ -295,7 +295,7 @@ export type Setup = {
   hashDedup: HashDedup
 }
 
-/** A pipeline with an open window WINDOW and a batcher. */
+/** A pipeline with an open window (WINDOW unless told) and a batcher. */
 export function setup(
   o: {
     profile?: ProtocolProfile
@@ -305,6 +305,11 @@ export function setup(
     cooldown?: Cooldown
     hashDedup?: HashDedup
     openedAtSeconds?: number
+    /** The validator's environment, decode and canonical prompt tokens. @default the toy ones */
+    environment?: RewardEnvironment
+    decode?: (tokens: readonly number[]) => string
+    promptTokens?: (promptIdx: number) => readonly number[]
+    windowStart?: number
   } = {},
 ): Setup {
   const profile = o.profile ?? e3
@@ -312,14 +317,14 @@ export function setup(
   const hashDedup = o.hashDedup ?? new HashDedup({ profile })
   const pipeline = new AdmissionPipeline({
     profile,
-    environment: makeEnvironment(),
-    decode,
-    promptTokens,
+    environment: o.environment ?? makeEnvironment(),
+    decode: o.decode ?? decode,
+    promptTokens: o.promptTokens ?? promptTokens,
     verifyRollout: o.verifier ?? schemaOnlyVerifier,
     verifyRollouts: o.batchVerifier,
   })
   const batcher = new WindowBatcher({
-    windowStart: WINDOW,
+    windowStart: o.windowStart ?? WINDOW,
     randomness: RANDOMNESS,
     checkpointHash: o.checkpointHash ?? '',
     cooldown,
