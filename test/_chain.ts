@@ -1,5 +1,5 @@
 // A real subtensor chain for the tests: chopsticks on the 2023 test-network genesis
-// (test/fixtures/chain, see PROVENANCE.md), offline, one block per extrinsic.
+// (assets/chain, see PROVENANCE.md), offline, one block per extrinsic.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { rename, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,7 +15,7 @@ import type { ProviderInterface } from '@polkadot/rpc-provider/types'
 import { cryptoWaitReady } from '@polkadot/util-crypto'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const SPEC_GZ = join(here, 'fixtures', 'chain', 'raw_spec_testfinney.json.gz')
+const SPEC_GZ = join(here, '..', 'assets', 'chain', 'raw_spec_testfinney.json.gz')
 const CHOPSTICKS = join(
   here,
   '..',

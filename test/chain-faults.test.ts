@@ -1,5 +1,9 @@
-// Faults of the chain under a running weights setter: the node paused (SIGSTOP) in the middle of
-// set_weights, the node killed and restarted, and the window loop never waiting on either.
+// Faults of the chain under a running validator: its window loop (a real `runValidator`, windows
+// closed as soon as they open) goes on while the weights setter beside it meets the node paused
+// (SIGSTOP) in the middle of set_weights, or killed and restarted; weights are set once it is back.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { ApiPromise } from '@polkadot/api'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import {
@@ -7,9 +11,17 @@ import {
   createWeightsSetter,
   type ChainClient,
   type ChainClientEvent,
-  type WeightsTick,
+  type WeightsSetter,
 } from '../src/chain/index.js'
 import { createHotkey, type Hotkey } from '../src/crypto/sr25519.js'
+import { createTargetTokenEnvironment } from '../src/demo/environment.js'
+import { createLocalBeaconChain } from '../src/drand/localBeaconChain.js'
+import { isReliquaryError } from '../src/errors/base.js'
+import { useBackend } from '../src/model/backend.js'
+import { loadTokenizer } from '../src/model/loadTokenizer.js'
+import { defineProfile, e3 } from '../src/protocol/profiles.js'
+import { runValidator, type RunValidatorParameters } from '../src/validator/runValidator.js'
+import type { Validator } from '../src/validator/createValidator.js'
 import {
   KEY_URIS,
   SUBNET,
@@ -24,18 +36,44 @@ import {
 let chain: LocalChain
 let admin: ApiPromise
 let keys: ChainKeys
-let validator: Hotkey
+let validatorKey: Hotkey
+let dir: string
+let base: Omit<RunValidatorParameters, 'archiveDir'>
 
-async function freshChain(port?: number): Promise<void> {
+async function freshChain(port?: number, listening?: () => void): Promise<void> {
   chain = await startLocalChain(port === undefined ? {} : { port })
+  listening?.()
   admin = await adminApi(chain.url)
   await setupSubnet(admin, keys)
 }
 
 beforeAll(async () => {
   keys = await chainKeys()
-  validator = await createHotkey(KEY_URIS.validator)
+  validatorKey = await createHotkey(KEY_URIS.validator)
   await freshChain()
+  await useBackend('wasm')
+  dir = await mkdtemp(join(tmpdir(), 'reliquary-chain-faults-'))
+  const modelDir = 'test/fixtures/reference/qwen3-tiny-s0'
+  const tokenizer = await loadTokenizer(modelDir)
+  const beacons = createLocalBeaconChain({
+    genesisTime: Math.floor(Date.now() / 1000) - 5,
+    periodSeconds: 1,
+  })
+  base = {
+    profile: defineProfile(e3, {
+      id: 'e3-chain-faults',
+      drand: {
+        chainHash: beacons.info.hash,
+        genesisTime: beacons.info.genesis_time,
+        periodSeconds: beacons.info.period,
+      },
+    }),
+    modelDir,
+    tokenizer,
+    environment: createTargetTokenEnvironment({ tokenizer, vocabSize: 459, size: 16 }),
+    hotkey: validatorKey,
+    beacons,
+  }
 }, 150_000)
 
 afterAll(async () => {
@@ -44,30 +82,51 @@ afterAll(async () => {
     chain.process.kill('SIGCONT')
     await chain.kill()
   }
+  if (dir) await rm(dir, { recursive: true, force: true })
 })
 
 const ema = (): Map<string, number> => new Map([[keys.miners[0]!.address, 0.4]])
-const storedWeights = async (): Promise<unknown> =>
-  (await admin.query.subtensorModule!.weights!(SUBNET.netuid, 0)).toJSON()
+const storedWeights = async (): Promise<number[][]> =>
+  (await admin.query.subtensorModule!.weights!(SUBNET.netuid, 0)).toJSON() as number[][]
 
-/** Ticks until `set` (at most `max` looks); returns every tick. */
-async function tickUntilSet(tick: () => Promise<WeightsTick>, max: number): Promise<WeightsTick[]> {
-  const ticks: WeightsTick[] = []
-  for (let i = 0; i < max; i++) {
-    const t = await tick()
-    ticks.push(t)
-    if (t.status === 'set') break
-    await new Promise((r) => setTimeout(r, 300))
-  }
-  return ticks
+/**
+ * Runs the validator with `setter` beside it, every window closed as soon as it opens, until
+ * `stop` aborts; `timeline` gets `window N` per finished window, in order with the setter's
+ * entries. At most 300 windows.
+ */
+async function runWindows(
+  name: string,
+  setter: WeightsSetter,
+  stop: AbortController,
+  timeline: string[],
+): Promise<number[]> {
+  let v: Validator | null = null
+  const out = await runValidator({
+    ...base,
+    archiveDir: join(dir, name),
+    windows: 300,
+    signal: stop.signal,
+    weightsSetter: () => setter,
+    onStart: (x) => {
+      v = x
+    },
+    onEvent: (e) => {
+      if (e.type === 'open') v?.closeWindow()
+      if (e.type === 'window') timeline.push(`window ${e.report.windowN}`)
+    },
+  })
+  return out.reports.map((r) => r.windowN)
 }
 
-it('SIGSTOP during set_weights: a timeout, a reconnection, weights set at the next chance; the window loop never waits', async () => {
+const codeOf = (e: unknown): string => (isReliquaryError(e) ? e.code : String(e))
+const consecutive = (ns: number[]): number[] => ns.map((_, i) => ns[0]! + i)
+
+it('SIGSTOP during set_weights: a timeout, a reconnection, weights set at the next chance; no window lost', async () => {
   const events: ChainClientEvent[] = []
   const base = connectChain({
     url: chain.url,
     readTimeoutMs: 3000,
-    writeTimeoutMs: 4000,
+    writeTimeoutMs: 8000,
     connectTimeoutMs: 3000,
     onEvent: (e) => events.push(e),
   })
@@ -83,72 +142,89 @@ it('SIGSTOP during set_weights: a timeout, a reconnection, weights set at the ne
       return base.write(label, fn, o)
     },
   }
-  const setter = createWeightsSetter({ client, hotkey: validator, netuid: SUBNET.netuid, ema })
+  const timeline: string[] = []
+  const stop = new AbortController()
+  const setter = createWeightsSetter({
+    client,
+    hotkey: validatorKey,
+    netuid: SUBNET.netuid,
+    ema,
+    pollIntervalMs: 300,
+    onEvent: (e) => {
+      if (e.type === 'weights_failed') {
+        timeline.push(`failed ${codeOf(e.tick.error)} retry ${e.tick.retry}`)
+        chain.process.kill('SIGCONT')
+      } else {
+        timeline.push(`set ${e.tick.uids.join(',')}`)
+        stop.abort()
+      }
+    },
+  })
   try {
-    // The window loop goes on while the setter's look is stalled on the paused node.
-    const stalled = setter.tick()
-    let settled = false
-    void stalled.finally(() => {
-      settled = true
-    })
-    let windows = 0
-    for (; windows < 5; windows++) await new Promise((r) => setTimeout(r, 100))
-    expect(settled).toBe(false)
-    const first = await stalled
-    expect(first).toMatchObject({ status: 'failed', retry: 'next_block' })
-    if (first.status !== 'failed') throw new Error('unreachable')
-    expect(first.error).toMatchObject({ code: 'CHAIN_TIMEOUT' })
+    const windows = await runWindows('sigstop', setter, stop, timeline)
+    const failed = timeline.indexOf('failed CHAIN_TIMEOUT retry next_block')
+    const set = timeline.findIndex((t) => t.startsWith('set '))
+    expect(failed, timeline.join('\n')).toBeGreaterThan(0)
+    // Windows finished while the setter's write hung on the paused node, then after it.
+    expect(timeline.slice(0, failed).some((t) => t.startsWith('window'))).toBe(true)
+    expect(set, timeline.join('\n')).toBeGreaterThan(failed)
+    expect(timeline.filter((t) => t.startsWith('failed'))).toHaveLength(1)
+    expect(windows).toEqual(consecutive(windows))
+    expect(windows.length).toBe(timeline.filter((t) => t.startsWith('window')).length)
     expect(events.some((e) => e.type === 'dropped')).toBe(true)
-
-    chain.process.kill('SIGCONT')
-    const ticks = await tickUntilSet(() => setter.tick(), 6)
-    const set = ticks.at(-1)!
-    expect(set.status).toBe('set')
     expect(events.filter((e) => e.type === 'connected').length).toBeGreaterThanOrEqual(2)
-    if (set.status !== 'set') throw new Error('unreachable')
-    expect(((await storedWeights()) as number[][]).map(([u]) => u)).toEqual(set.uids)
+    expect((await storedWeights()).map(([u]) => u)).toEqual(setter.lastSet()!.uids)
   } finally {
     chain.process.kill('SIGCONT')
-    await setter.stop()
     await base.disconnect()
   }
-}, 90_000)
+}, 120_000)
 
-it('the node killed and restarted: failures are logged, nothing throws, weights are set once it is back', async () => {
+it('the node killed and restarted: the validator keeps running windows, failures are logged, weights are set once it is back', async () => {
   const client = connectChain({
     url: chain.url,
     readTimeoutMs: 3000,
     writeTimeoutMs: 5000,
     connectTimeoutMs: 3000,
   })
-  const failures: unknown[] = []
+  const timeline: string[] = []
+  const stop = new AbortController()
+  let restarting: Promise<void> | null = null
+  const port = chain.port
   const setter = createWeightsSetter({
     client,
-    hotkey: validator,
+    hotkey: validatorKey,
     netuid: SUBNET.netuid,
     ema,
+    pollIntervalMs: 300,
     onEvent: (e) => {
-      if (e.type === 'weights_failed') failures.push(e.tick.error)
+      if (e.type === 'weights_failed') {
+        timeline.push(`failed ${codeOf(e.tick.error)}`)
+        // The node comes back (same port, a fresh chain) while the validator runs on.
+        restarting ??= freshChain(port, () => void timeline.push('back'))
+      } else {
+        timeline.push('set')
+        stop.abort()
+      }
     },
   })
   try {
     await client.api()
-    const port = chain.port
     await admin.disconnect()
     await chain.kill()
-    const down = await setter.tick()
-    expect(down).toMatchObject({ status: 'failed', retry: 'next_block' })
-    expect(failures[0]).toMatchObject({
-      code: expect.stringMatching(/^CHAIN_(UNAVAILABLE|TIMEOUT)$/),
-    })
-
-    await freshChain(port)
-    const ticks = await tickUntilSet(() => setter.tick(), 6)
-    expect(ticks.at(-1)!.status).toBe('set')
-    const stored = (await storedWeights()) as number[][]
-    expect(stored.length).toBeGreaterThan(0)
+    const windows = await runWindows('killed', setter, stop, timeline)
+    await restarting
+    const back = timeline.indexOf('back')
+    expect(back, timeline.join('\n')).toBeGreaterThan(0)
+    expect(timeline.find((t) => t.startsWith('failed'))).toMatch(
+      /^failed CHAIN_(UNAVAILABLE|TIMEOUT)$/,
+    )
+    // Windows finished while the node was down, and weights were set only once it was back.
+    expect(timeline.slice(0, back).some((t) => t.startsWith('window'))).toBe(true)
+    expect(timeline.indexOf('set')).toBeGreaterThan(back)
+    expect(windows).toEqual(consecutive(windows))
+    expect((await storedWeights()).map(([u]) => u)).toEqual(setter.lastSet()!.uids)
   } finally {
-    await setter.stop()
     await client.disconnect()
   }
 }, 150_000)

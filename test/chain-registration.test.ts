@@ -1,9 +1,16 @@
 // Admission with a chain registry: an unregistered miner_hotkey is rejected at the handler with
 // `hotkey_not_registered` (after the envelope check, before the quota); without a registry nothing
 // is checked, as in the demo.
-import { beforeAll, describe, expect, test } from 'vitest'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { formatHelp } from '../src/cli/_help.js'
+import { parseCommand } from '../src/cli/_options.js'
+import { DEMO_COMMAND, demoChainOption } from '../src/cli/toolOptions.js'
 import type { Hotkey } from '../src/crypto/sr25519.js'
 import { resolveDemoOptions } from '../src/demo/resolveDemoOptions.js'
+import { locateLocalChain } from '../src/demo/startLocalSubtensor.js'
 import { e1, e3 } from '../src/protocol/profiles.js'
 import { AdmissionPipeline } from '../src/window/admission/admissionPipeline.js'
 import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
@@ -99,4 +106,72 @@ test('demo --chain: the chain option is a boolean or a ws:// URL', () => {
   })
   for (const chain of [{ url: 'http://127.0.0.1:1' }, 'yes', 1])
     expectCode(() => resolveDemoOptions({ chain: chain as never }), 'INVALID_ARGUMENT')
+})
+
+test('reliquary demo --chain alone is a local node, --chain ws://… an existing one; anything else is a usage error', () => {
+  const chainOf = (argv: string[], env: Record<string, string> = {}) =>
+    demoChainOption(parseCommand(DEMO_COMMAND, argv, env).values.chain)
+  expect(chainOf([])).toBe(false)
+  expect(chainOf(['--chain'])).toBe(true)
+  expect(chainOf(['--chain', '--windows', '2'])).toBe(true)
+  expect(chainOf(['--chain', 'ws://127.0.0.1:8000'])).toEqual({ url: 'ws://127.0.0.1:8000' })
+  expect(chainOf(['--chain=wss://node.example:443'])).toEqual({ url: 'wss://node.example:443' })
+  expect(chainOf([], { RELIQUARY_DEMO_CHAIN: '1' })).toBe(true)
+  expect(chainOf([], { RELIQUARY_DEMO_CHAIN: 'false' })).toBe(false)
+  expect(chainOf([], { RELIQUARY_DEMO_CHAIN: 'ws://h:1' })).toEqual({ url: 'ws://h:1' })
+  const e = expectCode(() => parseCommand(DEMO_COMMAND, ['--chain', 'http://h:1'], {}), 'CLI_USAGE')
+  expect(e.shortMessage).toContain('--chain must be a ws:// or wss:// URL, or true/false')
+  expect(formatHelp(DEMO_COMMAND)).toMatch(/--chain \[URL\] +Also run a subtensor chain/)
+})
+
+describe('demo --chain in an installed package (no development dependencies)', () => {
+  const GENESIS = join(import.meta.dirname, '..', 'assets', 'chain', 'raw_spec_testfinney.json.gz')
+  const project = mkdtempSync(join(tmpdir(), 'reliquary-installed-'))
+  const pkg = join(project, 'node_modules', 'reliquary')
+  // What npm installs: dist/ and assets/ (the genesis ships with the package), no chopsticks.
+  mkdirSync(join(pkg, 'dist', 'demo'), { recursive: true })
+  mkdirSync(join(pkg, 'assets', 'chain'), { recursive: true })
+  copyFileSync(GENESIS, join(pkg, 'assets', 'chain', 'raw_spec_testfinney.json.gz'))
+  const from = [join(pkg, 'dist', 'demo'), project]
+  afterAll(() => rmSync(project, { recursive: true, force: true }))
+
+  test('without chopsticks: CHAIN_NODE_NOT_AVAILABLE naming the install step and --chain ws://…', () => {
+    {
+      const e = expectCode(() => locateLocalChain(from), 'CHAIN_NODE_NOT_AVAILABLE')
+      expect(e.shortMessage).toMatch(/@acala-network\/chopsticks was not found/)
+      const hints = e.hints.join('\n')
+      expect(hints).toContain('npm install --save-dev @acala-network/chopsticks@1.5.1')
+      // The node a user starts must run the genesis the package ships.
+      expect(hints).toContain(
+        `gunzip -c ${join(pkg, 'assets', 'chain', 'raw_spec_testfinney.json.gz')}`,
+      )
+      expect(hints).toMatch(/reliquary demo --chain ws:\/\/127\.0\.0\.1:8000/)
+      expect(hints).toMatch(/without --chain/)
+    }
+  })
+
+  test('with chopsticks installed beside it: both found', () => {
+    const p2 = mkdtempSync(join(tmpdir(), 'reliquary-installed-'))
+    try {
+      const pkg2 = join(p2, 'node_modules', 'reliquary')
+      const cli = join(p2, 'node_modules', '@acala-network', 'chopsticks', 'chopsticks.cjs')
+      mkdirSync(join(pkg2, 'dist'), { recursive: true })
+      mkdirSync(join(pkg2, 'assets', 'chain'), { recursive: true })
+      mkdirSync(join(cli, '..'), { recursive: true })
+      writeFileSync(join(pkg2, 'assets', 'chain', 'raw_spec_testfinney.json.gz'), '')
+      writeFileSync(cli, '')
+      expect(locateLocalChain([join(pkg2, 'dist'), tmpdir()])).toEqual({
+        chopsticks: cli,
+        genesis: join(pkg2, 'assets', 'chain', 'raw_spec_testfinney.json.gz'),
+      })
+    } finally {
+      rmSync(p2, { recursive: true, force: true })
+    }
+  })
+
+  test('this checkout: chopsticks (a development dependency) and the genesis are found from the module', () => {
+    const found = locateLocalChain()
+    expect(found.chopsticks).toMatch(/node_modules\/@acala-network\/chopsticks\/chopsticks\.cjs$/)
+    expect(found.genesis).toBe(GENESIS)
+  })
 })

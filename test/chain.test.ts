@@ -264,34 +264,67 @@ describe('weights', () => {
     ])
   })
 
-  it('rate limit: SettingWeightsTooFast is decoded, logged as a failure, retried next epoch; no throw', async () => {
+  it('rate limit: SettingWeightsTooFast is decoded into the validator log, retried next epoch; no throw', async () => {
     await sudo(admin, keys, admin.tx.subtensorModule!.sudoSetWeightsSetRateLimit!(netuid, 1000))
+    const lines: string[] = []
+    const link = await openValidatorChain(
+      { chain: chain.url, netuid: String(netuid), axonIp: undefined, hotkey: validator },
+      (l) => lines.push(l),
+    )
     try {
-      const failures: unknown[] = []
-      const setter = createWeightsSetter({
-        client,
-        hotkey: validator,
-        netuid,
+      const setter = link.weightsSetter({
         ema: () => new Map([[keys.miners[1]!.address, 0.2]]),
-        onEvent: (e) => {
-          if (e.type === 'weights_failed') failures.push(e.tick.error)
-        },
       })
       const t = await setter.tick()
       expect(t).toMatchObject({ status: 'failed', retry: 'next_epoch' })
-      expect(failures).toHaveLength(1)
-      expect(failures[0]).toMatchObject({
+      if (t.status !== 'failed') throw new Error('unreachable')
+      expect(t.error).toMatchObject({
         code: 'CHAIN_MODULE_ERROR',
         meta: { name: 'SettingWeightsTooFast' },
       })
+      expect(lines.filter((l) => l.includes('set_weights failed'))).toEqual([
+        expect.stringMatching(
+          /^chain: set_weights failed \(CHAIN_MODULE_ERROR: .*SubtensorModule\.SettingWeightsTooFast\.\); retry at the next epoch$/,
+        ),
+      ])
       expect(await setter.tick()).toMatchObject({ status: 'waiting' })
     } finally {
+      await link.close()
       await sudo(admin, keys, admin.tx.subtensorModule!.sudoSetWeightsSetRateLimit!(netuid, 0))
+    }
+  })
+
+  it('no permit: NoValidatorPermit is decoded into the validator log; the setter goes on', async () => {
+    const lines: string[] = []
+    const link = await openValidatorChain(
+      { chain: chain.url, netuid: String(netuid), axonIp: undefined, hotkey: miner1 },
+      (l) => lines.push(l),
+    )
+    try {
+      const setter = link.weightsSetter({ ema: () => new Map([[keys.miners[1]!.address, 0.2]]) })
+      expect(await setter.tick()).toMatchObject({ status: 'failed', retry: 'next_epoch' })
+      expect(lines.filter((l) => l.includes('set_weights failed'))).toEqual([
+        expect.stringMatching(
+          /^chain: set_weights failed \(CHAIN_MODULE_ERROR: .*SubtensorModule\.NoValidatorPermit\.\); retry at the next epoch$/,
+        ),
+      ])
+      expect(await setter.tick()).toMatchObject({ status: 'waiting' })
+    } finally {
+      await link.close()
     }
   })
 })
 
 describe('client', () => {
+  it("reads 30 s and writes 180 s by default, as the reference's CHAIN_READ_TIMEOUT / CHAIN_WRITE_TIMEOUT", async () => {
+    const c = connectChain({ url: 'ws://127.0.0.1:9' })
+    expect([c.readTimeoutMs, c.writeTimeoutMs]).toEqual([30_000, 180_000])
+    const custom = connectChain({ url: 'ws://127.0.0.1:9', readTimeoutMs: 5, writeTimeoutMs: 7 })
+    expect([custom.readTimeoutMs, custom.writeTimeoutMs]).toEqual([5, 7])
+    await c.disconnect()
+    await custom.disconnect()
+  })
+
   it('an unreachable endpoint is CHAIN_UNAVAILABLE within the connect timeout', async () => {
     const c = connectChain({ url: 'ws://127.0.0.1:9', connectTimeoutMs: 5000 })
     const t = Date.now()
@@ -356,6 +389,23 @@ describe('wallets', () => {
     )
     const hk = await loadWalletHotkey({ name: 'vali', path: dir })
     expect(hk.address).toBe(ALICE)
+  })
+
+  it('defaults to ~/.bittensor/wallets/<name>/hotkeys/default, as btcli writes it', async () => {
+    const home = join(dir, 'home')
+    await mkdir(join(home, '.bittensor', 'wallets', 'vali', 'hotkeys'), { recursive: true })
+    await writeFile(
+      join(home, '.bittensor', 'wallets', 'vali', 'hotkeys', 'default'),
+      JSON.stringify({ secretSeed: ALICE_SEED, ss58Address: ALICE }),
+    )
+    const saved = process.env.HOME
+    process.env.HOME = home
+    try {
+      expect((await loadWalletHotkey({ name: 'vali' })).address).toBe(ALICE)
+    } finally {
+      if (saved === undefined) delete process.env.HOME
+      else process.env.HOME = saved
+    }
   })
 
   it('refuses a missing, encrypted, inconsistent or path-escaping wallet', async () => {

@@ -12,7 +12,8 @@ function defaultPart(d: CommandDecl['options'][string]): string {
 /** The option table: `  --name ARG   description (default …)`, continuation lines aligned. */
 export function formatOptions(c: CommandDecl): string[] {
   const rows = Object.entries(c.options).map(([name, d]) => {
-    const left = `${d.short ? `-${d.short}, ` : ''}--${name}${d.arg ? ` ${d.arg}` : ''}`
+    const arg = d.arg && d.implicit !== undefined ? ` [${d.arg}]` : d.arg ? ` ${d.arg}` : ''
+    const left = `${d.short ? `-${d.short}, ` : ''}--${name}${arg}`
     const env = envNameOf(name, d)
     const custom = env !== undefined && d.env !== undefined ? `; env ${env}` : ''
     return [left, `${d.description}${defaultPart(d)}${custom}`]

@@ -26,6 +26,11 @@ export type OptionDecl = {
   readonly max?: number
   /** The accepted values of a `string` option. */
   readonly choices?: readonly string[]
+  /**
+   * A `string` option whose value may be left out (`--chain` alone): it then takes this value. A
+   * following argument that is not an option is its value.
+   */
+  readonly implicit?: string
   /** One-letter alias (`-x`). */
   readonly short?: string
   /** Environment variable; default `RELIQUARY_<NAME>` (upper case, `-` and `.` as `_`); false for none. */
@@ -210,6 +215,10 @@ function scanFlags(
     }
     const next = argv[i + 1]
     const nextIsOption = next !== undefined && flagToken(next) !== undefined
+    if (inline === undefined && d.implicit !== undefined && (next === undefined || nextIsOption)) {
+      raw.set(name, d.implicit)
+      continue
+    }
     if (inline === undefined && (next === undefined || nextIsOption))
       usage(`--${name} needs a value${d.arg ? ` (${d.arg})` : ''}.`, hint)
     const value = inline ?? argv[++i]!

@@ -16,6 +16,7 @@ import {
   CHAIN_METAGRAPH_COMMAND,
   CONFORMANCE_COMMAND,
   DEMO_COMMAND,
+  demoChainOption,
   MANIFEST_COMMAND,
   VERIFY_COMMAND,
 } from './toolOptions.js'
@@ -199,7 +200,7 @@ async function demo(argv: string[]): Promise<number> {
     backend,
     periodSeconds: values.period,
     verbose: values.verbose ?? false,
-    chain: values.chain ?? false,
+    chain: demoChainOption(values.chain),
     minerThreads: !values['no-threads'],
     log: (line) => process.stdout.write(`${line}\n`),
   })

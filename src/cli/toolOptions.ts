@@ -1,5 +1,6 @@
 // The options of the one-shot commands (conformance, demo, verify, manifest verify, bench), declared
 // once for flags, environment variables and help. No model code: `--help` stays fast.
+import { z } from 'zod'
 import { defineCommand, type OptionDecl } from './_options.js'
 import { BACKEND } from './networkOptions.js'
 
@@ -34,7 +35,7 @@ prints a report. Exits 1 when a case fails.`,
 export const DEMO_COMMAND = defineCommand({
   name: 'demo',
   usage:
-    'reliquary demo [--windows N] [--seed S] [--out FILE|DIR] [--miners a,b,c] [--backend B] [--chain] [--no-threads] [--verbose]',
+    'reliquary demo [--windows N] [--seed S] [--out FILE|DIR] [--miners a,b,c] [--backend B] [--chain [URL]] [--no-threads] [--verbose]',
   about: `Runs a whole Reliquary network in one process, offline: a validator (admission, sealing, GRPO
 steps, checkpoint publishing with a chain-of-custody manifest to a local Hub), three miners
 (frontier predictor, uniform, and a cheater that fabricates sketches, lies about rewards and
@@ -66,11 +67,15 @@ The demo profile is e3 with a few numbers changed (listed in the summary); every
       description: 'Local drand period in seconds',
     },
     chain: {
-      type: 'boolean',
+      type: 'string',
+      arg: 'URL',
+      implicit: 'true',
       // Not RELIQUARY_CHAIN: that names the validator's and miner's node URL.
       env: 'RELIQUARY_DEMO_CHAIN',
+      schema: z.string().regex(/^(true|false|1|0|yes|no|wss?:\/\/\S+)$/i),
+      expect: 'a ws:// or wss:// URL, or true/false',
       description:
-        "Also run a local subtensor chain (chopsticks, a dev dependency): registration at admission, EMA weights set at each epoch's lead and read back",
+        "Also run a subtensor chain: registration at admission, EMA weights set at each epoch's lead and read back.\nAlone: a local chopsticks node (npm install -D @acala-network/chopsticks@1.5.1); a URL: a chopsticks node already running on assets/chain's genesis",
     },
     'no-threads': {
       type: 'boolean',
@@ -80,6 +85,16 @@ The demo profile is e3 with a few numbers changed (listed in the summary); every
     verbose: { type: 'boolean', description: 'Log every submission' },
   },
 })
+
+/**
+ * The demo's `--chain` value as `runDemo`'s `chain`: alone or true-ish, a local node the demo
+ * starts; a `ws://` URL, that node; absent or false-ish, no chain. @internal
+ */
+export function demoChainOption(v: string | undefined): boolean | { url: string } {
+  if (v === undefined) return false
+  if (/^wss?:\/\//i.test(v)) return { url: v }
+  return /^(true|1|yes)$/i.test(v)
+}
 
 /** `reliquary verify`. @internal */
 export const VERIFY_COMMAND = defineCommand({

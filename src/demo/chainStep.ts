@@ -1,13 +1,8 @@
-// `reliquary demo --chain`: a local subtensor node inside the demo. chopsticks (a development
-// dependency) runs the 2023 test-network genesis offline; the demo creates a subnet with sudo
+// `reliquary demo --chain`: a local subtensor node inside the demo (./startLocalSubtensor.ts), or
+// a chopsticks node on the same genesis at a given URL; the demo creates a subnet with sudo
 // calls, registers its validator and miners, checks registration at admission, sets the
 // validator's EMA weights through the weights setter at each epoch's lead, and reads them back.
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { gunzipSync } from 'node:zlib'
+import { join } from 'node:path'
 import type { ApiPromise } from '@polkadot/api'
 import type { ChainClient } from '../chain/connectChain.js'
 import type { ChainRegistry } from '../chain/createChainRegistry.js'
@@ -17,6 +12,11 @@ import { ReliquaryError } from '../errors/base.js'
 import type { Validator } from '../validator/createValidator.js'
 import { type DemoChainWeights, storedBySpec } from './chainWeights.js'
 import type { DemoContext } from './demoContext.js'
+import {
+  type LocalChainFiles,
+  type LocalSubtensor,
+  startLocalSubtensor,
+} from './startLocalSubtensor.js'
 
 /** The demo subnet: netuid 1, an epoch every 11 blocks, weights set 3 blocks before each epoch. */
 export const DEMO_CHAIN = /*#__PURE__*/ Object.freeze({
@@ -24,123 +24,7 @@ export const DEMO_CHAIN = /*#__PURE__*/ Object.freeze({
   tempo: 10,
   leadBlocks: 3,
   validatorStakeRao: 1_000_000_000_000,
-  chopsticks: 'node_modules/@acala-network/chopsticks/chopsticks.cjs',
-  genesis: 'test/fixtures/chain/raw_spec_testfinney.json.gz',
 } as const)
-
-/** Where the local node's program and genesis were found. @internal */
-export type LocalChainFiles = { readonly chopsticks: string; readonly genesis: string }
-
-function findUp(from: string, rel: string): string | null {
-  let dir = from
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, rel))) return join(dir, rel)
-    const up = dirname(dir)
-    if (up === dir) break
-    dir = up
-  }
-  return null
-}
-
-/**
- * Finds chopsticks and the genesis spec upwards from `from` (default: this module, then the
- * working directory): both come with a checkout of the repository and its dev dependencies.
- * @internal
- * @throws {ReliquaryError} `CHAIN_NODE_NOT_AVAILABLE` with the install steps.
- */
-export function locateLocalChain(
-  from: readonly string[] = [dirname(fileURLToPath(import.meta.url)), process.cwd()],
-): LocalChainFiles {
-  const find = (rel: string): string | null =>
-    from.map((d) => findUp(d, rel)).find((p) => p !== null) ?? null
-  const chopsticks = find(DEMO_CHAIN.chopsticks)
-  const genesis = find(DEMO_CHAIN.genesis)
-  if (chopsticks && genesis) return { chopsticks, genesis }
-  throw new ReliquaryError(
-    'CHAIN_NODE_NOT_AVAILABLE',
-    `reliquary demo --chain needs a local subtensor node, but ${chopsticks ? 'the genesis spec' : '@acala-network/chopsticks'} is not installed.`,
-    {
-      hints: [
-        'Run the demo from a checkout of the reliquary repository with its development dependencies: npm install (it installs @acala-network/chopsticks 1.5.1; the genesis is test/fixtures/chain).',
-        'Or run without --chain: the demo needs no chain.',
-      ],
-      meta: { searched: [...from], chopsticks, genesis },
-    },
-  )
-}
-
-/** A local subtensor node (chopsticks). @internal */
-export type LocalSubtensor = {
-  readonly url: string
-  /** Ends the node and waits for it. */
-  close(): Promise<void>
-}
-
-const live = new Set<ChildProcess>()
-let exitHook = false
-
-/**
- * Starts chopsticks on the genesis (unpacked into `dir`), one block per extrinsic, on a free
- * loopback port; resolves once it listens.
- * @internal
- * @throws {ReliquaryError} `CHAIN_UNAVAILABLE` when it exits or does not listen within 2 minutes.
- */
-export async function startLocalSubtensor(
-  files: LocalChainFiles,
-  dir: string,
-): Promise<LocalSubtensor> {
-  await mkdir(dir, { recursive: true })
-  const spec = join(dir, 'genesis.json')
-  await writeFile(spec, gunzipSync(await readFile(files.genesis)))
-  const args = ['--genesis', spec, '--build-block-mode', 'Instant', '--allow-unresolved-imports']
-  const child = spawn(
-    process.execPath,
-    [files.chopsticks, ...args, '--host', '127.0.0.1', '--port', '0'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
-  )
-  live.add(child)
-  if (!exitHook) {
-    exitHook = true
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL')
-    })
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  void exited.then(() => live.delete(child))
-  let out = ''
-  const fail = (why: string): ReliquaryError =>
-    new ReliquaryError('CHAIN_UNAVAILABLE', `The local subtensor node ${why}.`, {
-      hints: ['Its last output is in meta.output.'],
-      meta: { output: out.slice(-2000) },
-    })
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(fail('did not listen within 120 s')), 120_000)
-      const onData = (d: Buffer): void => {
-        out = (out + d.toString()).slice(-20_000)
-        const m = /RPC listening on .*ws:\/\/[^\s]*:(\d+)/.exec(out)
-        if (m) {
-          clearTimeout(timer)
-          resolve(Number(m[1]))
-        }
-      }
-      child.stdout?.on('data', onData)
-      child.stderr?.on('data', onData)
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        reject(fail(`exited (${code}) before listening`))
-      })
-    })
-    const close = async (): Promise<void> => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      await exited
-    }
-    return { url: `ws://127.0.0.1:${port}`, close }
-  } catch (e) {
-    child.kill('SIGKILL')
-    throw e
-  }
-}
 
 type Rpc = (method: string, ...params: unknown[]) => Promise<unknown>
 const rpc = (api: ApiPromise): Rpc => api.rpc as unknown as Rpc
@@ -160,24 +44,29 @@ export type DemoChain = {
 }
 
 /**
- * Starts the demo's chain: a local node (or the chopsticks node at `ctx.config.chain.url`), Alice
- * made sudo, the subnet created (tempo 10, one validator slot, no rate limits).
+ * Starts the demo's chain: a local node from `at`'s files (see `locateLocalChain`), or the
+ * chopsticks node at `at.url`; Alice made sudo, the subnet created (tempo 10, one validator slot,
+ * no rate limits).
  * @internal
- * @throws {ReliquaryError} `CHAIN_NODE_NOT_AVAILABLE` (chopsticks not installed),
+ * @throws {ReliquaryError} `CHAIN_UNAVAILABLE` (the node did not start or cannot be reached),
  *   `CHAIN_CLIENT_NOT_AVAILABLE` (`@polkadot/api` not installed), chain errors.
  */
-export async function startDemoChain(ctx: DemoContext, url?: string): Promise<DemoChain> {
-  const node = url
-    ? null
-    : await startLocalSubtensor(locateLocalChain(), join(ctx.workDir, 'chain'))
+export async function startDemoChain(
+  ctx: DemoContext,
+  at: { readonly url: string } | LocalChainFiles,
+): Promise<DemoChain> {
+  const node = 'url' in at ? null : await startLocalSubtensor(at, join(ctx.workDir, 'chain'))
+  const url = 'url' in at ? at.url : node!.url
   let client: ChainClient | null = null
   try {
     const chain = await import('../chain/index.js')
-    client = chain.connectChain({ url: url ?? node!.url, writeTimeoutMs: 60_000 })
+    client = chain.connectChain({ url, writeTimeoutMs: 60_000 })
     await setupDemoSubnet(client)
-    ctx.log(`chain: local subtensor at ${url ?? node!.url}, subnet ${DEMO_CHAIN.netuid} created`)
+    ctx.log(
+      `chain: ${node ? 'local subtensor started' : 'subtensor'} at ${url}, subnet ${DEMO_CHAIN.netuid} created`,
+    )
     const registry = chain.createChainRegistry({ client, netuid: DEMO_CHAIN.netuid })
-    return demoChain(ctx, { client, node, url: url ?? node!.url, registry })
+    return demoChain(ctx, { client, node, url, registry })
   } catch (e) {
     await client?.disconnect()
     await node?.close()

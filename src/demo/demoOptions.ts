@@ -55,10 +55,12 @@ export type RunDemoOptions = {
   /** Samples per prompt in that evaluation. @default 8 */
   evalRollouts?: number | undefined
   /**
-   * Runs a local subtensor chain in the demo (`reliquary demo --chain`): chopsticks, a development
-   * dependency, on the 2023 test-network genesis; the validator checks registration at admission
-   * and sets its EMA weights at each epoch's lead, read back into the summary. `{ url }` uses a
-   * fresh chopsticks node already running there (no subnet yet) instead of starting one. @default false
+   * Runs a local subtensor chain in the demo (`reliquary demo --chain`): chopsticks (a development
+   * dependency; an installed package needs `@acala-network/chopsticks` 1.5.1 beside it) on the 2023
+   * test-network genesis (`assets/chain`); the validator checks registration at admission and sets
+   * its EMA weights at each epoch's lead, read back into the summary. `{ url }` uses a fresh
+   * chopsticks node on that genesis already running there (no subnet yet) instead of starting one
+   * (`reliquary demo --chain ws://…`). @default false
    */
   chain?: boolean | { readonly url: string } | undefined
 }

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import type { Validator } from '../validator/createValidator.js'
 import { buildDemoSummary } from './buildDemoSummary.js'
 import { startDemoChain, type DemoChain } from './chainStep.js'
+import { locateLocalChain } from './startLocalSubtensor.js'
 import { type DemoChainWeights, formatChainWeights } from './chainWeights.js'
 import { createDemoMiners } from './createDemoMiners.js'
 import { prepareDemo, type DemoContext, type DemoMiner, type DemoMiners } from './demoContext.js'
@@ -65,14 +66,15 @@ export type { DemoMinerKind, RunDemoOptions, RunDemoReturnType } from './demoOpt
 export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoReturnType> {
   const started = performance.now()
   const config = resolveDemoOptions(options)
+  // Before any set-up: an installed package without chopsticks stops here, with the install step.
+  const chainAt = config.chain === true ? locateLocalChain() : config.chain || null
   const ctx = await prepareDemo(config)
   const evaluation = createTrainedPromptEvaluation()
   let validator: Validator | null = null
   let pool: DemoMiners | null = null
   let chain: DemoChain | null = null
   try {
-    if (config.chain)
-      chain = await startDemoChain(ctx, config.chain === true ? undefined : config.chain.url)
+    if (chainAt) chain = await startDemoChain(ctx, chainAt)
     const v = await startDemoValidator(ctx, chain?.registry)
     validator = v.validator
     pool = await createDemoMiners(ctx, v.validator, v.validatorHotkey)

@@ -21,7 +21,7 @@ export const ERROR_CODES = Object.freeze({
   HUB_NOT_AVAILABLE: '@huggingface/hub is needed for this call but is not installed.',
   CHAIN_CLIENT_NOT_AVAILABLE: '@polkadot/api is needed for this call but is not installed.',
   CHAIN_NODE_NOT_AVAILABLE:
-    'The local subtensor node of `demo --chain` (chopsticks, a development dependency) is not installed.',
+    'The local subtensor node of `demo --chain` (@acala-network/chopsticks, a development dependency) is not installed.',
   CLI_USAGE: 'The command line was not understood.',
   CLI_CONFIG_INVALID:
     'A --config file is unreadable, not a JSON object, or has an unknown key or a bad value.',
