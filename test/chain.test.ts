@@ -169,6 +169,27 @@ describe('metagraph and discovery', () => {
     }
   })
 
+  it('a started registry re-reads the metagraph on its cadence: a hotkey registered later is seen without a refresh call', async () => {
+    const late = await createHotkey('//Late')
+    const registry = createChainRegistry({ client, netuid, refreshIntervalMs: 200 })
+    await registry.refresh()
+    registry.start()
+    try {
+      expect(registry.isRegistered(late.address)).toBe(false)
+      await sudo(
+        admin,
+        keys,
+        admin.tx.subtensorModule!.sudoRegister!(netuid, late.address, keys.sudo.address, 0, 1e12),
+      )
+      for (let i = 0; i < 100 && !registry.isRegistered(late.address); i++)
+        await new Promise((r) => setTimeout(r, 100))
+      expect(registry.isRegistered(late.address)).toBe(true)
+      expect(registry.uidOf(late.address)).toBe(3)
+    } finally {
+      await registry.stop()
+    }
+  })
+
   it('the registry answers from the last metagraph, and nothing before the first read', async () => {
     const registry = createChainRegistry({ client, netuid })
     expect(registry.isRegistered(keys.miners[0]!.address)).toBeUndefined()
@@ -194,6 +215,28 @@ describe('weights', () => {
     const stored = (await admin.query.subtensorModule!.weights!(netuid, 0)).toJSON() as number[][]
     expect(stored.map(([u]) => u)).toEqual(w.uids)
     expect(stored.map(([, v]) => v)).toEqual(normalisedBySpec103(w.weights))
+  })
+
+  it("set_weights sends the subnet's WeightsVersionKey unless one is given; a stale key is a decoded error", async () => {
+    await sudo(admin, keys, admin.tx.subtensorModule!.sudoSetWeightsVersionKey!(netuid, 7))
+    try {
+      const out = await setWeights(client, validator, {
+        netuid,
+        uids: [0, 1],
+        weights: [65_535, 1],
+      })
+      expect(out.versionKey).toBe(7n)
+      const e = await expectRejectCode(
+        setWeights(client, validator, { netuid, uids: [0], weights: [65_535], versionKey: 6 }),
+        'CHAIN_MODULE_ERROR',
+      )
+      expect(e.meta).toMatchObject({
+        section: 'subtensorModule',
+        name: 'IncorrectNetworkVersionKey',
+      })
+    } finally {
+      await sudo(admin, keys, admin.tx.subtensorModule!.sudoSetWeightsVersionKey!(netuid, 0))
+    }
   })
 
   it('two quick writes from one key do not race on the nonce: serve_axon and set_weights at once both land', async () => {
