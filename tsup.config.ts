@@ -77,6 +77,8 @@ const entry = {
   'chain/index': 'src/chain/index.ts',
   // The validator's model worker thread (started by createModelWorker from this file).
   'validator/modelWorker': 'src/validator/worker/_modelWorkerMain.ts',
+  // The validator's /submit parsing threads (started by SubmitPool from this file).
+  'validator/submitPoolWorker': 'src/validator/http/_submitPoolMain.ts',
 }
 const gradientsEntry = { 'tfjs-gradients/index': 'src/tfjs-gradients/index.ts' }
 

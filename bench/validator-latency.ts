@@ -1,11 +1,18 @@
 // `npm run bench:validator`: `/health` and `/submit` latency of the validator's HTTP API while 200
-// submissions verify and while a GRPO step runs, with the model work in-process (the baseline)
-// and in the model worker (`compute: "worker"`), in the same run. A prober in its own thread
+// submissions verify and while a GRPO step runs, with the model work in-process (the baseline),
+// in the model worker (`compute: "worker"`), and in the model worker with the `/submit` handler's
+// parsing and envelope check in parsing threads (`worker+pool`, `submitWorkers: min(2, cores)`),
+// in the same run. A prober in its own thread
 // sends one `/health` and one cheap `/submit` (a malformed body, answered 422 by the handler)
 // every 20 ms and records each answer's latency. Needs the build (`npx tsup`) for the worker's
 // gradient registration.
 //
-//   npx tsx bench/validator-latency.ts [--model DIR] [--submissions N] [--only verify|train] [--json]
+//   npx tsx bench/validator-latency.ts [--model DIR] [--submissions N] [--only verify|train]
+//     [--modes in-process,worker,worker+pool] [--json]
+//
+// The last line of the output is one compact JSON object (machine, load average, rows) to paste.
+import { cpus, loadavg } from 'node:os'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs-core'
@@ -16,6 +23,7 @@ import { e3 } from '../src/protocol/profiles.js'
 import { createRolloutEvaluator } from '../src/rollout/createRolloutEvaluator.js'
 import { verifyRollout } from '../src/rollout/verifyRollout.js'
 import { createValidatorServer } from '../src/validator/http/createValidatorServer.js'
+import { defaultSubmitPoolSize } from '../src/validator/http/submitPool.js'
 import {
   disposeValidatorModels,
   loadValidatorModels,
@@ -29,7 +37,14 @@ const { values } = parseArgs({
     submissions: { type: 'string', default: '200' },
     json: { type: 'boolean', default: false },
     only: { type: 'string' },
+    modes: { type: 'string', default: 'in-process,worker,worker+pool' },
   },
+})
+const MODES = ['in-process', 'worker', 'worker+pool'] as const
+type Mode = (typeof MODES)[number]
+const modes = values.modes!.split(',').map((m) => {
+  if (!(MODES as readonly string[]).includes(m)) throw new Error(`unknown mode ${m}`)
+  return m as Mode
 })
 const modelDir = values.model!
 const N = Number(values.submissions)
@@ -91,17 +106,33 @@ const pct = (xs: number[], p: number): number => {
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : Number.NaN
 }
 
-/** Runs `work` while the prober measures the server at `url`. */
-async function probed(url: string, work: () => Promise<unknown>): Promise<Latencies> {
+/** The server thread's event loop over one load: busy time and the longest delay seen. */
+type Loop = { loop_active_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number }
+
+/** Runs `work` while the prober measures the server at `url` (and this thread's event loop). */
+async function probed(
+  url: string,
+  work: () => Promise<unknown>,
+): Promise<Latencies & { loop: Loop }> {
   const prober = new Worker(PROBER, { eval: true, workerData: { url } })
   const ready = new Promise((r) => prober.once('message', r))
   await ready
   const out = new Promise<Latencies>((r) => prober.once('message', r))
+  const elu = performance.eventLoopUtilization()
+  const delay = monitorEventLoopDelay({ resolution: 5 })
+  delay.enable()
   await work()
+  delay.disable()
+  const used = performance.eventLoopUtilization(elu)
   prober.postMessage('stop')
   const lat = await out
   await prober.terminate()
-  return lat
+  const loop = {
+    loop_active_ms: Math.round(used.active),
+    loop_delay_p99_ms: Number((delay.percentile(99) / 1e6).toFixed(1)),
+    loop_delay_max_ms: Number((delay.max / 1e6).toFixed(1)),
+  }
+  return { ...lat, loop }
 }
 
 /** A full E3 batch (8 groups × 8 rollouts, 40 completion tokens) over the model's vocabulary. */
@@ -128,10 +159,12 @@ type Row = {
   [k: string]: number | string
 }
 
-async function runMode(mode: 'in-process' | 'worker', bodies: string[]): Promise<Row[]> {
+async function runMode(mode: Mode, bodies: string[]): Promise<Row[]> {
   const models = await loadValidatorModels({ modelDir, profile: e3 })
   const worker =
-    mode === 'worker' ? await createModelWorker({ models, modelDir, grpo: { profile: e3 } }) : null
+    mode !== 'in-process'
+      ? await createModelWorker({ models, modelDir, grpo: { profile: e3 } })
+      : null
   const evaluator = createRolloutEvaluator(models.verifyModel)
   const s = setup({
     verifier: worker?.verifier ?? ((r) => verifyRollout({ ...r, model: evaluator })),
@@ -143,22 +176,38 @@ async function runMode(mode: 'in-process' | 'worker', bodies: string[]): Promise
     checkpoint: () => null,
     health: () => ({ status: 'ok', active_window: s.batcher.windowStart }),
     now: () => T_ROUND,
+    onSubmission: (e) => onEvent?.(e),
+    submitWorkers: mode === 'worker+pool' ? defaultSubmitPoolSize() : 0,
   })
   const rows: Row[] = []
-  const record = (phase: string, lat: Latencies, work_s: number): void => {
+  let onEvent: ((e: { stage: string; accepted: boolean }) => void) | null = null
+  const record = (phase: string, lat: Latencies & { loop: Loop }, work_s: number): void => {
     if (process.env.BENCH_DEBUG) console.error(mode, phase, 'slow probes', JSON.stringify(lat.slow))
-    const row: Row = { mode, phase, probes: lat.health.length, errors: lat.errors, work_s }
-    for (const k of ['health', 'submit'] as const) {
-      row[`${k}_p50_ms`] = pct(lat[k], 50)
-      row[`${k}_p99_ms`] = pct(lat[k], 99)
-      row[`${k}_max_ms`] = Math.max(...lat[k])
+    const row: Row = {
+      mode,
+      phase,
+      probes: lat.health.length,
+      errors: lat.errors,
+      work_s: Number(work_s.toFixed(2)),
+      load1: Number(loadavg()[0]!.toFixed(2)),
     }
+    for (const k of ['health', 'submit'] as const) {
+      row[`${k}_p50_ms`] = Number(pct(lat[k], 50).toFixed(1))
+      row[`${k}_p99_ms`] = Number(pct(lat[k], 99).toFixed(1))
+      row[`${k}_max_ms`] = Number(Math.max(...lat[k]).toFixed(1))
+    }
+    Object.assign(row, lat.loop)
     rows.push(row)
   }
   try {
     let t0 = performance.now()
-    let lat: Latencies
+    let lat: Latencies & { loop: Loop }
     if (values.only !== 'train') {
+      let accepted = 0
+      const countAccepted = (e: { stage: string; accepted: boolean }): void => {
+        if (e.stage === 'worker' && e.accepted) accepted++
+      }
+      onEvent = countAccepted
       lat = await probed(server.url, async () => {
         t0 = performance.now()
         const loader = new Worker(LOADER, { eval: true, workerData: { url: server.url, bodies } })
@@ -167,6 +216,8 @@ async function runMode(mode: 'in-process' | 'worker', bodies: string[]): Promise
         await server.whenIdle()
       })
       record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000)
+      rows.at(-1)!.accepted = accepted
+      onEvent = null
     }
     if (values.only === 'verify') return rows
     const batch = fullBatch(models.policy.config.vocabSize)
@@ -200,7 +251,9 @@ const bodies = await Promise.all(
     ),
   ),
 )
-const rows = [...(await runMode('in-process', bodies)), ...(await runMode('worker', bodies))]
+const load = { start: loadavg().map((x) => Number(x.toFixed(2))) }
+const rows: Row[] = []
+for (const m of modes) rows.push(...(await runMode(m, bodies)))
 if (tf.memory().numTensors !== start) throw new Error('tensors leaked')
 if (values.json) console.log(JSON.stringify(rows, null, 2))
 else {
@@ -214,3 +267,16 @@ else {
       `| ${r.mode} | ${r.phase} | ${r.work_s.toFixed(1)} s | ${r.probes} (${r.errors}) | ${f(r.health_p50_ms!)} / ${f(r.health_p99_ms!)} / ${f(r.health_max_ms!)} ms | ${f(r.submit_p50_ms!)} / ${f(r.submit_p99_ms!)} / ${f(r.submit_max_ms!)} ms |`,
     )
 }
+// One line to paste: the machine, the load average before and after, every row.
+console.log(
+  JSON.stringify({
+    bench: 'validator-latency',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? '',
+    load: { ...load, end: loadavg().map((x) => Number(x.toFixed(2))) },
+    submissions: N,
+    rows,
+  }),
+)

@@ -69,6 +69,8 @@ export const ERROR_CODES = Object.freeze({
     'A window lifecycle call is illegal in the current state (bad transition, sealing twice or too early).',
   VALIDATOR_WORKER_FAILED:
     "The validator's model worker thread could not start, crashed or was stopped (calls in flight fail; the next call starts a new worker).",
+  VALIDATOR_SUBMIT_POOL_FAILED:
+    "A validator's /submit parsing thread could not start, crashed, stalled or was stopped (its requests are answered 500; the next request starts a new thread).",
   STATE_CONFLICT:
     'An archive or checkpoint already written holds other content; it is never replaced.',
   STATE_INVALID:

@@ -1,5 +1,6 @@
 export { createValidatorServer, VALIDATOR_SERVER_DEFAULTS } from './http/createValidatorServer.js'
 export { toSubmitHttpResponse } from './http/toSubmitHttpResponse.js'
+export { SubmitPool, SUBMIT_POOL_DEFAULTS, defaultSubmitPoolSize } from './http/submitPool.js'
 export type { SubmitHttpResponse } from './http/toSubmitHttpResponse.js'
 export type {
   ValidatorServerParameters,

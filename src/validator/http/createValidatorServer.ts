@@ -11,7 +11,8 @@ import type { AdmissionPipeline } from '../../window/admission/admissionPipeline
 import type { AdmissionVerdict } from '../../window/admission/admissionTypes.js'
 import { PendingSubmissions } from './_pendingSubmissions.js'
 import { detail, send, type Reply } from './_reply.js'
-import { submitRoute, type SubmitRouteContext } from './submitRoute.js'
+import { ArrivalOrder, submitRoute, type SubmitRouteContext } from './submitRoute.js'
+import { SubmitPool } from './submitPool.js'
 import { SubmissionWorker } from './submissionWorker.js'
 import { isVerdictsPath, verdictsRoute } from './verdictsRoute.js'
 
@@ -37,6 +38,10 @@ export const VALIDATOR_SERVER_DEFAULTS = /*#__PURE__*/ Object.freeze({
    * `request_timeout` (the reference's later upload grace is 33 s).
    */
   bodyTimeoutMs: 30_000,
+  /** Parsing threads for the `/submit` handler's CPU work (0: on the event loop). */
+  submitWorkers: 0,
+  /** With parsing threads: bodies of at most this many bytes are still decoded on the loop. */
+  submitInlineBytes: 2048,
 } as const)
 
 /** Parameters of {@link createValidatorServer}. */
@@ -65,6 +70,14 @@ export type ValidatorServerParameters = {
   host?: string | undefined
   /** @default VALIDATOR_SERVER_DEFAULTS.port */
   port?: number | undefined
+  /**
+   * Threads that decode, schema-check and envelope-verify `/submit` bodies off the event loop
+   * (a {@link SubmitPool}; `defaultSubmitPoolSize()` is `min(2, cores)`). Same answers, in
+   * the same order, as on the loop. @default VALIDATOR_SERVER_DEFAULTS.submitWorkers (none)
+   */
+  submitWorkers?: number | undefined
+  /** @default VALIDATOR_SERVER_DEFAULTS.submitInlineBytes */
+  submitInlineBytes?: number | undefined
   /** Called once per `/submit` answer (handler stage) and once per worker verdict. Must not throw (errors are ignored). */
   onSubmission?: ((event: SubmissionEvent) => void) | undefined
 }
@@ -117,6 +130,8 @@ export type ValidatorServer = {
   pending(): number
   /** Resolves once {@link ValidatorServer.pending} is 0 (immediately if it is). */
   whenIdle(): Promise<void>
+  /** The `/submit` parsing threads (`submitWorkers` > 0), else `null`. */
+  readonly submitPool: SubmitPool | null
   stats(): ValidatorServerStats
   /** Stops listening, drops open connections and waits for the worker to finish its item. Idempotent. */
   close(): Promise<void>
@@ -141,7 +156,13 @@ function resolveOptions(p: ValidatorServerParameters) {
     host = VALIDATOR_SERVER_DEFAULTS.host,
     port = VALIDATOR_SERVER_DEFAULTS.port,
     now = defaultNow,
+    submitWorkers = VALIDATOR_SERVER_DEFAULTS.submitWorkers,
+    submitInlineBytes = VALIDATOR_SERVER_DEFAULTS.submitInlineBytes,
   } = p
+  if (!Number.isSafeInteger(submitWorkers) || submitWorkers < 0 || submitWorkers > 64)
+    throw invalidArgument('submitWorkers', 'an integer in [0, 64]', submitWorkers)
+  if (!Number.isSafeInteger(submitInlineBytes) || submitInlineBytes < 0)
+    throw invalidArgument('submitInlineBytes', 'a non-negative integer', submitInlineBytes)
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
     throw invalidArgument('maxBodyBytes', 'a positive integer', maxBodyBytes)
   for (const [k, v] of Object.entries({
@@ -156,7 +177,17 @@ function resolveOptions(p: ValidatorServerParameters) {
   if (!Number.isSafeInteger(port) || port < 0 || port > 65_535)
     throw invalidArgument('port', 'an integer in [0, 65535]', port)
   const body = { maxBodyBytes, maxBufferedBytes, deadlineMs: bodyTimeoutMs }
-  return { pipeline, body, maxQueueDepth, maxUploads, host, port, now }
+  return {
+    pipeline,
+    body,
+    maxQueueDepth,
+    maxUploads,
+    host,
+    port,
+    now,
+    submitWorkers,
+    submitInlineBytes,
+  }
 }
 
 /** Routes one request to its handler; 404 and 405 as FastAPI answers them. */
@@ -273,6 +304,12 @@ export async function createValidatorServer(
     worker,
     submitResponses: {},
     report,
+    pool:
+      o.submitWorkers > 0
+        ? new SubmitPool({ profile: o.pipeline.config.profile, size: o.submitWorkers })
+        : null,
+    inlineBytes: o.submitInlineBytes,
+    order: new ArrivalOrder(),
   }
   const server = createServer((req, res) => {
     // E3 stamps the arrival in ASGI middleware, before the body is parsed (docs/protocol.md §4.3).
@@ -290,7 +327,13 @@ export async function createValidatorServer(
   // has just closed (a busy event loop can delay the client's own idle timer).
   server.keepAliveTimeout = 65_000
   server.headersTimeout = 66_000
-  const addr = await listen(server, o.host, o.port)
+  const addr = await (async () => {
+    await submit.pool?.ready()
+    return listen(server, o.host, o.port)
+  })().catch(async (e: unknown) => {
+    await submit.pool?.close()
+    throw e
+  })
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   let closing: Promise<void> | null = null
   return Object.freeze({
@@ -298,6 +341,7 @@ export async function createValidatorServer(
     port: addr.port,
     pending: () => pending.count(),
     whenIdle: () => pending.whenIdle(),
+    submitPool: submit.pool,
     stats: (): ValidatorServerStats => ({
       submitResponses: { ...submit.submitResponses },
       workerVerdicts: worker.verdicts,
@@ -311,6 +355,7 @@ export async function createValidatorServer(
           server.closeAllConnections()
         })
         await worker.whenStopped()
+        await submit.pool?.close()
       })()),
   })
 }

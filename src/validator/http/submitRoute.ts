@@ -1,12 +1,15 @@
 import type { IncomingMessage } from 'node:http'
 import type * as z from 'zod'
 import type { AdmissionPipeline } from '../../window/admission/admissionPipeline.js'
+import type { AdmissionReject } from '../../window/admission/admissionTypes.js'
+import { prepareSubmit, type PreparedSubmit } from './_prepareSubmit.js'
 import { fastApiDetail } from './_fastapiDetail.js'
 import type { SubmissionEvent } from './createValidatorServer.js'
 import type { PendingSubmissions } from './_pendingSubmissions.js'
 import { detail, own, type Reply } from './_reply.js'
 import { readBoundedBody, type BodyBounds } from './readBoundedBody.js'
 import type { SubmissionWorker } from './submissionWorker.js'
+import type { SubmitPool } from './submitPool.js'
 import { toSubmitHttpResponse } from './toSubmitHttpResponse.js'
 
 /** What the `/submit` route works with. */
@@ -25,6 +28,32 @@ export type SubmitRouteContext = {
   readonly submitResponses: Record<string, number>
   /** Reports one outcome (never throws). */
   readonly report: (e: SubmissionEvent) => void
+  /** Parsing threads for the handler's CPU work, or `null` to do it on the event loop. */
+  readonly pool: SubmitPool | null
+  /** With a pool: bodies of at most this many bytes are decoded on the loop (cheap). */
+  readonly inlineBytes: number
+  /** With a pool: hands the parsed bodies to the pipeline in the order their bodies completed. */
+  readonly order: ArrivalOrder
+}
+
+/**
+ * Turns in the order bodies completed: `next()` is taken when a body completes; a parsed body
+ * waits for `ready` (every earlier turn released) before the pipeline sees it, and `release`
+ * lets the later ones go. Refused bodies release at once (they change no state).
+ */
+export class ArrivalOrder {
+  #tail: Promise<void> = Promise.resolve()
+
+  /** The next turn. */
+  next(): { ready: Promise<void>; release: () => void } {
+    const ready = this.#tail
+    let release!: () => void
+    const mine = new Promise<void>((r) => {
+      release = r
+    })
+    this.#tail = ready.then(() => mine)
+    return { ready, release }
+  }
 }
 
 type Outcome = { reply: Reply; event: Omit<SubmissionEvent, 'status'> }
@@ -41,13 +70,24 @@ const refused = (
 const TOO_LARGE = (): Outcome =>
   refused(detail(413, 'payload_too_large', { Connection: 'close' }), 'payload_too_large')
 
-/** The pipeline's handler stage on a parsed body, answered as the reference does. */
-async function admitBody(ctx: SubmitRouteContext, body: unknown, arrivalSeconds: number) {
+/**
+ * The pipeline's handler stage on a parsed body, answered as the reference does. `envelope`:
+ * the body is a request the pool parsed, with its envelope answer (`undefined`: a raw body).
+ */
+async function admitBody(
+  ctx: SubmitRouteContext,
+  body: unknown,
+  arrivalSeconds: number,
+  envelope?: { randomness: string; ok: boolean } | null,
+) {
   const hk = own(body, 'miner_hotkey')
   const ws = own(body, 'window_start')
   const hotkey = typeof hk === 'string' ? hk : null
   const windowStart = Number.isSafeInteger(ws) ? (ws as number) : null
-  const verdict = await ctx.pipeline.submit(body, { arrivalSeconds })
+  const verdict = await ctx.pipeline.submit(
+    body,
+    envelope === undefined ? { arrivalSeconds } : { arrivalSeconds, envelope },
+  )
   if (verdict.accepted && verdict.stage === 'handler') {
     // Queued: the worker's verdict for it comes back in queue order.
     ctx.worker.enqueued({ hotkey: hotkey ?? '', windowStart: windowStart ?? -1 })
@@ -93,6 +133,85 @@ async function readBody(ctx: SubmitRouteContext, req: IncomingMessage): Promise<
   return got
 }
 
+const JSON_INVALID = (): Outcome =>
+  refused(
+    detail(422, [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' }]),
+    'bad_schema',
+  )
+
+/** A body the pool could not prepare (its thread failed): 500, as an internal fault answers. */
+function poolFault(e: unknown): Outcome {
+  const verdict: AdmissionReject = Object.freeze({
+    accepted: false,
+    reason: 'worker_dropped',
+    stage: 'handler',
+    check: 'internal',
+    detail: String((e as { shortMessage?: unknown })?.shortMessage ?? e),
+    refusal: 'internal',
+    recordVerdict: false,
+  })
+  const who = { hotkey: null, windowStart: null }
+  return {
+    reply: detail(500, verdict.detail),
+    event: { stage: 'handler', ...who, accepted: false, reason: verdict.reason, verdict },
+  }
+}
+
+/** A body the pool refused (not JSON, or failing the schema): the in-loop path's answer. */
+function refusedPrepared(p: Exclude<PreparedSubmit, { kind: 'parsed' }>): Outcome {
+  if (p.kind === 'json_invalid') return JSON_INVALID()
+  const verdict = Object.freeze({ ...p.reject })
+  return {
+    reply: detail(422, p.items),
+    event: {
+      stage: 'handler',
+      hotkey: p.hotkey,
+      windowStart: p.windowStart,
+      accepted: false,
+      reason: verdict.reason,
+      verdict,
+    },
+  }
+}
+
+/**
+ * The handler stage with a pool: small bodies are decoded here, larger ones (and the envelope
+ * signature) in a parsing thread; parsed bodies reach the pipeline in the order they completed.
+ */
+async function handlePooled(
+  ctx: SubmitRouteContext,
+  pool: SubmitPool,
+  bytes: Buffer,
+  arrivalSeconds: number,
+): Promise<Outcome> {
+  const turn = ctx.order.next()
+  let released = false
+  const release = (): void => {
+    if (!released) turn.release()
+    released = true
+  }
+  try {
+    let prepared: PreparedSubmit
+    try {
+      const { profile } = ctx.pipeline.config
+      prepared =
+        bytes.length <= ctx.inlineBytes
+          ? await prepareSubmit(bytes, { profile, randomness: null })
+          : await pool.prepare(bytes, ctx.pipeline.activeBatcher?.randomness ?? '')
+    } catch (e) {
+      return poolFault(e)
+    }
+    if (prepared.kind !== 'parsed') {
+      release()
+      return refusedPrepared(prepared)
+    }
+    await turn.ready
+    return await admitBody(ctx, prepared.request, arrivalSeconds, prepared.envelope)
+  } finally {
+    release()
+  }
+}
+
 /** Parses the JSON of a complete body, then runs the handler stage. */
 async function handleSubmit(
   ctx: SubmitRouteContext,
@@ -100,14 +219,12 @@ async function handleSubmit(
   arrivalSeconds: number,
 ): Promise<Outcome> {
   try {
+    if (ctx.pool) return await handlePooled(ctx, ctx.pool, bytes, arrivalSeconds)
     let body: unknown
     try {
       body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
     } catch {
-      return refused(
-        detail(422, [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' }]),
-        'bad_schema',
-      )
+      return JSON_INVALID()
     }
     return await admitBody(ctx, body, arrivalSeconds)
   } finally {

@@ -18,6 +18,11 @@ export type HandlerContext = AdmissionContext & {
   readonly phase: WindowPhase
   /** Per-window quota and bad-envelope counters. */
   readonly ledger: QuotaLedger
+  /**
+   * The envelope signature already verified against `randomness` (e.g. in a parsing thread): the
+   * envelope check takes `ok` when the window's randomness is still that one, else verifies.
+   */
+  readonly envelopeChecked?: { readonly randomness: string; readonly ok: boolean } | undefined
 }
 
 /** Values the worker checks compute for the accept step (filled in order). */

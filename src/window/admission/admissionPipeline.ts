@@ -187,19 +187,30 @@ export class AdmissionPipeline {
    * for any body.
    *
    * @param body - The raw request body: JSON text, UTF-8 bytes, or a parsed value.
-   * @param options - `arrivalSeconds`: when the request reached the validator (unix seconds).
+   * @param options - `arrivalSeconds`: when the request reached the validator (unix seconds);
+   *   `envelope`: only with a `body` that {@link parseSubmission} already returned (it is then not
+   *   parsed again), its envelope signature as verified against a window randomness, or `null`.
    * @returns The handler verdict (the validator's server maps it to the HTTP answer).
    * @throws {ReliquaryError} `INVALID_ARGUMENT` only if `arrivalSeconds` is not finite (a caller bug).
    */
-  async submit(body: unknown, options: { arrivalSeconds: number }): Promise<AdmissionVerdict> {
+  async submit(
+    body: unknown,
+    options: {
+      arrivalSeconds: number
+      envelope?: { readonly randomness: string; readonly ok: boolean } | null | undefined
+    },
+  ): Promise<AdmissionVerdict> {
     const arrivalSeconds = options?.arrivalSeconds
     if (typeof arrivalSeconds !== 'number' || !Number.isFinite(arrivalSeconds))
       throw invalidArgument('arrivalSeconds', 'a finite number of seconds', arrivalSeconds)
-    const parsed = parseSubmission(body, {
-      profile: this.config.profile,
-      stage: 'handler',
-      maxBytes: this.#maxBodyBytes,
-    })
+    const parsed =
+      options.envelope !== undefined
+        ? { ok: true as const, request: body as AdmissionRequest }
+        : parseSubmission(body, {
+            profile: this.config.profile,
+            stage: 'handler',
+            maxBytes: this.#maxBodyBytes,
+          })
     if (!parsed.ok) return parsed.reject
     const request = parsed.request
     const self = this
@@ -220,6 +231,7 @@ export class AdmissionPipeline {
         return judgedBy
       },
       ledger: this.ledger,
+      envelopeChecked: options.envelope ?? undefined,
     }
     const verdict = await runHandlerStage(ctx)
     if (verdict.accepted) {

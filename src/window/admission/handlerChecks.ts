@@ -20,21 +20,26 @@ export const checkEnvelope: AdmissionCheck<HandlerContext> = {
     const { profile } = ctx.config
     if (!profile.window.envelopeSignature) return null
     const r = ctx.request
+    const randomness = ctx.batcher?.randomness ?? ''
+    // Verified earlier (off the event loop) against the same randomness: that answer stands.
+    const pre = ctx.envelopeChecked
     const ok =
       'drand_round' in r &&
-      (await verifyEnvelope(
-        {
-          minerHotkey: r.miner_hotkey,
-          windowStart: r.window_start,
-          promptIdx: r.prompt_idx,
-          merkleRoot: r.merkle_root,
-          checkpointHash: r.checkpoint_hash,
-          drandRound: r.drand_round,
-          randomness: ctx.batcher?.randomness ?? '',
-          nonce: r.nonce,
-        },
-        r.envelope_signature,
-      ))
+      (pre?.randomness === randomness
+        ? pre.ok
+        : await verifyEnvelope(
+            {
+              minerHotkey: r.miner_hotkey,
+              windowStart: r.window_start,
+              promptIdx: r.prompt_idx,
+              merkleRoot: r.merkle_root,
+              checkpointHash: r.checkpoint_hash,
+              drandRound: r.drand_round,
+              randomness,
+              nonce: r.nonce,
+            },
+            r.envelope_signature,
+          ))
     if (ok) return null
     const recordVerdict = ctx.ledger.noteBadEnvelope(
       r.miner_hotkey,

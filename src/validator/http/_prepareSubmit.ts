@@ -1,0 +1,92 @@
+import { verifyEnvelope } from '../../crypto/envelope.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import { submitRequestSchema } from '../../protocol/schemas.js'
+import type { AdmissionReject, AdmissionRequest } from '../../window/admission/admissionTypes.js'
+import { parseSubmission } from '../../window/admission/runAdmission.js'
+import { type FastApiErrorItem, fastApiDetail } from './_fastapiDetail.js'
+import { own } from './_reply.js'
+
+/**
+ * A `/submit` body after the handler's CPU work that needs no validator state: UTF-8 and JSON
+ * decoding, the profile's strict schema (with FastAPI's 422 items on failure) and, when asked, the
+ * sr25519 envelope signature against a given window randomness. Plain data: it crosses a thread.
+ */
+export type PreparedSubmit =
+  | { readonly kind: 'json_invalid' }
+  | {
+      readonly kind: 'malformed'
+      readonly hotkey: string | null
+      readonly windowStart: number | null
+      readonly reject: AdmissionReject
+      readonly items: FastApiErrorItem[]
+    }
+  | {
+      readonly kind: 'parsed'
+      readonly request: AdmissionRequest
+      /** The envelope verified against `randomness`, or `null` when not checked here. */
+      readonly envelope: { readonly randomness: string; readonly ok: boolean } | null
+    }
+
+const schemas = new WeakMap<ProtocolProfile, ReturnType<typeof submitRequestSchema>>()
+
+/**
+ * Decodes and checks one `/submit` body as the in-loop handler does (the same functions, in the
+ * same order). Never throws for any body.
+ *
+ * @param bytes - The complete body.
+ * @param o - `profile`; `randomness`: the active window's randomness to verify the envelope
+ *   against (`null`: leave the envelope to the pipeline).
+ */
+export async function prepareSubmit(
+  bytes: Uint8Array,
+  o: { profile: ProtocolProfile; randomness: string | null },
+): Promise<PreparedSubmit> {
+  let body: unknown
+  try {
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch {
+    return { kind: 'json_invalid' }
+  }
+  const parsed = parseSubmission(body, { profile: o.profile, stage: 'handler' })
+  if (!parsed.ok) {
+    const hk = own(body, 'miner_hotkey')
+    const ws = own(body, 'window_start')
+    let schema = schemas.get(o.profile)
+    if (!schema) {
+      schema = submitRequestSchema(o.profile)
+      schemas.set(o.profile, schema)
+    }
+    const r = schema.safeParse(body)
+    const items = r.success
+      ? [{ type: 'value_error', loc: ['body'], msg: parsed.reject.detail }]
+      : fastApiDetail(r.error.issues)
+    return {
+      kind: 'malformed',
+      hotkey: typeof hk === 'string' ? hk : null,
+      windowStart: Number.isSafeInteger(ws) ? (ws as number) : null,
+      reject: parsed.reject,
+      items,
+    }
+  }
+  const r = parsed.request
+  const envelope =
+    o.randomness !== null && o.profile.window.envelopeSignature && 'drand_round' in r
+      ? {
+          randomness: o.randomness,
+          ok: await verifyEnvelope(
+            {
+              minerHotkey: r.miner_hotkey,
+              windowStart: r.window_start,
+              promptIdx: r.prompt_idx,
+              merkleRoot: r.merkle_root,
+              checkpointHash: r.checkpoint_hash,
+              drandRound: r.drand_round,
+              randomness: o.randomness,
+              nonce: r.nonce,
+            },
+            r.envelope_signature,
+          ),
+        }
+      : null
+  return { kind: 'parsed', request: r, envelope }
+}

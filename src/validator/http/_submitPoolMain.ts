@@ -1,0 +1,23 @@
+// Entry of a `/submit` parsing thread (started by SubmitPool): decodes, schema-checks and
+// envelope-verifies bodies posted by the HTTP event loop, and answers each with its PreparedSubmit.
+import { parentPort, workerData } from 'node:worker_threads'
+import { ensureCryptoReady } from '../../crypto/sr25519.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import { prepareSubmit } from './_prepareSubmit.js'
+import type { SubmitPoolRequest, SubmitPoolResponse } from './_submitPoolMessages.js'
+
+const port = parentPort
+if (port) {
+  const profile = (workerData as { profile: ProtocolProfile }).profile
+  const post = (m: SubmitPoolResponse): void => port.postMessage(m)
+  port.on('message', (m: SubmitPoolRequest) => {
+    prepareSubmit(m.bytes, { profile, randomness: m.randomness }).then(
+      (value) => post({ id: m.id, ok: true, value }),
+      (e: unknown) => post({ id: m.id, ok: false, message: String((e as Error)?.message ?? e) }),
+    )
+  })
+  ensureCryptoReady().then(
+    () => post({ id: 0, ok: true, value: null }),
+    (e: unknown) => post({ id: 0, ok: false, message: String((e as Error)?.message ?? e) }),
+  )
+}

@@ -1,0 +1,13 @@
+import type { PreparedSubmit } from './_prepareSubmit.js'
+
+/** One body for a parsing thread; `randomness`: verify the envelope against it (`null`: do not). */
+export type SubmitPoolRequest = {
+  readonly id: number
+  readonly bytes: Uint8Array
+  readonly randomness: string | null
+}
+
+/** A parsing thread's answer; `id` 0 is its start-up (ready or failed). */
+export type SubmitPoolResponse =
+  | { readonly id: number; readonly ok: true; readonly value: PreparedSubmit | null }
+  | { readonly id: number; readonly ok: false; readonly message: string }

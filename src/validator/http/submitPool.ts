@@ -1,0 +1,235 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { invalidArgument, ReliquaryError } from '../../errors/base.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import type { PreparedSubmit } from './_prepareSubmit.js'
+import type { SubmitPoolRequest, SubmitPoolResponse } from './_submitPoolMessages.js'
+
+/** Defaults of {@link SubmitPool}. */
+export const SUBMIT_POOL_DEFAULTS = /*#__PURE__*/ Object.freeze({
+  /** A body still unanswered this long after it was posted fails its thread (then restarted). */
+  jobTimeoutMs: 30_000,
+})
+
+/** The default pool size: `min(2, cores)`. */
+export function defaultSubmitPoolSize(): number {
+  return Math.max(1, Math.min(2, availableParallelism()))
+}
+
+/** `VALIDATOR_SUBMIT_POOL_FAILED`: a parsing thread `why` ("crashed …", "could not start …"). */
+function poolFailed(why: string, cause?: unknown): ReliquaryError {
+  return new ReliquaryError('VALIDATOR_SUBMIT_POOL_FAILED', `A /submit parsing thread ${why}.`, {
+    hints: ['The request is answered 500; the next request starts a new thread.'],
+    cause,
+  })
+}
+
+const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url)
+
+/** The thread's entry: the build's `dist/validator/submitPoolWorker.js`, or the source via tsx. */
+function poolEntry(): { filename: string | URL; eval: boolean } {
+  if (here.endsWith('.ts')) {
+    const tsx = createRequire(here)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs')
+    const entry = pathToFileURL(join(dirname(here), '_submitPoolMain.ts')).href
+    const code = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(pathToFileURL(here).href)}))`
+    return { filename: code, eval: true }
+  }
+  for (let dir = dirname(here); dir !== dirname(dir); dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json')
+    if (!existsSync(pkg)) continue
+    let name: unknown
+    try {
+      name = (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name
+    } catch {
+      continue
+    }
+    if (name !== 'reliquary') continue
+    const entry = join(dir, 'dist', 'validator', 'submitPoolWorker.js')
+    if (existsSync(entry)) return { filename: pathToFileURL(entry), eval: false }
+  }
+  throw poolFailed('could not start: dist/validator/submitPoolWorker.js is missing')
+}
+
+type Job = {
+  resolve: (v: PreparedSubmit) => void
+  reject: (e: ReliquaryError) => void
+  timer: ReturnType<typeof setTimeout>
+}
+
+/** One parsing thread and the jobs it holds. */
+class Slot {
+  readonly worker: Worker
+  readonly jobs = new Map<number, Job>()
+  /** Resolves once the thread can work; rejects if it fails first. */
+  readonly ready: Promise<void>
+  #started!: () => void
+  #failedStart!: (e: unknown) => void
+  dead = false
+
+  constructor(entry: { filename: string | URL; eval: boolean }, profile: ProtocolProfile) {
+    this.ready = new Promise<void>((res, rej) => {
+      this.#started = res
+      this.#failedStart = rej
+    })
+    this.ready.catch(() => undefined)
+    this.worker = new Worker(entry.filename, { eval: entry.eval, workerData: { profile } })
+    this.worker.unref()
+    this.worker.on('message', (m: SubmitPoolResponse) => {
+      if (m.id === 0) {
+        if (m.ok) this.#started()
+        else this.fail(poolFailed(`could not start (${m.message})`))
+        return
+      }
+      const job = this.jobs.get(m.id)
+      if (!job) return
+      this.jobs.delete(m.id)
+      clearTimeout(job.timer)
+      if (m.ok && m.value !== null) job.resolve(m.value)
+      else job.reject(poolFailed(`failed (${m.ok ? 'no answer' : m.message})`))
+    })
+    this.worker.on('error', (e) => this.fail(poolFailed(`crashed (${e.message})`, e)))
+    this.worker.on('exit', (code) => this.fail(poolFailed(`exited (code ${code})`)))
+  }
+
+  /** Marks the thread dead, fails every job it holds and stops it. */
+  fail(e: ReliquaryError): void {
+    this.#failedStart(e)
+    if (!this.dead) {
+      this.dead = true
+      void this.worker.terminate()
+    }
+    for (const job of this.jobs.values()) {
+      clearTimeout(job.timer)
+      job.reject(e)
+    }
+    this.jobs.clear()
+  }
+}
+
+/**
+ * A small pool of `worker_threads` that does the `/submit` handler's CPU work off the HTTP event
+ * loop: UTF-8 and JSON decoding, the profile's strict schema (with FastAPI's 422 items) and the
+ * sr25519 envelope signature. Each body goes to the thread holding the fewest bodies. A thread
+ * that crashes, exits, is killed or holds a body past `jobTimeoutMs` fails the bodies it holds with
+ * `VALIDATOR_SUBMIT_POOL_FAILED` (never a hang) and is replaced on the next body.
+ */
+export class SubmitPool {
+  /** Threads in the pool. */
+  readonly size: number
+  readonly #profile: ProtocolProfile
+  readonly #entry: { filename: string | URL; eval: boolean }
+  readonly #jobTimeoutMs: number
+  readonly #slots: (Slot | null)[]
+  #nextId = 1
+  #starts = 0
+  #closed = false
+
+  /**
+   * @param p - `profile`: the request layout and envelope rule; `size`: threads
+   *   (@default {@link defaultSubmitPoolSize}); `jobTimeoutMs` (@default
+   *   SUBMIT_POOL_DEFAULTS.jobTimeoutMs).
+   * @throws {ReliquaryError} `INVALID_ARGUMENT` for a bad size or timeout;
+   *   `VALIDATOR_SUBMIT_POOL_FAILED` when the thread's entry file is missing.
+   */
+  constructor(p: {
+    profile: ProtocolProfile
+    size?: number | undefined
+    jobTimeoutMs?: number | undefined
+  }) {
+    const size = p.size ?? defaultSubmitPoolSize()
+    if (!Number.isSafeInteger(size) || size < 1 || size > 64)
+      throw invalidArgument('size', 'an integer in [1, 64]', size)
+    const jobTimeoutMs = p.jobTimeoutMs ?? SUBMIT_POOL_DEFAULTS.jobTimeoutMs
+    if (!Number.isSafeInteger(jobTimeoutMs) || jobTimeoutMs < 1)
+      throw invalidArgument('jobTimeoutMs', 'a positive integer', jobTimeoutMs)
+    this.size = size
+    this.#profile = p.profile
+    this.#entry = poolEntry()
+    this.#jobTimeoutMs = jobTimeoutMs
+    this.#slots = Array.from({ length: size }, () => null)
+    for (let i = 0; i < size; i++) this.#slot(i)
+  }
+
+  /**
+   * Resolves once every thread has started (their crypto engine ready).
+   * @throws {ReliquaryError} `VALIDATOR_SUBMIT_POOL_FAILED` when one could not start.
+   */
+  async ready(): Promise<void> {
+    await Promise.all(this.#slots.map((_, i) => this.#slot(i).ready))
+  }
+
+  /** Threads started so far (`size` at first; each replaced thread adds one). */
+  get starts(): number {
+    return this.#starts
+  }
+
+  #slot(i: number): Slot {
+    let s = this.#slots[i]
+    if (!s || s.dead) {
+      s = new Slot(this.#entry, this.#profile)
+      this.#slots[i] = s
+      this.#starts++
+    }
+    return s
+  }
+
+  /**
+   * Prepares one body in a thread.
+   * @param bytes - The complete body (copied to the thread).
+   * @param randomness - Verify the envelope against this window randomness (`null`: do not).
+   * @returns What {@link prepareSubmit} returns for it.
+   * @throws {ReliquaryError} `VALIDATOR_SUBMIT_POOL_FAILED` when its thread fails or the pool is closed.
+   */
+  prepare(bytes: Uint8Array, randomness: string | null): Promise<PreparedSubmit> {
+    if (this.#closed) return Promise.reject(poolFailed('was stopped (the pool is closed)'))
+    let best = 0
+    for (let i = 1; i < this.size; i++) {
+      const a = this.#slots[best]
+      const b = this.#slots[i]
+      if (!b || b.dead || (a && !a.dead && b.jobs.size < a.jobs.size)) best = i
+    }
+    const slot = this.#slot(best)
+    const id = this.#nextId++
+    const copy = new Uint8Array(bytes)
+    return new Promise<PreparedSubmit>((resolve, reject) => {
+      const timer = setTimeout(
+        () => slot.fail(poolFailed(`held a body for over ${this.#jobTimeoutMs} ms`)),
+        this.#jobTimeoutMs,
+      )
+      slot.jobs.set(id, { resolve, reject, timer })
+      const m: SubmitPoolRequest = { id, bytes: copy, randomness }
+      slot.worker.postMessage(m, [copy.buffer])
+    })
+  }
+
+  /**
+   * Stops thread `index` now, as a crash would (the bodies it holds fail; the next body starts a
+   * new thread). For tests and operators.
+   * @param index - Which thread. @default 0
+   */
+  async kill(index = 0): Promise<void> {
+    const s = this.#slots[index]
+    if (!s || s.dead) return
+    const exited = new Promise((r) => s.worker.once('exit', r))
+    await s.worker.terminate()
+    await exited.catch(() => undefined)
+  }
+
+  /** Stops every thread; bodies in flight fail. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true
+    await Promise.all(
+      this.#slots.map(async (s) => {
+        if (!s) return
+        s.fail(poolFailed('was stopped (the pool is closed)'))
+        await s.worker.terminate()
+      }),
+    )
+  }
+}
