@@ -24,7 +24,10 @@ import {
 
 type Answer = { status: number; body: string; connection: string | null }
 
-async function post(server: ValidatorServer, body: string | Uint8Array): Promise<Answer> {
+async function post(
+  server: ValidatorServer,
+  body: string | Uint8Array<ArrayBuffer>,
+): Promise<Answer> {
   const r = await fetch(`${server.url}/submit`, { method: 'POST', body })
   return { status: r.status, body: await r.text(), connection: r.headers.get('connection') }
 }
@@ -46,7 +49,7 @@ async function serve(pool: boolean) {
 }
 
 let keys: Hotkey[]
-let bodies: (string | Uint8Array)[]
+let bodies: (string | Uint8Array<ArrayBuffer>)[]
 // One pooled server for the tests below (each thread start costs a TypeScript load here).
 let pooled: Awaited<ReturnType<typeof serve>>
 
