@@ -201,6 +201,14 @@ miner against it.`,
         'worker: verification and GRPO steps in a worker thread (the HTTP API answers\nmeanwhile; wasm and cpu only), or in-process (half the memory)',
       defaultText: 'worker on wasm and cpu, else in-process',
     },
+    'submit-workers': {
+      type: 'int',
+      arg: 'N',
+      min: 0,
+      description:
+        'Threads that parse and envelope-check /submit bodies off the HTTP event loop (0: on it)',
+      defaultText: 'min(2, cores)',
+    },
     ...SERVICE_OPTIONS,
   },
 })

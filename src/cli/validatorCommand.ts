@@ -27,6 +27,7 @@ import { formatHelp } from './_help.js'
 import { serviceLogger, transferProgress } from './_logger.js'
 import type { Logger } from 'pino'
 import { VALIDATOR_COMMAND } from './networkOptions.js'
+import { defaultSubmitPoolSize } from '../validator/http/submitPool.js'
 
 type ValidatorArgs = OptionValues<typeof VALIDATOR_COMMAND.options>
 
@@ -279,7 +280,11 @@ export async function validatorCommand(
       beacons: d.beacons,
       stateDir: o.stateDir,
       hub,
-      server: { host: values.host, port: o.port },
+      server: {
+        host: values.host,
+        port: o.port,
+        submitWorkers: values['submit-workers'] ?? defaultSubmitPoolSize(),
+      },
       compute: o.compute,
       windows: o.windows ?? Number.POSITIVE_INFINITY,
       signal: interrupt.signal,

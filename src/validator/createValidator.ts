@@ -79,6 +79,7 @@ export type CreateValidatorParameters = {
         port?: number | undefined
         maxBodyBytes?: number | undefined
         maxQueueDepth?: number | undefined
+        submitWorkers?: number | undefined
       }
     | undefined
   /** Where verification's forward passes and GRPO steps run (see `startModelWorker`). @default "in-process" */
@@ -396,6 +397,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     ...(p.server?.port !== undefined ? { port: p.server.port } : {}),
     ...(p.server?.maxBodyBytes !== undefined ? { maxBodyBytes: p.server.maxBodyBytes } : {}),
     ...(p.server?.maxQueueDepth !== undefined ? { maxQueueDepth: p.server.maxQueueDepth } : {}),
+    ...(p.server?.submitWorkers !== undefined ? { submitWorkers: p.server.submitWorkers } : {}),
   }).catch(async (e: unknown) => {
     await modelWorker?.close()
     disposeValidatorModels(models)
