@@ -6,8 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { describe, expect, test } from 'vitest'
 import {
+  attentionOptions,
   gemmPath,
   gpuAddRmsNorm,
+  gpuCapabilities,
   gpuCausalAttention,
   gpuMatMul,
   gpuMatMulSplit,
@@ -98,7 +100,17 @@ describe.skipIf(!ready)('gpu kernels on the webgpu backend', () => {
         })
         return tf.concat(outs, 1)
       })
+      const tcRef = tf.clone(ref)
       await close(gpuCausalAttention(q, k, v, { start, scale }), ref, 2e-6)
+      // The opt-in tensor-core kernel (f16 q/k/v): on an adapter without subgroup matrices the
+      // call falls back to the f32 kernel.
+      attentionOptions.tensorCores = true
+      try {
+        const tc = gpuCausalAttention(q, k, v, { start, scale, tensorCores: true })
+        await close(tc, tcRef, gpuCapabilities()?.subgroupMatrix ? 2e-3 : 2e-6)
+      } finally {
+        attentionOptions.tensorCores = false
+      }
       tf.dispose([q, k, v])
     })
   }

@@ -11,7 +11,9 @@ import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { computeSketch, e1, e3, sketchDistance, verifySketch } from '../../src/index.js'
 import {
+  attentionOptions,
   gemmOptions,
+  gpuEvaluateRollouts,
   gpuCapabilities,
   gpuEvaluateRollout,
   gpuMatMul,
@@ -19,11 +21,13 @@ import {
   prepareGpuModel,
   probeStagedGemm,
   stagedGemmProbe,
+  tensorCoreAttentionProbe,
   tensorCoreTiles,
   toGpuF16,
   type GpuModel,
 } from '../../src/gpu/index.js'
 import { loadModel, useBackend } from '../../src/model/index.js'
+import { attentionCheck, tcAttentionError } from './attentionCheck.js'
 import { profileOps } from './profile.js'
 import { verifyWindow } from './window.js'
 
@@ -58,6 +62,18 @@ async function checked(fn: () => tf.Tensor): Promise<string | null> {
   return (at >= 0 ? lines.slice(at, at + 4) : lines.slice(0, 6)).join('\n').slice(0, 1500)
 }
 
+/**
+ * One scalar from a result, to end a timed batch: row sums (one workgroup per row) then their sum.
+ * TF.js's whole-tensor `sum` reduces in a single workgroup, which alone takes tens of ms on a
+ * `[1024, 151936]` logits tensor (runs 1-6 timed with it: `FULL_SUM=1` restores it).
+ */
+const scalar = (t: tf.Tensor) =>
+  tf.tidy(() =>
+    process.env.FULL_SUM === '1' || t.rank < 2
+      ? tf.sum(t)
+      : tf.sum(tf.sum(tf.reshape(t, [t.shape[0]!, -1]), 1)),
+  )
+
 /** Median seconds of one call, from 3 batches of n pipelined calls each ended by one read. */
 async function timeIt(fn: () => tf.Tensor, n: number): Promise<number> {
   const ts: number[] = []
@@ -68,7 +84,7 @@ async function timeIt(fn: () => tf.Tensor, n: number): Promise<number> {
       last?.dispose()
       last = fn()
     }
-    const s = tf.sum(last!)
+    const s = scalar(last!)
     await s.data()
     tf.dispose([s, last!])
     if (r) ts.push((performance.now() - t0) / 1000 / n)
@@ -159,7 +175,13 @@ async function parity() {
   const doc = JSON.parse(readFileSync(join(fixtures, 'qwen3-s0.json'), 'utf8'))
   const model = await loadModel(join(fixtures, doc.model_dir))
   const res: Record<string, unknown> = {}
-  for (const precision of ['f32', 'f16'] as const) {
+  const variants = [
+    ['f32', 'f32', false],
+    ['f16', 'f16', true],
+    ['f16_scalar_attention', 'f16', false],
+  ] as const
+  for (const [name, precision, tcAttention] of variants) {
+    attentionOptions.tensorCores = tcAttention && tensorCoreAttentionProbe.error === null
     const gm = await prepareGpuModel(model, { precision })
     const diffs: number[] = []
     const refDiffs: number[] = []
@@ -198,8 +220,12 @@ async function parity() {
       max: Math.max(...xs),
       n: xs.length,
     })
-    res[precision] = {
+    res[name] = {
       gemm: gpuCapabilities()?.subgroupMatrix && precision === 'f16' ? 'tensor-core' : precision,
+      attention:
+        gpuCapabilities()?.subgroupMatrix && precision === 'f16' && attentionOptions.tensorCores
+          ? 'tensor-core'
+          : 'f32',
       proofs: doc.proofs.length,
       honest_verdict_agrees_e1: agreeE1,
       honest_valid_e3: validE3,
@@ -211,21 +237,30 @@ async function parity() {
     report.parity = res
     save()
   }
+  attentionOptions.tensorCores = tensorCoreAttentionProbe.error === null
   model.dispose()
 }
 
-async function forwardSpeed(dir: string, gm: GpuModel, T: number) {
-  const toks = Array.from({ length: T }, (_, i) => 1 + ((i * 7919) % (gm.config.vocabSize - 1)))
+/** Median seconds of a forward with full logits, ended by one scalar read (`full`: tf.sum). */
+async function forwardTime(gm: GpuModel, toks: number[], full: boolean) {
   const ts: number[] = []
   for (let r = 0; r < 4; r++) {
     const t0 = performance.now()
     const h = gm.forwardHidden(toks)
     const lg = gm.logits(h)
-    const s = tf.sum(lg)
+    const s = full ? tf.sum(lg) : scalar(lg)
     await s.data()
     tf.dispose([h, lg, s])
     if (r) ts.push((performance.now() - t0) / 1000)
   }
+  return median(ts)
+}
+
+async function forwardSpeed(dir: string, gm: GpuModel, T: number, variant: string) {
+  const toks = Array.from({ length: T }, (_, i) => 1 + ((i * 7919) % (gm.config.vocabSize - 1)))
+  const med = await forwardTime(gm, toks, false)
+  const fullSum =
+    variant === 'landed' || gm.precision === 'f32' ? await forwardTime(gm, toks, true) : undefined
   const h = gm.forwardHidden(toks)
   const hidden = (await h.data()) as Float32Array
   h.dispose()
@@ -244,9 +279,13 @@ async function forwardSpeed(dir: string, gm: GpuModel, T: number) {
   return {
     model: dir,
     precision: gm.precision,
+    variant,
+    staged: gemmOptions.staged,
+    tensor_core_attention: gm.precision === 'f16' && attentionOptions.tensorCores,
     seq_len: T,
-    median_s: median(ts),
-    tokens_per_s: T / median(ts),
+    median_s: med,
+    tokens_per_s: T / med,
+    median_s_whole_tensor_sum_readback: fullSum,
     final_hidden_rel_l2_f16_vs_f32: f16VsF32,
     gpu_bytes_allocated: gpuBytes(),
   }
@@ -254,44 +293,117 @@ async function forwardSpeed(dir: string, gm: GpuModel, T: number) {
 
 const hiddenOf = new Map<string, Float32Array>()
 
+/** Forward variants of the f16 path (`FORWARD_VARIANTS`): GEMM block shape and attention kernel. */
+const VARIANTS: Record<
+  string,
+  { staged: { bm: 128; bn: 128; sgm: number; sgn: number }; tc: boolean }
+> = {
+  landed: { staged: { bm: 128, bn: 128, sgm: 2, sgn: 4 }, tc: false },
+  landed_2x2: { staged: { bm: 128, bn: 128, sgm: 2, sgn: 2 }, tc: false },
+  tc_attention: { staged: { bm: 128, bn: 128, sgm: 2, sgn: 4 }, tc: true },
+  tc_attention_2x2: { staged: { bm: 128, bn: 128, sgm: 2, sgn: 2 }, tc: true },
+}
+
+/** 64 rollouts x T tokens through gpuEvaluateRollouts (packed forwards, 32 hidden rows each). */
+async function batchedWindow(dir: string, gm: GpuModel, T: number) {
+  const V = gm.config.vocabSize
+  const reqs = Array.from({ length: 64 }, (_, m) => ({
+    tokens: Array.from({ length: T }, (_, j) => 1 + ((j * 7919 + (m % 8) * 104729) % (V - 1))),
+    hiddenRows: Array.from({ length: 32 }, (_, i) => Math.floor((i * (T - 1)) / 31)),
+  }))
+  const ts: number[] = []
+  for (let r = 0; r < 2; r++) {
+    const t0 = performance.now()
+    await gpuEvaluateRollouts(gm, reqs, { temperature: 0.9 })
+    ts.push((performance.now() - t0) / 1000)
+  }
+  return {
+    model: dir,
+    precision: gm.precision,
+    rollouts: 64,
+    seq_len: T,
+    seconds: ts,
+    gpu_bytes_allocated: gpuBytes(),
+  }
+}
+
+async function perModel(
+  dir: string,
+  model: Awaited<ReturnType<typeof loadModel>>,
+  out: Record<string, unknown[]>,
+) {
+  const T = Number(process.env.FORWARD_SEQ ?? 1024)
+  const variants = (process.env.FORWARD_VARIANTS ?? 'landed,landed_2x2,tc_attention_2x2').split(',')
+  // The library's defaults (2x2 subgroups, f32 attention) unless BEST_VARIANT names another; a
+  // tensor-core attention variant only where that kernel agrees with the f32 one.
+  const tcErr = attentionOptions.tensorCores ? await tcAttentionError(relErr) : null
+  report.tc_attention_rel_err_256 = tcErr
+  const asked = process.env.BEST_VARIANT ?? 'landed_2x2'
+  const best = !VARIANTS[asked]!.tc || (tcErr !== null && tcErr < 1e-2) ? asked : 'landed_2x2'
+  report.best_variant = best
+  const push = (k: string, v: unknown) => {
+    out[k]!.push(v)
+    report[k] = out[k]
+    save()
+  }
+  for (const precision of ['f16', 'f32'] as const) {
+    const gm = await prepareGpuModel(model, { precision })
+    const set = (name: string) => {
+      const v = VARIANTS[name]!
+      gemmOptions.staged = { ...v.staged }
+      attentionOptions.tensorCores = v.tc && tensorCoreAttentionProbe.error === null
+    }
+    if (only.includes('forward'))
+      for (const name of precision === 'f16' ? variants : [best]) {
+        set(name)
+        push('forward', await forwardSpeed(dir, gm, T, name))
+      }
+    set(best)
+    if (only.includes('profile') && dir === modelDirs[modelDirs.length - 1])
+      push('profile', await profileOps(gm, T, timeIt))
+    if (only.includes('batch')) push('batched_window', await batchedWindow(dir, gm, T))
+    if (only.includes('window'))
+      for (const concurrency of (process.env.WINDOW_CONCURRENCY ?? '4').split(',').map(Number)) {
+        const w = {
+          groups: 8,
+          perGroup: 8,
+          seqLen: Number(process.env.WINDOW_SEQ ?? 1024),
+          concurrency,
+        }
+        push('window', { model: dir, variant: best, ...(await verifyWindow(gm, w)) })
+      }
+    gm.dispose()
+  }
+}
+
 try {
   report.backend = await useBackend('webgpu')
   report.capabilities = gpuCapabilities()
+  // Compile the opt-in tensor-core attention kernel too, so the variants below can use it.
+  attentionOptions.tensorCores = true
   await probeStagedGemm()
   report.staged_gemm_probe_error = stagedGemmProbe.error
+  report.tensor_core_attention_probe_error = tensorCoreAttentionProbe.error
   save()
   if (only.includes('gemm')) await gemm()
+  if (only.includes('attention')) {
+    report.attention = await attentionCheck(timeIt, relErr, checked).catch((e) =>
+      String(e?.stack ?? e),
+    )
+    save()
+  }
   if (only.includes('parity')) await parity()
-  const speed: unknown[] = []
-  const windows: unknown[] = []
-  const profiles: unknown[] = []
+  const out: Record<string, unknown[]> = {
+    forward: [],
+    profile: [],
+    window: [],
+    batched_window: [],
+  }
   for (const dir of modelDirs) {
     const t0 = performance.now()
     const model = await loadModel(dir)
     report[`load_s_${dir}`] = (performance.now() - t0) / 1000
-    for (const precision of ['f16', 'f32'] as const) {
-      const gm = await prepareGpuModel(model, { precision })
-      if (only.includes('forward')) {
-        speed.push(await forwardSpeed(dir, gm, Number(process.env.FORWARD_SEQ ?? 1024)))
-        report.forward = speed
-        save()
-      }
-      if (only.includes('profile') && dir === modelDirs[modelDirs.length - 1]) {
-        profiles.push(await profileOps(gm, Number(process.env.FORWARD_SEQ ?? 1024), timeIt))
-        report.profile = profiles
-        save()
-      }
-      if (only.includes('window')) {
-        for (const concurrency of (process.env.WINDOW_CONCURRENCY ?? '4').split(',').map(Number)) {
-          const seqLen = Number(process.env.WINDOW_SEQ ?? 1024)
-          const w = { groups: 8, perGroup: 8, seqLen, concurrency }
-          windows.push({ model: dir, ...(await verifyWindow(gm, w)) })
-          report.window = windows
-          save()
-        }
-      }
-      gm.dispose()
-    }
+    await perModel(dir, model, out)
     model.dispose()
   }
 } catch (e) {

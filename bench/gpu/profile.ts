@@ -76,7 +76,12 @@ export async function profileOps(gm: GpuModel, T: number, timeIt: TimeIt) {
   const wlm = await weight(d, V)
   ops.qk_norm = () => [gpuRmsNorm(q, hdNorm, 1e-6), gpuRmsNorm(k, hdNorm, 1e-6)][0]!
   ops.rope = () => [gpuRope(q, cos, sin), gpuRope(k, cos, sin)][0]!
-  ops.attention = () => gpuCausalAttention(q, k, v, { start: 0, scale: 1 / Math.sqrt(hd) })
+  ops.attention = () =>
+    gpuCausalAttention(q, k, v, {
+      start: 0,
+      scale: 1 / Math.sqrt(hd),
+      tensorCores: gm.precision === 'f16',
+    })
   ops.o_gemm = () => gpuMatMul(attnOut, wo)
   ops.add_rmsnorm_x2 = () =>
     [gpuAddRmsNorm(h, h, norm, 1e-6), gpuAddRmsNorm(h, h, norm, 1e-6)][0]![1]

@@ -3,7 +3,8 @@
  * webgpu kernel.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
+import { headScalesShader, TC_BQ, tcAttentionShader } from './_attentionTc.js'
 import { gpuCapabilities } from './device.js'
 
 const NAME = 'ReliquaryCausalAttention'
@@ -113,14 +114,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 }`
 }
 
-/** Attention kernel choices, settable for benchmarks: subgroup-shuffle reductions where offered. */
-export const attentionOptions = { subgroups: true }
+/**
+ * Attention kernel choices, settable for benchmarks: subgroup-shuffle reductions where offered;
+ * `tensorCores` (off by default: on an H200 it matched the f32 kernel to 3.6e-4 but made the
+ * f16 forward slower, BENCHMARKS.md run 8) lets calls that ask for it (the f16 path) take the
+ * tensor-core kernel where the device has subgroup matrices and its shader compiled
+ * ({@link probeTensorCoreAttention}).
+ */
+export const attentionOptions: {
+  subgroups: boolean
+  tensorCores: boolean
+  /** Bench diagnostics of the tensor-core kernel: raw first-block scores, or `P = 1` sums. */
+  tcDebug: 'scores' | 'pv' | null
+} = { subgroups: true, tensorCores: false, tcDebug: null }
+
+/** Why the tensor-core attention kernel was turned off on this device (null: it compiled). */
+export const tensorCoreAttentionProbe: { error: string | null } = { error: null }
+
+/**
+ * Compiles the tensor-core attention shader (head dimension 128) once on the current device;
+ * where the driver rejects it, turns it off ({@link attentionOptions}.tensorCores = false, the
+ * reason in {@link tensorCoreAttentionProbe}). No-op without subgroup matrices.
+ */
+export async function probeTensorCoreAttention(): Promise<void> {
+  if (!attentionOptions.tensorCores || !gpuCapabilities()?.subgroupMatrix) return
+  tensorCoreAttentionProbe.error = null
+  const err = await probeShader(tcAttentionShader(128)())
+  if (err) {
+    tensorCoreAttentionProbe.error = err
+    attentionOptions.tensorCores = false
+  }
+}
+
+const useTensorCores = (hd: number, asked: boolean) =>
+  asked &&
+  attentionOptions.tensorCores &&
+  gpuCapabilities()?.subgroupMatrix === true &&
+  hd % 16 === 0
 
 function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
   const { q, k, v } = inputs as Record<string, tf.TensorInfo>
   const [t, heads, hd] = q!.shape as [number, number, number]
   const [tk, kvHeads] = k!.shape as [number, number]
   const start = attrs!.start as number
+  if (useTensorCores(hd, attrs!.tensorCores === true))
+    return tcKernel(q!, k!, v!, start, attrs!.scale as number)
   const sg = attentionOptions.subgroups && gpuCapabilities()?.subgroups === true
   return runGpu(webgpuBackend(), {
     key: `attention2-${hd}-${sg}`,
@@ -132,18 +170,51 @@ function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.N
   })[0]!
 }
 
+function tcKernel(
+  q: tf.TensorInfo,
+  k: tf.TensorInfo,
+  v: tf.TensorInfo,
+  start: number,
+  scale: number,
+): tf.TensorInfo {
+  const [t, heads, hd] = q.shape as [number, number, number]
+  const [tk, kvHeads] = k.shape as [number, number]
+  const be = webgpuBackend()
+  const [sc] = runGpu(be, {
+    key: 'attention-head-scales',
+    code: headScalesShader,
+    inputs: [q, k, v],
+    outputs: [{ shape: [heads + 2 * kvHeads], dtype: 'float32' }],
+    uniforms: [t, tk, heads, kvHeads, hd],
+    workgroups: [heads + 2 * kvHeads],
+  }) as [tf.TensorInfo]
+  const out = runGpu(be, {
+    key: `attention-tc-${hd}-${attentionOptions.tcDebug}`,
+    code: tcAttentionShader(hd, attentionOptions.tcDebug),
+    inputs: [q, k, v, sc],
+    outputs: [{ shape: [t, heads * hd], dtype: 'float32' }],
+    uniforms: [t, heads, kvHeads, tk, start, { f: scale }],
+    workgroups: [Math.ceil(t / TC_BQ), heads],
+  })[0]!
+  be.disposeData(sc.dataId)
+  return out
+}
+
 /**
  * Causal scaled-dot-product attention over GQA groups: q `[T, H, hd]` at absolute positions
  * `start …`, k and v `[Tk, KV, hd]` (positions `0 … Tk−1`); query i sees keys `j ≤ start + i`.
  * Scores are `q·k · scale` (transformers' `scaling`), softmax in float32 computed online.
- * Returns `[T, H·hd]` in head-major column order. webgpu backend only.
+ * Returns `[T, H·hd]` in head-major column order. With `tensorCores` (the f16 path), q, k and v
+ * are multiplied as f16 (each scaled per head by a power of two into range) on tensor cores with
+ * float32 accumulation and softmax, where the device has them. webgpu backend only.
  */
 export function gpuCausalAttention(
   q: tf.Tensor3D,
   k: tf.Tensor3D,
   v: tf.Tensor3D,
-  o: { start: number; scale: number },
+  o: { start: number; scale: number; tensorCores?: boolean | undefined },
 ): tf.Tensor2D {
   ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
-  return tf.engine().runKernel(NAME, { q, k, v }, { start: o.start, scale: o.scale }) as tf.Tensor2D
+  const attrs = { start: o.start, scale: o.scale, tensorCores: o.tensorCores === true }
+  return tf.engine().runKernel(NAME, { q, k, v }, attrs) as tf.Tensor2D
 }

@@ -5,7 +5,12 @@
  *
  * @packageDocumentation
  */
-export { attentionOptions, gpuCausalAttention } from './attention.js'
+export {
+  attentionOptions,
+  gpuCausalAttention,
+  probeTensorCoreAttention,
+  tensorCoreAttentionProbe,
+} from './attention.js'
 export {
   gpuCapabilities,
   openWebGpuBackend,
@@ -22,7 +27,6 @@ export {
 export {
   createGpuRolloutEvaluator,
   gpuEvaluateRollout,
-  prepareGpuModel,
   type GpuModel,
   type GpuPrecision,
   type GpuRolloutEvaluation,
@@ -31,6 +35,7 @@ export {
   gpuGenerateBatch,
   type GpuGenerateBatchOptions,
 } from './generateBatch.js'
+export { prepareGpuModel } from './prepareGpuModel.js'
 export { disposeF16, toGpuF16, type GpuF16Matrix } from './f16.js'
 export {
   estimateGpuModelBytes,

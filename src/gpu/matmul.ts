@@ -10,6 +10,7 @@
  *   before the product and scaled back after, so no activation overflows f16.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { probeTensorCoreAttention } from './attention.js'
 import { gpuCapabilities } from './device.js'
 import { ensureKernel, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
 import type { GpuF16Matrix } from './f16.js'
@@ -153,7 +154,7 @@ export const gemmOptions: {
   bigF32: boolean
   /** Below this many 128 x 128 blocks, the f32 kernel uses 64 x 128 blocks. */
   f32Blocks: number
-} = { staged: { bm: 128, bn: 128, sgm: 2, sgn: 4 }, bigF32: true, f32Blocks: 264 }
+} = { staged: { bm: 128, bn: 128, sgm: 2, sgn: 2 }, bigF32: true, f32Blocks: 264 }
 
 /** Why the staged tensor-core GEMM was turned off on this device (null: it compiled). */
 export const stagedGemmProbe: { error: string | null } = { error: null }
@@ -161,9 +162,11 @@ export const stagedGemmProbe: { error: string | null } = { error: null }
 /**
  * Compiles the staged tensor-core shaders once on the current device; where the driver rejects
  * them, turns them off ({@link gemmOptions}.staged = null, the reason in {@link stagedGemmProbe})
- * so every GEMM takes the one-subgroup tensor-core kernel. No-op without subgroup matrices.
+ * so every GEMM takes the one-subgroup tensor-core kernel. Probes the tensor-core attention
+ * kernel the same way ({@link probeTensorCoreAttention}). No-op without subgroup matrices.
  */
 export async function probeStagedGemm(): Promise<void> {
+  await probeTensorCoreAttention()
   const c = gemmOptions.staged
   if (!c || !gpuCapabilities()?.subgroupMatrix) return
   for (const e of [{ kind: 'split', outputs: 3, bias: false }, { kind: 'swiglu' }] as const) {
