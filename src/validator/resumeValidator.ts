@@ -6,6 +6,7 @@ import type { WindowArchive } from '../window/archive/windowArchive.js'
 import { replayEma } from '../window/scoring/replayEma.js'
 import { reloadVerifyModel } from './hubPublisher.js'
 import { applyPendingWindow, type ValidatorPersistence } from './steps/commitWindow.js'
+import { readRunnerUpHashes, runnerUpHashesNeeded } from './steps/runnerUpHashes.js'
 import type { ValidatorContext } from './validatorContext.js'
 import type { ValidatorState } from './validatorState.js'
 
@@ -43,12 +44,32 @@ async function archiveWindows(persistence: ValidatorPersistence): Promise<number
 }
 
 /**
+ * Adds the runner-up hashes of the archived windows the dedup still keeps (their records exist
+ * only where the profile needs them, see `runnerUpHashesNeeded`), so the rebuilt dedup equals
+ * the live one of an uninterrupted run.
+ */
+async function addRunnerUpHashes(
+  state: ValidatorState,
+  ctx: ValidatorContext & { readonly persistence: ValidatorPersistence },
+  archives: readonly WindowArchive[],
+): Promise<void> {
+  if (!runnerUpHashesNeeded(ctx.profile)) return
+  const horizon = state.windowN - ctx.profile.window.hashDedupRetentionWindows
+  for (const { window_start: w } of archives) {
+    if (w <= horizon) continue
+    const hashes = await readRunnerUpHashes(ctx.persistence.store.runnerUpHashesPath(w), w)
+    for (const h of hashes ?? []) state.hashDedup.add(h, w)
+  }
+}
+
+/**
  * Restores a validator from its state directory before its first window: the committed window
  * number, checkpoint (the verify model reloaded from `ckpt_<n>`) and trainer state (policy,
  * AdamW moments, schedule position); a window committed but not finished is finished (archive and
  * checkpoint moved in place, publish retried); then the cooldown, the hash dedup and the EMA are
  * rebuilt from the archives of the last {@link RESUME_ARCHIVE_LOOKBACK} windows, as the reference
- * does at start (docs/protocol.md §5.1, §5.5, §8). Without a state file (archives of an older
+ * does at start (docs/protocol.md §5.1, §5.5, §8), the dedup with the runner-up hashes a profile
+ * with a cooldown shorter than the dedup retention keeps beside the archives. Without a state file (archives of an older
  * validator) the window number is the highest archive's, as in the reference, and the policy
  * starts from the base model.
  *
@@ -104,6 +125,7 @@ export async function resumeValidator(
   // Rebuilt as the live state stands after sealing window `windowN` (hash dedup pruned there).
   state.cooldown.rebuildFromArchives(archives, state.windowN)
   state.hashDedup.rebuildFromArchives(archives, state.windowN)
+  await addRunnerUpHashes(state, ctx, archives)
   state.ema = replayEma(archives, { profile: ctx.profile })
   return {
     windowN: state.windowN,

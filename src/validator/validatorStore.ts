@@ -61,6 +61,8 @@ export type ValidatorStore = {
   archivePath(n: number): string
   /** The checkpoint directory of checkpoint `n`. */
   checkpointPath(n: number): string
+  /** The runner-up hash record of window `n` (kept only for profiles that need it). */
+  runnerUpHashesPath(n: number): string
   /** The staging directory of window `n` (archive and checkpoint before they are moved in place). */
   pendingDir(n: number): string
   /** The trainer directory `rel` (from the state file) as a path. */
@@ -132,6 +134,7 @@ export function createValidatorStore(p: {
     },
     archivePath: (n) => join(p.archiveDir, ...windowArchiveKey(n).split('/')),
     checkpointPath: (n) => join(p.checkpointDir, `ckpt_${n}`),
+    runnerUpHashesPath: (n) => join(p.stateDir, 'runner-up-hashes', `window-${n}.json`),
     pendingDir: (n) => join(p.stateDir, 'pending', `w${n}`),
     trainerPath: (rel) => join(p.stateDir, ...rel.split('/')),
     trainerRel: (n) => `trainer/w${n}`,

@@ -19,6 +19,7 @@ import {
 } from '../validatorStore.js'
 import { encodeArchiveOf } from './archiveWindow.js'
 import { publishDue, publishNow, type PublishedCheckpoint } from './publishPolicy.js'
+import { encodeRunnerUpHashes, runnerUpHashesNeeded } from './runnerUpHashes.js'
 
 /** What a validator with a state directory needs besides the {@link ValidatorContext}. */
 export type ValidatorPersistence = {
@@ -34,13 +35,14 @@ type CommitContext = ValidatorContext & { readonly persistence: ValidatorPersist
 
 const STAGED_ARCHIVE = 'archive.json.gz'
 const STAGED_CHECKPOINT = 'checkpoint'
+const STAGED_RUNNER_UPS = 'runner-up-hashes.json'
 
 /**
  * Steps 5-6 of a validator with a state directory (publish, archive), made crash-safe: the
  * window's outcome is staged and committed before anything leaves the process.
  *
- * 1. Stage in `pending/w<n>`: the archive bytes and, when the cadence publishes, the checkpoint
- *    directory; save the trainer state of a trained window to `trainer/w<n>`; flush everything.
+ * 1. Stage in `pending/w<n>`: the archive bytes, the runner-up hashes where the profile needs
+ *    them (`runnerUpHashesNeeded`) and, when the cadence publishes, the checkpoint directory; save the trainer state of a trained window to `trainer/w<n>`; flush everything.
  * 2. Commit: the state file names window `n`, its trainer state, the checkpoint (with the
  *    windows trained since its parent) and the pending archive and checkpoint. This atomic rename
  *    is the point after which the window counts; a crash before it re-runs window `n` on restart.
@@ -72,6 +74,8 @@ export async function commitWindow(
   await rm(stage, { recursive: true, force: true })
   await mkdir(stage, { recursive: true })
   await writeFileAtomic(join(stage, STAGED_ARCHIVE), await encodeArchiveOf(batcher, ctx))
+  if (runnerUpHashesNeeded(ctx.profile))
+    await writeFileAtomic(join(stage, STAGED_RUNNER_UPS), encodeRunnerUpHashes(batcher))
   if (due) await ctx.persistence.saveCheckpoint(state, join(stage, STAGED_CHECKPOINT))
   let trainerDir = store.current?.trainerDir ?? null
   if (p.trained) {
@@ -131,6 +135,13 @@ export async function applyPendingWindow(
         hints: ['Restore the state directory from a backup, or start with a fresh --state-dir.'],
         meta: { windowN, path: archivePath },
       },
+    )
+  const runnerUps = join(stage, STAGED_RUNNER_UPS)
+  if (await exists(runnerUps))
+    await writeFileOnce(
+      store.runnerUpHashesPath(windowN),
+      await readFile(runnerUps),
+      'Runner-up hash record',
     )
   let published: PublishedCheckpoint | null = null
   if (pending.checkpointN !== null && pending.checkpointN === state.checkpoint.n + 1) {
