@@ -2,7 +2,7 @@
 // vocab 151936, tied embeddings) with random weights, for benchmarks only. Not committed:
 //   npx tsx bench/make-qwen3-0.6b.ts [outDir=bench/out/qwen3-0.6b-random] [4b]
 // With `4b` as the second argument the shape is Qwen3-4B's (36 layers, hidden 2560, intermediate
-// 9728, GQA 32/8, tied embeddings).
+// 9728, GQA 32/8, tied embeddings); with `wide`, one layer of hidden 4096.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeSafetensors } from '../src/model/index.js'
@@ -28,6 +28,16 @@ const cfg = {
   torch_dtype: 'bfloat16',
   vocab_size: 151936,
 }
+// `wide`: one layer at Qwen3-8B's width (hidden 4096): the tied output projection is 2.3 GiB in
+// float32, over a 2 GiB storage-binding limit, so loading it at f32 must split it.
+if (process.argv[3] === 'wide')
+  Object.assign(cfg, {
+    hidden_size: 4096,
+    intermediate_size: 12288,
+    num_attention_heads: 32,
+    num_hidden_layers: 1,
+    num_key_value_heads: 8,
+  })
 if (process.argv[3] === '4b')
   Object.assign(cfg, {
     hidden_size: 2560,

@@ -29,6 +29,7 @@ import {
 import { loadModel, useBackend } from '../../src/model/index.js'
 import { attentionCheck, tcAttentionError } from './attentionCheck.js'
 import { profileOps } from './profile.js'
+import { splitCheck } from './splitCheck.js'
 import { verifyWindow } from './window.js'
 
 const out = process.argv[2] ?? 'kernels.json'
@@ -385,6 +386,11 @@ try {
   report.staged_gemm_probe_error = stagedGemmProbe.error
   report.tensor_core_attention_probe_error = tensorCoreAttentionProbe.error
   save()
+  if (only.includes('split')) {
+    report.split = await splitCheck(modelDirs[0]!, process.env.SPLIT_LOGITS ?? 'split-logits.json')
+    save()
+    modelDirs.length = 0
+  }
   if (only.includes('gemm')) await gemm()
   if (only.includes('attention')) {
     report.attention = await attentionCheck(timeIt, relErr, checked).catch((e) =>
