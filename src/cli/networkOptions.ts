@@ -198,8 +198,16 @@ miner against it.`,
       arg: 'C',
       choices: ['worker', 'in-process'],
       description:
-        'worker: verification and GRPO steps in a worker thread (the HTTP API answers\nmeanwhile; wasm and cpu only), or in-process (half the memory)',
-      defaultText: 'worker on wasm and cpu, else in-process',
+        'worker: verification and GRPO steps in a worker thread (the HTTP API answers\nmeanwhile; wasm, cpu and webgpu), or in-process (half the memory)',
+      defaultText: 'worker on wasm, cpu and webgpu, else in-process',
+    },
+    precision: {
+      type: 'string',
+      arg: 'P',
+      choices: ['f32', 'f16'],
+      defaultText: "f32 (reproduces the reference's fp32 numbers)",
+      description:
+        'webgpu only: verify at f32 or f16 (f16 weights, tensor cores where the GPU\nhas them); queued submissions are verified together in packed forwards',
     },
     'submit-workers': {
       type: 'int',

@@ -7,6 +7,7 @@ import { openLocalBeaconChain } from '../drand/openLocalBeaconChain.js'
 import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
 import { useBackend } from '../model/backend.js'
 import type { ValidatorCompute } from '../validator/worker/startModelWorker.js'
+import type { ValidatorPrecision } from '../validator/createValidatorEvaluator.js'
 import { loadTokenizer } from '../model/loadTokenizer.js'
 import { e3, type ProtocolProfile } from '../protocol/profiles.js'
 import { withHardening } from '../protocol/withHardening.js'
@@ -53,13 +54,18 @@ function checkValidatorOptions(values: ValidatorArgs) {
   )
     usage('Publishing to a Hub needs a write token in the HF_TOKEN environment variable.')
   const backend = backendName(values.backend)
-  // The model worker runs the CPU backends; GPU backends keep their kernels off the event loop.
-  const compute =
-    values.compute ?? (backend === 'wasm' || backend === 'cpu' ? 'worker' : 'in-process')
+  // The model worker runs wasm, cpu and webgpu (Dawn opens its own device in the worker thread);
+  // the tensorflow backend's native models stay in-process.
+  const workerBackend = backend === 'wasm' || backend === 'cpu' || backend === 'webgpu'
+  const compute = values.compute ?? (workerBackend ? 'worker' : 'in-process')
   if (compute !== 'worker' && compute !== 'in-process')
     usage('--compute must be worker or in-process.')
-  if (compute === 'worker' && backend !== 'wasm' && backend !== 'cpu')
-    usage('--compute worker needs --backend wasm or cpu.')
+  if (compute === 'worker' && !workerBackend)
+    usage('--compute worker needs --backend wasm, cpu or webgpu.')
+  const precision = values.precision
+  if (precision !== undefined && precision !== 'f32' && precision !== 'f16')
+    usage('--precision must be f32 or f16.')
+  if (precision === 'f16' && backend !== 'webgpu') usage('--precision f16 needs --backend webgpu.')
   const stateDir = resolve(values['state-dir'] ?? values['archive-dir'])
   return {
     demo,
@@ -72,6 +78,7 @@ function checkValidatorOptions(values: ValidatorArgs) {
     hfToken,
     backend,
     compute: compute as ValidatorCompute,
+    precision: precision as ValidatorPrecision | undefined,
     stateDir,
   }
 }
@@ -286,6 +293,7 @@ export async function validatorCommand(
         submitWorkers: values['submit-workers'] ?? defaultSubmitPoolSize(),
       },
       compute: o.compute,
+      precision: o.precision,
       windows: o.windows ?? Number.POSITIVE_INFINITY,
       signal: interrupt.signal,
       ...(link ? { registry: link.registry, weightsSetter: link.weightsSetter } : {}),

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError } from '../errors/base.js'
 import { gpuCapabilities } from './device.js'
+import type { ModelConfig } from '../model/parseModelConfig.js'
 import type { GpuModel, GpuRolloutEvaluation } from './gpuModel.js'
 import { gpuTokenStats } from './tokenStats.js'
 
@@ -37,15 +38,31 @@ const LOGIT_ROWS = 256
 const DEFAULT_BATCH_TOKENS = 8192
 
 /**
- * The default token budget of one packed forward for a model on the current device: 8192, lowered
- * so that the widest activation (`[tokens, max(intermediate, heads·headDim, hidden)]` float32)
- * fits one storage binding (`maxStorageBufferBindingSize`).
+ * The default token budget of one packed forward for a model config on the current device: 8192,
+ * lowered so that the widest activation (`[tokens, max(intermediate, heads·headDim, hidden)]`
+ * float32) fits one storage binding (`maxStorageBufferBindingSize`; 128 MiB before the webgpu
+ * backend is up).
+ *
+ * @param config - The model's config (a `GpuModel`'s or a `CausalLM`'s).
+ * @returns A positive token count.
  */
-export function defaultMaxBatchTokens(gm: GpuModel): number {
-  const c = gm.config
+export function maxBatchTokensFor(
+  config: Pick<ModelConfig, 'intermediateSize' | 'numHeads' | 'headDim' | 'hiddenSize'>,
+): number {
+  const c = config
   const width = Math.max(c.intermediateSize, c.numHeads * c.headDim, c.hiddenSize)
   const binding = gpuCapabilities()?.maxBindingBytes ?? 134217728
   return Math.max(1, Math.min(DEFAULT_BATCH_TOKENS, Math.floor(binding / (4 * width))))
+}
+
+/**
+ * The default token budget of one packed forward for a model on the current device
+ * ({@link maxBatchTokensFor} of its config).
+ *
+ * @param gm - The model.
+ */
+export function defaultMaxBatchTokens(gm: GpuModel): number {
+  return maxBatchTokensFor(gm.config)
 }
 
 function validate(gm: GpuModel, requests: readonly GpuRolloutRequest[], temperature: number) {

@@ -21,6 +21,7 @@ export { gpuRope, gpuSwiGlu } from './elementwise.js'
 export {
   defaultMaxBatchTokens,
   gpuEvaluateRollouts,
+  maxBatchTokensFor,
   type GpuEvaluateRolloutsOptions,
   type GpuRolloutRequest,
 } from './evaluateRollouts.js'

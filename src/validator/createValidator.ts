@@ -10,12 +10,9 @@ import type { CheckpointManifestWire, WindowState } from '../protocol/schemas.js
 import { publishedProfileId } from '../protocol/withHardening.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
-import type {
-  RolloutVerifier,
-  RolloutVerifierParameters,
-} from '../window/admission/admissionTypes.js'
-import { verifyRollout, verifyRollouts } from '../rollout/verifyRollout.js'
-import { createValidatorEvaluator } from './createValidatorEvaluator.js'
+import type { RolloutVerifier } from '../window/admission/admissionTypes.js'
+import type { ValidatorPrecision } from './createValidatorEvaluator.js'
+import { startValidatorCompute } from './startValidatorCompute.js'
 import { WindowStateMachine, type WindowPhase } from '../window/windowStateMachine.js'
 import { createValidatorServer, type ValidatorServer } from './http/createValidatorServer.js'
 import { createHubPublisher, type ValidatorHubOptions } from './hubPublisher.js'
@@ -29,7 +26,7 @@ import { promptTokensOf } from './promptTokensOf.js'
 import type { ValidatorEvent } from './validatorEvent.js'
 import { createValidatorState, type ValidatorState } from './validatorState.js'
 import type { ModelWorker } from './worker/createModelWorker.js'
-import { startModelWorker, type ValidatorCompute } from './worker/startModelWorker.js'
+import type { ValidatorCompute } from './worker/startModelWorker.js'
 import type { WindowReport } from './windowReport.js'
 
 export type { HotkeyCounts } from './submissionTally.js'
@@ -84,6 +81,8 @@ export type CreateValidatorParameters = {
     | undefined
   /** Where verification's forward passes and GRPO steps run (see `startModelWorker`). @default "in-process" */
   compute?: ValidatorCompute | undefined
+  /** Precision of admission verification on the webgpu backend (see `createValidatorEvaluator`). @default "f32" */
+  precision?: ValidatorPrecision | undefined
   /** How often the open window checks its seal condition. @default 50 */
   pollIntervalMs?: number | undefined
   /** Progress events. Must not throw (errors are ignored). */
@@ -244,6 +243,7 @@ function validatorFacade(
     Validator,
     'server' | 'pipeline' | 'profile' | 'tokenizer' | 'baseModel' | 'modelWorker'
   >,
+  closeCompute: () => Promise<void>,
 ): Validator {
   const reports: WindowReport[] = []
   let running: { done: Promise<WindowReport>; close: AbortController } | null = null
@@ -300,7 +300,7 @@ function validatorFacade(
         running?.close.abort()
         await running?.done.catch(() => undefined)
         await parts.server.close()
-        await parts.modelWorker?.close()
+        await closeCompute()
         disposeValidatorModels(state.models)
       })()),
   }
@@ -351,30 +351,22 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
   const baseModel = p.baseModel ?? (await identifyBaseModel(p.modelDir))
   const models = await loadValidatorModels({ modelDir: p.modelDir, profile, grpo: p.grpo })
   const state = createValidatorState({ lastWindowN: o.lastWindowN, profile, models })
-  const modelWorker = await startModelWorker({
-    compute: p.compute,
+  const computeParts = await startValidatorCompute({
+    ...p,
     models,
-    modelDir: p.modelDir,
     grpo: { ...p.grpo, profile },
+    profile,
   })
-  const evaluator = modelWorker?.evaluator ?? (await createValidatorEvaluator(models.verifyModel))
+  const { modelWorker } = computeParts
   const pipeline = new AdmissionPipeline({
     profile,
     environment: env,
     decode: (t) => tokenizer.decode(t),
     promptTokens: promptTokensOf(tokenizer, env),
     drand: timing,
-    verifyRollout:
-      p.verifyRollout ??
-      modelWorker?.verifier ??
-      ((r) => verifyRollout({ ...r, model: evaluator })),
+    verifyRollout: computeParts.verifyRollout,
     // Batched only where the evaluator batches (gpu): elsewhere per rollout, stopping at the first reject.
-    ...(evaluator.evaluateBatch && !p.verifyRollout
-      ? {
-          verifyRollouts: (rs: readonly RolloutVerifierParameters[]) =>
-            verifyRollouts({ rollouts: rs, model: evaluator, profile: rs[0]?.profile ?? profile }),
-        }
-      : {}),
+    ...(computeParts.verifyRollouts ? { verifyRollouts: computeParts.verifyRollouts } : {}),
     ...(p.registry ? { isRegistered: (h: string) => p.registry!.isRegistered(h) } : {}),
   })
   const machine = new WindowStateMachine({ lastWindowN: o.lastWindowN })
@@ -399,7 +391,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     ...(p.server?.maxQueueDepth !== undefined ? { maxQueueDepth: p.server.maxQueueDepth } : {}),
     ...(p.server?.submitWorkers !== undefined ? { submitWorkers: p.server.submitWorkers } : {}),
   }).catch(async (e: unknown) => {
-    await modelWorker?.close()
+    await computeParts.close()
     disposeValidatorModels(models)
     throw e
   })
@@ -437,12 +429,17 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
   }
   if (ctx.persistence) await resumeOrDispose(state, ctx, server)
   const frozenBase = Object.freeze({ ...baseModel })
-  return validatorFacade(state, ctx, {
-    server,
-    pipeline,
-    profile,
-    tokenizer,
-    baseModel: frozenBase,
-    modelWorker,
-  })
+  return validatorFacade(
+    state,
+    ctx,
+    {
+      server,
+      pipeline,
+      profile,
+      tokenizer,
+      baseModel: frozenBase,
+      modelWorker,
+    },
+    computeParts.close,
+  )
 }

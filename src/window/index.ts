@@ -145,6 +145,7 @@ export type {
   RolloutVerifierParameters,
   RolloutVerifier,
   RolloutsVerifier,
+  UpcomingRollouts,
   DrandTiming,
   AdmissionConfig,
 } from './admission/admissionTypes.js'

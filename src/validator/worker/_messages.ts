@@ -1,6 +1,7 @@
 import type { BackendName } from '../../model/backend.js'
 import type { GrpoBatch, GrpoOptions } from '../../grpo/types.js'
 import type { RolloutVerifierParameters } from '../../window/admission/admissionTypes.js'
+import type { ValidatorPrecision } from '../createValidatorEvaluator.js'
 
 /** What the model worker is started with (its `workerData`). @internal */
 export type ModelWorkerInit = {
@@ -10,6 +11,8 @@ export type ModelWorkerInit = {
   readonly backend: BackendName
   /** The trainer's options (the main thread's trainer's, profile included). */
   readonly grpo: GrpoOptions
+  /** Precision of the verify model's evaluation on the webgpu backend (`createValidatorEvaluator`). */
+  readonly precision?: ValidatorPrecision | undefined
 }
 
 /** What the model worker is asked to do. @internal */
@@ -21,8 +24,16 @@ export type ModelWorkerOp =
       readonly temperature: number
       readonly eosTokenIds: readonly number[]
     }
+  /** `evaluateBatch` of the worker's evaluator (webgpu: packed forwards). */
+  | {
+      readonly op: 'evaluateBatch'
+      readonly requests: readonly { tokens: readonly number[]; hiddenRows: readonly number[] }[]
+      readonly temperature: number
+    }
   /** `verifyRollout` (every per-rollout check) over the worker's verify model. */
   | { readonly op: 'verify'; readonly params: RolloutVerifierParameters }
+  /** `verifyRollouts` over the worker's evaluator: many rollouts, batched forwards. */
+  | { readonly op: 'verifyBatch'; readonly params: readonly RolloutVerifierParameters[] }
   /** Writes the main thread's verify-model weights (by checkpoint name) into the worker's. */
   | { readonly op: 'setVerifyWeights'; readonly weights: readonly [string, Float32Array][] }
   /** `trainer.restore(dir)` / `trainer.save(dir)` / `trainer.step(batch)` on the worker's trainer. */

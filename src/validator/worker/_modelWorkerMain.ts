@@ -8,9 +8,13 @@ import { isReliquaryError } from '../../errors/base.js'
 import { createTrainer, type GrpoTrainer } from '../../grpo/createTrainer.js'
 import { useBackend } from '../../model/backend.js'
 import { loadModel, type CausalLM } from '../../model/loadModel.js'
-import { createRolloutEvaluator } from '../../rollout/createRolloutEvaluator.js'
-import { evaluateRollout } from '../../rollout/evaluateRollout.js'
-import { verifyRollout } from '../../rollout/verifyRollout.js'
+import { evaluateRollout, type RolloutEvaluation } from '../../rollout/evaluateRollout.js'
+import {
+  verifyRollout,
+  verifyRollouts,
+  type RolloutEvaluator,
+} from '../../rollout/verifyRollout.js'
+import { createValidatorEvaluator } from '../createValidatorEvaluator.js'
 import type {
   ModelWorkerErrorData,
   ModelWorkerInit,
@@ -19,7 +23,13 @@ import type {
   ModelWorkerResponse,
 } from './_messages.js'
 
-type Models = { policy: CausalLM; verify: CausalLM; trainer: GrpoTrainer }
+type Models = {
+  policy: CausalLM
+  verify: CausalLM
+  trainer: GrpoTrainer
+  /** Over `verify`: the gpu kernels (batched) on webgpu, TF.js elsewhere. */
+  evaluator: RolloutEvaluator
+}
 
 function errorData(e: unknown): ModelWorkerErrorData {
   if (isReliquaryError(e)) return { code: e.code, message: e.shortMessage, hints: [...e.hints] }
@@ -31,24 +41,46 @@ async function start(init: ModelWorkerInit): Promise<Models> {
   const policy = await loadModel(init.modelDir)
   const verify = await loadModel(init.modelDir, { trainable: false })
   const trainer = createTrainer({ ...init.grpo, model: policy, referenceModel: verify })
-  return { policy, verify, trainer }
+  const evaluator = await createValidatorEvaluator(verify, {
+    precision: init.precision,
+    modelDir: init.modelDir,
+  })
+  return { policy, verify, trainer, evaluator }
 }
+
+/** The typed arrays of an evaluation, moved (not copied) to the main thread. */
+const buffersOf = (e: RolloutEvaluation): ArrayBuffer[] =>
+  [e.hidden.data, e.scores.logprobs, e.scores.temperedProbs].map((a) => a.buffer as ArrayBuffer)
 
 async function handle(m: Models, r: ModelWorkerOp): Promise<[unknown, ArrayBuffer[]]> {
   switch (r.op) {
     case 'evaluate': {
-      const out = await evaluateRollout(m.verify, r.tokens, {
-        hiddenRows: r.hiddenRows,
+      const o = { hiddenRows: r.hiddenRows, temperature: r.temperature }
+      // Both evaluators return the hidden rows as { data, hiddenSize }.
+      const out = (
+        m.evaluator.evaluateBatch
+          ? await m.evaluator.evaluate(r.tokens, o)
+          : await evaluateRollout(m.verify, r.tokens, { ...o, eosTokenIds: r.eosTokenIds })
+      ) as RolloutEvaluation
+      return [out, buffersOf(out)]
+    }
+    case 'evaluateBatch': {
+      const out = (await m.evaluator.evaluateBatch!(r.requests, {
         temperature: r.temperature,
-        eosTokenIds: r.eosTokenIds,
-      })
-      const buffers = [out.hidden.data, out.scores.logprobs, out.scores.temperedProbs].map(
-        (a) => a.buffer as ArrayBuffer,
-      )
-      return [out, buffers]
+      })) as RolloutEvaluation[]
+      return [out, out.flatMap(buffersOf)]
     }
     case 'verify':
-      return [await verifyRollout({ ...r.params, model: createRolloutEvaluator(m.verify) }), []]
+      return [await verifyRollout({ ...r.params, model: m.evaluator }), []]
+    case 'verifyBatch':
+      return [
+        await verifyRollouts({
+          rollouts: r.params,
+          model: m.evaluator,
+          profile: r.params[0]?.profile,
+        }),
+        [],
+      ]
     case 'setVerifyWeights': {
       for (const [name, data] of r.weights) {
         const v = m.verify.weights.get(name)

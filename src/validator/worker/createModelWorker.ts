@@ -7,7 +7,11 @@ import type { GrpoStepReturnType } from '../../grpo/grpoStep.js'
 import type { GrpoBatch, GrpoOptions } from '../../grpo/types.js'
 import type { RolloutEvaluation } from '../../rollout/evaluateRollout.js'
 import type { RolloutEvaluator, VerifyRolloutReturnType } from '../../rollout/verifyRollout.js'
-import type { RolloutVerifier } from '../../window/admission/admissionTypes.js'
+import type {
+  RolloutVerifier,
+  RolloutVerifierParameters,
+} from '../../window/admission/admissionTypes.js'
+import type { ValidatorPrecision } from '../createValidatorEvaluator.js'
 import type { ValidatorModels } from '../validatorState.js'
 import type { ModelWorkerInit, ModelWorkerOp } from './_messages.js'
 import { WorkerThread, workerFailed } from './_workerThread.js'
@@ -20,6 +24,8 @@ export type CreateModelWorkerParameters = {
   modelDir: string
   /** The trainer's options, profile included (must be the main thread's trainer's). */
   grpo: GrpoOptions
+  /** Precision of verification on the webgpu backend (see `createValidatorEvaluator`). @default "f32" */
+  precision?: ValidatorPrecision | undefined
 }
 
 /**
@@ -42,6 +48,14 @@ export type ModelWorker = {
    * `worker_dropped`).
    */
   readonly verifier: RolloutVerifier
+  /**
+   * On the webgpu backend: many rollouts' per-rollout checks in one worker call
+   * (`verifyRollouts` there, the forwards packed on the gpu kernels), verdicts in input order;
+   * `null` on the CPU backends. Throws `VALIDATOR_WORKER_FAILED` when the worker dies.
+   */
+  readonly verifyBatch:
+    | ((rollouts: readonly RolloutVerifierParameters[]) => Promise<VerifyRolloutReturnType[]>)
+    | null
   /**
    * One GRPO step of `models.trainer` on `batch`, run in the worker; on success the main thread's
    * trainer holds the result, as if `models.trainer.step(batch)` had run here.
@@ -90,25 +104,73 @@ function callQueue() {
   }
 }
 
+/** The verify-model calls of a {@link ModelWorker}, each through `verified`. */
+function verifyCalls(
+  cfg: ValidatorModels['verifyModel']['config'],
+  gpu: boolean,
+  verified: <T>(op: ModelWorkerOp) => Promise<T>,
+): Pick<ModelWorker, 'evaluator' | 'verifier' | 'verifyBatch'> {
+  const evaluateBatch: RolloutEvaluator['evaluateBatch'] = (requests, o) =>
+    verified<RolloutEvaluation[]>({
+      op: 'evaluateBatch',
+      requests: requests.map((r) => ({ tokens: [...r.tokens], hiddenRows: [...r.hiddenRows] })),
+      temperature: o.temperature,
+    })
+  const evaluator: RolloutEvaluator = {
+    vocabSize: cfg.vocabSize,
+    maxPositions: cfg.maxPositionEmbeddings,
+    eosTokenIds: cfg.eosTokenIds,
+    evaluate: (tokens, o) =>
+      verified<RolloutEvaluation>({
+        op: 'evaluate',
+        tokens: [...tokens],
+        hiddenRows: [...o.hiddenRows],
+        temperature: o.temperature,
+        eosTokenIds: [...cfg.eosTokenIds],
+      }),
+    ...(gpu ? { evaluateBatch } : {}),
+  }
+  return {
+    evaluator,
+    verifier: (params) => verified<VerifyRolloutReturnType>({ op: 'verify', params }),
+    verifyBatch: gpu
+      ? (params) => verified<VerifyRolloutReturnType[]>({ op: 'verifyBatch', params })
+      : null,
+  }
+}
+
 /**
  * Starts the validator's model worker (see {@link ModelWorker}): a worker thread on the main
- * thread's TF.js backend (`wasm` or `cpu`), with the policy, the verify model and a GRPO trainer
- * built from `modelDir` and then given the main thread's current weights. Resolves once the worker
- * has loaded its models.
+ * thread's TF.js backend (`wasm`, `cpu` or `webgpu`), with the policy, the verify model and a GRPO
+ * trainer built from `modelDir` and then given the main thread's current weights. On webgpu the
+ * worker opens its own Dawn device (Dawn runs in worker threads) and verifies on the gpu kernels
+ * at `precision`, batched ({@link ModelWorker.verifyBatch}); its models are a second copy in GPU
+ * memory beside the main thread's. Resolves once the worker has loaded its models.
  *
  * @param p - {@link CreateModelWorkerParameters}
  * @returns The started {@link ModelWorker}; close it when done.
- * @throws {ReliquaryError} `INVALID_ARGUMENT` when the current backend is not `wasm` or `cpu`;
- *   `VALIDATOR_WORKER_FAILED` or the worker's model loading error when it cannot start.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` when the current backend is not `wasm`, `cpu` or
+ *   `webgpu`, or for `f16` off webgpu; `VALIDATOR_WORKER_FAILED` or the worker's model loading
+ *   error when it cannot start.
  */
 export async function createModelWorker(p: CreateModelWorkerParameters): Promise<ModelWorker> {
   const backend = tf.getBackend()
-  if (backend !== 'wasm' && backend !== 'cpu')
-    throw invalidArgument('backend', 'the wasm or cpu backend for a model worker', backend, [
-      'GPU backends run their kernels off the event loop already: use compute "in-process".',
-    ])
+  if (backend !== 'wasm' && backend !== 'cpu' && backend !== 'webgpu')
+    throw invalidArgument(
+      'backend',
+      'the wasm, cpu or webgpu backend for a model worker',
+      backend,
+      ['The tensorflow backend keeps its models in native memory: use compute "in-process".'],
+    )
+  if (p.precision === 'f16' && backend !== 'webgpu')
+    throw invalidArgument('precision', '"f32" off the webgpu backend', p.precision)
   const { models } = p
-  const init: ModelWorkerInit = { modelDir: p.modelDir, backend, grpo: p.grpo }
+  const init: ModelWorkerInit = {
+    modelDir: p.modelDir,
+    backend,
+    grpo: p.grpo,
+    precision: p.precision,
+  }
   const scratch = await mkdtemp(join(tmpdir(), 'reliquary-model-worker-'))
   let thread: WorkerThread | null = null
   let starts = 0
@@ -162,29 +224,17 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     verifySynced = fingerprint(variablesOf(models.verifyModel))
   }
 
-  const cfg = models.verifyModel.config
-  const evaluator: RolloutEvaluator = {
-    vocabSize: cfg.vocabSize,
-    maxPositions: cfg.maxPositionEmbeddings,
-    eosTokenIds: cfg.eosTokenIds,
-    evaluate: (tokens, o) =>
-      exclusive(async () => {
-        await syncVerify()
-        return call<RolloutEvaluation>({
-          op: 'evaluate',
-          tokens: [...tokens],
-          hiddenRows: [...o.hiddenRows],
-          temperature: o.temperature,
-          eosTokenIds: [...cfg.eosTokenIds],
-        })
-      }),
-  }
-
-  const verifier: RolloutVerifier = (params) =>
+  /** One call on the verify model, once the worker has the main thread's verify weights. */
+  const verified = <T>(op: ModelWorkerOp): Promise<T> =>
     exclusive(async () => {
       await syncVerify()
-      return call<VerifyRolloutReturnType>({ op: 'verify', params })
+      return call<T>(op)
     })
+  const { evaluator, verifier, verifyBatch } = verifyCalls(
+    models.verifyModel.config,
+    backend === 'webgpu',
+    verified,
+  )
 
   const step = (batch: GrpoBatch): Promise<GrpoStepReturnType> =>
     exclusive(async () => {
@@ -222,6 +272,7 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   return {
     evaluator,
     verifier,
+    verifyBatch,
     step,
     numTensors: () => exclusive(() => call<number>({ op: 'numTensors' })),
     get starts() {

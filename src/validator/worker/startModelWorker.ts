@@ -1,6 +1,7 @@
 import { invalidArgument } from '../../errors/base.js'
 import type { GrpoOptions } from '../../grpo/types.js'
 import { disposeValidatorModels } from '../loadValidatorModels.js'
+import type { ValidatorPrecision } from '../createValidatorEvaluator.js'
 import type { ValidatorModels } from '../validatorState.js'
 import { createModelWorker, type ModelWorker } from './createModelWorker.js'
 
@@ -10,8 +11,9 @@ import { createModelWorker, type ModelWorker } from './createModelWorker.js'
  *
  * - `"worker"`: in a worker thread holding a copy of the models ({@link createModelWorker}), so
  *   `/health` and `/submit` keep answering while they run. The main thread's models stay the
- *   source of truth (publishing, saving and `Validator.policy` read them). Needs the `wasm` or `cpu`
- *   backend and about twice the model memory. The CLI validator's default on those backends.
+ *   source of truth (publishing, saving and `Validator.policy` read them). Needs the `wasm`, `cpu`
+ *   or `webgpu` backend (Dawn runs in worker threads: the worker opens its own device) and about
+ *   twice the model memory. The CLI validator's default on those backends.
  * - `"in-process"`: on the calling thread, as before (browsers, tests, GPU backends whose kernels
  *   run off the event loop anyway). The library default.
  */
@@ -30,6 +32,7 @@ export async function startModelWorker(p: {
   models: ValidatorModels
   modelDir: string
   grpo: GrpoOptions
+  precision?: ValidatorPrecision | undefined
 }): Promise<ModelWorker | null> {
   const compute = p.compute ?? 'in-process'
   if (compute !== 'worker' && compute !== 'in-process') {
@@ -38,7 +41,12 @@ export async function startModelWorker(p: {
   }
   if (compute === 'in-process') return null
   try {
-    return await createModelWorker({ models: p.models, modelDir: p.modelDir, grpo: p.grpo })
+    return await createModelWorker({
+      models: p.models,
+      modelDir: p.modelDir,
+      grpo: p.grpo,
+      precision: p.precision,
+    })
   } catch (e) {
     disposeValidatorModels(p.models)
     throw e

@@ -1,7 +1,7 @@
 import type { QuotaLedger } from './quotaLedger.js'
 import type { WindowBatcher } from '../seal/windowBatcher.js'
 import type { WindowPhase } from '../windowStateMachine.js'
-import type { AdmissionConfig, AdmissionRequest } from './admissionTypes.js'
+import type { AdmissionConfig, AdmissionRequest, UpcomingRollouts } from './admissionTypes.js'
 
 /** What every check can read: the validator config, the parsed request, the batcher (if any). */
 export type AdmissionContext = {
@@ -45,4 +45,6 @@ export type WorkerContext = AdmissionContext & {
   /** When the worker processes the item (unix seconds), if known. */
   readonly nowSeconds: number | undefined
   readonly scratch: WorkerScratch
+  /** The submissions queued after this one (handed to `config.verifyRollouts`), when queued. */
+  readonly upcoming?: UpcomingRollouts | undefined
 }

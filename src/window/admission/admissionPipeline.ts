@@ -12,9 +12,12 @@ import type {
   AdmissionVerdict,
   DrandTiming,
   RolloutVerifier,
+  RolloutVerifierParameters,
   RolloutsVerifier,
+  UpcomingRollouts,
 } from './admissionTypes.js'
 import { QuotaLedger } from './quotaLedger.js'
+import { queuedRollouts } from './workerChecks.js'
 import { VERDICT_STORE_DEFAULTS, VerdictStore, type VerdictEntry } from './verdictStore.js'
 import {
   newWorkerScratch,
@@ -345,6 +348,7 @@ export class AdmissionPipeline {
       item.batcher,
       item.arrivalSeconds,
       nowSeconds,
+      (max) => this.#upcoming(max),
     )
     this.#recordVerdict(
       item.request,
@@ -358,11 +362,17 @@ export class AdmissionPipeline {
     return verdict
   }
 
+  /** The rollout parameters of up to `max` queued submissions of the active window, in order. */
+  #upcoming(max: number): RolloutVerifierParameters[][] {
+    return queuedRollouts(this.config, this.#queue, this.#queueHead, this.#batcher, max)
+  }
+
   #runWorker(
     request: AdmissionRequest,
     batcher: WindowBatcher,
     arrivalSeconds: number | undefined,
     nowSeconds: number | undefined,
+    upcoming?: UpcomingRollouts,
   ): Promise<AdmissionVerdict<ValidSubmission>> {
     const self = this
     const ctx: WorkerContext = {
@@ -376,6 +386,7 @@ export class AdmissionPipeline {
       arrivalSeconds,
       nowSeconds: nowSeconds !== undefined && Number.isFinite(nowSeconds) ? nowSeconds : undefined,
       scratch: newWorkerScratch(),
+      upcoming,
     }
     return runWorkerStage(ctx)
   }

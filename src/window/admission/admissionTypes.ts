@@ -147,7 +147,17 @@ export type RolloutVerifier = (
  */
 export type RolloutsVerifier = (
   p: readonly RolloutVerifierParameters[],
+  upcoming?: UpcomingRollouts,
 ) => readonly RolloutVerdict[] | Promise<readonly RolloutVerdict[]>
+
+/**
+ * What the queue worker hands a {@link RolloutsVerifier} beside the submission it judges: the
+ * rollout parameters of up to `max` submissions queued after it (the active window's, in queue
+ * order), built exactly as they will be when their turn comes. A verifier may judge them early in
+ * the same batch (their verdicts do not depend on what runs before them) and keep the verdicts for
+ * their turn; the queue's order and every other check are unchanged.
+ */
+export type UpcomingRollouts = (max: number) => readonly (readonly RolloutVerifierParameters[])[]
 
 /** The drand chain timing the admission gates use. */
 export type DrandTiming = {

@@ -1,10 +1,17 @@
-import type { RejectReason } from '../../protocol/profiles.js'
+import type { ProtocolProfile, RejectReason } from '../../protocol/profiles.js'
+import type { WindowBatcher } from '../seal/windowBatcher.js'
 import { drandRoundAt } from '../../drand/round.js'
 import { WIRE_LIMITS } from '../../protocol/schemas.js'
 import { groupSigma, isInZone } from '../../reward/groups.js'
 import { rolloutHash } from '../seal/hashDedup.js'
 import type { WorkerContext } from './admissionContext.js'
-import type { AdmissionCheck, RolloutVerdict } from './admissionTypes.js'
+import type {
+  AdmissionCheck,
+  AdmissionConfig,
+  AdmissionRequest,
+  RolloutVerdict,
+  RolloutVerifierParameters,
+} from './admissionTypes.js'
 import { fail, own, requestRound } from './_checkHelpers.js'
 
 // ------------------------------------------------------------------------------------------------
@@ -127,6 +134,60 @@ export const checkZone: AdmissionCheck<WorkerContext> = {
 }
 
 /**
+ * The per-rollout verifier's parameters for every rollout of a request (worker step 10).
+ * @param request - The parsed request.
+ * @param batcher - The window it was queued for (its randomness).
+ * @param canonical - The canonical prompt tokens of `request.prompt_idx`.
+ * @param profile - The validator's profile.
+ */
+export function rolloutParameters(
+  request: AdmissionRequest,
+  batcher: WindowBatcher,
+  canonical: readonly number[],
+  profile: ProtocolProfile,
+): RolloutVerifierParameters[] {
+  return request.rollouts.map((r) => ({
+    commit: r.commit,
+    minerHotkey: request.miner_hotkey,
+    randomness: batcher.randomness,
+    promptTokens: canonical,
+    profile,
+  }))
+}
+
+/**
+ * The {@link rolloutParameters} of up to `max` queued submissions, from `queue[from]` on, that
+ * were queued for `active` (others will be dropped), skipping any whose canonical prompt tokens
+ * cannot be built (they fail before the verifier).
+ * @param config - The pipeline's config.
+ * @param queue - The pipeline's queue (freed slots may be undefined).
+ * @param from - The first slot to read.
+ * @param active - The active window's batcher.
+ * @param max - Most submissions to return.
+ */
+export function queuedRollouts(
+  config: AdmissionConfig,
+  queue: readonly ({ request: AdmissionRequest; batcher: WindowBatcher } | undefined)[],
+  from: number,
+  active: WindowBatcher | null,
+  max: number,
+): RolloutVerifierParameters[][] {
+  const out: RolloutVerifierParameters[][] = []
+  for (let i = from; i < queue.length && out.length < max; i++) {
+    const item = queue[i]
+    if (!item || item.batcher !== active) continue
+    let canonical: readonly number[]
+    try {
+      canonical = config.promptTokens(item.request.prompt_idx)
+    } catch {
+      continue
+    }
+    out.push(rolloutParameters(item.request, item.batcher, canonical, config.profile))
+  }
+  return out
+}
+
+/**
  * Worker step 10: the per-rollout checks, rollout by rollout, through the injected verifier
  * (schema, tokens, prompt binding, signature, randomness, GRAIL, termination, logprob,
  * distribution). Up to `checks.maxTruncatedPerGroup` rollouts failing termination are tolerated
@@ -149,17 +210,11 @@ export const checkRollouts: AdmissionCheck<WorkerContext> = {
         `canonical prompt tokens unavailable: ${e instanceof Error ? e.message : String(e)}`,
       )
     }
-    const params = ctx.request.rollouts.map((r) => ({
-      commit: r.commit,
-      minerHotkey: ctx.request.miner_hotkey,
-      randomness: ctx.batcher.randomness,
-      promptTokens: canonical,
-      profile,
-    }))
+    const params = rolloutParameters(ctx.request, ctx.batcher, canonical, profile)
     let all: readonly RolloutVerdict[] | undefined
     if (verifyRollouts)
       try {
-        all = await verifyRollouts(params)
+        all = await verifyRollouts(params, ctx.upcoming)
         if (!Array.isArray(all) || all.length !== params.length)
           return fail('worker_dropped', 'batch verifier returned a wrong number of verdicts')
       } catch (e) {
