@@ -6,8 +6,10 @@ rollout divided by the total rollout count, gradients accumulated rollout by rol
 clip_grad_norm_(1.0), torch.optim.AdamW(5e-6, (0.9, 0.999), 1e-8, 0.01), fp32. The decoder math
 and the checkpoint reader come from shared/bench/torch_baseline.py.
 
-    /usr/bin/python3 bench/torch_grpo.py MODEL_DIR GROUPS ROLLOUTS SEQ_LEN [REPEATS] [--baseline PATH]
+    /usr/bin/python3 bench/torch_grpo.py MODEL_DIR GROUPS ROLLOUTS SEQ_LEN [REPEATS] [--baseline PATH] [--device cuda]
 Prints one JSON line: {"what": "torch_grpo_step", "median_s", "per_s" (rollouts/s), ...}.
+With `--device cuda` the weights, optimizer state and every op are on the GPU (fp32, TF32 off),
+each timed step ends with a synchronize, and the line adds the peak CUDA memory.
 """
 import importlib.util, json, math, os, resource, statistics, sys, time
 
@@ -17,6 +19,13 @@ args = [a for a in sys.argv[1:] if not a.startswith("--")]
 base_path = sys.argv[sys.argv.index("--baseline") + 1] if "--baseline" in sys.argv else os.path.join(os.path.dirname(__file__), "../../shared/bench/torch_baseline.py")
 if "--baseline" in sys.argv:
     args.remove(base_path)
+dev = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+if "--device" in sys.argv:
+    args.remove(dev)
+if dev != "cpu":
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_default_device(dev)
 spec = importlib.util.spec_from_file_location("torch_baseline", base_path)
 tb = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tb)
@@ -63,18 +72,18 @@ def completion_logprobs(logits, tokens):
 
 
 dec = tb.Decoder(model_dir)
-policy = {k: v.clone().requires_grad_(True) for k, v in dec.w.items()}
-ref = {k: v.clone() for k, v in dec.w.items()}
+policy = {k: v.to(dev).clone().requires_grad_(True) for k, v in dec.w.items()}
+ref = {k: v.to(dev).clone() for k, v in dec.w.items()}
 vocab = policy["model.embed_tokens.weight"].shape[0]
-g = torch.Generator().manual_seed(0)
+g = torch.Generator(device="cpu").manual_seed(0)
 batch = []
 for _ in range(G):
     rollouts = []
     for _ in range(M):
-        toks = [int(t) for t in torch.randint(1, vocab, (T,), generator=g)]
+        toks = [int(t) for t in torch.randint(1, vocab, (T,), generator=g, device="cpu")]
         with torch.no_grad():
-            old = completion_logprobs(forward(dec, ref, toks), toks) + 0.01 * torch.randn(T - P, generator=g)
-        rollouts.append((toks, float(torch.randint(0, 2, (1,), generator=g)), old))
+            old = completion_logprobs(forward(dec, ref, toks), toks) + 0.01 * torch.randn(T - P, generator=g, device="cpu").to(dev)
+        rollouts.append((toks, float(torch.randint(0, 2, (1,), generator=g, device="cpu")), old))
     batch.append(rollouts)
 opt = torch.optim.AdamW(list(policy.values()), lr=5e-6, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
 n_total = G * M
@@ -100,13 +109,17 @@ def step():
     opt.step()
 
 
+sync = torch.cuda.synchronize if dev != "cpu" else (lambda: None)
 step()
+sync()
 ts = []
 for _ in range(repeats):
     t = time.perf_counter()
     step()
+    sync()
     ts.append(time.perf_counter() - t)
 med = statistics.median(ts)
 print(json.dumps({"what": "torch_grpo_step", "model": os.path.basename(model_dir.rstrip("/")), "groups": G, "rollouts": M, "seq_len": T,
                   "median_s": med, "per_s": G * M / med, "unit": "rollouts", "threads": torch.get_num_threads(),
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "device": dev,
+                  **({"cuda": torch.cuda.get_device_name(), "peak_cuda_bytes": torch.cuda.max_memory_allocated()} if dev != "cpu" else {})}))

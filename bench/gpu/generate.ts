@@ -1,0 +1,165 @@
+// Batched generation and a GRPO step on the TF.js webgpu backend, for a machine with a GPU
+// (bundled with esbuild, run with a carried Node binary: bench/gpu/README.md). One JSON document
+// to argv[2], saved after each row:
+//   PARTS=gen,grpo node generate.mjs OUT.json MODEL_DIR...
+// gen: for each checkpoint and precision (GEN_PRECISIONS, default f16), 64 prompts of 32-63
+//   tokens x 512 new tokens with gpuGenerateBatch at temperature 0.9 (top-p 1, top-k 0: the
+//   protocol profiles' sampling), EOS off so every sequence runs to the cap; new tokens/s over the
+//   whole call (prefill included), after a warm-up call of 8 new tokens.
+// grpo: one GRPO step (createTrainer, grpoStep: TF.js ops and gradients on the webgpu backend,
+//   f32 weights) on the first checkpoint, 8 groups x 8 rollouts x 256 tokens (32 prompt tokens),
+//   the model's own completion log-probs as pi_old; median of GRPO_REPEATS after one warm-up.
+// Knobs: GEN_SEQS (64), GEN_NEW (512), GEN_SYNC (8), GRPO_REPEATS (2).
+import { writeFileSync } from 'node:fs'
+import * as tf from '@tensorflow/tfjs-core'
+import { createTrainer } from '../../src/grpo/index.js'
+import {
+  gpuCapabilities,
+  gpuEvaluateRollouts,
+  gpuGenerateBatch,
+  loadGpuModel,
+  prepareGpuModel,
+  type GpuPrecision,
+} from '../../src/gpu/index.js'
+import { loadModel, useBackend } from '../../src/model/index.js'
+import { gradientsRegistered } from '../../src/tfjs-gradients/index.js'
+
+const out = process.argv[2] ?? 'generate.json'
+const dirs = process.argv.slice(3)
+const parts = (process.env.PARTS ?? 'gen,grpo').split(',')
+const env = (k: string, d: number) => Number(process.env[k] ?? d)
+const report: Record<string, unknown> & { gen: unknown[]; grpo: unknown[] } = {
+  started: new Date().toISOString(),
+  gen: [],
+  grpo: [],
+}
+const save = () => writeFileSync(out, JSON.stringify(report, null, 2))
+const gpuBytes = () =>
+  (tf.memory() as unknown as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? null
+
+/** The prompts of both sides (torch_generate.py builds the same ones). */
+export function benchPrompts(n: number, vocab: number): number[][] {
+  return Array.from({ length: n }, (_, i) => {
+    const len = 32 + ((i * 7) % 32)
+    return Array.from({ length: len }, (_, j) => 1 + ((j * 7919 + i * 104729) % (vocab - 1)))
+  })
+}
+
+async function gen(dir: string, precision: GpuPrecision): Promise<void> {
+  const t0 = performance.now()
+  const gm = await loadGpuModel(dir, { precision })
+  const loadS = (performance.now() - t0) / 1000
+  try {
+    const B = env('GEN_SEQS', 64)
+    const N = env('GEN_NEW', 512)
+    const prompts = benchPrompts(B, gm.config.vocabSize)
+    const o = {
+      temperature: 0.9,
+      eosTokenIds: [] as number[],
+      seeds: prompts.map((_, i) => 1000 + i),
+      syncEvery: env('GEN_SYNC', 8),
+    }
+    const w0 = performance.now()
+    await gpuGenerateBatch(gm, prompts, { ...o, maxNewTokens: 8 })
+    const warmS = (performance.now() - w0) / 1000
+    const s0 = performance.now()
+    const res = await gpuGenerateBatch(gm, prompts, { ...o, maxNewTokens: N })
+    const s = (performance.now() - s0) / 1000
+    const newTokens = res.reduce((a, r) => a + r.completion.length, 0)
+    report.gen.push({
+      model: dir,
+      precision,
+      sequences: B,
+      new_tokens_each: N,
+      prompt_tokens: prompts.reduce((a, p) => a + p.length, 0),
+      new_tokens: newTokens,
+      seconds: s,
+      new_tokens_per_s: newTokens / s,
+      warmup_8_tokens_s: warmS,
+      load_s: loadS,
+      distinct_completions: new Set(res.map((r) => r.completion.join(','))).size,
+      gpu_bytes_allocated: gpuBytes(),
+    })
+    save()
+  } finally {
+    gm.dispose()
+  }
+}
+
+async function grpo(dir: string): Promise<void> {
+  const model = await loadModel(dir)
+  const G = 8
+  const M = 8
+  const T = 256
+  const P = 32
+  const V = model.config.vocabSize
+  const tokens = Array.from({ length: G * M }, (_, r) =>
+    Array.from({ length: T }, (_, j) => 1 + ((j * 7919 + (r + 11) * 104729) % (V - 1))),
+  )
+  // pi_old: the model's own completion log-probs (an honest miner's), from the gpu kernels.
+  const gm = await prepareGpuModel(model, { precision: 'f32' })
+  const ev = await gpuEvaluateRollouts(
+    gm,
+    tokens.map((t) => ({ tokens: t, hiddenRows: [] })),
+    { temperature: 1 },
+  )
+  gm.dispose()
+  const batch = Array.from({ length: G }, (_, g) => ({
+    rollouts: Array.from({ length: M }, (_, m) => ({
+      tokens: tokens[g * M + m]!,
+      reward: (g + m) % 2,
+      promptLength: P,
+      tokenLogprobs: Array.from(ev[g * M + m]!.scores.logprobs.subarray(P)),
+    })),
+  }))
+  const trainer = createTrainer({ model })
+  try {
+    const ts: number[] = []
+    const n = env('GRPO_REPEATS', 2)
+    for (let i = 0; i <= n; i++) {
+      const t0 = performance.now()
+      const r = await trainer.step(batch)
+      const s = (performance.now() - t0) / 1000
+      ts.push(s)
+      report.grpo = [
+        {
+          model: dir,
+          backend: 'webgpu',
+          groups: G,
+          rollouts: M,
+          seq_len: T,
+          step_s: ts,
+          median_s:
+            ts.length > 1 ? [...ts.slice(1)].sort((a, b) => a - b)[(ts.length - 1) >> 1] : null,
+          stepped: r.stepped,
+          grad_norm: r.gradNorm,
+          gpu_bytes_allocated: gpuBytes(),
+        },
+      ]
+      save()
+    }
+  } finally {
+    trainer.dispose()
+    model.dispose()
+  }
+}
+
+await useBackend('webgpu')
+report.device = gpuCapabilities()
+report.gradients = gradientsRegistered()
+save()
+if (parts.includes('gen'))
+  for (const d of dirs)
+    for (const p of (process.env.GEN_PRECISIONS ?? 'f16').split(',') as GpuPrecision[])
+      await gen(d, p).catch((e) => {
+        report.gen.push({ model: d, precision: p, error: String(e?.stack ?? e) })
+        save()
+      })
+if (parts.includes('grpo') && dirs[0])
+  await grpo(dirs[0]).catch((e) => {
+    report.grpo.push({ model: dirs[0], error: String(e?.stack ?? e) })
+    save()
+  })
+report.finished = new Date().toISOString()
+save()
+process.exit(0)
