@@ -11,6 +11,8 @@
 //     [--modes in-process,worker,worker+pool] [--json]
 //
 // The last line of the output is one compact JSON object (machine, load average, rows) to paste.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
@@ -107,7 +109,28 @@ const pct = (xs: number[], p: number): number => {
 }
 
 /** The server thread's event loop over one load: busy time and the longest delay seen. */
-type Loop = { loop_active_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number }
+type Loop = {
+  loop_active_ms: number
+  loop_delay_p99_ms: number
+  loop_delay_max_ms: number
+  main_cpu_ms: number
+}
+
+/**
+ * CPU time of this (the server's) thread alone, in ms (Linux `/proc`, 10 ms ticks; NaN elsewhere):
+ * unlike wall-clock latencies it does not grow with the machine's load.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+let profiles = 0
 
 /** Runs `work` while the prober measures the server at `url` (and this thread's event loop). */
 async function probed(
@@ -118,12 +141,25 @@ async function probed(
   const ready = new Promise((r) => prober.once('message', r))
   await ready
   const out = new Promise<Latencies>((r) => prober.once('message', r))
+  // BENCH_CPUPROF=prefix: a CPU profile of this thread over the load (prefix-<n>.cpuprofile).
+  const profiler = process.env.BENCH_CPUPROF ? new Session() : null
+  if (profiler) {
+    profiler.connect()
+    await profiler.post('Profiler.enable')
+    await profiler.post('Profiler.start')
+  }
+  const cpu0 = mainThreadCpuMs()
   const elu = performance.eventLoopUtilization()
   const delay = monitorEventLoopDelay({ resolution: 5 })
   delay.enable()
   await work()
   delay.disable()
   const used = performance.eventLoopUtilization(elu)
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop')
+    writeFileSync(`${process.env.BENCH_CPUPROF}-${++profiles}.cpuprofile`, JSON.stringify(profile))
+    profiler.disconnect()
+  }
   prober.postMessage('stop')
   const lat = await out
   await prober.terminate()
@@ -131,6 +167,7 @@ async function probed(
     loop_active_ms: Math.round(used.active),
     loop_delay_p99_ms: Number((delay.percentile(99) / 1e6).toFixed(1)),
     loop_delay_max_ms: Number((delay.max / 1e6).toFixed(1)),
+    main_cpu_ms: mainThreadCpuMs() - cpu0,
   }
   return { ...lat, loop }
 }
