@@ -11,6 +11,7 @@ import { reportError } from '../src/cli/_report.js'
 import { closest, editDistance } from '../src/cli/_suggest.js'
 import { MINER_COMMAND, VALIDATOR_COMMAND } from '../src/cli/networkOptions.js'
 import { manifestVerifyCommand, verifyCommand } from '../src/cli/verify.js'
+import { validatorCommand } from '../src/cli/validatorCommand.js'
 import * as tools from '../src/cli/toolOptions.js'
 import { isReliquaryError, type ReliquaryError } from '../src/errors/base.js'
 
@@ -156,6 +157,23 @@ describe('typed failures of the commands', () => {
     const e = await verifyCommand({ file: f, model: join(dir, 'no-model') }).catch((x) => x)
     expect(isReliquaryError(e, 'CLI_USAGE')).toBe(true)
     expect((e as ReliquaryError).shortMessage).toMatch(/no beacon randomness and no --randomness/)
+  })
+
+  test('validator: --precision f16 needs webgpu; --compute worker refuses the tensorflow backend', async () => {
+    for (const [argv, message] of [
+      [['--precision', 'f16', '--backend', 'wasm'], /--precision f16 needs --backend webgpu/],
+      [
+        ['--compute', 'worker', '--backend', 'tensorflow'],
+        /--compute worker needs --backend wasm, cpu or webgpu/,
+      ],
+    ] as const) {
+      const e = await validatorCommand(
+        ['--profile', 'e3-demo', '--state-dir', join(dir, 'state'), ...argv],
+        () => undefined,
+      ).catch((x) => x)
+      expect(isReliquaryError(e, 'CLI_USAGE'), argv.join(' ')).toBe(true)
+      expect((e as ReliquaryError).shortMessage).toMatch(message)
+    }
   })
 
   test('manifest verify on an unreachable URL or an error status is NETWORK_REQUEST_FAILED (exit 1, no stack)', async () => {
