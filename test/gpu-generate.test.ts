@@ -8,7 +8,16 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { gpuGenerateBatch, prepareGpuModel, type GpuModel } from '../src/gpu/index.js'
-import { generate, loadModel, useBackend, type CausalLM } from '../src/model/index.js'
+import {
+  generate,
+  loadModel,
+  loadTokenizer,
+  useBackend,
+  type CausalLM,
+} from '../src/model/index.js'
+import { defineProfile, e3 } from '../src/index.js'
+import { generateGroup } from '../src/miner/generateGroup.js'
+import type { MinerContext } from '../src/miner/minerContext.js'
 import type { GenerateResult } from '../src/model/generate.js'
 import { filesWith, modelDir } from './_vectors.js'
 import { webGpuTests } from './_webgpu.js'
@@ -135,6 +144,36 @@ describe.skipIf(!ready || !file)('batched generation on the gpu kernels', () => 
       expect(g.completion).toHaveLength(8)
       expect(maxDiff(g.logprobs, full[i]!)).toBeLessThan(2e-2)
     })
+  })
+
+  test('a miner group on webgpu (one batched call) equals the group generate makes on the CPU backend', async () => {
+    const tok = await loadTokenizer(dir)
+    const prompt = 'Two plus two'
+    const P = tok.encode(prompt, { addSpecialTokens: false }).length
+    const profile = defineProfile(e3, { id: 'gpu-group', sampling: { maxNewTokensCap: P + 6 } })
+    const groupOn = async (m: CausalLM) => {
+      const ctx = {
+        config: {
+          profile,
+          seed: 5,
+          duplicateResamples: 2,
+          environment: { getProblem: () => ({ prompt }), computeReward: () => 0 },
+        },
+        state: { model: m, tokenizer: tok, groupCounter: 0 },
+      } as unknown as MinerContext
+      return generateGroup(ctx, 0, 3, undefined)
+    }
+    const gpu = await groupOn(model)
+    await useBackend('cpu')
+    const cpuModel = await loadModel(dir)
+    try {
+      const cpu = await groupOn(cpuModel)
+      expect(gpu!.tokens).toHaveLength(profile.group.rolloutsPerGroup)
+      expect(gpu).toEqual(cpu)
+    } finally {
+      cpuModel.dispose()
+      await tf.setBackend('webgpu')
+    }
   })
 
   test('top-p and bad options are typed errors', async () => {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
-import { generate } from '../model/generate.js'
+import * as tf from '@tensorflow/tfjs-core'
+import { generate, type GenerateResult } from '../model/generate.js'
+import type { CausalLM } from '../model/loadModel.js'
 import type { MinerContext } from './minerContext.js'
 import type { GeneratedGroup } from './types.js'
 
@@ -10,7 +12,9 @@ import type { GeneratedGroup } from './types.js'
  * completion with `environment.computeReward`. The prompt is encoded without special tokens, as
  * the validator does to bind `tokens[:prompt_length]` (§2.4). A rollout identical to an earlier
  * one of its group is resampled with a fresh seed up to `duplicateResamples` times; if it still
- * repeats the group comes back with `duplicate: true`.
+ * repeats the group comes back with `duplicate: true`. On the webgpu backend with top-p 1 and
+ * top-k 0 (the protocol profiles' sampling) the first attempts of the whole group run as one
+ * `gpuGenerateBatch` call on the gpu kernels, with the same seeds and so the same tokens.
  *
  * - Spec: docs/protocol.md §2.4, §4.3 worker step 7 (`hash_duplicate`).
  * @internal
@@ -34,17 +38,28 @@ export async function generateGroup(
   const tokens: number[][] = []
   const rewards: number[] = []
   const seen = new Set<string>()
+  const seedOf = (i: number, attempt: number) =>
+    rolloutSeed(config.seed, windowN, promptIdx, group, i, attempt)
+  const opts = {
+    maxNewTokens,
+    temperature: profile.sampling.temperature,
+    topP: profile.sampling.topP,
+    topK: profile.sampling.topK,
+    eosTokenIds: m.config.eosTokenIds,
+    ...(signal ? { signal } : {}),
+  }
+  // On the webgpu backend, every first attempt of the group in one batched call on the GPU: the
+  // same seeds give the same tokens as `generate` (gpuGenerateBatch), so the outcome is unchanged.
+  const batched =
+    tf.getBackend() === 'webgpu' && opts.topP === 1 && opts.topK === 0
+      ? await generateOnGpu(m, promptTokens, profile.group.rolloutsPerGroup, seedOf, opts)
+      : null
   for (let i = 0; i < profile.group.rolloutsPerGroup; i++) {
     for (let attempt = 0; ; attempt++) {
-      const g = await generate(m, promptTokens, {
-        maxNewTokens,
-        temperature: profile.sampling.temperature,
-        topP: profile.sampling.topP,
-        topK: profile.sampling.topK,
-        seed: rolloutSeed(config.seed, windowN, promptIdx, group, i, attempt),
-        eosTokenIds: m.config.eosTokenIds,
-        ...(signal ? { signal } : {}),
-      })
+      const g =
+        attempt === 0 && batched
+          ? batched[i]!
+          : await generate(m, promptTokens, { ...opts, seed: seedOf(i, attempt) })
       // The validator hashes the full token list; the prompt is shared, so the completion decides.
       const key = g.completion.join(',')
       if (!seen.has(key)) {
@@ -77,4 +92,36 @@ export function rolloutSeed(
     .update(`reliquary-miner-seed|${seed}|${windowN}|${promptIdx}|${group}|${rollout}|${attempt}`)
     .digest()
   return h.readUIntBE(0, 6)
+}
+
+const gpuModels = new WeakMap<CausalLM, Promise<import('../gpu/gpuModel.js').GpuModel>>()
+
+/**
+ * The first attempt of each of `n` rollouts as one `gpuGenerateBatch` call on the f32 gpu kernels
+ * (which use the model's own weights: nothing is copied, nothing to free).
+ */
+async function generateOnGpu(
+  m: CausalLM,
+  prompt: readonly number[],
+  n: number,
+  seedOf: (i: number, attempt: number) => number,
+  o: {
+    maxNewTokens: number
+    temperature: number
+    eosTokenIds: readonly number[]
+    signal?: AbortSignal
+  },
+): Promise<GenerateResult[]> {
+  const { prepareGpuModel } = await import('../gpu/prepareGpuModel.js')
+  const { gpuGenerateBatch } = await import('../gpu/generateBatch.js')
+  let gm = gpuModels.get(m)
+  if (!gm) {
+    gm = prepareGpuModel(m, { precision: 'f32' })
+    gpuModels.set(m, gm)
+  }
+  return gpuGenerateBatch(
+    await gm,
+    Array.from({ length: n }, () => prompt),
+    { ...o, seeds: Array.from({ length: n }, (_, i) => seedOf(i, 0)) },
+  )
 }
