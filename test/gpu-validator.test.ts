@@ -1,9 +1,11 @@
 /**
- * The validator's verification on the webgpu backend: the model worker opens its own Dawn device
- * and evaluates many rollouts in one batched call (packed forwards) with the verdicts of every
- * reference vector (honest fp32 proofs, the same rollouts proven in bf16 on a GPU, every attack):
- * f32 under e1, f16 (weights loaded by loadGpuModel) under e3; the in-process f16 evaluator
- * follows the verify model's weights. CI runs it on software Vulkan.
+ * The validator's verification on the webgpu backend (startValidatorCompute, as createValidator
+ * starts it): the model worker opens its own Dawn device and evaluates many rollouts in one
+ * batched call (packed forwards) with the verdicts of every reference vector (honest fp32 proofs,
+ * the same rollouts proven in bf16 on a GPU, every attack): f32 under e1, f16 (weights loaded by
+ * loadGpuModel) under e3 beside the CPU path; the look-ahead batch verifier over the worker gives
+ * the per-rollout verdicts; the in-process f16 evaluator follows the verify model's weights. CI
+ * runs it on software Vulkan.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -17,7 +19,13 @@ import {
   loadValidatorModels,
 } from '../src/validator/loadValidatorModels.js'
 import type { ValidatorModels } from '../src/validator/validatorState.js'
-import { createModelWorker } from '../src/validator/worker/createModelWorker.js'
+import { startValidatorCompute } from '../src/validator/startValidatorCompute.js'
+import type {
+  RolloutVerdict,
+  RolloutVerifierParameters,
+} from '../src/window/admission/admissionTypes.js'
+import { createHotkey } from '../src/crypto/sr25519.js'
+import { proveRollout } from '../src/rollout/proveRollout.js'
 import { useBackend } from '../src/model/backend.js'
 import { loadModel } from '../src/model/loadModel.js'
 import { evaluateRollout } from '../src/rollout/evaluateRollout.js'
@@ -118,12 +126,16 @@ describe.skipIf(!ready || !file)('validator verification on the webgpu backend',
   ] as const)(
     'model worker at %s: one batched call, every reference verdict',
     async (precision, profile: ProtocolProfile) => {
-      const worker = await createModelWorker({
+      // The validator's compute as createValidator starts it: the model worker on webgpu.
+      const parts = await startValidatorCompute({
+        compute: 'worker',
+        precision,
         models,
         modelDir: dir,
         grpo: { profile: e3 },
-        precision,
+        profile,
       })
+      const worker = parts.modelWorker!
       try {
         const all = cases()
         // Unique sequences: the fp32 and bf16 commitments of a proof share one evaluation.
@@ -144,20 +156,48 @@ describe.skipIf(!ready || !file)('validator verification on the webgpu backend',
             ? Object.fromEntries(all.map((c) => [c.name, c.expected]))
             : await cpuVerdicts(all, seqs, profile)
         expect(got).toEqual(expected)
-        // The batch of whole-rollout checks runs in the worker too (here: schema failures).
-        const bad = await worker.verifyBatch!([
-          {
-            commit: { tokens: 'x' },
-            minerHotkey: '',
+        // The admission's batch verifier: a submission judged with the next one queued, whose
+        // verdicts are kept for its turn; each verdict as the worker's per-rollout verifier's.
+        const alice = await createHotkey('//Alice')
+        const two = (doc.proofs as Record<string, any>[]).slice(0, 2)
+        const full = await worker.evaluator.evaluateBatch!(
+          two.map((p) => ({
+            tokens: p.tokens,
+            hiddenRows: p.tokens.map((_: number, j: number) => j),
+          })),
+          { temperature: profile.sampling.temperature },
+        )
+        const params: RolloutVerifierParameters[] = []
+        for (const [i, p] of two.entries()) {
+          const commit = await proveRollout({
+            tokens: p.tokens,
+            promptLength: p.prompt_length,
+            hidden: full[i]!.hidden,
+            tokenLogprobs: Array.from(full[i]!.scores.logprobs.subarray(p.prompt_length)),
             randomness: doc.randomness,
-            promptTokens: [],
+            modelName: 'qwen3-tiny',
+            hotkey: alice,
             profile,
-          },
-          { commit: null, minerHotkey: '', randomness: doc.randomness, promptTokens: [], profile },
-        ])
-        expect(bad.map((v) => v.reason)).toEqual(['bad_schema', 'bad_schema'])
+          })
+          const promptTokens = p.tokens.slice(0, p.prompt_length)
+          params.push({
+            commit,
+            minerHotkey: alice.address,
+            randomness: doc.randomness,
+            promptTokens,
+            profile,
+          })
+        }
+        const batched = [
+          ...(await parts.verifyRollouts!([params[0]!], () => [[params[1]!]])),
+          ...(await parts.verifyRollouts!([params[1]!])),
+        ]
+        const strip = (v: RolloutVerdict) => [v.ok, v.reason, v.detail, v.grail?.sketchDiffMax]
+        for (const [i, v] of batched.entries())
+          expect(strip(v)).toEqual(strip(await parts.verifyRollout(params[i]!)))
+        expect(batched.map((v) => v.reason === 'grail_fail')).toEqual([false, false])
       } finally {
-        await worker.close()
+        await parts.close()
       }
     },
   )
