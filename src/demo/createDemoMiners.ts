@@ -119,6 +119,11 @@ async function sharedThreadMiners(
 /** A miner's log entry in the demo: checkpoint switches always, warnings, everything when verbose. */
 function logMinerEntry(ctx: DemoContext, name: string, entry: MinerLogEntry): void {
   const { log } = ctx
+  try {
+    ctx.config.onMinerLog?.(name, entry)
+  } catch {
+    // An observer that throws never stops the demo.
+  }
   if (entry.event === 'checkpoint_loaded') {
     const data = entry.data ?? {}
     ctx.checkpointLoads.push({

@@ -1,5 +1,6 @@
 // The options, defaults and result of `runDemo`, shared by its steps.
 import type { BackendName } from '../model/backend.js'
+import type { MinerLogEntry } from '../miner/types.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import type { HotkeyCounts, WindowReport } from '../validator/createValidator.js'
 import { DEMO_PROFILE_NUMBERS } from './profile.js'
@@ -27,6 +28,12 @@ export type RunDemoOptions = {
   log?: ((line: string) => void) | undefined
   /** Also log every miner log entry (group skipped, submitted, verdict, …), not only warnings and checkpoint switches. @default false */
   verbose?: boolean | undefined
+  /**
+   * Receives every miner log entry, all levels, with the miner's label (per group: the
+   * `group_timing` entry says where its time went and which drand round it signed). It only
+   * observes: the run is the same with or without it.
+   */
+  onMinerLog?: ((miner: string, entry: MinerLogEntry) => void) | undefined
   /** The model every participant starts from. @default the bundled `assets/qwen3-tiny-s0` */
   modelDir?: string | undefined
   /** Working directory (archives, checkpoints, the miners' verified snapshots). @default a fresh temporary directory, removed at the end */
@@ -141,6 +148,7 @@ export type DemoConfig = {
   readonly out: string | null
   readonly log: (line: string) => void
   readonly verbose: boolean
+  readonly onMinerLog: ((miner: string, entry: MinerLogEntry) => void) | undefined
   readonly periodSeconds: number
   readonly groupsPerWindow: number
   readonly cheaterGroups: number

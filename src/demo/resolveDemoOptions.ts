@@ -25,6 +25,7 @@ export function resolveDemoOptions(options: RunDemoOptions): DemoConfig {
     out: options.out === undefined ? d.out : options.out,
     log: options.log ?? ((line: string) => console.log(line)),
     verbose: options.verbose ?? false,
+    onMinerLog: options.onMinerLog,
     periodSeconds: options.periodSeconds ?? d.periodSeconds,
     groupsPerWindow: options.groupsPerWindow ?? d.groupsPerWindow,
     cheaterGroups: options.cheaterGroupsPerWindow ?? d.cheaterGroupsPerWindow,
@@ -58,6 +59,8 @@ export function resolveDemoOptions(options: RunDemoOptions): DemoConfig {
   if (out !== null && (typeof out !== 'string' || out.length === 0))
     throw invalidArgument('out', 'a file path or null', out)
   if (typeof log !== 'function') throw invalidArgument('log', 'a function', log)
+  if (config.onMinerLog !== undefined && typeof config.onMinerLog !== 'function')
+    throw invalidArgument('onMinerLog', 'a function', config.onMinerLog)
   const { chain } = config
   if (
     typeof chain !== 'boolean' &&

@@ -163,17 +163,23 @@ async function mineWindow(
         ctx.state.cheatCycle++
         continue
       }
+      const t0 = performance.now()
       const promptIdx = pickPrompt(ctx, window)
       if (promptIdx === undefined) break
       inFlight.add(promptIdx)
+      const t1 = performance.now()
       const gen = await generateGroup(ctx, promptIdx, w, signal)
       inFlight.delete(promptIdx)
       const g = screenGroup(ctx, window, promptIdx, gen, cheat)
       groups.push(g)
-      if (gen === null || g.skipped !== null) continue
-      const rollouts = await proveGroup(ctx, window, gen, g, cheat)
-      await submitGroup(ctx, g, window, rollouts, signal)
-      if (cheat?.advances) ctx.state.cheatCycle++
+      const t2 = performance.now()
+      if (gen !== null && g.skipped === null) {
+        const rollouts = await proveGroup(ctx, window, gen, g, cheat)
+        const t3 = performance.now()
+        await submitGroup(ctx, g, window, rollouts, signal)
+        logGroupTiming(ctx, g, [t0, t1, t2, t3, performance.now()])
+        if (cheat?.advances) ctx.state.cheatCycle++
+      } else logGroupTiming(ctx, g, [t0, t1, t2, t2, t2])
     }
     await readVerdicts(ctx, w, signal)
   } finally {
@@ -185,4 +191,29 @@ async function mineWindow(
     }
   }
   return windowReport(ctx, window, groups, downloaded)
+}
+
+/**
+ * A `group_timing` debug entry: where one group's time went (picking, generating, proving,
+ * submitting, in ms) and when it was sent (unix seconds, and the drand round it signed), so a run
+ * can be explained without changing it.
+ */
+function logGroupTiming(ctx: MinerContext, g: GroupRecord, t: readonly number[]): void {
+  const ms = (i: number): number => Math.round((t[i + 1]! - t[i]!) * 10) / 10
+  ctx.log('debug', 'group_timing', `prompt ${g.promptIdx}: ${ms(1)} ms generating`, {
+    windowN: g.windowN,
+    promptIdx: g.promptIdx,
+    kind: g.kind,
+    skipped: g.skipped,
+    rewards: g.rewards,
+    sigma: g.sigma,
+    merkleRoot: g.merkleRoot,
+    drandRound: g.drandRound,
+    response: g.response?.reason ?? null,
+    pickMs: ms(0),
+    generateMs: ms(1),
+    proveMs: ms(2),
+    submitMs: ms(3),
+    sentAt: ctx.config.now() - (t[4]! - t[3]!) / 1000,
+  })
 }
