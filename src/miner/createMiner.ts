@@ -187,7 +187,9 @@ async function mineWindow(
     for (const g of groups) {
       if (g.observed || !g.picked) continue
       g.observed = true
-      ctx.config.picker.observe(g.promptIdx, g.rewards)
+      ctx.config.picker.observe(g.promptIdx, g.rewards, {
+        duplicate: g.skipped === 'duplicate_rollouts',
+      })
     }
   }
   return windowReport(ctx, window, groups, downloaded)

@@ -19,6 +19,16 @@ export type PickContext = {
   exclude?: Iterable<number> | undefined
 }
 
+/** What a finished group showed besides its rewards (see {@link PromptPicker.observe}). */
+export type GroupOutcome = {
+  /**
+   * A rollout kept repeating an earlier one of its group, so the group could not be submitted
+   * (the validator rejects it as `hash_duplicate`); its rewards are those of the rollouts before
+   * the repeat. @default false
+   */
+  readonly duplicate?: boolean | undefined
+}
+
 /**
  * Chooses which prompts a miner generates groups for. Picked prompts are held "in flight" until
  * {@link PromptPicker.observe} reports their group or {@link PromptPicker.release} drops them, and
@@ -28,8 +38,11 @@ export type PickContext = {
 export interface PromptPicker {
   /** Picks up to `n` distinct eligible prompts (not in cooldown, not in flight) and marks them in flight. */
   pickPrompts(n: number, context?: PickContext): number[]
-  /** Records the rewards of one finished group on `promptIdx` and ends its in-flight state. */
-  observe(promptIdx: number, rewards: readonly number[]): void
+  /**
+   * Records the rewards of one finished group on `promptIdx` (and, optionally, whether it could
+   * be submitted) and ends its in-flight state.
+   */
+  observe(promptIdx: number, rewards: readonly number[], outcome?: GroupOutcome): void
   /** Ends the in-flight state of `promptIdx` without an outcome (generation failed or was abandoned). */
   release(promptIdx: number): void
   /** The prompts currently in flight, ascending. */
@@ -87,6 +100,14 @@ export type PromptEstimate = {
   readonly groups: number
   /** Probability that the next group of M lands in the zone (per the picker's estimator). */
   readonly zoneProbability: number
+  /**
+   * Probability that the next group can be submitted at all (no rollout keeps repeating an
+   * earlier one): the posterior mean of the prompt's decayed usable / duplicate group counts
+   * under a prior at the pooled rate; 1 while no group of this miner was a duplicate.
+   */
+  readonly usableProbability: number
+  /** What picks rank by: `zoneProbability × usableProbability`, the chance of an admissible group. */
+  readonly score: number
 }
 
 /** The frontier picker: a {@link PromptPicker} with per-prompt estimates. */
@@ -112,6 +133,17 @@ function checkRewards(rewards: readonly number[]): number {
     s += Math.min(1, Math.max(0, r))
   })
   return s
+}
+
+/** Checks a {@link GroupOutcome}; returns whether the group was a duplicate. */
+function checkOutcome(outcome: GroupOutcome): boolean {
+  if (
+    typeof outcome !== 'object' ||
+    outcome === null ||
+    (outcome.duplicate !== undefined && typeof outcome.duplicate !== 'boolean')
+  )
+    throw invalidArgument('outcome', '{ duplicate?: boolean }', outcome)
+  return outcome.duplicate === true
 }
 
 /** State and eligibility logic both pickers share. */
@@ -209,9 +241,10 @@ export function uniformPicker(options: PickerOptions): PromptPicker {
       const ok = core.eligibility(n, context)
       return core.flyAll(core.uniform(n, ok))
     },
-    observe(promptIdx: number, rewards: readonly number[]): void {
+    observe(promptIdx: number, rewards: readonly number[], outcome: GroupOutcome = {}): void {
       checkIdx(promptIdx, core.size)
       checkRewards(rewards)
+      checkOutcome(outcome)
       core.flying.delete(promptIdx)
     },
     release(promptIdx: number): void {
@@ -222,33 +255,8 @@ export function uniformPicker(options: PickerOptions): PromptPicker {
   })
 }
 
-/**
- * A frontier {@link PromptPicker}: keeps a Beta posterior of each prompt's success rate from the
- * miner's own past groups (decayed by `decay` per new group, an EMA), scores every prompt by the
- * probability that its next group of M lands in the zone, and picks the highest-scoring eligible
- * prompts (ties broken at random; with probability `explore` a pick is uniform instead). Unseen
- * prompts all share the prior's score and are drawn at random, so a large environment costs only
- * the observed prompts per call.
- *
- * Prompts whose estimated p is near 0.5 score highest; prompts always solved or never solved
- * score near 0. With a pooled prior, unseen prompts in an environment of mostly dead prompts
- * score below prompts already seen in the zone.
- *
- * - Spec: docs/protocol.md §2.4 "Zone", §5.5 (cooldown prompts are never picked).
- *
- * @param options - {@link FrontierPickerOptions}
- * @returns A {@link FrontierPicker}.
- * @throws {ReliquaryError} `INVALID_ARGUMENT` for bad options; its methods for bad arguments.
- * @example
- * ```ts
- * const picker = createFrontierPicker({ size: 1000, seed: 7, cooldown })
- * const prompts = picker.pickPrompts(4, { window: 12 })
- * // … generate M rollouts per prompt, reward them …
- * picker.observe(prompts[0]!, rewards)
- * ```
- */
-export function createFrontierPicker(options: FrontierPickerOptions): FrontierPicker {
-  const core = new PickerCore(options)
+/** The options of {@link createFrontierPicker} checked, with their defaults. */
+function resolveFrontierOptions(options: FrontierPickerOptions) {
   const {
     profile = DEFAULT_PROFILE,
     bootstrap = false,
@@ -277,37 +285,86 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
     throw invalidArgument('estimator', "'predictive' or 'point'", estimator)
   if (typeof explore !== 'number' || !(explore >= 0 && explore <= 1))
     throw invalidArgument('explore', 'a number in [0, 1]', explore)
+  return { profile, bootstrap, decay, priorMean, priorStrength, estimator, explore }
+}
+
+/**
+ * A frontier {@link PromptPicker}: keeps a Beta posterior of each prompt's success rate from the
+ * miner's own past groups (decayed by `decay` per new group, an EMA), scores every prompt by the
+ * probability that its next group of M lands in the zone and can be submitted (groups observed
+ * as `duplicate` lower a prompt's usable probability: such a prompt never enters the cooldown,
+ * so without this the picker would keep coming back to a prompt whose in-zone-looking groups are
+ * never sent), and picks the highest-scoring eligible
+ * prompts (ties broken at random; with probability `explore` a pick is uniform instead). Unseen
+ * prompts all share the prior's score and are drawn at random, so a large environment costs only
+ * the observed prompts per call.
+ *
+ * Prompts whose estimated p is near 0.5 score highest; prompts always solved or never solved
+ * score near 0. With a pooled prior, unseen prompts in an environment of mostly dead prompts
+ * score below prompts already seen in the zone.
+ *
+ * - Spec: docs/protocol.md §2.4 "Zone", §5.5 (cooldown prompts are never picked).
+ *
+ * @param options - {@link FrontierPickerOptions}
+ * @returns A {@link FrontierPicker}.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` for bad options; its methods for bad arguments.
+ * @example
+ * ```ts
+ * const picker = createFrontierPicker({ size: 1000, seed: 7, cooldown })
+ * const prompts = picker.pickPrompts(4, { window: 12 })
+ * // … generate M rollouts per prompt, reward them …
+ * picker.observe(prompts[0]!, rewards)
+ * ```
+ */
+export function createFrontierPicker(options: FrontierPickerOptions): FrontierPicker {
+  const core = new PickerCore(options)
+  const { profile, bootstrap, decay, priorMean, priorStrength, estimator, explore } =
+    resolveFrontierOptions(options)
   const rollouts = profile.group.rolloutsPerGroup
   const zoneCounts = Object.freeze(zoneSuccessCounts(rollouts, { bootstrap, profile }))
 
-  /** Decayed success / failure pseudo-counts per observed prompt. */
-  const counts = new Map<number, { s: number; f: number; groups: number }>()
+  /** Decayed success / failure pseudo-counts and usable / duplicate group counts per prompt. */
+  const counts = new Map<
+    number,
+    { s: number; f: number; groups: number; usable: number; duplicate: number }
+  >()
   // The pooled rate moves slowly: it describes the environment, not one prompt.
   const pooledDecay = Math.max(decay, 0.99)
   let pooledS = 0
   let pooledF = 0
+  let pooledUsable = 0
+  let pooledDuplicate = 0
 
-  const prior = (): { a: number; b: number } => {
+  type Prior = { a: number; b: number; usable: number }
+  const prior = (): Prior => {
     const total = pooledS + pooledF
     const m = priorMean === 'pooled' ? (total > 0 ? pooledS / total : 0.5) : priorMean
     // Keep both parameters positive even when every group so far failed (or succeeded).
     const mc = Math.min(1 - 1e-3, Math.max(1e-3, m))
-    return { a: mc * priorStrength, b: (1 - mc) * priorStrength }
+    const groups = pooledUsable + pooledDuplicate
+    const usable = pooledDuplicate > 0 ? pooledUsable / groups : 1
+    return { a: mc * priorStrength, b: (1 - mc) * priorStrength, usable }
   }
   const score = (alpha: number, beta: number): number =>
     estimator === 'predictive'
       ? betaBinomialZoneProbability(alpha, beta, rollouts, zoneCounts)
       : binomialZoneProbability(alpha / (alpha + beta), rollouts, zoneCounts)
-  const estimateWith = (pr: { a: number; b: number }, promptIdx: number): PromptEstimate => {
+  const estimateWith = (pr: Prior, promptIdx: number): PromptEstimate => {
     const c = counts.get(promptIdx)
     const alpha = pr.a + (c?.s ?? 0)
     const beta = pr.b + (c?.f ?? 0)
+    const zoneProbability = score(alpha, beta)
+    const usableProbability =
+      (pr.usable * priorStrength + (c?.usable ?? 0)) /
+      (priorStrength + (c?.usable ?? 0) + (c?.duplicate ?? 0))
     return Object.freeze({
       alpha,
       beta,
       mean: alpha / (alpha + beta),
       groups: c?.groups ?? 0,
-      zoneProbability: score(alpha, beta),
+      zoneProbability,
+      usableProbability,
+      score: zoneProbability * usableProbability,
     })
   }
 
@@ -320,11 +377,11 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
     pickPrompts(n: number, context: PickContext = {}): number[] {
       const ok = core.eligibility(n, context)
       const pr = prior()
-      const unseenScore = score(pr.a, pr.b)
+      const unseenScore = score(pr.a, pr.b) * pr.usable
       // Observed eligible prompts, best first; a random key breaks ties.
       const ranked = [...counts.keys()]
         .filter(ok)
-        .map((p) => ({ p, z: estimateWith(pr, p).zoneProbability, key: core.rng() }))
+        .map((p) => ({ p, z: estimateWith(pr, p).score, key: core.rng() }))
         .sort((x, y) => y.z - x.z || x.key - y.key)
       const picked: number[] = []
       const taken = new Set<number>()
@@ -348,14 +405,23 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
       }
       return core.flyAll(picked)
     },
-    observe(promptIdx: number, rewards: readonly number[]): void {
+    observe(promptIdx: number, rewards: readonly number[], outcome: GroupOutcome = {}): void {
       checkIdx(promptIdx, core.size)
       const s = checkRewards(rewards)
+      const dup = checkOutcome(outcome) ? 1 : 0
       const f = rewards.length - s
-      const c = counts.get(promptIdx) ?? { s: 0, f: 0, groups: 0 }
-      counts.set(promptIdx, { s: c.s * decay + s, f: c.f * decay + f, groups: c.groups + 1 })
+      const c = counts.get(promptIdx) ?? { s: 0, f: 0, groups: 0, usable: 0, duplicate: 0 }
+      counts.set(promptIdx, {
+        s: c.s * decay + s,
+        f: c.f * decay + f,
+        groups: c.groups + 1,
+        usable: c.usable * decay + 1 - dup,
+        duplicate: c.duplicate * decay + dup,
+      })
       pooledS = pooledS * pooledDecay + s
       pooledF = pooledF * pooledDecay + f
+      pooledUsable = pooledUsable * pooledDecay + 1 - dup
+      pooledDuplicate = pooledDuplicate * pooledDecay + dup
       core.flying.delete(promptIdx)
     },
     release(promptIdx: number): void {

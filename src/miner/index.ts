@@ -18,6 +18,7 @@ export type {
   FrontierPickerOptions,
   FrontierPicker,
   PromptEstimate,
+  GroupOutcome,
 } from './frontier.js'
 export { buildSubmitRequest, randomNonce } from './submission.js'
 export type { BuildSubmitRequestParameters, SubmissionRollout } from './submission.js'
