@@ -22,3 +22,10 @@ export const pad = (s: string, n: number): string =>
 /** Right-aligned in `n` columns. @internal */
 export const lpad = (s: string, n: number): string =>
   s.length >= n ? s : ' '.repeat(n - s.length) + s
+
+/**
+ * Why acceptance is not weight, in one sentence the console and the HTML report share.
+ * @internal
+ */
+export const PAY_RULE =
+  'E3 pays a window to the first B distinct prompts by drand round and the EMA follows pay: a group kept back unsent, rejected or landing after the batch is full earns nothing, so what counts is admissible groups per second of generation'

@@ -28,6 +28,11 @@ export function checkSummary(summary: DemoSummary): void {
       throw invalidArgument(`summary.miners[${i}].rejected`, 'a reason → count record', m.rejected)
     for (const [reason, n] of Object.entries(m.rejected))
       checkNumber(n, `summary.miners[${i}].rejected.${reason}`, false)
+    checkNumber(m.generated, `summary.miners[${i}].generated`, true)
+    if (m.keptBack !== undefined && (typeof m.keptBack !== 'object' || m.keptBack === null))
+      throw invalidArgument(`summary.miners[${i}].keptBack`, 'a reason → count record', m.keptBack)
+    for (const [reason, n] of Object.entries(m.keptBack ?? {}))
+      checkNumber(n, `summary.miners[${i}].keptBack.${reason}`, false)
   })
   summary.windows.forEach((w, i) => {
     if (typeof w !== 'object' || w === null)

@@ -1,4 +1,5 @@
 // The sections of the demo report, top to bottom: settings, miners, training, windows.
+import { PAY_RULE } from './_format.js'
 import { PALETTE, REASON_PALETTE, barChart, esc, finite, fmt, lineChart } from './_reportCharts.js'
 import type { DemoMinerSummary, DemoSummary, DemoWindowSummary } from './report.js'
 
@@ -60,15 +61,18 @@ function paySection(
   if (!windows.some((w) => Object.values(w.miners ?? {}).some((c) => finite(c.paid)))) return []
   return [
     '<h3>Acceptance is not pay</h3>',
-    '<p class="muted">E3 pays each window\'s pool to the first B distinct prompts in drand-round order ' +
-      '(docs/protocol.md §5.3): an accepted group on a prompt that lands after the batch is full, or in a later ' +
-      "round than another miner's group, earns nothing, and the EMA weight (§8) follows pay, not acceptance. " +
-      "Predicting which prompts land in the zone pays only through speed: more of a miner's early groups count.</p>",
-    '<table><thead><tr><th>miner</th><th>accepted</th><th>pool shares paid (sum over windows)</th><th>paid per accepted group</th><th>windows paid</th></tr></thead><tbody>',
+    `<p class="muted">${esc(PAY_RULE)} (docs/protocol.md §5.3, §8). Kept back: groups the miner generated but did not send (<code>duplicate_rollouts</code>: a rollout kept repeating an earlier one, which the validator would reject as <code>hash_duplicate</code>).</p>`,
+    '<table><thead><tr><th>miner</th><th>generated</th><th>kept back unsent</th><th>accepted</th><th>pool shares paid (sum over windows)</th><th>paid per accepted group</th><th>paid per generated group</th><th>windows paid</th></tr></thead><tbody>',
     ...miners.map((m) => {
       const paid = paidOf(m)
       const windowsPaid = windows.filter((w) => (w.miners?.[m.hotkey]?.paid ?? 0) > 0).length
-      return `<tr><td>${esc(labelOf(m))}</td><td>${m.accepted}</td><td>${fmt(paid, 3)}</td><td>${m.accepted > 0 ? fmt(paid / m.accepted, 3) : '–'}</td><td>${windowsPaid}</td></tr>`
+      const kept =
+        Object.entries(m.keptBack ?? {})
+          .sort((a, b) => b[1] - a[1])
+          .map(([r, n]) => `${esc(r)} ${n}`)
+          .join(', ') || '–'
+      const generated = m.generated ?? null
+      return `<tr><td>${esc(labelOf(m))}</td><td>${generated ?? '–'}</td><td>${generated === null ? '–' : kept}</td><td>${m.accepted}</td><td>${fmt(paid, 3)}</td><td>${m.accepted > 0 ? fmt(paid / m.accepted, 3) : '–'}</td><td>${generated ? fmt(paid / generated, 3) : '–'}</td><td>${windowsPaid}</td></tr>`
     }),
     '</tbody></table>',
   ]

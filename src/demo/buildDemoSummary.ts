@@ -43,6 +43,8 @@ export function buildDemoSummary(
         accepted: m.counts.accepted,
         rejected: { ...m.counts.rejected },
         emaWeight: m.emaWeight,
+        generated: m.generated,
+        keptBack: { ...m.keptBack },
       }),
     ),
     // Every window's numbers as the console printed them, with the prompts they were measured

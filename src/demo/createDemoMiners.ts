@@ -116,6 +116,15 @@ async function sharedThreadMiners(
   return { list, threads: 0, ...minersInTurns(miners, quota, ctx.log) }
 }
 
+/** Counts one generated group of miner `name` (and why it was kept back, if it was). */
+function countGroup(ctx: DemoContext, name: string, entry: MinerLogEntry): void {
+  const c = ctx.minerGroups.get(name) ?? { generated: 0, keptBack: {} }
+  c.generated++
+  const skipped = entry.data?.skipped
+  if (typeof skipped === 'string') c.keptBack[skipped] = (c.keptBack[skipped] ?? 0) + 1
+  ctx.minerGroups.set(name, c)
+}
+
 /** A miner's log entry in the demo: checkpoint switches always, warnings, everything when verbose. */
 function logMinerEntry(ctx: DemoContext, name: string, entry: MinerLogEntry): void {
   const { log } = ctx
@@ -124,6 +133,7 @@ function logMinerEntry(ctx: DemoContext, name: string, entry: MinerLogEntry): vo
   } catch {
     // An observer that throws never stops the demo.
   }
+  if (entry.event === 'group_timing') countGroup(ctx, name, entry)
   if (entry.event === 'checkpoint_loaded') {
     const data = entry.data ?? {}
     ctx.checkpointLoads.push({

@@ -51,6 +51,11 @@ export type DemoContext = {
   readonly labels: Map<string, string>
   readonly checkpoints: { windowN: number; checkpointN: number; revision: string }[]
   readonly checkpointLoads: { miner: string; checkpointN: number; revision: string }[]
+  /**
+   * Per miner label: groups generated (a `group_timing` entry each) and those kept back unsent,
+   * by the miner's reason (`duplicate_rollouts`, …), from the miners' own log entries.
+   */
+  readonly minerGroups: Map<string, { generated: number; keptBack: Record<string, number> }>
   /** The window the miners work on, the last sealed one, and who to tell on a seal. */
   readonly seal: { current: number; sealed: number; onSealed: (() => void) | null }
 }
@@ -94,6 +99,7 @@ export async function prepareDemo(config: DemoConfig): Promise<DemoContext> {
     labels: new Map(),
     checkpoints: [],
     checkpointLoads: [],
+    minerGroups: new Map(),
     seal: { current: 0, sealed: 0, onSealed: null },
   }
 }

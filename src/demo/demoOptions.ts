@@ -82,13 +82,22 @@ export type RunDemoReturnType = {
   readonly profile: ProtocolProfile
   /** Every number of the demo profile that differs from e3, as `path: e3 → demo`. */
   readonly profileChanges: readonly string[]
-  /** Per miner: kind, hotkey, counts (validator side), EMA weight. */
+  /**
+   * Per miner: kind, hotkey, counts (validator side), EMA weight, pool shares paid over the run,
+   * and (miner side) groups generated and those kept back unsent by reason.
+   */
   readonly miners: readonly {
     readonly kind: DemoMinerKind
     readonly label: string
     readonly hotkey: string
     readonly counts: HotkeyCounts
     readonly emaWeight: number
+    /** Sum of the miner's `rewards_by_hotkey` shares over the windows (each window pays at most 1). */
+    readonly paid: number
+    /** Groups the miner generated (submitted or not; a group cut short by a seal is not counted). */
+    readonly generated: number
+    /** Generated groups the miner did not submit, by reason (`duplicate_rollouts`: a rollout kept repeating; `out_of_zone`). */
+    readonly keptBack: Readonly<Record<string, number>>
   }[]
   /** Checkpoints published: window, number, revision. */
   readonly checkpoints: readonly {

@@ -1,6 +1,6 @@
 import { groupSigma, isInZone } from '../reward/groups.js'
 import type { HotkeyCounts, WindowReport } from '../validator/createValidator.js'
-import { fmt, lpad, pad, pct, rejectedTotal, signed } from './_format.js'
+import { PAY_RULE, fmt, lpad, pad, pct, rejectedTotal, signed } from './_format.js'
 import type { DemoContext } from './demoContext.js'
 import type { DemoMinerKind } from './demoOptions.js'
 import type { TrainedPromptEvaluation } from './evaluateTrainedPrompts.js'
@@ -13,6 +13,11 @@ export type DemoMinerRow = {
   readonly hotkey: string
   readonly counts: HotkeyCounts
   readonly emaWeight: number
+  /** Pool shares paid over the run. */
+  readonly paid: number
+  /** Groups generated, and those kept back unsent by reason (the miner's side). */
+  readonly generated: number
+  readonly keptBack: Readonly<Record<string, number>>
 }
 
 /** What {@link formatDemoSummary} prints. @internal */
@@ -48,17 +53,17 @@ export function formatDemoSummary(ctx: DemoContext, p: FormatDemoSummaryParamete
 function minerTable(ctx: DemoContext, minerRows: readonly DemoMinerRow[]): string[] {
   const lines = [
     '',
-    `  ${pad('miner', 20)}${lpad('submitted', 10)}${lpad('accepted', 10)}${lpad('rejected', 10)}${lpad('acceptance', 12)}${lpad('EMA weight', 12)}  rejected by reason`,
+    `  ${pad('miner', 20)}${lpad('generated', 10)}${lpad('submitted', 10)}${lpad('accepted', 10)}${lpad('rejected', 10)}${lpad('acceptance', 12)}${lpad('paid', 8)}${lpad('EMA weight', 12)}  rejected by reason; kept back unsent`,
   ]
+  const byCount = (o: Readonly<Record<string, number>>): string =>
+    Object.entries(o)
+      .sort((a, b) => b[1] - a[1])
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ') || '–'
   for (const m of minerRows) {
     const rej = rejectedTotal(m.counts)
-    const reasons =
-      Object.entries(m.counts.rejected)
-        .sort((a, b) => b[1] - a[1])
-        .map(([r, n]) => `${r} ${n}`)
-        .join(', ') || '–'
     lines.push(
-      `  ${pad(m.label, 20)}${lpad(String(m.counts.submitted), 10)}${lpad(String(m.counts.accepted), 10)}${lpad(String(rej), 10)}${lpad(pct(m.counts.accepted, m.counts.accepted + rej), 12)}${lpad(m.emaWeight.toFixed(6), 12)}  ${reasons}`,
+      `  ${pad(m.label, 20)}${lpad(String(m.generated), 10)}${lpad(String(m.counts.submitted), 10)}${lpad(String(m.counts.accepted), 10)}${lpad(String(rej), 10)}${lpad(pct(m.counts.accepted, m.counts.accepted + rej), 12)}${lpad(fmt(m.paid), 8)}${lpad(m.emaWeight.toFixed(6), 12)}  ${byCount(m.counts.rejected)}; ${byCount(m.keptBack)}`,
     )
   }
   const rate = (k: DemoMinerKind): string => {
@@ -67,8 +72,18 @@ function minerTable(ctx: DemoContext, minerRows: readonly DemoMinerRow[]): strin
     return pct(a, a + ms.reduce((x, m) => x + rejectedTotal(m.counts), 0))
   }
   const kinds = ctx.config.kinds
-  if (kinds.includes('frontier') && kinds.includes('uniform'))
-    lines.push('', `  acceptance rate: frontier ${rate('frontier')} vs uniform ${rate('uniform')}`)
+  if (kinds.includes('frontier') && kinds.includes('uniform')) {
+    const perGenerated = (k: DemoMinerKind): string => {
+      const ms = minerRows.filter((m) => m.kind === k)
+      const generated = ms.reduce((x, m) => x + m.generated, 0)
+      return generated > 0 ? fmt(ms.reduce((x, m) => x + m.paid, 0) / generated) : '–'
+    }
+    lines.push(
+      '',
+      `  acceptance rate: frontier ${rate('frontier')} vs uniform ${rate('uniform')}`,
+      `  paid per generated group: frontier ${perGenerated('frontier')} vs uniform ${perGenerated('uniform')} (${PAY_RULE})`,
+    )
+  }
   return lines
 }
 

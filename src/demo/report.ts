@@ -21,6 +21,10 @@ export type DemoMinerSummary = {
   readonly rejected: Readonly<Record<string, number>>
   /** The miner's final EMA weight (0 … 1). */
   readonly emaWeight: number
+  /** Groups the miner generated (its own count; submitted or not). */
+  readonly generated?: number | undefined
+  /** Generated groups the miner kept back unsent, by reason (`duplicate_rollouts`, `out_of_zone`). */
+  readonly keptBack?: Readonly<Record<string, number>> | undefined
 }
 
 /** One window of a demo run. `null` (or a missing field) marks a value that does not exist, e.g. no training. */

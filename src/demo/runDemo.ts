@@ -131,14 +131,17 @@ async function finishDemo(
 ): Promise<RunDemoReturnType> {
   const ema = v.ema()
   const totals = v.hotkeyCounts()
+  const reports = v.reports()
   const minerRows = miners.map((m) => ({
     kind: m.kind,
     label: m.label,
     hotkey: m.hotkey,
     counts: totals[m.hotkey] ?? { submitted: 0, accepted: 0, rejected: {} },
     emaWeight: ema.get(m.hotkey) ?? 0,
+    paid: reports.reduce((a, r) => a + (r.rewardsByHotkey[m.hotkey] ?? 0), 0),
+    generated: ctx.minerGroups.get(m.label)?.generated ?? 0,
+    keptBack: { ...ctx.minerGroups.get(m.label)?.keptBack },
   }))
-  const reports = v.reports()
   const seconds = (performance.now() - started) / 1000
   const text = [
     formatDemoSummary(ctx, { reports, seconds, minerRows, windowRows, evaluation }),
