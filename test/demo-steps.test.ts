@@ -41,6 +41,7 @@ function fakeContext(lines: string[], over: RunDemoOptions = {}): DemoContext {
     labels: new Map([['5Frontier', 'frontier (honest)']]),
     checkpoints: [],
     checkpointLoads: [],
+    minerGroups: new Map(),
     seal: { current: 0, sealed: 0, onSealed: null },
   }
 }
