@@ -5,7 +5,7 @@ import type { RolloutEvaluator } from '../rollout/verifyRollout.js'
 import { ReliquaryError } from '../errors/base.js'
 import { sameWeights, weightsVersion } from './weightsVersion.js'
 
-/** Numeric precision of the validator's GPU verification (see {@link createValidatorEvaluator}). */
+/** Numeric precision of the validator's GPU verification (see `createValidatorEvaluator`). */
 export type ValidatorPrecision = 'f32' | 'f16'
 
 /** Options of {@link createValidatorEvaluator}. */
