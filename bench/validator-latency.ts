@@ -8,7 +8,7 @@
 // gradient registration.
 //
 //   npx tsx bench/validator-latency.ts [--model DIR] [--submissions N] [--only verify|train]
-//     [--modes in-process,worker,worker+pool] [--json]
+//     [--modes in-process,worker,worker+pool] [--no-probe] [--json]
 //
 // The last line of the output is one compact JSON object (machine, load average, rows) to paste.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     only: { type: 'string' },
     modes: { type: 'string', default: 'in-process,worker,worker+pool' },
+    'no-probe': { type: 'boolean', default: false },
   },
 })
 const MODES = ['in-process', 'worker', 'worker+pool'] as const
@@ -137,10 +138,11 @@ async function probed(
   url: string,
   work: () => Promise<unknown>,
 ): Promise<Latencies & { loop: Loop }> {
-  const prober = new Worker(PROBER, { eval: true, workerData: { url } })
-  const ready = new Promise((r) => prober.once('message', r))
-  await ready
-  const out = new Promise<Latencies>((r) => prober.once('message', r))
+  // --no-probe: the load alone (main_cpu_ms then counts the submissions' work only).
+  const prober = values['no-probe'] ? null : new Worker(PROBER, { eval: true, workerData: { url } })
+  await new Promise((r) => (prober ? prober.once('message', r) : r(null)))
+  const none: Latencies = { health: [], submit: [], slow: [], errors: 0 }
+  const out = new Promise<Latencies>((r) => (prober ? prober.once('message', r) : r(none)))
   // BENCH_CPUPROF=prefix: a CPU profile of this thread over the load (prefix-<n>.cpuprofile).
   const profiler = process.env.BENCH_CPUPROF ? new Session() : null
   if (profiler) {
@@ -160,9 +162,9 @@ async function probed(
     writeFileSync(`${process.env.BENCH_CPUPROF}-${++profiles}.cpuprofile`, JSON.stringify(profile))
     profiler.disconnect()
   }
-  prober.postMessage('stop')
+  prober?.postMessage('stop')
   const lat = await out
-  await prober.terminate()
+  await prober?.terminate()
   const loop = {
     loop_active_ms: Math.round(used.active),
     loop_delay_p99_ms: Number((delay.percentile(99) / 1e6).toFixed(1)),

@@ -73,7 +73,9 @@ export type ValidatorServerParameters = {
   /**
    * Threads that decode, schema-check and envelope-verify `/submit` bodies off the event loop
    * (a {@link SubmitPool}; `defaultSubmitPoolSize()` is `min(2, cores)`). Same answers, in
-   * the same order, as on the loop. @default VALIDATOR_SERVER_DEFAULTS.submitWorkers (none)
+   * the same order, as on the loop. A body being parsed is copied once into its thread, so the
+   * bytes held can reach twice `maxBufferedBytes` for a moment.
+   * @default VALIDATOR_SERVER_DEFAULTS.submitWorkers (none)
    */
   submitWorkers?: number | undefined
   /** @default VALIDATOR_SERVER_DEFAULTS.submitInlineBytes */
