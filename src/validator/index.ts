@@ -2,6 +2,7 @@ export { createValidatorServer, VALIDATOR_SERVER_DEFAULTS } from './http/createV
 export { toSubmitHttpResponse } from './http/toSubmitHttpResponse.js'
 export { SubmitPool, SUBMIT_POOL_DEFAULTS, defaultSubmitPoolSize } from './http/submitPool.js'
 export type { SubmitHttpResponse } from './http/toSubmitHttpResponse.js'
+export type { FastApiErrorItem, PreparedSubmit } from './http/submitPool.js'
 export type {
   ValidatorServerParameters,
   SubmissionEvent,

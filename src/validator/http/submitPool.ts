@@ -7,6 +7,9 @@ import { Worker } from 'node:worker_threads'
 import { invalidArgument, ReliquaryError } from '../../errors/base.js'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import type { PreparedSubmit } from './_prepareSubmit.js'
+
+export type { FastApiErrorItem } from './_fastapiDetail.js'
+export type { PreparedSubmit }
 import type { SubmitPoolRequest, SubmitPoolResponse } from './_submitPoolMessages.js'
 
 /** Defaults of {@link SubmitPool}. */
@@ -183,7 +186,7 @@ export class SubmitPool {
    * Prepares one body in a thread.
    * @param bytes - The complete body (copied to the thread).
    * @param randomness - Verify the envelope against this window randomness (`null`: do not).
-   * @returns What {@link prepareSubmit} returns for it.
+   * @returns The body decoded, schema-checked and envelope-checked ({@link PreparedSubmit}).
    * @throws {ReliquaryError} `VALIDATOR_SUBMIT_POOL_FAILED` when its thread fails or the pool is closed.
    */
   prepare(bytes: Uint8Array, randomness: string | null): Promise<PreparedSubmit> {
