@@ -103,7 +103,8 @@ export type PromptEstimate = {
   /**
    * Probability that the next group can be submitted at all (no rollout keeps repeating an
    * earlier one): the posterior mean of the prompt's decayed usable / duplicate group counts
-   * under a prior at the pooled rate; 1 while no group of this miner was a duplicate.
+   * under a prior of one group at the pooled rate (one duplicate halves it: a prompt whose
+   * rollouts repeat once tends to repeat again); 1 while no group of this miner was a duplicate.
    */
   readonly usableProbability: number
   /** What picks rank by: `zoneProbability × usableProbability`, the chance of an admissible group. */
@@ -134,6 +135,9 @@ function checkRewards(rewards: readonly number[]): number {
   })
   return s
 }
+
+/** Strength, in groups, of the prior of a prompt's usable probability. */
+const USABLE_PRIOR_GROUPS = 1
 
 /** Checks a {@link GroupOutcome}; returns whether the group was a duplicate. */
 function checkOutcome(outcome: GroupOutcome): boolean {
@@ -355,8 +359,8 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
     const beta = pr.b + (c?.f ?? 0)
     const zoneProbability = score(alpha, beta)
     const usableProbability =
-      (pr.usable * priorStrength + (c?.usable ?? 0)) /
-      (priorStrength + (c?.usable ?? 0) + (c?.duplicate ?? 0))
+      (pr.usable * USABLE_PRIOR_GROUPS + (c?.usable ?? 0)) /
+      (USABLE_PRIOR_GROUPS + (c?.usable ?? 0) + (c?.duplicate ?? 0))
     return Object.freeze({
       alpha,
       beta,
