@@ -109,7 +109,20 @@ describe('runDemo (2 windows)', () => {
         accepted: expect.any(Number),
         rejected: expect.any(Object),
         emaWeight: expect.any(Number),
+        generated: expect.any(Number),
+        keptBack: expect.any(Object),
       })
+    }
+    // The miners' own counts: every honest miner generated groups, and every group it kept back
+    // is one of those it generated; pay is the validator's rewards summed over the windows.
+    for (const m of result.miners.filter((x) => x.kind !== 'cheater')) {
+      expect(m.generated).toBeGreaterThan(0)
+      const kept = Object.values(m.keptBack).reduce((a, b) => a + b, 0)
+      expect(kept).toBeLessThanOrEqual(m.generated)
+      expect(m.paid).toBeCloseTo(
+        result.reports.reduce((a, r) => a + (r.rewardsByHotkey[m.hotkey] ?? 0), 0),
+        12,
+      )
     }
     expect(s.windows.map((w) => w.window)).toEqual([1, 2])
     for (const [i, w] of s.windows.entries()) {
@@ -148,6 +161,7 @@ describe('runDemo (2 windows)', () => {
     expect(result.profileChanges).toContain('group.batchSize: 8 → 4')
     expect(result.profileChanges.some((c) => c.startsWith('publishing.'))).toBe(false) // the cadence is e3's
     expect(result.text).toMatch(/acceptance rate: frontier .* vs uniform /)
+    expect(result.text).toMatch(/paid per generated group: frontier (\d\.\d{3}|–) vs uniform /)
     expect(result.text).toMatch(
       /the frontier moves: successes of 2 samples per trained prompt, base → final policy: #\d+ \d→\d/,
     )
