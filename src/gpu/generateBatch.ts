@@ -8,8 +8,8 @@ import { createRng } from '../_utils/rng.js'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import type { GenerateResult } from '../model/generate.js'
 import { gpuCapabilities } from './device.js'
-import { gpuRope, gpuSwiGlu } from './elementwise.js'
-import type { GpuModel, GpuWeight, GpuWeights } from './gpuModel.js'
+import { decoderLayers } from './_decoderLayers.js'
+import type { GpuModel, GpuWeights } from './gpuModel.js'
 import { gpuModelParts } from './_gpuModelParts.js'
 import {
   cacheAttention,
@@ -19,8 +19,6 @@ import {
   kvCacheBytes,
   writeKvCache,
 } from './_kvCache.js'
-import { gpuMatMul, gpuMatMulSplit } from './matmul.js'
-import { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
 import { sampleRows } from './_sampleRows.js'
 
 /** Options of {@link gpuGenerateBatch}. */
@@ -56,18 +54,6 @@ type Ctx = {
   sin: tf.Tensor2D
 }
 
-/** Matrix product by a possibly split weight, bias added once (as the forward does). */
-function matMul(x: tf.Tensor2D, w: GpuWeight, b?: tf.Tensor1D): tf.Tensor2D {
-  if (w instanceof tf.Tensor || w.kind === 'f16') return gpuMatMul(x, w, b)
-  return tf.tidy(() => {
-    const y = tf.concat(
-      w.parts.map((p) => matMul(x, p)),
-      1,
-    )
-    return b ? tf.add(y, b) : y
-  })
-}
-
 /**
  * The decoder over R token rows at (`slot`, `pos`): each row's keys/values are written to the
  * cache, then each row attends to its sequence's positions `0 … pos`. Returns final-norm hidden
@@ -75,43 +61,15 @@ function matMul(x: tf.Tensor2D, w: GpuWeight, b?: tf.Tensor1D): tf.Tensor2D {
  */
 function rowsForward(c: Ctx, ids: tf.Tensor1D, slot: tf.Tensor1D, pos: tf.Tensor1D): tf.Tensor2D {
   const cfg = c.gm.config
-  const layers = c.w.layers
-  const R = ids.shape[0]
-  const [H, KV, hd, eps] = [cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps]
+  const [hd, eps] = [cfg.headDim, cfg.rmsNormEps]
   const scale = 1 / Math.sqrt(hd)
   const cos = tf.gather(c.cos, pos)
   const sin = tf.gather(c.sin, pos)
-  let x: tf.Tensor2D = c.w.embedRows(ids)
-  let h = gpuRmsNorm(x, layers[0]!.inputNorm, eps)
-  layers.forEach((l, i) => {
-    const next = tf.tidy(() => {
-      const [q2, k2, v2] = l.qkv
-        ? gpuMatMulSplit(h, l.qkv.w, l.qkv.widths, l.qkv.b)
-        : [matMul(h, l.q.w, l.q.b), matMul(h, l.k.w, l.k.b), matMul(h, l.v.w, l.v.b)]
-      let q = tf.reshape(q2!, [R, H, hd]) as tf.Tensor3D
-      let k = tf.reshape(k2!, [R, KV, hd]) as tf.Tensor3D
-      const v = tf.reshape(v2!, [R, KV, hd]) as tf.Tensor3D
-      if (l.qNorm) q = gpuRmsNorm(q, l.qNorm, eps)
-      if (l.kNorm) k = gpuRmsNorm(k, l.kNorm, eps)
-      q = gpuRope(q, cos, sin)
-      k = gpuRope(k, cos, sin)
-      writeKvCache(c.cache, i, k, v, slot, pos)
-      const attn = cacheAttention(c.cache, i, q, slot, pos, scale)
-      const [x1, h2] = gpuAddRmsNorm(x, matMul(attn, l.o.w, l.o.b), l.postAttentionNorm, eps)
-      const act = l.gateUp
-        ? gpuMatMulSplit(h2, l.gateUp, [l.gateUp.cols], undefined, { swiglu: true })[0]!
-        : gpuSwiGlu(matMul(h2, l.gate.w, l.gate.b), matMul(h2, l.up.w, l.up.b))
-      const norm = layers[i + 1]?.inputNorm ?? c.w.finalNorm
-      const [x2, hn] = gpuAddRmsNorm(x1, matMul(act, l.down.w, l.down.b), norm, eps)
-      return { x: x2, h: hn }
-    })
-    x.dispose()
-    h.dispose()
-    x = next.x
-    h = next.h
+  const o = { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, headDim: hd, eps, cos, sin }
+  return decoderLayers(c.w, c.w.embedRows(ids), o, (i, q, k, v) => {
+    writeKvCache(c.cache, i, k, v, slot, pos)
+    return cacheAttention(c.cache, i, q, slot, pos, scale)
   })
-  x.dispose()
-  return h
 }
 
 type Checked = {

@@ -12,10 +12,8 @@ import type { RolloutScores } from '../rollout/scores.js'
 import { gpuCausalAttention } from './attention.js'
 import { withGpuModelParts } from './_gpuModelParts.js'
 import { gpuEvaluateRollouts } from './evaluateRollouts.js'
-import { gpuRope, gpuSwiGlu } from './elementwise.js'
 import type { GpuF16Matrix } from './f16.js'
-import { gpuMatMul, gpuMatMulSplit } from './matmul.js'
-import { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
+import { decoderLayers, weightMatMul } from './_decoderLayers.js'
 import { gpuTokenStats } from './tokenStats.js'
 
 /**
@@ -87,18 +85,6 @@ export type GpuModel = {
   dispose(): void
 }
 
-/** Matrix product by a possibly split weight, bias added once. */
-function matMul(x: tf.Tensor2D, w: GpuWeight, b?: tf.Tensor1D): tf.Tensor2D {
-  if (w instanceof tf.Tensor || w.kind === 'f16') return gpuMatMul(x, w, b)
-  return tf.tidy(() => {
-    const y = tf.concat(
-      w.parts.map((p) => matMul(x, p)),
-      1,
-    )
-    return b ? tf.add(y, b) : y
-  })
-}
-
 /**
  * Assembles a {@link GpuModel} from weights on the GPU (`prepareGpuModel`, `loadGpuModel`).
  * @internal
@@ -129,7 +115,7 @@ export function createGpuModel(p: {
       for (const [i, s] of sequences.entries()) p.assertTokens(s, `sequences[${i}]`)
       return run(sequences)
     },
-    logits: (hidden) => matMul(hidden, p.weights.lmHead),
+    logits: (hidden) => weightMatMul(hidden, p.weights.lmHead),
     dispose: p.dispose,
   })
 }
@@ -162,13 +148,11 @@ function forward(
   sequences: readonly (readonly number[])[],
   tensorCores: boolean,
 ): tf.Tensor2D {
-  const layers = w.layers
   const lengths = sequences.map((s) => s.length)
   const tokens = sequences.length === 1 ? sequences[0]! : sequences.flat()
   const T = tokens.length
-  const [H, KV, hd, eps] = [cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.rmsNormEps]
+  const [hd, eps] = [cfg.headDim, cfg.rmsNormEps]
   const scale = 1 / Math.sqrt(hd)
-  const mm = (x: tf.Tensor2D, l: Linear) => matMul(x, l.w, l.b)
   return tf.tidy(() => {
     const ids = tf.tensor1d(Int32Array.from(tokens), 'int32')
     const rope = lengths.map((n) => ropeTables.slice(0, n))
@@ -184,36 +168,10 @@ function forward(
     }
     const cos = tf.tensor2d(cat('cos'), [T, hd])
     const sin = tf.tensor2d(cat('sinSigned'), [T, hd])
-    let x: tf.Tensor2D = w.embedRows(ids)
-    let h = gpuRmsNorm(x, layers[0]!.inputNorm, eps)
-    layers.forEach((l, i) => {
-      const next = tf.tidy(() => {
-        const [q2, k2, v2] = l.qkv
-          ? gpuMatMulSplit(h, l.qkv.w, l.qkv.widths, l.qkv.b)
-          : [mm(h, l.q), mm(h, l.k), mm(h, l.v)]
-        let q = tf.reshape(q2!, [T, H, hd]) as tf.Tensor3D
-        let k = tf.reshape(k2!, [T, KV, hd]) as tf.Tensor3D
-        const v = tf.reshape(v2!, [T, KV, hd]) as tf.Tensor3D
-        if (l.qNorm) q = gpuRmsNorm(q, l.qNorm, eps)
-        if (l.kNorm) k = gpuRmsNorm(k, l.kNorm, eps)
-        q = gpuRope(q, cos, sin)
-        k = gpuRope(k, cos, sin)
-        const attn = packedAttention(q, k, v, lengths, scale, tensorCores)
-        const [x1, h2] = gpuAddRmsNorm(x, mm(attn, l.o), l.postAttentionNorm, eps)
-        const act = l.gateUp
-          ? gpuMatMulSplit(h2, l.gateUp, [l.gateUp.cols], undefined, { swiglu: true })[0]!
-          : gpuSwiGlu(mm(h2, l.gate), mm(h2, l.up))
-        const norm = layers[i + 1]?.inputNorm ?? w.finalNorm
-        const [x2, hn] = gpuAddRmsNorm(x1, mm(act, l.down), norm, eps)
-        return { x: x2, h: hn }
-      })
-      x.dispose()
-      h.dispose()
-      x = next.x
-      h = next.h
-    })
-    x.dispose()
-    return h
+    const o = { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, headDim: hd, eps, cos, sin }
+    return decoderLayers(w, w.embedRows(ids), o, (_, q, k, v) =>
+      packedAttention(q, k, v, lengths, scale, tensorCores),
+    )
   })
 }
 
