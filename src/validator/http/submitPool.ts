@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { threadEntry } from '../../_utils/threadEntry.js'
 import { invalidArgument, ReliquaryError } from '../../errors/base.js'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import type { PreparedSubmit } from './_prepareSubmit.js'
@@ -35,28 +33,9 @@ const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.
 
 /** The thread's entry: the build's `dist/validator/submitPoolWorker.js`, or the source via tsx. */
 function poolEntry(): { filename: string | URL; eval: boolean } {
-  if (here.endsWith('.ts')) {
-    const tsx = createRequire(here)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs')
-    const entry = pathToFileURL(join(dirname(here), '_submitPoolMain.ts')).href
-    const code = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(pathToFileURL(here).href)}))`
-    return { filename: code, eval: true }
-  }
-  for (let dir = dirname(here); dir !== dirname(dir); dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json')
-    if (!existsSync(pkg)) continue
-    let name: unknown
-    try {
-      name = (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name
-    } catch {
-      continue
-    }
-    if (name !== 'reliquary') continue
-    const entry = join(dir, 'dist', 'validator', 'submitPoolWorker.js')
-    if (existsSync(entry)) return { filename: pathToFileURL(entry), eval: false }
-  }
-  throw poolFailed('could not start: dist/validator/submitPoolWorker.js is missing')
+  const entry = threadEntry(here, '_submitPoolMain.ts', 'dist/validator/submitPoolWorker.js')
+  if (!entry) throw poolFailed('could not start: dist/validator/submitPoolWorker.js is missing')
+  return entry
 }
 
 type Job = {

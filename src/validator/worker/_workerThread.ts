@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { threadEntry } from '../../_utils/threadEntry.js'
 import { ReliquaryError } from '../../errors/base.js'
 import { ERROR_CODES, type ErrorCode } from '../../errors/codes.js'
 import type {
@@ -40,29 +38,9 @@ const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.
  * running from the TypeScript sources (tests, `tsx`), the source entry through tsx.
  */
 function workerEntry(): { filename: string | URL; eval: boolean } {
-  if (here.endsWith('.ts')) {
-    // tsx's ESM API (the `import` condition of its `./esm/api` export).
-    const tsx = createRequire(here)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs')
-    const entry = pathToFileURL(join(dirname(here), '_modelWorkerMain.ts')).href
-    const code = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(pathToFileURL(here).href)}))`
-    return { filename: code, eval: true }
-  }
-  for (let dir = dirname(here); dir !== dirname(dir); dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json')
-    if (!existsSync(pkg)) continue
-    let name: unknown
-    try {
-      name = (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name
-    } catch {
-      continue
-    }
-    if (name !== 'reliquary') continue
-    const entry = join(dir, 'dist', 'validator', 'modelWorker.js')
-    if (existsSync(entry)) return { filename: pathToFileURL(entry), eval: false }
-  }
-  throw workerFailed('could not start: dist/validator/modelWorker.js is missing')
+  const entry = threadEntry(here, '_modelWorkerMain.ts', 'dist/validator/modelWorker.js')
+  if (!entry) throw workerFailed('could not start: dist/validator/modelWorker.js is missing')
+  return entry
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void }
