@@ -1,46 +1,23 @@
 // The demo's side of the miner threads: one worker thread per miner, started from the built
 // `dist/demo/minerWorker.js` or, when running from source, `_minerWorker.ts` under tsx.
-import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { threadEntry } from '../_utils/threadEntry.js'
 import { ReliquaryError } from '../errors/base.js'
 import type { MinerLogEntry } from '../miner/types.js'
 import type { FromMinerWorker, MinerWorkerData, ToMinerWorker } from './_minerWorker.js'
 
+const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url)
+
 /**
- * How to start a miner thread: the built module, or (from source) a script that registers tsx's
- * loader in the thread and imports `_minerWorker.ts`; null when neither is found.
+ * How to start a miner thread: the built `dist/demo/minerWorker.js`, or (from source)
+ * `_minerWorker.ts` through tsx ({@link threadEntry}); null when the built module is missing.
  * @internal
  */
 export function minerWorkerEntry(): { file: string; eval: boolean } | null {
-  let here: string
-  try {
-    here = fileURLToPath(import.meta.url)
-  } catch {
-    return null
-  }
-  if (here.endsWith('.ts')) {
-    const file = join(dirname(here), '_minerWorker.ts')
-    let api: string
-    try {
-      const tsx = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
-      api = pathToFileURL(join(tsx, 'dist', 'esm', 'api', 'index.mjs')).href
-    } catch {
-      return null
-    }
-    if (!existsSync(file)) return null
-    const script = `import(${JSON.stringify(api)}).then((t) => { t.register(); return import(${JSON.stringify(pathToFileURL(file).href)}) })`
-    return { file: script, eval: true }
-  }
-  let dir = dirname(here)
-  for (let i = 0; i < 3; i++) {
-    for (const file of [join(dir, 'demo', 'minerWorker.js'), join(dir, 'minerWorker.js')])
-      if (existsSync(file)) return { file, eval: false }
-    dir = dirname(dir)
-  }
-  return null
+  const e = threadEntry(here, '_minerWorker.ts', 'dist/demo/minerWorker.js')
+  if (e === null) return null
+  return { file: e.filename instanceof URL ? fileURLToPath(e.filename) : e.filename, eval: e.eval }
 }
 
 /** One started miner thread. @internal */
