@@ -4,6 +4,7 @@
 // earlier keys (start > 0), and inputs far outside f16's range (|x| up to ~3e5) to check that the
 // per-head scaling keeps them finite; plus each kernel's time at 1024 tokens.
 import * as tf from '@tensorflow/tfjs-core'
+import { tcAttentionDebug } from '../../src/gpu/attention.js'
 import { attentionOptions, gpuCausalAttention } from '../../src/gpu/index.js'
 
 type TimeIt = (fn: () => tf.Tensor, n: number) => Promise<number>
@@ -30,7 +31,7 @@ async function tcDiagnostics() {
   const [qa, ka, va] = (await Promise.all([q.data(), k.data(), v.data()])) as Float32Array[]
   const out: Record<string, unknown> = {}
   for (const mode of ['scores', 'pv'] as const) {
-    attentionOptions.tcDebug = mode
+    tcAttentionDebug.mode = mode
     const o = gpuCausalAttention(q, k, v, { start: 0, scale: 1, tensorCores: true })
     const got = (await o.data()) as Float32Array
     o.dispose()
@@ -55,7 +56,7 @@ async function tcDiagnostics() {
         }
     out[mode] = { max_abs_err: worst, max_abs_err_if_transposed: worstT, sample }
   }
-  attentionOptions.tcDebug = null
+  tcAttentionDebug.mode = null
   tf.dispose([q, k, v])
   return out
 }

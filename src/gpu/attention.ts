@@ -121,12 +121,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
  * tensor-core kernel where the device has subgroup matrices and its shader compiled
  * ({@link probeTensorCoreAttention}).
  */
-export const attentionOptions: {
-  subgroups: boolean
-  tensorCores: boolean
-  /** Bench diagnostics of the tensor-core kernel: raw first-block scores, or `P = 1` sums. */
-  tcDebug: 'scores' | 'pv' | null
-} = { subgroups: true, tensorCores: false, tcDebug: null }
+export const attentionOptions: { subgroups: boolean; tensorCores: boolean } = {
+  subgroups: true,
+  tensorCores: false,
+}
+
+/**
+ * Diagnostics of the tensor-core kernel for bench/gpu/attentionCheck.ts: raw first-block scores,
+ * or `P = 1` sums (null: the real kernel). Not exported from the package.
+ * @internal
+ */
+export const tcAttentionDebug: { mode: 'scores' | 'pv' | null } = { mode: null }
 
 /** Why the tensor-core attention kernel was turned off on this device (null: it compiled). */
 export const tensorCoreAttentionProbe: { error: string | null } = { error: null }
@@ -189,8 +194,8 @@ function tcKernel(
     workgroups: [heads + 2 * kvHeads],
   }) as [tf.TensorInfo]
   const out = runGpu(be, {
-    key: `attention-tc-${hd}-${attentionOptions.tcDebug}`,
-    code: tcAttentionShader(hd, attentionOptions.tcDebug),
+    key: `attention-tc-${hd}-${tcAttentionDebug.mode}`,
+    code: tcAttentionShader(hd, tcAttentionDebug.mode),
     inputs: [q, k, v, sc],
     outputs: [{ shape: [t, heads * hd], dtype: 'float32' }],
     uniforms: [t, heads, kvHeads, tk, start, { f: scale }],
