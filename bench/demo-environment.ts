@@ -9,29 +9,23 @@
 // env.computeReward, and prints the per-prompt success counts and the fraction of groups in the
 // zone (σ ≥ sigmaMin: k ∈ [2, 6] of 8) and in the bootstrap zone (k ∈ [1, 7]).
 import { writeFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { createTargetTokenEnvironment, parseTargetRule } from '../src/demo/environment.js'
 import { generate, loadModel, loadTokenizer, useBackend } from '../src/model/index.js'
 import { groupSigma, isInZone } from '../src/reward/groups.js'
+import { benchArgs } from './_args.js'
 
-const { values } = parseArgs({
-  options: {
-    prompts: { type: 'string', default: '48' },
-    rollouts: { type: 'string', default: '8' },
-    tokens: { type: 'string', default: '40' },
-    temperature: { type: 'string', default: '0.9' },
-    seed: { type: 'string', default: '0' },
-    'env-seed': { type: 'string', default: '0' },
-    model: { type: 'string', default: 'test/fixtures/reference/qwen3-tiny-s0' },
-    dump: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  },
+const values = benchArgs({
+  prompts: { type: 'integer', default: 48 },
+  rollouts: { type: 'integer', default: 8 },
+  tokens: { type: 'integer', default: 40 },
+  temperature: { type: 'number', default: 0.9 },
+  seed: { type: 'integer', default: 0 },
+  'env-seed': { type: 'integer', default: 0 },
+  model: { type: 'string', default: 'test/fixtures/reference/qwen3-tiny-s0' },
+  dump: { type: 'string' },
+  json: { type: 'boolean' },
 })
-const prompts = Number(values.prompts)
-const rollouts = Number(values.rollouts)
-const maxNewTokens = Number(values.tokens)
-const temperature = Number(values.temperature)
-const seed = Number(values.seed)
+const { prompts, rollouts, tokens: maxNewTokens, temperature, seed } = values
 
 await useBackend('wasm')
 const model = await loadModel(values.model)
@@ -39,7 +33,7 @@ const tokenizer = await loadTokenizer(values.model)
 const env = createTargetTokenEnvironment({
   tokenizer,
   vocabSize: model.config.vocabSize,
-  seed: Number(values['env-seed']),
+  seed: values['env-seed'],
   size: Math.max(prompts, 1),
 })
 

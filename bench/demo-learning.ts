@@ -4,36 +4,34 @@
 // prompts with fixed sampling seeds after every step.
 //
 //   npx tsx bench/demo-learning.ts [--lr 1e-5] [--steps 10] [--prompts 8] [--eval 16] [--scan 48]
-import { parseArgs } from 'node:util'
 import { createTargetTokenEnvironment } from '../src/demo/environment.js'
 import { createTrainer } from '../src/grpo/createTrainer.js'
 import { generate, loadModel, loadTokenizer, useBackend } from '../src/model/index.js'
 import { defineProfile, e3 } from '../src/protocol/profiles.js'
 import { groupSigma, isInZone } from '../src/reward/groups.js'
+import { benchArgs } from './_args.js'
 
-const { values } = parseArgs({
-  options: {
-    lr: { type: 'string', default: '1e-5' },
-    steps: { type: 'string', default: '10' },
-    prompts: { type: 'string', default: '8' },
-    eval: { type: 'string', default: '16' },
-    scan: { type: 'string', default: '48' },
-    batch: { type: 'string', default: '4' },
-    kl: { type: 'string' },
-    model: { type: 'string', default: 'assets/qwen3-tiny-s0' },
-  },
+const values = benchArgs({
+  lr: { type: 'number', default: 1e-5 },
+  steps: { type: 'integer', default: 10 },
+  prompts: { type: 'integer', default: 8 },
+  eval: { type: 'integer', default: 16 },
+  scan: { type: 'integer', default: 48 },
+  batch: { type: 'integer', default: 4 },
+  kl: { type: 'number' },
+  model: { type: 'string', default: 'assets/qwen3-tiny-s0' },
 })
-const lr = Number(values.lr)
+const { lr } = values
 const cap = 74
 await useBackend('wasm')
 const profile = defineProfile(e3, {
   id: 'learn',
-  group: { batchSize: Number(values.batch) },
+  group: { batchSize: values.batch },
   sampling: { maxNewTokensCap: cap },
   training: {
     learningRate: lr,
     warmupWindows: 0,
-    ...(values.kl ? { klBeta: Number(values.kl) } : {}),
+    ...(values.kl !== undefined ? { klBeta: values.kl } : {}),
   },
 })
 const checkpoint = await loadModel(values.model, { trainable: false })
@@ -71,14 +69,14 @@ async function group(model: typeof policy, idx: number, seedBase: number, n: num
 }
 
 const zone: number[] = []
-for (let i = 0; i < Number(values.scan) && zone.length < Number(values.prompts); i++) {
+for (let i = 0; i < values.scan && zone.length < values.prompts; i++) {
   const g = await group(checkpoint, i, 7_000_000 + i * 1000, M)
   const k = g.reduce((a, r) => a + r.reward, 0)
   process.stdout.write(`${k} `)
   if (isInZone(groupSigma(g.map((r) => r.reward)))) zone.push(i)
 }
 console.log(`lr ${lr} · zone prompts ${zone.join(',')}`)
-const evalN = Number(values.eval)
+const evalN = values.eval
 async function evaluate(model: typeof policy): Promise<number> {
   let s = 0
   for (const idx of zone)
@@ -88,7 +86,7 @@ async function evaluate(model: typeof policy): Promise<number> {
 console.log(`step 0 reward ${(await evaluate(policy)).toFixed(3)}`)
 const trainer = createTrainer({ profile, model: policy, referenceModel: checkpoint })
 const B = profile.group.batchSize
-for (let step = 1; step <= Number(values.steps); step++) {
+for (let step = 1; step <= values.steps; step++) {
   const batch = []
   for (let b = 0; b < B; b++) {
     const idx = zone[((step - 1) * B + b) % zone.length]!

@@ -2,22 +2,18 @@
 // (bench/fuzz/targets.ts) with fast-check, 100,000 generated inputs each by default, and prints one
 // row per parser: inputs, accepted, typed rejections by code, slowest input, findings. Exit code 1
 // on any finding (a crash that is not a ReliquaryError, or an input over the time bound).
-import { parseArgs } from 'node:util'
 import { mergeResults, runFuzz, type FuzzResult } from './fuzz/runFuzz.js'
 import { fuzzTargets } from './fuzz/targets.js'
+import { benchArgs } from './_args.js'
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '100000' },
-    seed: { type: 'string', default: '20261204' },
-    only: { type: 'string' },
-    'max-ms': { type: 'string', default: '2000' },
-    json: { type: 'boolean', default: false },
-  },
+const values = benchArgs({
+  runs: { type: 'integer', default: 100_000 },
+  seed: { type: 'integer', default: 20261204 },
+  only: { type: 'string' },
+  'max-ms': { type: 'number', default: 2000 },
+  json: { type: 'boolean' },
 })
-const numRuns = Number(values.runs)
-const seed = Number(values.seed)
-const maxMsPerInput = Number(values['max-ms'])
+const { runs: numRuns, seed, 'max-ms': maxMsPerInput } = values
 const results: FuzzResult[] = []
 for (const t of await fuzzTargets()) {
   if (values.only && !t.name.includes(values.only)) continue

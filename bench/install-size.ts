@@ -11,10 +11,10 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { consumerLock } from '../test/_consumerLock.js'
+import { benchArgs } from './_args.js'
 
-const { values } = parseArgs({ options: { baseline: { type: 'string', default: '1f05387' } } })
+const values = benchArgs({ baseline: { type: 'string', default: '1f05387' } })
 const ROOT = join(import.meta.dirname, '..')
 const sh = (cmd: string, args: string[], cwd = ROOT) =>
   execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })

@@ -6,8 +6,15 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeSafetensors } from '../src/model/index.js'
+import { benchArgs } from './_args.js'
 
-const out = process.argv[2] ?? join(import.meta.dirname, 'out/qwen3-0.6b-random')
+const { out, shape } = benchArgs(
+  {},
+  {
+    out: { type: 'string', default: join(import.meta.dirname, 'out/qwen3-0.6b-random') },
+    shape: { type: 'string' },
+  },
+)
 const cfg = {
   architectures: ['Qwen3ForCausalLM'],
   model_type: 'qwen3',
@@ -30,7 +37,7 @@ const cfg = {
 }
 // `wide`: one layer at Qwen3-8B's width (hidden 4096): the tied output projection is 2.3 GiB in
 // float32, over a 2 GiB storage-binding limit, so loading it at f32 must split it.
-if (process.argv[3] === 'wide')
+if (shape === 'wide')
   Object.assign(cfg, {
     hidden_size: 4096,
     intermediate_size: 12288,
@@ -38,7 +45,7 @@ if (process.argv[3] === 'wide')
     num_hidden_layers: 1,
     num_key_value_heads: 8,
   })
-if (process.argv[3] === '4b')
+if (shape === '4b')
   Object.assign(cfg, {
     hidden_size: 2560,
     intermediate_size: 9728,

@@ -18,7 +18,6 @@
 //   admission: a hotkey's identical repeats of one group (8 copies on one prompt).
 // The stricter tolerance "cal" is calibrated on separate honest bf16 proofs (other randomness
 // values) with calibrateToleranceBase at `target-frr`.
-import { parseArgs } from 'node:util'
 import { bundledModelDir } from '../src/demo/bundledModel.js'
 import { sketchDrift, calibrateToleranceBase } from '../src/grail/tolerance.js'
 import { useBackend } from '../src/model/backend.js'
@@ -27,6 +26,7 @@ import { loadModel, type CausalLM } from '../src/model/loadModel.js'
 import { e1, e3, type ProtocolProfile } from '../src/protocol/profiles.js'
 import { withHardening } from '../src/protocol/withHardening.js'
 import { measureRepeats } from './_securityRepeats.js'
+import { benchArgs } from './_args.js'
 import {
   bf16Claim,
   forwardOf,
@@ -39,21 +39,19 @@ import {
   type Seq,
 } from './_securityRollouts.js'
 
-const { values } = parseArgs({
-  options: {
-    sequences: { type: 'string', default: '100' },
-    'per-sequence': { type: 'string', default: '100' },
-    forgeries: { type: 'string', default: '20' },
-    'new-tokens': { type: 'string', default: '64' },
-    'target-frr': { type: 'string', default: '0.01' },
-    json: { type: 'boolean', default: false },
-  },
+const values = benchArgs({
+  sequences: { type: 'integer', default: 100 },
+  'per-sequence': { type: 'integer', default: 100 },
+  forgeries: { type: 'integer', default: 20 },
+  'new-tokens': { type: 'integer', default: 64 },
+  'target-frr': { type: 'number', default: 0.01 },
+  json: { type: 'boolean' },
 })
-const S = Number(values.sequences)
-const R = Number(values['per-sequence'])
-const F = Number(values.forgeries)
-const NEW_TOKENS = Number(values['new-tokens'])
-const TARGET = Number(values['target-frr'])
+const S = values.sequences
+const R = values['per-sequence']
+const F = values.forgeries
+const NEW_TOKENS = values['new-tokens']
+const TARGET = values['target-frr']
 const PROMPT = 12
 /** Sequences for the distribution forgeries (each kind samples its own). */
 const S2 = Math.min(S, 25)

@@ -5,10 +5,20 @@
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { loadModel, useBackend } from '../src/model/index.js'
+import { benchArgs } from './_args.js'
 
-const dir = process.argv[2] ?? join(import.meta.dirname, 'out/qwen3-0.6b-random')
-const T = Number(process.argv[3] ?? 1024)
-const chunk = Number(process.argv[4] ?? 128)
+const {
+  dir,
+  seq: T,
+  chunk,
+} = benchArgs(
+  {},
+  {
+    dir: { type: 'string', default: join(import.meta.dirname, 'out/qwen3-0.6b-random') },
+    seq: { type: 'integer', default: 1024 },
+    chunk: { type: 'integer', default: 128 },
+  },
+)
 await useBackend('wasm')
 const t0 = performance.now()
 const model = await loadModel(dir)

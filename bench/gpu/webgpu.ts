@@ -8,10 +8,16 @@ import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { computeSketch, computeSketchAsync, e1, verifySketch } from '../../src/index.js'
 import { evaluateRollout, loadModel, useBackend } from '../../src/model/index.js'
+import { benchArgs } from '../_args.js'
 
-const out = process.argv[2] ?? 'webgpu.json'
-const fixtures = process.argv[3] ?? 'test/fixtures/reference'
-const bigDir = process.argv[4]
+const { out, fixtures, bigDir } = benchArgs(
+  {},
+  {
+    out: { type: 'string', default: 'webgpu.json' },
+    fixtures: { type: 'string', default: 'test/fixtures/reference' },
+    bigDir: { type: 'string' },
+  },
+)
 const report: Record<string, unknown> = { started: new Date().toISOString() }
 const save = () => writeFileSync(out, JSON.stringify(report, null, 2))
 
