@@ -1,4 +1,4 @@
-import type { SuiteResult } from './types.js'
+import type { Suite, SuiteResult } from './types.js'
 
 const MAX_FAILURES = 10
 
@@ -79,4 +79,26 @@ export function sameArray(a: ArrayLike<unknown>, b: ArrayLike<unknown>): boolean
 export function cases(doc: Record<string, unknown>, key: string): Record<string, any>[] {
   const v = doc[key]
   return Array.isArray(v) ? (v as Record<string, any>[]) : []
+}
+
+/**
+ * A suite over the array `doc[key]` of a vector file: applies when the section is present; `run`
+ * records every row's outcome (and may read the whole document); `metric` names the worst-case
+ * metric the result reports. @internal
+ */
+export function section(
+  id: string,
+  key: string,
+  run: (rows: Record<string, any>[], rec: Recorder, doc: Record<string, unknown>) => void,
+  metric?: string,
+): Suite {
+  return {
+    id,
+    applies: (doc) => Array.isArray(doc[key]),
+    run: (doc) => {
+      const rec = new Recorder(metric)
+      run(cases(doc, key), rec, doc)
+      return rec.result()
+    },
+  }
 }

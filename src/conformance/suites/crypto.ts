@@ -12,7 +12,7 @@ import { computeSketch } from '../../grail/computeSketch.js'
 import { prf } from '../../grail/prf.js'
 import { sketchTolerance } from '../../grail/tolerance.js'
 import { defineProfile, e1, e3, type ProtocolProfile } from '../../protocol/profiles.js'
-import { Recorder, cases, sameArray, vnum } from '../recorder.js'
+import { Recorder, cases, sameArray, section, vnum } from '../recorder.js'
 import type { Suite } from '../types.js'
 
 /** The profile whose tolerance base matches a vector file's declared constants. @internal */
@@ -37,23 +37,6 @@ export function profileForVectors(
       ...(typeof growth === 'number' ? { toleranceGrowth: growth } : {}),
     },
   })
-}
-
-function section(
-  id: string,
-  key: string,
-  run: (rows: Record<string, any>[], rec: Recorder, doc: Record<string, unknown>) => void,
-  metric?: string,
-): Suite {
-  return {
-    id,
-    applies: (doc) => Array.isArray(doc[key]),
-    run: (doc) => {
-      const rec = new Recorder(metric)
-      run(cases(doc, key), rec, doc)
-      return rec.result()
-    },
-  }
 }
 
 /** Suites over the crypto vector files (crypto-*.json, crypto-edge-*.json). */

@@ -3,24 +3,8 @@ import { rolloutsMerkleRoot } from '../../crypto/merkle.js'
 import { toHex } from '../../_utils/bytes.js'
 import { drandRoundAt } from '../../drand/round.js'
 import { windowRandomnessE3 } from '../../drand/windowRandomness.js'
-import { Recorder, cases } from '../recorder.js'
+import { section } from '../recorder.js'
 import type { Suite } from '../types.js'
-
-function section(
-  id: string,
-  key: string,
-  run: (rows: Record<string, any>[], rec: Recorder) => void,
-): Suite {
-  return {
-    id,
-    applies: (doc) => Array.isArray(doc[key]),
-    run: (doc) => {
-      const rec = new Recorder()
-      run(cases(doc, key), rec)
-      return rec.result()
-    },
-  }
-}
 
 /** Suites over the E3 vector files (e3-*.json): envelope, window randomness, drand rounds, merkle. */
 export const e3Suites: Suite[] = [
