@@ -1,5 +1,6 @@
 import * as z from 'zod'
 import { ReliquaryError } from '../errors/base.js'
+import { schemaInvalid } from '../_utils/schemaInvalid.js'
 import { DEFAULT_PROFILE, E3_REJECT_REASONS, type ProtocolProfile } from './profiles.js'
 
 /**
@@ -250,21 +251,10 @@ export function parseWire<S extends z.ZodType>(
   } catch (e) {
     throw new ReliquaryError('SCHEMA_INVALID', `${what} could not be validated.`, { cause: e })
   }
-  if (!r.success) {
-    const issues = r.error.issues
-      .slice(0, 20)
-      .map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
-    throw new ReliquaryError(
-      'SCHEMA_INVALID',
-      `${what} failed its schema (${r.error.issues.length} issue${r.error.issues.length === 1 ? '' : 's'}).`,
-      {
-        details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
-        hints: ['Unknown fields are rejected, as the reference validator does (HTTP 422).'],
-        meta: { issues },
-        cause: r.error,
-      },
-    )
-  }
+  if (!r.success)
+    throw schemaInvalid(what, r.error, [
+      'Unknown fields are rejected, as the reference validator does (HTTP 422).',
+    ])
   return r.data as z.output<S>
 }
 

@@ -1,4 +1,5 @@
 import { ReliquaryError, invalidArgument } from '../../errors/base.js'
+import { schemaInvalid } from '../../_utils/schemaInvalid.js'
 import { readBounded } from '../../_utils/stream.js'
 import {
   ARCHIVE_LIMITS,
@@ -79,19 +80,6 @@ export async function decodeWindowArchive(
     })
   }
   const r = windowArchiveRecordSchema.safeParse(value)
-  if (!r.success) {
-    const issues = r.error.issues
-      .slice(0, 20)
-      .map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
-    throw new ReliquaryError(
-      'SCHEMA_INVALID',
-      `Window archive failed its schema (${r.error.issues.length} issue${r.error.issues.length === 1 ? '' : 's'}).`,
-      {
-        details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
-        meta: { issues },
-        cause: r.error,
-      },
-    )
-  }
+  if (!r.success) throw schemaInvalid('Window archive', r.error)
   return r.data
 }

@@ -1,5 +1,6 @@
-import { ReliquaryError, invalidArgument } from '../../errors/base.js'
+import { invalidArgument } from '../../errors/base.js'
 import { pyFloat, pyJsonDumps } from '../../_utils/pyJson.js'
+import { schemaInvalid } from '../../_utils/schemaInvalid.js'
 import { windowArchiveRecordSchema, type WindowArchiveRecord } from './windowArchive.js'
 import { assertWindowNumber } from './windowArchive.js'
 
@@ -78,20 +79,7 @@ async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
  */
 export async function encodeWindowArchive(archive: WindowArchiveRecord): Promise<Uint8Array> {
   const r = windowArchiveRecordSchema.safeParse(archive)
-  if (!r.success) {
-    const issues = r.error.issues
-      .slice(0, 20)
-      .map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
-    throw new ReliquaryError(
-      'SCHEMA_INVALID',
-      `Window archive failed its schema (${r.error.issues.length} issues).`,
-      {
-        details: issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
-        meta: { issues },
-        cause: r.error,
-      },
-    )
-  }
+  if (!r.success) throw schemaInvalid('Window archive', r.error)
   let text: string
   try {
     text = pyJsonDumps(markFloats(r.data), { compact: true })
