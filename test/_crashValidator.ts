@@ -15,8 +15,6 @@
 import { join } from 'node:path'
 import '../src/tfjs-gradients/index.js'
 import { createHotkey, type Hotkey } from '../src/crypto/sr25519.js'
-import { signEnvelope } from '../src/crypto/envelope.js'
-import { rolloutsMerkleRoot } from '../src/crypto/merkle.js'
 import { createTargetTokenEnvironment } from '../src/demo/environment.js'
 import { createLocalBeaconChain } from '../src/drand/localBeaconChain.js'
 import { startHubServer } from '../src/hub/localHubServer.js'
@@ -26,6 +24,7 @@ import { defineProfile, e3 } from '../src/protocol/profiles.js'
 import { createValidator } from '../src/validator/createValidator.js'
 import { setWriteHook } from '../src/_utils/atomicWrite.js'
 import { schemaOnlyVerifier } from './_admission.js'
+import { rewardPair, schemaOnlyBody } from './_schemaOnlyBody.js'
 
 const MODEL_DIR = 'assets/qwen3-tiny-s0'
 const GENESIS = 1_700_000_000
@@ -94,70 +93,28 @@ const miners = [
 const hub = await startHubServer({ storeDir: join(stateDir, 'hub') })
 
 /** Two rollouts of `promptIdx` with rewards 1 and 0, from a seeded search over random tokens. */
-function groupOf(promptIdx: number, seed: string): { tokens: number[]; reward: number }[] {
-  const problem = environment.getProblem(promptIdx)
-  const prompt = tokenizer.encode(problem.prompt)
+function groupOf(promptIdx: number, seed: string) {
   const next = rng(seed)
-  const found = new Map<number, number[]>()
-  for (let i = 0; i < 500 && found.size < 2; i++) {
-    const completion = Array.from({ length: COMPLETION }, () => 1 + Math.floor(next() * 458))
-    const reward = environment.computeReward(problem, tokenizer.decode(completion))
-    if ((reward === 0 || reward === 1) && !found.has(reward))
-      found.set(reward, [...prompt, ...completion])
-  }
-  if (found.size < 2) throw new Error(`no in-zone group for prompt ${promptIdx}`)
-  return [1, 0].map((reward) => ({ tokens: found.get(reward)!, reward }))
+  return rewardPair({
+    environment,
+    tokenizer,
+    promptIdx,
+    length: COMPLETION,
+    tries: 500,
+    token: () => 1 + Math.floor(next() * 458),
+  })
 }
 
 function bodyOf(
   hotkey: Hotkey,
   o: { windowN: number; promptIdx: number; round: number; randomness: string; checkpoint: string },
 ): string {
-  const promptLength = tokenizer.encode(environment.getProblem(o.promptIdx).prompt).length
-  const rollouts = groupOf(o.promptIdx, `${o.windowN}|${o.promptIdx}|${hotkey.address}`).map(
-    (r) => ({
-      tokens: r.tokens,
-      reward: r.reward,
-      commit: {
-        tokens: r.tokens,
-        commitments: r.tokens.map((t) => ({ sketch: t })),
-        proof_version: 'v5',
-        model: { name: 'tiny', layer_index: -1 },
-        signature: 'ab'.repeat(64),
-        beacon: { randomness: o.randomness },
-        rollout: {
-          prompt_length: promptLength,
-          completion_length: r.tokens.length - promptLength,
-          success: true,
-          total_reward: 0,
-          advantage: 0,
-          token_logprobs: r.tokens.slice(promptLength).map(() => -0.1),
-        },
-      },
-    }),
-  )
-  const merkleRoot = rolloutsMerkleRoot(rollouts as never)
-  const nonce = `n${o.windowN}-${o.promptIdx}`
-  const envelope_signature = signEnvelope(hotkey, {
-    minerHotkey: hotkey.address,
-    windowStart: o.windowN,
-    promptIdx: o.promptIdx,
-    merkleRoot,
-    checkpointHash: o.checkpoint,
-    drandRound: o.round,
-    randomness: o.randomness,
-    nonce,
-  })
-  return JSON.stringify({
-    miner_hotkey: hotkey.address,
-    prompt_idx: o.promptIdx,
-    window_start: o.windowN,
-    merkle_root: merkleRoot,
-    rollouts,
-    checkpoint_hash: o.checkpoint,
-    drand_round: o.round,
-    nonce,
-    envelope_signature,
+  return schemaOnlyBody({
+    ...o,
+    hotkey,
+    promptLength: tokenizer.encode(environment.getProblem(o.promptIdx).prompt).length,
+    rollouts: groupOf(o.promptIdx, `${o.windowN}|${o.promptIdx}|${hotkey.address}`),
+    nonce: `n${o.windowN}-${o.promptIdx}`,
   })
 }
 

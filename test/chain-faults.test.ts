@@ -12,6 +12,7 @@ import {
   type ChainClient,
   type ChainClientEvent,
   type WeightsSetter,
+  type WeightsTick,
 } from '../src/chain/index.js'
 import { createHotkey, type Hotkey } from '../src/crypto/sr25519.js'
 import { createTargetTokenEnvironment } from '../src/demo/environment.js'
@@ -121,15 +122,51 @@ async function runWindows(
 const codeOf = (e: unknown): string => (isReliquaryError(e) ? e.code : String(e))
 const consecutive = (ns: number[]): number[] => ns.map((_, i) => ns[0]! + i)
 
-it('SIGSTOP during set_weights: a timeout, a reconnection, weights set at the next chance; no window lost', async () => {
-  const events: ChainClientEvent[] = []
-  const base = connectChain({
+/** A client of the test node with short timeouts (reads and connections 3 s). */
+const clientOf = (writeTimeoutMs: number, onEvent?: (e: ChainClientEvent) => void): ChainClient =>
+  connectChain({
     url: chain.url,
     readTimeoutMs: 3000,
-    writeTimeoutMs: 8000,
+    writeTimeoutMs,
     connectTimeoutMs: 3000,
-    onEvent: (e) => events.push(e),
+    ...(onEvent ? { onEvent } : {}),
   })
+
+/**
+ * The validator's weights setter on the test subnet over `client`, polling every 300 ms: `failed`
+ * gets each failed tick; the first success goes to `timeline` as `set <uids>` and stops the run.
+ */
+function setterOf(
+  client: ChainClient,
+  timeline: string[],
+  stop: AbortController,
+  failed: (tick: Extract<WeightsTick, { status: 'failed' }>) => void,
+): WeightsSetter {
+  return createWeightsSetter({
+    client,
+    hotkey: validatorKey,
+    netuid: SUBNET.netuid,
+    ema,
+    pollIntervalMs: 300,
+    onEvent: (e) => {
+      if (e.type === 'weights_failed') failed(e.tick)
+      else {
+        timeline.push(`set ${e.tick.uids.join(',')}`)
+        stop.abort()
+      }
+    },
+  })
+}
+
+/** No window lost, and the weights on chain are the ones the setter last set. */
+async function expectWindowsAndWeights(windows: number[], setter: WeightsSetter): Promise<void> {
+  expect(windows).toEqual(consecutive(windows))
+  expect((await storedWeights()).map(([u]) => u)).toEqual(setter.lastSet()!.uids)
+}
+
+it('SIGSTOP during set_weights: a timeout, a reconnection, weights set at the next chance; no window lost', async () => {
+  const events: ChainClientEvent[] = []
+  const base = clientOf(8000, (e) => events.push(e))
   let paused = false
   // Pause the node at the moment the extrinsic goes out.
   const client: ChainClient = {
@@ -144,21 +181,9 @@ it('SIGSTOP during set_weights: a timeout, a reconnection, weights set at the ne
   }
   const timeline: string[] = []
   const stop = new AbortController()
-  const setter = createWeightsSetter({
-    client,
-    hotkey: validatorKey,
-    netuid: SUBNET.netuid,
-    ema,
-    pollIntervalMs: 300,
-    onEvent: (e) => {
-      if (e.type === 'weights_failed') {
-        timeline.push(`failed ${codeOf(e.tick.error)} retry ${e.tick.retry}`)
-        chain.process.kill('SIGCONT')
-      } else {
-        timeline.push(`set ${e.tick.uids.join(',')}`)
-        stop.abort()
-      }
-    },
+  const setter = setterOf(client, timeline, stop, (tick) => {
+    timeline.push(`failed ${codeOf(tick.error)} retry ${tick.retry}`)
+    chain.process.kill('SIGCONT')
   })
   try {
     const windows = await runWindows('sigstop', setter, stop, timeline)
@@ -169,11 +194,10 @@ it('SIGSTOP during set_weights: a timeout, a reconnection, weights set at the ne
     expect(timeline.slice(0, failed).some((t) => t.startsWith('window'))).toBe(true)
     expect(set, timeline.join('\n')).toBeGreaterThan(failed)
     expect(timeline.filter((t) => t.startsWith('failed'))).toHaveLength(1)
-    expect(windows).toEqual(consecutive(windows))
     expect(windows.length).toBe(timeline.filter((t) => t.startsWith('window')).length)
     expect(events.some((e) => e.type === 'dropped')).toBe(true)
     expect(events.filter((e) => e.type === 'connected').length).toBeGreaterThanOrEqual(2)
-    expect((await storedWeights()).map(([u]) => u)).toEqual(setter.lastSet()!.uids)
+    await expectWindowsAndWeights(windows, setter)
   } finally {
     chain.process.kill('SIGCONT')
     await base.disconnect()
@@ -181,32 +205,15 @@ it('SIGSTOP during set_weights: a timeout, a reconnection, weights set at the ne
 }, 120_000)
 
 it('the node killed and restarted: the validator keeps running windows, failures are logged, weights are set once it is back', async () => {
-  const client = connectChain({
-    url: chain.url,
-    readTimeoutMs: 3000,
-    writeTimeoutMs: 5000,
-    connectTimeoutMs: 3000,
-  })
+  const client = clientOf(5000)
   const timeline: string[] = []
   const stop = new AbortController()
   let restarting: Promise<void> | null = null
   const port = chain.port
-  const setter = createWeightsSetter({
-    client,
-    hotkey: validatorKey,
-    netuid: SUBNET.netuid,
-    ema,
-    pollIntervalMs: 300,
-    onEvent: (e) => {
-      if (e.type === 'weights_failed') {
-        timeline.push(`failed ${codeOf(e.tick.error)}`)
-        // The node comes back (same port, a fresh chain) while the validator runs on.
-        restarting ??= freshChain(port, () => void timeline.push('back'))
-      } else {
-        timeline.push('set')
-        stop.abort()
-      }
-    },
+  const setter = setterOf(client, timeline, stop, (tick) => {
+    timeline.push(`failed ${codeOf(tick.error)}`)
+    // The node comes back (same port, a fresh chain) while the validator runs on.
+    restarting ??= freshChain(port, () => void timeline.push('back'))
   })
   try {
     await client.api()
@@ -221,9 +228,8 @@ it('the node killed and restarted: the validator keeps running windows, failures
     )
     // Windows finished while the node was down, and weights were set only once it was back.
     expect(timeline.slice(0, back).some((t) => t.startsWith('window'))).toBe(true)
-    expect(timeline.indexOf('set')).toBeGreaterThan(back)
-    expect(windows).toEqual(consecutive(windows))
-    expect((await storedWeights()).map(([u]) => u)).toEqual(setter.lastSet()!.uids)
+    expect(timeline.findIndex((t) => t.startsWith('set '))).toBeGreaterThan(back)
+    await expectWindowsAndWeights(windows, setter)
   } finally {
     await client.disconnect()
   }

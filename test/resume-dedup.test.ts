@@ -9,8 +9,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { rolloutsMerkleRoot } from '../src/crypto/merkle.js'
-import { signEnvelope } from '../src/crypto/envelope.js'
 import { createHotkey, type Hotkey } from '../src/crypto/sr25519.js'
 import { createTargetTokenEnvironment } from '../src/demo/environment.js'
 import { createLocalBeaconChain } from '../src/drand/localBeaconChain.js'
@@ -26,6 +24,7 @@ import {
 } from '../src/validator/createValidator.js'
 import { decodeWindowArchive } from '../src/window/archive/decodeWindowArchive.js'
 import { schemaOnlyVerifier } from './_admission.js'
+import { type PlainRollout, rewardPair, schemaOnlyBody } from './_schemaOnlyBody.js'
 
 const modelDir = 'test/fixtures/reference/qwen3-tiny-s0'
 const PROMPT = 3
@@ -61,70 +60,36 @@ const profile = defineProfile(e3, {
 })
 
 /** Two rollouts of PROMPT with rewards 1 and 0 (random completions, `salt` makes them differ). */
-function group(salt: number): { tokens: number[]; reward: number }[] {
-  const problem = environment.getProblem(PROMPT)
-  const prompt = tokenizer.encode(problem.prompt)
-  const found = new Map<number, number[]>()
+function group(salt: number): PlainRollout[] {
   let x = 2_654_435_761 * (salt + 1)
-  for (let i = 0; i < 2000 && found.size < 2; i++) {
-    const completion = Array.from({ length: 12 }, () => {
+  return rewardPair({
+    environment,
+    tokenizer,
+    promptIdx: PROMPT,
+    length: 12,
+    tries: 2000,
+    token: () => {
       x = (x * 1_103_515_245 + 12_345) % 2_147_483_648
       return 1 + (x % 458)
-    })
-    const reward = environment.computeReward(problem, tokenizer.decode(completion))
-    if (!found.has(reward)) found.set(reward, [...prompt, ...completion])
-  }
-  return [1, 0].map((reward) => ({ tokens: found.get(reward)!, reward }))
+    },
+  })
 }
 
 function body(
   hotkey: Hotkey,
-  rollouts: { tokens: number[]; reward: number }[],
+  rollouts: PlainRollout[],
   s: { window_n: number; randomness: string },
 ): string {
-  const promptLength = tokenizer.encode(environment.getProblem(PROMPT).prompt).length
-  const wire = rollouts.map((r) => ({
-    tokens: r.tokens,
-    reward: r.reward,
-    commit: {
-      tokens: r.tokens,
-      commitments: r.tokens.map((t) => ({ sketch: t })),
-      proof_version: 'v5',
-      model: { name: 'tiny', layer_index: -1 },
-      signature: 'ab'.repeat(64),
-      beacon: { randomness: s.randomness },
-      rollout: {
-        prompt_length: promptLength,
-        completion_length: r.tokens.length - promptLength,
-        success: true,
-        total_reward: 0,
-        advantage: 0,
-        token_logprobs: r.tokens.slice(promptLength).map(() => -0.1),
-      },
-    },
-  }))
-  const merkleRoot = rolloutsMerkleRoot(wire as never)
-  const drandRound = drandRoundAt(Date.now() / 1000, profile.drand)
-  const nonce = `${hotkey.address.slice(0, 8)}-${s.window_n}`
-  return JSON.stringify({
-    miner_hotkey: hotkey.address,
-    prompt_idx: PROMPT,
-    window_start: s.window_n,
-    merkle_root: merkleRoot,
-    rollouts: wire,
-    checkpoint_hash: '',
-    drand_round: drandRound,
-    nonce,
-    envelope_signature: signEnvelope(hotkey, {
-      minerHotkey: hotkey.address,
-      windowStart: s.window_n,
-      promptIdx: PROMPT,
-      merkleRoot,
-      checkpointHash: '',
-      drandRound,
-      randomness: s.randomness,
-      nonce,
-    }),
+  return schemaOnlyBody({
+    hotkey,
+    windowN: s.window_n,
+    promptIdx: PROMPT,
+    promptLength: tokenizer.encode(environment.getProblem(PROMPT).prompt).length,
+    rollouts,
+    round: drandRoundAt(Date.now() / 1000, profile.drand),
+    randomness: s.randomness,
+    checkpoint: '',
+    nonce: `${hotkey.address.slice(0, 8)}-${s.window_n}`,
   })
 }
 
@@ -132,7 +97,7 @@ function body(
 async function window(
   v: Validator,
   events: ValidatorEvent[],
-  sends: [Hotkey, { tokens: number[]; reward: number }[]][],
+  sends: [Hotkey, PlainRollout[]][],
 ): Promise<string[]> {
   const running = v.runWindow()
   while (v.phase !== 'open') await new Promise((r) => setTimeout(r, 20))
@@ -168,7 +133,7 @@ test('a restart keeps the hashes of a window’s runners-up when the cooldown is
   const hotkey = await createHotkey('//dedup/validator')
   const events: ValidatorEvent[] = []
   const live = await createValidator({ ...base, hotkey, stateDir, onEvent: (e) => events.push(e) })
-  let runnerUp: { tokens: number[]; reward: number }[]
+  let runnerUp: PlainRollout[]
   let restartedVerdict: string[]
   try {
     // Window 1: a and b both send PROMPT; one is batched, the other is the runner-up.
