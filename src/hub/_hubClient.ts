@@ -142,6 +142,26 @@ export type HubContext = {
   signal: AbortSignal | undefined
 }
 
+/**
+ * The {@link HubContext} of a call's parameters: the Hub URL resolved (the default when absent),
+ * `fetch` bound to the call's signal. @internal
+ */
+export function hubContext(p: {
+  repoId: string
+  hubUrl?: string | undefined
+  fetch?: typeof fetch | undefined
+  accessToken?: string | undefined
+  signal?: AbortSignal | undefined
+}): HubContext {
+  return {
+    repoId: p.repoId,
+    hubUrl: resolveHubUrl(p.hubUrl),
+    fetch: hubFetch(p.fetch, p.signal),
+    accessToken: p.accessToken,
+    signal: p.signal,
+  }
+}
+
 /** The library's credentials argument, omitted when there is no token (public repos). @internal */
 export function credentials(ctx: HubContext): { accessToken: string } | Record<string, never> {
   return ctx.accessToken === undefined ? {} : { accessToken: ctx.accessToken }

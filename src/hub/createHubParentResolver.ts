@@ -4,16 +4,14 @@ import { manifestDigest } from '../manifest/manifestDigest.js'
 import { parseCheckpointCommitTitle } from './checkpointCommitTitle.js'
 import { HUB_DEFAULTS } from './constants.js'
 import {
+  hubContext,
   assertAccessToken,
   assertFetch,
   assertRepoId,
   assertSignal,
   credentials,
-  hubFetch,
   hubStep,
   readCustodyBytes,
-  resolveHubUrl,
-  type HubContext,
 } from './_hubClient.js'
 
 /** Parameters of {@link createHubParentResolver}. */
@@ -73,13 +71,7 @@ export function createHubParentResolver(
   const maxBytes = p.maxCustodyManifestBytes ?? HUB_DEFAULTS.maxCustodyManifestBytes
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
     throw invalidArgument('maxCustodyManifestBytes', 'a positive integer', maxBytes)
-  const ctx: HubContext = {
-    repoId: p.repoId,
-    hubUrl: resolveHubUrl(p.hubUrl),
-    fetch: hubFetch(p.fetch, p.signal),
-    accessToken: p.accessToken,
-    signal: p.signal,
-  }
+  const ctx = hubContext(p)
 
   const found = new Map<string, Uint8Array>()
   let commits: AsyncIterator<{ oid: string; title: string }> | null = null

@@ -12,7 +12,7 @@ import {
   verifyCustodyChain,
   verifyReference,
 } from './_downloadSteps.js'
-import { hubFetch, resolveHubUrl, type HubContext } from './_hubClient.js'
+import { hubContext } from './_hubClient.js'
 import type { OnTransferProgress, TransferProgress } from './transferProgress.js'
 
 /** What a downloaded checkpoint must match (see {@link downloadCheckpoint}). */
@@ -140,13 +140,7 @@ export async function downloadCheckpoint(
   const p = parameters
   const x = p.expected
   const { revision, signal } = p
-  const ctx: HubContext = {
-    repoId: p.repoId,
-    hubUrl: resolveHubUrl(p.hubUrl),
-    fetch: hubFetch(p.fetch, signal),
-    accessToken: p.accessToken,
-    signal,
-  }
+  const ctx = hubContext(p)
   signal?.throwIfAborted()
   // 1. The reference manifest: no network needed, so it fails first.
   const reference = await verifyReference(p)

@@ -29,16 +29,15 @@ import {
   type TransferProgress,
 } from './transferProgress.js'
 import {
+  hubContext,
   assertAccessToken,
   assertFetch,
   assertRepoId,
   assertSignal,
   credentials,
-  hubFetch,
   hubStatus,
   hubStep,
   readCustodyBytes,
-  resolveHubUrl,
   type HubContext,
 } from './_hubClient.js'
 
@@ -169,13 +168,7 @@ export async function publishCheckpoint(
   const title = checkPublishParameters(parameters)
   const p = parameters
   const { signal } = p
-  const ctx: HubContext = {
-    repoId: p.repoId,
-    hubUrl: resolveHubUrl(p.hubUrl),
-    fetch: hubFetch(p.fetch, signal),
-    accessToken: p.accessToken,
-    signal,
-  }
+  const ctx = hubContext(p)
   signal?.throwIfAborted()
 
   // 1. Hash the snapshot and sign the custody manifest before touching the network, so a bad
