@@ -34,6 +34,14 @@ export const BACKEND = {
   description: 'TensorFlow.js backend: wasm, cpu, webgpu, tensorflow',
 } as const satisfies OptionDecl
 
+/** The `--precision` option of the commands that run the model on webgpu (add its description). @internal */
+export const PRECISION = {
+  type: 'string',
+  arg: 'P',
+  choices: ['f32', 'f16'],
+  defaultText: "f32 (reproduces the reference's fp32 numbers)",
+} as const satisfies Omit<OptionDecl, 'description'>
+
 const PROFILE = {
   type: 'string',
   arg: 'P',
@@ -202,10 +210,7 @@ miner against it.`,
       defaultText: 'worker on wasm, cpu and webgpu, else in-process',
     },
     precision: {
-      type: 'string',
-      arg: 'P',
-      choices: ['f32', 'f16'],
-      defaultText: "f32 (reproduces the reference's fp32 numbers)",
+      ...PRECISION,
       description:
         'webgpu only: verify at f32 or f16 (f16 weights, tensor cores where the GPU\nhas them); queued submissions are verified together in packed forwards',
     },

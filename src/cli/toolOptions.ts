@@ -2,7 +2,7 @@
 // once for flags, environment variables and help. No model code: `--help` stays fast.
 import { z } from 'zod'
 import { defineCommand, type OptionDecl } from './_options.js'
-import { BACKEND } from './networkOptions.js'
+import { BACKEND, PRECISION } from './networkOptions.js'
 
 const JSON_OUTPUT = {
   type: 'boolean',
@@ -140,10 +140,7 @@ rollout is accepted, 1 otherwise.`,
     },
     backend: BACKEND,
     precision: {
-      type: 'string',
-      arg: 'P',
-      choices: ['f32', 'f16'],
-      defaultText: "f32 (reproduces the reference's fp32 numbers)",
+      ...PRECISION,
       description:
         'webgpu only: f32 or f16 (f16 weights, tensor cores where the GPU has\nthem); rollouts run in batches',
     },
