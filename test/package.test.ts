@@ -1,11 +1,11 @@
 // The built package as a user meets it: every subpath loads from ESM and CJS, the root entry
 // pulls in no TensorFlow.js, and the CLI answers --help for every command.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { VERSION } from '../src/index.js'
+import { packedTarball } from './_pack.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -31,33 +31,25 @@ describe.skipIf(!built)('built package', () => {
     expect(tool('publint', ['--strict'])).not.toMatch(/Errors|Warnings|Suggestions/)
   })
 
-  test('@arethetypeswrong/cli finds no problem in any entry point', () => {
-    // Packed here with --ignore-scripts (attw --pack would rebuild dist/ under the other tests).
-    const dir = mkdtempSync(join(tmpdir(), 'reliquary-attw-'))
+  test('@arethetypeswrong/cli finds no problem in any entry point', async () => {
+    // The run's tarball, packed with --ignore-scripts (test/_pack.ts; attw --pack would rebuild
+    // dist/ under the other tests).
+    const { tarball } = await packedTarball()
+    let report = ''
     try {
-      const [info] = JSON.parse(
-        execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
-          cwd: ROOT,
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      ) as { filename: string }[]
-      let report = ''
-      try {
-        tool('attw', [join(dir, info!.filename), '--format', 'ascii', '--profile', 'node16'])
-      } catch (e) {
-        report = String((e as { stdout?: string }).stdout ?? e)
-      }
-      expect(report).toBe('')
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
+      tool('attw', [tarball, '--format', 'ascii', '--profile', 'node16'])
+    } catch (e) {
+      report = String((e as { stdout?: string }).stdout ?? e)
     }
+    expect(report).toBe('')
   })
 
-  test('npm publish --dry-run accepts the package', () => {
+  test('npm publish --dry-run accepts the package', async () => {
+    // The tarball npm would upload (the run's pack, test/_pack.ts), not a second pack of ROOT.
+    const { tarball } = await packedTarball()
     const out = execFileSync(
       'npm',
-      ['publish', '--dry-run', '--ignore-scripts', '--json', '--tag', 'next'],
+      ['publish', tarball, '--dry-run', '--ignore-scripts', '--json', '--tag', 'next'],
       { cwd: ROOT, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     // npm 11 keys the report by package name; earlier versions print the report itself.
