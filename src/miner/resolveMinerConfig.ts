@@ -1,5 +1,6 @@
 import { invalidArgument } from '../errors/base.js'
 import { DEFAULT_PROFILE } from '../protocol/profiles.js'
+import { assertRewardEnvironment } from '../reward/environment.js'
 import type { MinerConfig } from './minerContext.js'
 import type { CreateMinerParameters } from './types.js'
 
@@ -87,16 +88,7 @@ export function resolveMinerConfig(parameters: CreateMinerParameters): MinerConf
 }
 
 function checkCollaborators(p: CreateMinerParameters): void {
-  const env = p.environment
-  if (
-    typeof env !== 'object' ||
-    env === null ||
-    !Number.isSafeInteger(env.size) ||
-    typeof env.getProblem !== 'function' ||
-    typeof env.computeReward !== 'function'
-  ) {
-    throw invalidArgument('environment', 'a RewardEnvironment', env)
-  }
+  assertRewardEnvironment(p.environment)
   const picker = p.picker
   if (
     typeof picker !== 'object' ||

@@ -33,6 +33,24 @@ export interface RewardEnvironment {
   computeReward(problem: Problem, completionText: string): number
 }
 
+/**
+ * Checks that `env` has a {@link RewardEnvironment}'s shape (an object with an integer `size`,
+ * `getProblem` and `computeReward`), as the miner, the validator and admission need it.
+ * @throws {ReliquaryError} `INVALID_ARGUMENT` (argument `environment`) otherwise.
+ * @internal
+ */
+export function assertRewardEnvironment(env: unknown): asserts env is RewardEnvironment {
+  const e = env as Partial<RewardEnvironment> | null
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    !Number.isSafeInteger(e.size) ||
+    typeof e.getProblem !== 'function' ||
+    typeof e.computeReward !== 'function'
+  )
+    throw invalidArgument('environment', 'a RewardEnvironment', env)
+}
+
 /** One row of a MATH-style problem set: the statement and a worked solution ending in `\boxed{}`. */
 export type MathProblemRecord = {
   readonly problem: string

@@ -8,7 +8,7 @@ import { loadTokenizer, type ModelTokenizer } from '../model/loadTokenizer.js'
 import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
 import type { CheckpointManifestWire, WindowState } from '../protocol/schemas.js'
 import { publishedProfileId } from '../protocol/withHardening.js'
-import type { RewardEnvironment } from '../reward/environment.js'
+import { assertRewardEnvironment, type RewardEnvironment } from '../reward/environment.js'
 import { AdmissionPipeline } from '../window/admission/admissionPipeline.js'
 import type { RolloutVerifier } from '../window/admission/admissionTypes.js'
 import type { ValidatorPrecision } from './createValidatorEvaluator.js'
@@ -158,12 +158,7 @@ function resolveParameters(p: CreateValidatorParameters) {
   if (typeof p.modelDir !== 'string' || p.modelDir.length === 0)
     throw invalidArgument('modelDir', 'a model directory', p.modelDir)
   const env = p.environment
-  if (
-    typeof env?.getProblem !== 'function' ||
-    typeof env.computeReward !== 'function' ||
-    !Number.isSafeInteger(env.size)
-  )
-    throw invalidArgument('environment', 'a RewardEnvironment', env)
+  assertRewardEnvironment(env)
   if (typeof p.hotkey?.sign !== 'function' || typeof p.hotkey.address !== 'string')
     throw invalidArgument('hotkey', 'a Hotkey from createHotkey', p.hotkey)
   if (typeof p.beacons?.beacon !== 'function' || typeof p.beacons.chainInfo !== 'function')

@@ -4,7 +4,7 @@ import {
   type ProtocolProfile,
   type RejectReason,
 } from '../../protocol/profiles.js'
-import type { RewardEnvironment } from '../../reward/environment.js'
+import { assertRewardEnvironment, type RewardEnvironment } from '../../reward/environment.js'
 import type { HandlerContext, WorkerContext } from './admissionContext.js'
 import type {
   AdmissionConfig,
@@ -112,15 +112,7 @@ export class AdmissionPipeline {
     if (typeof p !== 'object' || p === null) throw invalidArgument('parameters', 'an object', p)
     const profile = p.profile ?? DEFAULT_PROFILE
     const env = p.environment
-    if (
-      typeof env !== 'object' ||
-      env === null ||
-      !Number.isSafeInteger(env.size) ||
-      typeof env.getProblem !== 'function' ||
-      typeof env.computeReward !== 'function'
-    ) {
-      throw invalidArgument('environment', 'a RewardEnvironment', env)
-    }
+    assertRewardEnvironment(env)
     for (const k of ['decode', 'promptTokens', 'verifyRollout'] as const)
       if (typeof p[k] !== 'function') throw invalidArgument(k, 'a function', p[k])
     const drand = p.drand ?? profile.drand
