@@ -1,10 +1,10 @@
 // The command-line arguments of the bench scripts, parsed with node:util's parseArgs: typed
-// options (strings, numbers, integers, switches) and positionals, each with its default. An
-// unknown option, a missing value, a value that is not a number or too many positionals end the
-// script with exit code 2 and a usage line naming every option. Relative imports only: bench/gpu
-// scripts are bundled with esbuild.
+// options (strings, numbers, integers, switches) and positionals, each with its default
+// (benchArgs), or node's own option shape (parseArgs). An unknown option, a missing value, a value
+// that is not a number or too many positionals end the script with exit code 2 and a usage line
+// naming every option. Relative imports only: bench/gpu scripts are bundled with esbuild.
 import { basename } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util'
 
 /** One option or positional: its type, and the value it takes when absent. */
 export type ArgSpec =
@@ -69,7 +69,7 @@ export function benchArgs<
 >(options: O, positionals?: P, argv: readonly string[] = process.argv.slice(2)): BenchArgs<O, P> {
   const pos = (positionals ?? {}) as Record<string, ArgSpec>
   try {
-    const parsed = parseArgs({
+    const parsed = nodeParseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: Object.keys(pos).length > 0,
@@ -90,8 +90,39 @@ export function benchArgs<
     })
     return out as BenchArgs<O, P>
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e)
-    process.stderr.write(`${msg}\nusage: ${usageLine(options, pos)}\n`)
-    process.exit(2)
+    return usageError(e, options, pos)
   }
+}
+
+/**
+ * node:util's `parseArgs` for the scripts that keep its option shape and convert the values
+ * themselves: a usage error (an unknown option, a missing value) ends the script with exit code 2
+ * and a usage line, as in {@link benchArgs}, instead of a stack trace.
+ */
+export function parseArgs<T extends ParseArgsConfig>(
+  config: T,
+): ReturnType<typeof nodeParseArgs<T>> {
+  try {
+    return nodeParseArgs(config)
+  } catch (e) {
+    const specs = Object.fromEntries(
+      Object.entries(config.options ?? {}).map(([k, o]): [string, ArgSpec] => [
+        k,
+        o.type === 'boolean'
+          ? { type: 'boolean' }
+          : { type: 'string', ...(typeof o.default === 'string' ? { default: o.default } : {}) },
+      ]),
+    )
+    return usageError(e, specs, {})
+  }
+}
+
+function usageError(
+  e: unknown,
+  options: Record<string, ArgSpec>,
+  positionals: Record<string, ArgSpec>,
+): never {
+  const msg = e instanceof Error ? e.message : String(e)
+  process.stderr.write(`${msg}\nusage: ${usageLine(options, positionals)}\n`)
+  process.exit(2)
 }
