@@ -1,6 +1,6 @@
-// How the validator's worker threads start: from this package's build, or from the TypeScript
-// sources through tsx (tests, notebooks). Shared by the model worker and the /submit parsing
-// threads.
+// How the package's worker threads start: from this package's build, or from the TypeScript
+// sources through tsx (tests, notebooks). Shared by the validator's model worker and /submit
+// parsing threads and the demo's miner threads.
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
