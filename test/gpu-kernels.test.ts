@@ -14,6 +14,7 @@ import {
   gpuMatMul,
   gpuMatMulSplit,
   gpuMatMulTransposed,
+  gpuQkNormRope,
   gpuRmsNorm,
   gpuRope,
   gpuSwiGlu,
@@ -63,7 +64,15 @@ describe.skipIf(!ready)('gpu kernels on the webgpu backend', () => {
       )
     })
     await close(gpuRope(x, cos, sin), ref, 1e-6)
-    tf.dispose([x, cos, sin])
+    // Per-head q/k RMSNorm then RoPE in one dispatch: the same bits as the two kernels.
+    const k = tf.randomNormal([T, 1, hd]) as tf.Tensor3D
+    const [wq, wk] = [tf.randomNormal([hd]) as tf.Tensor1D, tf.randomNormal([hd]) as tf.Tensor1D]
+    const fused = gpuQkNormRope(x, k, { q: wq, k: wk, eps: 1e-6 }, cos, sin)
+    const twoStep = tf.tidy(() =>
+      [x, k].map((t, i) => gpuRope(gpuRmsNorm(t, i ? wk : wq, 1e-6), cos, sin)),
+    )
+    for (let i = 0; i < 2; i++) expect(await fused[i]!.data()).toEqual(await twoStep[i]!.data())
+    tf.dispose([x, k, wq, wk, cos, sin, ...fused, ...twoStep])
   })
 
   test('SwiGLU matches silu(gate)·up', async () => {
@@ -101,7 +110,19 @@ describe.skipIf(!ready)('gpu kernels on the webgpu backend', () => {
         return tf.concat(outs, 1)
       })
       const tcRef = tf.clone(ref)
-      await close(gpuCausalAttention(q, k, v, { start, scale }), ref, 2e-6)
+      // One and two heads of a GQA group per thread: the same arithmetic per head, same bits.
+      const hpt = attentionOptions.headsPerThread
+      attentionOptions.headsPerThread = 1
+      const one = gpuCausalAttention(q, k, v, { start, scale })
+      attentionOptions.headsPerThread = 2
+      try {
+        const two = gpuCausalAttention(q, k, v, { start, scale })
+        expect(await two.data()).toEqual(await one.data())
+        two.dispose()
+      } finally {
+        attentionOptions.headsPerThread = hpt
+      }
+      await close(one, ref, 2e-6)
       // The opt-in tensor-core kernel (f16 q/k/v): on an adapter without subgroup matrices the
       // call falls back to the f32 kernel.
       attentionOptions.tensorCores = true

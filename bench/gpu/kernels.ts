@@ -20,6 +20,7 @@ import {
   gpuMatMulTransposed,
   prepareGpuModel,
   probeStagedGemm,
+  qkNormRopeOptions,
   stagedGemmProbe,
   tensorCoreAttentionProbe,
   tensorCoreTiles,
@@ -30,6 +31,7 @@ import { loadModel, useBackend } from '../../src/model/index.js'
 import { attentionCheck, tcAttentionError } from './attentionCheck.js'
 import { profileOps } from './profile.js'
 import { splitCheck } from './splitCheck.js'
+import { applyVariant, VARIANTS } from './variants.js'
 import { verifyWindow } from './window.js'
 
 const out = process.argv[2] ?? 'kernels.json'
@@ -117,7 +119,11 @@ async function gemm() {
   )
     .split(',')
     .map((x) => x.split('x').map(Number) as [number, number, number])
-  const defaults = { staged: gemmOptions.staged, bigF32: gemmOptions.bigF32 }
+  const defaults = {
+    staged: gemmOptions.staged,
+    bigF32: gemmOptions.bigF32,
+    splitK: gemmOptions.splitK,
+  }
   for (const [M, K, N] of shapes) {
     const a = tf.randomNormal([M, K]) as tf.Tensor2D
     const w = tf.div(tf.randomNormal([K, N]), Math.sqrt(K)) as tf.Tensor2D
@@ -150,6 +156,7 @@ async function gemm() {
       wt.dispose()
     }
     if (gpuCapabilities()?.subgroupMatrix) {
+      gemmOptions.splitK = 1
       gemmOptions.staged = null
       Object.assign(tensorCoreTiles, { m: 2, n: 4 })
       await variant('tc_2x4', () => gpuMatMul(a, h))
@@ -162,6 +169,12 @@ async function gemm() {
           continue
         }
         await variant(`staged_${c.bm}x${c.bn}_${c.sgm}x${c.sgn}`, () => gpuMatMul(a, h))
+      }
+      // Split-K of the default block (used only below gemmOptions.splitKBlocks blocks).
+      gemmOptions.staged = defaults.staged
+      for (const parts of [2, 4]) {
+        gemmOptions.splitK = parts
+        await variant(`staged_default_splitk${parts}`, () => gpuMatMul(a, h))
       }
     }
     Object.assign(gemmOptions, defaults)
@@ -282,6 +295,9 @@ async function forwardSpeed(dir: string, gm: GpuModel, T: number, variant: strin
     precision: gm.precision,
     variant,
     staged: gemmOptions.staged,
+    split_k: gemmOptions.splitK,
+    attention_heads_per_thread: attentionOptions.headsPerThread,
+    fused_qk_norm_rope: qkNormRopeOptions.fused,
     tensor_core_attention: gm.precision === 'f16' && attentionOptions.tensorCores,
     seq_len: T,
     median_s: med,
@@ -293,17 +309,6 @@ async function forwardSpeed(dir: string, gm: GpuModel, T: number, variant: strin
 }
 
 const hiddenOf = new Map<string, Float32Array>()
-
-/** Forward variants of the f16 path (`FORWARD_VARIANTS`): GEMM block shape and attention kernel. */
-const VARIANTS: Record<
-  string,
-  { staged: { bm: 128; bn: 128; sgm: number; sgn: number }; tc: boolean }
-> = {
-  landed: { staged: { bm: 128, bn: 128, sgm: 2, sgn: 4 }, tc: false },
-  landed_2x2: { staged: { bm: 128, bn: 128, sgm: 2, sgn: 2 }, tc: false },
-  tc_attention: { staged: { bm: 128, bn: 128, sgm: 2, sgn: 4 }, tc: true },
-  tc_attention_2x2: { staged: { bm: 128, bn: 128, sgm: 2, sgn: 2 }, tc: true },
-}
 
 /** 64 rollouts x T tokens through gpuEvaluateRollouts (packed forwards, 32 hidden rows each). */
 async function batchedWindow(dir: string, gm: GpuModel, T: number) {
@@ -339,8 +344,8 @@ async function perModel(
   // tensor-core attention variant only where that kernel agrees with the f32 one.
   const tcErr = attentionOptions.tensorCores ? await tcAttentionError(relErr) : null
   report.tc_attention_rel_err_256 = tcErr
-  const asked = process.env.BEST_VARIANT ?? 'landed_2x2'
-  const best = !VARIANTS[asked]!.tc || (tcErr !== null && tcErr < 1e-2) ? asked : 'landed_2x2'
+  const asked = process.env.BEST_VARIANT ?? 'defaults'
+  const best = !VARIANTS[asked]!.tc || (tcErr !== null && tcErr < 1e-2) ? asked : 'defaults'
   report.best_variant = best
   const push = (k: string, v: unknown) => {
     out[k]!.push(v)
@@ -349,13 +354,10 @@ async function perModel(
   }
   for (const precision of ['f16', 'f32'] as const) {
     const gm = await prepareGpuModel(model, { precision })
-    const set = (name: string) => {
-      const v = VARIANTS[name]!
-      gemmOptions.staged = { ...v.staged }
-      attentionOptions.tensorCores = v.tc && tensorCoreAttentionProbe.error === null
-    }
+    const set = (name: string) => applyVariant(VARIANTS[name]!)
+    const f32Variants = (process.env.F32_VARIANTS ?? best).split(',')
     if (only.includes('forward'))
-      for (const name of precision === 'f16' ? variants : [best]) {
+      for (const name of precision === 'f16' ? variants : f32Variants) {
         set(name)
         push('forward', await forwardSpeed(dir, gm, T, name))
       }

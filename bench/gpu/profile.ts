@@ -9,9 +9,11 @@ import {
   gpuCausalAttention,
   gpuMatMul,
   gpuMatMulSplit,
+  gpuQkNormRope,
   gpuRmsNorm,
   gpuRope,
   gpuSwiGlu,
+  qkNormRopeOptions,
   toGpuF16,
   type GpuF16Matrix,
   type GpuModel,
@@ -74,8 +76,13 @@ export async function profileOps(gm: GpuModel, T: number, timeIt: TimeIt) {
   const wo = await weight(H * hd, d)
   const wd = await weight(f, d)
   const wlm = await weight(d, V)
-  ops.qk_norm = () => [gpuRmsNorm(q, hdNorm, 1e-6), gpuRmsNorm(k, hdNorm, 1e-6)][0]!
-  ops.rope = () => [gpuRope(q, cos, sin), gpuRope(k, cos, sin)][0]!
+  if (qkNormRopeOptions.fused)
+    ops.qk_norm_rope_fused = () =>
+      gpuQkNormRope(q, k, { q: hdNorm, k: hdNorm, eps: 1e-6 }, cos, sin)[0]
+  else {
+    ops.qk_norm = () => [gpuRmsNorm(q, hdNorm, 1e-6), gpuRmsNorm(k, hdNorm, 1e-6)][0]!
+    ops.rope = () => [gpuRope(q, cos, sin), gpuRope(k, cos, sin)][0]!
+  }
   ops.attention = () =>
     gpuCausalAttention(q, k, v, {
       start: 0,
@@ -87,20 +94,23 @@ export async function profileOps(gm: GpuModel, T: number, timeIt: TimeIt) {
     [gpuAddRmsNorm(h, h, norm, 1e-6), gpuAddRmsNorm(h, h, norm, 1e-6)][0]![1]
   ops.down_gemm = () => gpuMatMul(act, wd)
   const lmHead = () => gpuMatMul(h, wlm)
+  // Each op n times back to back, then one readback: its round trip is shared by n calls.
+  const n = Number(process.env.PROFILE_N ?? 40)
   const ms: Record<string, number> = {}
   for (const [name, fn] of Object.entries(ops))
-    ms[name] = 1000 * (await timeIt(() => tf.tidy(fn), 5))
+    ms[name] = 1000 * (await timeIt(() => tf.tidy(fn), n))
   const layerMs = Object.values(ms).reduce((s, x) => s + x, 0)
   attentionOptions.subgroups = false
-  const sharedMs = 1000 * (await timeIt(() => tf.tidy(ops.attention!), 5))
+  const sharedMs = 1000 * (await timeIt(() => tf.tidy(ops.attention!), n))
   attentionOptions.subgroups = true
-  const lmMs = 1000 * (await timeIt(lmHead, 3))
+  const lmMs = 1000 * (await timeIt(lmHead, Math.ceil(n / 4)))
   tf.dispose(keep)
   const gemmFlop = 2 * T * d * (H * hd + 2 * KV * hd + 2 * f) + 2 * T * H * hd * d + 2 * T * f * d
   return {
     precision: gm.precision,
     seq_len: T,
     layers: c.numLayers,
+    calls_per_readback: n,
     per_layer_ms: ms,
     layer_total_ms: layerMs,
     lm_head_ms: lmMs,

@@ -2,8 +2,8 @@
 same random checkpoints, fp32 (TF32 off) and bf16. Forward of one 1024-token sequence (logits
 complete, one scalar read), median of 5 after a warm-up; a window of 64 rollouts x 1024 tokens as
 8 batches of 8; GEMM TFLOP/s on the kernels' shapes; peak memory per row.
-Usage: python3 torch_hf.py OUT.json MODEL_DIR..."""
-import json, statistics, sys, time
+Usage: python3 torch_hf.py OUT.json MODEL_DIR... (TORCH_PARTS=forward: the forwards only)"""
+import json, os, statistics, sys, time
 import torch
 from transformers import AutoModelForCausalLM
 
@@ -12,6 +12,7 @@ torch.backends.cudnn.allow_tf32 = False
 out, dirs = sys.argv[1], sys.argv[2:]
 rep = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "gemm": [], "forward": [], "window": []}
 save = lambda: json.dump(rep, open(out, "w"), indent=2)
+parts = os.environ.get("TORCH_PARTS", "gemm,forward,window").split(",")
 
 def timed(fn, n=5):
     fn(); torch.cuda.synchronize()
@@ -20,7 +21,7 @@ def timed(fn, n=5):
         t = time.perf_counter(); fn(); torch.cuda.synchronize(); ts.append(time.perf_counter() - t)
     return statistics.median(ts)
 
-for (M, K, N) in [(4096, 4096, 4096), (1024, 2560, 9728), (1024, 9728, 2560), (1024, 2560, 151936)]:
+for (M, K, N) in [(4096, 4096, 4096), (1024, 2560, 9728), (1024, 9728, 2560), (1024, 2560, 151936)] if "gemm" in parts else []:
     row = {"M": M, "K": K, "N": N}
     for dt in (torch.float32, torch.bfloat16):
         a = torch.randn(M, K, device="cuda", dtype=dt); b = torch.randn(K, N, device="cuda", dtype=dt)
@@ -36,6 +37,9 @@ for d in dirs:
         with torch.no_grad():
             s = timed(lambda: float(m(toks).logits.float().sum()))
         rep["forward"].append({"model": d, "dtype": str(dt), "seq_len": 1024, "median_s": s, "tokens_per_s": 1024 / s, "peak_bytes": torch.cuda.max_memory_allocated()}); save()
+        if "window" not in parts:
+            del m
+            continue
         torch.cuda.reset_peak_memory_stats()
         batch = torch.tensor([[1 + (j * 7919 + i * 104729) % (V - 1) for j in range(1024)] for i in range(8)], device="cuda")
         with torch.no_grad():

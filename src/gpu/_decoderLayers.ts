@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { gpuRope, gpuSwiGlu } from './elementwise.js'
 import type { GpuWeight, GpuWeights } from './gpuModel.js'
 import { gpuMatMul, gpuMatMulSplit } from './matmul.js'
+import { gpuQkNormRope, qkNormRopeOptions } from './qkNormRope.js'
 import { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
 
 /**
@@ -66,10 +67,14 @@ export function decoderLayers(
       let q = tf.reshape(q2!, [R, heads, hd]) as tf.Tensor3D
       let k = tf.reshape(k2!, [R, kvHeads, hd]) as tf.Tensor3D
       const v = tf.reshape(v2!, [R, kvHeads, hd]) as tf.Tensor3D
-      if (l.qNorm) q = gpuRmsNorm(q, l.qNorm, eps)
-      if (l.kNorm) k = gpuRmsNorm(k, l.kNorm, eps)
-      q = gpuRope(q, cos, sin)
-      k = gpuRope(k, cos, sin)
+      if (l.qNorm && l.kNorm && qkNormRopeOptions.fused && hd <= 256 && hd % 2 === 0) {
+        ;[q, k] = gpuQkNormRope(q, k, { q: l.qNorm, k: l.kNorm, eps }, cos, sin)
+      } else {
+        if (l.qNorm) q = gpuRmsNorm(q, l.qNorm, eps)
+        if (l.kNorm) k = gpuRmsNorm(k, l.kNorm, eps)
+        q = gpuRope(q, cos, sin)
+        k = gpuRope(k, cos, sin)
+      }
       const attn = attend(i, q, k, v)
       const [x1, h2] = gpuAddRmsNorm(x, mm(attn, l.o), l.postAttentionNorm, eps)
       const act = l.gateUp

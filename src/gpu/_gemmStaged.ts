@@ -21,7 +21,7 @@ export type Epilogue =
 const store = (e: Epilogue) => {
   if (e.kind === 'swiglu') return ''
   const w = ['u.e1', 'u.e2 - u.e1', 'u.n - u.e2']
-  if (e.outputs === 1) return 'fn put(r: u32, col: u32, v: f32) { c0[r * u.n + col] = v; }'
+  if (e.outputs === 1) return 'fn put(r: u32, col: u32, v: f32) { c0[zo + r * u.n + col] = v; }'
   if (e.outputs === 2)
     return `fn put(r: u32, col: u32, v: f32) {
   if (col < u.e1) { c0[r * u.e1 + col] = v; } else { c1[r * (u.n - u.e1) + col - u.e1] = v; }
@@ -41,7 +41,11 @@ const outBindings = (e: Epilogue, first: number) => {
   ).join('\n')
 }
 
-/** Bindings: a (f16 rows, padded to bm), b (f16 `[K, N]`), inv, [bias], outputs, uniforms. */
+/**
+ * Bindings: a (f16 rows, padded to bm), b (f16 `[K, N]`), inv, [bias], outputs, uniforms
+ * `{ m, n, k, e1, e2, kc }`. Workgroup z runs the K range `[z·kc, min(K, (z+1)·kc))` and, with one
+ * output, stores its partial product at element offset `z·m·n` (split-K; `kc` = K: one range).
+ */
 export const stagedTensorCoreShader = (c: StagedConfig, e: Epilogue) => () => {
   const tm = c.bm / c.sgm / 16
   const tn = c.bn / c.sgn / 16
@@ -117,8 +121,9 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 @group(0) @binding(2) var<storage, read> inv: array<f32>;
 ${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
 ${outBindings(e, bias ? 4 : 3)}
-struct U { m: u32, n: u32, k: u32, e1: u32, e2: u32 }
+struct U { m: u32, n: u32, k: u32, e1: u32, e2: u32, kc: u32 }
 @group(0) @binding(${(bias ? 4 : 3) + (e.kind === 'swiglu' ? 1 : e.outputs)}) var<uniform> u: U;
+var<private> zo: u32;
 var<workgroup> as_: array<f16, ${c.bm * bkp}>;
 var<workgroup> bs: array<f16, ${STAGED_BK * bnp}>;
 var<workgroup> st: array<f32, ${(nt / 32) * 256}>;
@@ -137,6 +142,9 @@ ${store(e)}
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let r0 = wg.x * ${c.bm}u;
   let c0_ = wg.y * ${c.bn}u;
+  let kb = wg.z * u.kc;
+  let ke = min(u.k, kb + u.kc);
+  zo = wg.z * u.m * u.n;
   let sg = li / 32u;
   let lane = li % 32u;
   let sr = (sg / ${c.sgn}u) * ${tm * 16}u;
@@ -148,8 +156,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   var ra: array<vec4u, ${ra}>;
   var rb: array<vec4u, ${rb}>;
   var g: array<f32, 8>;
-  ${loads('0u')}
-  for (var k0 = 0u; k0 < u.k; k0 += ${STAGED_BK}u) {
+  ${loads('kb')}
+  for (var k0 = kb; k0 < ke; k0 += ${STAGED_BK}u) {
     for (var i = 0u; i < ${ra}u; i++) {
       let x = li + i * ${nt}u;
       put8a((x / 4u) * ${bkp}u + (x % 4u) * 8u, ra[i]);
@@ -160,7 +168,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     }
     workgroupBarrier();
     let kn = k0 + ${STAGED_BK}u;
-    if (kn < u.k) {${loads('kn')}
+    if (kn < ke) {${loads('kn')}
     }
     ${step(0)}
     ${step(16)}
@@ -187,6 +195,7 @@ ${e.bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : ''}
 ${outBindings(e, e.bias ? 3 : 2)}
 struct U { m: u32, n: u32, k: u32, e1: u32, e2: u32 }
 @group(0) @binding(${(e.bias ? 3 : 2) + e.outputs}) var<uniform> u: U;
+const zo = 0u;
 const BM = ${bm}u;
 const RG = ${rg}u;
 var<workgroup> as_: array<vec4f, ${bm * 4}>;

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
+import { headsAttentionShader } from './_attentionHeads.js'
 import { headScalesShader, TC_BQ, tcAttentionShader } from './_attentionTc.js'
 import { gpuCapabilities } from './device.js'
 
@@ -121,10 +122,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
  * tensor-core kernel where the device has subgroup matrices and its shader compiled
  * ({@link probeTensorCoreAttention}).
  */
-export const attentionOptions: { subgroups: boolean; tensorCores: boolean } = {
-  subgroups: true,
-  tensorCores: false,
-}
+export const attentionOptions: {
+  subgroups: boolean
+  tensorCores: boolean
+  /**
+   * Most query heads of one GQA group per thread in the f32 kernel (subgroups needed; the
+   * largest power of two up to it that divides the group size): each staged key/value tile
+   * serves that many heads. Same arithmetic per head, so the same output bits whatever the value.
+   */
+  headsPerThread: number
+} = { subgroups: true, tensorCores: false, headsPerThread: 4 }
 
 /**
  * Diagnostics of the tensor-core kernel for bench/gpu/attentionCheck.ts: raw first-block scores,
@@ -165,6 +172,19 @@ function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.N
   if (useTensorCores(hd, attrs!.tensorCores === true))
     return tcKernel(q!, k!, v!, start, attrs!.scale as number)
   const sg = attentionOptions.subgroups && gpuCapabilities()?.subgroups === true
+  let hpt = attentionOptions.headsPerThread
+  while (hpt > 1 && (heads / kvHeads) % hpt !== 0) hpt >>= 1
+  if (sg && hpt > 1) {
+    const tpq = threadsPerQuery(hd)
+    return runGpu(webgpuBackend(), {
+      key: `attention-heads-${hd}-${tpq}-${hpt}`,
+      code: headsAttentionShader(hd, tpq, hpt, BQ, BK),
+      inputs: [q!, k!, v!],
+      outputs: [{ shape: [t, heads * hd], dtype: 'float32' }],
+      uniforms: [t, heads, kvHeads, tk, start, { f: attrs!.scale as number }],
+      workgroups: [Math.ceil(t / BQ), heads / hpt],
+    })[0]!
+  }
   return runGpu(webgpuBackend(), {
     key: `attention2-${hd}-${sg}`,
     code: shader(hd, sg),

@@ -57,5 +57,6 @@ export {
   type GemmPath,
   type StagedConfig,
 } from './matmul.js'
+export { gpuQkNormRope, qkNormRopeOptions } from './qkNormRope.js'
 export { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
 export { gpuTokenStats } from './tokenStats.js'

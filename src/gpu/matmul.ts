@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { probeTensorCoreAttention } from './attention.js'
 import { gpuCapabilities } from './device.js'
-import { ensureKernel, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, grid, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
 import type { GpuF16Matrix } from './f16.js'
 import {
   type Epilogue,
@@ -154,7 +154,21 @@ export const gemmOptions: {
   bigF32: boolean
   /** Below this many 128 x 128 blocks, the f32 kernel uses 64 x 128 blocks. */
   f32Blocks: number
-} = { staged: { bm: 128, bn: 128, sgm: 2, sgn: 2 }, bigF32: true, f32Blocks: 264 }
+  /**
+   * Split-K for the staged tensor-core GEMM: a product with one output and no bias that would
+   * launch fewer than `splitKBlocks` blocks (a thin N such as the output and down projections)
+   * runs its K range in `splitK` parts at once (fewer where K does not divide), then sums the
+   * partial products in f32. 1: off.
+   */
+  splitK: number
+  splitKBlocks: number
+} = {
+  staged: { bm: 128, bn: 128, sgm: 2, sgn: 2 },
+  bigF32: true,
+  f32Blocks: 264,
+  splitK: 4,
+  splitKBlocks: 264,
+}
 
 /** Why the staged tensor-core GEMM was turned off on this device (null: it compiled). */
 export const stagedGemmProbe: { error: string | null } = { error: null }
@@ -169,7 +183,12 @@ export async function probeStagedGemm(): Promise<void> {
   await probeTensorCoreAttention()
   const c = gemmOptions.staged
   if (!c || !gpuCapabilities()?.subgroupMatrix) return
-  for (const e of [{ kind: 'split', outputs: 3, bias: false }, { kind: 'swiglu' }] as const) {
+  const kinds = [
+    { kind: 'split', outputs: 3, bias: false },
+    { kind: 'split', outputs: 1, bias: false },
+    { kind: 'swiglu' },
+  ] as const
+  for (const e of kinds) {
     const err = await probeShader(stagedTensorCoreShader(c, e)())
     if (err) {
       stagedGemmProbe.error = err
@@ -177,6 +196,42 @@ export async function probeStagedGemm(): Promise<void> {
       return
     }
   }
+}
+
+/** K parts of a staged product of `blocks` blocks (1: no split); each part a multiple of 32. */
+function splitParts(blocks: number, k: number, e: Epilogue): number {
+  if (e.kind !== 'split' || e.outputs !== 1 || e.bias || blocks >= gemmOptions.splitKBlocks)
+    return 1
+  for (let s = gemmOptions.splitK; s > 1; s--) if (k % (s * STAGED_BK) === 0) return s
+  return 1
+}
+
+const sumSlices = () => `
+@group(0) @binding(0) var<storage, read> p: array<vec4f>;
+@group(0) @binding(1) var<storage, read_write> y: array<vec4f>;
+struct U { n: u32, parts: u32, gx: u32 }
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = (wg.x + wg.y * u.gx) * 256u + li;
+  if (i >= u.n) { return; }
+  var acc = p[i];
+  for (var z = 1u; z < u.parts; z++) { acc += p[z * u.n + i]; }
+  y[i] = acc;
+}`
+
+/** `[parts, m, n]` partial products summed to `[m, n]` (m·n a multiple of 4). */
+function sumParts(p: tf.TensorInfo, m: number, n: number, parts: number): tf.TensorInfo {
+  const n4 = (m * n) / 4
+  const [gx, gy] = grid(Math.ceil(n4 / 256))
+  return runGpu(webgpuBackend(), {
+    key: 'sumslices',
+    code: sumSlices,
+    inputs: [p],
+    outputs: [{ shape: [m, n], dtype: 'float32' }],
+    uniforms: [n4, parts, gx],
+    workgroups: [gx, gy],
+  })[0]!
 }
 
 /** Tile shape of the unstaged tensor-core GEMM (16x16 tiles per subgroup). */
@@ -275,17 +330,21 @@ function multiKernel({ inputs, attrs }: Args) {
   }
   const c = gemmOptions.staged!
   const [h, inv, mp] = f16Rows(a!, c.bm)
+  const parts = splitParts((mp / c.bm) * (n / c.bn), k, e)
   const outs = runGpu(be, {
     key: `matmul-staged-${c.bm}x${c.bn}-${c.sgm}x${c.sgn}-${JSON.stringify(e)}`,
     code: stagedTensorCoreShader(c, e),
     inputs: [h, b!, inv, ...extra],
-    outputs,
-    uniforms: uniformsOf(m, n, k, widths),
-    workgroups: [mp / c.bm, n / c.bn],
+    outputs: parts > 1 ? [{ shape: [parts, m, n], dtype: 'float32' }] : outputs,
+    uniforms: [...uniformsOf(m, n, k, widths), k / parts],
+    workgroups: [mp / c.bm, n / c.bn, parts],
   })
   be.disposeData(h.dataId)
   be.disposeData(inv.dataId)
-  return outs
+  if (parts === 1) return outs
+  const sum = sumParts(outs[0]!, m, n, parts)
+  be.disposeData(outs[0]!.dataId)
+  return [sum]
 }
 
 /** How a GEMM runs: f32 tiles, f16 weights unpacked to f32, or tensor cores. */
