@@ -4,11 +4,13 @@
 // parsing and envelope check in parsing threads (`worker+pool`, `submitWorkers: min(2, cores)`),
 // in the same run. A prober in its own thread
 // sends one `/health` and one cheap `/submit` (a malformed body, answered 422 by the handler)
-// every 20 ms and records each answer's latency. Needs the build (`npx tsup`) for the worker's
-// gradient registration.
+// every 20 ms and records each answer's latency; beside them, one full-size submission (a
+// distinct e3 body of the same size as the load's, ~15 KB, parsed by the threads in
+// `worker+pool`) per round, timed until its answer (`full_*`: the handler's 200 `accepted`).
+// Needs the build (`npx tsup`) for the worker's gradient registration.
 //
 //   npx tsx bench/validator-latency.ts [--model DIR] [--submissions N] [--only verify|train]
-//     [--modes in-process,worker,worker+pool] [--no-probe] [--json]
+//     [--modes in-process,worker,worker+pool] [--no-probe] [--full-probes N] [--json]
 //
 // The last line of the output is one compact JSON object (machine, load average, rows) to paste.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     modes: { type: 'string', default: 'in-process,worker,worker+pool' },
     'no-probe': { type: 'boolean', default: false },
+    'full-probes': { type: 'string', default: '80' },
   },
 })
 const MODES = ['in-process', 'worker', 'worker+pool'] as const
@@ -66,7 +69,9 @@ Promise.all(
 const PROBER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const url = workerData.url
-const lat = { health: [], submit: [], slow: [], errors: 0 }
+const lat = { health: [], submit: [], full: [], fullStatus: {}, slow: [], errors: 0 }
+const full = workerData.full
+let next = 0
 const origin = performance.now()
 let stop = false
 parentPort.on('message', () => { stop = true })
@@ -75,6 +80,7 @@ async function time(kind, f) {
   try {
     const r = await f()
     await r.text()
+    if (kind === 'full') lat.fullStatus[r.status] = (lat.fullStatus[r.status] ?? 0) + 1
   } catch {
     // A connection the server closed under the request: counted, timed like an answer.
     lat.errors++
@@ -91,6 +97,10 @@ async function time(kind, f) {
     await Promise.all([
       time('health', () => fetch(url + '/health')),
       time('submit', () => fetch(url + '/submit', { method: 'POST', body: '{"miner_hotkey":1}' })),
+      // A full-size body while distinct ones last (each is a new submission to the window).
+      next < full.length
+        ? time('full', () => fetch(url + '/submit', { method: 'POST', body: full[next++] }))
+        : null,
     ])
     await new Promise((r) => setTimeout(r, 20))
   }
@@ -101,6 +111,9 @@ async function time(kind, f) {
 type Latencies = {
   health: number[]
   submit: number[]
+  /** Full-size submissions, and their answers by HTTP status. */
+  full: number[]
+  fullStatus: Record<string, number>
   slow: [string, number, number][]
   errors: number
 }
@@ -113,6 +126,7 @@ const pct = (xs: number[], p: number): number => {
 type Loop = {
   loop_active_ms: number
   loop_delay_p99_ms: number
+  loop_delay_p999_ms: number
   loop_delay_max_ms: number
   main_cpu_ms: number
 }
@@ -136,12 +150,15 @@ let profiles = 0
 /** Runs `work` while the prober measures the server at `url` (and this thread's event loop). */
 async function probed(
   url: string,
+  full: readonly string[],
   work: () => Promise<unknown>,
 ): Promise<Latencies & { loop: Loop }> {
   // --no-probe: the load alone (main_cpu_ms then counts the submissions' work only).
-  const prober = values['no-probe'] ? null : new Worker(PROBER, { eval: true, workerData: { url } })
+  const prober = values['no-probe']
+    ? null
+    : new Worker(PROBER, { eval: true, workerData: { url, full } })
   await new Promise((r) => (prober ? prober.once('message', r) : r(null)))
-  const none: Latencies = { health: [], submit: [], slow: [], errors: 0 }
+  const none: Latencies = { health: [], submit: [], full: [], fullStatus: {}, slow: [], errors: 0 }
   const out = new Promise<Latencies>((r) => (prober ? prober.once('message', r) : r(none)))
   // BENCH_CPUPROF=prefix: a CPU profile of this thread over the load (prefix-<n>.cpuprofile).
   const profiler = process.env.BENCH_CPUPROF ? new Session() : null
@@ -168,6 +185,7 @@ async function probed(
   const loop = {
     loop_active_ms: Math.round(used.active),
     loop_delay_p99_ms: Number((delay.percentile(99) / 1e6).toFixed(1)),
+    loop_delay_p999_ms: Number((delay.percentile(99.9) / 1e6).toFixed(1)),
     loop_delay_max_ms: Number((delay.max / 1e6).toFixed(1)),
     main_cpu_ms: mainThreadCpuMs() - cpu0,
   }
@@ -198,7 +216,7 @@ type Row = {
   [k: string]: number | string
 }
 
-async function runMode(mode: Mode, bodies: string[]): Promise<Row[]> {
+async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Row[]> {
   const models = await loadValidatorModels({ modelDir, profile: e3 })
   const worker =
     mode !== 'in-process'
@@ -219,6 +237,8 @@ async function runMode(mode: Mode, bodies: string[]): Promise<Row[]> {
     submitWorkers: mode === 'worker+pool' ? defaultSubmitPoolSize() : 0,
   })
   const rows: Row[] = []
+  // Distinct full-size probe bodies: the first half during the burst, the rest during the step.
+  const half = values.only === 'verify' ? full.length : Math.ceil(full.length / 2)
   let onEvent: ((e: { stage: string; accepted: boolean }) => void) | null = null
   const record = (phase: string, lat: Latencies & { loop: Loop }, work_s: number): void => {
     if (process.env.BENCH_DEBUG) console.error(mode, phase, 'slow probes', JSON.stringify(lat.slow))
@@ -230,11 +250,13 @@ async function runMode(mode: Mode, bodies: string[]): Promise<Row[]> {
       work_s: Number(work_s.toFixed(2)),
       load1: Number(loadavg()[0]!.toFixed(2)),
     }
-    for (const k of ['health', 'submit'] as const) {
+    for (const k of ['health', 'submit', 'full'] as const) {
       row[`${k}_p50_ms`] = Number(pct(lat[k], 50).toFixed(1))
       row[`${k}_p99_ms`] = Number(pct(lat[k], 99).toFixed(1))
       row[`${k}_max_ms`] = Number(Math.max(...lat[k]).toFixed(1))
     }
+    row.full_probes = lat.full.length
+    row.full_status = JSON.stringify(lat.fullStatus)
     Object.assign(row, lat.loop)
     rows.push(row)
   }
@@ -247,7 +269,7 @@ async function runMode(mode: Mode, bodies: string[]): Promise<Row[]> {
         if (e.stage === 'worker' && e.accepted) accepted++
       }
       onEvent = countAccepted
-      lat = await probed(server.url, async () => {
+      lat = await probed(server.url, full.slice(0, half), async () => {
         t0 = performance.now()
         const loader = new Worker(LOADER, { eval: true, workerData: { url: server.url, bodies } })
         await new Promise((r) => loader.once('message', r))
@@ -260,7 +282,7 @@ async function runMode(mode: Mode, bodies: string[]): Promise<Row[]> {
     }
     if (values.only === 'verify') return rows
     const batch = fullBatch(models.policy.config.vocabSize)
-    lat = await probed(server.url, async () => {
+    lat = await probed(server.url, full.slice(half), async () => {
       t0 = performance.now()
       const stats = worker ? await worker.step(batch) : await models.trainer.step(batch)
       if (!stats.stepped) throw new Error('the GRPO step did not step')
@@ -290,20 +312,37 @@ const bodies = await Promise.all(
     ),
   ),
 )
+// Full-size probe bodies: other hotkeys and nonces than the load's, the same size.
+const probeKeys = await Promise.all(
+  Array.from({ length: 8 }, (_, i) => createHotkey(`//bench/probe/${i}`)),
+)
+const full = await Promise.all(
+  Array.from({ length: Number(values['full-probes']) }, async (_, i) =>
+    JSON.stringify(
+      await buildBody({
+        hotkey: probeKeys[i % probeKeys.length]!,
+        promptIdx: i % ENV_SIZE,
+        salt: 100_000 + i,
+        nonce: `p${i}`,
+        prove: true,
+      }),
+    ),
+  ),
+)
 const load = { start: loadavg().map((x) => Number(x.toFixed(2))) }
 const rows: Row[] = []
-for (const m of modes) rows.push(...(await runMode(m, bodies)))
+for (const m of modes) rows.push(...(await runMode(m, bodies, full)))
 if (tf.memory().numTensors !== start) throw new Error('tensors leaked')
 if (values.json) console.log(JSON.stringify(rows, null, 2))
 else {
   console.log(
-    '| compute | load | work | probes (failed) | /health p50 / p99 / max | /submit p50 / p99 / max |',
+    '| compute | load | work | probes (failed) | /health p50 / p99 / max | /submit p50 / p99 / max | full-size /submit (n) p50 / p99 / max |',
   )
-  console.log('|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|')
   const f = (x: number): string => x.toFixed(1)
   for (const r of rows as (Row & Record<string, number>)[])
     console.log(
-      `| ${r.mode} | ${r.phase} | ${r.work_s.toFixed(1)} s | ${r.probes} (${r.errors}) | ${f(r.health_p50_ms!)} / ${f(r.health_p99_ms!)} / ${f(r.health_max_ms!)} ms | ${f(r.submit_p50_ms!)} / ${f(r.submit_p99_ms!)} / ${f(r.submit_max_ms!)} ms |`,
+      `| ${r.mode} | ${r.phase} | ${r.work_s.toFixed(1)} s | ${r.probes} (${r.errors}) | ${f(r.health_p50_ms!)} / ${f(r.health_p99_ms!)} / ${f(r.health_max_ms!)} ms | ${f(r.submit_p50_ms!)} / ${f(r.submit_p99_ms!)} / ${f(r.submit_max_ms!)} ms | (${r.full_probes}) ${f(r.full_p50_ms!)} / ${f(r.full_p99_ms!)} / ${f(r.full_max_ms!)} ms |`,
     )
 }
 // One line to paste: the machine, the load average before and after, every row.
