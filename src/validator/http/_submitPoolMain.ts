@@ -10,11 +10,12 @@ const port = parentPort
 if (port) {
   const profile = (workerData as { profile: ProtocolProfile }).profile
   const post = (m: SubmitPoolResponse): void => port.postMessage(m)
-  port.on('message', (m: SubmitPoolRequest) => {
-    prepareSubmit(m.bytes, { profile, randomness: m.randomness }).then(
-      (value) => post({ id: m.id, ok: true, value }),
-      (e: unknown) => post({ id: m.id, ok: false, message: String((e as Error)?.message ?? e) }),
-    )
+  port.on('message', (r: SubmitPoolRequest) => {
+    for (const m of r.jobs)
+      prepareSubmit(m.bytes, { profile, randomness: m.randomness }).then(
+        (value) => post({ id: m.id, ok: true, value }),
+        (e: unknown) => post({ id: m.id, ok: false, message: String((e as Error)?.message ?? e) }),
+      )
   })
   ensureCryptoReady().then(
     () => post({ id: 0, ok: true, value: null }),

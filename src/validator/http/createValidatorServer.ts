@@ -73,8 +73,9 @@ export type ValidatorServerParameters = {
   /**
    * Threads that decode, schema-check and envelope-verify `/submit` bodies off the event loop
    * (a {@link SubmitPool}; `defaultSubmitPoolSize()` is `min(2, cores)`). Same answers, in
-   * the same order, as on the loop. A body being parsed is copied once into its thread, so the
-   * bytes held can reach twice `maxBufferedBytes` for a moment.
+   * the same order, as on the loop. A body being parsed moves to its thread (only one under 4 KiB,
+   * from Node's shared buffer slab, is copied), so the bytes held stay within `maxBufferedBytes`
+   * plus at most 4 KiB per body being parsed.
    * @default VALIDATOR_SERVER_DEFAULTS.submitWorkers (none)
    */
   submitWorkers?: number | undefined

@@ -8,7 +8,7 @@ import type { PreparedSubmit } from './_prepareSubmit.js'
 
 export type { FastApiErrorItem } from './_fastapiDetail.js'
 export type { PreparedSubmit }
-import type { SubmitPoolRequest, SubmitPoolResponse } from './_submitPoolMessages.js'
+import type { SubmitPoolJob, SubmitPoolRequest, SubmitPoolResponse } from './_submitPoolMessages.js'
 
 /** Defaults of {@link SubmitPool}. */
 export const SUBMIT_POOL_DEFAULTS = /*#__PURE__*/ Object.freeze({
@@ -48,6 +48,8 @@ type Job = {
 class Slot {
   readonly worker: Worker
   readonly jobs = new Map<number, Job>()
+  /** Bodies waiting for this loop turn's one message to the thread. */
+  #outbox: SubmitPoolJob[] = []
   /** Resolves once the thread can work; rejects if it fails first. */
   readonly ready: Promise<void>
   #started!: () => void
@@ -77,6 +79,25 @@ class Slot {
     })
     this.worker.on('error', (e) => this.fail(poolFailed(`crashed (${e.message})`, e)))
     this.worker.on('exit', (code) => this.fail(poolFailed(`exited (code ${code})`)))
+  }
+
+  /**
+   * Posts `job` with every other body queued in this loop turn, in one message: each message
+   * wakes the thread, and a wake-up can cost the loop its core for a moment on a busy machine.
+   */
+  send(job: SubmitPoolJob): void {
+    this.#outbox.push(job)
+    if (this.#outbox.length > 1) return
+    setImmediate(() => {
+      const jobs = this.#outbox
+      this.#outbox = []
+      if (this.dead) return
+      const m: SubmitPoolRequest = { jobs }
+      this.worker.postMessage(
+        m,
+        jobs.map((j) => j.bytes.buffer as ArrayBuffer),
+      )
+    })
   }
 
   /** Marks the thread dead, fails every job it holds and stops it. */
@@ -163,12 +184,18 @@ export class SubmitPool {
 
   /**
    * Prepares one body in a thread.
-   * @param bytes - The complete body (copied to the thread).
+   * @param bytes - The complete body: copied to the thread, or with `o.transfer` moved there when
+   *   it alone fills its `ArrayBuffer` (`bytes` is then left empty; no second copy is held).
    * @param randomness - Verify the envelope against this window randomness (`null`: do not).
+   * @param o - `transfer`: the caller gives `bytes` up. @default copy
    * @returns The body decoded, schema-checked and envelope-checked ({@link PreparedSubmit}).
    * @throws {ReliquaryError} `VALIDATOR_SUBMIT_POOL_FAILED` when its thread fails or the pool is closed.
    */
-  prepare(bytes: Uint8Array, randomness: string | null): Promise<PreparedSubmit> {
+  prepare(
+    bytes: Uint8Array,
+    randomness: string | null,
+    o: { transfer?: boolean | undefined } = {},
+  ): Promise<PreparedSubmit> {
     if (this.#closed) return Promise.reject(poolFailed('was stopped (the pool is closed)'))
     let best = 0
     for (let i = 1; i < this.size; i++) {
@@ -178,15 +205,20 @@ export class SubmitPool {
     }
     const slot = this.#slot(best)
     const id = this.#nextId++
-    const copy = new Uint8Array(bytes)
+    // A Buffer from Node's shared slab (small bodies) shares its ArrayBuffer: copied.
+    const own =
+      o.transfer === true &&
+      bytes.buffer instanceof ArrayBuffer &&
+      bytes.byteOffset === 0 &&
+      bytes.byteLength === bytes.buffer.byteLength
+    const copy = own ? bytes : new Uint8Array(bytes)
     return new Promise<PreparedSubmit>((resolve, reject) => {
       const timer = setTimeout(
         () => slot.fail(poolFailed(`held a body for over ${this.#jobTimeoutMs} ms`)),
         this.#jobTimeoutMs,
       )
       slot.jobs.set(id, { resolve, reject, timer })
-      const m: SubmitPoolRequest = { id, bytes: copy, randomness }
-      slot.worker.postMessage(m, [copy.buffer])
+      slot.send({ id, bytes: copy, randomness })
     })
   }
 

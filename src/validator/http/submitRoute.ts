@@ -197,7 +197,9 @@ async function handlePooled(
       prepared =
         bytes.length <= ctx.inlineBytes
           ? await prepareSubmit(bytes, { profile, randomness: null })
-          : await pool.prepare(bytes, ctx.pipeline.activeBatcher?.randomness ?? '')
+          : await pool.prepare(bytes, ctx.pipeline.activeBatcher?.randomness ?? '', {
+              transfer: true,
+            })
     } catch (e) {
       return poolFault(e)
     }
@@ -218,6 +220,8 @@ async function handleSubmit(
   bytes: Buffer,
   arrivalSeconds: number,
 ): Promise<Outcome> {
+  // Read now: with a pool, `bytes` moves to a parsing thread (and reads empty here).
+  const size = bytes.length
   try {
     if (ctx.pool) return await handlePooled(ctx, ctx.pool, bytes, arrivalSeconds)
     let body: unknown
@@ -228,7 +232,7 @@ async function handleSubmit(
     }
     return await admitBody(ctx, body, arrivalSeconds)
   } finally {
-    ctx.pending.hold(-bytes.length)
+    ctx.pending.hold(-size)
   }
 }
 

@@ -1,5 +1,6 @@
 import type { BackendName } from '../../model/backend.js'
 import type { GrpoBatch, GrpoOptions } from '../../grpo/types.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
 import type { RolloutVerifierParameters } from '../../window/admission/admissionTypes.js'
 import type { ValidatorPrecision } from '../createValidatorEvaluator.js'
 
@@ -13,6 +14,17 @@ export type ModelWorkerInit = {
   readonly grpo: GrpoOptions
   /** Precision of the verify model's evaluation on the webgpu backend (`createValidatorEvaluator`). */
   readonly precision?: ValidatorPrecision | undefined
+}
+
+/**
+ * A profile on the wire: the key a `profile` op registered it under in this worker (sent once per
+ * worker, not with every rollout), or the profile itself. @internal
+ */
+export type WireProfile = number | ProtocolProfile
+
+/** A rollout's verifier parameters on the wire: its profile by key ({@link WireProfile}). @internal */
+export type WireVerifyParams = Omit<RolloutVerifierParameters, 'profile'> & {
+  readonly profile: WireProfile
 }
 
 /** What the model worker is asked to do. @internal */
@@ -30,10 +42,12 @@ export type ModelWorkerOp =
       readonly requests: readonly { tokens: readonly number[]; hiddenRows: readonly number[] }[]
       readonly temperature: number
     }
+  /** Registers `profile` under `key` for later `verify` / `verifyBatch` calls. */
+  | { readonly op: 'profile'; readonly key: number; readonly profile: ProtocolProfile }
   /** `verifyRollout` (every per-rollout check) over the worker's verify model. */
-  | { readonly op: 'verify'; readonly params: RolloutVerifierParameters }
+  | { readonly op: 'verify'; readonly params: WireVerifyParams }
   /** `verifyRollouts` over the worker's evaluator: many rollouts, batched forwards. */
-  | { readonly op: 'verifyBatch'; readonly params: readonly RolloutVerifierParameters[] }
+  | { readonly op: 'verifyBatch'; readonly params: readonly WireVerifyParams[] }
   /** Writes the main thread's verify-model weights (by checkpoint name) into the worker's. */
   | { readonly op: 'setVerifyWeights'; readonly weights: readonly [string, Float32Array][] }
   /** `trainer.restore(dir)` / `trainer.save(dir)` / `trainer.step(batch)` on the worker's trainer. */

@@ -14,6 +14,8 @@ import {
   verifyRollouts,
   type RolloutEvaluator,
 } from '../../rollout/verifyRollout.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
+import type { RolloutVerifierParameters } from '../../window/admission/admissionTypes.js'
 import { createValidatorEvaluator } from '../createValidatorEvaluator.js'
 import type {
   ModelWorkerErrorData,
@@ -21,6 +23,7 @@ import type {
   ModelWorkerOp,
   ModelWorkerRequest,
   ModelWorkerResponse,
+  WireVerifyParams,
 } from './_messages.js'
 
 type Models = {
@@ -48,6 +51,17 @@ async function start(init: ModelWorkerInit): Promise<Models> {
   return { policy, verify, trainer, evaluator }
 }
 
+/** Profiles registered by `profile` ops, by key. */
+const profiles = new Map<number, ProtocolProfile>()
+
+/** A rollout's verifier parameters with its profile (sent by key) looked up. */
+function unwire(p: WireVerifyParams): RolloutVerifierParameters {
+  if (typeof p.profile !== 'number') return p as RolloutVerifierParameters
+  const profile = profiles.get(p.profile)
+  if (!profile) throw new Error(`the worker has no profile ${p.profile}`)
+  return { ...p, profile }
+}
+
 /** The typed arrays of an evaluation, moved (not copied) to the main thread. */
 const buffersOf = (e: RolloutEvaluation): ArrayBuffer[] =>
   [e.hidden.data, e.scores.logprobs, e.scores.temperedProbs].map((a) => a.buffer as ArrayBuffer)
@@ -70,17 +84,18 @@ async function handle(m: Models, r: ModelWorkerOp): Promise<[unknown, ArrayBuffe
       })) as RolloutEvaluation[]
       return [out, out.flatMap(buffersOf)]
     }
+    case 'profile':
+      profiles.set(r.key, r.profile)
+      return [null, []]
     case 'verify':
-      return [await verifyRollout({ ...r.params, model: m.evaluator }), []]
-    case 'verifyBatch':
+      return [await verifyRollout({ ...unwire(r.params), model: m.evaluator }), []]
+    case 'verifyBatch': {
+      const rollouts = r.params.map(unwire)
       return [
-        await verifyRollouts({
-          rollouts: r.params,
-          model: m.evaluator,
-          profile: r.params[0]?.profile,
-        }),
+        await verifyRollouts({ rollouts, model: m.evaluator, profile: rollouts[0]?.profile }),
         [],
       ]
+    }
     case 'setVerifyWeights': {
       for (const [name, data] of r.weights) {
         const v = m.verify.weights.get(name)

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { invalidArgument } from '../../errors/base.js'
 import type { GrpoStepReturnType } from '../../grpo/grpoStep.js'
 import type { GrpoBatch, GrpoOptions } from '../../grpo/types.js'
+import type { ProtocolProfile } from '../../protocol/profiles.js'
 import type { RolloutEvaluation } from '../../rollout/evaluateRollout.js'
 import type { RolloutEvaluator, VerifyRolloutReturnType } from '../../rollout/verifyRollout.js'
 import type {
@@ -13,7 +14,7 @@ import type {
 } from '../../window/admission/admissionTypes.js'
 import type { ValidatorPrecision } from '../createValidatorEvaluator.js'
 import type { ValidatorModels } from '../validatorState.js'
-import type { ModelWorkerInit, ModelWorkerOp } from './_messages.js'
+import type { ModelWorkerInit, ModelWorkerOp, WireProfile, WireVerifyParams } from './_messages.js'
 import { WorkerThread, workerFailed } from './_workerThread.js'
 
 /** Parameters of {@link createModelWorker}. */
@@ -104,11 +105,52 @@ function callQueue() {
   }
 }
 
+/** A verify call as the main thread makes it: each rollout with its profile object. */
+type VerifyOp =
+  | { readonly op: 'verify'; readonly params: RolloutVerifierParameters }
+  | { readonly op: 'verifyBatch'; readonly params: readonly RolloutVerifierParameters[] }
+
+/** A call as the main thread makes it ({@link VerifyOp} for the verify calls). */
+type MainOp = Exclude<ModelWorkerOp, { op: 'verify' | 'verifyBatch' }> | VerifyOp
+
+/** Profiles sent to one worker by id at most; past that, each call carries its profile. */
+const MAX_PROFILE_IDS = 8
+
+/**
+ * The profiles a worker thread knows by id: the first call with a profile object registers it
+ * (one `profile` op), later calls send its id instead of a structured clone of it per rollout.
+ */
+function profileRegistry(call: (op: ModelWorkerOp) => Promise<unknown>) {
+  const ids = new Map<ProtocolProfile, number>()
+  const wire = async (profile: ProtocolProfile): Promise<WireProfile> => {
+    const known = ids.get(profile)
+    if (known !== undefined) return known
+    if (ids.size >= MAX_PROFILE_IDS) return profile
+    const key = ids.size + 1
+    await call({ op: 'profile', key, profile })
+    ids.set(profile, key)
+    return key
+  }
+  const params = async (p: RolloutVerifierParameters): Promise<WireVerifyParams> => ({
+    ...p,
+    profile: await wire(p.profile),
+  })
+  return async (op: MainOp): Promise<ModelWorkerOp> => {
+    if (op.op === 'verify') return { op: 'verify', params: await params(op.params) }
+    if (op.op === 'verifyBatch') {
+      const out: WireVerifyParams[] = []
+      for (const p of op.params) out.push(await params(p))
+      return { op: 'verifyBatch', params: out }
+    }
+    return op
+  }
+}
+
 /** The verify-model calls of a {@link ModelWorker}, each through `verified`. */
 function verifyCalls(
   cfg: ValidatorModels['verifyModel']['config'],
   gpu: boolean,
-  verified: <T>(op: ModelWorkerOp) => Promise<T>,
+  verified: <T>(op: MainOp) => Promise<T>,
 ): Pick<ModelWorker, 'evaluator' | 'verifier' | 'verifyBatch'> {
   const evaluateBatch: RolloutEvaluator['evaluateBatch'] = (requests, o) =>
     verified<RolloutEvaluation[]>({
@@ -139,6 +181,21 @@ function verifyCalls(
   }
 }
 
+/** The worker's start data, on the current backend (checked). */
+function workerInit(p: CreateModelWorkerParameters): ModelWorkerInit {
+  const backend = tf.getBackend()
+  if (backend !== 'wasm' && backend !== 'cpu' && backend !== 'webgpu')
+    throw invalidArgument(
+      'backend',
+      'the wasm, cpu or webgpu backend for a model worker',
+      backend,
+      ['The tensorflow backend keeps its models in native memory: use compute "in-process".'],
+    )
+  if (p.precision === 'f16' && backend !== 'webgpu')
+    throw invalidArgument('precision', '"f32" off the webgpu backend', p.precision)
+  return { modelDir: p.modelDir, backend, grpo: p.grpo, precision: p.precision }
+}
+
 /**
  * Starts the validator's model worker (see {@link ModelWorker}): a worker thread on the main
  * thread's TF.js backend (`wasm`, `cpu` or `webgpu`), with the policy, the verify model and a GRPO
@@ -154,25 +211,13 @@ function verifyCalls(
  *   error when it cannot start.
  */
 export async function createModelWorker(p: CreateModelWorkerParameters): Promise<ModelWorker> {
-  const backend = tf.getBackend()
-  if (backend !== 'wasm' && backend !== 'cpu' && backend !== 'webgpu')
-    throw invalidArgument(
-      'backend',
-      'the wasm, cpu or webgpu backend for a model worker',
-      backend,
-      ['The tensorflow backend keeps its models in native memory: use compute "in-process".'],
-    )
-  if (p.precision === 'f16' && backend !== 'webgpu')
-    throw invalidArgument('precision', '"f32" off the webgpu backend', p.precision)
+  const init = workerInit(p)
+  const { backend } = init
   const { models } = p
-  const init: ModelWorkerInit = {
-    modelDir: p.modelDir,
-    backend,
-    grpo: p.grpo,
-    precision: p.precision,
-  }
   const scratch = await mkdtemp(join(tmpdir(), 'reliquary-model-worker-'))
   let thread: WorkerThread | null = null
+  /** The live thread's profile ids (a new thread knows none). */
+  let toWire: ReturnType<typeof profileRegistry> | null = null
   let starts = 0
   let closed = false
   // The main thread's weights the worker last matched (null: unknown, sync before the next call).
@@ -185,7 +230,9 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   const ensure = async (): Promise<WorkerThread> => {
     if (closed) throw workerFailed('has been closed')
     if (!thread?.alive) {
-      thread = new WorkerThread(init)
+      const t = new WorkerThread(init)
+      thread = t
+      toWire = profileRegistry((op) => t.call(op))
       starts++
       verifySynced = null
       trainSynced = null
@@ -225,10 +272,11 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   }
 
   /** One call on the verify model, once the worker has the main thread's verify weights. */
-  const verified = <T>(op: ModelWorkerOp): Promise<T> =>
+  const verified = <T>(op: MainOp): Promise<T> =>
     exclusive(async () => {
       await syncVerify()
-      return call<T>(op)
+      const t = await ensure()
+      return t.call<T>(await toWire!(op))
     })
   const { evaluator, verifier, verifyBatch } = verifyCalls(
     models.verifyModel.config,
