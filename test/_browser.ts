@@ -1,7 +1,8 @@
 // A real headless Chromium for the report tests: @sparticuz/chromium's binary (unpacked at run
 // time into the temporary directory, no install script needed) driven by playwright-core.
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { mkdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import chromium from '@sparticuz/chromium'
 import { chromium as playwright } from 'playwright-core'
@@ -18,6 +19,30 @@ export type RenderedPage = {
 }
 
 /**
+ * Chromium's binary path, unpacked by the first caller. Test files run two at a time and the
+ * package returns its binary once the file exists, not once it is whole, so the unpacking is
+ * serialised across processes by a lock directory (given up on after two minutes).
+ */
+async function executablePath(): Promise<string> {
+  const lock = join(tmpdir(), 'reliquary-chromium-unpack.lock')
+  const until = Date.now() + 120_000
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      break
+    } catch {
+      if (Date.now() > until) return chromium.executablePath()
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+  try {
+    return await chromium.executablePath()
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
+}
+
+/**
  * Opens `file` in headless Chromium at 1360 px wide, collects console and page errors, measures
  * every `<figure>`'s SVG (data marks are the elements with a `<title>`: bars and points; `visible`
  * counts those laid out with a width and a height) and
@@ -25,7 +50,7 @@ export type RenderedPage = {
  */
 export async function renderInBrowser(file: string, screenshotPath: string): Promise<RenderedPage> {
   const browser = await playwright.launch({
-    executablePath: await chromium.executablePath(),
+    executablePath: await executablePath(),
     args: chromium.args,
     headless: true,
   })
