@@ -9,7 +9,8 @@
 // grpo: one GRPO step (createTrainer, grpoStep: TF.js ops and gradients on the webgpu backend,
 //   f32 weights) on the first checkpoint, 8 groups x 8 rollouts x 256 tokens (32 prompt tokens),
 //   the model's own completion log-probs as pi_old; median of GRPO_REPEATS after one warm-up.
-// Knobs: GEN_SEQS (64), GEN_NEW (512), GEN_SYNC (8), GRPO_REPEATS (2).
+// Knobs: GEN_SEQS (64), GEN_NEW (512), GEN_SYNC (8), GRPO_REPEATS (2), GRPO_PER_PASS (rollouts per
+// forward/backward pass, comma-separated list, one row each; default 8).
 import { writeFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs-core'
 import { createTrainer } from '../../src/grpo/index.js'
@@ -112,34 +113,38 @@ async function grpo(dir: string): Promise<void> {
       tokenLogprobs: Array.from(ev[g * M + m]!.scores.logprobs.subarray(P)),
     })),
   }))
-  const trainer = createTrainer({ model })
   try {
-    const ts: number[] = []
-    const n = env('GRPO_REPEATS', 2)
-    for (let i = 0; i <= n; i++) {
-      const t0 = performance.now()
-      const r = await trainer.step(batch)
-      const s = (performance.now() - t0) / 1000
-      ts.push(s)
-      report.grpo = [
-        {
-          model: dir,
-          backend: 'webgpu',
-          groups: G,
-          rollouts: M,
-          seq_len: T,
-          step_s: ts,
-          median_s:
-            ts.length > 1 ? [...ts.slice(1)].sort((a, b) => a - b)[(ts.length - 1) >> 1] : null,
-          stepped: r.stepped,
-          grad_norm: r.gradNorm,
-          gpu_bytes_allocated: gpuBytes(),
-        },
-      ]
-      save()
+    for (const per of (process.env.GRPO_PER_PASS ?? '8').split(',').map(Number)) {
+      const trainer = createTrainer({ model, rolloutsPerPass: per })
+      const row: Record<string, unknown> = { model: dir, backend: 'webgpu', rollouts_per_pass: per }
+      report.grpo.push(row)
+      try {
+        const ts: number[] = []
+        const n = env('GRPO_REPEATS', 2)
+        for (let i = 0; i <= n; i++) {
+          const t0 = performance.now()
+          const r = await trainer.step(batch)
+          ts.push((performance.now() - t0) / 1000)
+          Object.assign(row, {
+            groups: G,
+            rollouts: M,
+            seq_len: T,
+            step_s: ts,
+            median_s:
+              ts.length > 1 ? [...ts.slice(1)].sort((a, b) => a - b)[(ts.length - 1) >> 1] : null,
+            stepped: r.stepped,
+            loss: r.loss,
+            grad_norm: r.gradNorm,
+            gpu_bytes_allocated: gpuBytes(),
+            at: new Date().toISOString(),
+          })
+          save()
+        }
+      } finally {
+        trainer.dispose()
+      }
     }
   } finally {
-    trainer.dispose()
     model.dispose()
   }
 }

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import type { AttentionImpl, CausalLM } from '../model/loadModel.js'
+import { hiddenStatesBatch } from '../model/hiddenStatesBatch.js'
 import type { ResolvedGrpoOptions } from './types.js'
 
 /**
@@ -32,6 +33,50 @@ export function completionLogprobs(
   const onehot = tf.cast(tf.oneHot(targets, model.config.vocabSize), 'float32')
   return tf.sum(tf.mul(logp, onehot), 1)
 }
+
+/** The rows of one rollout that {@link completionLogprobsBatch} scores. */
+export type ScoredRollout = { readonly tokens: readonly number[]; readonly promptLength: number }
+
+/**
+ * {@link completionLogprobs} of several rollouts from one padded forward
+ * (`hiddenStatesBatch`) and one `lm_head` product over all their completion rows: one 1-D
+ * tensor per rollout, each equal to that rollout's `completionLogprobs` up to float32 rounding.
+ * Differentiable; the gradient of a sum of per-rollout terms is the sum of their gradients.
+ */
+export function completionLogprobsBatch(
+  model: CausalLM,
+  rollouts: readonly ScoredRollout[],
+): tf.Tensor1D[] {
+  const hidden = hiddenStatesBatch(
+    model,
+    rollouts.map((r) => r.tokens),
+  )
+  const T = Math.max(...rollouts.map((r) => r.tokens.length))
+  const d = hidden.shape[1]
+  const sizes = rollouts.map((r) => r.tokens.length - r.promptLength)
+  const rows = tf.concat(
+    rollouts.map((r, b) => tf.slice(hidden, [b * T + r.promptLength - 1, 0], [sizes[b]!, d])),
+  )
+  const targets = Int32Array.from(rollouts.flatMap((r) => r.tokens.slice(r.promptLength)))
+  // Logits, log-softmax and one-hot rows in chunks of at most LOGITS_CHUNK_BYTES each: a
+  // [rows, vocab] tensor over the GPU's binding limit (2 GiB) would not be bound at all.
+  const V = model.config.vocabSize
+  const step = Math.max(1, Math.floor(LOGITS_CHUNK_BYTES / (4 * V)))
+  const picked: tf.Tensor1D[] = []
+  for (let r0 = 0; r0 < targets.length; r0 += step) {
+    const n = Math.min(step, targets.length - r0)
+    const part = n === targets.length ? rows : tf.slice(rows, [r0, 0], [n, d])
+    const logp = tf.logSoftmax(model.computeLogits(part))
+    const ids = tf.tensor1d(targets.subarray(r0, r0 + n), 'int32')
+    const onehot = tf.cast(tf.oneHot(ids, V), 'float32')
+    picked.push(tf.sum(tf.mul(logp, onehot), 1))
+  }
+  const all = picked.length === 1 ? picked[0]! : tf.concat(picked)
+  return tf.split(all, sizes) as tf.Tensor1D[]
+}
+
+/** Largest `[rows, vocab]` float32 tensor {@link completionLogprobsBatch} makes (1 GiB). */
+const LOGITS_CHUNK_BYTES = 2 ** 30
 
 /** Scalar terms of one rollout. */
 export type RolloutTensors = {

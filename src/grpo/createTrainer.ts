@@ -21,6 +21,8 @@ export type CreateTrainerParameters = GrpoOptions & {
    * reference weights into it. Ignored (and no copy is made) when `klBeta` is 0.
    */
   referenceModel?: CausalLM | undefined
+  /** Rollouts per forward and backward pass: {@link GrpoStepState.rolloutsPerPass}. */
+  rolloutsPerPass?: number | undefined
 }
 
 /** What {@link GrpoTrainer.restore} read. */
@@ -106,7 +108,7 @@ let trainerCounter = 0
 export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer {
   if (typeof parameters !== 'object' || parameters === null)
     throw invalidArgument('parameters', 'an object { model, ...options }', parameters)
-  const { model, referenceModel, ...rest } = parameters
+  const { model, referenceModel, rolloutsPerPass, ...rest } = parameters
   if (typeof model !== 'object' || model === null || !(model.weights instanceof Map))
     throw invalidArgument('parameters.model', 'a CausalLM from loadModel', model)
   const options = resolveGrpoOptions(rest)
@@ -145,7 +147,13 @@ export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer 
       ownsReference = true
     }
   }
-  const state: GrpoStepState = { optimizer, referenceModel: reference, options, completedSteps: 0 }
+  const state: GrpoStepState = {
+    optimizer,
+    referenceModel: reference,
+    options,
+    completedSteps: 0,
+    rolloutsPerPass,
+  }
   let busy = false
   let disposed = false
   const exclusive = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {

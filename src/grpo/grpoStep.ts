@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { ensureGradients } from '../_peers/ensureGradients.js'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
-import type { CausalLM } from '../model/loadModel.js'
-import { checkReference, planBatch } from './_plan.js'
-import { completionLogprobs, rolloutLoss, rolloutTerms } from './_terms.js'
+import type { AttentionImpl, CausalLM } from '../model/loadModel.js'
+import { type BatchPlan, checkReference, type PlannedRollout, planBatch } from './_plan.js'
+import { completionLogprobs, completionLogprobsBatch, rolloutLoss, rolloutTerms } from './_terms.js'
 import type { AdamW } from './createAdamW.js'
 import { MetricsAccumulator, readScalars, toResolved } from './_metrics.js'
 import { learningRateAt } from './learningRateAt.js'
@@ -31,6 +31,14 @@ export type GrpoStepState = {
    * position and increments it when it applies an update.
    */
   completedSteps: number
+  /**
+   * Rollouts evaluated together in one padded forward and backward pass (see
+   * `hiddenStatesBatch`). Default: 8 on the webgpu backend, where one pass over many rollouts
+   * records far fewer kernels and gives each product more rows; 1 elsewhere (one pass per rollout,
+   * as the reference's `loss.backward()` per rollout). The loss and every per-rollout term are the
+   * same either way; gradients agree up to float32 summation order.
+   */
+  rolloutsPerPass?: number | undefined
 }
 
 /** Result of {@link grpoStep}: plain numbers only. */
@@ -66,6 +74,91 @@ function sumGrads(
       g.dispose()
     } else acc.set(name, g)
   }
+}
+
+/** The rollouts-per-pass of {@link GrpoStepState.rolloutsPerPass}, defaulted by backend. */
+function rolloutsPerPass(state: GrpoStepState): number {
+  const n = state.rolloutsPerPass ?? (tf.getBackend() === 'webgpu' ? 8 : 1)
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw invalidArgument('state.rolloutsPerPass', 'an integer ≥ 1', n)
+  return n
+}
+
+/** Consecutive runs of the plan, each holding at most `per` contributing rollouts. */
+function passes(rollouts: readonly PlannedRollout[], per: number): PlannedRollout[][] {
+  const out: PlannedRollout[][] = [[]]
+  let used = 0
+  for (const r of rollouts) {
+    if (r.skipReason === null) {
+      if (used === per) {
+        out.push([])
+        used = 0
+      }
+      used++
+    }
+    out[out.length - 1]!.push(r)
+  }
+  return out
+}
+
+type Kept = Record<'loss' | 'ppoMean' | 'klMean' | 'ppoSum' | 'klSum' | 'clipped', tf.Scalar>
+type PassContext = {
+  o: ResolvedGrpoOptions
+  plan: BatchPlan
+  vars: tf.Variable[]
+  names: ReadonlyMap<string, string>
+  attention: AttentionImpl
+}
+
+/**
+ * One forward and backward pass over `used` (contributing rollouts): adds the gradient of the sum
+ * of their losses into `grads` and returns each rollout's scalars. One rollout takes the
+ * single-sequence path (`completionLogprobs`), several one padded batch.
+ */
+async function passGrads(
+  model: CausalLM,
+  ref: CausalLM | null,
+  used: readonly PlannedRollout[],
+  grads: Map<string, tf.Tensor>,
+  c: PassContext,
+): Promise<Record<keyof Kept, number>[]> {
+  const { o, plan } = c
+  const lps = (m: CausalLM): tf.Tensor1D[] =>
+    used.length === 1
+      ? [completionLogprobs(m, c.attention, used[0]!.tokens, used[0]!.promptLength)]
+      : completionLogprobsBatch(m, used)
+  // The reference forward runs outside the gradient tape (torch.no_grad in the reference).
+  const refLps = o.klBeta > 0 && ref ? tf.tidy(() => lps(ref)) : null
+  const oldLps = used.map((r) => tf.tensor1d(r.oldLogprobs, 'float32'))
+  const kept: Kept[] = []
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap }
+  try {
+    result = tf.variableGrads(() => {
+      const newLps = lps(model)
+      let total: tf.Scalar | null = null
+      used.forEach((r, i) => {
+        const t = rolloutTerms(newLps[i]!, oldLps[i]!, refLps?.[i] ?? null, r.advantage, o)
+        const loss = rolloutLoss(t, o, plan.rolloutsTotal, plan.tokensUsed)
+        const k: Kept = { ...t, loss }
+        for (const x of Object.values(k)) tf.keep(x)
+        kept.push(k)
+        total = total === null ? loss : (tf.add(total, loss) as tf.Scalar)
+      })
+      return total!
+    }, c.vars)
+  } catch (e) {
+    for (const k of kept) tf.dispose(Object.values(k))
+    throw e
+  } finally {
+    tf.dispose(oldLps)
+    if (refLps) tf.dispose(refLps)
+  }
+  // With one rollout the value is that rollout's kept loss, read below.
+  if (used.length > 1) result.value.dispose()
+  sumGrads(grads, result.grads, c.names)
+  const out: Record<keyof Kept, number>[] = []
+  for (const k of kept) out.push(await readScalars(k))
+  return out
 }
 
 /**
@@ -154,41 +247,17 @@ export async function grpoStep(
     rollouts: acc.terms,
   })
   try {
-    for (const r of plan.rollouts) {
-      if (r.skipReason !== null) {
-        acc.skip(r)
-        continue
+    for (const pass of passes(plan.rollouts, rolloutsPerPass(state))) {
+      const used = pass.filter((r) => r.skipReason === null)
+      const values =
+        used.length > 0
+          ? await passGrads(model, ref, used, grads, { o, plan, vars, names, attention })
+          : []
+      let i = 0
+      for (const r of pass) {
+        if (r.skipReason !== null) acc.skip(r)
+        else acc.add(r, values[i++]!)
       }
-      // The reference forward runs outside the gradient tape (torch.no_grad in the reference).
-      const refLp =
-        o.klBeta > 0 && ref
-          ? tf.tidy(() => completionLogprobs(ref, attention, r.tokens, r.promptLength))
-          : null
-      const oldLp = tf.tensor1d(r.oldLogprobs, 'float32')
-      let kept: Record<'ppoMean' | 'klMean' | 'ppoSum' | 'klSum' | 'clipped', tf.Scalar> | undefined
-      let result: { value: tf.Scalar; grads: tf.NamedTensorMap }
-      try {
-        result = tf.variableGrads(() => {
-          const newLp = completionLogprobs(model, attention, r.tokens, r.promptLength)
-          const t = rolloutTerms(newLp, oldLp, refLp, r.advantage, o)
-          kept = {
-            ppoMean: tf.keep(t.ppoMean),
-            klMean: tf.keep(t.klMean),
-            ppoSum: tf.keep(t.ppoSum),
-            klSum: tf.keep(t.klSum),
-            clipped: tf.keep(t.clipped),
-          }
-          return rolloutLoss(t, o, plan.rolloutsTotal, plan.tokensUsed)
-        }, vars)
-      } catch (e) {
-        if (kept) tf.dispose(Object.values(kept))
-        throw e
-      } finally {
-        oldLp.dispose()
-        refLp?.dispose()
-      }
-      sumGrads(grads, result.grads, names)
-      acc.add(r, await readScalars({ loss: result.value, ...kept! }))
     }
     if (acc.terms.every((t) => !t.used)) return done(false, 0, 1)
 

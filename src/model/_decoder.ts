@@ -97,7 +97,7 @@ export function packsPerCall(weights: DecoderWeights): boolean {
   return v
 }
 
-function linearOf(x: tf.Tensor2D, l: Linear, perCall = false): tf.Tensor2D {
+export function linearOf(x: tf.Tensor2D, l: Linear, perCall = false): tf.Tensor2D {
   // tf.clone runs the wasm Identity kernel, a copy with a new tensor id: XNNPACK packs it, and the
   // packed copy is freed with it when the enclosing tidy ends.
   const y: tf.Tensor2D = perCall ? tf.matMul(x, tf.clone(l.w)) : matMul2D(x, l.w)
@@ -111,22 +111,26 @@ export function rmsNorm<T extends tf.Tensor>(x: T, w: tf.Tensor1D, eps: number):
   )
 }
 
-/** `x·cos + rotate_half(x)·sin` for x `[T, heads, hd]`, tables `[T, 1, hd]`. */
-function applyRope(
-  x: tf.Tensor3D,
+/**
+ * `x·cos + rotate_half(x)·sin` for x `[T, heads, hd]` (or `[B, T, heads, hd]`), tables
+ * `[T, 1, hd]` (broadcast over B).
+ */
+export function applyRope<X extends tf.Tensor3D | tf.Tensor4D>(
+  x: X,
   cos: tf.Tensor3D,
   sinSigned: tf.Tensor3D,
   hd: number,
-): tf.Tensor3D {
-  const [x1, x2] = tf.split(x, [hd / 2, hd / 2], 2) as [tf.Tensor3D, tf.Tensor3D]
-  return tf.add(tf.mul(x, cos), tf.mul(tf.concat([x2, x1], 2), sinSigned))
+): X {
+  const axis = x.rank - 1
+  const [x1, x2] = tf.split(x, [hd / 2, hd / 2], axis)
+  return tf.add(tf.mul(x, cos), tf.mul(tf.concat([x2!, x1!], axis), sinSigned)) as X
 }
 
 /**
  * Additive causal mask `[Tq, Tk]`: query i (absolute position start + i) sees keys j ≤ start + i.
  * A large finite negative keeps gradients free of `inf · 0`.
  */
-function causalMask(tq: number, tk: number, start: number): tf.Tensor2D {
+export function causalMask(tq: number, tk: number, start: number): tf.Tensor2D {
   return tf.tidy(() => {
     const rows = tf.reshape(tf.add(tf.range(0, tq, 1, 'int32'), start), [tq, 1])
     const cols = tf.reshape(tf.range(0, tk, 1, 'int32'), [1, tk])
@@ -186,7 +190,9 @@ type Product = (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D
  */
 let productFn: Product | undefined
 function matMul2D(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  if (tf.engine().state.gradientDepth === 0) return tf.matMul(x, w)
+  // The webgpu backend reads transposed operands in its product kernels: TF.js's own gradient
+  // (the same two products) there, without two materialised transposes per product.
+  if (tf.engine().state.gradientDepth === 0 || tf.getBackend() === 'webgpu') return tf.matMul(x, w)
   productFn ??= makeProduct()
   return productFn(x, w)
 }

@@ -1,0 +1,26 @@
+#!/bin/bash
+# The GRPO step on the GPU in one call: torch (bench/torch_grpo.py --device cuda) then
+# reliquary (generate.ts, part grpo, one row per GRPO_PER_PASS entry), from the bundle in
+# .gpu/gpugrpo (bench/gpu/README.md), with nvidia-smi memory samples every 200 ms and phase times
+# in log.txt. Writes $OUT/.
+cd "$(dirname "$0")/../.."
+G=.gpu/gpugrpo
+L=$OUT/log.txt
+ph() { echo "=== $(date -u +%H:%M:%S.%N) $*" >> $L; }
+ph setup
+for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
+export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp
+xz -d -c .gpu/node.xz > /tmp/node && chmod +x /tmp/node
+[ -f .gpu/node_modules/webgpu/dist/linux-x64/dawn.node ] || xz -d -k .gpu/node_modules/webgpu/dist/linux-x64/dawn.node.xz
+nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader -lms 200 > $OUT/smi.csv &
+SMI=$!
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >> $L
+cp $G/make.mjs .gpu/make.mjs
+ph make06
+/tmp/node .gpu/make.mjs /tmp/q06 >> $L 2>&1
+ph torchgrpo
+timeout ${TG_S:-80} python3 $G/torch_grpo.py /tmp/q06 8 8 256 2 --baseline $G/torch_baseline.py --device cuda > $OUT/torchgrpo.json 2>> $L
+ph grpo
+PARTS=grpo timeout ${GRPO_S:-300} /tmp/node $G/generate.mjs $OUT/grpo.json /tmp/q06 2>&1 | grep -v "warning\|subgroupMatrix\|\^\^\^\|^$" >> $L
+ph done
+kill $SMI
