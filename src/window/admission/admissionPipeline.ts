@@ -16,6 +16,7 @@ import type {
   RolloutsVerifier,
   UpcomingRollouts,
 } from './admissionTypes.js'
+import { LateDrops } from './_lateDrops.js'
 import { QuotaLedger } from './quotaLedger.js'
 import { queuedRollouts } from './workerChecks.js'
 import { VERDICT_STORE_DEFAULTS, VerdictStore, type VerdictEntry } from './verdictStore.js'
@@ -102,7 +103,7 @@ export class AdmissionPipeline {
   #queueHead = 0
   #worker: Promise<unknown> = Promise.resolve()
   readonly #verdicts: VerdictStore
-  readonly #lateDrops = new Map<string, Map<string, number>>()
+  readonly #lateDrops = new LateDrops()
 
   /**
    * @param p - {@link AdmissionPipelineParameters}
@@ -235,7 +236,7 @@ export class AdmissionPipeline {
         // The window closed while the handler ran: the miner was told `submitted`, so it gets a
         // final verdict instead of silence.
         this.#recordVerdict(request, 'worker_dropped', false, arrivalSeconds, true)
-        this.#lateDrop(request.miner_hotkey, 'worker_dropped')
+        this.#lateDrops.add(request.miner_hotkey, 'worker_dropped')
       }
     } else {
       if (verdict.recordVerdict)
@@ -247,10 +248,10 @@ export class AdmissionPipeline {
           verdict.reason !== 'bad_envelope_signature',
         )
       if (verdict.reason === 'window_not_active' && verdict.refusal === null)
-        this.#lateDrop(request.miner_hotkey, 'window_not_active')
+        this.#lateDrops.add(request.miner_hotkey, 'window_not_active')
       else if (verdict.reason === 'rate_limited')
-        this.#lateDrop(request.miner_hotkey, 'rate_limited')
-      else if (verdict.check === 'sealed') this.#lateDrop(request.miner_hotkey, 'batch_filled')
+        this.#lateDrops.add(request.miner_hotkey, 'rate_limited')
+      else if (verdict.check === 'sealed') this.#lateDrops.add(request.miner_hotkey, 'batch_filled')
     }
     return verdict
   }
@@ -350,7 +351,7 @@ export class AdmissionPipeline {
       true,
     )
     if (!verdict.accepted && (verdict.reason === 'worker_dropped' || verdict.check === 'sealed'))
-      this.#lateDrop(item.request.miner_hotkey, verdict.reason)
+      this.#lateDrops.add(item.request.miner_hotkey, verdict.reason)
     return verdict
   }
 
@@ -402,15 +403,6 @@ export class AdmissionPipeline {
     this.#verdicts.record(request.miner_hotkey, entry, authenticated || open)
   }
 
-  #lateDrop(hotkey: string, reason: string): void {
-    let m = this.#lateDrops.get(hotkey)
-    if (!m) {
-      m = new Map()
-      this.#lateDrops.set(hotkey, m)
-    }
-    m.set(reason, (m.get(reason) ?? 0) + 1)
-  }
-
   /**
    * The `/verdicts/{hotkey}` document: the hotkey's recent verdicts (ring of
    * `window.verdictRingSize`), optionally only those with `ts ≥ since`.
@@ -433,9 +425,6 @@ export class AdmissionPipeline {
    * @returns The counts since the last call.
    */
   takeLateDrops(): Record<string, Record<string, number>> {
-    const out: Record<string, Record<string, number>> = {}
-    for (const [hk, m] of this.#lateDrops) out[hk] = Object.fromEntries(m)
-    this.#lateDrops.clear()
-    return out
+    return this.#lateDrops.take()
   }
 }
