@@ -234,6 +234,26 @@ describe('duplicate groups', () => {
     )
   })
 
+  test('a group is given up once its kept completions carry the give-up mass, and counts as not sent', () => {
+    const picker = createFrontierPicker({ size: 10, seed: 3, explore: 0, giveUpMass: 0.6 })
+    const progress = (seenMass: number) => ({
+      rewards: [1],
+      rolloutsPerGroup: 8,
+      seenMass,
+      repeats: 0,
+    })
+    expect(picker.keepGenerating(0, progress(0.59))).toBe(true)
+    expect(picker.keepGenerating(0, progress(0.6))).toBe(false)
+    expect(
+      createFrontierPicker({ size: 10, giveUpMass: Infinity }).keepGenerating(0, progress(1)),
+    ).toBe(true)
+    expect(() => createFrontierPicker({ size: 10, giveUpMass: 0 })).toThrow(/INVALID_ARGUMENT/)
+    expect(uniformPicker({ size: 10 }).keepGenerating).toBeUndefined()
+    picker.observe(0, group(4))
+    picker.observe(1, group(4), { givenUp: true })
+    expect(picker.estimate(1).usableProbability).toBeLessThan(picker.estimate(0).usableProbability)
+  })
+
   /**
    * The demo's trap: some in-band prompts give groups whose rollouts keep repeating (never
    * submitted, so never in cooldown, while their partial rewards look in the zone). Returns the

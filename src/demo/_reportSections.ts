@@ -61,7 +61,7 @@ function paySection(
   if (!windows.some((w) => Object.values(w.miners ?? {}).some((c) => finite(c.paid)))) return []
   return [
     '<h3>Acceptance is not pay</h3>',
-    `<p class="muted">${esc(PAY_RULE)} (docs/protocol.md §5.3, §8). Kept back: groups the miner generated but did not send (<code>duplicate_rollouts</code>: a rollout kept repeating an earlier one, which the validator would reject as <code>hash_duplicate</code>).</p>`,
+    `<p class="muted">${esc(PAY_RULE)} (docs/protocol.md §5.3, §8). Kept back: groups the miner generated but did not send (<code>duplicate_rollouts</code>: a rollout kept repeating an earlier one, which the validator would reject as <code>hash_duplicate</code>; <code>given_up</code>: the frontier picker stopped generating a group once its completions so far made further draws likely to repeat them, after a few rollouts instead of M or more).</p>`,
     '<table><thead><tr><th>miner</th><th>generated</th><th>kept back unsent</th><th>accepted</th><th>pool shares paid (sum over windows)</th><th>paid per accepted group</th><th>paid per generated group</th><th>windows paid</th></tr></thead><tbody>',
     ...miners.map((m) => {
       const paid = paidOf(m)

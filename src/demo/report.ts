@@ -23,7 +23,7 @@ export type DemoMinerSummary = {
   readonly emaWeight: number
   /** Groups the miner generated (its own count; submitted or not). */
   readonly generated?: number | undefined
-  /** Generated groups the miner kept back unsent, by reason (`duplicate_rollouts`, `out_of_zone`). */
+  /** Generated groups the miner kept back unsent, by reason (`duplicate_rollouts`, `given_up`, `out_of_zone`). */
   readonly keptBack?: Readonly<Record<string, number>> | undefined
 }
 

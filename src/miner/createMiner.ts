@@ -189,6 +189,7 @@ async function mineWindow(
       g.observed = true
       ctx.config.picker.observe(g.promptIdx, g.rewards, {
         duplicate: g.skipped === 'duplicate_rollouts',
+        givenUp: g.skipped === 'given_up',
       })
     }
   }

@@ -9,55 +9,21 @@ import type { ProtocolProfile } from '../protocol/profiles.js'
 import { DEFAULT_PROFILE } from '../protocol/profiles.js'
 import type { CooldownView } from '../window/seal/cooldown.js'
 
-/** Per-call context of {@link PromptPicker.pickPrompts}. */
-export type PickContext = {
-  /** The window being filled; needed for the cooldown check (skipped when absent). */
-  window?: number | undefined
-  /** Overrides the picker's `cooldown` for this call. */
-  cooldown?: CooldownView | undefined
-  /** Further prompt indices not to pick (for example taken by another worker). */
-  exclude?: Iterable<number> | undefined
-}
+import type {
+  GroupOutcome,
+  GroupProgress,
+  PickContext,
+  PickerOptions,
+  PromptPicker,
+} from './promptPicker.js'
 
-/** What a finished group showed besides its rewards (see {@link PromptPicker.observe}). */
-export type GroupOutcome = {
-  /**
-   * A rollout kept repeating an earlier one of its group, so the group could not be submitted
-   * (the validator rejects it as `hash_duplicate`); its rewards are those of the rollouts before
-   * the repeat. @default false
-   */
-  readonly duplicate?: boolean | undefined
-}
-
-/**
- * Chooses which prompts a miner generates groups for. Picked prompts are held "in flight" until
- * {@link PromptPicker.observe} reports their group or {@link PromptPicker.release} drops them, and
- * are not picked again meanwhile. Implementations are deterministic for a given seed and call
- * sequence, and do no I/O.
- */
-export interface PromptPicker {
-  /** Picks up to `n` distinct eligible prompts (not in cooldown, not in flight) and marks them in flight. */
-  pickPrompts(n: number, context?: PickContext): number[]
-  /**
-   * Records the rewards of one finished group on `promptIdx` (and, optionally, whether it could
-   * be submitted) and ends its in-flight state.
-   */
-  observe(promptIdx: number, rewards: readonly number[], outcome?: GroupOutcome): void
-  /** Ends the in-flight state of `promptIdx` without an outcome (generation failed or was abandoned). */
-  release(promptIdx: number): void
-  /** The prompts currently in flight, ascending. */
-  inFlight(): number[]
-}
-
-/** Options shared by {@link createFrontierPicker} and {@link uniformPicker}. */
-export type PickerOptions = {
-  /** Number of prompts of the environment; indices are `0 … size − 1`. */
-  size: number
-  /** Seed of the tie-breaking / sampling PRNG. @default 0 */
-  seed?: number | undefined
-  /** Cooldown consulted when a call gives a `window`. */
-  cooldown?: CooldownView | undefined
-}
+export type {
+  GroupOutcome,
+  GroupProgress,
+  PickContext,
+  PickerOptions,
+  PromptPicker,
+} from './promptPicker.js'
 
 /** Options of {@link createFrontierPicker}. */
 export type FrontierPickerOptions = PickerOptions & {
@@ -86,6 +52,14 @@ export type FrontierPickerOptions = PickerOptions & {
   estimator?: 'predictive' | 'point' | undefined
   /** Probability that each pick is a uniformly random eligible prompt instead of the best one. @default 0.05 */
   explore?: number | undefined
+  /**
+   * {@link PromptPicker.keepGenerating} gives a group up once the completions kept so far carry at
+   * least this estimated probability mass ({@link GroupProgress.seenMass}): further draws then
+   * mostly repeat them, and a slot whose draws all repeat makes the group a `hash_duplicate`, so
+   * finishing costs many rollouts for a group that is rarely sent (and, its rollouts being alike,
+   * rarely in the zone). `Infinity` finishes every group. @default 0.6
+   */
+  giveUpMass?: number | undefined
 }
 
 /** A prompt's current estimate, from {@link FrontierPicker.estimate}. */
@@ -117,6 +91,8 @@ export interface FrontierPicker extends PromptPicker {
   estimate(promptIdx: number): PromptEstimate
   /** The success counts k (of M binary rewards) that land in the zone. */
   readonly zoneCounts: readonly number[]
+  /** `false` once `progress.seenMass` reaches the picker's `giveUpMass`. */
+  keepGenerating(promptIdx: number, progress: GroupProgress): boolean
 }
 
 function checkIdx(promptIdx: number, size: number): void {
@@ -139,15 +115,16 @@ function checkRewards(rewards: readonly number[]): number {
 /** Strength, in groups, of the prior of a prompt's usable probability. */
 const USABLE_PRIOR_GROUPS = 1
 
-/** Checks a {@link GroupOutcome}; returns whether the group was a duplicate. */
+/** Checks a {@link GroupOutcome}; returns whether the group was a duplicate or given up. */
 function checkOutcome(outcome: GroupOutcome): boolean {
   if (
     typeof outcome !== 'object' ||
     outcome === null ||
-    (outcome.duplicate !== undefined && typeof outcome.duplicate !== 'boolean')
+    (outcome.duplicate !== undefined && typeof outcome.duplicate !== 'boolean') ||
+    (outcome.givenUp !== undefined && typeof outcome.givenUp !== 'boolean')
   )
-    throw invalidArgument('outcome', '{ duplicate?: boolean }', outcome)
-  return outcome.duplicate === true
+    throw invalidArgument('outcome', '{ duplicate?: boolean, givenUp?: boolean }', outcome)
+  return outcome.duplicate === true || outcome.givenUp === true
 }
 
 /** State and eligibility logic both pickers share. */
@@ -269,6 +246,7 @@ function resolveFrontierOptions(options: FrontierPickerOptions) {
     priorStrength = 2,
     estimator = 'predictive',
     explore = 0.05,
+    giveUpMass = 0.6,
   } = options
   if (typeof decay !== 'number' || !(decay > 0 && decay <= 1))
     throw invalidArgument('decay', 'a number in (0, 1]', decay)
@@ -289,7 +267,9 @@ function resolveFrontierOptions(options: FrontierPickerOptions) {
     throw invalidArgument('estimator', "'predictive' or 'point'", estimator)
   if (typeof explore !== 'number' || !(explore >= 0 && explore <= 1))
     throw invalidArgument('explore', 'a number in [0, 1]', explore)
-  return { profile, bootstrap, decay, priorMean, priorStrength, estimator, explore }
+  if (typeof giveUpMass !== 'number' || !(giveUpMass > 0))
+    throw invalidArgument('giveUpMass', 'a number > 0 (Infinity: never give up)', giveUpMass)
+  return { profile, bootstrap, decay, priorMean, priorStrength, estimator, explore, giveUpMass }
 }
 
 /**
@@ -322,7 +302,7 @@ function resolveFrontierOptions(options: FrontierPickerOptions) {
  */
 export function createFrontierPicker(options: FrontierPickerOptions): FrontierPicker {
   const core = new PickerCore(options)
-  const { profile, bootstrap, decay, priorMean, priorStrength, estimator, explore } =
+  const { profile, bootstrap, decay, priorMean, priorStrength, estimator, explore, giveUpMass } =
     resolveFrontierOptions(options)
   const rollouts = profile.group.rolloutsPerGroup
   const zoneCounts = Object.freeze(zoneSuccessCounts(rollouts, { bootstrap, profile }))
@@ -427,6 +407,10 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
       pooledUsable = pooledUsable * pooledDecay + 1 - dup
       pooledDuplicate = pooledDuplicate * pooledDecay + dup
       core.flying.delete(promptIdx)
+    },
+    keepGenerating(promptIdx: number, progress: GroupProgress): boolean {
+      checkIdx(promptIdx, core.size)
+      return !(progress.seenMass >= giveUpMass)
     },
     release(promptIdx: number): void {
       checkIdx(promptIdx, core.size)

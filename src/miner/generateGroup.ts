@@ -12,7 +12,9 @@ import type { GeneratedGroup } from './types.js'
  * completion with `environment.computeReward`. The prompt is encoded without special tokens, as
  * the validator does to bind `tokens[:prompt_length]` (§2.4). A rollout identical to an earlier
  * one of its group is resampled with a fresh seed up to `duplicateResamples` times; if it still
- * repeats the group comes back with `duplicate: true`. On the webgpu backend with top-p 1 and
+ * repeats the group comes back with `duplicate: true`. After each rollout kept and each repeat the
+ * picker's `keepGenerating` (when it has one) sees the group so far and may give it up: it comes
+ * back unfinished with `givenUp: true`. On the webgpu backend with top-p 1 and
  * top-k 0 (the protocol profiles' sampling) the first attempts of the whole group run as one
  * `gpuGenerateBatch` call on the gpu kernels, with the same seeds and so the same tokens.
  *
@@ -38,6 +40,17 @@ export async function generateGroup(
   const tokens: number[][] = []
   const rewards: number[] = []
   const seen = new Set<string>()
+  const keepGenerating = config.picker.keepGenerating?.bind(config.picker)
+  let seenMass = 0
+  let repeats = 0
+  const givenUp = (): boolean =>
+    keepGenerating !== undefined &&
+    !keepGenerating(promptIdx, {
+      rewards,
+      rolloutsPerGroup: profile.group.rolloutsPerGroup,
+      seenMass,
+      repeats,
+    })
   const seedOf = (i: number, attempt: number) =>
     rolloutSeed(config.seed, windowN, promptIdx, group, i, attempt)
   const opts = {
@@ -66,13 +79,30 @@ export async function generateGroup(
         seen.add(key)
         tokens.push(g.tokens)
         rewards.push(env.computeReward(problem, tok.decode(g.completion)))
+        seenMass += sequenceProbability(g.logprobs, opts.temperature)
         break
       }
+      repeats++
       if (attempt >= config.duplicateResamples)
         return { promptTokens, tokens, rewards, duplicate: true }
+      if (givenUp()) return { promptTokens, tokens, rewards, duplicate: false, givenUp: true }
     }
+    if (i < profile.group.rolloutsPerGroup - 1 && givenUp())
+      return { promptTokens, tokens, rewards, duplicate: false, givenUp: true }
   }
   return { promptTokens, tokens, rewards, duplicate: false }
+}
+
+/**
+ * A lower bound of the chance that sampling at `temperature` draws this completion again:
+ * `exp(Σ logprob / T)` from its temperature-1 token log-probabilities (each token's tempered
+ * probability is at least its raw probability raised to 1/T when T ≤ 1), capped at 1.
+ * @internal
+ */
+export function sequenceProbability(logprobs: readonly number[], temperature: number): number {
+  let s = 0
+  for (const l of logprobs) s += l
+  return Math.min(1, Math.exp(s / Math.max(temperature, 1e-6)))
 }
 
 /**

@@ -8,7 +8,8 @@ import type { GeneratedGroup, GroupRecord } from './types.js'
 /**
  * Records a generated group and keeps back the ones the validator would certainly reject: a
  * prompt with no room for a completion (`prompt_too_long`), a rollout that kept repeating an
- * earlier one (`duplicate_rollouts`: `hash_duplicate`), or rewards out of the zone
+ * earlier one (`duplicate_rollouts`: `hash_duplicate`), a group the picker gave up unfinished
+ * (`given_up`), or rewards out of the zone
  * (`out_of_zone`, under `skipOutOfZone`; a lied-reward cheat is never kept back). A prompt whose
  * group gave the picker nothing to learn is released. The returned record's `skipped` is null
  * when the group goes on to be proven and submitted.
@@ -46,6 +47,15 @@ export function screenGroup(
       'debug',
       'group_skipped',
       `prompt ${promptIdx}: a rollout kept repeating an earlier one (hash_duplicate), not submitted`,
+      { windowN: w, promptIdx },
+    )
+  } else if (gen.givenUp) {
+    if (!g.picked) picker.release(promptIdx)
+    g.skipped = 'given_up'
+    ctx.log(
+      'debug',
+      'group_skipped',
+      `prompt ${promptIdx}: given up after ${rewards.length} rollouts (the picker expects it cannot be sent), not submitted`,
       { windowN: w, promptIdx },
     )
   } else if (

@@ -110,7 +110,7 @@ export type MinerGroupReport = {
   /** Population σ of the claimed rewards. */
   readonly sigma: number
   /** Why the group was not submitted, or null. */
-  readonly skipped: 'out_of_zone' | 'duplicate_rollouts' | 'prompt_too_long' | null
+  readonly skipped: 'out_of_zone' | 'duplicate_rollouts' | 'given_up' | 'prompt_too_long' | null
   readonly merkleRoot: string | null
   readonly drandRound: number | null
   /** The `/submit` answer: HTTP status and `{accepted, reason}` (or the reason the status maps to). */
@@ -182,7 +182,7 @@ export type Miner = {
 }
 
 /** Why a generated group was not submitted. @internal */
-export type SkipReason = 'out_of_zone' | 'duplicate_rollouts' | 'prompt_too_long'
+export type SkipReason = 'out_of_zone' | 'duplicate_rollouts' | 'given_up' | 'prompt_too_long'
 
 /** The miner's mutable record of one group, frozen into a {@link MinerGroupReport}. @internal */
 export type GroupRecord = {
@@ -222,4 +222,6 @@ export type GeneratedGroup = {
   tokens: number[][]
   rewards: number[]
   duplicate: boolean
+  /** The picker gave the group up before it was finished (`PromptPicker.keepGenerating`). */
+  givenUp?: boolean | undefined
 }
