@@ -15,7 +15,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgs } from './_args.js'
 import { runDemo } from '../src/demo/runDemo.js'
 import type { MinerLogEntry } from '../src/miner/types.js'
 import { decodeWindowArchive } from '../src/window/archive/decodeWindowArchive.js'

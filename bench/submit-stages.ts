@@ -8,7 +8,7 @@
 //   npx tsx bench/submit-stages.ts [--submissions N]
 import { cpus, loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
-import { parseArgs } from 'node:util'
+import { parseArgs } from './_args.js'
 import { sha256 } from '@noble/hashes/sha2'
 import { sr25519Verify as jsVerify } from '@polkadot/util-crypto'
 import { envelopeDigest } from '../src/crypto/envelope.js'
