@@ -17,6 +17,7 @@ import {
 } from '../src/model/index.js'
 import { defineProfile, e3 } from '../src/index.js'
 import { generateGroup } from '../src/miner/generateGroup.js'
+import { uniformPicker } from '../src/miner/index.js'
 import type { MinerContext } from '../src/miner/minerContext.js'
 import type { GenerateResult } from '../src/model/generate.js'
 import { filesWith, modelDir } from './_vectors.js'
@@ -157,6 +158,7 @@ describe.skipIf(!ready || !file)('batched generation on the gpu kernels', () => 
           profile,
           seed: 5,
           duplicateResamples: 2,
+          picker: uniformPicker({ size: 1, seed: 0 }),
           environment: { getProblem: () => ({ prompt }), computeReward: () => 0 },
         },
         state: { model: m, tokenizer: tok, groupCounter: 0 },

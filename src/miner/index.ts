@@ -19,6 +19,7 @@ export type {
   FrontierPicker,
   PromptEstimate,
   GroupOutcome,
+  GroupProgress,
 } from './frontier.js'
 export { buildSubmitRequest, randomNonce } from './submission.js'
 export type { BuildSubmitRequestParameters, SubmissionRollout } from './submission.js'
