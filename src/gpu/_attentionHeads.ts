@@ -9,6 +9,28 @@
  */
 
 /**
+ * The bindings, uniforms, constants and key/value tiles shared by the f32 attention kernels (one
+ * head and several heads per thread): q `[T, H, hd]`, k and v `[Tk, KV, hd]`, o `[T, H·hd]`,
+ * uniforms `{ t, heads, kvHeads, tk, start, scale }`, `bk` staged keys of `hd` values.
+ * @internal
+ */
+export const attentionPreamble = (hd: number, tpq: number, bq: number, bk: number): string =>
+  `@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+struct U { t: u32, heads: u32, kvHeads: u32, tk: u32, start: u32, scale: f32 }
+@group(0) @binding(4) var<uniform> u: U;
+const HD = ${hd}u;
+const TPQ = ${tpq}u;
+const DPT = ${hd / tpq}u;
+const BQ = ${bq}u;
+const BK = ${bk}u;
+const NT = ${bq * tpq}u;
+var<workgroup> ks: array<f32, ${bk * hd}>;
+var<workgroup> vs: array<f32, ${bk * hd}>;`
+
+/**
  * The shader for head dimension `hd`, `tpq` threads per query, `hpt` heads per thread, `bq`
  * queries and `bk` keys per workgroup step. Bindings: q `[T, H, hd]`, k and v `[Tk, KV, hd]`, o
  * `[T, H·hd]`, uniforms `{ t, heads, kvHeads, tk, start, scale }`; workgroups
@@ -22,20 +44,7 @@ export const headsAttentionShader =
     const each = (f: (i: number) => string, sep = '\n      ') => hs.map(f).join(sep)
     const shuffles = [1, 2, 4, 8, 16].filter((x) => x < tpq)
     return `enable subgroups;
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> o: array<f32>;
-struct U { t: u32, heads: u32, kvHeads: u32, tk: u32, start: u32, scale: f32 }
-@group(0) @binding(4) var<uniform> u: U;
-const HD = ${hd}u;
-const TPQ = ${tpq}u;
-const DPT = ${dpt}u;
-const BQ = ${bq}u;
-const BK = ${bk}u;
-const NT = ${nt}u;
-var<workgroup> ks: array<f32, ${bk * hd}>;
-var<workgroup> vs: array<f32, ${bk * hd}>;
+${attentionPreamble(hd, tpq, bq, bk)}
 @compute @workgroup_size(${nt})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let h0 = wg.y * ${hpt}u;

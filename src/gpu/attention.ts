@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
-import { headsAttentionShader } from './_attentionHeads.js'
+import { attentionPreamble, headsAttentionShader } from './_attentionHeads.js'
 import { headScalesShader, TC_BQ, tcAttentionShader } from './_attentionTc.js'
 import { gpuCapabilities } from './device.js'
 
@@ -48,20 +48,7 @@ const shader = (hd: number, sg: boolean) => () => {
       s[c] = sc * u.scale;
     }`
   return `${sg ? 'enable subgroups;' : ''}
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> o: array<f32>;
-struct U { t: u32, heads: u32, kvHeads: u32, tk: u32, start: u32, scale: f32 }
-@group(0) @binding(4) var<uniform> u: U;
-const HD = ${hd}u;
-const TPQ = ${tpq}u;
-const DPT = ${hd / tpq}u;
-const BQ = ${BQ}u;
-const BK = ${BK}u;
-const NT = ${nt}u;
-var<workgroup> ks: array<f32, ${BK * hd}>;
-var<workgroup> vs: array<f32, ${BK * hd}>;
+${attentionPreamble(hd, tpq, BQ, BK)}
 ${sg ? '' : `var<workgroup> part: array<f32, ${BK * nt}>;`}
 @compute @workgroup_size(${nt})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
