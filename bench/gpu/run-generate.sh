@@ -6,12 +6,7 @@ G=.gpu/gpugen
 L=$OUT/log.txt
 ph() { echo "=== $(date -u +%H:%M:%S) $*" >> $L; }
 ph setup
-for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp
-xz -d -c .gpu/node.xz > /tmp/node && chmod +x /tmp/node
-[ -f .gpu/node_modules/webgpu/dist/linux-x64/dawn.node ] || xz -d -k .gpu/node_modules/webgpu/dist/linux-x64/dawn.node.xz
-nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader -lms 200 > $OUT/smi.csv &
-SMI=$!
+SMI_MS=200 source bench/gpu/_setup.sh
 cp $G/make.mjs .gpu/make.mjs
 ph make06
 /tmp/node .gpu/make.mjs /tmp/q06 >> $L 2>&1

@@ -8,12 +8,7 @@ OUT="${OUT:-.}"
 L=$OUT/run.log
 ph() { echo "$(date -u +%H:%M:%S) $*" >> $OUT/phases.txt; }
 ph setup
-for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp
-xz -d -c .gpu/node.xz > /tmp/node && chmod +x /tmp/node
-[ -f .gpu/node_modules/webgpu/dist/linux-x64/dawn.node ] || xz -d -k .gpu/node_modules/webgpu/dist/linux-x64/dawn.node.xz
-nvidia-smi --query-gpu=timestamp,memory.used,clocks.sm --format=csv,noheader -lms 250 > $OUT/smi.csv &
-SMI=$!
+source bench/gpu/_setup.sh
 cp $G/make.mjs .gpu/make-gpuperf.mjs
 (/tmp/node .gpu/make-gpuperf.mjs /tmp/q4b 4b > /tmp/make.log 2>&1) &
 MK=$!

@@ -4,12 +4,7 @@
 cd "$(dirname "$0")/../.."
 G="${G:-.gpu}"
 OUT="${OUT:-.}"
-for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp
-xz -d -c .gpu/node.xz > /tmp/node && chmod +x /tmp/node
-[ -f .gpu/node_modules/webgpu/dist/linux-x64/dawn.node ] || xz -d -k .gpu/node_modules/webgpu/dist/linux-x64/dawn.node.xz
-nvidia-smi --query-gpu=timestamp,memory.used,clocks.sm --format=csv,noheader -lms 250 > $OUT/smi.csv &
-SMI=$!
+source bench/gpu/_setup.sh
 cp $G/make.mjs .gpu/make-split.mjs
 /tmp/node .gpu/make-split.mjs /tmp/wide wide > /tmp/run.log 2>&1
 PARTS=split SPLIT_LOGITS=/tmp/logits.json /tmp/node $G/kernels.mjs $OUT/split.json test/fixtures/reference /tmp/wide >> /tmp/run.log 2>&1
