@@ -40,24 +40,17 @@ export function screenGroup(
     picker.release(promptIdx)
     g.skipped = 'prompt_too_long'
     g.observed = true
-  } else if (gen.duplicate) {
+  } else if (gen.duplicate || gen.givenUp) {
+    // An unfinished group: the picker learns from it as from a duplicate.
     if (!g.picked) picker.release(promptIdx)
-    g.skipped = 'duplicate_rollouts'
-    ctx.log(
-      'debug',
-      'group_skipped',
-      `prompt ${promptIdx}: a rollout kept repeating an earlier one (hash_duplicate), not submitted`,
-      { windowN: w, promptIdx },
-    )
-  } else if (gen.givenUp) {
-    if (!g.picked) picker.release(promptIdx)
-    g.skipped = 'given_up'
-    ctx.log(
-      'debug',
-      'group_skipped',
-      `prompt ${promptIdx}: given up after ${rewards.length} rollouts (the picker expects it cannot be sent), not submitted`,
-      { windowN: w, promptIdx },
-    )
+    g.skipped = gen.duplicate ? 'duplicate_rollouts' : 'given_up'
+    const why = gen.duplicate
+      ? 'a rollout kept repeating an earlier one (hash_duplicate)'
+      : `given up after ${rewards.length} rollouts (the picker expects it cannot be sent)`
+    ctx.log('debug', 'group_skipped', `prompt ${promptIdx}: ${why}, not submitted`, {
+      windowN: w,
+      promptIdx,
+    })
   } else if (
     kind !== 'lie_reward' &&
     skipOutOfZone &&
