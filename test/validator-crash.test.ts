@@ -54,16 +54,19 @@ function schedule(seed: number): (started: number | null, kills: number) => Kill
     { park: 'file-staged .*validator-state\\.json', skip: 1 },
     { park: 'file-staged .*window-\\d+\\.json\\.gz' },
   ]
+  const lastWindowPark = `file-partial .*pending/w${WINDOWS}/archive`
   let i = 0
   return (started, kills) => {
     if (kills >= MIN_KILLS) return {}
     const r = next()
     const k = i++
-    // While starting or resuming (a pending window is finished then), or inside a window.
-    if (k % 3 === 1) return { afterMs: 100 + Math.floor(r * 1600) }
+    // While starting or resuming (a pending window is finished then), or inside a window. A
+    // timed kill that comes too late on a fast machine is caught by the park in the last window,
+    // so the run cannot finish before its kills are done.
+    if (k % 3 === 1) return { afterMs: 100 + Math.floor(r * 1600), park: lastWindowPark }
     // Near the end, only kills that lose the window keep the run from finishing early.
     if (started !== null && started >= WINDOWS - 1) return parks[k % 2 === 0 ? 0 : 4]!
-    if (k % 3 === 2) return { afterStartedMs: Math.floor(r * 1500) }
+    if (k % 3 === 2) return { afterStartedMs: Math.floor(r * 1500), park: lastWindowPark }
     return parks[Math.floor(k / 3) % parks.length]!
   }
 }
