@@ -31,6 +31,20 @@ var<workgroup> ks: array<f32, ${bk * hd}>;
 var<workgroup> vs: array<f32, ${bk * hd}>;`
 
 /**
+ * The opening of the attention kernels' key loop: for each tile of `BK` keys up to the last key any
+ * of the workgroup's queries sees, the shared key/value head's tile is staged in workgroup memory.
+ * @internal
+ */
+export const KV_TILE_LOOP = `  let keys = min(u.tk, u.start + min(wg.x * BQ + BQ, u.t));
+  for (var k0 = 0u; k0 < keys; k0 += BK) {
+    for (var e = li; e < BK * HD; e += NT) {
+      let src = (min(k0 + e / HD, u.tk - 1u) * u.kvHeads + kvh) * HD + e % HD;
+      ks[e] = k[src];
+      vs[e] = v[src];
+    }
+    workgroupBarrier();`
+
+/**
  * The shader for head dimension `hd`, `tpq` threads per query, `hpt` heads per thread, `bq`
  * queries and `bk` keys per workgroup step. Bindings: q `[T, H, hd]`, k and v `[Tk, KV, hd]`, o
  * `[T, H·hd]`, uniforms `{ t, heads, kvHeads, tk, start, scale }`; workgroups
@@ -59,14 +73,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   for (var j = 0u; j < DPT; j++) {
       ${each((i) => `acc${i}[j] = 0.0;\n      qv${i}[j] = q[(qc * u.heads + h0 + ${i}u) * HD + j * TPQ + tp];`)}
   }
-  let keys = min(u.tk, u.start + min(wg.x * BQ + BQ, u.t));
-  for (var k0 = 0u; k0 < keys; k0 += BK) {
-    for (var e = li; e < BK * HD; e += NT) {
-      let src = (min(k0 + e / HD, u.tk - 1u) * u.kvHeads + kvh) * HD + e % HD;
-      ks[e] = k[src];
-      vs[e] = v[src];
-    }
-    workgroupBarrier();
+${KV_TILE_LOOP}
     for (var c = 0u; c < BK; c++) {
       ${each((i) => `var dot${i} = 0.0;`)}
       for (var j = 0u; j < DPT; j++) {

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { ensureKernel, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
-import { attentionPreamble, headsAttentionShader } from './_attentionHeads.js'
+import { attentionPreamble, headsAttentionShader, KV_TILE_LOOP } from './_attentionHeads.js'
 import { headScalesShader, TC_BQ, tcAttentionShader } from './_attentionTc.js'
 import { gpuCapabilities } from './device.js'
 
@@ -69,14 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   var m = -3.0e38;
   var l = 0.0;
   var s: array<f32, ${BK}>;
-  let keys = min(u.tk, u.start + min(wg.x * BQ + BQ, u.t));
-  for (var k0 = 0u; k0 < keys; k0 += BK) {
-    for (var e = li; e < BK * HD; e += NT) {
-      let src = (min(k0 + e / HD, u.tk - 1u) * u.kvHeads + kvh) * HD + e % HD;
-      ks[e] = k[src];
-      vs[e] = v[src];
-    }
-    workgroupBarrier();
+${KV_TILE_LOOP}
     ${reduce}
     var mt = m;
     for (var c = 0u; c < BK; c++) {
