@@ -16,6 +16,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from './_args.js'
+import { bundledModelDir } from '../src/demo/bundledModel.js'
+import { parseTargetRule } from '../src/demo/environment.js'
+import { loadDemoEnvironment } from '../src/demo/loadDemoEnvironment.js'
 import { runDemo } from '../src/demo/runDemo.js'
 import type { MinerLogEntry } from '../src/miner/types.js'
 import { decodeWindowArchive } from '../src/window/archive/decodeWindowArchive.js'
@@ -34,6 +37,8 @@ const windows = Number(values.windows)
 type Timing = {
   windowN: number
   promptIdx: number
+  rewards: number[]
+  predicted: number | null
   skipped: string | null
   sigma: number
   merkleRoot: string | null
@@ -67,6 +72,13 @@ type MinerWindowRow = {
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, node ${process.version}`
 const rows: MinerWindowRow[] = []
 const weights: { seed: number; miner: string; ema: number }[] = []
+/** Every generated group, in the order each miner generated them (for the calibration replay). */
+const groups: (Pick<Timing, 'windowN' | 'promptIdx' | 'rewards' | 'predicted' | 'skipped'> & {
+  seed: number
+  miner: string
+})[] = []
+/** Per seed, the prompt features a miner reads from its environment: [targets, search window]. */
+const features: Record<number, [number, number][]> = {}
 const started = performance.now()
 const loadBefore = loadavg()
 
@@ -82,6 +94,11 @@ for (const seed of seeds) {
     } else if (e.event === 'verdict')
       verdicts.set(`${miner}|${d.windowN}|${d.promptIdx}`, String(d.reason))
   }
+  const { environment } = await loadDemoEnvironment(bundledModelDir(), { seed, size: 256 })
+  features[seed] = Array.from({ length: environment.size }, (_, i) => {
+    const rule = parseTargetRule(environment.getProblem(i).groundTruth)
+    return [rule.targets.length, rule.window]
+  })
   const workDir = await mkdtemp(join(tmpdir(), 'reliquary-frontier-'))
   const t0 = performance.now()
   const result = await runDemo({
@@ -99,6 +116,11 @@ for (const seed of seeds) {
   const batchSize = result.profile.group.batchSize
   const honest = result.miners.filter((m) => m.kind !== 'cheater')
   for (const m of honest) weights.push({ seed, miner: m.label, ema: m.emaWeight })
+  for (const [miner, list] of timings)
+    for (const t of list) {
+      const { windowN, promptIdx, rewards, predicted, skipped } = t
+      groups.push({ seed, miner, windowN, promptIdx, rewards, predicted, skipped })
+    }
   for (const report of result.reports) {
     const archive = await decodeWindowArchive(await readFile(report.archivePath))
     const w = report.windowN
@@ -258,4 +280,7 @@ if (values['per-window']) {
 }
 console.log(out.join('\n'))
 if (values.json)
-  await writeFile(values.json, JSON.stringify({ machine, seeds, windows, weights, rows }, null, 1))
+  await writeFile(
+    values.json,
+    JSON.stringify({ machine, seeds, windows, weights, rows, groups, features }),
+  )

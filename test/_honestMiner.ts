@@ -4,7 +4,7 @@
 // value: the validator's real checks, in its model worker, judge what comes out.
 import { signCommit, type SignableCommit } from '../src/crypto/commitSignature.js'
 import type { Hotkey } from '../src/crypto/sr25519.js'
-import { uniformPicker } from '../src/miner/frontier.js'
+import { uniformPicker } from '../src/miner/uniformPicker.js'
 import { generateGroup } from '../src/miner/generateGroup.js'
 import { createMinerLedger } from '../src/miner/minerLedger.js'
 import { createMinerLog, type MinerContext } from '../src/miner/minerContext.js'

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest'
-import { createFrontierPicker, uniformPicker, type PromptPicker } from '../src/miner/frontier.js'
+import { createFrontierPicker } from '../src/miner/frontier.js'
+import type { PromptPicker } from '../src/miner/promptPicker.js'
+import { uniformPicker } from '../src/miner/uniformPicker.js'
 import {
   betaBinomialZoneProbability,
   binomialZoneProbability,
@@ -57,6 +59,10 @@ describe('frontier picker', () => {
     expect(z(3)).toBeGreaterThan(z(0))
     expect(z(4)).toBeGreaterThan(z(1))
     expect(picker.estimate(2).mean).toBeCloseTo(0.5, 2)
+    // predict() is the in-zone probability the miner logs with each group.
+    expect(picker.predict(2)).toBe(z(2))
+    expect(picker.predict(0)).toBeLessThan(picker.predict(3))
+    expect(() => picker.predict(5)).toThrow(/promptIdx/)
     expect(picker.pickPrompts(1)).toEqual([2])
     const next = picker.pickPrompts(2).sort()
     expect(next).toEqual([3, 4])

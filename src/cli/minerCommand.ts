@@ -84,7 +84,8 @@ async function buildMiner(
   const hotkey = await hotkeyFrom(values.hotkey, demo, `//reliquary-dev/miner/${seed}`, log)
   const { identifyBaseModel } = await import('../validator/identifyBaseModel.js')
   const { createMiner } = await import('../miner/createMiner.js')
-  const { createFrontierPicker, uniformPicker } = await import('../miner/frontier.js')
+  const { createFrontierPicker } = await import('../miner/frontier.js')
+  const { uniformPicker } = await import('../miner/uniformPicker.js')
   const cacheDir = resolve(values['cache-dir'])
   const miner = createMiner({
     validatorUrl: o.validatorUrl,

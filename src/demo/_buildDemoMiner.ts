@@ -2,7 +2,8 @@
 // (kind, label, hotkey URI, seeds) is plain data, everything else is rebuilt from it.
 import { join } from 'node:path'
 import { createHotkey } from '../crypto/sr25519.js'
-import { createFrontierPicker, uniformPicker } from '../miner/frontier.js'
+import { createFrontierPicker } from '../miner/frontier.js'
+import { uniformPicker } from '../miner/uniformPicker.js'
 import { createMiner } from '../miner/createMiner.js'
 import type { Miner, MinerLogEntry } from '../miner/types.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'

@@ -13,6 +13,7 @@ import { resolveMinerConfig } from './resolveMinerConfig.js'
 import { screenGroup } from './screenGroup.js'
 import { submitGroup } from './submitGroup.js'
 import { syncCheckpoint } from './syncCheckpoint.js'
+import type { PromptPicker } from './promptPicker.js'
 import type { CreateMinerParameters, GroupRecord, Miner, MinerWindowReport } from './types.js'
 import { createValidatorClient } from './validatorClient.js'
 import { waitForOpenWindow } from './waitForOpenWindow.js'
@@ -166,6 +167,7 @@ async function mineWindow(
       const t0 = performance.now()
       const promptIdx = pickPrompt(ctx, window)
       if (promptIdx === undefined) break
+      const predicted = ctx.config.picker.predict?.(promptIdx) ?? null
       inFlight.add(promptIdx)
       const t1 = performance.now()
       const gen = await generateGroup(ctx, promptIdx, w, signal)
@@ -177,9 +179,9 @@ async function mineWindow(
         const rollouts = await proveGroup(ctx, window, gen, g, cheat)
         const t3 = performance.now()
         await submitGroup(ctx, g, window, rollouts, signal)
-        logGroupTiming(ctx, g, [t0, t1, t2, t3, performance.now()])
+        logGroupTiming(ctx, g, predicted, [t0, t1, t2, t3, performance.now()])
         if (cheat?.advances) ctx.state.cheatCycle++
-      } else logGroupTiming(ctx, g, [t0, t1, t2, t2, t2])
+      } else logGroupTiming(ctx, g, predicted, [t0, t1, t2, t2, t2])
     }
     await readVerdicts(ctx, w, signal)
   } finally {
@@ -199,9 +201,15 @@ async function mineWindow(
 /**
  * A `group_timing` debug entry: where one group's time went (picking, generating, proving,
  * submitting, in ms) and when it was sent (unix seconds, and the drand round it signed), so a run
- * can be explained without changing it.
+ * can be explained without changing it; `predicted` is the picker's in-zone probability for the
+ * group at pick time ({@link PromptPicker.predict}), null when the picker has none.
  */
-function logGroupTiming(ctx: MinerContext, g: GroupRecord, t: readonly number[]): void {
+function logGroupTiming(
+  ctx: MinerContext,
+  g: GroupRecord,
+  predicted: number | null,
+  t: readonly number[],
+): void {
   const ms = (i: number): number => Math.round((t[i + 1]! - t[i]!) * 10) / 10
   ctx.log('debug', 'group_timing', `prompt ${g.promptIdx}: ${ms(1)} ms generating`, {
     windowN: g.windowN,
@@ -209,6 +217,7 @@ function logGroupTiming(ctx: MinerContext, g: GroupRecord, t: readonly number[])
     kind: g.kind,
     skipped: g.skipped,
     rewards: g.rewards,
+    predicted,
     sigma: g.sigma,
     merkleRoot: g.merkleRoot,
     drandRound: g.drandRound,

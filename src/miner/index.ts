@@ -5,7 +5,10 @@
  * verify and load announced checkpoints, generate, prove, submit, read `/verdicts`). Node only;
  * importing it loads `@tensorflow/tfjs` (through `reliquary/model`).
  */
-export { createFrontierPicker, uniformPicker } from './frontier.js'
+export { createFrontierPicker } from './frontier.js'
+export { uniformPicker } from './uniformPicker.js'
+export { scoreForecasts, baseRateForecasts } from './calibration.js'
+export type { Forecast, ForecastScore, CalibrationBin } from './calibration.js'
 export {
   zoneSuccessCounts,
   binomialZoneProbability,
@@ -15,12 +18,10 @@ export type {
   PromptPicker,
   PickContext,
   PickerOptions,
-  FrontierPickerOptions,
-  FrontierPicker,
-  PromptEstimate,
   GroupOutcome,
   GroupProgress,
-} from './frontier.js'
+} from './promptPicker.js'
+export type { FrontierPickerOptions, FrontierPicker, PromptEstimate } from './frontier.js'
 export { buildSubmitRequest, randomNonce } from './submission.js'
 export type { BuildSubmitRequestParameters, SubmissionRollout } from './submission.js'
 export { fabricateSketches, zoneShapedRewards, CHEAT_KINDS } from './cheat.js'

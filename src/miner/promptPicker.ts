@@ -62,6 +62,12 @@ export interface PromptPicker {
    * {@link PromptPicker.observe} with `given_up`). Without this method every group is finished.
    */
   keepGenerating?(promptIdx: number, progress: GroupProgress): boolean
+  /**
+   * The picker's probability that a finished group of `promptIdx` lands in the zone, from what it
+   * has observed so far (logged with each group, so its calibration can be measured). Pickers
+   * without a model of the prompts leave it out.
+   */
+  predict?(promptIdx: number): number
   /** Ends the in-flight state of `promptIdx` without an outcome (generation failed or was abandoned). */
   release(promptIdx: number): void
   /** The prompts currently in flight, ascending. */

@@ -4,7 +4,7 @@ import type { OnTransferProgress } from '../hub/transferProgress.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import type { CheatKind } from './cheat.js'
-import type { PromptPicker } from './frontier.js'
+import type { PromptPicker } from './promptPicker.js'
 import type { SubmissionRollout } from './submission.js'
 
 /** How a miner behaves: `honest` mines by the protocol; `cheat` is the demo's adversary (see {@link CheatKind}). */
