@@ -4,6 +4,7 @@
 // group signed) and the validator's window archives (batch, runners-up, rejects, late drops).
 //
 //   npx tsx bench/demo-frontier.ts [--seeds 0,1,2] [--windows 12] [--per-window] [--json FILE]
+//   npx tsx bench/demo-frontier.ts --analyze FILE[,FILE…]   (calibration and weights of saved runs)
 //
 // Per miner it prints, summed over the seeds: EMA weight (mean), won slots (Σ share × B), groups
 // generated / submitted / accepted, acceptance, mean σ of the submitted groups, where the time
@@ -16,6 +17,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from './_args.js'
+import { calibrationReplay, weightComparison } from './_frontierCalibration.js'
 import { bundledModelDir } from '../src/demo/bundledModel.js'
 import { parseTargetRule } from '../src/demo/environment.js'
 import { loadDemoEnvironment } from '../src/demo/loadDemoEnvironment.js'
@@ -29,8 +31,25 @@ const { values } = parseArgs({
     windows: { type: 'string', default: '12' },
     'per-window': { type: 'boolean', default: false },
     json: { type: 'string' },
+    analyze: { type: 'string' },
   },
 })
+if (values.analyze !== undefined) {
+  const runs = await Promise.all(
+    values.analyze.split(',').map(async (f) => JSON.parse(await readFile(f, 'utf8'))),
+  )
+  console.log(
+    [
+      ...weightComparison(runs.flatMap((r) => r.weights)),
+      '',
+      ...calibrationReplay(
+        runs.flatMap((r) => r.groups),
+        Object.assign({}, ...runs.map((r) => r.features)),
+      ),
+    ].join('\n'),
+  )
+  process.exit(0)
+}
 const seeds = values.seeds.split(',').map(Number)
 const windows = Number(values.windows)
 
@@ -278,6 +297,7 @@ if (values['per-window']) {
   out.push('', header, `|${'---|'.repeat(10)}`)
   for (const r of rows) out.push(`| ${line(`s${r.seed} w${r.windowN} ${r.miner}`, [r], null)} |`)
 }
+out.push('', ...weightComparison(weights), '', ...calibrationReplay(groups, features))
 console.log(out.join('\n'))
 if (values.json)
   await writeFile(

@@ -76,6 +76,8 @@ export interface FrontierPicker extends PromptPicker {
   estimate(promptIdx: number): PromptEstimate
   /** The success counts k (of M binary rewards) that land in the zone. */
   readonly zoneCounts: readonly number[]
+  /** The next group's in-zone probability, `estimate(promptIdx).zoneProbability`. */
+  predict(promptIdx: number): number
   /** `false` once `progress.seenMass` reaches the picker's `giveUpMass`. */
   keepGenerating(promptIdx: number, progress: GroupProgress): boolean
 }
