@@ -1,18 +1,28 @@
-// `npm run bench:submit-stages`: where the `/submit` handler's main-thread time goes, per
-// submission, over the same 200 e3 bodies as bench/validator-latency.ts (8 rollouts of 44 tokens
-// with real GRAIL commits): UTF-8 decoding, JSON.parse, the strict zod schema, the sr25519
-// envelope signature (the JS engine and the wasm build of schnorrkel), the structured clone a
-// parsed request costs to cross a thread, the worker stage's checks with an accept-all rollout
-// verifier, and the rollout hash (per-token updates vs one packed buffer). Medians of 5 passes.
+// `npm run bench:submit-stages`: where a `/submit` body's CPU time goes, per submission, over the
+// same 200 e3 bodies as bench/validator-latency.ts (8 rollouts of 44 tokens with real GRAIL
+// commits). In a parsing thread: UTF-8 decoding, JSON.parse, the strict zod schema, the envelope
+// digest, the SS58 key decoding, the sr25519 envelope signature (the JS engine and the wasm build
+// of schnorrkel; one verification per honest body), the whole of prepareSubmit, and the
+// serialisation of its answer. Crossing back: the deserialisation on the server thread. On the
+// server thread: the handler stage on a parsed body, the worker stage's checks with an accept-all
+// rollout verifier, and the rollout hash (per-token updates vs one packed buffer). Medians of 5
+// passes. Then the burst itself through a real SubmitPool (`pool_*`): every body posted at once,
+// the wall time until the last answer and the CPU time of the server thread and of the others.
 //
 //   npx tsx bench/submit-stages.ts [--submissions N]
+import { readFileSync, readdirSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
+import { deserialize, serialize } from 'node:v8'
 import { parseArgs } from './_args.js'
 import { sha256 } from '@noble/hashes/sha2'
 import { sr25519Verify as jsVerify } from '@polkadot/util-crypto'
-import { envelopeDigest } from '../src/crypto/envelope.js'
-import { createHotkey, hotkeyPublicKey, verifyHotkeySignatureSync } from '../src/crypto/sr25519.js'
+import { envelopeDigest, verifyEnvelope } from '../src/crypto/envelope.js'
+import {
+  ensureCryptoReady,
+  hotkeyPublicKey,
+  verifyHotkeySignatureSync,
+} from '../src/crypto/sr25519.js'
 import { e3 } from '../src/protocol/profiles.js'
 import { be32, fromHex, toHex } from '../src/_utils/bytes.js'
 import {
@@ -22,26 +32,14 @@ import {
 } from '../src/window/admission/runAdmission.js'
 import type { AdmissionRequest } from '../src/window/admission/admissionTypes.js'
 import { rolloutHash } from '../src/window/seal/hashDedup.js'
-import { ENV_SIZE, RANDOMNESS, T_ROUND, buildBody, okVerifier, setup } from '../test/_admission.js'
+import { type PreparedSubmit, prepareSubmit } from '../src/validator/http/_prepareSubmit.js'
+import { SubmitPool } from '../src/validator/http/submitPool.js'
+import { RANDOMNESS, T_ROUND, okVerifier, setup } from '../test/_admission.js'
+import { submitBodies } from './_submitBodies.js'
 
 const { values } = parseArgs({ options: { submissions: { type: 'string', default: '200' } } })
 const N = Number(values.submissions)
-const keys = await Promise.all(Array.from({ length: 25 }, (_, i) => createHotkey(`//bench/${i}`)))
-const bodies = await Promise.all(
-  Array.from({ length: N }, async (_, i) =>
-    Buffer.from(
-      JSON.stringify(
-        await buildBody({
-          hotkey: keys[i % keys.length]!,
-          promptIdx: i % ENV_SIZE,
-          salt: i,
-          nonce: `b${i}`,
-          prove: true,
-        }),
-      ),
-    ),
-  ),
-)
+const bodies = (await submitBodies({ n: N })).map((b) => Buffer.from(b))
 const texts = bodies.map((b) => b.toString('utf8'))
 const parsed = texts.map((t) => JSON.parse(t) as unknown)
 const requests = parsed.map((p) => {
@@ -50,20 +48,28 @@ const requests = parsed.map((p) => {
   // biome-ignore lint/suspicious/noExplicitAny: an e3 request (drand_round, nonce, envelope_signature)
   return r.request as AdmissionRequest & Record<string, any>
 })
-const envelopes = requests.map((r) => ({
-  digest: envelopeDigest({
-    minerHotkey: r.miner_hotkey,
-    windowStart: r.window_start,
-    promptIdx: r.prompt_idx,
-    merkleRoot: r.merkle_root,
-    checkpointHash: r.checkpoint_hash,
-    drandRound: r.drand_round,
-    randomness: RANDOMNESS,
-    nonce: r.nonce,
-  }),
+const fields = requests.map((r) => ({
+  minerHotkey: r.miner_hotkey as string,
+  windowStart: r.window_start,
+  promptIdx: r.prompt_idx,
+  merkleRoot: r.merkle_root,
+  checkpointHash: r.checkpoint_hash,
+  drandRound: r.drand_round as number,
+  randomness: RANDOMNESS,
+  nonce: r.nonce as string,
+}))
+const envelopes = requests.map((r, i) => ({
+  digest: envelopeDigest(fields[i]!),
   sig: fromHex(r.envelope_signature, 'sig'),
   pk: hotkeyPublicKey(r.miner_hotkey),
 }))
+await ensureCryptoReady()
+const prepared = await Promise.all(
+  bodies.map((b) => prepareSubmit(b, { profile: e3, randomness: RANDOMNESS })),
+)
+if (prepared.some((p) => p.kind !== 'parsed' || p.envelope?.ok !== true))
+  throw new Error('a bench body did not prepare')
+const serialized = prepared.map((p) => serialize(p))
 const tokenLists = requests.flatMap((r) => r.rollouts.map((x) => x.commit.tokens as number[]))
 const perTokenHash = (tokens: number[]): string => {
   const h = sha256.create()
@@ -71,22 +77,88 @@ const perTokenHash = (tokens: number[]): string => {
   return toHex(h.digest())
 }
 
-/** Milliseconds per submission of `f` over all of them, median of 5 passes. */
-async function time(f: (i: number) => unknown): Promise<number> {
-  const passes: number[] = []
+/** CPU ms of each thread of this process (Linux `/proc`, 10 ms ticks). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
+      out.set(t, ((Number(f[11]) + Number(f[12])) * 1000) / 100)
+    } catch {}
+  }
+  return out
+}
+
+/**
+ * The burst through a real pool of `defaultSubmitPoolSize()` threads: every body posted in one loop
+ * turn, as when 200 complete at once; medians of 5 bursts of the wall time until the last answer,
+ * and of the CPU time per submission of the server thread and of every other thread.
+ */
+async function poolBurst(): Promise<Record<string, number>> {
+  const pool = new SubmitPool({ profile: e3 })
+  await pool.ready()
+  const wall: number[] = []
+  const main: number[] = []
+  const others: number[] = []
+  try {
+    for (let p = 0; p < 6; p++) {
+      const c0 = threadCpu()
+      const t0 = performance.now()
+      await Promise.all(bodies.map((b) => pool.prepare(b, RANDOMNESS)))
+      const ms = performance.now() - t0
+      const c1 = threadCpu()
+      if (p === 0) continue // warm-up
+      let m = 0
+      let o = 0
+      for (const [t, v] of c1) {
+        const d = v - (c0.get(t) ?? 0)
+        if (t === String(process.pid)) m += d
+        else o += d
+      }
+      wall.push(ms)
+      main.push(m / N)
+      others.push(o / N)
+    }
+  } finally {
+    await pool.close()
+  }
+  const med = (xs: number[]): number => Number(xs.sort((a, b) => a - b)[2]!.toFixed(3))
+  return {
+    pool_threads: pool.size,
+    pool_burst_wall_ms: med(wall),
+    pool_main_cpu_per_submission: med(main),
+    pool_other_threads_cpu_per_submission: med(others),
+  }
+}
+
+/**
+ * Milliseconds per submission of `f` over all of them, median of 5 passes: wall-clock time, and
+ * this process's CPU time (`process.cpuUsage`), which unlike the wall clock does not grow with
+ * the machine's load.
+ */
+async function time(f: (i: number) => unknown): Promise<{ wall: number; cpu: number }> {
+  const wall: number[] = []
+  const cpu: number[] = []
   for (let p = 0; p < 5; p++) {
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     for (let i = 0; i < N; i++) await f(i)
-    passes.push((performance.now() - t0) / N)
+    wall.push((performance.now() - t0) / N)
+    const c = process.cpuUsage(c0)
+    cpu.push((c.user + c.system) / 1000 / N)
   }
-  return Number(passes.sort((a, b) => a - b)[2]!.toFixed(3))
+  const med = (xs: number[]): number => Number(xs.sort((a, b) => a - b)[2]!.toFixed(3))
+  return { wall: med(wall), cpu: med(cpu) }
 }
 
 const load = loadavg().map((x) => Number(x.toFixed(2)))
-const stages: Record<string, number> = {}
+const stages: Record<string, { wall: number; cpu: number }> = {}
 stages.utf8_decode = await time((i) => new TextDecoder('utf-8', { fatal: true }).decode(bodies[i]))
 stages.json_parse = await time((i) => JSON.parse(texts[i]!))
 stages.zod_schema = await time((i) => parseSubmission(parsed[i], { profile: e3, stage: 'handler' }))
+stages.envelope_digest = await time((i) => envelopeDigest(fields[i]!))
+stages.ss58_decode = await time((i) => hotkeyPublicKey(requests[i]!.miner_hotkey))
 stages.envelope_sr25519_js = await time((i) => {
   const e = envelopes[i]!
   return jsVerify(e.digest, e.sig, e.pk)
@@ -95,7 +167,22 @@ stages.envelope_sr25519_wasm = await time((i) => {
   const e = envelopes[i]!
   return verifyHotkeySignatureSync(e.digest, e.sig, e.pk)
 })
+stages.verify_envelope = await time((i) =>
+  verifyEnvelope(fields[i]!, requests[i]!.envelope_signature),
+)
+stages.prepare_submit = await time((i) =>
+  prepareSubmit(bodies[i]!, { profile: e3, randomness: RANDOMNESS }),
+)
 stages.structured_clone_request = await time((i) => structuredClone(requests[i]))
+// What postMessage does on each side with a prepared answer (the HTML structured clone, as v8 writes it).
+stages.answer_serialize = await time((i) => serialize(prepared[i]))
+stages.answer_deserialize = await time((i) => deserialize(serialized[i]!))
+let h = setup({ verifier: okVerifier, openedAtSeconds: T_ROUND - 1 })
+stages.handler_stage = await time((i) => {
+  if (i === 0) h = setup({ verifier: okVerifier, openedAtSeconds: T_ROUND - 1 })
+  const p = prepared[i] as Extract<PreparedSubmit, { kind: 'parsed' }>
+  return h.pipeline.submit(p.request, { arrivalSeconds: T_ROUND, envelope: p.envelope })
+})
 let s = setup({ verifier: okVerifier, openedAtSeconds: T_ROUND - 1 })
 stages.worker_stage_checks = await time((i) => {
   // A fresh window per pass: every pass admits the same submissions into the same state.
@@ -117,8 +204,10 @@ stages.rollout_hash_per_token_updates = await time((i) => {
 stages.rollout_hash_packed = await time((i) => {
   for (let j = 0; j < per; j++) rolloutHash(tokenLists[i * per + j]!)
 })
-console.log('| stage | ms per submission |\n|---|---|')
-for (const [k, v] of Object.entries(stages)) console.log(`| ${k} | ${v} |`)
+const burst = await poolBurst()
+console.log('| stage | wall ms per submission | CPU ms per submission |\n|---|---|---|')
+for (const [k, v] of Object.entries(stages)) console.log(`| ${k} | ${v.wall} | ${v.cpu} |`)
+console.log(`\n${JSON.stringify(burst)}`)
 console.log(
   JSON.stringify({
     bench: 'submit-stages',
@@ -129,5 +218,6 @@ console.log(
     submissions: N,
     body_bytes: bodies[0]!.length,
     ms_per_submission: stages,
+    pool_burst: burst,
   }),
 )

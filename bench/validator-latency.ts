@@ -10,7 +10,9 @@
 // Needs the build (`npx tsup`) for the worker's gradient registration.
 //
 //   npx tsx bench/validator-latency.ts [--model DIR] [--submissions N] [--only verify|train]
-//     [--modes in-process,worker,worker+pool] [--no-probe] [--full-probes N] [--json]
+//     [--modes in-process,worker,worker+pool] [--no-probe] [--full-probes N] [--worker-nice N]
+//     [--json]
+// (--worker-nice: the model worker thread's nice value, default MODEL_WORKER_DEFAULTS.nice.)
 //
 // The last line of the output is one compact JSON object (machine, load average, rows) to paste.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -20,7 +22,6 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { parseArgs } from './_args.js'
 import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs-core'
-import { createHotkey } from '../src/crypto/sr25519.js'
 import type { GrpoBatch } from '../src/grpo/types.js'
 import { useBackend } from '../src/model/backend.js'
 import { e3 } from '../src/protocol/profiles.js'
@@ -33,7 +34,8 @@ import {
   loadValidatorModels,
 } from '../src/validator/loadValidatorModels.js'
 import { createModelWorker } from '../src/validator/worker/createModelWorker.js'
-import { ENV_SIZE, T_ROUND, buildBody, setup } from '../test/_admission.js'
+import { T_ROUND, setup } from '../test/_admission.js'
+import { submitBodies } from './_submitBodies.js'
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'in-process,worker,worker+pool' },
     'no-probe': { type: 'boolean', default: false },
     'full-probes': { type: 'string', default: '80' },
+    'worker-nice': { type: 'string' },
   },
 })
 const MODES = ['in-process', 'worker', 'worker+pool'] as const
@@ -220,7 +223,12 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
   const models = await loadValidatorModels({ modelDir, profile: e3 })
   const worker =
     mode !== 'in-process'
-      ? await createModelWorker({ models, modelDir, grpo: { profile: e3 } })
+      ? await createModelWorker({
+          models,
+          modelDir,
+          grpo: { profile: e3 },
+          nice: values['worker-nice'] === undefined ? undefined : Number(values['worker-nice']),
+        })
       : null
   const evaluator = createRolloutEvaluator(models.verifyModel)
   const s = setup({
@@ -298,37 +306,15 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
 
 await useBackend('wasm')
 const start = tf.memory().numTensors
-const keys = await Promise.all(Array.from({ length: 25 }, (_, i) => createHotkey(`//bench/${i}`)))
-const bodies = await Promise.all(
-  Array.from({ length: N }, async (_, i) =>
-    JSON.stringify(
-      await buildBody({
-        hotkey: keys[i % keys.length]!,
-        promptIdx: i % ENV_SIZE,
-        salt: i,
-        nonce: `b${i}`,
-        prove: true,
-      }),
-    ),
-  ),
-)
+const bodies = await submitBodies({ n: N })
 // Full-size probe bodies: other hotkeys and nonces than the load's, the same size.
-const probeKeys = await Promise.all(
-  Array.from({ length: 8 }, (_, i) => createHotkey(`//bench/probe/${i}`)),
-)
-const full = await Promise.all(
-  Array.from({ length: Number(values['full-probes']) }, async (_, i) =>
-    JSON.stringify(
-      await buildBody({
-        hotkey: probeKeys[i % probeKeys.length]!,
-        promptIdx: i % ENV_SIZE,
-        salt: 100_000 + i,
-        nonce: `p${i}`,
-        prove: true,
-      }),
-    ),
-  ),
-)
+const full = await submitBodies({
+  n: Number(values['full-probes']),
+  keys: 8,
+  keyPath: 'probe/',
+  saltBase: 100_000,
+  noncePrefix: 'p',
+})
 const load = { start: loadavg().map((x) => Number(x.toFixed(2))) }
 const rows: Row[] = []
 for (const m of modes) rows.push(...(await runMode(m, bodies, full)))

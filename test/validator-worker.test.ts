@@ -3,6 +3,7 @@
 // source of truth (the worker follows their changes), a killed worker fails only the call in
 // flight with a typed error and the next call starts a new one, and tensors are freed on both
 // sides. Tiny Qwen3 fixture, wasm backend in both threads.
+import { readFileSync, readdirSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createTrainer } from '../src/grpo/createTrainer.js'
@@ -12,7 +13,11 @@ import { loadModel } from '../src/model/loadModel.js'
 import { e3 } from '../src/protocol/profiles.js'
 import { createRolloutEvaluator } from '../src/rollout/createRolloutEvaluator.js'
 import { loadValidatorModels } from '../src/validator/loadValidatorModels.js'
-import { createModelWorker, type ModelWorker } from '../src/validator/worker/createModelWorker.js'
+import {
+  MODEL_WORKER_DEFAULTS,
+  createModelWorker,
+  type ModelWorker,
+} from '../src/validator/worker/createModelWorker.js'
 import { startModelWorker } from '../src/validator/worker/startModelWorker.js'
 import type { ValidatorModels } from '../src/validator/validatorState.js'
 
@@ -148,5 +153,26 @@ describe('model worker', () => {
       startModelWorker({ compute: 'gpu' as never, models: spare, modelDir, grpo }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
     expect(tf.memory().numTensors).toBe(count)
+  })
+
+  test('the worker thread runs nicer than the event loop (Linux); a nice outside [0, 19] is refused', async () => {
+    await expect(createModelWorker({ models, modelDir, grpo, nice: 20 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
+    await expect(createModelWorker({ models, modelDir, grpo, nice: -1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
+    expect(MODEL_WORKER_DEFAULTS.nice).toBe(10)
+    if (process.platform !== 'linux') return
+    // Field 19 of /proc/<pid>/task/<tid>/stat: the thread's nice value.
+    const niceOf = (tid: string): number => {
+      const st = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16])
+    }
+    const main = niceOf(String(process.pid))
+    if (main >= MODEL_WORKER_DEFAULTS.nice) return // already as nice: the worker keeps it
+    const nices = readdirSync('/proc/self/task').map(niceOf)
+    expect(nices.filter((n) => n === 10).length).toBeGreaterThan(0)
+    expect(niceOf(String(process.pid))).toBe(main)
   })
 })

@@ -1,8 +1,8 @@
-import { verifyEnvelope } from '../../crypto/envelope.js'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import { submitRequestSchema } from '../../protocol/schemas.js'
 import type { AdmissionReject, AdmissionRequest } from '../../window/admission/admissionTypes.js'
 import { parseSubmission } from '../../window/admission/runAdmission.js'
+import { verifyRequestEnvelope } from '../../window/admission/verifyRequestEnvelope.js'
 import { type FastApiErrorItem, fastApiDetail } from './_fastapiDetail.js'
 import { own } from './_reply.js'
 
@@ -73,19 +73,7 @@ export async function prepareSubmit(
     o.randomness !== null && o.profile.window.envelopeSignature && 'drand_round' in r
       ? {
           randomness: o.randomness,
-          ok: await verifyEnvelope(
-            {
-              minerHotkey: r.miner_hotkey,
-              windowStart: r.window_start,
-              promptIdx: r.prompt_idx,
-              merkleRoot: r.merkle_root,
-              checkpointHash: r.checkpoint_hash,
-              drandRound: r.drand_round,
-              randomness: o.randomness,
-              nonce: r.nonce,
-            },
-            r.envelope_signature,
-          ),
+          ok: await verifyRequestEnvelope(r, o.randomness),
         }
       : null
   return { kind: 'parsed', request: r, envelope }

@@ -14,6 +14,8 @@ export type ModelWorkerInit = {
   readonly grpo: GrpoOptions
   /** Precision of the verify model's evaluation on the webgpu backend (`createValidatorEvaluator`). */
   readonly precision?: ValidatorPrecision | undefined
+  /** The thread's nice value (Linux; 0: the process's own priority). */
+  readonly nice?: number | undefined
 }
 
 /**

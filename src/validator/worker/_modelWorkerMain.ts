@@ -17,6 +17,7 @@ import {
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import type { RolloutVerifierParameters } from '../../window/admission/admissionTypes.js'
 import { createValidatorEvaluator } from '../createValidatorEvaluator.js'
+import { niceThisThread } from './_threadNice.js'
 import type {
   ModelWorkerErrorData,
   ModelWorkerInit,
@@ -40,6 +41,9 @@ function errorData(e: unknown): ModelWorkerErrorData {
 }
 
 async function start(init: ModelWorkerInit): Promise<Models> {
+  // Below the HTTP event loop and the /submit parsing threads: on a busy machine the model work
+  // waits for them, not the other way round.
+  niceThisThread(init.nice ?? 0)
   await useBackend(init.backend)
   const policy = await loadModel(init.modelDir)
   const verify = await loadModel(init.modelDir, { trainable: false })

@@ -27,7 +27,20 @@ export type CreateModelWorkerParameters = {
   grpo: GrpoOptions
   /** Precision of verification on the webgpu backend (see `createValidatorEvaluator`). @default "f32" */
   precision?: ValidatorPrecision | undefined
+  /**
+   * The worker thread's nice value on Linux, 0-19 (0: the process's priority). A nicer worker
+   * yields the cores to the HTTP event loop and the `/submit` parsing threads whenever both want
+   * them (a verification burst, a GRPO step), and takes what they leave; elsewhere it is ignored.
+   * @default MODEL_WORKER_DEFAULTS.nice
+   */
+  nice?: number | undefined
 }
+
+/** Defaults of {@link createModelWorker}. */
+export const MODEL_WORKER_DEFAULTS = /*#__PURE__*/ Object.freeze({
+  /** The worker thread's nice value (Linux). */
+  nice: 10,
+})
 
 /**
  * A worker thread that runs the validator's model work (one forward pass per rollout, GRPO steps)
@@ -193,7 +206,10 @@ function workerInit(p: CreateModelWorkerParameters): ModelWorkerInit {
     )
   if (p.precision === 'f16' && backend !== 'webgpu')
     throw invalidArgument('precision', '"f32" off the webgpu backend', p.precision)
-  return { modelDir: p.modelDir, backend, grpo: p.grpo, precision: p.precision }
+  const nice = p.nice ?? MODEL_WORKER_DEFAULTS.nice
+  if (!Number.isSafeInteger(nice) || nice < 0 || nice > 19)
+    throw invalidArgument('nice', 'an integer in [0, 19]', p.nice)
+  return { modelDir: p.modelDir, backend, grpo: p.grpo, precision: p.precision, nice }
 }
 
 /**
@@ -207,7 +223,7 @@ function workerInit(p: CreateModelWorkerParameters): ModelWorkerInit {
  * @param p - {@link CreateModelWorkerParameters}
  * @returns The started {@link ModelWorker}; close it when done.
  * @throws {ReliquaryError} `INVALID_ARGUMENT` when the current backend is not `wasm`, `cpu` or
- *   `webgpu`, or for `f16` off webgpu; `VALIDATOR_WORKER_FAILED` or the worker's model loading
+ *   `webgpu`, for `f16` off webgpu or a `nice` outside [0, 19]; `VALIDATOR_WORKER_FAILED` or the worker's model loading
  *   error when it cannot start.
  */
 export async function createModelWorker(p: CreateModelWorkerParameters): Promise<ModelWorker> {

@@ -1,8 +1,8 @@
-import { verifyEnvelope } from '../../crypto/envelope.js'
 import { drandRoundAt } from '../../drand/round.js'
 import type { AdmissionContext, HandlerContext } from './admissionContext.js'
 import type { AdmissionCheck } from './admissionTypes.js'
 import { NO_BATCHER, fail, requestRound } from './_checkHelpers.js'
+import { verifyRequestEnvelope } from './verifyRequestEnvelope.js'
 
 // ------------------------------------------------------------------------------------------------
 // Handler checks (E3 order, docs/protocol.md §4.3 handler steps 1-12); most run at the worker too
@@ -25,21 +25,7 @@ export const checkEnvelope: AdmissionCheck<HandlerContext> = {
     const pre = ctx.envelopeChecked
     const ok =
       'drand_round' in r &&
-      (pre?.randomness === randomness
-        ? pre.ok
-        : await verifyEnvelope(
-            {
-              minerHotkey: r.miner_hotkey,
-              windowStart: r.window_start,
-              promptIdx: r.prompt_idx,
-              merkleRoot: r.merkle_root,
-              checkpointHash: r.checkpoint_hash,
-              drandRound: r.drand_round,
-              randomness,
-              nonce: r.nonce,
-            },
-            r.envelope_signature,
-          ))
+      (pre?.randomness === randomness ? pre.ok : await verifyRequestEnvelope(r, randomness))
     if (ok) return null
     const recordVerdict = ctx.ledger.noteBadEnvelope(
       r.miner_hotkey,

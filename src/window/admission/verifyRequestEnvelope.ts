@@ -1,0 +1,63 @@
+import { envelopeDigest } from '../../crypto/envelope.js'
+import { hotkeyPublicKey, verifyHotkeySignature } from '../../crypto/sr25519.js'
+import type { AdmissionRequest } from './admissionTypes.js'
+
+/** Most decoded hotkeys kept; the cache starts over when full (a sender cannot grow it). */
+const MAX_KEYS = 4096
+const keys = new Map<string, Uint8Array>()
+
+/**
+ * The 32-byte public key of an SS58 address, decoded once per address (base58 and the blake2b
+ * checksum cost more than the rest of the digest). `null` for an address that does not decode.
+ */
+function publicKeyOf(address: string): Uint8Array | null {
+  const hit = keys.get(address)
+  if (hit) return hit
+  let pk: Uint8Array
+  try {
+    pk = hotkeyPublicKey(address)
+  } catch {
+    return null
+  }
+  if (keys.size >= MAX_KEYS) keys.clear()
+  keys.set(address, pk)
+  return pk
+}
+
+/**
+ * Verifies the E3 envelope signature of a parsed `/submit` request against a window randomness:
+ * the digest over (hotkey, window, prompt, merkle root, checkpoint, drand round, `randomness`,
+ * nonce), then one sr25519 verification by `miner_hotkey` (a second over the wrapped digest only
+ * when the first fails, as Bittensor's `Keypair.verify`). The same answer as `verifyEnvelope` on
+ * the same fields: `false` for an E1 request (it has no envelope), malformed fields, an address
+ * that does not decode or a signature that does not verify. Never throws.
+ *
+ * - Spec: docs/protocol.md §3.5, §4.3 handler step 1.
+ *
+ * @param r - The parsed request.
+ * @param randomness - The window randomness (hex; `""` when none is active).
+ * @returns Whether the envelope verifies.
+ */
+export async function verifyRequestEnvelope(
+  r: AdmissionRequest,
+  randomness: string,
+): Promise<boolean> {
+  if (!('drand_round' in r)) return false
+  let digest: Uint8Array
+  try {
+    digest = envelopeDigest({
+      minerHotkey: r.miner_hotkey,
+      windowStart: r.window_start,
+      promptIdx: r.prompt_idx,
+      merkleRoot: r.merkle_root,
+      checkpointHash: r.checkpoint_hash,
+      drandRound: r.drand_round,
+      randomness,
+      nonce: r.nonce,
+    })
+  } catch {
+    return false
+  }
+  const pk = publicKeyOf(r.miner_hotkey)
+  return pk !== null && verifyHotkeySignature(digest, r.envelope_signature, pk)
+}
