@@ -25,6 +25,7 @@ import {
 import { loadModel, type CausalLM } from '../src/model/index.js'
 import { filesWith, modelDir } from './_vectors.js'
 import { expectRejectCode } from './_errors.js'
+import { stepGrads } from './_stepGrads.js'
 
 const PER_ROLLOUT_ABS = 1e-5
 const DELTA_L2_REL = 0.01
@@ -370,6 +371,47 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
       let worst = 0
       for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(m[i]! - w[i]!))
       expect(worst, n).toBeLessThan(1e-6)
+    }
+  })
+
+  test('layer checkpointing (checkpointLayers) gives the same loss and gradients', async () => {
+    // One group with reward variance, completions cut to 8 tokens; the gradients the step hands
+    // its optimizer, with and without recomputing each layer in the backward pass.
+    const group = batch.find((gr) => new Set(gr.rollouts.map((r) => r.reward)).size > 1)!
+    const small: GrpoBatch = [
+      {
+        rollouts: group.rollouts.map((r) => ({
+          ...r,
+          tokens: r.tokens.slice(0, r.promptLength + 8),
+          tokenLogprobs: r.tokenLogprobs.slice(0, 8),
+        })),
+      },
+    ]
+    const model = await loadModel(dir)
+    const reference = await loadModel(dir, { trainable: false })
+    try {
+      const before = tf.memory().numTensors
+      const plain = await stepGrads(model, reference, small, options, { rolloutsPerPass: 4 })
+      const ckpt = await stepGrads(model, reference, small, options, {
+        rolloutsPerPass: 4,
+        checkpointLayers: true,
+      })
+      expect(tf.memory().numTensors).toBe(before)
+      expect(ckpt.step.rolloutsUsed).toBeGreaterThan(1)
+      expect(Math.abs(ckpt.step.loss - plain.step.loss)).toBeLessThan(1e-7)
+      expect(Math.abs(ckpt.step.gradNorm - plain.step.gradNorm) / plain.step.gradNorm).toBeLessThan(
+        1e-6,
+      )
+      expect([...ckpt.grads.keys()].sort()).toEqual([...plain.grads.keys()].sort())
+      for (const [n, g] of plain.grads) {
+        let worst = 0
+        for (let i = 0; i < g.length; i++)
+          worst = Math.max(worst, Math.abs(ckpt.grads.get(n)![i]! - g[i]!))
+        expect(worst, n).toBeLessThan(1e-7)
+      }
+    } finally {
+      model.dispose()
+      reference.dispose()
     }
   })
 

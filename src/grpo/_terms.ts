@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { AttentionImpl, CausalLM } from '../model/loadModel.js'
 import { hiddenStatesBatch } from '../model/hiddenStatesBatch.js'
+import type { BatchPlan, PlannedRollout } from './_plan.js'
 import type { ResolvedGrpoOptions } from './types.js'
 
 /**
@@ -46,10 +47,12 @@ export type ScoredRollout = { readonly tokens: readonly number[]; readonly promp
 export function completionLogprobsBatch(
   model: CausalLM,
   rollouts: readonly ScoredRollout[],
+  checkpointLayers = false,
 ): tf.Tensor1D[] {
   const hidden = hiddenStatesBatch(
     model,
     rollouts.map((r) => r.tokens),
+    { checkpointLayers },
   )
   const T = Math.max(...rollouts.map((r) => r.tokens.length))
   const d = hidden.shape[1]
@@ -153,4 +156,48 @@ export function rolloutLoss(
       ? [t.ppoMean, t.klMean, rolloutsTotal]
       : [t.ppoSum, t.klSum, tokensUsed]
   return tf.div(tf.add(ppo, tf.mul(kl, tf.scalar(o.klBeta))), tf.scalar(denom)) as tf.Scalar
+}
+
+/** How one pass evaluates its rollouts' log-probs. */
+export type PassEval = {
+  readonly attention: AttentionImpl
+  /** Recompute each layer in the backward pass (always the padded-batch path). */
+  readonly checkpointLayers: boolean
+}
+
+/**
+ * Completion log-probs of the rollouts of one pass under `model`: one rollout on the
+ * single-sequence path ({@link completionLogprobs}), several (or any with layer checkpointing) in
+ * one padded batch ({@link completionLogprobsBatch}).
+ */
+export function passLogprobs(
+  model: CausalLM,
+  used: readonly PlannedRollout[],
+  e: PassEval,
+): tf.Tensor1D[] {
+  const one = used[0]!
+  return used.length === 1 && !e.checkpointLayers
+    ? [completionLogprobs(model, e.attention, one.tokens, one.promptLength)]
+    : completionLogprobsBatch(model, used, e.checkpointLayers)
+}
+
+/** One contributing rollout's terms and its loss ({@link rolloutLoss}). */
+export type RolloutScalars = RolloutTensors & { loss: tf.Scalar }
+
+/**
+ * {@link RolloutScalars} of every rollout of a pass from its new log-probs and the reference's
+ * (`null`: no KL term), with π_old from each rollout's miner log-probs.
+ */
+export function passTerms(
+  newLps: readonly tf.Tensor1D[],
+  refLps: readonly tf.Tensor1D[] | null,
+  used: readonly PlannedRollout[],
+  o: ResolvedGrpoOptions,
+  plan: BatchPlan,
+): RolloutScalars[] {
+  return used.map((r, i) => {
+    const old = tf.tensor1d(r.oldLogprobs, 'float32')
+    const t = rolloutTerms(newLps[i]!, old, refLps?.[i] ?? null, r.advantage, o)
+    return { ...t, loss: rolloutLoss(t, o, plan.rolloutsTotal, plan.tokensUsed) }
+  })
 }

@@ -23,6 +23,8 @@ export type CreateTrainerParameters = GrpoOptions & {
   referenceModel?: CausalLM | undefined
   /** Rollouts per forward and backward pass: {@link GrpoStepState.rolloutsPerPass}. */
   rolloutsPerPass?: number | undefined
+  /** Recompute each layer in the backward pass: {@link GrpoStepState.checkpointLayers}. */
+  checkpointLayers?: boolean | undefined
 }
 
 /** What {@link GrpoTrainer.restore} read. */
@@ -108,7 +110,7 @@ let trainerCounter = 0
 export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer {
   if (typeof parameters !== 'object' || parameters === null)
     throw invalidArgument('parameters', 'an object { model, ...options }', parameters)
-  const { model, referenceModel, rolloutsPerPass, ...rest } = parameters
+  const { model, referenceModel, rolloutsPerPass, checkpointLayers, ...rest } = parameters
   if (typeof model !== 'object' || model === null || !(model.weights instanceof Map))
     throw invalidArgument('parameters.model', 'a CausalLM from loadModel', model)
   const options = resolveGrpoOptions(rest)
@@ -153,6 +155,7 @@ export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer 
     options,
     completedSteps: 0,
     rolloutsPerPass,
+    checkpointLayers,
   }
   let busy = false
   let disposed = false

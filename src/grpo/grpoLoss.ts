@@ -3,7 +3,7 @@ import { invalidArgument } from '../errors/base.js'
 import type { CausalLM } from '../model/loadModel.js'
 import { MetricsAccumulator, readScalars, toResolved } from './_metrics.js'
 import { checkReference, planBatch } from './_plan.js'
-import { completionLogprobs, rolloutLoss, rolloutTerms } from './_terms.js'
+import { passLogprobs, passTerms } from './_terms.js'
 import type {
   GrpoBatch,
   GrpoBatchMetrics,
@@ -76,12 +76,11 @@ export async function grpoLoss(
       continue
     }
     const scalars = tf.tidy(() => {
-      const newLp = completionLogprobs(model, attention, r.tokens, r.promptLength)
-      let refLp: tf.Tensor1D | null = null
-      if (o.klBeta > 0 && ref !== null)
-        refLp = ref === model ? newLp : completionLogprobs(ref, attention, r.tokens, r.promptLength)
-      const t = rolloutTerms(newLp, tf.tensor1d(r.oldLogprobs, 'float32'), refLp, r.advantage, o)
-      return { ...t, loss: rolloutLoss(t, o, plan.rolloutsTotal, plan.tokensUsed) }
+      const e = { attention, checkpointLayers: false }
+      const newLps = passLogprobs(model, [r], e)
+      let refLps: tf.Tensor1D[] | null = null
+      if (o.klBeta > 0 && ref !== null) refLps = ref === model ? newLps : passLogprobs(ref, [r], e)
+      return passTerms(newLps, refLps, [r], o, plan)[0]!
     })
     acc.add(r, await readScalars(scalars))
   }

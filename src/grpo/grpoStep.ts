@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { ensureGradients } from '../_peers/ensureGradients.js'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
-import type { AttentionImpl, CausalLM } from '../model/loadModel.js'
+import type { CausalLM } from '../model/loadModel.js'
 import { type BatchPlan, checkReference, type PlannedRollout, planBatch } from './_plan.js'
-import { completionLogprobs, completionLogprobsBatch, rolloutLoss, rolloutTerms } from './_terms.js'
+import { type PassEval, passLogprobs, passTerms, type RolloutScalars } from './_terms.js'
 import type { AdamW } from './createAdamW.js'
 import { MetricsAccumulator, readScalars, toResolved } from './_metrics.js'
 import { learningRateAt } from './learningRateAt.js'
@@ -39,6 +39,14 @@ export type GrpoStepState = {
    * same either way; gradients agree up to float32 summation order.
    */
   rolloutsPerPass?: number | undefined
+  /**
+   * Gradient checkpointing: each decoder layer keeps only its input on the tape and is evaluated
+   * again in the backward pass (`hiddenStatesBatch`'s `checkpointLayers`), so a pass holds one
+   * `[rows, hiddenSize]` tensor per layer instead of every intermediate, for about one more
+   * forward per step. Passes then always take the padded-batch path, even with one rollout. Same
+   * loss; gradients agree up to float32 summation order. Default: false.
+   */
+  checkpointLayers?: boolean | undefined
 }
 
 /** Result of {@link grpoStep}: plain numbers only. */
@@ -101,19 +109,17 @@ function passes(rollouts: readonly PlannedRollout[], per: number): PlannedRollou
   return out
 }
 
-type Kept = Record<'loss' | 'ppoMean' | 'klMean' | 'ppoSum' | 'klSum' | 'clipped', tf.Scalar>
 type PassContext = {
   o: ResolvedGrpoOptions
   plan: BatchPlan
   vars: tf.Variable[]
   names: ReadonlyMap<string, string>
-  attention: AttentionImpl
+  eval: PassEval
 }
 
 /**
  * One forward and backward pass over `used` (contributing rollouts): adds the gradient of the sum
- * of their losses into `grads` and returns each rollout's scalars. One rollout takes the
- * single-sequence path (`completionLogprobs`), several one padded batch.
+ * of their losses into `grads` and returns each rollout's scalars.
  */
 async function passGrads(
   model: CausalLM,
@@ -121,42 +127,31 @@ async function passGrads(
   used: readonly PlannedRollout[],
   grads: Map<string, tf.Tensor>,
   c: PassContext,
-): Promise<Record<keyof Kept, number>[]> {
+): Promise<Record<keyof RolloutScalars, number>[]> {
   const { o, plan } = c
-  const lps = (m: CausalLM): tf.Tensor1D[] =>
-    used.length === 1
-      ? [completionLogprobs(m, c.attention, used[0]!.tokens, used[0]!.promptLength)]
-      : completionLogprobsBatch(m, used)
   // The reference forward runs outside the gradient tape (torch.no_grad in the reference).
-  const refLps = o.klBeta > 0 && ref ? tf.tidy(() => lps(ref)) : null
-  const oldLps = used.map((r) => tf.tensor1d(r.oldLogprobs, 'float32'))
-  const kept: Kept[] = []
+  const refLps = o.klBeta > 0 && ref ? tf.tidy(() => passLogprobs(ref, used, c.eval)) : null
+  const kept: RolloutScalars[] = []
   let result: { value: tf.Scalar; grads: tf.NamedTensorMap }
   try {
     result = tf.variableGrads(() => {
-      const newLps = lps(model)
-      let total: tf.Scalar | null = null
-      used.forEach((r, i) => {
-        const t = rolloutTerms(newLps[i]!, oldLps[i]!, refLps?.[i] ?? null, r.advantage, o)
-        const loss = rolloutLoss(t, o, plan.rolloutsTotal, plan.tokensUsed)
-        const k: Kept = { ...t, loss }
+      const terms = passTerms(passLogprobs(model, used, c.eval), refLps, used, o, plan)
+      for (const k of terms) {
         for (const x of Object.values(k)) tf.keep(x)
         kept.push(k)
-        total = total === null ? loss : (tf.add(total, loss) as tf.Scalar)
-      })
-      return total!
+      }
+      return terms.map((k) => k.loss).reduce((a, b) => tf.add(a, b) as tf.Scalar)
     }, c.vars)
   } catch (e) {
     for (const k of kept) tf.dispose(Object.values(k))
     throw e
   } finally {
-    tf.dispose(oldLps)
     if (refLps) tf.dispose(refLps)
   }
   // With one rollout the value is that rollout's kept loss, read below.
   if (used.length > 1) result.value.dispose()
   sumGrads(grads, result.grads, c.names)
-  const out: Record<keyof Kept, number>[] = []
+  const out: Record<keyof RolloutScalars, number>[] = []
   for (const k of kept) out.push(await readScalars(k))
   return out
 }
@@ -228,7 +223,10 @@ export async function grpoStep(
     ])
   checkReference(model, ref, 'state.referenceModel')
   const plan = planBatch(model, batch, o)
-  const attention = model.resolveAttention()
+  const passEval = {
+    attention: model.resolveAttention(),
+    checkpointLayers: state.checkpointLayers === true,
+  }
   const acc = new MetricsAccumulator(o)
   const lr = learningRateAt(state.completedSteps, o)
   const grads = new Map<string, tf.Tensor>()
@@ -251,7 +249,7 @@ export async function grpoStep(
       const used = pass.filter((r) => r.skipReason === null)
       const values =
         used.length > 0
-          ? await passGrads(model, ref, used, grads, { o, plan, vars, names, attention })
+          ? await passGrads(model, ref, used, grads, { o, plan, vars, names, eval: passEval })
           : []
       let i = 0
       for (const r of pass) {

@@ -15,6 +15,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { tapeMatMul } from '../gpu/tapeMatMul.js'
 import type { ModelConfig } from './parseModelConfig.js'
 import type { RopeTables } from './_rope.js'
 
@@ -190,9 +191,9 @@ type Product = (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D
  */
 let productFn: Product | undefined
 function matMul2D(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  // The webgpu backend reads transposed operands in its product kernels: TF.js's own gradient
-  // (the same two products) there, without two materialised transposes per product.
-  if (tf.engine().state.gradientDepth === 0 || tf.getBackend() === 'webgpu') return tf.matMul(x, w)
+  // webgpu: the src/gpu GEMM kernels, forward and (under a tape) both gradient products.
+  if (tf.getBackend() === 'webgpu') return tapeMatMul(x, w)
+  if (tf.engine().state.gradientDepth === 0) return tf.matMul(x, w)
   productFn ??= makeProduct()
   return productFn(x, w)
 }

@@ -8,11 +8,13 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { ModelConfig } from './parseModelConfig.js'
 import type { RopeTables } from './_rope.js'
+import { checkpoint } from './_checkpoint.js'
 import {
   applyRope,
   causalMask,
   type DecoderWeights,
   embedTokens,
+  type LayerWeights,
   type Linear,
   linearOf,
   packsPerCall,
@@ -26,6 +28,8 @@ export type DecoderBatchInput = {
   readonly rope: RopeTables
   /** The sequences (each non-empty, ids already checked), right-padded here to the longest. */
   readonly sequences: readonly (readonly number[])[]
+  /** Recompute each layer in the backward pass instead of keeping its intermediates. */
+  readonly checkpoint?: boolean | undefined
 }
 
 /**
@@ -51,11 +55,40 @@ function attendBatch(
   return tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b * t, h * hd])
 }
 
+/** A layer's tensors in a fixed order, and back (optional ones as `null` slots skipped). */
+const LINEARS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const
+function layerParams(lw: LayerWeights): tf.Tensor[] {
+  const out: tf.Tensor[] = [lw.inputNorm, lw.postAttentionNorm]
+  if (lw.qNorm) out.push(lw.qNorm)
+  if (lw.kNorm) out.push(lw.kNorm)
+  for (const n of LINEARS) {
+    out.push(lw[n].w)
+    if (lw[n].b) out.push(lw[n].b)
+  }
+  return out
+}
+function layerOf(shape: LayerWeights, ts: readonly tf.Tensor[]): LayerWeights {
+  let i = 0
+  const next = <T extends tf.Tensor>() => ts[i++] as T
+  const inputNorm = next<tf.Tensor1D>()
+  const postAttentionNorm = next<tf.Tensor1D>()
+  const qNorm = shape.qNorm ? next<tf.Tensor1D>() : undefined
+  const kNorm = shape.kNorm ? next<tf.Tensor1D>() : undefined
+  const lin = {} as Record<(typeof LINEARS)[number], Linear>
+  for (const n of LINEARS) {
+    const w = next<tf.Tensor2D>()
+    lin[n] = { w, b: shape[n].b ? next<tf.Tensor1D>() : undefined }
+  }
+  return { inputNorm, postAttentionNorm, qNorm, kNorm, ...lin }
+}
+
 /**
  * Final-norm hidden states `[B·T, d]` of B sequences right-padded (with id 0) to the longest
  * length T: row `b·T + t` is sequence b's position t. Padding follows every real position, so
  * under the causal mask it changes no real row, and the gradient reaching pad rows is zero; the
  * caller reads real rows only. Must run inside a `tf.tidy` or gradient scope owned by the caller.
+ * With `checkpoint` (and a recording tape) each layer keeps only its input on the tape and is
+ * evaluated again in the backward pass (see `_checkpoint.ts`).
  */
 export function decoderBatch(p: DecoderBatchInput): tf.Tensor2D {
   const { cfg, weights } = p
@@ -73,22 +106,29 @@ export function decoderBatch(p: DecoderBatchInput): tf.Tensor2D {
   let x = embedTokens(weights, tf.tensor1d(flat, 'int32'))
   const pc = packsPerCall(weights)
   const linear = (a: tf.Tensor2D, l: Linear) => linearOf(a, l, pc)
+  const layer = (x: tf.Tensor2D, lw: LayerWeights, [cos, sin, mask]: tf.Tensor[]) => {
+    const c = cos as tf.Tensor3D
+    const s = sin as tf.Tensor3D
+    const h: tf.Tensor2D = rmsNorm(x, lw.inputNorm, eps)
+    let q = tf.reshape(linear(h, lw.q), [B, T, H, hd]) as tf.Tensor4D
+    let k = tf.reshape(linear(h, lw.k), [B, T, KV, hd]) as tf.Tensor4D
+    const v = tf.reshape(linear(h, lw.v), [B, T, KV, hd]) as tf.Tensor4D
+    if (lw.qNorm) q = rmsNorm(q, lw.qNorm, eps)
+    if (lw.kNorm) k = rmsNorm(k, lw.kNorm, eps)
+    q = tf.mul(applyRope(q, c, s, hd), scale)
+    k = applyRope(k, c, s, hd)
+    const x1 = tf.add<tf.Tensor2D>(x, linear(attendBatch(q, k, v, mask as tf.Tensor2D), lw.o))
+    const h2: tf.Tensor2D = rmsNorm(x1, lw.postAttentionNorm, eps)
+    const g = linear(h2, lw.gate)
+    const act = tf.mul<tf.Tensor2D>(tf.mul(g, tf.sigmoid(g)), linear(h2, lw.up))
+    return tf.add<tf.Tensor2D>(x1, linear(act, lw.down))
+  }
+  const consts = [cos, sin, mask]
   for (const lw of weights.layers) {
-    const next = tf.tidy(() => {
-      const h: tf.Tensor2D = rmsNorm(x, lw.inputNorm, eps)
-      let q = tf.reshape(linear(h, lw.q), [B, T, H, hd]) as tf.Tensor4D
-      let k = tf.reshape(linear(h, lw.k), [B, T, KV, hd]) as tf.Tensor4D
-      const v = tf.reshape(linear(h, lw.v), [B, T, KV, hd]) as tf.Tensor4D
-      if (lw.qNorm) q = rmsNorm(q, lw.qNorm, eps)
-      if (lw.kNorm) k = rmsNorm(k, lw.kNorm, eps)
-      q = tf.mul(applyRope(q, cos, sin, hd), scale)
-      k = applyRope(k, cos, sin, hd)
-      const x1 = tf.add<tf.Tensor2D>(x, linear(attendBatch(q, k, v, mask), lw.o))
-      const h2: tf.Tensor2D = rmsNorm(x1, lw.postAttentionNorm, eps)
-      const g = linear(h2, lw.gate)
-      const act = tf.mul<tf.Tensor2D>(tf.mul(g, tf.sigmoid(g)), linear(h2, lw.up))
-      return tf.add<tf.Tensor2D>(x1, linear(act, lw.down))
-    })
+    const next =
+      p.checkpoint === true && recording
+        ? checkpoint((xi, ps, cs) => layer(xi, layerOf(lw, ps), cs), x, layerParams(lw), consts)
+        : tf.tidy(() => layer(x, lw, consts))
     if (!recording) x.dispose()
     x = next
   }

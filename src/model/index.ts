@@ -36,7 +36,7 @@ export type { ModelConfig, ModelFamily, RopeScaling } from './parseModelConfig.j
 export { loadTokenizer, createTokenizer } from './loadTokenizer.js'
 export type { ModelTokenizer, EncodeOptions, DecodeOptions, HfTokenizer } from './loadTokenizer.js'
 export { loadModel } from './loadModel.js'
-export { hiddenStatesBatch } from './hiddenStatesBatch.js'
+export { hiddenStatesBatch, type HiddenStatesBatchOptions } from './hiddenStatesBatch.js'
 export type {
   AttentionImpl,
   CausalLM,

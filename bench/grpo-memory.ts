@@ -1,0 +1,228 @@
+// Peak TF.js memory and time of one GRPO step (createTrainer().step) at a small Qwen3 shape with
+// random weights, with and without layer checkpointing (`checkpointLayers`) and, on webgpu, on
+// TF.js's own product kernels against the src/gpu GEMMs (`tapeMatMul`):
+//   npx tsup --silent   # once: the gradients load from the built package
+//   npx tsx bench/grpo-memory.ts --backend wasm
+//   source .ci/vulkan.sh && npx tsx bench/grpo-memory.ts --backend webgpu
+// Peaks are over the timed step (after a warm-up step): `peak_num_bytes` is the highest
+// `tf.memory().numBytes` (every tensor counted, a clone sharing its buffer included: the figure
+// TF.js reports), `peak_buffer_growth_bytes` the highest growth of the sum over distinct tensor
+// buffers since the step began. Both are read on every change of the engine's counters.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs-core'
+import { tapeMatMulOptions } from '../src/gpu/tapeMatMul.js'
+import { createTrainer, type GrpoBatch } from '../src/grpo/index.js'
+import { type CausalLM, loadModel, useBackend, writeSafetensors } from '../src/model/index.js'
+import { benchArgs } from './_args.js'
+
+const a = benchArgs(
+  {
+    backend: { type: 'string', default: 'wasm' },
+    layers: { type: 'integer', default: 8 },
+    hidden: { type: 'integer', default: 256 },
+    intermediate: { type: 'integer', default: 768 },
+    heads: { type: 'integer', default: 4 },
+    'kv-heads': { type: 'integer', default: 2 },
+    'head-dim': { type: 'integer', default: 64 },
+    vocab: { type: 'integer', default: 4096 },
+    groups: { type: 'integer', default: 2 },
+    rollouts: { type: 'integer', default: 4 },
+    seq: { type: 'integer', default: 96 },
+    prompt: { type: 'integer', default: 16 },
+    'per-pass': { type: 'integer', default: 4 },
+    repeats: { type: 'integer', default: 1 },
+  },
+  {},
+)
+
+/** A random Qwen3-shaped checkpoint (tied embeddings) in a temporary folder. */
+async function writeModel(dir: string): Promise<void> {
+  const [H, I, hd] = [a.hidden, a.intermediate, a['head-dim']]
+  const cfg = {
+    architectures: ['Qwen3ForCausalLM'],
+    model_type: 'qwen3',
+    head_dim: hd,
+    hidden_act: 'silu',
+    hidden_size: H,
+    intermediate_size: I,
+    max_position_embeddings: 4096,
+    num_attention_heads: a.heads,
+    num_hidden_layers: a.layers,
+    num_key_value_heads: a['kv-heads'],
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    tie_word_embeddings: true,
+    vocab_size: a.vocab,
+  }
+  let s = 12345
+  const rand = (n: number, scale: number) => {
+    const out = new Float32Array(n)
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+      out[i] = ((s / 4294967296) * 2 - 1) * scale
+    }
+    return out
+  }
+  const t = new Map<string, { shape: number[]; data: Float32Array }>()
+  const put = (name: string, shape: number[], scale: number) =>
+    t.set(name, {
+      shape,
+      data: scale ? rand(shape[0]! * (shape[1] ?? 1), scale) : new Float32Array(shape[0]!).fill(1),
+    })
+  put('model.embed_tokens.weight', [a.vocab, H], 0.05)
+  put('model.norm.weight', [H], 0)
+  const [q, kv] = [a.heads * hd, a['kv-heads'] * hd]
+  for (let l = 0; l < a.layers; l++) {
+    const p = `model.layers.${l}.`
+    for (const [n, o, i] of [
+      ['self_attn.q_proj', q, H],
+      ['self_attn.k_proj', kv, H],
+      ['self_attn.v_proj', kv, H],
+      ['self_attn.o_proj', H, q],
+      ['mlp.gate_proj', I, H],
+      ['mlp.up_proj', I, H],
+      ['mlp.down_proj', H, I],
+    ] as const)
+      put(`${p}${n}.weight`, [o, i], 1 / Math.sqrt(i))
+    for (const n of ['self_attn.q_norm', 'self_attn.k_norm']) put(`${p}${n}.weight`, [hd], 0)
+    for (const n of ['input_layernorm', 'post_attention_layernorm']) put(`${p}${n}.weight`, [H], 0)
+  }
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg))
+  await writeSafetensors(join(dir, 'model.safetensors'), t, { dtype: 'F32' })
+}
+
+/** The batch, with π_old the model's own completion log-probs (float64 log-softmax in JS). */
+async function makeBatch(model: CausalLM): Promise<GrpoBatch> {
+  const V = a.vocab
+  const groups: GrpoBatch[number][] = []
+  for (let g = 0; g < a.groups; g++) {
+    const rollouts = []
+    for (let m = 0; m < a.rollouts; m++) {
+      const r = g * a.rollouts + m
+      const tokens = Array.from(
+        { length: a.seq },
+        (_, j) => 1 + ((j * 7919 + (r + 11) * 104729) % (V - 1)),
+      )
+      const { hidden, logits } = model.forward(tokens)
+      const lg = (await logits.data()) as Float32Array
+      tf.dispose([hidden, logits])
+      const lps: number[] = []
+      for (let t = a.prompt; t < tokens.length; t++) {
+        const row = lg.subarray((t - 1) * V, t * V)
+        let mx = -Infinity
+        for (const x of row) mx = Math.max(mx, x)
+        let sum = 0
+        for (const x of row) sum += Math.exp(x - mx)
+        lps.push(row[tokens[t]!]! - mx - Math.log(sum))
+      }
+      rollouts.push({ tokens, promptLength: a.prompt, reward: (g + m) % 2, tokenLogprobs: lps })
+    }
+    groups.push({ rollouts })
+  }
+  return groups
+}
+
+/** Peak counters over a call: every change of the engine's byte count and buffer table. */
+function peakMeter() {
+  const state = tf.engine().state as unknown as {
+    numBytes: number
+    tensorInfo: WeakMap<object, { bytes: number }>
+  }
+  let bytes = state.numBytes
+  let peakBytes = bytes
+  Object.defineProperty(state, 'numBytes', {
+    configurable: true,
+    get: () => bytes,
+    set: (v: number) => {
+      bytes = v
+      if (v > peakBytes) peakBytes = v
+    },
+  })
+  const m = state.tensorInfo
+  // A WeakMap: buffers are counted from the reset on (the step's growth over its start).
+  let live = 0
+  let peakLive = 0
+  let base = bytes
+  const set = m.set.bind(m)
+  const del = m.delete.bind(m)
+  m.set = (k, v) => {
+    live += v.bytes - (m.get(k)?.bytes ?? 0)
+    if (live > peakLive) peakLive = live
+    return set(k, v)
+  }
+  m.delete = (k) => {
+    live -= m.get(k)?.bytes ?? 0
+    return del(k)
+  }
+  return {
+    reset() {
+      base = bytes
+      peakBytes = bytes
+      live = 0
+      peakLive = 0
+    },
+    read: () => ({
+      start_num_bytes: base,
+      peak_num_bytes: peakBytes,
+      peak_buffer_growth_bytes: peakLive,
+    }),
+  }
+}
+
+await useBackend(a.backend as 'wasm' | 'webgpu' | 'cpu')
+const dir = mkdtempSync(join(tmpdir(), 'reliquary-grpo-memory-'))
+try {
+  await writeModel(dir)
+  const model = await loadModel(dir)
+  const batch = await makeBatch(model)
+  const start = new Map([...model.weights].map(([n, v]) => [n, tf.clone(v)]))
+  const meter = peakMeter()
+  const variants =
+    tf.getBackend() === 'webgpu'
+      ? [
+          { gemm: 'tfjs', checkpointLayers: false },
+          { gemm: 'src/gpu', checkpointLayers: false },
+          { gemm: 'src/gpu', checkpointLayers: true },
+        ]
+      : [
+          { gemm: 'tfjs', checkpointLayers: false },
+          { gemm: 'tfjs', checkpointLayers: true },
+        ]
+  const rows = []
+  for (const v of variants) {
+    tapeMatMulOptions.gpu = v.gemm === 'src/gpu'
+    for (const [n, w] of model.weights) w.assign(start.get(n)!) // every variant from the same weights
+    const trainer = createTrainer({
+      model,
+      rolloutsPerPass: a['per-pass'],
+      checkpointLayers: v.checkpointLayers,
+    })
+    try {
+      await trainer.step(batch) // warm-up: kernels compiled, buffers pooled
+      const times: number[] = []
+      let peaks = meter.read()
+      let loss = 0
+      for (let i = 0; i < a.repeats; i++) {
+        meter.reset()
+        const t0 = performance.now()
+        const r = await trainer.step(batch)
+        times.push((performance.now() - t0) / 1000)
+        peaks = meter.read()
+        loss = r.loss
+      }
+      const row = { backend: tf.getBackend(), ...v, step_s: times, ...peaks, loss }
+      rows.push(row)
+      console.log(JSON.stringify(row))
+    } finally {
+      trainer.dispose()
+    }
+  }
+  tapeMatMulOptions.gpu = true
+  console.log(JSON.stringify({ shape: a, rows }))
+  model.dispose()
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
+process.exit(0)
