@@ -16,6 +16,7 @@ import { tapeMatMulOptions } from '../src/gpu/tapeMatMul.js'
 import { createTrainer, type GrpoBatch } from '../src/grpo/index.js'
 import { type CausalLM, loadModel, useBackend, writeSafetensors } from '../src/model/index.js'
 import { benchArgs } from './_args.js'
+import { peakMeter } from './_peakMeter.js'
 
 const a = benchArgs(
   {
@@ -122,53 +123,6 @@ async function makeBatch(model: CausalLM): Promise<GrpoBatch> {
     groups.push({ rollouts })
   }
   return groups
-}
-
-/** Peak counters over a call: every change of the engine's byte count and buffer table. */
-function peakMeter() {
-  const state = tf.engine().state as unknown as {
-    numBytes: number
-    tensorInfo: WeakMap<object, { bytes: number }>
-  }
-  let bytes = state.numBytes
-  let peakBytes = bytes
-  Object.defineProperty(state, 'numBytes', {
-    configurable: true,
-    get: () => bytes,
-    set: (v: number) => {
-      bytes = v
-      if (v > peakBytes) peakBytes = v
-    },
-  })
-  const m = state.tensorInfo
-  // A WeakMap: buffers are counted from the reset on (the step's growth over its start).
-  let live = 0
-  let peakLive = 0
-  let base = bytes
-  const set = m.set.bind(m)
-  const del = m.delete.bind(m)
-  m.set = (k, v) => {
-    live += v.bytes - (m.get(k)?.bytes ?? 0)
-    if (live > peakLive) peakLive = live
-    return set(k, v)
-  }
-  m.delete = (k) => {
-    live -= m.get(k)?.bytes ?? 0
-    return del(k)
-  }
-  return {
-    reset() {
-      base = bytes
-      peakBytes = bytes
-      live = 0
-      peakLive = 0
-    },
-    read: () => ({
-      start_num_bytes: base,
-      peak_num_bytes: peakBytes,
-      peak_buffer_growth_bytes: peakLive,
-    }),
-  }
 }
 
 await useBackend(a.backend as 'wasm' | 'webgpu' | 'cpu')

@@ -6,14 +6,19 @@
 //   tokens x 512 new tokens with gpuGenerateBatch at temperature 0.9 (top-p 1, top-k 0: the
 //   protocol profiles' sampling), EOS off so every sequence runs to the cap; new tokens/s over the
 //   whole call (prefill included), after a warm-up call of 8 new tokens.
-// grpo: one GRPO step (createTrainer, grpoStep: TF.js ops and gradients on the webgpu backend,
+// grpo: one GRPO step (createTrainer, grpoStep under TF.js's gradient tape on the webgpu backend,
 //   f32 weights) on the first checkpoint, 8 groups x 8 rollouts x 256 tokens (32 prompt tokens),
-//   the model's own completion log-probs as pi_old; median of GRPO_REPEATS after one warm-up.
-// Knobs: GEN_SEQS (64), GEN_NEW (512), GEN_SYNC (8), GRPO_REPEATS (2), GRPO_PER_PASS (rollouts per
-// forward/backward pass, comma-separated list, one row each; default 8).
+//   the model's own completion log-probs as pi_old; median of GRPO_REPEATS after one warm-up. The
+//   decoder's products (forward, dy·wᵀ, xᵀ·dy) run on the src/gpu GEMMs (tapeMatMul) unless the
+//   row's gemm is `tfjs` (TF.js's own product kernels, the path before tapeMatMul).
+// Knobs: GEN_SEQS (64), GEN_NEW (512), GEN_SYNC (8), GRPO_REPEATS (2), and comma-separated lists,
+// one row per combination: GRPO_PER_PASS (rollouts per forward/backward pass; default 8),
+// GRPO_GEMM (`gpu`, `tfjs`; default `gpu,tfjs`), GRPO_CHECKPOINT (layer checkpointing `0`/`1`;
+// default `0,1`; with `tfjs` only `0` runs). Each row also has the peak tf.memory().numBytes of its
+// timed steps (bench/_peakMeter.ts).
 import { writeFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs-core'
-import { createTrainer } from '../../src/grpo/index.js'
+import { createTrainer, type GrpoBatch } from '../../src/grpo/index.js'
 import {
   gpuCapabilities,
   gpuEvaluateRollouts,
@@ -21,8 +26,10 @@ import {
   loadGpuModel,
   prepareGpuModel,
   type GpuPrecision,
+  tapeMatMulOptions,
 } from '../../src/gpu/index.js'
-import { loadModel, useBackend } from '../../src/model/index.js'
+import { type CausalLM, loadModel, useBackend } from '../../src/model/index.js'
+import { peakMeter } from '../_peakMeter.js'
 import { gradientsRegistered } from '../../src/tfjs-gradients/index.js'
 
 const out = process.argv[2] ?? 'generate.json'
@@ -87,6 +94,62 @@ async function gen(dir: string, precision: GpuPrecision): Promise<void> {
   }
 }
 
+let meter: ReturnType<typeof peakMeter> | undefined
+
+/** One row of the grpo part: warm-up, then GRPO_REPEATS timed steps. */
+async function grpoRow(
+  model: CausalLM,
+  batch: GrpoBatch,
+  dir: string,
+  o: { per: number; gemm: string; ckpt: boolean },
+  start: ReadonlyMap<string, tf.Tensor>,
+): Promise<void> {
+  meter ??= peakMeter()
+  // Every row from the same weights: the warm-up step's loss and gradient norm compare across rows.
+  for (const [n, w] of model.weights) w.assign(start.get(n)!)
+  tapeMatMulOptions.gpu = o.gemm !== 'tfjs'
+  const trainer = createTrainer({ model, rolloutsPerPass: o.per, checkpointLayers: o.ckpt })
+  const row: Record<string, unknown> = {
+    model: dir,
+    backend: 'webgpu',
+    rollouts_per_pass: o.per,
+    gemm: o.gemm,
+    checkpoint_layers: o.ckpt,
+  }
+  report.grpo.push(row)
+  try {
+    const ts: number[] = []
+    const n = env('GRPO_REPEATS', 2)
+    let peak = 0
+    for (let i = 0; i <= n; i++) {
+      meter.reset()
+      const t0 = performance.now()
+      const r = await trainer.step(batch)
+      ts.push((performance.now() - t0) / 1000)
+      if (i > 0) peak = Math.max(peak, meter.read().peak_num_bytes)
+      if (i === 0) Object.assign(row, { first_step_loss: r.loss, first_step_grad_norm: r.gradNorm })
+      Object.assign(row, {
+        groups: 8,
+        rollouts: 8,
+        seq_len: 256,
+        step_s: ts,
+        median_s:
+          ts.length > 1 ? [...ts.slice(1)].sort((a, b) => a - b)[(ts.length - 1) >> 1] : null,
+        stepped: r.stepped,
+        loss: r.loss,
+        grad_norm: r.gradNorm,
+        peak_num_bytes_timed_steps: i > 0 ? peak : null,
+        gpu_bytes_allocated: gpuBytes(),
+        at: new Date().toISOString(),
+      })
+      save()
+    }
+  } finally {
+    trainer.dispose()
+    tapeMatMulOptions.gpu = true
+  }
+}
+
 async function grpo(dir: string): Promise<void> {
   const model = await loadModel(dir)
   const G = 8
@@ -114,36 +177,14 @@ async function grpo(dir: string): Promise<void> {
     })),
   }))
   try {
-    for (const per of (process.env.GRPO_PER_PASS ?? '8').split(',').map(Number)) {
-      const trainer = createTrainer({ model, rolloutsPerPass: per })
-      const row: Record<string, unknown> = { model: dir, backend: 'webgpu', rollouts_per_pass: per }
-      report.grpo.push(row)
-      try {
-        const ts: number[] = []
-        const n = env('GRPO_REPEATS', 2)
-        for (let i = 0; i <= n; i++) {
-          const t0 = performance.now()
-          const r = await trainer.step(batch)
-          ts.push((performance.now() - t0) / 1000)
-          Object.assign(row, {
-            groups: G,
-            rollouts: M,
-            seq_len: T,
-            step_s: ts,
-            median_s:
-              ts.length > 1 ? [...ts.slice(1)].sort((a, b) => a - b)[(ts.length - 1) >> 1] : null,
-            stepped: r.stepped,
-            loss: r.loss,
-            grad_norm: r.gradNorm,
-            gpu_bytes_allocated: gpuBytes(),
-            at: new Date().toISOString(),
-          })
-          save()
+    const list = (k: string, d: string) => (process.env[k] ?? d).split(',')
+    const start = new Map([...model.weights].map(([n, v]) => [n, tf.clone(v)]))
+    for (const per of list('GRPO_PER_PASS', '8').map(Number))
+      for (const gemm of list('GRPO_GEMM', 'gpu,tfjs'))
+        for (const ckpt of list('GRPO_CHECKPOINT', '0,1').map((x) => x === '1')) {
+          if (gemm === 'tfjs' && ckpt) continue
+          await grpoRow(model, batch, dir, { per, gemm, ckpt }, start)
         }
-      } finally {
-        trainer.dispose()
-      }
-    }
   } finally {
     model.dispose()
   }
