@@ -32,7 +32,11 @@ import {
 } from '../src/window/admission/runAdmission.js'
 import type { AdmissionRequest } from '../src/window/admission/admissionTypes.js'
 import { rolloutHash } from '../src/window/seal/hashDedup.js'
-import { type PreparedSubmit, prepareSubmit } from '../src/validator/http/_prepareSubmit.js'
+import {
+  type PreparedSubmit,
+  fromRemote,
+  prepareSubmit,
+} from '../src/validator/http/_prepareSubmit.js'
 import { SubmitPool } from '../src/validator/http/submitPool.js'
 import { RANDOMNESS, T_ROUND, okVerifier, setup } from '../test/_admission.js'
 import { submitBodies } from './_submitBodies.js'
@@ -177,6 +181,10 @@ stages.structured_clone_request = await time((i) => structuredClone(requests[i])
 // What postMessage does on each side with a prepared answer (the HTML structured clone, as v8 writes it).
 stages.answer_serialize = await time((i) => serialize(prepared[i]))
 stages.answer_deserialize = await time((i) => deserialize(serialized[i]!))
+// What the loop does instead with a thread's answer now: the body's bytes decoded again.
+stages.loop_reparse = await time((i) =>
+  fromRemote({ kind: 'parsed_bytes', bytes: bodies[i]!, envelope: null }, e3),
+)
 let h = setup({ verifier: okVerifier, openedAtSeconds: T_ROUND - 1 })
 stages.handler_stage = await time((i) => {
   if (i === 0) h = setup({ verifier: okVerifier, openedAtSeconds: T_ROUND - 1 })

@@ -10,6 +10,7 @@ import {
   type SubmissionEvent,
   type ValidatorServer,
 } from '../src/validator/http/createValidatorServer.js'
+import { prepareSubmit } from '../src/validator/http/_prepareSubmit.js'
 import { SubmitPool } from '../src/validator/http/submitPool.js'
 import { ArrivalOrder } from '../src/validator/http/submitRoute.js'
 import {
@@ -149,6 +150,30 @@ test('concurrent bodies through the thread are each answered and verified once',
   // The worker verifies in the order the handler queued them.
   expect(worker).toEqual(handler)
   expect(worker.length).toBe(6)
+})
+
+test('a body prepared in a thread (its bytes moved back and decoded on the loop) equals one prepared on the loop', async () => {
+  const pool = pooled.server.submitPool!
+  {
+    const good = JSON.stringify(await buildBody({ hotkey: keys[0]!, promptIdx: 7, nonce: 'pp' }))
+    const cases = [
+      good,
+      // Keys JSON.parse makes own properties but an object literal would not.
+      good.replace('"proof_version"', '"__proto__":{"polluted":1},"proof_version"'),
+      good.replace('"miner_hotkey"', '"constructor":1,"miner_hotkey"'),
+      good.replace('"nonce":"pp"', '"nonce":"p\\u0000\\ud800"'),
+      '{"miner_hotkey":1}',
+      '[1,2',
+    ]
+    for (const text of cases)
+      for (const randomness of [RANDOMNESS, '']) {
+        const loop = await prepareSubmit(Buffer.from(text), { profile: e3, randomness })
+        const thread = await pool.prepare(Buffer.from(text), randomness)
+        expect(thread).toStrictEqual(loop)
+      }
+    const first = await prepareSubmit(Buffer.from(good), { profile: e3, randomness: RANDOMNESS })
+    expect(first).toMatchObject({ kind: 'parsed', envelope: { randomness: RANDOMNESS, ok: true } })
+  }
 })
 
 test('turns open in the order they were taken, whatever order earlier ones are released in', async () => {

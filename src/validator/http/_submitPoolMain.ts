@@ -13,7 +13,12 @@ if (port) {
   port.on('message', (r: SubmitPoolRequest) => {
     for (const m of r.jobs)
       prepareSubmit(m.bytes, { profile, randomness: m.randomness }).then(
-        (value) => post({ id: m.id, ok: true, value }),
+        (p) => {
+          if (p.kind !== 'parsed') return post({ id: m.id, ok: true, value: p })
+          // The bytes go back instead of the parsed request (see PreparedRemote).
+          const value = { kind: 'parsed_bytes' as const, bytes: m.bytes, envelope: p.envelope }
+          port.postMessage({ id: m.id, ok: true, value }, [m.bytes.buffer as ArrayBuffer])
+        },
         (e: unknown) => post({ id: m.id, ok: false, message: String((e as Error)?.message ?? e) }),
       )
   })

@@ -1,4 +1,4 @@
-import type { PreparedSubmit } from './_prepareSubmit.js'
+import type { PreparedRemote } from './_prepareSubmit.js'
 
 /** One body for a parsing thread; `randomness`: verify the envelope against it (`null`: do not). */
 export type SubmitPoolJob = {
@@ -12,5 +12,5 @@ export type SubmitPoolRequest = { readonly jobs: readonly SubmitPoolJob[] }
 
 /** A parsing thread's answer; `id` 0 is its start-up (ready or failed). */
 export type SubmitPoolResponse =
-  | { readonly id: number; readonly ok: true; readonly value: PreparedSubmit | null }
+  | { readonly id: number; readonly ok: true; readonly value: PreparedRemote | null }
   | { readonly id: number; readonly ok: false; readonly message: string }

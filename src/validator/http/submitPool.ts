@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads'
 import { threadEntry } from '../../_utils/threadEntry.js'
 import { invalidArgument, ReliquaryError } from '../../errors/base.js'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
-import type { PreparedSubmit } from './_prepareSubmit.js'
+import { fromRemote, type PreparedSubmit } from './_prepareSubmit.js'
 
 export type { FastApiErrorItem } from './_fastapiDetail.js'
 export type { PreparedSubmit }
@@ -74,7 +74,7 @@ class Slot {
       if (!job) return
       this.jobs.delete(m.id)
       clearTimeout(job.timer)
-      if (m.ok && m.value !== null) job.resolve(m.value)
+      if (m.ok && m.value !== null) job.resolve(fromRemote(m.value, profile))
       else job.reject(poolFailed(`failed (${m.ok ? 'no answer' : m.message})`))
     })
     this.worker.on('error', (e) => this.fail(poolFailed(`crashed (${e.message})`, e)))
@@ -118,7 +118,10 @@ class Slot {
 /**
  * A small pool of `worker_threads` that does the `/submit` handler's CPU work off the HTTP event
  * loop: UTF-8 and JSON decoding, the profile's strict schema (with FastAPI's 422 items) and the
- * sr25519 envelope signature. Each body goes to the thread holding the fewest bodies. A thread
+ * sr25519 envelope signature. A body that passes comes back as its bytes (moved, not copied) and
+ * is decoded again on the loop by the same functions (`JSON.parse` and the schema cost the loop
+ * less than deserialising a structured clone of the parsed request, and the thread no longer
+ * serialises it). Each body goes to the thread holding the fewest bodies. A thread
  * that crashes, exits, is killed or holds a body past `jobTimeoutMs` fails the bodies it holds with
  * `VALIDATOR_SUBMIT_POOL_FAILED` (never a hang) and is replaced on the next body.
  */
