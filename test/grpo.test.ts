@@ -376,7 +376,8 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
 
   test('layer checkpointing (checkpointLayers) gives the same loss and gradients', async () => {
     // One group with reward variance, completions cut to 8 tokens; the gradients the step hands
-    // its optimizer, with and without recomputing each layer in the backward pass.
+    // its optimizer, with and without recomputing each layer and the lm_head log-softmax in the
+    // backward pass.
     const group = batch.find((gr) => new Set(gr.rollouts.map((r) => r.reward)).size > 1)!
     const small: GrpoBatch = [
       {

@@ -58,6 +58,6 @@ export {
   type StagedConfig,
 } from './matmul.js'
 export { gpuQkNormRope, qkNormRopeOptions } from './qkNormRope.js'
-export { tapeMatMul, tapeMatMulOptions } from './tapeMatMul.js'
+export { tapeMatMul, tapeMatMulGrads, tapeMatMulOptions } from './tapeMatMul.js'
 export { gpuAddRmsNorm, gpuRmsNorm } from './rmsNorm.js'
 export { gpuTokenStats } from './tokenStats.js'

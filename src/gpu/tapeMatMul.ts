@@ -64,3 +64,26 @@ export function tapeMatMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   product ??= makeProduct()
   return product(x, w)
 }
+
+/**
+ * The two gradient products of `y = x · w` for an upstream gradient `dy` `[M, N]`: `[dy · wᵀ,
+ * xᵀ · dy]`, on the src/gpu GEMMs on the webgpu backend (as {@link tapeMatMul}'s gradient), else
+ * on `tf.matMul` over explicit transposes (the wasm backend runs transposed operands on a naive
+ * loop). For ops that recompute a product in their own gradient.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core'
+ * import { tapeMatMulGrads } from 'reliquary/gpu'
+ * const [dx, dw] = tapeMatMulGrads(tf.ones([8, 64]), tf.ones([64, 32]), tf.ones([8, 32]))
+ * ```
+ */
+export function tapeMatMulGrads(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  dy: tf.Tensor2D,
+): [tf.Tensor2D, tf.Tensor2D] {
+  if (tf.getBackend() === 'webgpu' && tapeMatMulOptions.gpu)
+    return [inputGrad(dy, w), weightGrad(x, dy)]
+  return tf.tidy(() => [tf.matMul(dy, tf.transpose(w)), tf.matMul(tf.transpose(x), dy)])
+}

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import type { AttentionImpl, CausalLM } from '../model/loadModel.js'
 import { hiddenStatesBatch } from '../model/hiddenStatesBatch.js'
 import type { BatchPlan, PlannedRollout } from './_plan.js'
+import { pickedLogprobs } from './_pickedLogprobs.js'
 import type { ResolvedGrpoOptions } from './types.js'
 
 /**
@@ -43,6 +44,8 @@ export type ScoredRollout = { readonly tokens: readonly number[]; readonly promp
  * (`hiddenStatesBatch`) and one `lm_head` product over all their completion rows: one 1-D
  * tensor per rollout, each equal to that rollout's `completionLogprobs` up to float32 rounding.
  * Differentiable; the gradient of a sum of per-rollout terms is the sum of their gradients.
+ * With `checkpointLayers` the tape keeps each layer's input and each chunk's hidden rows only:
+ * the layers, logits and log-softmax are evaluated again in the backward pass.
  */
 export function completionLogprobsBatch(
   model: CausalLM,
@@ -69,8 +72,13 @@ export function completionLogprobsBatch(
   for (let r0 = 0; r0 < targets.length; r0 += step) {
     const n = Math.min(step, targets.length - r0)
     const part = n === targets.length ? rows : tf.slice(rows, [r0, 0], [n, d])
-    const logp = tf.logSoftmax(model.computeLogits(part))
     const ids = tf.tensor1d(targets.subarray(r0, r0 + n), 'int32')
+    if (checkpointLayers) {
+      // The chunk's logits and log-softmax are evaluated again in the backward pass too.
+      picked.push(pickedLogprobs(model, part, ids))
+      continue
+    }
+    const logp = tf.logSoftmax(model.computeLogits(part))
     const onehot = tf.cast(tf.oneHot(ids, V), 'float32')
     picked.push(tf.sum(tf.mul(logp, onehot), 1))
   }

@@ -41,9 +41,10 @@ export type GrpoStepState = {
   rolloutsPerPass?: number | undefined
   /**
    * Gradient checkpointing: each decoder layer keeps only its input on the tape and is evaluated
-   * again in the backward pass (`hiddenStatesBatch`'s `checkpointLayers`), so a pass holds one
-   * `[rows, hiddenSize]` tensor per layer instead of every intermediate, for about one more
-   * forward per step. Passes then always take the padded-batch path, even with one rollout. Same
+   * again in the backward pass (`hiddenStatesBatch`'s `checkpointLayers`), and so are the
+   * `lm_head` logits and log-softmax of each chunk of completion rows, so a pass holds one
+   * `[rows, hiddenSize]` tensor per layer instead of every intermediate and no `[rows, vocab]`
+   * tensor, for about one more forward per step. Passes then always take the padded-batch path, even with one rollout. Same
    * loss; gradients agree up to float32 summation order. Default: false.
    */
   checkpointLayers?: boolean | undefined
