@@ -102,11 +102,11 @@ type Predictor = {
  */
 function predictors(outcome: (g: BenchGroup) => boolean, label: string): Predictor[] {
   const cache = new Map<string, number[]>()
-  const fitted = (key: string, past: readonly BenchGroup[], fit: () => number[]): number[] => {
+  const fitted = (key: string, past: readonly BenchGroup[], compute: () => number[]): number[] => {
     const k = `${key}|${past.length}|${past[0]?.seed}|${past[0]?.miner}`
     let w = cache.get(k)
     if (!w) {
-      w = fit()
+      w = compute()
       cache.set(k, w)
     }
     return w

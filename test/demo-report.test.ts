@@ -150,6 +150,72 @@ describe('renderDemoReport', () => {
     expect(html).toContain('84.7%') // 61 / 72 accepted
   })
 
+  test('prediction panel: calibration and Brier score against the base rate, worked by hand', () => {
+    const g = (windowN: number, promptIdx: number, predicted: number | null, inZone: boolean) => ({
+      windowN,
+      promptIdx,
+      predicted,
+      finished: true,
+      inZone,
+      sent: true,
+    })
+    const html = renderDemoReport({
+      miners: [
+        {
+          hotkey: 'f',
+          label: 'frontier',
+          accepted: 2,
+          rejected: {},
+          emaWeight: 0.17,
+          groups: [
+            g(1, 10, 0.8, true),
+            g(1, 11, 0.4, false),
+            g(2, 12, 0.5, true),
+            g(2, 13, 0.1, false),
+            // Given up: no outcome, not scored.
+            {
+              windowN: 2,
+              promptIdx: 10,
+              predicted: 0.9,
+              finished: false,
+              inZone: false,
+              sent: false,
+            },
+          ],
+        },
+        {
+          hotkey: 'u',
+          label: 'uniform',
+          accepted: 1,
+          rejected: {},
+          emaWeight: 0.11,
+          groups: [g(1, 3, null, true), g(2, 4, null, false)],
+        },
+      ],
+      windows: [],
+    })
+    expect(html).toContain('Does prediction pay?')
+    // Picker: ((0.2)² + (0.4)² + (0.5)² + (0.1)²) / 4 = 0.115. Base rate: window 1 has no
+    // history (1/2), window 2 has 1 hit of 2 ((1 + 1) / (2 + 2) = 1/2): 0.25.
+    expect(html).toContain('<td>0.115</td><td>0.25</td>')
+    expect(html).toContain('better than knowing the average rate')
+    expect(html).toContain('0.17 against 0.11 for uniform (higher')
+    // Bins of width 0.2: {0.1} → 0 observed, {0.4, 0.5} → mean 0.45, half observed, {0.8} → 1.
+    expect(html).toContain('<td>0.4–0.6</td><td>2</td><td>0.45</td><td>0.5</td>')
+    expect(html).toContain('<td>0–0.2</td><td>1</td><td>0.1</td><td>0</td>')
+    // Generated 5 groups on 4 distinct prompts; 2 of 5 admissible.
+    expect(html).toContain('<td>frontier</td><td>5</td><td>4</td>')
+    expect(html).toContain('<td>0.4</td><td>0.17</td>')
+    expect(() =>
+      renderDemoReport({
+        miners: [
+          { hotkey: 'm', accepted: 0, rejected: {}, emaWeight: 0, groups: [g(1, 1, 2, true)] },
+        ],
+        windows: [],
+      }),
+    ).toThrow(/predicted/)
+  })
+
   test('handles empty and partial summaries', () => {
     const html = renderDemoReport({ miners: [], windows: [] })
     expect(html).toContain('No miners.')

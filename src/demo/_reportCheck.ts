@@ -1,10 +1,29 @@
 import { invalidArgument } from '../errors/base.js'
-import type { DemoSummary } from './report.js'
+import type { DemoMinerSummary, DemoSummary } from './report.js'
 
 function checkNumber(v: unknown, param: string, optional: boolean): void {
   if (optional && (v === undefined || v === null)) return
   if (typeof v !== 'number' || !Number.isFinite(v))
     throw invalidArgument(param, optional ? 'a finite number or null' : 'a finite number', v)
+}
+
+/** Checks a miner's optional group outcomes (the calibration panel's input). */
+function checkGroups(groups: DemoMinerSummary['groups'], param: string): void {
+  if (groups === undefined) return
+  if (!Array.isArray(groups)) throw invalidArgument(param, 'an array of group outcomes', groups)
+  groups.forEach((g, j) => {
+    if (typeof g !== 'object' || g === null)
+      throw invalidArgument(`${param}[${j}]`, 'a group outcome', g)
+    if (!Number.isSafeInteger(g.windowN) || !Number.isSafeInteger(g.promptIdx))
+      throw invalidArgument(`${param}[${j}]`, 'integer windowN and promptIdx', g)
+    if (
+      g.predicted !== null &&
+      !(typeof g.predicted === 'number' && g.predicted >= 0 && g.predicted <= 1)
+    )
+      throw invalidArgument(`${param}[${j}].predicted`, 'a probability or null', g.predicted)
+    for (const k of ['finished', 'inZone', 'sent'] as const)
+      if (typeof g[k] !== 'boolean') throw invalidArgument(`${param}[${j}].${k}`, 'a boolean', g[k])
+  })
 }
 
 /**
@@ -33,6 +52,7 @@ export function checkSummary(summary: DemoSummary): void {
       throw invalidArgument(`summary.miners[${i}].keptBack`, 'a reason → count record', m.keptBack)
     for (const [reason, n] of Object.entries(m.keptBack ?? {}))
       checkNumber(n, `summary.miners[${i}].keptBack.${reason}`, false)
+    checkGroups(m.groups, `summary.miners[${i}].groups`)
   })
   summary.windows.forEach((w, i) => {
     if (typeof w !== 'object' || w === null)

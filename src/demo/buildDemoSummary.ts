@@ -45,6 +45,7 @@ export function buildDemoSummary(
         emaWeight: m.emaWeight,
         generated: m.generated,
         keptBack: { ...m.keptBack },
+        groups: m.groups,
       }),
     ),
     // Every window's numbers as the console printed them, with the prompts they were measured

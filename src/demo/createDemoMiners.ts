@@ -1,5 +1,6 @@
 import { createHotkey } from '../crypto/sr25519.js'
 import type { Miner, MinerLogEntry } from '../miner/types.js'
+import { groupSigma, isInZone } from '../reward/groups.js'
 import type { Validator } from '../validator/createValidator.js'
 import { buildDemoMiner, type DemoMinerShared, type DemoMinerSpec } from './_buildDemoMiner.js'
 import { minerWorkerEntry, startMinerThread, type MinerThread } from './_minerThreads.js'
@@ -118,10 +119,24 @@ async function sharedThreadMiners(
 
 /** Counts one generated group of miner `name` (and why it was kept back, if it was). */
 function countGroup(ctx: DemoContext, name: string, entry: MinerLogEntry): void {
-  const c = ctx.minerGroups.get(name) ?? { generated: 0, keptBack: {} }
+  const c = ctx.minerGroups.get(name) ?? { generated: 0, keptBack: {}, groups: [] }
   c.generated++
-  const skipped = entry.data?.skipped
+  const d = entry.data ?? {}
+  const skipped = d.skipped
   if (typeof skipped === 'string') c.keptBack[skipped] = (c.keptBack[skipped] ?? 0) + 1
+  const rewards = Array.isArray(d.rewards) ? d.rewards.filter(Number.isFinite) : []
+  const finished =
+    skipped !== 'given_up' &&
+    skipped !== 'duplicate_rollouts' &&
+    rewards.length === ctx.profile.group.rolloutsPerGroup
+  c.groups.push({
+    windowN: Number(d.windowN),
+    promptIdx: Number(d.promptIdx),
+    predicted: typeof d.predicted === 'number' ? d.predicted : null,
+    finished,
+    inZone: finished && isInZone(groupSigma(rewards), { bootstrap: true, profile: ctx.profile }),
+    sent: skipped === null && d.response !== null,
+  })
   ctx.minerGroups.set(name, c)
 }
 

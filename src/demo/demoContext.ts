@@ -14,6 +14,7 @@ import { bundledModelDir } from './bundledModel.js'
 import { DEMO_DEFAULTS, type DemoConfig, type DemoMinerKind } from './demoOptions.js'
 import { loadDemoEnvironment } from './loadDemoEnvironment.js'
 import { profileChanges } from './profileChanges.js'
+import type { DemoGroupOutcome } from './report.js'
 import { createDemoProfile } from './profile.js'
 
 /** One miner of the demo. @internal */
@@ -53,9 +54,13 @@ export type DemoContext = {
   readonly checkpointLoads: { miner: string; checkpointN: number; revision: string }[]
   /**
    * Per miner label: groups generated (a `group_timing` entry each) and those kept back unsent,
-   * by the miner's reason (`duplicate_rollouts`, …), from the miners' own log entries.
+   * by the miner's reason (`duplicate_rollouts`, …), and each group's forecast and outcome, from
+   * the miners' own log entries.
    */
-  readonly minerGroups: Map<string, { generated: number; keptBack: Record<string, number> }>
+  readonly minerGroups: Map<
+    string,
+    { generated: number; keptBack: Record<string, number>; groups: DemoGroupOutcome[] }
+  >
   /** The window the miners work on, the last sealed one, and who to tell on a seal. */
   readonly seal: { current: number; sealed: number; onSealed: (() => void) | null }
 }

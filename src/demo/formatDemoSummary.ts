@@ -4,7 +4,7 @@ import { PAY_RULE, fmt, lpad, pad, pct, rejectedTotal, signed } from './_format.
 import type { DemoContext } from './demoContext.js'
 import type { DemoMinerKind } from './demoOptions.js'
 import type { TrainedPromptEvaluation } from './evaluateTrainedPrompts.js'
-import type { DemoWindowSummary } from './report.js'
+import type { DemoGroupOutcome, DemoWindowSummary } from './report.js'
 
 /** One miner's totals in the summary. @internal */
 export type DemoMinerRow = {
@@ -18,6 +18,8 @@ export type DemoMinerRow = {
   /** Groups generated, and those kept back unsent by reason (the miner's side). */
   readonly generated: number
   readonly keptBack: Readonly<Record<string, number>>
+  /** Each generated group's forecast and outcome. */
+  readonly groups?: readonly DemoGroupOutcome[] | undefined
 }
 
 /** What {@link formatDemoSummary} prints. @internal */

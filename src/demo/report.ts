@@ -7,6 +7,7 @@ import {
   trainingSection,
   windowsSection,
 } from './_reportSections.js'
+import { predictionSection } from './_reportPrediction.js'
 import { STYLE } from './_reportStyle.js'
 
 /** One miner's totals over a demo run. */
@@ -25,6 +26,27 @@ export type DemoMinerSummary = {
   readonly generated?: number | undefined
   /** Generated groups the miner kept back unsent, by reason (`duplicate_rollouts`, `given_up`, `out_of_zone`). */
   readonly keptBack?: Readonly<Record<string, number>> | undefined
+  /** Every generated group with the picker's forecast, in order (the report's calibration panel). */
+  readonly groups?: readonly DemoGroupOutcome[] | undefined
+}
+
+/**
+ * One group a miner generated, as its own log tells it: the picker's in-zone forecast at pick
+ * time and what the group turned out to be.
+ */
+export type DemoGroupOutcome = {
+  /** The window it was generated for. */
+  readonly windowN: number
+  /** The prompt it was generated on. */
+  readonly promptIdx: number
+  /** The picker's probability that it lands in the zone (`PromptPicker.predict`); null without one. */
+  readonly predicted: number | null
+  /** All M rollouts were generated (not given up, not cut short by repeats). */
+  readonly finished: boolean
+  /** Finished and in the zone (the picker's zone: the bootstrap σ threshold). */
+  readonly inZone: boolean
+  /** Sent to the validator. */
+  readonly sent: boolean
 }
 
 /** One window of a demo run. `null` (or a missing field) marks a value that does not exist, e.g. no training. */
@@ -119,6 +141,7 @@ export function renderDemoReport(summary: DemoSummary): string {
     `<p class="muted">${summary.generatedAt ? `${esc(summary.generatedAt)} · ` : ''}${plural(miners.length, 'miner')} · ${plural(windows.length, 'window')} · ${plural(trained, 'training step')}</p>`,
     ...settingsSection(summary.config),
     ...minersSection(miners, windows),
+    ...predictionSection(miners),
     ...chainWeightsSection(summary.chain),
     ...trainingSection(windows),
     ...windowsSection(windows),

@@ -141,6 +141,7 @@ async function finishDemo(
     paid: reports.reduce((a, r) => a + (r.rewardsByHotkey[m.hotkey] ?? 0), 0),
     generated: ctx.minerGroups.get(m.label)?.generated ?? 0,
     keptBack: { ...ctx.minerGroups.get(m.label)?.keptBack },
+    groups: [...(ctx.minerGroups.get(m.label)?.groups ?? [])],
   }))
   const seconds = (performance.now() - started) / 1000
   const text = [
