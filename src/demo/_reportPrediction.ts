@@ -81,7 +81,9 @@ function verdict(f: MinerForecasts, all: readonly MinerForecasts[]): string {
   const own = scoreForecasts(f.own).brier
   const base = scoreForecasts(f.base).brier
   const better = own < base
-  const other = all.find((o) => o !== f && o.own.length === 0)
+  const others = all.filter((o) => o !== f && o.own.length === 0)
+  // The uniform picker is the baseline when there is one (not the cheater).
+  const other = others.find((o) => /uniform/i.test(labelOf(o.miner))) ?? others[0]
   const weights = other
     ? ` Its final weight was ${fmt(f.miner.emaWeight, 4)} against ${fmt(other.miner.emaWeight, 4)} for ${labelOf(other.miner)} (${f.miner.emaWeight > other.miner.emaWeight ? 'higher' : 'not higher'}; one run varies by as much between seeds).`
     : ''
