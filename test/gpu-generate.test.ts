@@ -7,7 +7,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { gpuGenerateBatch, prepareGpuModel, type GpuModel } from '../src/gpu/index.js'
+import {
+  gpuGenerateBatch,
+  gpuGenerateBatchSwitches,
+  prepareGpuModel,
+  type GpuModel,
+} from '../src/gpu/index.js'
 import {
   generate,
   loadModel,
@@ -175,6 +180,44 @@ describe.skipIf(!ready || !file)('batched generation on the gpu kernels', () => 
     } finally {
       cpuModel.dispose()
       await tf.setBackend('webgpu')
+    }
+  })
+
+  test('replayed decode steps: the tokens and log-probs of recording every step, as rows retire', async () => {
+    // Bind groups made during a call: every recorded dispatch makes one, a replayed one none.
+    const dev = (
+      tf.backend() as unknown as { device: { createBindGroup: (d: unknown) => unknown } }
+    ).device
+    const make = dev.createBindGroup
+    let groups = 0
+    dev.createBindGroup = (d: unknown) => {
+      groups++
+      return make.call(dev, d)
+    }
+    const run = async (replaySteps: boolean, gm: GpuModel) => {
+      gpuGenerateBatchSwitches.replaySteps = replaySteps
+      groups = 0
+      const out = await gpuGenerateBatch(gm, prompts, {
+        maxNewTokens: [8, 3, 6],
+        temperature: 0.9,
+        eosTokenIds: [],
+        seeds: SEEDS,
+        syncEvery: 2,
+      })
+      return { out, groups }
+    }
+    try {
+      for (const gm of [f32, f16]) {
+        const off = await run(false, gm)
+        const on = await run(true, gm)
+        expect(on.out).toEqual(off.out)
+        expect(on.out.map((r) => r.completion.length)).toEqual([8, 3, 6])
+        expect(on.groups).toBeLessThan(off.groups / 2)
+      }
+    } finally {
+      gpuGenerateBatchSwitches.replaySteps = true
+      delete (dev as { createBindGroup?: unknown }).createBindGroup
+      if (dev.createBindGroup !== make) dev.createBindGroup = make
     }
   })
 

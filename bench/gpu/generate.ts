@@ -11,6 +11,10 @@
 //   the model's own completion log-probs as pi_old; median of GRPO_REPEATS after one warm-up. The
 //   decoder's products (forward, dy·wᵀ, xᵀ·dy) run on the src/gpu GEMMs (tapeMatMul) unless the
 //   row's gemm is `tfjs` (TF.js's own product kernels, the path before tapeMatMul).
+// host: main-thread ms and WebGPU/TF.js objects created per decode step on a tiny 28-layer
+//   checkpoint written to a temporary folder (no model argument needed; hostProfile.ts), for the
+//   software adapter as well as a GPU: HOST_PRECISIONS (f32,f16), HOST_SEQS (64), HOST_NEW1/2 (2/10),
+//   HOST_REPEATS (3), HOST_LAYERS (28).
 // Knobs: GEN_SEQS (64), GEN_NEW (512), GEN_SYNC (8), GRPO_REPEATS (2), and comma-separated lists,
 // one row per combination: GRPO_PER_PASS (rollouts per forward/backward pass; default 8),
 // GRPO_GEMM (`gpu`, `tfjs`; default `gpu,tfjs`), GRPO_CHECKPOINT (layer checkpointing `0`/`1`;
@@ -30,16 +34,18 @@ import {
 } from '../../src/gpu/index.js'
 import { type CausalLM, loadModel, useBackend } from '../../src/model/index.js'
 import { peakMeter } from '../_peakMeter.js'
+import { hostProfile } from './hostProfile.js'
 import { gradientsRegistered } from '../../src/tfjs-gradients/index.js'
 
 const out = process.argv[2] ?? 'generate.json'
 const dirs = process.argv.slice(3)
 const parts = (process.env.PARTS ?? 'gen,grpo').split(',')
 const env = (k: string, d: number) => Number(process.env[k] ?? d)
-const report: Record<string, unknown> & { gen: unknown[]; grpo: unknown[] } = {
+const report: Record<string, unknown> & { gen: unknown[]; grpo: unknown[]; host: unknown[] } = {
   started: new Date().toISOString(),
   gen: [],
   grpo: [],
+  host: [],
 }
 const save = () => writeFileSync(out, JSON.stringify(report, null, 2))
 const gpuBytes = () =>
@@ -194,6 +200,11 @@ await useBackend('webgpu')
 report.device = gpuCapabilities()
 report.gradients = gradientsRegistered()
 save()
+if (parts.includes('host'))
+  await hostProfile(env)
+    .then((rows) => report.host.push(...rows))
+    .catch((e) => report.host.push({ error: String(e?.stack ?? e) }))
+    .finally(save)
 if (parts.includes('gen'))
   for (const d of dirs)
     for (const p of (process.env.GEN_PRECISIONS ?? 'f16').split(',') as GpuPrecision[])

@@ -30,23 +30,38 @@ export type GpuDispatch = {
   readonly workgroups: readonly [number, number?, number?]
 }
 
-type Buf = { size: number }
+type Buf = { size: number; usage?: number }
 type Device = {
+  createCommandEncoder(): Encoder
   createShaderModule(d: { code: string; label?: string }): unknown
   createComputePipeline(d: unknown): { getBindGroupLayout(i: number): unknown }
   createBindGroup(d: unknown): unknown
   pushErrorScope?(f: string): void
   popErrorScope?(): Promise<{ message: string } | null>
 }
-/** The parts of tfjs-backend-webgpu's `WebGPUBackend` this file drives (4.22). */
-type Backend = tf.KernelBackend & {
+/** A command encoder (the calls this folder makes). */
+export type Encoder = {
+  beginComputePass(d?: unknown): Pass
+  copyBufferToBuffer(src: unknown, so: number, dst: unknown, dof: number, size: number): void
+  finish(): unknown
+}
+/** The parts of tfjs-backend-webgpu's `WebGPUBackend` the kernels of this folder drive (4.22). */
+export type Backend = tf.KernelBackend & {
   device: Device
-  queue: { writeBuffer(b: unknown, o: number, d: ArrayBuffer): void }
-  tensorMap: { get(id: tf.DataId): { resource: Buf | null; dtype: tf.DataType } }
-  bufferManager: { acquireBuffer(size: number, usage: number): Buf }
+  queue: {
+    writeBuffer(b: unknown, o: number, d: ArrayBufferView | ArrayBuffer): void
+    submit(c: unknown[]): void
+  }
+  tensorMap: {
+    get(id: tf.DataId): { resource: Buf | null; dtype: tf.DataType; values?: unknown }
+  }
+  bufferManager: {
+    acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean): Buf
+    releaseBuffer(b: Buf, reuse?: boolean): void
+  }
   uniformPendingDisposal: Buf[]
   commandQueueOwnedIds: { add(id: tf.DataId): void }
-  commandEncoder: { beginComputePass(d: unknown): Pass }
+  commandEncoder: Encoder | null
   computePassEncoder: Pass | null
   dispatchCountInPass: number
   makeTensorInfo(
@@ -59,10 +74,12 @@ type Backend = tf.KernelBackend & {
   endComputePassEncoder(): void
   submitQueue(): void
 }
-type Pass = {
+/** A compute pass encoder (the calls this folder makes). */
+export type Pass = {
   setPipeline(p: unknown): void
   setBindGroup(i: number, g: unknown): void
   dispatchWorkgroups(x: number, y?: number, z?: number): void
+  end(): void
 }
 
 const pipelines = new WeakMap<object, Map<string, ReturnType<Device['createComputePipeline']>>>()
@@ -125,7 +142,7 @@ export function runGpu(b: Backend, d: GpuDispatch): tf.TensorInfo[] {
   const group = b.device.createBindGroup({ layout: p.getBindGroupLayout(0), entries })
   for (const t of all) b.commandQueueOwnedIds.add(t.dataId)
   b.ensureCommandEncoderReady()
-  if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder.beginComputePass({})
+  if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder!.beginComputePass({})
   b.computePassEncoder.setPipeline(p)
   b.computePassEncoder.setBindGroup(0, group)
   const [x, y = 1, z = 1] = d.workgroups

@@ -18,10 +18,11 @@ const shader = () => `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> us: array<f32>;
 @group(0) @binding(2) var<storage, read> seq: array<i32>;
-@group(0) @binding(3) var<storage, read_write> ids: array<i32>;
-@group(0) @binding(4) var<storage, read_write> lps: array<f32>;
-struct U { vocab: u32, steps: u32, step: u32, greedy: u32, temperature: f32 }
-@group(0) @binding(5) var<uniform> u: U;
+@group(0) @binding(3) var<storage, read> stepAt: array<i32>;
+@group(0) @binding(4) var<storage, read_write> ids: array<i32>;
+@group(0) @binding(5) var<storage, read_write> lps: array<f32>;
+struct U { vocab: u32, steps: u32, greedy: u32, temperature: f32 }
+@group(0) @binding(6) var<uniform> u: U;
 const NT = ${NT}u;
 var<workgroup> rv: array<f32, ${NT}>;
 var<workgroup> ri: array<u32, ${NT}>;
@@ -81,7 +82,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     let total = reduceSum(li, st);
     if (li == 0u) {
       // Exclusive prefix of the chunk sums (in id order); pick the chunk where the draw lands.
-      let goal = us[u32(seq[row]) * u.steps + u.step] * total;
+      let goal = us[u32(seq[row]) * u.steps + u32(stepAt[0])] * total;
       var run = 0.0;
       var at = NT;
       var lastPos = 0u;
@@ -123,13 +124,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 }`
 
 function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
-  const { logits, us, seq } = inputs as Record<string, tf.TensorInfo>
+  const { logits, us, seq, step } = inputs as Record<string, tf.TensorInfo>
   const [rows, vocab] = logits!.shape as [number, number]
   const temperature = attrs!.temperature as number
   return runGpu(webgpuBackend(), {
     key: 'samplerows',
     code: shader,
-    inputs: [logits!, us!, seq!],
+    inputs: [logits!, us!, seq!, step!],
     outputs: [
       { shape: [rows], dtype: 'int32' },
       { shape: [rows], dtype: 'float32' },
@@ -137,7 +138,6 @@ function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.N
     uniforms: [
       vocab,
       attrs!.steps as number,
-      attrs!.step as number,
       temperature === 0 ? 1 : 0,
       { f: temperature === 0 ? 1 : temperature },
     ],
@@ -147,18 +147,23 @@ function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.N
 
 /**
  * The next token of each logits row `[R, vocab]` and its raw log-probability. Row r uses the
- * uniform `us[seq[r] · steps + step]` (`us` `[sequences · steps]` float32, `seq` int32 `[R]`).
+ * uniform `us[seq[r] · steps + step]` (`us` `[sequences · steps]` float32, `seq` int32 `[R]`);
+ * `step` is a number or an int32 `[1]` tensor holding it (a buffer a replayed decode step rewrites).
  * Returns int32 ids `[R]` and float32 log-probabilities `[R]`.
  */
 export function sampleRows(
   logits: tf.Tensor2D,
   us: tf.Tensor1D,
   seq: tf.Tensor1D,
-  o: { steps: number; step: number; temperature: number },
+  o: { steps: number; step: number | tf.Tensor1D; temperature: number },
 ): [tf.Tensor1D, tf.Tensor1D] {
   ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
-  return tf.engine().runKernel(NAME, { logits, us, seq }, o) as unknown as [
-    tf.Tensor1D,
-    tf.Tensor1D,
-  ]
+  return tf.tidy(() => {
+    const step = typeof o.step === 'number' ? tf.tensor1d([o.step], 'int32') : o.step
+    const attrs = { steps: o.steps, temperature: o.temperature }
+    return tf.engine().runKernel(NAME, { logits, us, seq, step }, attrs) as unknown as [
+      tf.Tensor1D,
+      tf.Tensor1D,
+    ]
+  })
 }

@@ -8,17 +8,10 @@ import { createRng } from '../_utils/rng.js'
 import { ReliquaryError, invalidArgument } from '../errors/base.js'
 import type { GenerateResult } from '../model/generate.js'
 import { gpuCapabilities } from './device.js'
-import { decoderLayers } from './_decoderLayers.js'
-import type { GpuModel, GpuWeights } from './gpuModel.js'
+import { type DecodeCtx, type DecodeOptions, decodeLoop, rowsForward } from './_decodeLoop.js'
+import type { GpuModel } from './gpuModel.js'
 import { gpuModelParts } from './_gpuModelParts.js'
-import {
-  cacheAttention,
-  createKvCache,
-  disposeKvCache,
-  type KvCache,
-  kvCacheBytes,
-  writeKvCache,
-} from './_kvCache.js'
+import { createKvCache, disposeKvCache, kvCacheBytes } from './_kvCache.js'
 import { sampleRows } from './_sampleRows.js'
 
 /** Options of {@link gpuGenerateBatch}. */
@@ -46,47 +39,23 @@ export type GpuGenerateBatchOptions = {
   prefillRows?: number | undefined
 }
 
-type Ctx = {
-  gm: GpuModel
-  w: GpuWeights
-  cache: KvCache
-  cos: tf.Tensor2D
-  sin: tf.Tensor2D
-}
-
 /**
- * The decoder over R token rows at (`slot`, `pos`): each row's keys/values are written to the
- * cache, then each row attends to its sequence's positions `0 … pos`. Returns final-norm hidden
- * rows `[R, d]` (the caller's tidy owns them).
+ * Process-wide switches of {@link gpuGenerateBatch}, for benchmarks and tests. `replaySteps`
+ * (default true): the first decode step of each set of rows is captured and the later ones replay
+ * its dispatches with one command encoder and one submit each; false runs every step through
+ * TF.js (the same tokens, more host work per step). `onStepHost`: called after each decode step
+ * with the milliseconds the host spent issuing it (recording or replaying, writes, copies, submit).
  */
-function rowsForward(c: Ctx, ids: tf.Tensor1D, slot: tf.Tensor1D, pos: tf.Tensor1D): tf.Tensor2D {
-  const cfg = c.gm.config
-  const [hd, eps] = [cfg.headDim, cfg.rmsNormEps]
-  const scale = 1 / Math.sqrt(hd)
-  const cos = tf.gather(c.cos, pos)
-  const sin = tf.gather(c.sin, pos)
-  const o = { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, headDim: hd, eps, cos, sin }
-  return decoderLayers(c.w, c.w.embedRows(ids), o, (i, q, k, v) => {
-    writeKvCache(c.cache, i, k, v, slot, pos)
-    return cacheAttention(c.cache, i, q, slot, pos, scale)
-  })
-}
-
-type Checked = {
-  maxNew: number[]
-  temperature: number
-  seeds: number[]
-  eos: Set<number>
-  syncEvery: number
-  prefillRows: number
-  signal: AbortSignal | undefined
-}
+export const gpuGenerateBatchSwitches: {
+  replaySteps: boolean
+  onStepHost: ((ms: number) => void) | undefined
+} = { replaySteps: true, onStepHost: undefined }
 
 function checkOptions(
   gm: GpuModel,
   prompts: readonly (readonly number[])[],
   o: GpuGenerateBatchOptions,
-): Checked {
+): DecodeOptions {
   const B = prompts.length
   if (B === 0) throw invalidArgument('prompts', 'at least one prompt', B)
   for (const [i, p] of prompts.entries()) gm.assertTokens(p, `prompts[${i}]`)
@@ -126,17 +95,21 @@ function checkOptions(
       `prompt + new tokens ≤ ${gm.config.maxPositionEmbeddings}`,
       longest,
     )
-  return { maxNew, temperature, seeds, eos, syncEvery, prefillRows, signal: o.signal }
+  const { replaySteps: replay, onStepHost } = gpuGenerateBatchSwitches
+  return {
+    ...{ maxNew, temperature, seeds, eos, syncEvery, prefillRows, signal: o.signal },
+    ...{ replay, onStepHost },
+  }
 }
 
 /** The first token of every sequence: its prompt written to the cache, chunk by chunk. */
 function prefill(
-  c: Ctx,
+  c: DecodeCtx,
   prompts: readonly (readonly number[])[],
   us: tf.Tensor1D,
-  k: Checked,
+  k: DecodeOptions,
   steps: number,
-): tf.Tensor1D[] {
+): [tf.Tensor1D, tf.Tensor1D] {
   const out: tf.Tensor1D[] = []
   let b0 = 0
   while (b0 < prompts.length) {
@@ -162,7 +135,15 @@ function prefill(
     )
     b0 = b1
   }
-  return out
+  if (out.length === 2) return [out[0]!, out[1]!]
+  try {
+    return tf.tidy(() => [
+      tf.concat(out.filter((_, i) => i % 2 === 0)),
+      tf.concat(out.filter((_, i) => i % 2 === 1)),
+    ])
+  } finally {
+    tf.dispose(out)
+  }
 }
 
 /**
@@ -230,7 +211,7 @@ export async function gpuGenerateBatch(
   const tables = rope.slice(0, capacity)
   const cache = createKvCache(geometry)
   try {
-    const c: Ctx = {
+    const c: DecodeCtx = {
       gm,
       w: weights,
       cache,
@@ -240,117 +221,10 @@ export async function gpuGenerateBatch(
     live.push(c.cos, c.sin)
     const us = tf.tensor1d(draws)
     live.push(us)
-    await decodeLoop(c, prompts, us, k, results, steps)
+    await decodeLoop(c, prompts, us, k, results, prefill(c, prompts, us, k, steps))
   } finally {
     tf.dispose(live)
     disposeKvCache(cache)
   }
   return results
-}
-
-type Step = { seqs: readonly number[]; ids: tf.Tensor1D; lps: tf.Tensor1D }
-
-/** Appends read-back steps to the results; marks sequences finished (EOS or their cap). */
-async function consume(
-  batch: Step[],
-  results: GenerateResult[],
-  done: boolean[],
-  k: Checked,
-): Promise<void> {
-  const data = await Promise.all(batch.map((s) => Promise.all([s.ids.data(), s.lps.data()])))
-  batch.forEach((s, i) => {
-    const [ids, lps] = data[i]!
-    s.seqs.forEach((b, j) => {
-      if (done[b]) return
-      const r = results[b]!
-      const id = ids[j]!
-      r.tokens.push(id)
-      r.completion.push(id)
-      r.logprobs.push(lps[j]!)
-      if (k.eos.has(id)) {
-        r.finishReason = 'eos'
-        done[b] = true
-      } else if (r.completion.length >= k.maxNew[b]!) done[b] = true
-    })
-  })
-}
-
-/**
- * The decode steps: one row per unfinished sequence. Ids stay on the GPU from step to step; each
- * `syncEvery` steps the last batch of steps starts reading back while the GPU runs on, and the
- * batch before it (already read) retires finished sequences from the rows.
- */
-async function decodeLoop(
-  c: Ctx,
-  prompts: readonly (readonly number[])[],
-  us: tf.Tensor1D,
-  k: Checked,
-  results: GenerateResult[],
-  steps: number,
-): Promise<void> {
-  const B = prompts.length
-  const done = new Array<boolean>(B).fill(false)
-  let active = prompts.map((_, b) => b)
-  const firsts = prefill(c, prompts, us, k, steps)
-  let pending: Step[] = []
-  let slot: tf.Tensor1D | undefined
-  let base: tf.Tensor1D | undefined
-  let reading: Promise<void> | undefined
-  const inFlight: Step[] = []
-  const rows = () => {
-    tf.dispose([slot!, base!].filter(Boolean))
-    slot = tf.tensor1d(Int32Array.from(active), 'int32')
-    base = tf.tensor1d(Int32Array.from(active.map((b) => prompts[b]!.length - 1)), 'int32')
-  }
-  try {
-    const one = firsts.length === 2
-    pending.push({
-      seqs: active,
-      ids: one ? firsts[0]! : tf.concat(firsts.filter((_, i) => i % 2 === 0)),
-      lps: one ? firsts[1]! : tf.concat(firsts.filter((_, i) => i % 2 === 1)),
-    })
-    if (!one) tf.dispose(firsts)
-    firsts.length = 0
-    let cur = pending[0]!.ids
-    rows()
-    for (let t = 1; t < steps; t++) {
-      if (k.signal?.aborted)
-        throw k.signal.reason ?? new ReliquaryError('INVALID_ARGUMENT', 'Generation aborted.')
-      if (t % k.syncEvery === 0) {
-        await reading
-        tf.dispose(inFlight.splice(0).flatMap((s) => [s.ids, s.lps]))
-        inFlight.push(...pending)
-        reading = consume(pending, results, done, k)
-        pending = []
-        const keep = active.flatMap((b, j) => (done[b] ? [] : [j]))
-        if (keep.length === 0) break
-        if (keep.length < active.length) {
-          const ids = tf.tidy(() => tf.gather(cur, tf.tensor1d(keep, 'int32')))
-          inFlight.push({ seqs: [], ids, lps: ids })
-          cur = ids
-          active = keep.map((j) => active[j]!)
-          rows()
-        }
-      }
-      const s = slot!
-      const pos = base!
-      const step = t
-      const [ids, lps] = tf.tidy(() => {
-        const hidden = rowsForward(c, cur, s, tf.add(pos, tf.scalar(step, 'int32')))
-        return sampleRows(c.gm.logits(hidden), us, s, { steps, step, temperature: k.temperature })
-      })
-      pending.push({ seqs: active, ids, lps })
-      cur = ids
-    }
-    await reading
-    await consume(pending, results, done, k)
-  } finally {
-    await reading?.catch(() => undefined)
-    tf.dispose([
-      ...firsts,
-      ...pending.flatMap((s) => [s.ids, s.lps]),
-      ...inFlight.flatMap((s) => [s.ids, s.lps]),
-    ])
-    tf.dispose([slot!, base!].filter(Boolean))
-  }
 }

@@ -34,6 +34,7 @@ export {
 } from './gpuModel.js'
 export {
   gpuGenerateBatch,
+  gpuGenerateBatchSwitches,
   type GpuGenerateBatchOptions,
 } from './generateBatch.js'
 export { prepareGpuModel } from './prepareGpuModel.js'
