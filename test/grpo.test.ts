@@ -397,7 +397,15 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
         rolloutsPerPass: 4,
         checkpointLayers: true,
       })
+      // One rollout per pass: each rollout alone through the padded-batch path.
+      const single = await stepGrads(model, reference, small, options, {
+        rolloutsPerPass: 1,
+        checkpointLayers: true,
+      })
       expect(tf.memory().numTensors).toBe(before)
+      expect(
+        Math.abs(single.step.gradNorm - plain.step.gradNorm) / plain.step.gradNorm,
+      ).toBeLessThan(1e-5)
       expect(ckpt.step.rolloutsUsed).toBeGreaterThan(1)
       expect(Math.abs(ckpt.step.loss - plain.step.loss)).toBeLessThan(1e-7)
       expect(Math.abs(ckpt.step.gradNorm - plain.step.gradNorm) / plain.step.gradNorm).toBeLessThan(

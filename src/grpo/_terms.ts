@@ -83,7 +83,8 @@ export function completionLogprobsBatch(
     picked.push(tf.sum(tf.mul(logp, onehot), 1))
   }
   const all = picked.length === 1 ? picked[0]! : tf.concat(picked)
-  return tf.split(all, sizes) as tf.Tensor1D[]
+  // One piece: no split (TF.js's SplitV gradient fails for a single output, tfjs 4.22).
+  return sizes.length === 1 ? [all as tf.Tensor1D] : (tf.split(all, sizes) as tf.Tensor1D[])
 }
 
 /** Largest `[rows, vocab]` float32 tensor {@link completionLogprobsBatch} makes (1 GiB). */
