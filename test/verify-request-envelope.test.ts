@@ -1,7 +1,7 @@
 // verifyRequestEnvelope (the /submit handler's envelope check, in the parsing threads and on the
 // event loop): the same answer as verifyEnvelope on the request's fields, for good envelopes, every
-// kind of broken one, and hotkeys seen before (their decoded key is reused) or after the key
-// cache started over.
+// kind of broken one, replays (answered from memory), and hotkeys seen before (their decoded key
+// is reused) or after the caches started over.
 import { u8aWrapBytes } from '@polkadot/util'
 import { beforeAll, expect, test } from 'vitest'
 import { envelopeDigest, verifyEnvelope, type EnvelopeFields } from '../src/crypto/envelope.js'
@@ -92,6 +92,17 @@ test('a signature over the wrapped digest verifies in both (Bittensor Keypair.ve
   const c: Record<string, any> = { ...a, nonce: 'other' }
   c.envelope_signature = signBody(key, c)
   await expectBoth(c, RANDOMNESS, true)
+})
+
+test('a replayed envelope (answered from memory) gets the same answer each time', async () => {
+  const a = bodies[5]!
+  const bad = { ...a, envelope_signature: bodies[4]!.envelope_signature }
+  for (let i = 0; i < 3; i++) {
+    await expectBoth(a, RANDOMNESS, true)
+    await expectBoth(bad, RANDOMNESS, false)
+    // The same signature text against another randomness is another envelope.
+    await expectBoth(a, 'ee'.repeat(32), false)
+  }
 })
 
 test('an E1 request has no envelope: false', async () => {

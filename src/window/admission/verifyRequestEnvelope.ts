@@ -1,10 +1,17 @@
 import { envelopeDigest } from '../../crypto/envelope.js'
 import { hotkeyPublicKey, verifyHotkeySignature } from '../../crypto/sr25519.js'
+import { toHex } from '../../_utils/bytes.js'
 import type { AdmissionRequest } from './admissionTypes.js'
 
-/** Most decoded hotkeys kept; the cache starts over when full (a sender cannot grow it). */
-const MAX_KEYS = 4096
+/** Most entries in each cache below; a cache starts over when full (a sender cannot grow it). */
+const MAX_ENTRIES = 4096
 const keys = new Map<string, Uint8Array>()
+/**
+ * Answers of recent verifications by (digest, signature text): a replayed body (the same
+ * envelope again, to the same window) is verified once. The digest binds every other input,
+ * the hotkey included.
+ */
+const answers = new Map<string, boolean>()
 
 /**
  * The 32-byte public key of an SS58 address, decoded once per address (base58 and the blake2b
@@ -19,7 +26,7 @@ function publicKeyOf(address: string): Uint8Array | null {
   } catch {
     return null
   }
-  if (keys.size >= MAX_KEYS) keys.clear()
+  if (keys.size >= MAX_ENTRIES) keys.clear()
   keys.set(address, pk)
   return pk
 }
@@ -28,7 +35,8 @@ function publicKeyOf(address: string): Uint8Array | null {
  * Verifies the E3 envelope signature of a parsed `/submit` request against a window randomness:
  * the digest over (hotkey, window, prompt, merkle root, checkpoint, drand round, `randomness`,
  * nonce), then one sr25519 verification by `miner_hotkey` (a second over the wrapped digest only
- * when the first fails, as Bittensor's `Keypair.verify`). The same answer as `verifyEnvelope` on
+ * when the first fails, as Bittensor's `Keypair.verify`); the same envelope seen again recently
+ * is answered from memory. The same answer as `verifyEnvelope` on
  * the same fields: `false` for an E1 request (it has no envelope), malformed fields, an address
  * that does not decode or a signature that does not verify. Never throws.
  *
@@ -58,6 +66,12 @@ export async function verifyRequestEnvelope(
   } catch {
     return false
   }
+  const key = `${toHex(digest)}:${r.envelope_signature}`
+  const known = answers.get(key)
+  if (known !== undefined) return known
   const pk = publicKeyOf(r.miner_hotkey)
-  return pk !== null && verifyHotkeySignature(digest, r.envelope_signature, pk)
+  const ok = pk !== null && (await verifyHotkeySignature(digest, r.envelope_signature, pk))
+  if (answers.size >= MAX_ENTRIES) answers.clear()
+  answers.set(key, ok)
+  return ok
 }
