@@ -5,16 +5,18 @@
 //
 // Per step = (call with HOST_NEW2 new tokens − call with HOST_NEW1) / (HOST_NEW2 − HOST_NEW1): the
 // prefill, cache set-up and first-call compilation cancel out. "host ms" is the synchronous time the
-// loop spends issuing one decode step: `gpuGenerateBatchSwitches.onStepHost` where the code has it
-// (recording or replaying the step, its buffer writes and copies, the submit); for code without it
-// (before the step replay) the time in outermost tf.tidy calls, where each step was recorded (its
-// TF.js ops, the kernels' set-up, bind groups, uniform writes and the submits made on the way).
-// "wall ms" is the elapsed time (on software Vulkan mostly the adapter's own work); "main thread
-// busy" is performance.eventLoopUtilization's active time, which also counts the polling the
-// webgpu package does while a readback waits. Counts are per step from the last pair of calls;
-// times the median over HOST_REPEATS pairs. With the switch, both modes run in the same process
-// (replay off, then on) and `same_output_as_first_mode` compares their tokens and log-probs.
-import { mkdirSync, writeFileSync } from 'node:fs'
+// loop spends issuing one decode step: between `gpuGenerateBatchSwitches.onStep` calls where the
+// code has them (recording or replaying the step, its buffer writes and copies, the submit); for
+// code without them (before the step replay) the time in outermost tf.tidy calls, where each step
+// was recorded (its TF.js ops, the kernels' set-up, bind groups, uniform writes and the submits
+// made on the way). "host cpu ms" is the main thread's CPU time over the same spans (Linux
+// schedstat): unlike elapsed time it does not grow when other processes take the cores. "wall ms"
+// is the elapsed time (on software Vulkan mostly the adapter's own work); "main thread busy" is
+// performance.eventLoopUtilization's active time, which also counts the polling the webgpu package
+// does while a readback waits. Counts are per step from the last pair of calls; times the median
+// over HOST_REPEATS pairs. With the switch, both modes run in the same process (replay off, then
+// on) and `same_output_as_first_mode` compares their tokens and log-probs.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { join } from 'node:path'
@@ -83,6 +85,15 @@ export async function writeTinyCheckpoint(dir: string, layers: number): Promise<
 
 type Counts = Record<string, number>
 
+/** CPU time of the calling (main) thread in ms, from Linux's schedstat (0 where there is none). */
+function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6
+  } catch {
+    return 0
+  }
+}
+
 /**
  * Counts, from now on, the WebGPU objects and calls the process makes (device, queue, buffers,
  * command encoders, passes) and the TF.js tensors created. Returns a snapshot function.
@@ -134,12 +145,16 @@ export function countHostObjects(): () => Counts {
   let depth = 0
   e.tidy = function (this: unknown, ...a: unknown[]) {
     const t0 = performance.now()
+    const u0 = depth === 0 ? threadCpuMs() : 0
     depth++
     try {
       return tidy.apply(this, a)
     } finally {
       depth--
-      if (depth === 0) c.tidyMs = (c.tidyMs ?? 0) + performance.now() - t0
+      if (depth === 0) {
+        c.tidyMs = (c.tidyMs ?? 0) + performance.now() - t0
+        c.tidyCpuMs = (c.tidyCpuMs ?? 0) + threadCpuMs() - u0
+      }
     }
   }
   const submit = b.queue.submit
@@ -182,20 +197,29 @@ export async function hostProfile(env: (k: string, d: number) => number): Promis
   const dir = join(tmpdir(), `reliquary-host-profile-${process.pid}`)
   await writeTinyCheckpoint(dir, env('HOST_LAYERS', 28))
   const objects = countHostObjects()
-  const snap = () => ({ ...objects(), stepMs })
+  const snap = () => ({ ...objects(), stepMs, stepCpuMs })
   const rows: unknown[] = []
   const B = env('HOST_SEQS', 64)
   const [n1, n2] = [env('HOST_NEW1', 2), env('HOST_NEW2', 10)]
   // Code before the replay has no switch: then only its own mode is measured (`null`).
   const switches = (
     gpu as {
-      gpuGenerateBatchSwitches?: { replaySteps: boolean; onStepHost?: (ms: number) => void }
+      gpuGenerateBatchSwitches?: {
+        replaySteps: boolean
+        onStep?: (phase: 'begin' | 'end') => void
+      }
     }
   ).gpuGenerateBatchSwitches
-  let stepMs = 0
+  let [stepMs, stepCpuMs, t0, c0] = [0, 0, 0, 0]
   if (switches)
-    switches.onStepHost = (ms) => {
-      stepMs += ms
+    switches.onStep = (phase) => {
+      if (phase === 'begin') {
+        t0 = performance.now()
+        c0 = threadCpuMs()
+      } else {
+        stepMs += performance.now() - t0
+        stepCpuMs += threadCpuMs() - c0
+      }
     }
   const modes = switches ? [false, true] : [null]
   for (const precision of (process.env.HOST_PRECISIONS ?? 'f32,f16').split(',') as GpuPrecision[]) {
@@ -219,6 +243,7 @@ export async function hostProfile(env: (k: string, d: number) => number): Promis
         const host: number[] = []
         const wall: number[] = []
         const rec: number[] = []
+        const cpu: number[] = []
         let per: Counts = {}
         const tensors0 = tf.memory().numTensors
         for (let r = 0; r < env('HOST_REPEATS', 3); r++) {
@@ -230,6 +255,7 @@ export async function hostProfile(env: (k: string, d: number) => number): Promis
           for (const k of Object.keys(z.counts))
             per[k] = ((z.counts[k] ?? 0) - (a.counts[k] ?? 0)) / (n2 - n1)
           rec.push(switches ? (per.stepMs ?? 0) : (per.tidyMs ?? 0))
+          cpu.push(switches ? (per.stepCpuMs ?? 0) : (per.tidyCpuMs ?? 0))
         }
         rows.push({
           precision,
@@ -239,6 +265,8 @@ export async function hostProfile(env: (k: string, d: number) => number): Promis
           steps_compared: [n1, n2],
           host_ms_per_step: median(rec),
           host_ms_samples: rec,
+          host_cpu_ms_per_step: median(cpu),
+          host_cpu_ms_samples: cpu,
           submit_ms_per_step: per.submitMs,
           main_thread_busy_ms_per_step: median(host),
           wall_ms_per_step: median(wall),

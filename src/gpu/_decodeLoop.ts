@@ -42,8 +42,8 @@ export type DecodeOptions = {
   signal: AbortSignal | undefined
   /** Capture each set of rows' first step and replay it (else every step runs through TF.js). */
   replay: boolean
-  /** Called with the host milliseconds of each decode step. */
-  onStepHost: ((ms: number) => void) | undefined
+  /** Called around the host work of each decode step. */
+  onStep: ((phase: 'begin' | 'end') => void) | undefined
 }
 
 /**
@@ -247,9 +247,9 @@ export async function decodeLoop(
         }
       }
       batch ??= newBatch(rows.seqs)
-      const t0 = k.onStepHost ? performance.now() : 0
+      k.onStep?.('begin')
       runStep(c, rows, us, { ...so, t }, batch)
-      k.onStepHost?.(performance.now() - t0)
+      k.onStep?.('end')
     }
     await settle()
     if (batch) await consume(batch, results, done, k)

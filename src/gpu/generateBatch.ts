@@ -43,13 +43,14 @@ export type GpuGenerateBatchOptions = {
  * Process-wide switches of {@link gpuGenerateBatch}, for benchmarks and tests. `replaySteps`
  * (default true): the first decode step of each set of rows is captured and the later ones replay
  * its dispatches with one command encoder and one submit each; false runs every step through
- * TF.js (the same tokens, more host work per step). `onStepHost`: called after each decode step
- * with the milliseconds the host spent issuing it (recording or replaying, writes, copies, submit).
+ * TF.js (the same tokens, more host work per step). `onStep`: called with `'begin'` and `'end'`
+ * around the host work of each decode step (recording or replaying it, its buffer writes and
+ * copies, the submit), for a benchmark's clocks.
  */
 export const gpuGenerateBatchSwitches: {
   replaySteps: boolean
-  onStepHost: ((ms: number) => void) | undefined
-} = { replaySteps: true, onStepHost: undefined }
+  onStep: ((phase: 'begin' | 'end') => void) | undefined
+} = { replaySteps: true, onStep: undefined }
 
 function checkOptions(
   gm: GpuModel,
@@ -95,10 +96,10 @@ function checkOptions(
       `prompt + new tokens ≤ ${gm.config.maxPositionEmbeddings}`,
       longest,
     )
-  const { replaySteps: replay, onStepHost } = gpuGenerateBatchSwitches
+  const { replaySteps: replay, onStep } = gpuGenerateBatchSwitches
   return {
     ...{ maxNew, temperature, seeds, eos, syncEvery, prefillRows, signal: o.signal },
-    ...{ replay, onStepHost },
+    ...{ replay, onStep },
   }
 }
 
