@@ -11,6 +11,7 @@
  * `[T, T]` matrix exists; scores live 16 x 32 at a time in workgroup memory.
  * @internal
  */
+import { wgslBindings } from './_dispatch.js'
 
 /** Queries per workgroup (4 subgroups of 16) and keys per step. */
 export const TC_BQ = 64
@@ -21,12 +22,7 @@ const BK = 32
  * entries `0 … H−1` for q's heads, then k's and v's KV heads. Bindings: q, k, v, s, uniforms.
  */
 export const headScalesShader = () => `
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> s: array<f32>;
-struct U { t: u32, tk: u32, heads: u32, kvHeads: u32, hd: u32 }
-@group(0) @binding(4) var<uniform> u: U;
+${wgslBindings({ read: ['q: f32', 'k: f32', 'v: f32'], readWrite: ['s: f32'], uniform: 't: u32, tk: u32, heads: u32, kvHeads: u32, hd: u32' })}
 var<workgroup> part: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -92,13 +88,7 @@ enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 diagnostic(off, subgroup_uniformity);
 diagnostic(off, chromium.subgroup_matrix_uniformity);
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> sc: array<f32>;
-@group(0) @binding(4) var<storage, read_write> o: array<f32>;
-struct U { t: u32, heads: u32, kvHeads: u32, tk: u32, start: u32, scale: f32 }
-@group(0) @binding(5) var<uniform> u: U;
+${wgslBindings({ read: ['q: f32', 'k: f32', 'v: f32', 'sc: f32'], readWrite: ['o: f32'], uniform: 't: u32, heads: u32, kvHeads: u32, tk: u32, start: u32, scale: f32' })}
 const HD = ${hd}u;
 var<workgroup> kv: array<f16, ${kvn}>;
 var<workgroup> st: array<f32, ${4 * 16 * BK}>;

@@ -155,6 +155,31 @@ export function runGpu(b: Backend, d: GpuDispatch): tf.TensorInfo[] {
   return outs
 }
 
+/**
+ * The WGSL declarations of a dispatch's bindings in {@link runGpu}'s order: `read` storage buffers
+ * (the inputs), `readWrite` storage buffers (the outputs), then the uniform struct `U` bound as `u`.
+ * Buffers are `'name: elementType'` (an `array<elementType>` each); `uniform` is the struct's fields.
+ */
+export function wgslBindings(b: {
+  readonly read?: readonly string[]
+  readonly readWrite?: readonly string[]
+  readonly uniform: string
+}): string {
+  const storage = [
+    ...(b.read ?? []).map((x) => ['read', x] as const),
+    ...(b.readWrite ?? []).map((x) => ['read_write', x] as const),
+  ]
+  const lines = storage.map(([access, x], i) => {
+    const [name, type] = x.split(': ')
+    return `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<${type}>;`
+  })
+  lines.push(
+    `struct U { ${b.uniform} }`,
+    `@group(0) @binding(${storage.length}) var<uniform> u: U;`,
+  )
+  return lines.join('\n')
+}
+
 /** Splits `n` workgroups into a 2-D grid within the 65535-per-dimension limit. */
 export function grid(n: number): [number, number] {
   if (n <= 65535) return [n, 1]

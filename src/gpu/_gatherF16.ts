@@ -4,7 +4,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
 import type { GpuF16Matrix } from './f16.js'
 
 const NAME = 'ReliquaryGatherF16'
@@ -12,11 +12,7 @@ const NAME = 'ReliquaryGatherF16'
 // Output [T, d] f32. Table rows x cols of f16 (two per u32). `byColumn`: the embedding of id i is
 // column (i - lo) (a [d, vocab] kernel); else row (i - lo). Ids outside [lo, lo + count) give 0.
 const shader = () => `
-@group(0) @binding(0) var<storage, read> w: array<u32>;
-@group(0) @binding(1) var<storage, read> ids: array<i32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-struct U { n: u32, d: u32, cols: u32, byColumn: u32, lo: i32, count: i32, gx: u32 }
-@group(0) @binding(3) var<uniform> u: U;
+${wgslBindings({ read: ['w: u32', 'ids: i32'], readWrite: ['y: f32'], uniform: 'n: u32, d: u32, cols: u32, byColumn: u32, lo: i32, count: i32, gx: u32' })}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = (wg.x + wg.y * u.gx) * 256u + li;

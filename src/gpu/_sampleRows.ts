@@ -9,20 +9,13 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
 
 const NAME = 'ReliquarySampleRows'
 const NT = 256
 
 const shader = () => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> us: array<f32>;
-@group(0) @binding(2) var<storage, read> seq: array<i32>;
-@group(0) @binding(3) var<storage, read> stepAt: array<i32>;
-@group(0) @binding(4) var<storage, read_write> ids: array<i32>;
-@group(0) @binding(5) var<storage, read_write> lps: array<f32>;
-struct U { vocab: u32, steps: u32, greedy: u32, temperature: f32 }
-@group(0) @binding(6) var<uniform> u: U;
+${wgslBindings({ read: ['x: f32', 'us: f32', 'seq: i32', 'stepAt: i32'], readWrite: ['ids: i32', 'lps: f32'], uniform: 'vocab: u32, steps: u32, greedy: u32, temperature: f32' })}
 const NT = ${NT}u;
 var<workgroup> rv: array<f32, ${NT}>;
 var<workgroup> ri: array<u32, ${NT}>;

@@ -2,18 +2,13 @@
  * Elementwise decoder kernels on the webgpu backend: rotary embedding and the SwiGLU gate.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
 
 const ROPE = 'ReliquaryRope'
 const SWIGLU = 'ReliquarySwiGlu'
 
 const ropeShader = () => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> cs: array<f32>;
-@group(0) @binding(2) var<storage, read> sn: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-struct U { n: u32, heads: u32, hd: u32, gx: u32 }
-@group(0) @binding(4) var<uniform> u: U;
+${wgslBindings({ read: ['x: f32', 'cs: f32', 'sn: f32'], readWrite: ['y: f32'], uniform: 'n: u32, heads: u32, hd: u32, gx: u32' })}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = (wg.x + wg.y * u.gx) * 256u + li;
@@ -26,11 +21,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 }`
 
 const swigluShader = () => `
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read> v: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-struct U { n: u32, gx: u32 }
-@group(0) @binding(3) var<uniform> u: U;
+${wgslBindings({ read: ['g: f32', 'v: f32'], readWrite: ['y: f32'], uniform: 'n: u32, gx: u32' })}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = (wg.x + wg.y * u.gx) * 256u + li;

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError } from '../errors/base.js'
-import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
 
 /** An f16 matrix `[rows, cols]` on the GPU. */
 export type GpuF16Matrix = {
@@ -19,11 +19,7 @@ export type GpuF16Matrix = {
 const NAME = 'ReliquaryToF16'
 
 const shader = () => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<u32>;
-@group(0) @binding(2) var<storage, read_write> bad: array<atomic<u32>>;
-struct U { pairs: u32, gx: u32 }
-@group(0) @binding(3) var<uniform> u: U;
+${wgslBindings({ read: ['x: f32'], readWrite: ['y: u32', 'bad: atomic<u32>'], uniform: 'pairs: u32, gx: u32' })}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = (wg.x + wg.y * u.gx) * 256u + li;

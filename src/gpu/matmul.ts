@@ -12,7 +12,14 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { probeTensorCoreAttention } from './attention.js'
 import { gpuCapabilities } from './device.js'
-import { ensureKernel, grid, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
+import {
+  ensureKernel,
+  grid,
+  probeShader,
+  runGpu,
+  webgpuBackend,
+  wgslBindings,
+} from './_dispatch.js'
 import type { GpuF16Matrix } from './f16.js'
 import {
   type Epilogue,
@@ -81,11 +88,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 /** Per-row power-of-two scale into f16 range, and the scaled rows as f16 (rows padded to 64). */
 const toF16Rows = () => `
 enable f16;
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read_write> h: array<f16>;
-@group(0) @binding(2) var<storage, read_write> inv: array<f32>;
-struct U { m: u32, k: u32 }
-@group(0) @binding(3) var<uniform> u: U;
+${wgslBindings({ read: ['a: f32'], readWrite: ['h: f16', 'inv: f32'], uniform: 'm: u32, k: u32' })}
 var<workgroup> part: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -207,10 +210,7 @@ function splitParts(blocks: number, k: number, e: Epilogue): number {
 }
 
 const sumSlices = () => `
-@group(0) @binding(0) var<storage, read> p: array<vec4f>;
-@group(0) @binding(1) var<storage, read_write> y: array<vec4f>;
-struct U { n: u32, parts: u32, gx: u32 }
-@group(0) @binding(2) var<uniform> u: U;
+${wgslBindings({ read: ['p: vec4f'], readWrite: ['y: vec4f'], uniform: 'n: u32, parts: u32, gx: u32' })}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = (wg.x + wg.y * u.gx) * 256u + li;

@@ -3,7 +3,7 @@
  * dispatch (four dispatches and three round trips through memory otherwise).
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
 
 const NAME = 'ReliquaryQkNormRope'
 
@@ -17,16 +17,7 @@ export const qkNormRopeOptions: {
 // the same 256-slot tree as gpuRmsNorm and the normed values are formed the same way, then RoPE
 // reads its rotation partner from workgroup memory, so the result equals gpuRmsNorm then gpuRope.
 const shader = () => `
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> wq: array<f32>;
-@group(0) @binding(3) var<storage, read> wk: array<f32>;
-@group(0) @binding(4) var<storage, read> cs: array<f32>;
-@group(0) @binding(5) var<storage, read> sn: array<f32>;
-@group(0) @binding(6) var<storage, read_write> qo: array<f32>;
-@group(0) @binding(7) var<storage, read_write> ko: array<f32>;
-struct U { rows: u32, heads: u32, kvHeads: u32, hd: u32, gx: u32, eps: f32 }
-@group(0) @binding(8) var<uniform> u: U;
+${wgslBindings({ read: ['q: f32', 'k: f32', 'wq: f32', 'wk: f32', 'cs: f32', 'sn: f32'], readWrite: ['qo: f32', 'ko: f32'], uniform: 'rows: u32, heads: u32, kvHeads: u32, hd: u32, gx: u32, eps: f32' })}
 var<workgroup> part: array<f32, 256>;
 var<workgroup> nv: array<f32, 256>;
 @compute @workgroup_size(256)

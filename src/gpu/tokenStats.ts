@@ -4,17 +4,12 @@
  * probability of the EOS set. Only these scalars are read back, never the `[T, vocab]` logits.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
+import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
 
 const NAME = 'ReliquaryTokenStats'
 
 const shader = () => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> next: array<i32>;
-@group(0) @binding(2) var<storage, read> eos: array<i32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-struct U { rows: u32, v: u32, e: u32, gx: u32, temp: f32 }
-@group(0) @binding(4) var<uniform> u: U;
+${wgslBindings({ read: ['x: f32', 'next: i32', 'eos: i32'], readWrite: ['y: f32'], uniform: 'rows: u32, v: u32, e: u32, gx: u32, temp: f32' })}
 var<workgroup> pm: array<f32, 256>;
 var<workgroup> ps: array<f32, 256>;
 var<workgroup> pmt: array<f32, 256>;
