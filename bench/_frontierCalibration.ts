@@ -4,6 +4,7 @@
 // reason) and the prompts' features (number of target characters, search window), which a real
 // miner reads from its environment. Scores: Brier and log-loss against the Laplace base rate of
 // the same miner's earlier windows (`baseRateForecasts`).
+import { fitLogistic } from '../src/miner/fitLogistic.js'
 import { baseRateForecasts, scoreForecasts, type Forecast } from '../src/miner/calibration.js'
 
 /** One generated group, as demo-frontier.ts stores it. */
@@ -29,59 +30,6 @@ const finished = (g: BenchGroup): boolean =>
 
 /** Sent and in the zone: what the validator can accept, and what pays. */
 const admissible = (g: BenchGroup): boolean => g.skipped === null && inZone(g.rewards)
-
-/** Ridge logistic regression by Newton steps; returns the weights. */
-export function fitLogistic(
-  xs: readonly (readonly number[])[],
-  ys: readonly number[],
-  lambda = 1,
-  steps = 25,
-): number[] {
-  const d = xs[0]?.length ?? 0
-  let w = new Array<number>(d).fill(0)
-  for (let it = 0; it < steps; it++) {
-    const g = new Array<number>(d).fill(0)
-    const h = Array.from({ length: d }, () => new Array<number>(d).fill(0))
-    xs.forEach((x, i) => {
-      const p = 1 / (1 + Math.exp(-x.reduce((a, v, j) => a + v * w[j]!, 0)))
-      const r = p - ys[i]!
-      const s = p * (1 - p)
-      for (let j = 0; j < d; j++) {
-        g[j]! += r * x[j]!
-        for (let k = 0; k < d; k++) h[j]![k]! += s * x[j]! * x[k]!
-      }
-    })
-    // The intercept (column 0) is not shrunk.
-    for (let j = 1; j < d; j++) {
-      g[j]! += lambda * w[j]!
-      h[j]![j]! += lambda
-    }
-    w = w.map((v, j) => v - solve(h, g)[j]!)
-  }
-  return w
-}
-
-/** Solves h·x = g (Gaussian elimination with partial pivoting; h is small and positive definite). */
-function solve(h: readonly (readonly number[])[], g: readonly number[]): number[] {
-  const n = g.length
-  const a = h.map((row, i) => [...row, g[i]!])
-  for (let c = 0; c < n; c++) {
-    let piv = c
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[piv]![c]!)) piv = r
-    ;[a[c], a[piv]] = [a[piv]!, a[c]!]
-    for (let r = c + 1; r < n; r++) {
-      const f = a[r]![c]! / a[c]![c]!
-      for (let k = c; k <= n; k++) a[r]![k]! -= f * a[c]![k]!
-    }
-  }
-  const x = new Array<number>(n).fill(0)
-  for (let r = n - 1; r >= 0; r--) {
-    let s = a[r]![n]!
-    for (let k = r + 1; k < n; k++) s -= a[r]![k]! * x[k]!
-    x[r] = s / a[r]![r]!
-  }
-  return x
-}
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z))
 const dot = (a: readonly number[], b: readonly number[]): number =>
@@ -251,4 +199,46 @@ export function weightComparison(
     `frontier ahead on ${diffs.filter((d) => d > 0).length} of ${n} seeds; difference mean ${mean.toFixed(4)}, sd ${sd.toFixed(4)}, standard error ${(sd / Math.sqrt(n)).toFixed(4)}, range ${Math.min(...diffs).toFixed(4)} … ${Math.max(...diffs).toFixed(4)}`,
   )
   return out
+}
+
+/**
+ * Does the feature forecast rank prompts? For each seed, a logistic regression of "admissible" on
+ * the features is fitted on the honest miners' groups of the other seeds (what a miner learnt in
+ * earlier runs) and ranks this seed's uniform-miner groups (an unbiased sample of prompts): the
+ * admissible rate of the upper and the lower half by forecast, and the Brier score of that
+ * forecast against the seed's own base rate.
+ */
+export function featureRanking(
+  groups: readonly BenchGroup[],
+  features: Readonly<Record<number, [number, number][]>>,
+): string[] {
+  const seeds = [...new Set(groups.map((g) => g.seed))]
+  if (seeds.length < 2) return []
+  const top = { n: 0, hits: 0 }
+  const bottom = { n: 0, hits: 0 }
+  const own: Forecast[] = []
+  const base: Forecast[] = []
+  for (const s of seeds) {
+    const train = groups.filter((g) => g.seed !== s && g.miner !== 'cheater')
+    const w = fitLogistic(
+      train.map((g) => row(features[g.seed]![g.promptIdx]!)),
+      train.map((g) => (admissible(g) ? 1 : 0)),
+    )
+    const test = groups.filter((g) => g.seed === s && g.miner.startsWith('uniform'))
+    const ps = test.map((g) => sigmoid(dot(w, row(features[s]![g.promptIdx]!))))
+    const median = [...ps].sort((a, b) => a - b)[Math.floor(ps.length / 2)]!
+    const rate = baseRateForecasts(test.map((g) => ({ windowN: g.windowN, y: admissible(g) })))
+    test.forEach((g, i) => {
+      const half = ps[i]! >= median ? top : bottom
+      half.n++
+      if (admissible(g)) half.hits++
+      own.push({ p: ps[i]!, y: admissible(g) })
+      base.push({ p: rate[i]!, y: admissible(g) })
+    })
+  }
+  const pct = (h: { n: number; hits: number }): string =>
+    `${h.hits}/${h.n} = ${((100 * h.hits) / Math.max(1, h.n)).toFixed(1)}%`
+  return [
+    `feature forecast fitted on the other seeds, uniform miner's groups: admissible in the upper half by forecast ${pct(top)}, lower half ${pct(bottom)}; Brier ${scoreForecasts(own).brier.toFixed(3)} vs base rate ${scoreForecasts(base).brier.toFixed(3)} (${own.length} groups)`,
+  ]
 }

@@ -17,7 +17,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from './_args.js'
-import { calibrationReplay, weightComparison } from './_frontierCalibration.js'
+import { calibrationReplay, featureRanking, weightComparison } from './_frontierCalibration.js'
 import { bundledModelDir } from '../src/demo/bundledModel.js'
 import { parseTargetRule } from '../src/demo/environment.js'
 import { loadDemoEnvironment } from '../src/demo/loadDemoEnvironment.js'
@@ -43,6 +43,10 @@ if (values.analyze !== undefined) {
       ...weightComparison(runs.flatMap((r) => r.weights)),
       '',
       ...calibrationReplay(
+        runs.flatMap((r) => r.groups),
+        Object.assign({}, ...runs.map((r) => r.features)),
+      ),
+      ...featureRanking(
         runs.flatMap((r) => r.groups),
         Object.assign({}, ...runs.map((r) => r.features)),
       ),

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import { fitLogistic, logistic } from '../src/miner/fitLogistic.js'
 import { createFrontierPicker } from '../src/miner/frontier.js'
 import type { PromptPicker } from '../src/miner/promptPicker.js'
 import { uniformPicker } from '../src/miner/uniformPicker.js'
@@ -305,5 +306,62 @@ describe('duplicate groups', () => {
       uniformSum += uniform
     }
     expect(toldSum).toBeGreaterThan(uniformSum)
+  })
+})
+
+describe('prompt features', () => {
+  test('fitLogistic: an intercept-only fit is the log-odds of the mean (3 of 4 → ln 3)', () => {
+    const [w0] = fitLogistic([[1], [1], [1], [1]], [1, 1, 1, 0])
+    expect(w0).toBeCloseTo(Math.log(3), 6)
+    // A feature that separates the outcomes gets a positive weight; ridge keeps it finite.
+    const w = fitLogistic(
+      [
+        [1, 0],
+        [1, 0],
+        [1, 1],
+        [1, 1],
+      ],
+      [0, 0, 1, 1],
+    )
+    expect(w[1]).toBeGreaterThan(0.5)
+    expect(Number.isFinite(w[1])).toBe(true)
+    expect(logistic(w, [1, 1])).toBeGreaterThan(logistic(w, [1, 0]))
+  })
+
+  test('with promptFeatures the picker learns which unseen prompts tend to be admissible', () => {
+    // Odd prompts land in the zone, even ones never do; the feature is the parity.
+    const inZone = [1, 0, 1, 0, 1, 0, 0, 0]
+    const dead = [0, 0, 0, 0, 0, 0, 0, 0]
+    const oddPicks = (promptFeatures?: (i: number) => number[]): number => {
+      const picker = createFrontierPicker({
+        size: 400,
+        seed: 3,
+        bootstrap: true,
+        explore: 0,
+        promptFeatures,
+      })
+      let odd = 0
+      // Every picked prompt is excluded afterwards, as a won prompt's cooldown would: only
+      // unseen prompts are left to choose from.
+      const picked: number[] = []
+      for (let i = 0; i < 50; i++) {
+        const [p] = picker.pickPrompts(1, { exclude: picked })
+        picked.push(p!)
+        if (i >= 10 && p! % 2 === 1) odd++
+        picker.observe(p!, p! % 2 === 1 ? inZone : dead)
+      }
+      return odd
+    }
+    expect(oddPicks((i) => [i % 2])).toBe(40)
+    // Without features every unseen prompt looks the same: about half are odd.
+    const blind = oddPicks()
+    expect(blind).toBeGreaterThan(8)
+    expect(blind).toBeLessThan(32)
+    expect(() =>
+      createFrontierPicker({ size: 4, promptFeatures: 3 as unknown as () => number[] }),
+    ).toThrow(/promptFeatures/)
+    expect(() => createFrontierPicker({ size: 4, featureCandidates: 0 })).toThrow(
+      /featureCandidates/,
+    )
   })
 })

@@ -4,6 +4,7 @@ import { DEFAULT_PROFILE, type ProtocolProfile } from '../protocol/profiles.js'
 import { checkIdx, checkOutcome, checkRewards, PickerCore } from './_pickerCore.js'
 import type { GroupOutcome, GroupProgress, PickContext, PickerOptions } from './promptPicker.js'
 import type { PromptPicker } from './promptPicker.js'
+import { createFeatureModel } from './_featureModel.js'
 import {
   betaBinomialZoneProbability,
   binomialZoneProbability,
@@ -45,6 +46,20 @@ export type FrontierPickerOptions = PickerOptions & {
    * rarely in the zone). `Infinity` finishes every group. @default 0.6
    */
   giveUpMass?: number | undefined
+  /**
+   * Features of a prompt that a miner can read without generating (for example the number of
+   * target characters and the search window of a target-token problem; finite numbers, the same
+   * length for every prompt). When given, the picker fits a logistic regression of "the group was
+   * admissible" (sent and in the zone) on `[1, …features]` over its own observed groups, and when
+   * it would draw an unseen prompt it draws `featureCandidates` eligible unseen prompts instead
+   * and takes the one with the highest forecast (uniform until `minFeatureGroups` groups with
+   * both outcomes are observed).
+   */
+  promptFeatures?: ((promptIdx: number) => readonly number[]) | undefined
+  /** Unseen prompts drawn per pick when ranking by `promptFeatures`. @default 16 */
+  featureCandidates?: number | undefined
+  /** Groups observed before the feature forecast is used. @default 8 */
+  minFeatureGroups?: number | undefined
 }
 
 /** A prompt's current estimate, from {@link FrontierPicker.estimate}. */
@@ -96,6 +111,9 @@ function resolveFrontierOptions(options: FrontierPickerOptions) {
     estimator = 'predictive',
     explore = 0.05,
     giveUpMass = 0.6,
+    promptFeatures,
+    featureCandidates = 16,
+    minFeatureGroups = 8,
   } = options
   if (typeof decay !== 'number' || !(decay > 0 && decay <= 1))
     throw invalidArgument('decay', 'a number in (0, 1]', decay)
@@ -118,7 +136,17 @@ function resolveFrontierOptions(options: FrontierPickerOptions) {
     throw invalidArgument('explore', 'a number in [0, 1]', explore)
   if (typeof giveUpMass !== 'number' || !(giveUpMass > 0))
     throw invalidArgument('giveUpMass', 'a number > 0 (Infinity: never give up)', giveUpMass)
-  return { profile, bootstrap, decay, priorMean, priorStrength, estimator, explore, giveUpMass }
+  if (promptFeatures !== undefined && typeof promptFeatures !== 'function')
+    throw invalidArgument('promptFeatures', 'a function (promptIdx) => number[]', promptFeatures)
+  if (!Number.isSafeInteger(featureCandidates) || featureCandidates < 1)
+    throw invalidArgument('featureCandidates', 'a positive integer', featureCandidates)
+  if (!Number.isSafeInteger(minFeatureGroups) || minFeatureGroups < 1)
+    throw invalidArgument('minFeatureGroups', 'a positive integer', minFeatureGroups)
+  const features = promptFeatures && { of: promptFeatures, featureCandidates, minFeatureGroups }
+  return {
+    ...{ profile, bootstrap, decay, priorMean, priorStrength, estimator, explore, giveUpMass },
+    features,
+  }
 }
 
 /**
@@ -151,8 +179,10 @@ function resolveFrontierOptions(options: FrontierPickerOptions) {
  */
 export function createFrontierPicker(options: FrontierPickerOptions): FrontierPicker {
   const core = new PickerCore(options)
+  const resolved = resolveFrontierOptions(options)
   const { profile, bootstrap, decay, priorMean, priorStrength, estimator, explore, giveUpMass } =
-    resolveFrontierOptions(options)
+    resolved
+  const featureModel = createFeatureModel(resolved.features, profile, bootstrap)
   const rollouts = profile.group.rolloutsPerGroup
   const zoneCounts = Object.freeze(zoneSuccessCounts(rollouts, { bootstrap, profile }))
 
@@ -228,7 +258,9 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
         if (!exploring && best && best.z >= unseenScore) next = best.p
         else {
           // Uniform over eligible prompts (exploring), or over unseen ones when they score higher.
-          next = core.uniform(1, okFree, exploring ? undefined : (p) => counts.has(p))[0]
+          const unseen = exploring ? undefined : (p: number) => counts.has(p)
+          const draws = exploring ? 1 : featureModel.candidates()
+          next = featureModel.best(core.uniform(draws, okFree, unseen))
           if (next === undefined && !exploring && best) next = best.p
           if (next === undefined && exploring) next = best?.p
         }
@@ -255,6 +287,7 @@ export function createFrontierPicker(options: FrontierPickerOptions): FrontierPi
       pooledF = pooledF * pooledDecay + f
       pooledUsable = pooledUsable * pooledDecay + 1 - dup
       pooledDuplicate = pooledDuplicate * pooledDecay + dup
+      featureModel.observe(promptIdx, rewards, dup === 1)
       core.flying.delete(promptIdx)
     },
     predict(promptIdx: number): number {
