@@ -187,6 +187,23 @@ export function grid(n: number): [number, number] {
   return [Math.ceil(n / y), y]
 }
 
+/** What TF.js passes a kernel function: its named inputs and attributes. */
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }
+
+/**
+ * Runs the webgpu kernel `name` (registered from `fn` on first use) through TF.js's engine, so its
+ * outputs are tracked like any op's (tidy, dispose). Returns them as `T`.
+ */
+export function runKernel<T>(
+  name: string,
+  fn: (a: KernelArgs) => tf.TensorInfo | tf.TensorInfo[],
+  inputs: tf.NamedTensorMap,
+  attrs: tf.NamedAttrMap = {},
+): T {
+  ensureKernel(name, fn as unknown as tf.KernelFunc)
+  return tf.engine().runKernel(name, inputs, attrs) as unknown as T
+}
+
 /** Registers a webgpu kernel once. */
 export function ensureKernel(name: string, fn: tf.KernelFunc): void {
   if (!tf.getKernel(name, 'webgpu'))

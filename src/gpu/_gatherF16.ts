@@ -3,8 +3,15 @@
  * f16 bits (no float32 copy of a tensor is made).
  * @internal
  */
-import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
+import type * as tf from '@tensorflow/tfjs-core'
+import {
+  grid,
+  runGpu,
+  webgpuBackend,
+  wgslBindings,
+  runKernel,
+  type KernelArgs,
+} from './_dispatch.js'
 import type { GpuF16Matrix } from './f16.js'
 
 const NAME = 'ReliquaryGatherF16'
@@ -25,7 +32,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   y[i] = unpack2x16float(w[k >> 1u])[k & 1u];
 }`
 
-function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+function kernel({ inputs, attrs }: KernelArgs) {
   const { w, ids } = inputs as Record<string, tf.TensorInfo>
   const a = attrs as Record<string, number>
   const T = ids!.shape[0]!
@@ -51,16 +58,14 @@ export function gatherF16(
   ids: tf.Tensor1D,
   o: { byColumn: boolean; lo: number },
 ): tf.Tensor2D {
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
   const d = o.byColumn ? table.rows : table.cols
   const count = o.byColumn ? table.cols : table.rows
-  return tf
-    .engine()
-    .runKernel(
-      NAME,
-      { w: table.data, ids },
-      { d, cols: table.cols, byColumn: o.byColumn ? 1 : 0, lo: o.lo, count },
-    ) as tf.Tensor2D
+  return runKernel(
+    NAME,
+    kernel,
+    { w: table.data, ids },
+    { d, cols: table.cols, byColumn: o.byColumn ? 1 : 0, lo: o.lo, count },
+  ) as tf.Tensor2D
 }
 
 const f32 = new Float32Array(1)

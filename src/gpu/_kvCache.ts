@@ -11,7 +11,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
+import { grid, runGpu, webgpuBackend, runKernel, type KernelArgs } from './_dispatch.js'
 
 /** One layer's cache tensors (flat; f16 packs two halves per int32 word). */
 export type LayerCache = { readonly k: tf.Tensor1D; readonly v: tf.Tensor1D }
@@ -205,7 +205,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 }`
 }
 
-function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+function kernel({ inputs, attrs }: KernelArgs) {
   const { q, k, v, slot, pos } = inputs as Record<string, tf.TensorInfo>
   const [rows, heads, hd] = q!.shape as [number, number, number]
   const kvHeads = attrs!.kvHeads as number
@@ -234,13 +234,11 @@ export function cacheAttention(
   pos: tf.Tensor1D,
   scale: number,
 ): tf.Tensor2D {
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
   const l = c.layers[layer]!
-  return tf
-    .engine()
-    .runKernel(
-      NAME,
-      { q, k: l.k, v: l.v, slot, pos },
-      { kvHeads: c.kvHeads, f16: c.f16, capacity: c.capacity, scale },
-    ) as tf.Tensor2D
+  return runKernel(
+    NAME,
+    kernel,
+    { q, k: l.k, v: l.v, slot, pos },
+    { kvHeads: c.kvHeads, f16: c.f16, capacity: c.capacity, scale },
+  ) as tf.Tensor2D
 }

@@ -9,7 +9,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
+import { runGpu, webgpuBackend, wgslBindings, runKernel, type KernelArgs } from './_dispatch.js'
 
 const NAME = 'ReliquarySampleRows'
 const NT = 256
@@ -116,7 +116,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   }
 }`
 
-function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+function kernel({ inputs, attrs }: KernelArgs) {
   const { logits, us, seq, step } = inputs as Record<string, tf.TensorInfo>
   const [rows, vocab] = logits!.shape as [number, number]
   const temperature = attrs!.temperature as number
@@ -150,11 +150,10 @@ export function sampleRows(
   seq: tf.Tensor1D,
   o: { steps: number; step: number | tf.Tensor1D; temperature: number },
 ): [tf.Tensor1D, tf.Tensor1D] {
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
   return tf.tidy(() => {
     const step = typeof o.step === 'number' ? tf.tensor1d([o.step], 'int32') : o.step
     const attrs = { steps: o.steps, temperature: o.temperature }
-    return tf.engine().runKernel(NAME, { logits, us, seq, step }, attrs) as unknown as [
+    return runKernel(NAME, kernel, { logits, us, seq, step }, attrs) as unknown as [
       tf.Tensor1D,
       tf.Tensor1D,
     ]

@@ -2,8 +2,8 @@
  * Causal grouped-query attention with an online softmax (no `[T, T]` score matrix) as a TF.js
  * webgpu kernel.
  */
-import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, probeShader, runGpu, webgpuBackend } from './_dispatch.js'
+import type * as tf from '@tensorflow/tfjs-core'
+import { probeShader, runGpu, webgpuBackend, runKernel, type KernelArgs } from './_dispatch.js'
 import { attentionPreamble, headsAttentionShader, KV_TILE_LOOP } from './_attentionHeads.js'
 import { headScalesShader, TC_BQ, tcAttentionShader } from './_attentionTc.js'
 import { gpuCapabilities } from './device.js'
@@ -144,7 +144,7 @@ const useTensorCores = (hd: number, asked: boolean) =>
   gpuCapabilities()?.subgroupMatrix === true &&
   hd % 16 === 0
 
-function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+function kernel({ inputs, attrs }: KernelArgs) {
   const { q, k, v } = inputs as Record<string, tf.TensorInfo>
   const [t, heads, hd] = q!.shape as [number, number, number]
   const [tk, kvHeads] = k!.shape as [number, number]
@@ -219,7 +219,6 @@ export function gpuCausalAttention(
   v: tf.Tensor3D,
   o: { start: number; scale: number; tensorCores?: boolean | undefined },
 ): tf.Tensor2D {
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
   const attrs = { start: o.start, scale: o.scale, tensorCores: o.tensorCores === true }
-  return tf.engine().runKernel(NAME, { q, k, v }, attrs) as tf.Tensor2D
+  return runKernel(NAME, kernel, { q, k, v }, attrs) as tf.Tensor2D
 }

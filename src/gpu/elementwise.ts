@@ -2,7 +2,7 @@
  * Elementwise decoder kernels on the webgpu backend: rotary embedding and the SwiGLU gate.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
+import { grid, runGpu, webgpuBackend, wgslBindings, runKernel } from './_dispatch.js'
 
 const ROPE = 'ReliquaryRope'
 const SWIGLU = 'ReliquarySwiGlu'
@@ -66,12 +66,10 @@ function swigluKernel({ inputs }: Args) {
  * whose sine has its first half negated (the decoder's `RopeTables` layout). webgpu backend only.
  */
 export function gpuRope(x: tf.Tensor3D, cos: tf.Tensor2D, sinSigned: tf.Tensor2D): tf.Tensor3D {
-  ensureKernel(ROPE, ropeKernel as unknown as tf.KernelFunc)
-  return tf.engine().runKernel(ROPE, { x, cos, sin: sinSigned }) as tf.Tensor3D
+  return runKernel(ROPE, ropeKernel, { x, cos, sin: sinSigned }) as tf.Tensor3D
 }
 
 /** SwiGLU gate `silu(gate) · up` (transformers' `act_fn(gate_proj(x)) * up_proj(x)`). webgpu only. */
 export function gpuSwiGlu<T extends tf.Tensor>(gate: T, up: T): T {
-  ensureKernel(SWIGLU, swigluKernel as unknown as tf.KernelFunc)
-  return tf.engine().runKernel(SWIGLU, { gate, up }) as T
+  return runKernel(SWIGLU, swigluKernel, { gate, up }) as T
 }

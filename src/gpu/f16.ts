@@ -5,7 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { ReliquaryError } from '../errors/base.js'
-import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
+import {
+  grid,
+  runGpu,
+  webgpuBackend,
+  wgslBindings,
+  runKernel,
+  type KernelArgs,
+} from './_dispatch.js'
 
 /** An f16 matrix `[rows, cols]` on the GPU. */
 export type GpuF16Matrix = {
@@ -30,7 +37,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   y[i] = pack2x16float(clamp(v, vec2f(-65504.0), vec2f(65504.0)));
 }`
 
-function kernel({ inputs }: { inputs: tf.NamedTensorInfoMap }) {
+function kernel({ inputs }: KernelArgs) {
   const { x } = inputs as Record<string, tf.TensorInfo>
   const pairs = tf.util.sizeFromShape(x!.shape) / 2
   const [gx, gy] = grid(Math.ceil(pairs / 256))
@@ -57,8 +64,7 @@ export async function toGpuF16(x: tf.Tensor2D, name = 'weight'): Promise<GpuF16M
   const [rows, cols] = x.shape
   if ((rows * cols) % 2 !== 0)
     throw new ReliquaryError('INVALID_ARGUMENT', `${name}: an f16 matrix needs an even size.`)
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
-  const [data, bad] = tf.engine().runKernel(NAME, { x }) as unknown as [tf.Tensor1D, tf.Tensor1D]
+  const [data, bad] = runKernel(NAME, kernel, { x }) as unknown as [tf.Tensor1D, tf.Tensor1D]
   const n = (await bad.data())[0]!
   bad.dispose()
   if (n > 0) {

@@ -12,14 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { probeTensorCoreAttention } from './attention.js'
 import { gpuCapabilities } from './device.js'
-import {
-  ensureKernel,
-  grid,
-  probeShader,
-  runGpu,
-  webgpuBackend,
-  wgslBindings,
-} from './_dispatch.js'
+import { grid, probeShader, runGpu, webgpuBackend, wgslBindings, runKernel } from './_dispatch.js'
 import type { GpuF16Matrix } from './f16.js'
 import {
   type Epilogue,
@@ -395,11 +388,9 @@ export function gpuMatMul(
   const inputs: tf.NamedTensorMap = { a, b: w instanceof tf.Tensor ? w : w.data }
   if (bias) inputs.bias = bias
   if (path === 'tensor-core') {
-    ensureKernel(NAME_TC, tensorCoreKernel as unknown as tf.KernelFunc)
-    return tf.engine().runKernel(NAME_TC, inputs, { n }) as tf.Tensor2D
+    return runKernel(NAME_TC, tensorCoreKernel, inputs, { n }) as tf.Tensor2D
   }
-  ensureKernel(NAME, tiledKernel as unknown as tf.KernelFunc)
-  return tf.engine().runKernel(NAME, inputs, { n, f16: path === 'f16-weights' }) as tf.Tensor2D
+  return runKernel(NAME, tiledKernel, inputs, { n, f16: path === 'f16-weights' }) as tf.Tensor2D
 }
 
 /**
@@ -411,9 +402,8 @@ export function gpuMatMulTransposed(a: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2
   const [n, k] = wt.shape
   if (k % 4 !== 0 || n % 4 !== 0 || a.shape[1] !== k)
     throw new Error('gpuMatMulTransposed: K and N must be multiples of 4 and match.')
-  ensureKernel(NAME_MULTI, multiKernel as unknown as tf.KernelFunc)
   const attrs = { n, widths: [n], swiglu: false, path: 'f32', transposed: true }
-  const r = tf.engine().runKernel(NAME_MULTI, { a, b: wt }, attrs) as tf.Tensor2D | tf.Tensor2D[]
+  const r = runKernel(NAME_MULTI, multiKernel, { a, b: wt }, attrs) as tf.Tensor2D | tf.Tensor2D[]
   return Array.isArray(r) ? r[0]! : r
 }
 
@@ -435,13 +425,12 @@ export function gpuMatMulSplit(
     throw new Error('gpuMatMulSplit: weight or widths unsupported by the staged kernels.')
   const inputs: tf.NamedTensorMap = { a, b: w instanceof tf.Tensor ? w : w.data }
   if (bias) inputs.bias = bias
-  ensureKernel(NAME_MULTI, multiKernel as unknown as tf.KernelFunc)
   const attrs = {
     n,
     widths: [...widths],
     swiglu: o.swiglu === true,
     path: w instanceof tf.Tensor ? 'f32' : 'tc',
   }
-  const r = tf.engine().runKernel(NAME_MULTI, inputs, attrs) as tf.Tensor2D | tf.Tensor2D[]
+  const r = runKernel(NAME_MULTI, multiKernel, inputs, attrs) as tf.Tensor2D | tf.Tensor2D[]
   return Array.isArray(r) ? r : [r]
 }

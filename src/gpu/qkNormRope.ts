@@ -2,8 +2,15 @@
  * Qwen3's per-head query/key RMSNorm followed by the rotary embedding, for queries and keys in one
  * dispatch (four dispatches and three round trips through memory otherwise).
  */
-import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
+import type * as tf from '@tensorflow/tfjs-core'
+import {
+  grid,
+  runGpu,
+  webgpuBackend,
+  wgslBindings,
+  runKernel,
+  type KernelArgs,
+} from './_dispatch.js'
 
 const NAME = 'ReliquaryQkNormRope'
 
@@ -48,7 +55,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   }
 }`
 
-function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+function kernel({ inputs, attrs }: KernelArgs) {
   const { q, k, wq, wk, cos, sin } = inputs as Record<string, tf.TensorInfo>
   const [rows, heads, hd] = q!.shape as [number, number, number]
   const kvHeads = k!.shape[1]!
@@ -82,10 +89,6 @@ export function gpuQkNormRope(
   const hd = q.shape[2]
   if (hd > 256 || hd % 2 !== 0 || k.shape[2] !== hd)
     throw new Error('gpuQkNormRope: head dimension must be even, at most 256, equal for q and k.')
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
   const inputs = { q, k, wq: w.q, wk: w.k, cos, sin: sinSigned }
-  return tf.engine().runKernel(NAME, inputs, { eps: w.eps }) as unknown as [
-    tf.Tensor3D,
-    tf.Tensor3D,
-  ]
+  return runKernel(NAME, kernel, inputs, { eps: w.eps }) as unknown as [tf.Tensor3D, tf.Tensor3D]
 }

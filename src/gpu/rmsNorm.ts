@@ -2,7 +2,7 @@
  * Fused RMSNorm (optionally with the residual add before it) as a TF.js webgpu kernel.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend } from './_dispatch.js'
+import { grid, runGpu, webgpuBackend, runKernel, type KernelArgs } from './_dispatch.js'
 
 const NAME = 'ReliquaryRmsNorm'
 
@@ -39,7 +39,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   }
 }`
 
-function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+function kernel({ inputs, attrs }: KernelArgs) {
   const { x, w, r } = inputs as Record<string, tf.TensorInfo>
   const d = x!.shape[x!.shape.length - 1]!
   const rows = tf.util.sizeFromShape(x!.shape) / d
@@ -66,8 +66,7 @@ function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.N
  * workgroup per row. webgpu backend only.
  */
 export function gpuRmsNorm<T extends tf.Tensor>(x: T, w: tf.Tensor1D, eps: number): T {
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
-  return tf.engine().runKernel(NAME, { x, w }, { eps }) as T
+  return runKernel(NAME, kernel, { x, w }, { eps }) as T
 }
 
 /**
@@ -79,7 +78,6 @@ export function gpuAddRmsNorm<T extends tf.Tensor>(
   w: tf.Tensor1D,
   eps: number,
 ): [sum: T, normed: T] {
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
-  const [normed, sum] = tf.engine().runKernel(NAME, { x, w, r }, { eps }) as unknown as [T, T]
+  const [normed, sum] = runKernel(NAME, kernel, { x, w, r }, { eps }) as unknown as [T, T]
   return [sum, normed]
 }

@@ -4,7 +4,14 @@
  * probability of the EOS set. Only these scalars are read back, never the `[T, vocab]` logits.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { ensureKernel, grid, runGpu, webgpuBackend, wgslBindings } from './_dispatch.js'
+import {
+  grid,
+  runGpu,
+  webgpuBackend,
+  wgslBindings,
+  runKernel,
+  type KernelArgs,
+} from './_dispatch.js'
 
 const NAME = 'ReliquaryTokenStats'
 
@@ -50,7 +57,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   }
 }`
 
-function kernel({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+function kernel({ inputs, attrs }: KernelArgs) {
   const { logits, next, eos } = inputs as Record<string, tf.TensorInfo>
   const [rows, v] = logits!.shape as [number, number]
   const [gx, gy] = grid(rows)
@@ -76,15 +83,13 @@ export function gpuTokenStats(
   eos: readonly number[],
   temperature: number,
 ): tf.Tensor2D {
-  ensureKernel(NAME, kernel as unknown as tf.KernelFunc)
   return tf.tidy(() => {
     const e = tf.tensor1d(eos.length ? [...eos] : [0], 'int32')
-    return tf
-      .engine()
-      .runKernel(
-        NAME,
-        { logits, next, eos: e },
-        { temperature, eosCount: eos.length },
-      ) as tf.Tensor2D
+    return runKernel(
+      NAME,
+      kernel,
+      { logits, next, eos: e },
+      { temperature, eosCount: eos.length },
+    ) as tf.Tensor2D
   })
 }
