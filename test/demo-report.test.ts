@@ -199,6 +199,7 @@ describe('renderDemoReport', () => {
     // history (1/2), window 2 has 1 hit of 2 ((1 + 1) / (2 + 2) = 1/2): 0.25.
     expect(html).toContain('<td>0.115</td><td>0.25</td>')
     expect(html).toContain('better than knowing the average rate')
+    expect(html).toContain('Admissible groups per generated group: 0.4 against 0.5.')
     expect(html).toContain('0.17 against 0.11 for uniform (higher')
     // Bins of width 0.2: {0.1} → 0 observed, {0.4, 0.5} → mean 0.45, half observed, {0.8} → 1.
     expect(html).toContain('<td>0.4–0.6</td><td>2</td><td>0.45</td><td>0.5</td>')

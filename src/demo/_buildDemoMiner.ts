@@ -9,6 +9,7 @@ import type { Miner, MinerLogEntry } from '../miner/types.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import type { RewardEnvironment } from '../reward/environment.js'
 import type { DemoMinerKind } from './demoOptions.js'
+import { parseTargetRule } from './environment.js'
 
 /** Most passes of a miner over one window (each pass mines up to its groups per window). @internal */
 export const MAX_PASSES = 4
@@ -41,6 +42,16 @@ export type DemoMinerShared = {
 }
 
 /**
+ * What the demo's frontier picker reads of a target-token problem without generating: ln(number
+ * of target characters), ln(search window). More targets and a longer window make a hit likelier.
+ * @internal
+ */
+export function targetRuleFeatures(groundTruth: string): number[] {
+  const rule = parseTargetRule(groundTruth)
+  return [Math.log(rule.targets.length), Math.log(rule.window)]
+}
+
+/**
  * A demo miner: the frontier and uniform pickers mine honestly and submit every group (so their
  * acceptance rates show how well they pick prompts); the cheater rotates its cheats and skips
  * out-of-zone groups.
@@ -61,7 +72,13 @@ export async function buildDemoMiner(
   const pickerSeed = shared.seed * 1000 + spec.index
   const picker =
     kind === 'frontier'
-      ? createFrontierPicker({ size: environment.size, seed: pickerSeed, profile, bootstrap: true })
+      ? createFrontierPicker({
+          size: environment.size,
+          seed: pickerSeed,
+          profile,
+          bootstrap: true,
+          promptFeatures: (i) => targetRuleFeatures(environment.getProblem(i).groundTruth),
+        })
       : uniformPicker({ size: environment.size, seed: pickerSeed })
   return createMiner({
     validatorUrl: shared.validatorUrl,

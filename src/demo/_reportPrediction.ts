@@ -34,7 +34,7 @@ function forecastsOf(miner: DemoMinerSummary): MinerForecasts {
 
 /** The rules that decide whether an in-zone forecast can earn weight (static text). */
 const WHY =
-  'Under these rules a forecast has little to pay with. E3 pays a window to the first B distinct prompts by drand round, so a window goes to the first admissible groups, not to the best-predicted ones. A prompt whose group wins a slot enters the cooldown (e3: for good), so the prompts a miner has learnt to be in the zone are exactly those it may not pick again; what it learns about other prompts is mostly that they are out of the zone. With a few hundred prompts and a few dozen groups per run, each prompt is picked about once, so a per-prompt estimate stays at its prior: only what generalises across prompts (the pooled rate, prompt features) could predict, and it has to beat the base rate to help. What a picker can change is wasted generation (giving up groups whose draws repeat), not which groups land in the zone; BENCHMARKS.md ("Frontier vs uniform") has the comparison over several seeds.'
+  'Under these rules a per-prompt forecast has little to pay with. E3 pays a window to the first B distinct prompts by drand round, so what counts is admissible groups per second of generation, not how sure a miner was. A prompt whose group wins a slot enters the cooldown (e3: for good), so a prompt learnt to be in the zone cannot be picked again, and with a few hundred prompts and a few dozen groups per miner and run each prompt is picked about once, so its own estimate stays at its prior (the Brier scores above). What can pay is a forecast that generalises across prompts: the demo frontier picker ranks unseen prompts by what it reads without generating (number of target characters, search window), fitted on its own groups, and takes the best of 16 draws, which raises its in-zone and admissible rates (the columns above) and, through them, its pay. BENCHMARKS.md ("Frontier vs uniform: prompt features") has the comparison over six seeds.'
 
 /**
  * The "Does prediction pay?" panel, or nothing when no miner logged forecasts.
@@ -87,5 +87,10 @@ function verdict(f: MinerForecasts, all: readonly MinerForecasts[]): string {
   const weights = other
     ? ` Its final weight was ${fmt(f.miner.emaWeight, 4)} against ${fmt(other.miner.emaWeight, 4)} for ${labelOf(other.miner)} (${f.miner.emaWeight > other.miner.emaWeight ? 'higher' : 'not higher'}; one run varies by as much between seeds).`
     : ''
-  return `In this run the forecasts of ${labelOf(f.miner)} scored a Brier score of ${fmt(own, 3)} against ${fmt(base, 3)} for the base rate on the same ${f.own.length} groups: ${better ? 'better than' : 'no better than'} knowing the average rate.${weights}`
+  const perGroup = (o: MinerForecasts): string =>
+    fmt(o.groups.filter((g) => g.sent && g.inZone).length / Math.max(1, o.groups.length), 3)
+  const admissible = other
+    ? ` Admissible groups per generated group: ${perGroup(f)} against ${perGroup(other)}.`
+    : ''
+  return `In this run the forecasts of ${labelOf(f.miner)} scored a Brier score of ${fmt(own, 3)} against ${fmt(base, 3)} for the base rate on the same ${f.own.length} groups: ${better ? 'better than' : 'no better than'} knowing the average rate.${admissible}${weights}`
 }
