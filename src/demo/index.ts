@@ -12,7 +12,12 @@ export type {
   PromptTokenizer,
 } from './environment.js'
 export { renderDemoReport } from './report.js'
-export type { DemoSummary, DemoMinerSummary, DemoWindowSummary } from './report.js'
+export type {
+  DemoSummary,
+  DemoMinerSummary,
+  DemoWindowSummary,
+  DemoGroupOutcome,
+} from './report.js'
 export type { DemoChainWeights, DemoChainWeightRow } from './chainWeights.js'
 export { createDemoProfile, DEMO_PROFILE_NUMBERS, DEMO_PROFILE_ID } from './profile.js'
 export type { DemoProfileDrand } from './profile.js'
