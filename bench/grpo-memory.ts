@@ -16,6 +16,7 @@ import { tapeMatMulOptions } from '../src/gpu/tapeMatMul.js'
 import { createTrainer, type GrpoBatch } from '../src/grpo/index.js'
 import { type CausalLM, loadModel, useBackend, writeSafetensors } from '../src/model/index.js'
 import { benchArgs } from './_args.js'
+import { randomQwen3Weights } from './_randomQwen3.js'
 import { peakMeter } from './_peakMeter.js'
 
 const a = benchArgs(
@@ -40,14 +41,13 @@ const a = benchArgs(
 
 /** A random Qwen3-shaped checkpoint (tied embeddings) in a temporary folder. */
 async function writeModel(dir: string): Promise<void> {
-  const [H, I, hd] = [a.hidden, a.intermediate, a['head-dim']]
   const cfg = {
     architectures: ['Qwen3ForCausalLM'],
     model_type: 'qwen3',
-    head_dim: hd,
+    head_dim: a['head-dim'],
     hidden_act: 'silu',
-    hidden_size: H,
-    intermediate_size: I,
+    hidden_size: a.hidden,
+    intermediate_size: a.intermediate,
     max_position_embeddings: 4096,
     num_attention_heads: a.heads,
     num_hidden_layers: a.layers,
@@ -57,39 +57,7 @@ async function writeModel(dir: string): Promise<void> {
     tie_word_embeddings: true,
     vocab_size: a.vocab,
   }
-  let s = 12345
-  const rand = (n: number, scale: number) => {
-    const out = new Float32Array(n)
-    for (let i = 0; i < n; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-      out[i] = ((s / 4294967296) * 2 - 1) * scale
-    }
-    return out
-  }
-  const t = new Map<string, { shape: number[]; data: Float32Array }>()
-  const put = (name: string, shape: number[], scale: number) =>
-    t.set(name, {
-      shape,
-      data: scale ? rand(shape[0]! * (shape[1] ?? 1), scale) : new Float32Array(shape[0]!).fill(1),
-    })
-  put('model.embed_tokens.weight', [a.vocab, H], 0.05)
-  put('model.norm.weight', [H], 0)
-  const [q, kv] = [a.heads * hd, a['kv-heads'] * hd]
-  for (let l = 0; l < a.layers; l++) {
-    const p = `model.layers.${l}.`
-    for (const [n, o, i] of [
-      ['self_attn.q_proj', q, H],
-      ['self_attn.k_proj', kv, H],
-      ['self_attn.v_proj', kv, H],
-      ['self_attn.o_proj', H, q],
-      ['mlp.gate_proj', I, H],
-      ['mlp.up_proj', I, H],
-      ['mlp.down_proj', H, I],
-    ] as const)
-      put(`${p}${n}.weight`, [o, i], 1 / Math.sqrt(i))
-    for (const n of ['self_attn.q_norm', 'self_attn.k_norm']) put(`${p}${n}.weight`, [hd], 0)
-    for (const n of ['input_layernorm', 'post_attention_layernorm']) put(`${p}${n}.weight`, [H], 0)
-  }
+  const t = randomQwen3Weights(cfg, { seed: 12345, embedScale: 0.05 })
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg))
   await writeSafetensors(join(dir, 'model.safetensors'), t, { dtype: 'F32' })
 }

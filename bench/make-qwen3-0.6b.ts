@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeSafetensors } from '../src/model/index.js'
 import { benchArgs } from './_args.js'
+import { randomQwen3Weights } from './_randomQwen3.js'
 
 const { out, shape } = benchArgs(
   {},
@@ -53,42 +54,7 @@ if (shape === '4b')
     num_hidden_layers: 36,
     num_key_value_heads: 8,
   })
-let s = 12345
-const rand = (n: number, scale: number) => {
-  const a = new Float32Array(n)
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    a[i] = ((s / 4294967296) * 2 - 1) * scale
-  }
-  return a
-}
-const ones = (n: number) => new Float32Array(n).fill(1)
-const H = cfg.hidden_size,
-  I = cfg.intermediate_size,
-  q = cfg.num_attention_heads * cfg.head_dim,
-  kv = cfg.num_key_value_heads * cfg.head_dim
-const tensors = new Map<string, { shape: number[]; data: Float32Array }>()
-tensors.set('model.embed_tokens.weight', {
-  shape: [cfg.vocab_size, H],
-  data: rand(cfg.vocab_size * H, 0.05),
-})
-tensors.set('model.norm.weight', { shape: [H], data: ones(H) })
-for (let l = 0; l < cfg.num_hidden_layers; l++) {
-  const p = `model.layers.${l}.`
-  const w = (name: string, o: number, i: number) =>
-    tensors.set(p + name, { shape: [o, i], data: rand(o * i, 1 / Math.sqrt(i)) })
-  w('self_attn.q_proj.weight', q, H)
-  w('self_attn.k_proj.weight', kv, H)
-  w('self_attn.v_proj.weight', kv, H)
-  w('self_attn.o_proj.weight', H, q)
-  w('mlp.gate_proj.weight', I, H)
-  w('mlp.up_proj.weight', I, H)
-  w('mlp.down_proj.weight', H, I)
-  for (const n of ['self_attn.q_norm.weight', 'self_attn.k_norm.weight'])
-    tensors.set(p + n, { shape: [cfg.head_dim], data: ones(cfg.head_dim) })
-  for (const n of ['input_layernorm.weight', 'post_attention_layernorm.weight'])
-    tensors.set(p + n, { shape: [H], data: ones(H) })
-}
+const tensors = randomQwen3Weights(cfg, { seed: 12345, embedScale: 0.05 })
 mkdirSync(out, { recursive: true })
 writeFileSync(join(out, 'config.json'), JSON.stringify(cfg, null, 2))
 writeFileSync(

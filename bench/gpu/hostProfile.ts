@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import * as gpu from '../../src/gpu/index.js'
 import { gpuGenerateBatch, loadGpuModel, type GpuPrecision } from '../../src/gpu/index.js'
 import { writeSafetensors } from '../../src/model/index.js'
+import { randomQwen3Weights } from '../_randomQwen3.js'
 
 /** A Qwen3-shaped checkpoint with `layers` layers of hidden 64 and random weights. */
 export async function writeTinyCheckpoint(dir: string, layers: number): Promise<void> {
@@ -46,38 +47,7 @@ export async function writeTinyCheckpoint(dir: string, layers: number): Promise<
     torch_dtype: 'float32',
     vocab_size: 1024,
   }
-  let s = 777
-  const rand = (n: number, scale: number) =>
-    Float32Array.from({ length: n }, () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-      return ((s / 4294967296) * 2 - 1) * scale
-    })
-  const H = cfg.hidden_size
-  const I = cfg.intermediate_size
-  const q = cfg.num_attention_heads * cfg.head_dim
-  const kv = cfg.num_key_value_heads * cfg.head_dim
-  const t = new Map<string, { shape: number[]; data: Float32Array }>()
-  t.set('model.embed_tokens.weight', {
-    shape: [cfg.vocab_size, H],
-    data: rand(cfg.vocab_size * H, 1),
-  })
-  t.set('model.norm.weight', { shape: [H], data: new Float32Array(H).fill(1) })
-  for (let l = 0; l < layers; l++) {
-    const p = `model.layers.${l}.`
-    const w = (n: string, o: number, i: number) =>
-      t.set(p + n, { shape: [o, i], data: rand(o * i, 1 / Math.sqrt(i)) })
-    w('self_attn.q_proj.weight', q, H)
-    w('self_attn.k_proj.weight', kv, H)
-    w('self_attn.v_proj.weight', kv, H)
-    w('self_attn.o_proj.weight', H, q)
-    w('mlp.gate_proj.weight', I, H)
-    w('mlp.up_proj.weight', I, H)
-    w('mlp.down_proj.weight', H, I)
-    for (const n of ['self_attn.q_norm.weight', 'self_attn.k_norm.weight'])
-      t.set(p + n, { shape: [cfg.head_dim], data: new Float32Array(cfg.head_dim).fill(1) })
-    for (const n of ['input_layernorm.weight', 'post_attention_layernorm.weight'])
-      t.set(p + n, { shape: [H], data: new Float32Array(H).fill(1) })
-  }
+  const t = randomQwen3Weights(cfg, { seed: 777, embedScale: 1 })
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg))
   await writeSafetensors(join(dir, 'model.safetensors'), t)
