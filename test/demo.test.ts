@@ -111,7 +111,11 @@ describe('runDemo (2 windows)', () => {
         emaWeight: expect.any(Number),
         generated: expect.any(Number),
         keptBack: expect.any(Object),
+        groups: expect.any(Array),
       })
+      // One outcome per generated group; a group is in the zone only if all its rollouts finished.
+      expect(m.groups?.length).toBe(m.generated)
+      for (const g of m.groups ?? []) if (g.inZone) expect(g.finished).toBe(true)
     }
     // The miners' own counts: every honest miner generated groups, and every group it kept back
     // is one of those it generated; pay is the validator's rewards summed over the windows.
