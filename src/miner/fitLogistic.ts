@@ -27,7 +27,7 @@ export function fitLogistic(
     const g = new Array<number>(d).fill(0)
     const h = Array.from({ length: d }, () => new Array<number>(d).fill(0))
     xs.forEach((x, i) => {
-      const p = 1 / (1 + Math.exp(-x.reduce((a, v, j) => a + v * w[j]!, 0)))
+      const p = logistic(w, x)
       const r = p - ys[i]!
       const s = p * (1 - p)
       for (let j = 0; j < d; j++) {
@@ -40,7 +40,8 @@ export function fitLogistic(
       g[j]! += lambda * w[j]!
       h[j]![j]! += lambda
     }
-    w = w.map((v, j) => v - solve(h, g)[j]!)
+    const delta = solve(h, g)
+    w = w.map((v, j) => v - delta[j]!)
   }
   return w
 }
