@@ -1,7 +1,12 @@
 // The report's "Does prediction pay?" panel: each picker's in-zone forecasts against what its
 // groups turned out to be (calibration, Brier score against the base rate of its own earlier
 // windows) beside the miners' final weights, with the rules that decide whether a forecast can pay.
-import { baseRateForecasts, scoreForecasts, type Forecast } from '../miner/calibration.js'
+import {
+  baseRateForecasts,
+  scoreForecasts,
+  type Forecast,
+  type ForecastScore,
+} from '../miner/calibration.js'
 import { esc, fmt } from './_reportCharts.js'
 import type { DemoGroupOutcome, DemoMinerSummary } from './report.js'
 
@@ -16,6 +21,9 @@ type MinerForecasts = {
   readonly own: readonly Forecast[]
   /** The base rate's forecasts of the same groups. */
   readonly base: readonly Forecast[]
+  /** Scores of `own` and `base` (null when there are none). */
+  readonly ownScore: ForecastScore | null
+  readonly baseScore: ForecastScore | null
 }
 
 function forecastsOf(miner: DemoMinerSummary): MinerForecasts {
@@ -29,7 +37,9 @@ function forecastsOf(miner: DemoMinerSummary): MinerForecasts {
     own.push({ p: g.predicted, y: g.inZone })
     base.push({ p: baseP[i]!, y: g.inZone })
   })
-  return { miner, groups, finished, own, base }
+  const ownScore = own.length ? scoreForecasts(own) : null
+  const baseScore = base.length ? scoreForecasts(base) : null
+  return { miner, groups, finished, own, base, ownScore, baseScore }
 }
 
 /** The rules that decide whether an in-zone forecast can earn weight (static text). */
@@ -46,8 +56,7 @@ export function predictionSection(miners: readonly DemoMinerSummary[]): string[]
   if (predicting.length === 0) return []
   const rate = (a: number, b: number): string => (b > 0 ? fmt(a / b, 3) : '–')
   const rows = all.map((f) => {
-    const own = f.own.length ? scoreForecasts(f.own) : null
-    const base = f.base.length ? scoreForecasts(f.base) : null
+    const { ownScore: own, baseScore: base } = f
     const prompts = new Set(f.groups.map((g) => g.promptIdx)).size
     const inZone = f.finished.filter((g) => g.inZone).length
     const admissible = f.groups.filter((g) => g.sent && g.inZone).length
@@ -61,7 +70,7 @@ export function predictionSection(miners: readonly DemoMinerSummary[]): string[]
     '</tbody></table>',
   ]
   for (const f of predicting) {
-    const bins = scoreForecasts(f.own, { bins: 5 }).bins.filter((b) => b.n > 0)
+    const bins = f.ownScore!.bins.filter((b) => b.n > 0)
     out.push(
       `<p>Calibration of ${esc(labelOf(f.miner))}: predicted vs observed in-zone rate per forecast bin</p>`,
       '<table><thead><tr><th>forecast</th><th>groups</th><th>mean forecast</th><th>observed in zone</th></tr></thead><tbody>',
@@ -78,8 +87,8 @@ export function predictionSection(miners: readonly DemoMinerSummary[]): string[]
 
 /** This run's verdict in one sentence: did the forecasts beat the base rate, and the weights. */
 function verdict(f: MinerForecasts, all: readonly MinerForecasts[]): string {
-  const own = scoreForecasts(f.own).brier
-  const base = scoreForecasts(f.base).brier
+  const own = f.ownScore!.brier
+  const base = f.baseScore!.brier
   const better = own < base
   const others = all.filter((o) => o !== f && o.own.length === 0)
   // The uniform picker is the baseline when there is one (not the cheater).
