@@ -70,13 +70,13 @@ export async function grpoLoss(
   const plan = planBatch(model, batch, o)
   const attention = model.resolveAttention()
   const acc = new MetricsAccumulator(o)
+  const e = { attention, checkpointLayers: false }
   for (const r of plan.rollouts) {
     if (r.skipReason !== null) {
       acc.skip(r)
       continue
     }
     const scalars = tf.tidy(() => {
-      const e = { attention, checkpointLayers: false }
       const newLps = passLogprobs(model, [r], e)
       let refLps: tf.Tensor1D[] | null = null
       if (o.klBeta > 0 && ref !== null) refLps = ref === model ? newLps : passLogprobs(ref, [r], e)

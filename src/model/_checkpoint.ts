@@ -6,8 +6,12 @@ import * as tf from '@tensorflow/tfjs-core'
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0]
 
-/** A block `f(x, params, consts)`: `params` get gradients, `consts` (tables, masks) do not. */
-export type Block = (x: tf.Tensor2D, params: tf.Tensor[], consts: tf.Tensor[]) => tf.Tensor2D
+/**
+ * A block `f(x, consts)` that reads its parameters from its closure: {@link checkpoint} takes
+ * them (the same tensor objects) to record the gradient with respect to; `consts` (tables, masks)
+ * get none.
+ */
+export type Block = (x: tf.Tensor2D, consts: tf.Tensor[]) => tf.Tensor2D
 
 /** The engine state this file touches (tfjs-core 4.22 `EngineState.activeTape`). */
 type TapeState = { state: { activeTape: unknown } }
@@ -30,8 +34,8 @@ function nestedGrads(f: () => tf.Tensor2D, xs: tf.Tensor[], dy: tf.Tensor2D): tf
 }
 
 /**
- * `f(x, params, consts)` recorded on the gradient tape as one node that keeps only `x` and
- * `consts`: the forward runs with the tape off (its intermediates are freed at once), and the
+ * `f(x, consts)`, which reads `params`, recorded on the gradient tape as one node that keeps only
+ * `x` and `consts`: the forward runs with the tape off (its intermediates are freed at once), and the
  * node's gradient runs `f` again under a tape of its own and backpropagates through that copy.
  * Same values and gradients as recording `f` directly (f must be deterministic); one extra
  * forward of the block per backward, for a tape that holds one `[rows, d]` tensor per block
@@ -43,16 +47,16 @@ export function checkpoint(
   params: readonly tf.Tensor[],
   consts: readonly tf.Tensor[],
 ): tf.Tensor2D {
-  if (tf.engine().state.gradientDepth === 0) return tf.tidy(() => f(x, [...params], [...consts]))
+  if (tf.engine().state.gradientDepth === 0) return tf.tidy(() => f(x, [...consts]))
   const op = tf.customGrad(((...args: tf.Tensor[]) => {
     const save = args.pop() as unknown as tf.GradSaveFunc
     const [xi, ...ps] = args as [tf.Tensor2D, ...tf.Tensor[]]
     save([xi, ...consts])
     return {
-      value: f(xi, ps, [...consts]),
+      value: f(xi, [...consts]),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const [xs, ...cs] = saved as [tf.Tensor2D, ...tf.Tensor[]]
-        return nestedGrads(() => f(xs, ps, cs), [xs, ...ps], dy)
+        return nestedGrads(() => f(xs, cs), [xs, ...ps], dy)
       },
     }
   }) as unknown as CustomGradFn) as unknown as (...t: tf.Tensor[]) => tf.Tensor2D

@@ -15,7 +15,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { tapeMatMul } from '../gpu/tapeMatMul.js'
+import { tapeMatMul, tapeMatMulGrads } from '../gpu/tapeMatMul.js'
 import type { ModelConfig } from './parseModelConfig.js'
 import type { RopeTables } from './_rope.js'
 
@@ -202,10 +202,8 @@ const makeProduct = (): Product =>
     save([x, w])
     return {
       value: tf.matMul(x, w),
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [
-        tf.matMul(dy, tf.transpose(saved[1]!)),
-        tf.matMul(tf.transpose(saved[0]!), dy),
-      ],
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) =>
+        tapeMatMulGrads(saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D, dy),
     }
   }) as unknown as CustomGradFn) as unknown as Product
 

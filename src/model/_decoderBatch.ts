@@ -55,7 +55,7 @@ function attendBatch(
   return tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b * t, h * hd])
 }
 
-/** A layer's tensors in a fixed order, and back (optional ones as `null` slots skipped). */
+/** A layer's tensors (what its gradient is taken with respect to), optional ones skipped. */
 const LINEARS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const
 function layerParams(lw: LayerWeights): tf.Tensor[] {
   const out: tf.Tensor[] = [lw.inputNorm, lw.postAttentionNorm]
@@ -66,20 +66,6 @@ function layerParams(lw: LayerWeights): tf.Tensor[] {
     if (lw[n].b) out.push(lw[n].b)
   }
   return out
-}
-function layerOf(shape: LayerWeights, ts: readonly tf.Tensor[]): LayerWeights {
-  let i = 0
-  const next = <T extends tf.Tensor>() => ts[i++] as T
-  const inputNorm = next<tf.Tensor1D>()
-  const postAttentionNorm = next<tf.Tensor1D>()
-  const qNorm = shape.qNorm ? next<tf.Tensor1D>() : undefined
-  const kNorm = shape.kNorm ? next<tf.Tensor1D>() : undefined
-  const lin = {} as Record<(typeof LINEARS)[number], Linear>
-  for (const n of LINEARS) {
-    const w = next<tf.Tensor2D>()
-    lin[n] = { w, b: shape[n].b ? next<tf.Tensor1D>() : undefined }
-  }
-  return { inputNorm, postAttentionNorm, qNorm, kNorm, ...lin }
 }
 
 /**
@@ -126,8 +112,8 @@ export function decoderBatch(p: DecoderBatchInput): tf.Tensor2D {
   const consts = [cos, sin, mask]
   for (const lw of weights.layers) {
     const next =
-      p.checkpoint === true && recording
-        ? checkpoint((xi, ps, cs) => layer(xi, layerOf(lw, ps), cs), x, layerParams(lw), consts)
+      p.checkpoint === true
+        ? checkpoint((xi, cs) => layer(xi, lw, cs), x, layerParams(lw), consts)
         : tf.tidy(() => layer(x, lw, consts))
     if (!recording) x.dispose()
     x = next
