@@ -94,6 +94,8 @@ function newRows(prompts: readonly (readonly number[])[], seqs: number[]): Rows 
     step: tf.tensor1d(new Int32Array(1), 'int32'),
     ids: tf.tensor1d(new Int32Array(seqs.length), 'int32'),
   }
+  // Uploaded now, before any step is captured: a host upload made inside a capture is replayed
+  // as a constant (captureStep), which would reset these rows' state at every replayed step.
   for (const t of [r.slot, r.pos, r.step, r.ids]) tensorBuffer(t)
   return r
 }

@@ -126,7 +126,8 @@ function uniformBuffer(b: Backend, values: readonly Uniform[]): Buf {
 }
 
 /** GPUBufferUsage values (fixed by the WebGPU spec). */
-const GPUBufferUsageFlags = { UNIFORM: 0x40, COPY_DST: 0x8 } as const
+/** WebGPU's `GPUBufferUsage` bits this folder uses (the Node package has no global for them). */
+export const GPUBufferUsageFlags = { UNIFORM: 0x40, COPY_DST: 0x8 } as const
 
 /** Records one dispatch and returns its output tensors (backend tensor infos). */
 export function runGpu(b: Backend, d: GpuDispatch): tf.TensorInfo[] {

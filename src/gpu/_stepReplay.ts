@@ -13,7 +13,13 @@
  * @internal
  */
 import type * as tf from '@tensorflow/tfjs-core'
-import { type Backend, type Encoder, type Pass, webgpuBackend } from './_dispatch.js'
+import {
+  type Backend,
+  type Encoder,
+  GPUBufferUsageFlags,
+  type Pass,
+  webgpuBackend,
+} from './_dispatch.js'
 
 type Cmd = { p: unknown; g: unknown; x: number; y: number; z: number }
 type Buf = { size: number; usage?: number }
@@ -32,8 +38,6 @@ export type StepPlan = {
 
 type Write = { buf: Buf; data: Int32Array | Float32Array }
 type Plan = StepPlan & { readonly cmds: readonly Cmd[]; readonly uploads: readonly Write[] }
-
-const UNIFORM = 0x40
 
 /** Submits whatever the backend has recorded and not submitted yet. */
 export function flushBackend(b: Backend = webgpuBackend()): Backend {
@@ -180,13 +184,18 @@ export function captureStep<T>(fn: () => T): { result: T; plan: StepPlan } {
       'writeBuffer',
       (f) =>
         (buf: Buf, ...a: unknown[]) => {
-          if (((buf.usage ?? 0) & UNIFORM) === 0) refuse('buffer write')
+          if (((buf.usage ?? 0) & GPUBufferUsageFlags.UNIFORM) === 0) refuse('buffer write')
           return f.call(b.queue, buf, ...a)
         },
       undo,
     )
     result = fn()
     flushBackend(b)
+  } catch (e) {
+    // No plan will own the buffers the step freed: back to the pool with them.
+    for (const u of undo.splice(0).reverse()) u()
+    for (const buf of pinned) release.call(bm, buf)
+    throw e
   } finally {
     for (const u of undo.reverse()) u()
   }
