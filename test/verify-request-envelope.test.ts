@@ -5,7 +5,7 @@
 import { u8aWrapBytes } from '@polkadot/util'
 import { beforeAll, expect, test } from 'vitest'
 import { envelopeDigest, verifyEnvelope, type EnvelopeFields } from '../src/crypto/envelope.js'
-import { hotkeyAddress, type Hotkey } from '../src/crypto/sr25519.js'
+import { hotkeyAddress, hotkeyPublicKey, type Hotkey } from '../src/crypto/sr25519.js'
 import { e1, e3 } from '../src/protocol/profiles.js'
 import { toHex } from '../src/_utils/bytes.js'
 import type { AdmissionRequest } from '../src/window/admission/admissionTypes.js'
@@ -124,4 +124,15 @@ test('after the key cache starts over (4,096 other hotkeys) answers are unchange
   }
   for (const b of bodies) await expectBoth(b, RANDOMNESS, true)
   await expectBoth({ ...bodies[4]!, miner_hotkey: bodies[5]!.miner_hotkey }, RANDOMNESS, false)
+})
+
+test('hotkeyPublicKey hands out a copy: changing it does not change the remembered key', () => {
+  const address = keys[0]!.address
+  const first = hotkeyPublicKey(address)
+  expect(toHex(first)).toBe(toHex(keys[0]!.publicKey))
+  first.fill(0)
+  expect(toHex(hotkeyPublicKey(address))).toBe(toHex(keys[0]!.publicKey))
+  const again = hotkeyPublicKey(address)
+  again.fill(1)
+  expect(toHex(hotkeyPublicKey(address))).toBe(toHex(keys[0]!.publicKey))
 })

@@ -74,15 +74,25 @@ export async function createHotkey(secretUri: string): Promise<Hotkey> {
   })
 }
 
+/** Most addresses {@link hotkeyPublicKey} remembers; it starts over when full (bounded memory). */
+const MAX_DECODED_KEYS = 4096
+const decodedKeys = new Map<string, Uint8Array>()
+
 /**
- * Decodes an SS58 address to its 32-byte public key.
+ * Decodes an SS58 address to its 32-byte public key (a copy the caller owns). Base58 and the
+ * blake2b checksum cost more than the rest of an envelope check, so recent addresses are
+ * remembered.
  * @throws {ReliquaryError} `SIGNATURE_INVALID_KEY` for a malformed address.
  */
 export function hotkeyPublicKey(address: string): Uint8Array {
   try {
     if (typeof address !== 'string' || address.length > 64) throw new Error('not an address')
+    const known = decodedKeys.get(address)
+    if (known) return known.slice()
     const pk = decodeAddress(address)
     if (pk.length !== 32) throw new Error('not a 32-byte key')
+    if (decodedKeys.size >= MAX_DECODED_KEYS) decodedKeys.clear()
+    decodedKeys.set(address, pk.slice())
     return pk
   } catch (e) {
     throw new ReliquaryError(

@@ -1,35 +1,16 @@
 import { envelopeDigest } from '../../crypto/envelope.js'
-import { hotkeyPublicKey, verifyHotkeySignature } from '../../crypto/sr25519.js'
+import { verifyHotkeySignature } from '../../crypto/sr25519.js'
 import { toHex } from '../../_utils/bytes.js'
 import type { AdmissionRequest } from './admissionTypes.js'
 
-/** Most entries in each cache below; a cache starts over when full (a sender cannot grow it). */
+/** Most entries in the cache below; it starts over when full (a sender cannot grow it). */
 const MAX_ENTRIES = 4096
-const keys = new Map<string, Uint8Array>()
 /**
  * Answers of recent verifications by (digest, signature text): a replayed body (the same
  * envelope again, to the same window) is verified once. The digest binds every other input,
  * the hotkey included.
  */
 const answers = new Map<string, boolean>()
-
-/**
- * The 32-byte public key of an SS58 address, decoded once per address (base58 and the blake2b
- * checksum cost more than the rest of the digest). `null` for an address that does not decode.
- */
-function publicKeyOf(address: string): Uint8Array | null {
-  const hit = keys.get(address)
-  if (hit) return hit
-  let pk: Uint8Array
-  try {
-    pk = hotkeyPublicKey(address)
-  } catch {
-    return null
-  }
-  if (keys.size >= MAX_ENTRIES) keys.clear()
-  keys.set(address, pk)
-  return pk
-}
 
 /**
  * Verifies the E3 envelope signature of a parsed `/submit` request against a window randomness:
@@ -69,8 +50,9 @@ export async function verifyRequestEnvelope(
   const key = `${toHex(digest)}:${r.envelope_signature}`
   const known = answers.get(key)
   if (known !== undefined) return known
-  const pk = publicKeyOf(r.miner_hotkey)
-  const ok = pk !== null && (await verifyHotkeySignature(digest, r.envelope_signature, pk))
+  // The address is decoded (once per recent address) by verifyHotkeySignature; one that does not
+  // decode verifies nothing.
+  const ok = await verifyHotkeySignature(digest, r.envelope_signature, r.miner_hotkey)
   if (answers.size >= MAX_ENTRIES) answers.clear()
   answers.set(key, ok)
   return ok
