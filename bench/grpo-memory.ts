@@ -8,7 +8,7 @@
 // `tf.memory().numBytes` (every tensor counted, a clone sharing its buffer included: the figure
 // TF.js reports), `peak_buffer_growth_bytes` the highest growth of the sum over distinct tensor
 // buffers since the step began. Both are read on every change of the engine's counters.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
@@ -93,7 +93,28 @@ async function makeBatch(model: CausalLM): Promise<GrpoBatch> {
   return groups
 }
 
+/** CPU time of the calling (main) thread in ms, from Linux's schedstat (0 where there is none). */
+function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6
+  } catch {
+    return 0
+  }
+}
+
 await useBackend(a.backend as 'wasm' | 'webgpu' | 'cpu')
+// On webgpu every dispatch (TF.js's programs and the src/gpu kernels) creates one bind group:
+// counting them counts the step's kernel launches.
+let bindGroups = 0
+if (tf.getBackend() === 'webgpu') {
+  const device = (tf.backend() as unknown as { device: { createBindGroup(d: unknown): unknown } })
+    .device
+  const create = device.createBindGroup.bind(device)
+  device.createBindGroup = (d: unknown) => {
+    bindGroups++
+    return create(d)
+  }
+}
 const dir = mkdtempSync(join(tmpdir(), 'reliquary-grpo-memory-'))
 try {
   await writeModel(dir)
@@ -124,17 +145,29 @@ try {
     try {
       await trainer.step(batch) // warm-up: kernels compiled, buffers pooled
       const times: number[] = []
+      const cpu: number[] = []
+      const launches: number[] = []
       let peaks = meter.read()
       let loss = 0
       for (let i = 0; i < a.repeats; i++) {
         meter.reset()
-        const t0 = performance.now()
+        const [t0, c0, b0] = [performance.now(), threadCpuMs(), bindGroups]
         const r = await trainer.step(batch)
         times.push((performance.now() - t0) / 1000)
+        cpu.push((threadCpuMs() - c0) / 1000)
+        launches.push(bindGroups - b0)
         peaks = meter.read()
         loss = r.loss
       }
-      const row = { backend: tf.getBackend(), ...v, step_s: times, ...peaks, loss }
+      const row = {
+        backend: tf.getBackend(),
+        ...v,
+        step_s: times,
+        main_thread_cpu_s: cpu,
+        ...(tf.getBackend() === 'webgpu' ? { kernel_launches: launches } : {}),
+        ...peaks,
+        loss,
+      }
       rows.push(row)
       console.log(JSON.stringify(row))
     } finally {

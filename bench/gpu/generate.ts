@@ -18,7 +18,9 @@
 // Knobs: GEN_SEQS (64), GEN_NEW (512), GEN_SYNC (8), GRPO_REPEATS (2), and comma-separated lists,
 // one row per combination: GRPO_PER_PASS (rollouts per forward/backward pass; default 8),
 // GRPO_GEMM (`gpu`, `tfjs`; default `gpu,tfjs`), GRPO_CHECKPOINT (layer checkpointing `0`/`1`;
-// default `0,1`; with `tfjs` only `0` runs). Each row also has the peak tf.memory().numBytes of its
+// default `0,1`; with `tfjs` only `0` runs); GRPO_PROFILE=1 adds one step under tf.profile per row
+// (GPU time per kernel, program and shape); GRPO_ROWS=per:gemm:ckpt,... names the rows instead
+// (e.g. `8:gpu:1,64:gpu:1`). Each row also has the peak tf.memory().numBytes of its
 // timed steps (bench/_peakMeter.ts).
 import { writeFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs-core'
@@ -150,9 +152,53 @@ async function grpoRow(
       })
       save()
     }
+    if (env('GRPO_PROFILE', 0)) row.profile = await profileStep(() => trainer.step(batch))
+    save()
   } finally {
     trainer.dispose()
     tapeMatMulOptions.gpu = true
+  }
+}
+
+/**
+ * One step under `tf.profile`: every TF.js program and src/gpu kernel in a timed pass of its own
+ * (GPU timestamps), summed per kernel, per program and per kernel with its output shape. Each
+ * dispatch is its own submission here, so the wall time is not the step's; the GPU sums are.
+ */
+async function profileStep(f: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  const t0 = performance.now()
+  const info = await tf.profile(f as () => Promise<tf.Tensor>)
+  const wallS = (performance.now() - t0) / 1000
+  const add = (m: Map<string, [number, number]>, k: string, ms: number) => {
+    const v = m.get(k) ?? [0, 0]
+    m.set(k, [v[0] + 1, v[1] + ms])
+  }
+  const byKernel = new Map<string, [number, number]>()
+  const byProgram = new Map<string, [number, number]>()
+  const byShape = new Map<string, [number, number]>()
+  let total = 0
+  for (const k of info.kernels) {
+    const ms = Number(k.kernelTimeMs) || 0
+    total += ms
+    add(byKernel, k.name, ms)
+    add(byShape, `${k.name} ${JSON.stringify(k.inputShapes)}`, ms)
+    for (const part of String(k.extraInfo ?? '').split(', ')) {
+      const i = part.lastIndexOf(': ')
+      if (i > 0) add(byProgram, part.slice(0, i), Number(part.slice(i + 2)) || 0)
+    }
+  }
+  const top = (m: Map<string, [number, number]>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1][1] - a[1][1])
+      .slice(0, n)
+      .map(([k, [count, ms]]) => ({ k, count, ms: Math.round(ms * 10) / 10 }))
+  return {
+    wall_s: wallS,
+    kernels: info.kernels.length,
+    gpu_ms_total: total,
+    by_kernel: top(byKernel, 40),
+    by_program: top(byProgram, 40),
+    by_kernel_shape: top(byShape, 40),
   }
 }
 
@@ -185,12 +231,18 @@ async function grpo(dir: string): Promise<void> {
   try {
     const list = (k: string, d: string) => (process.env[k] ?? d).split(',')
     const start = new Map([...model.weights].map(([n, v]) => [n, tf.clone(v)]))
-    for (const per of list('GRPO_PER_PASS', '8').map(Number))
-      for (const gemm of list('GRPO_GEMM', 'gpu,tfjs'))
-        for (const ckpt of list('GRPO_CHECKPOINT', '0,1').map((x) => x === '1')) {
-          if (gemm === 'tfjs' && ckpt) continue
-          await grpoRow(model, batch, dir, { per, gemm, ckpt }, start)
-        }
+    const rows: { per: number; gemm: string; ckpt: boolean }[] = []
+    if (process.env.GRPO_ROWS)
+      for (const r of list('GRPO_ROWS', '')) {
+        const [per, gemm, ckpt] = r.split(':')
+        rows.push({ per: Number(per), gemm: gemm!, ckpt: ckpt === '1' })
+      }
+    else
+      for (const per of list('GRPO_PER_PASS', '8').map(Number))
+        for (const gemm of list('GRPO_GEMM', 'gpu,tfjs'))
+          for (const ckpt of list('GRPO_CHECKPOINT', '0,1').map((x) => x === '1'))
+            if (gemm !== 'tfjs' || !ckpt) rows.push({ per, gemm, ckpt })
+    for (const r of rows) await grpoRow(model, batch, dir, r, start)
   } finally {
     model.dispose()
   }

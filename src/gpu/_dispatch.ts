@@ -36,6 +36,7 @@ type Device = {
   createShaderModule(d: { code: string; label?: string }): unknown
   createComputePipeline(d: unknown): { getBindGroupLayout(i: number): unknown }
   createBindGroup(d: unknown): unknown
+  createQuerySet?(d: { type: 'timestamp'; count: number }): unknown
   pushErrorScope?(f: string): void
   popErrorScope?(): Promise<{ message: string } | null>
 }
@@ -73,6 +74,12 @@ export type Backend = tf.KernelBackend & {
   ensureCommandEncoderReady(): void
   endComputePassEncoder(): void
   submitQueue(): void
+  /** Set by TF.js while `tf.profile`/`tf.time` runs: each timed dispatch pushes its GPU time here. */
+  activeTimers?: { name: string; query: Promise<number> }[] | null
+  supportTimestampQuery?: boolean
+  querySet?: unknown
+  querySetCount?: number
+  getQueryTime?(): Promise<number>
 }
 /** A compute pass encoder (the calls this folder makes). */
 export type Pass = {
@@ -143,13 +150,28 @@ export function runGpu(b: Backend, d: GpuDispatch): tf.TensorInfo[] {
   const group = b.device.createBindGroup({ layout: p.getBindGroupLayout(0), entries })
   for (const t of all) b.commandQueueOwnedIds.add(t.dataId)
   b.ensureCommandEncoderReady()
-  if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder!.beginComputePass({})
+  // Under tf.profile / tf.time, TF.js times each of its programs in a pass of its own with
+  // timestamp writes; these kernels do the same so that their GPU time is reported beside TF.js's
+  // (named by their pipeline key). Outside profiling nothing changes.
+  const timed = b.activeTimers != null && b.supportTimestampQuery === true && !!b.getQueryTime
+  if (timed) {
+    b.endComputePassEncoder()
+    b.querySet ??= b.device.createQuerySet!({ type: 'timestamp', count: b.querySetCount ?? 2 })
+    b.computePassEncoder = b.commandEncoder!.beginComputePass({
+      timestampWrites: { querySet: b.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    })
+  } else if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder!.beginComputePass({})
   b.computePassEncoder.setPipeline(p)
   b.computePassEncoder.setBindGroup(0, group)
   const [x, y = 1, z = 1] = d.workgroups
   b.computePassEncoder.dispatchWorkgroups(x, y, z)
   b.dispatchCountInPass++
-  if (b.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
+  if (timed) {
+    b.endComputePassEncoder()
+    b.activeTimers!.push({ name: d.key, query: b.getQueryTime!() })
+  } else if (
+    b.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)
+  ) {
     b.endComputePassEncoder()
     b.submitQueue()
   }
