@@ -20,7 +20,8 @@
 // GRPO_GEMM (`gpu`, `tfjs`; default `gpu,tfjs`), GRPO_CHECKPOINT (layer checkpointing `0`/`1`;
 // default `0,1`; with `tfjs` only `0` runs); GRPO_PROFILE=1 adds one step under tf.profile per row
 // (GPU time per kernel, program and shape); GRPO_ROWS=per:gemm:ckpt,... names the rows instead
-// (e.g. `8:gpu:1,64:gpu:1`). Each row also has the peak tf.memory().numBytes of its
+// (e.g. `8:gpu:1,64:gpu:1:p`, a
+// fourth field `p` profiles that row). Each row also has the peak tf.memory().numBytes of its
 // timed steps (bench/_peakMeter.ts).
 import { writeFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs-core'
@@ -104,12 +105,15 @@ async function gen(dir: string, precision: GpuPrecision): Promise<void> {
 
 let meter: ReturnType<typeof peakMeter> | undefined
 
+/** One row of the grpo part; `profile` adds a step under tf.profile (also GRPO_PROFILE=1). */
+type GrpoRow = { per: number; gemm: string; ckpt: boolean; profile?: boolean }
+
 /** One row of the grpo part: warm-up, then GRPO_REPEATS timed steps. */
 async function grpoRow(
   model: CausalLM,
   batch: GrpoBatch,
   dir: string,
-  o: { per: number; gemm: string; ckpt: boolean },
+  o: GrpoRow,
   start: ReadonlyMap<string, tf.Tensor>,
 ): Promise<void> {
   meter ??= peakMeter()
@@ -152,7 +156,7 @@ async function grpoRow(
       })
       save()
     }
-    if (env('GRPO_PROFILE', 0)) row.profile = await profileStep(() => trainer.step(batch))
+    if (o.profile || env('GRPO_PROFILE', 0)) row.profile = await profileStep(() => trainer.step(batch))
     save()
   } finally {
     trainer.dispose()
@@ -231,11 +235,11 @@ async function grpo(dir: string): Promise<void> {
   try {
     const list = (k: string, d: string) => (process.env[k] ?? d).split(',')
     const start = new Map([...model.weights].map(([n, v]) => [n, tf.clone(v)]))
-    const rows: { per: number; gemm: string; ckpt: boolean }[] = []
+    const rows: GrpoRow[] = []
     if (process.env.GRPO_ROWS)
       for (const r of list('GRPO_ROWS', '')) {
-        const [per, gemm, ckpt] = r.split(':')
-        rows.push({ per: Number(per), gemm: gemm!, ckpt: ckpt === '1' })
+        const [per, gemm, ckpt, prof] = r.split(':')
+        rows.push({ per: Number(per), gemm: gemm!, ckpt: ckpt === '1', profile: prof === 'p' })
       }
     else
       for (const per of list('GRPO_PER_PASS', '8').map(Number))
