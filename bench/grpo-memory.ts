@@ -1,6 +1,7 @@
 // Peak TF.js memory and time of one GRPO step (createTrainer().step) at a small Qwen3 shape with
 // random weights, with and without layer checkpointing (`checkpointLayers`) and, on webgpu, on
-// TF.js's own product kernels against the src/gpu GEMMs (`tapeMatMul`):
+// TF.js's own product kernels and ops against the src/gpu GEMMs (`tapeMatMul`) and fused
+// RMSNorm / RoPE / SwiGLU with their backward kernels (`tapeFused`):
 //   npx tsup --silent   # once: the gradients load from the built package
 //   npx tsx bench/grpo-memory.ts --backend wasm
 //   source .ci/vulkan.sh && npx tsx bench/grpo-memory.ts --backend webgpu
@@ -12,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
+import { tapeFusedOptions } from '../src/gpu/tapeFused.js'
 import { tapeMatMulOptions } from '../src/gpu/tapeMatMul.js'
 import { createTrainer, type GrpoBatch } from '../src/grpo/index.js'
 import { type CausalLM, loadModel, useBackend, writeSafetensors } from '../src/model/index.js'
@@ -136,6 +138,7 @@ try {
   const rows = []
   for (const v of variants) {
     tapeMatMulOptions.gpu = v.gemm === 'src/gpu'
+    tapeFusedOptions.gpu = v.gemm === 'src/gpu'
     for (const [n, w] of model.weights) w.assign(start.get(n)!) // every variant from the same weights
     const trainer = createTrainer({
       model,
@@ -175,6 +178,7 @@ try {
     }
   }
   tapeMatMulOptions.gpu = true
+  tapeFusedOptions.gpu = true
   console.log(JSON.stringify({ shape: a, rows }))
   model.dispose()
 } finally {

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { tapeFusedOptions, tapeRmsNorm, tapeRope, tapeSwiGlu } from '../gpu/tapeFused.js'
 import type { ModelConfig } from './parseModelConfig.js'
 import type { RopeTables } from './_rope.js'
 import { checkpoint } from './_checkpoint.js'
@@ -68,13 +69,35 @@ function layerParams(lw: LayerWeights): tf.Tensor[] {
   return out
 }
 
+/** The layer's RMSNorm, RoPE (times a constant) and SwiGLU gate. */
+type LayerOps = {
+  readonly norm: <T extends tf.Tensor>(x: T, w: tf.Tensor1D, eps: number) => T
+  readonly rope: (x: tf.Tensor4D, cos: tf.Tensor3D, sin: tf.Tensor3D, scale: number) => tf.Tensor4D
+  readonly swiGlu: (g: tf.Tensor2D, up: tf.Tensor2D) => tf.Tensor2D
+}
+
+/** TF.js's generic ops (every backend but webgpu: the reference arithmetic). */
+const GENERIC: LayerOps = {
+  norm: rmsNorm,
+  rope: (x, c, s, scale) => {
+    const y = applyRope(x, c, s, x.shape[3])
+    return scale === 1 ? y : tf.mul(y, scale)
+  },
+  swiGlu: (g, up) => tf.mul(tf.mul(g, tf.sigmoid(g)), up),
+}
+
+/** src/gpu's fused kernels with their own backward kernels (webgpu). */
+const FUSED: LayerOps = { norm: tapeRmsNorm, rope: tapeRope, swiGlu: tapeSwiGlu }
+
 /**
  * Final-norm hidden states `[B·T, d]` of B sequences right-padded (with id 0) to the longest
  * length T: row `b·T + t` is sequence b's position t. Padding follows every real position, so
  * under the causal mask it changes no real row, and the gradient reaching pad rows is zero; the
  * caller reads real rows only. Must run inside a `tf.tidy` or gradient scope owned by the caller.
  * With `checkpoint` (and a recording tape) each layer keeps only its input on the tape and is
- * evaluated again in the backward pass (see `_checkpoint.ts`).
+ * evaluated again in the backward pass (see `_checkpoint.ts`). On the webgpu backend RMSNorm, RoPE
+ * and SwiGLU run on src/gpu's fused kernels with hand-written gradients (`tapeFused.ts`), one tape
+ * node each; elsewhere they are TF.js's generic ops.
  */
 export function decoderBatch(p: DecoderBatchInput): tf.Tensor2D {
   const { cfg, weights } = p
@@ -89,24 +112,25 @@ export function decoderBatch(p: DecoderBatchInput): tf.Tensor2D {
   const sin = tf.tensor3d(tables.sinSigned, [T, 1, hd])
   const mask = causalMask(T, T, 0)
   const scale = 1 / Math.sqrt(hd)
+  const ops = tf.getBackend() === 'webgpu' && tapeFusedOptions.gpu ? FUSED : GENERIC
+  const norm = ops.norm
   let x = embedTokens(weights, tf.tensor1d(flat, 'int32'))
   const pc = packsPerCall(weights)
   const linear = (a: tf.Tensor2D, l: Linear) => linearOf(a, l, pc)
   const layer = (x: tf.Tensor2D, lw: LayerWeights, [cos, sin, mask]: tf.Tensor[]) => {
     const c = cos as tf.Tensor3D
     const s = sin as tf.Tensor3D
-    const h: tf.Tensor2D = rmsNorm(x, lw.inputNorm, eps)
+    const h: tf.Tensor2D = norm(x, lw.inputNorm, eps)
     let q = tf.reshape(linear(h, lw.q), [B, T, H, hd]) as tf.Tensor4D
     let k = tf.reshape(linear(h, lw.k), [B, T, KV, hd]) as tf.Tensor4D
     const v = tf.reshape(linear(h, lw.v), [B, T, KV, hd]) as tf.Tensor4D
-    if (lw.qNorm) q = rmsNorm(q, lw.qNorm, eps)
-    if (lw.kNorm) k = rmsNorm(k, lw.kNorm, eps)
-    q = tf.mul(applyRope(q, c, s, hd), scale)
-    k = applyRope(k, c, s, hd)
+    if (lw.qNorm) q = norm(q, lw.qNorm, eps)
+    if (lw.kNorm) k = norm(k, lw.kNorm, eps)
+    q = ops.rope(q, c, s, scale)
+    k = ops.rope(k, c, s, 1)
     const x1 = tf.add<tf.Tensor2D>(x, linear(attendBatch(q, k, v, mask as tf.Tensor2D), lw.o))
-    const h2: tf.Tensor2D = rmsNorm(x1, lw.postAttentionNorm, eps)
-    const g = linear(h2, lw.gate)
-    const act = tf.mul<tf.Tensor2D>(tf.mul(g, tf.sigmoid(g)), linear(h2, lw.up))
+    const h2: tf.Tensor2D = norm(x1, lw.postAttentionNorm, eps)
+    const act = ops.swiGlu(linear(h2, lw.gate), linear(h2, lw.up))
     return tf.add<tf.Tensor2D>(x1, linear(act, lw.down))
   }
   const consts = [cos, sin, mask]
@@ -118,7 +142,7 @@ export function decoderBatch(p: DecoderBatchInput): tf.Tensor2D {
     if (!recording) x.dispose()
     x = next
   }
-  const hidden = rmsNorm(x, weights.finalNorm, eps)
+  const hidden = norm(x, weights.finalNorm, eps)
   if (!recording) x.dispose()
   return hidden
 }
