@@ -53,6 +53,7 @@ describe.skipIf(!ready)(
         [37, 200],
         [29, 37],
         [2503, 128],
+        [9001, 40],
         [3, 7, 5, 128],
       ]) {
         const d = shape[shape.length - 1]!

@@ -29,8 +29,11 @@ export const tapeFusedOptions: { gpu: boolean } = { gpu: true }
 /** Threads per row of the RMSNorm kernels: 256 for wide rows (the hidden size), 64 for heads. */
 const rowThreads = (d: number) => (d > 128 ? 256 : 64)
 
-/** Rows each workgroup of the RMSNorm backward walks: about 1024 workgroups in all. */
-const rowsPerGroup = (rows: number) => Math.max(1, Math.ceil(rows / 1024))
+/**
+ * Rows each workgroup of the RMSNorm backward walks: at most 4096 workgroups in all (enough to
+ * fill a large GPU), so the partial sums of `dw` stay at most `4096 · d` floats.
+ */
+const rowsPerGroup = (rows: number) => Math.max(1, Math.ceil(rows / 4096))
 
 // One workgroup per block of `c` consecutive rows. Per row: Σx² and Σ(w·dy·x) by a tree
 // reduction, then dx = r·w·dy − x·r³·Σ(w·dy·x)/d with r = rsqrt(Σx²/d + eps) recomputed. Each
