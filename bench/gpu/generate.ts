@@ -17,7 +17,8 @@
 //   HOST_REPEATS (3), HOST_LAYERS (28).
 // Knobs: GEN_SEQS (64), GEN_NEW (512), GEN_SYNC (8), GRPO_REPEATS (2), and comma-separated lists,
 // one row per combination: GRPO_PER_PASS (rollouts per forward/backward pass; default 8),
-// GRPO_GEMM (`gpu`, `tfjs`; default `gpu,tfjs`), GRPO_CHECKPOINT (layer checkpointing `0`/`1`;
+// GRPO_GEMM (`gpu`: src/gpu GEMMs and fused RMSNorm/RoPE/SwiGLU; `gemm-only`: the GEMMs with
+// TF.js's elementwise ops; `tfjs`; default `gpu,tfjs`), GRPO_CHECKPOINT (layer checkpointing `0`/`1`;
 // default `0,1`; with `tfjs` only `0` runs); GRPO_PROFILE=1 adds one step under tf.profile per row
 // (GPU time per kernel, program and shape); GRPO_ROWS=per:gemm:ckpt,... names the rows instead
 // (e.g. `8:gpu:1,64:gpu:1:p`, a
@@ -33,6 +34,7 @@ import {
   loadGpuModel,
   prepareGpuModel,
   type GpuPrecision,
+  tapeFusedOptions,
   tapeMatMulOptions,
 } from '../../src/gpu/index.js'
 import { type CausalLM, loadModel, useBackend } from '../../src/model/index.js'
@@ -120,6 +122,7 @@ async function grpoRow(
   // Every row from the same weights: the warm-up step's loss and gradient norm compare across rows.
   for (const [n, w] of model.weights) w.assign(start.get(n)!)
   tapeMatMulOptions.gpu = o.gemm !== 'tfjs'
+  tapeFusedOptions.gpu = o.gemm === 'gpu'
   const trainer = createTrainer({ model, rolloutsPerPass: o.per, checkpointLayers: o.ckpt })
   const row: Record<string, unknown> = {
     model: dir,
@@ -161,6 +164,7 @@ async function grpoRow(
   } finally {
     trainer.dispose()
     tapeMatMulOptions.gpu = true
+    tapeFusedOptions.gpu = true
   }
 }
 

@@ -2,7 +2,7 @@
 # The GRPO step on the GPU in one call: torch (bench/torch_grpo.py --device cuda) then
 # reliquary (generate.ts, part grpo, one row per GRPO_PER_PASS x GRPO_GEMM x GRPO_CHECKPOINT
 # combination: by default the src/gpu GEMMs without and with layer checkpointing, then TF.js's own
-# products), from the bundle in
+# products; GRPO_GEMM=gemm-only: the GEMMs without the fused elementwise ops), from the bundle in
 # .gpu/gpugrpo (bench/gpu/README.md), with nvidia-smi memory samples every 200 ms and phase times
 # in log.txt. Writes $OUT/.
 cd "$(dirname "$0")/../.."
