@@ -159,7 +159,8 @@ async function grpoRow(
       })
       save()
     }
-    if (o.profile || env('GRPO_PROFILE', 0)) row.profile = await profileStep(() => trainer.step(batch))
+    if (o.profile || env('GRPO_PROFILE', 0))
+      row.profile = await profileStep(() => trainer.step(batch))
     save()
   } finally {
     trainer.dispose()
