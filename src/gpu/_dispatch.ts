@@ -158,7 +158,11 @@ export function runGpu(b: Backend, d: GpuDispatch): tf.TensorInfo[] {
     b.endComputePassEncoder()
     b.querySet ??= b.device.createQuerySet!({ type: 'timestamp', count: b.querySetCount ?? 2 })
     b.computePassEncoder = b.commandEncoder!.beginComputePass({
-      timestampWrites: { querySet: b.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+      timestampWrites: {
+        querySet: b.querySet,
+        beginningOfPassWriteIndex: 0,
+        endOfPassWriteIndex: 1,
+      },
     })
   } else if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder!.beginComputePass({})
   b.computePassEncoder.setPipeline(p)
