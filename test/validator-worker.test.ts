@@ -1,6 +1,7 @@
 // The validator's model worker (src/validator/worker): forward passes and GRPO steps in a worker
-// thread give what the same calls give on the main thread, the main thread's models stay the
-// source of truth (the worker follows their changes), a killed worker fails only the call in
+// thread give what the same calls give on the main thread, the main thread's verify model stays
+// the source of truth (the worker follows its changes; the trainer after a step: see
+// test/validator-worker-pull.test.ts), a killed worker fails only the call in
 // flight with a typed error and the next call starts a new one, and tensors are freed on both
 // sides. Tiny Qwen3 fixture, wasm backend in both threads.
 import { readFileSync, readdirSync } from 'node:fs'
@@ -91,7 +92,7 @@ describe('model worker', () => {
     expect(await worker.evaluator.evaluate(TOKENS, EVAL)).toEqual(want)
   })
 
-  test('a GRPO step in the worker leaves the main trainer where an in-process step would', async () => {
+  test('a GRPO step in the worker, pulled, leaves the main trainer where an in-process step would', async () => {
     const policy = await loadModel(modelDir)
     const reference = await loadModel(modelDir, { trainable: false })
     const local = createTrainer({ ...grpo, model: policy, referenceModel: reference })
@@ -100,6 +101,7 @@ describe('model worker', () => {
       const got = await worker.step(batch())
       expect(got.stepped).toBe(true)
       expect(got).toEqual(want)
+      await worker.pull()
       expect(models.trainer.completedSteps).toBe(1)
       for (const [name, w] of policy.weights) {
         const mine = models.policy.weights.get(name)!

@@ -106,7 +106,11 @@ export type Validator = {
   readonly pipeline: AdmissionPipeline
   readonly profile: ProtocolProfile
   readonly tokenizer: ModelTokenizer
-  /** The policy being trained (not the verify model). Owned by the validator. */
+  /**
+   * The policy being trained (not the verify model). Owned by the validator. With compute
+   * `"worker"` the model worker holds the last GRPO step until `modelWorker.pull()`: await it
+   * before reading the weights.
+   */
   readonly policy: CausalLM
   /** The verify model and KL reference: the last published weights. Owned by the validator. */
   readonly verifyModel: CausalLM
@@ -406,7 +410,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
     eosTokenId: tokenizer.eosTokenId ?? models.policy.config.eosTokenIds[0] ?? null,
     validatorAddress: p.hotkey.address,
     archiveDir: o.archiveDir,
-    persistence: persistenceFor(p, o),
+    persistence: persistenceFor(p, { ...o, modelWorker }),
     publisher: p.hub
       ? createHubPublisher({
           hub: p.hub,
@@ -419,7 +423,7 @@ export async function createValidator(parameters: CreateValidatorParameters): Pr
         })
       : null,
     tally,
-    ...(modelWorker ? { trainStep: modelWorker.step } : {}),
+    ...(modelWorker ? { trainStep: modelWorker.step, pullModels: modelWorker.pull } : {}),
     emit: o.emit,
   }
   if (ctx.persistence) await resumeOrDispose(state, ctx, server)

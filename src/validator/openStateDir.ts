@@ -3,12 +3,13 @@ import { join } from 'node:path'
 import { invalidArgument } from '../errors/base.js'
 import type { ProtocolProfile } from '../protocol/profiles.js'
 import type { CreateValidatorParameters } from './createValidator.js'
-import { saveCheckpointDir } from './hubPublisher.js'
+import { saveCheckpointDir } from './saveCheckpointDir.js'
 import { disposeValidatorModels } from './loadValidatorModels.js'
 import { resumeValidator } from './resumeValidator.js'
 import type { ValidatorPersistence } from './steps/commitWindow.js'
 import type { ValidatorContext } from './validatorContext.js'
 import type { ValidatorState } from './validatorState.js'
+import type { ModelWorker } from './worker/createModelWorker.js'
 import { createValidatorStore } from './validatorStore.js'
 
 /**
@@ -34,7 +35,13 @@ export function stateDirsOf(
  */
 export function persistenceFor(
   p: Pick<CreateValidatorParameters, 'stateDir' | 'checkpointDtype' | 'modelDir' | 'hotkey'>,
-  o: { archiveDir: string; checkpointDir: string; profile: ProtocolProfile },
+  o: {
+    archiveDir: string
+    checkpointDir: string
+    profile: ProtocolProfile
+    /** The model worker, which then writes the trainer state and checkpoints (its state is the record). */
+    modelWorker?: ModelWorker | null | undefined
+  },
 ): ValidatorPersistence | null {
   if (p.stateDir === undefined) return null
   const store = createValidatorStore({
@@ -43,10 +50,14 @@ export function persistenceFor(
     checkpointDir: o.checkpointDir,
   })
   const dtype = p.checkpointDtype ?? 'BF16'
+  const worker = o.modelWorker ?? null
   return {
     store,
     saveCheckpoint: (state, dir) =>
-      saveCheckpointDir({ policy: state.models.policy, dir, dtype, modelDir: p.modelDir }),
+      worker
+        ? worker.saveCheckpoint({ dir, dtype, modelDir: p.modelDir })
+        : saveCheckpointDir({ policy: state.models.policy, dir, dtype, modelDir: p.modelDir }),
+    ...(worker ? { saveTrainer: (_: ValidatorState, dir: string) => worker.saveTrainer(dir) } : {}),
     validatorHotkey: p.hotkey.address,
     profileId: o.profile.id,
   }

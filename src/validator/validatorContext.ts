@@ -48,10 +48,16 @@ export type ValidatorContext = {
   readonly publisher: CheckpointPublisher | null
   readonly tally: SubmissionTally
   /**
-   * Runs one GRPO step of the validator's trainer elsewhere (the model worker); the trainer holds
-   * the result when it resolves. Absent: `models.trainer.step` runs in this thread.
+   * Runs one GRPO step of the validator's trainer elsewhere (the model worker), which holds the
+   * result when it resolves (`models` take it on `pullModels`). Absent: `models.trainer.step`
+   * runs in this thread.
    */
   readonly trainStep?: ((batch: GrpoBatch) => Promise<GrpoStepReturnType>) | undefined
+  /**
+   * Brings `models` up to the last `trainStep` (the model worker's `pull`), before something on
+   * this thread reads the policy. Absent: `models` are always current.
+   */
+  readonly pullModels?: (() => Promise<void>) | undefined
   /** The state directory (crash-safe commit of each window), or `null` without one. */
   readonly persistence?: ValidatorPersistence | null | undefined
   /** Progress events; never throws. */

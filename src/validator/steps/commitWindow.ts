@@ -26,6 +26,11 @@ export type ValidatorPersistence = {
   readonly store: ValidatorStore
   /** Saves the policy as a publishable checkpoint directory (`saveCheckpointDir`). */
   readonly saveCheckpoint: (state: ValidatorState, dir: string) => Promise<void>
+  /**
+   * Saves the trainer state (`GrpoTrainer.save`). @default `state.models.trainer.save(dir)`
+   * (the model worker saves its own, which the main thread's trainer may not have pulled yet)
+   */
+  readonly saveTrainer?: ((state: ValidatorState, dir: string) => Promise<void>) | undefined
   /** The hotkey and profile the state file records. */
   readonly validatorHotkey: string
   readonly profileId: string
@@ -82,7 +87,8 @@ export async function commitWindow(
     trainerDir = store.trainerRel(windowN)
     const dir = store.trainerPath(trainerDir)
     await rm(dir, { recursive: true, force: true })
-    await state.models.trainer.save(dir)
+    const save = ctx.persistence.saveTrainer ?? ((s, d) => s.models.trainer.save(d))
+    await save(state, dir)
     await syncTree(dir)
   }
   const pending: PendingWindow = { windowN, checkpointN: due ? state.checkpoint.n + 1 : null }

@@ -16,7 +16,10 @@ export type PublishedCheckpoint = {
 export type CheckpointPublisherParameters = {
   /** The number of the checkpoint to publish (the previous one plus 1). */
   readonly checkpointN: number
-  /** The policy to publish; the publisher also refreshes `verifyModel` to the published weights. */
+  /**
+   * The policy to publish (current when `dir` is absent; with `dir`, the directory is what to
+   * publish); the publisher also refreshes `verifyModel` to the published weights.
+   */
   readonly models: ValidatorModels
   /** The previous custody manifest (the new one's parent), or `null`. */
   readonly parent: CustodyManifest | null
@@ -60,7 +63,7 @@ export type CheckpointPublisher = (
  */
 export async function publishPolicy(
   state: ValidatorState,
-  ctx: Pick<ValidatorContext, 'machine' | 'publisher' | 'profile' | 'emit'>,
+  ctx: Pick<ValidatorContext, 'machine' | 'publisher' | 'profile' | 'emit' | 'pullModels'>,
   p: { windowN: number; trained: boolean; atSeconds: number },
 ): Promise<PublishedCheckpoint | null> {
   ctx.machine.startPublishing(p.atSeconds)
@@ -104,7 +107,7 @@ export function publishDue(
  */
 export async function publishNow(
   state: ValidatorState,
-  ctx: Pick<ValidatorContext, 'publisher' | 'emit'>,
+  ctx: Pick<ValidatorContext, 'publisher' | 'emit' | 'pullModels'>,
   p: { windowN: number; dir?: string | undefined },
 ): Promise<PublishedCheckpoint | null> {
   const { windowN } = p
@@ -112,6 +115,8 @@ export async function publishNow(
   if (!ctx.publisher) return null
   const checkpointN = cp.n + 1
   try {
+    // The publisher saves the policy itself: it must hold the last step.
+    if (p.dir === undefined) await ctx.pullModels?.()
     const out = await ctx.publisher({
       checkpointN,
       models: state.models,

@@ -55,6 +55,13 @@ export type ModelWorkerOp =
   /** `trainer.restore(dir)` / `trainer.save(dir)` / `trainer.step(batch)` on the worker's trainer. */
   | { readonly op: 'restore'; readonly dir: string }
   | { readonly op: 'save'; readonly dir: string }
+  /** `saveCheckpointDir` of the worker's policy (a publishable checkpoint directory). */
+  | {
+      readonly op: 'saveCheckpoint'
+      readonly dir: string
+      readonly dtype: 'F32' | 'BF16'
+      readonly modelDir: string
+    }
   | { readonly op: 'step'; readonly batch: GrpoBatch }
   | { readonly op: 'numTensors' }
 

@@ -17,6 +17,7 @@ import {
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import type { RolloutVerifierParameters } from '../../window/admission/admissionTypes.js'
 import { createValidatorEvaluator } from '../createValidatorEvaluator.js'
+import { saveCheckpointDir } from '../saveCheckpointDir.js'
 import { niceThisThread } from './_threadNice.js'
 import type {
   ModelWorkerErrorData,
@@ -112,6 +113,14 @@ async function handle(m: Models, r: ModelWorkerOp): Promise<[unknown, ArrayBuffe
       return [(await m.trainer.restore(r.dir)).completedSteps, []]
     case 'save':
       await m.trainer.save(r.dir)
+      return [null, []]
+    case 'saveCheckpoint':
+      await saveCheckpointDir({
+        policy: m.policy,
+        dir: r.dir,
+        dtype: r.dtype,
+        modelDir: r.modelDir,
+      })
       return [null, []]
     case 'step':
       return [await m.trainer.step(r.batch), []]

@@ -42,15 +42,30 @@ export const MODEL_WORKER_DEFAULTS = /*#__PURE__*/ Object.freeze({
   nice: 10,
 })
 
+/** What {@link ModelWorker.saveCheckpoint} writes: `saveCheckpointDir`'s parameters but the policy. */
+export type SaveCheckpointParameters = {
+  /** The checkpoint directory to create (never over an existing one of other content). */
+  readonly dir: string
+  /** Stored dtype of the weights. */
+  readonly dtype: 'F32' | 'BF16'
+  /** The base model directory, whose tokenizer files travel with the checkpoint. */
+  readonly modelDir: string
+}
+
 /**
  * A worker thread that runs the validator's model work (one forward pass per rollout, GRPO steps)
- * off the HTTP event loop. The main thread's {@link ValidatorModels} stay the source of truth:
- * before each call the worker is brought up to date with them if they changed (a publish, a
- * restore, an in-process step), and after a GRPO step the main thread's trainer takes the worker's
- * result (policy, optimizer moments, schedule position). A crashed or killed worker fails the calls
- * in flight with `VALIDATOR_WORKER_FAILED` (a submission being verified then gets a
- * `worker_dropped` verdict; a step is reported `train_failed` and changes nothing) and the next call
- * starts a new one.
+ * off the HTTP event loop. The main thread's {@link ValidatorModels} are the source of truth for
+ * the verify model: before each call the worker is brought up to date with it if it changed (a
+ * publish, a restore). The trainer's state of record after a GRPO step is the worker's: the main
+ * thread's trainer (policy, optimizer moments, schedule position) takes it only on
+ * {@link ModelWorker.pull}, so a step never reads and parses the trainer state on the event loop;
+ * {@link ModelWorker.saveTrainer} and {@link ModelWorker.saveCheckpoint} write the state of record
+ * from the worker. A write to the main thread's policy or trainer (a restore, an `assign`) makes
+ * it the state of record again, and the next call gives it to the worker (a step not pulled by
+ * then is dropped). A crashed or killed worker fails the calls in flight with
+ * `VALIDATOR_WORKER_FAILED` (a submission being verified then gets a `worker_dropped` verdict; a
+ * step is reported `train_failed` and changes nothing) and the next call starts a new one, which
+ * takes the state its predecessor saved after its last step.
  */
 export type ModelWorker = {
   /** A {@link RolloutEvaluator} over the worker's copy of `models.verifyModel`. */
@@ -71,11 +86,41 @@ export type ModelWorker = {
     | ((rollouts: readonly RolloutVerifierParameters[]) => Promise<VerifyRolloutReturnType[]>)
     | null
   /**
-   * One GRPO step of `models.trainer` on `batch`, run in the worker; on success the main thread's
-   * trainer holds the result, as if `models.trainer.step(batch)` had run here.
+   * One GRPO step of the trainer on `batch`, run in the worker, which then saves its state to its
+   * scratch directory (so a crash loses nothing). The main thread's trainer is not touched: it is
+   * {@link ModelWorker.behind} until {@link ModelWorker.pull}, which makes it what
+   * `models.trainer.step(batch)` would have made it here.
    * @throws {ReliquaryError} as `GrpoTrainer.step`; `VALIDATOR_WORKER_FAILED` when the worker dies.
    */
   step(batch: GrpoBatch): Promise<GrpoStepReturnType>
+  /**
+   * Whether the main thread's trainer lacks GRPO steps the worker made (until {@link
+   * ModelWorker.pull}, or a write to the main thread's policy or trainer, which drops them).
+   */
+  readonly behind: boolean
+  /**
+   * Brings the main thread's trainer (policy, verify model as KL reference, optimizer moments,
+   * schedule position) up to the worker's last step: `models.trainer.restore` of the state the
+   * worker saved, on this thread. No-op when not {@link ModelWorker.behind}. Call it before
+   * reading `models.policy` or `models.trainer` after a step.
+   * @throws {ReliquaryError} as `GrpoTrainer.restore`; `VALIDATOR_WORKER_FAILED` when the worker
+   *   dies while saving its state again (after a change of the verify model).
+   */
+  pull(): Promise<void>
+  /**
+   * Writes the trainer state of record to `dir` from the worker: the same files as
+   * `models.trainer.save(dir)` after a {@link ModelWorker.pull}, without the main thread reading
+   * the weights.
+   * @throws {ReliquaryError} as `GrpoTrainer.save`; `VALIDATOR_WORKER_FAILED` when the worker dies.
+   */
+  saveTrainer(dir: string): Promise<void>
+  /**
+   * Saves the policy of record as a publishable checkpoint directory (`saveCheckpointDir`: weights
+   * in `dtype`, config, the base model's tokenizer files; complete or absent) from the worker.
+   * @throws {ReliquaryError} `STATE_CONFLICT` when `dir` holds other content; a file-system error;
+   *   `VALIDATOR_WORKER_FAILED` when the worker dies.
+   */
+  saveCheckpoint(p: SaveCheckpointParameters): Promise<void>
   /** Live tensors in the worker thread (`tf.memory().numTensors` there). */
   numTensors(): Promise<number>
   /** Workers started so far (1 after the first start; each crash adds one at the next call). */
@@ -213,6 +258,135 @@ function workerInit(p: CreateModelWorkerParameters): ModelWorkerInit {
 }
 
 /**
+ * What the worker's models hold compared with the main thread's, and the calls that bring either
+ * side up to the state of record (see {@link ModelWorker}); run one at a time (the call queue).
+ *
+ * - `policySynced`: the main thread's policy weights (by identity) and completed steps when the
+ *   two trainers last held the same state (null: never). A write to the main thread's policy or
+ *   trainer since then (a restore, an assign) makes the main thread's state the record again.
+ * - `ahead`: the worker's trainer is ahead of the main thread's (GRPO steps not pulled yet): the
+ *   state the worker saved after its last step, and the main verify weights it was saved with.
+ * - `workerCurrent`: the live thread's trainer holds the state of record (false for a new thread
+ *   and while a step's outcome is unknown).
+ * - `verifySynced`: the main thread's verify weights the worker's verify model holds.
+ */
+function modelSync(models: ValidatorModels, scratch: string, ensure: () => Promise<WorkerThread>) {
+  let verifySynced: readonly object[] | null = null
+  let policySynced: { readonly fp: readonly object[]; readonly steps: number } | null = null
+  let ahead: { readonly dir: string; readonly verify: readonly object[] } | null = null
+  let workerCurrent = false
+  let saves = 0
+  const call = async <T>(op: ModelWorkerOp): Promise<T> => (await ensure()).call<T>(op)
+
+  const verifyPrint = (): readonly object[] => fingerprint(variablesOf(models.verifyModel))
+  const syncVerify = async (): Promise<void> => {
+    // First: a new thread (after a crash) resets what the worker is known to hold.
+    await ensure()
+    const fp = verifyPrint()
+    if (same(verifySynced, fp)) return
+    const weights: [string, Float32Array][] = []
+    for (const [name, v] of models.verifyModel.weights)
+      weights.push([name, (await v.data()) as Float32Array])
+    await call({ op: 'setVerifyWeights', weights })
+    verifySynced = fp
+  }
+
+  /** Whether the main thread's trainer was written since the two trainers last matched. */
+  const mainMoved = (): boolean =>
+    policySynced === null ||
+    policySynced.steps !== models.trainer.completedSteps ||
+    !same(policySynced.fp, fingerprint(variablesOf(models.policy)))
+  const markMatched = (): void => {
+    policySynced = {
+      fp: fingerprint(variablesOf(models.policy)),
+      steps: models.trainer.completedSteps,
+    }
+  }
+  /** A new scratch directory for a state the worker saves (the previous one is kept until then). */
+  const saveInWorker = async (): Promise<string> => {
+    const dir = join(scratch, `from-worker-${++saves}`)
+    await call({ op: 'save', dir })
+    return dir
+  }
+  const setAhead = async (next: typeof ahead): Promise<void> => {
+    const old = ahead
+    ahead = next
+    if (old && old.dir !== next?.dir) await rm(old.dir, { recursive: true, force: true })
+  }
+
+  /** Brings the worker's trainer, then its verify model, to the state of record. */
+  const syncTrainer = async (): Promise<void> => {
+    await ensure()
+    if (ahead && mainMoved()) {
+      // The main thread's trainer was written while the worker was ahead: the write wins.
+      await setAhead(null)
+      workerCurrent = false
+    }
+    if (!workerCurrent || mainMoved()) {
+      if (ahead) {
+        // A new thread: it takes the state the previous one saved after its last step.
+        await call({ op: 'restore', dir: ahead.dir })
+        verifySynced = null
+      } else {
+        const dir = join(scratch, 'to-worker')
+        await rm(dir, { recursive: true, force: true })
+        await models.trainer.save(dir)
+        await call({ op: 'restore', dir })
+        markMatched()
+        verifySynced = verifyPrint()
+      }
+      workerCurrent = true
+    }
+    await syncVerify()
+  }
+
+  return {
+    /** A new thread: it holds nothing known yet. */
+    started(): void {
+      verifySynced = null
+      workerCurrent = false
+    },
+    syncVerify,
+    get behind(): boolean {
+      return ahead !== null && !mainMoved()
+    },
+    async step(batch: GrpoBatch): Promise<GrpoStepReturnType> {
+      await syncTrainer()
+      // Until the step and its save are done, the worker's trainer holds an unknown state.
+      workerCurrent = false
+      const stats = await call<GrpoStepReturnType>({ op: 'step', batch })
+      // Saved by the worker, so that a crash loses nothing; the main thread takes it on `pull`.
+      if (stats.stepped) await setAhead({ dir: await saveInWorker(), verify: verifySynced! })
+      workerCurrent = true
+      return stats
+    },
+    async pull(): Promise<void> {
+      if (ahead && mainMoved()) await setAhead(null)
+      if (!ahead) return
+      if (!same(ahead.verify, verifyPrint())) {
+        // The main verify model changed since the step (a publish): the worker saves its trainer
+        // again with it, so that the restore below keeps the main thread's verify weights.
+        await syncTrainer()
+        await setAhead({ dir: await saveInWorker(), verify: verifySynced! })
+      }
+      await models.trainer.restore(ahead.dir)
+      await setAhead(null)
+      markMatched()
+      // The restore assigned the verify model the values the worker holds.
+      if (verifySynced !== null) verifySynced = verifyPrint()
+    },
+    async saveTrainer(dir: string): Promise<void> {
+      await syncTrainer()
+      await call({ op: 'save', dir })
+    },
+    async saveCheckpoint(p: SaveCheckpointParameters): Promise<void> {
+      await syncTrainer()
+      await call({ op: 'saveCheckpoint', dir: p.dir, dtype: p.dtype, modelDir: p.modelDir })
+    },
+  }
+}
+
+/**
  * Starts the validator's model worker (see {@link ModelWorker}): a worker thread on the main
  * thread's TF.js backend (`wasm`, `cpu` or `webgpu`), with the policy, the verify model and a GRPO
  * trainer built from `modelDir` and then given the main thread's current weights. On webgpu the
@@ -236,10 +410,6 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   let toWire: ReturnType<typeof profileRegistry> | null = null
   let starts = 0
   let closed = false
-  // The main thread's weights the worker last matched (null: unknown, sync before the next call).
-  let verifySynced: readonly object[] | null = null
-  let trainSynced: readonly object[] | null = null
-  let trainSyncedSteps = -1
   const queue = callQueue()
   const exclusive = queue.run
   /** The live thread, a new one after a crash (the worker then matches nothing yet). */
@@ -250,47 +420,18 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
       thread = t
       toWire = profileRegistry((op) => t.call(op))
       starts++
-      verifySynced = null
-      trainSynced = null
+      sync.started()
     }
     const t = thread
     await t.ready
     return t
   }
-  const call = async <T>(op: ModelWorkerOp): Promise<T> => (await ensure()).call<T>(op)
-
-  const syncVerify = async (): Promise<void> => {
-    const vars = variablesOf(models.verifyModel)
-    const fp = fingerprint(vars)
-    if (same(verifySynced, fp)) return
-    const weights: [string, Float32Array][] = []
-    for (const [name, v] of models.verifyModel.weights)
-      weights.push([name, (await v.data()) as Float32Array])
-    await call({ op: 'setVerifyWeights', weights })
-    verifySynced = fp
-    trainSynced = null
-  }
-
-  const trainVars = (): tf.Variable[] => variablesOf(models.policy, models.verifyModel)
-  const syncTrainer = async (): Promise<void> => {
-    if (
-      same(trainSynced, fingerprint(trainVars())) &&
-      trainSyncedSteps === models.trainer.completedSteps
-    )
-      return
-    const dir = join(scratch, 'to-worker')
-    await rm(dir, { recursive: true, force: true })
-    await models.trainer.save(dir)
-    await call({ op: 'restore', dir })
-    trainSynced = fingerprint(trainVars())
-    trainSyncedSteps = models.trainer.completedSteps
-    verifySynced = fingerprint(variablesOf(models.verifyModel))
-  }
+  const sync = modelSync(models, scratch, ensure)
 
   /** One call on the verify model, once the worker has the main thread's verify weights. */
   const verified = <T>(op: MainOp): Promise<T> =>
     exclusive(async () => {
-      await syncVerify()
+      await sync.syncVerify()
       const t = await ensure()
       return t.call<T>(await toWire!(op))
     })
@@ -299,24 +440,6 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     backend === 'webgpu',
     verified,
   )
-
-  const step = (batch: GrpoBatch): Promise<GrpoStepReturnType> =>
-    exclusive(async () => {
-      await syncTrainer()
-      // Until the main thread has taken the result, the two sides may differ.
-      trainSynced = null
-      const stats = await call<GrpoStepReturnType>({ op: 'step', batch })
-      if (stats.stepped) {
-        const dir = join(scratch, 'from-worker')
-        await rm(dir, { recursive: true, force: true })
-        await call({ op: 'save', dir })
-        await models.trainer.restore(dir)
-      }
-      trainSynced = fingerprint(trainVars())
-      trainSyncedSteps = models.trainer.completedSteps
-      verifySynced = fingerprint(variablesOf(models.verifyModel))
-      return stats
-    })
 
   const stop = async (): Promise<void> => {
     queue.stop()
@@ -337,8 +460,14 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     evaluator,
     verifier,
     verifyBatch,
-    step,
-    numTensors: () => exclusive(() => call<number>({ op: 'numTensors' })),
+    step: (batch) => exclusive(() => sync.step(batch)),
+    pull: () => exclusive(() => sync.pull()),
+    get behind() {
+      return sync.behind
+    },
+    saveTrainer: (dir) => exclusive(() => sync.saveTrainer(dir)),
+    saveCheckpoint: (o) => exclusive(() => sync.saveCheckpoint(o)),
+    numTensors: () => exclusive(async () => (await ensure()).call<number>({ op: 'numTensors' })),
     get starts() {
       return starts
     },

@@ -1,0 +1,247 @@
+// After a GRPO step in the validator's model worker (src/validator/worker/createModelWorker.ts),
+// the main thread restores nothing: the worker's trainer is the state of record until `pull()`,
+// the state directory's trainer state and checkpoints are written by the worker (the same bytes
+// as the main thread's after a pull), a killed worker loses no step, a publish's new verify
+// weights survive the pull, and a write to the main thread's trainer wins over an unpulled step.
+// Tiny Qwen3 fixture, wasm backend in both threads.
+import { createHash } from 'node:crypto'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { createTrainer, type GrpoTrainer } from '../src/grpo/createTrainer.js'
+import type { GrpoBatch } from '../src/grpo/types.js'
+import { useBackend } from '../src/model/backend.js'
+import { loadModel, type CausalLM } from '../src/model/loadModel.js'
+import { e3 } from '../src/protocol/profiles.js'
+import { createRolloutEvaluator } from '../src/rollout/createRolloutEvaluator.js'
+import {
+  disposeValidatorModels,
+  loadValidatorModels,
+} from '../src/validator/loadValidatorModels.js'
+import { persistenceFor } from '../src/validator/openStateDir.js'
+import { saveCheckpointDir } from '../src/validator/saveCheckpointDir.js'
+import { createValidatorState } from '../src/validator/validatorState.js'
+import type { ValidatorModels } from '../src/validator/validatorState.js'
+import { createModelWorker, type ModelWorker } from '../src/validator/worker/createModelWorker.js'
+
+const modelDir = 'test/fixtures/reference/qwen3-tiny-s0'
+const grpo = { profile: e3, learningRate: 1e-3 }
+
+/** One group of two short rollouts over the fixture's vocabulary, one rewarded; `k` varies it. */
+function batch(k = 0): GrpoBatch {
+  return [0].map((g) => ({
+    promptIdx: g,
+    rollouts: [0, 1].map((i) => {
+      const completion = Array.from(
+        { length: 6 + i },
+        (_, t) => 10 + ((k * 13 + i * 7 + t * 3) % 200),
+      )
+      return {
+        tokens: [3, 4, 5, 6, ...completion],
+        promptLength: 4,
+        reward: i % 2 === 0 ? 1 : 0,
+        tokenLogprobs: completion.map((_, t) => -5 - 0.1 * t),
+      }
+    }),
+  }))
+}
+
+const ids = (m: CausalLM): object[] => [...m.weights.values()].map((v) => v.dataId as object)
+const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+/** Each weight's exact bytes, by name (as a digest: deep equality of megabytes is slow). */
+async function valuesOf(m: CausalLM): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const [name, v] of m.weights) {
+    const a = (await v.data()) as Float32Array
+    out[name] = digest(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+  }
+  return out
+}
+/** Every file under `dir` (a digest of its bytes), by relative path. */
+async function filesOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true }))
+    if (e.isFile()) {
+      const p = join(e.parentPath, e.name)
+      out[p.slice(dir.length)] = digest(await readFile(p))
+    }
+  return out
+}
+
+/** An in-process trainer from the base model: what the validator's trainer should become. */
+async function localTrainer(): Promise<{ trainer: GrpoTrainer; dispose(): void }> {
+  const policy = await loadModel(modelDir)
+  const reference = await loadModel(modelDir, { trainable: false })
+  const trainer = createTrainer({ ...grpo, model: policy, referenceModel: reference })
+  return {
+    trainer,
+    dispose: () => {
+      trainer.dispose()
+      reference.dispose()
+      policy.dispose()
+    },
+  }
+}
+
+let start = 0
+let dir: string
+let models: ValidatorModels
+let worker: ModelWorker
+
+beforeAll(async () => {
+  await useBackend('wasm')
+  start = tf.memory().numTensors
+  dir = await mkdtemp(join(tmpdir(), 'reliquary-worker-pull-'))
+})
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true })
+  expect(tf.memory().numTensors).toBe(start)
+})
+
+describe('the model worker after a GRPO step', () => {
+  beforeAll(async () => {
+    models = await loadValidatorModels({ modelDir, profile: e3, grpo })
+    worker = await createModelWorker({ models, modelDir, grpo })
+  })
+  afterAll(async () => {
+    await worker?.close()
+    if (models) disposeValidatorModels(models)
+  })
+
+  test('the main thread restores nothing until pull; the worker writes the state and checkpoint the main thread would', async () => {
+    const local = await localTrainer()
+    try {
+      const want = await local.trainer.step(batch())
+      const before = ids(models.policy)
+      const verifyBefore = ids(models.verifyModel)
+      expect(worker.behind).toBe(false)
+      expect(await worker.step(batch())).toEqual(want)
+      // Nothing on this thread moved: no restore, no new tensors for the policy or the reference.
+      expect(worker.behind).toBe(true)
+      expect(models.trainer.completedSteps).toBe(0)
+      expect(ids(models.policy)).toEqual(before)
+      expect(ids(models.verifyModel)).toEqual(verifyBefore)
+
+      // The state directory's writes come from the worker, through the validator's persistence.
+      const persistence = persistenceFor(
+        { stateDir: join(dir, 'state'), modelDir, hotkey: { address: 'x' } as never },
+        { archiveDir: dir, checkpointDir: dir, profile: e3, modelWorker: worker },
+      )!
+      const state = createValidatorState({ lastWindowN: 0, profile: e3, models })
+      await persistence.saveTrainer!(state, join(dir, 'worker-trainer'))
+      await persistence.saveCheckpoint(state, join(dir, 'worker-ckpt'))
+      expect(models.trainer.completedSteps).toBe(0)
+      expect(ids(models.policy)).toEqual(before)
+
+      await local.trainer.save(join(dir, 'local-trainer'))
+      expect(await filesOf(join(dir, 'worker-trainer'))).toEqual(
+        await filesOf(join(dir, 'local-trainer')),
+      )
+
+      await worker.pull()
+      expect(worker.behind).toBe(false)
+      expect(models.trainer.completedSteps).toBe(1)
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      expect(await valuesOf(models.verifyModel)).toEqual(
+        await valuesOf(local.trainer.referenceModel!),
+      )
+      await saveCheckpointDir({
+        policy: models.policy,
+        dir: join(dir, 'main-ckpt'),
+        dtype: 'BF16',
+        modelDir,
+      })
+      expect(await filesOf(join(dir, 'worker-ckpt'))).toEqual(await filesOf(join(dir, 'main-ckpt')))
+      // A second pull is a no-op.
+      const pulled = ids(models.policy)
+      await worker.pull()
+      expect(ids(models.policy)).toEqual(pulled)
+
+      // Steps go on from the pulled state, bit for bit as in-process.
+      expect(await worker.step(batch(1))).toEqual(await local.trainer.step(batch(1)))
+      await worker.pull()
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      expect(models.trainer.completedSteps).toBe(2)
+    } finally {
+      local.dispose()
+    }
+  })
+
+  test('a worker killed before the pull loses no step: the next one takes the saved state', async () => {
+    const local = await localTrainer()
+    try {
+      await local.trainer.restore(await savedMain('killed-base'))
+      expect(await worker.step(batch(2))).toEqual(await local.trainer.step(batch(2)))
+      await worker.kill()
+      // Another step in a new worker, which must start from the first step's result.
+      expect(await worker.step(batch(3))).toEqual(await local.trainer.step(batch(3)))
+      await worker.kill()
+      await worker.pull()
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
+    } finally {
+      local.dispose()
+    }
+  })
+
+  test('a change of the verify model before the pull (a publish) is kept by the pull', async () => {
+    const local = await localTrainer()
+    try {
+      await local.trainer.restore(await savedMain('publish-base'))
+      await worker.step(batch(4))
+      await local.trainer.step(batch(4))
+      const name = 'model.norm.weight'
+      const v = models.verifyModel.weights.get(name)!
+      tf.tidy(() => v.assign(tf.mul(v, 1.5)))
+      const published = await valuesOf(models.verifyModel)
+      await worker.pull()
+      expect(await valuesOf(models.verifyModel)).toEqual(published)
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      // A new worker verifies with the changed weights too.
+      await worker.kill()
+      const TOKENS = [3, 4, 5, 6, 17, 42, 99, 7, 250, 12, 0]
+      const EVAL = { hiddenRows: [1, 4, 9], temperature: 0.7 }
+      expect(await worker.evaluator.evaluate(TOKENS, EVAL)).toEqual(
+        await createRolloutEvaluator(models.verifyModel).evaluate(TOKENS, EVAL),
+      )
+      // The worker's verify model follows it too (its trainer's KL reference).
+      await worker.saveTrainer(join(dir, 'after-publish'))
+      await local.trainer.save(join(dir, 'local-after-publish'))
+      const other = await localTrainer()
+      try {
+        await other.trainer.restore(join(dir, 'after-publish'))
+        expect(await valuesOf(other.trainer.referenceModel!)).toEqual(published)
+      } finally {
+        other.dispose()
+      }
+    } finally {
+      local.dispose()
+    }
+  })
+
+  test('a write to the main thread trainer before the pull wins over the unpulled step', async () => {
+    const base = await savedMain('write-base')
+    await worker.step(batch(5))
+    expect(worker.behind).toBe(true)
+    await models.trainer.restore(base)
+    expect(worker.behind).toBe(false)
+    const mine = await valuesOf(models.policy)
+    await worker.pull()
+    expect(await valuesOf(models.policy)).toEqual(mine)
+    // The worker takes the written state for its next save.
+    await worker.saveTrainer(join(dir, 'after-write'))
+    expect(await filesOf(join(dir, 'after-write'))).toEqual(await filesOf(base))
+  })
+})
+
+let saved = 0
+/** The main thread's trainer, pulled, saved under `dir` (a base both sides can start from). */
+async function savedMain(name: string): Promise<string> {
+  await worker.pull()
+  const out = join(dir, `${name}-${++saved}`)
+  await models.trainer.save(out)
+  return out
+}
