@@ -92,6 +92,8 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<RunDemoRetu
     for (let w = 1; w <= config.windows; w++) {
       const windowStarted = performance.now()
       const report = await mineDemoWindow(ctx, validator, pool, w)
+      // The policy with the window's step (a model worker holds it until pulled).
+      await validator.modelWorker?.pull()
       const evaluated = await evaluateTrainedPrompts(
         ctx,
         evaluation,

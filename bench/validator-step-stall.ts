@@ -1,0 +1,121 @@
+// `npx tsx bench/validator-step-stall.ts`: how long the server thread's event loop stalls, and how
+// much CPU it spends, while the validator's model worker runs a GRPO step on a full batch (8 groups
+// × 8 rollouts × 44 tokens, the tiny Qwen3 fixture, wasm), with no HTTP around it: the part of
+// `bench:validator`'s GRPO-step rows that is this thread's own work. Per step: the loop delay's
+// p99 and maximum (`monitorEventLoopDelay`, 1 ms resolution), this thread's CPU
+// (`/proc/self/task`, 10 ms ticks) and the step's wall time; then, where the
+// worker has one, the same for `pull()` (the main thread taking the step's result).
+// Needs the build (`npx tsup`) for the worker's gradient registration.
+//
+//   npx tsx bench/validator-step-stall.ts [--model DIR] [--steps N] [--json]
+import { readFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import * as tf from '@tensorflow/tfjs-core'
+import type { GrpoBatch } from '../src/grpo/types.js'
+import { useBackend } from '../src/model/backend.js'
+import { e3 } from '../src/protocol/profiles.js'
+import {
+  disposeValidatorModels,
+  loadValidatorModels,
+} from '../src/validator/loadValidatorModels.js'
+import { createModelWorker } from '../src/validator/worker/createModelWorker.js'
+import { parseArgs } from './_args.js'
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'test/fixtures/reference/qwen3-tiny-s0' },
+    steps: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const modelDir = values.model!
+
+/** CPU ms of this thread alone (Linux `/proc`, 10 ms ticks; NaN elsewhere). */
+function threadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+type Stall = {
+  wall_ms: number
+  loop_delay_p99_ms: number
+  loop_delay_max_ms: number
+  cpu_ms: number
+}
+
+/** Runs `work` while watching this thread's event loop (which otherwise idles). */
+async function watched(work: () => Promise<unknown>): Promise<Stall> {
+  const delay = monitorEventLoopDelay({ resolution: 1 })
+  delay.enable()
+  const cpu0 = threadCpuMs()
+  const t0 = performance.now()
+  await work()
+  const wall = performance.now() - t0
+  const cpu = threadCpuMs() - cpu0
+  delay.disable()
+  return {
+    wall_ms: Number(wall.toFixed(1)),
+    loop_delay_p99_ms: Number((delay.percentile(99) / 1e6).toFixed(1)),
+    loop_delay_max_ms: Number((delay.max / 1e6).toFixed(1)),
+    cpu_ms: cpu,
+  }
+}
+
+/** A full E3 batch (8 groups × 8 rollouts, 40 completion tokens) over the model's vocabulary. */
+function fullBatch(vocab: number, k: number): GrpoBatch {
+  return Array.from({ length: 8 }, (_, g) => ({
+    promptIdx: g,
+    rollouts: Array.from({ length: 8 }, (_, i) => {
+      const completion = Array.from(
+        { length: 40 },
+        (_, t) => (g * 131 + i * 17 + t * 7 + k * 3) % vocab,
+      )
+      return {
+        tokens: [3, 4, 5, 6, ...completion],
+        promptLength: 4,
+        reward: i % 2,
+        tokenLogprobs: completion.map(() => -6),
+      }
+    }),
+  }))
+}
+
+await useBackend('wasm')
+const start = tf.memory().numTensors
+const models = await loadValidatorModels({ modelDir, profile: e3 })
+const worker = await createModelWorker({ models, modelDir, grpo: { profile: e3 } })
+const rows: Record<string, number | string>[] = []
+const load0 = loadavg()[0]!
+try {
+  const vocab = models.policy.config.vocabSize
+  // The first step also gives the worker the main thread's trainer (once per worker).
+  await worker.step(fullBatch(vocab, 0))
+  const pull = (worker as { pull?: () => Promise<void> }).pull
+  if (pull) await pull()
+  for (let k = 1; k <= Number(values.steps); k++) {
+    const s = await watched(() => worker.step(fullBatch(vocab, k)))
+    rows.push({ call: 'step', k, ...s })
+    if (pull) rows.push({ call: 'pull', k, ...(await watched(() => pull())) })
+  }
+} finally {
+  await worker.close()
+  disposeValidatorModels(models)
+}
+if (tf.memory().numTensors !== start) throw new Error('tensors leaked')
+if (!values.json) for (const r of rows) console.log(JSON.stringify(r))
+console.log(
+  JSON.stringify({
+    bench: 'validator-step-stall',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    load: [Number(load0.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
+    rows,
+  }),
+)
