@@ -57,6 +57,8 @@ export type Life = {
     windowN: number
     ema: Record<string, number>
     checkpointN: number
+    /** Whether the GRPO steps ran in the model worker. */
+    worker: boolean
     commits: string[]
   } | null
   code: number | null
@@ -72,7 +74,7 @@ export type KillPlan = { park?: string; skip?: number; afterMs?: number; afterSt
 /** Runs the child once on `stateDir` until `windows` are committed, killing it as `plan` says. */
 export function runLife(
   child: string,
-  o: { stateDir: string; windows: number; plan?: KillPlan },
+  o: { stateDir: string; windows: number; plan?: KillPlan; env?: Record<string, string> },
 ): Promise<Life> {
   const plan = o.plan ?? {}
   return new Promise((done, fail) => {
@@ -82,6 +84,7 @@ export function runLife(
         ...process.env,
         CRASH_STATE_DIR: o.stateDir,
         CRASH_WINDOWS: String(o.windows),
+        ...o.env,
         ...(plan.park ? { CRASH_PARK: plan.park, CRASH_PARK_SKIP: String(plan.skip ?? 0) } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,9 @@
 // bundled tiny model); rollout verification is the commit schema only (the crash test is about
 // state, not proofs). Publishing goes to a local Hub whose store lives in the state directory.
 //
-// Environment: CRASH_STATE_DIR, CRASH_WINDOWS (run until this window is committed), CRASH_PARK
+// Environment: CRASH_STATE_DIR, CRASH_WINDOWS (run until this window is committed), CRASH_COMPUTE
+// (optional: `worker` trains in the model worker, which then writes the trainer state and the
+// checkpoints; needs the build, `npx tsup`), CRASH_PARK
 // (optional regex over `<point> <path>` of the atomic-write hook, with CRASH_PARK_SKIP matches
 // skipped: at the match, print `PARKED <point> <path>` and wait forever, for the parent to kill). Prints `STARTED <windowN>` once resumed and, at the end, one
 // `RESULT <json>` line.
@@ -130,6 +132,7 @@ const validator = await createValidator({
   sleep,
   hub: { hubUrl: hub.url, repoId: 'crash/policy', accessToken: hub.token },
   stateDir,
+  ...(process.env.CRASH_COMPUTE === 'worker' ? { compute: 'worker' as const } : {}),
   verifyRollout: schemaOnlyVerifier,
   onEvent: (e) => {
     if (process.env.CRASH_DEBUG)
@@ -173,6 +176,7 @@ while (validator.windowN < windows) {
   await validator.runWindow()
 }
 const result = {
+  worker: validator.modelWorker !== null,
   windowN: validator.windowN,
   ema: Object.fromEntries([...validator.ema()].sort()),
   checkpointN: validator.checkpoint()?.checkpoint_n ?? 0,

@@ -5,7 +5,9 @@
 // times, parked inside the atomic writes of staged and final archives, checkpoints and the state
 // file, or at random times, and restarted each time. Between lives no file may be torn; at the end
 // the archives, the EMA, the checkpoint chain and the trainer state must equal an uninterrupted
-// run's, and no prompt or rollout may have been accepted twice.
+// run's, and no prompt or rollout may have been accepted twice. The same with the GRPO steps in
+// the model worker (compute "worker", which writes the trainer state and checkpoints itself; the
+// child then loads the worker from the build, `npx tsup`), against the in-process run.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
@@ -130,21 +132,56 @@ async function treeDigest(dir: string): Promise<Record<string, string>> {
   return out
 }
 
-test(`${MIN_KILLS}+ SIGKILLs at random points and inside writes: the final state equals an uninterrupted run`, async () => {
-  const reference = join(root, 'reference')
-  const ref = await runLife(child, { stateDir: reference, windows: WINDOWS })
-  expect(ref.result, ref.stderr).not.toBeNull()
+/** The final state of `crashed` equals the uninterrupted run's at `reference`; nothing twice. */
+async function expectSameFinalState(
+  reference: string,
+  refResult: NonNullable<Life['result']>,
+  crashed: string,
+  result: NonNullable<Life['result']>,
+): Promise<void> {
+  const { worker: _, ...mine } = result
+  const { worker: __, ...theirs } = refResult
+  expect(mine).toEqual(theirs)
+  const [a, b] = [await hubChain(reference), await hubChain(crashed)]
+  expect(b.titles).toEqual(a.titles)
+  expect(new Set(b.titles).size).toBe(b.titles.length)
+  const body = (c: (typeof a.custody)[number]) => ({ ...c, signature: '', parent: null })
+  expect(b.custody.map(body)).toEqual(a.custody.map(body))
+  for (const [i, c] of b.custody.entries())
+    expect(c.parent).toBe(i === 0 ? null : manifestDigest(b.custody[i - 1]!))
+  expect(await archivesOf(crashed, b.revisions)).toEqual(await archivesOf(reference, a.revisions))
+  for (let n = 1; n <= result.checkpointN; n++)
+    expect(await treeDigest(join(crashed, 'checkpoints', `ckpt_${n}`))).toEqual(
+      await treeDigest(join(reference, 'checkpoints', `ckpt_${n}`)),
+    )
+  expect(await treeDigest(join(crashed, 'trainer'))).toEqual(
+    await treeDigest(join(reference, 'trainer')),
+  )
 
-  const crashed = join(root, 'crashed')
-  const plan = schedule(20261204)
+  // Nothing accepted twice: every prompt and every rollout hash is in one batch at most.
+  const archives = await archivesOf(crashed, b.revisions)
+  const prompts = archives.flatMap((x) => x.batch.map((s) => s.prompt_idx))
+  const hashes = archives.flatMap((x) => x.batch.flatMap((s) => s.rollouts.map((r) => r.hash)))
+  expect(new Set(prompts).size).toBe(prompts.length)
+  expect(new Set(hashes).size).toBe(hashes.length)
+  expect(prompts).toHaveLength(2 * WINDOWS)
+}
+
+/** Lives on `stateDir` under `plan` until one runs to the end (80 at most). */
+async function livesUntilDone(
+  stateDir: string,
+  plan: (started: number | null, kills: number) => KillPlan,
+  env: Record<string, string> = {},
+): Promise<Life[]> {
   const lives: Life[] = []
   let started: number | null = null
   for (let i = 0; i < 80; i++) {
     const kills = lives.filter((l) => l.killed).length
     const life = await runLife(child, {
-      stateDir: crashed,
+      stateDir,
       windows: WINDOWS,
       plan: plan(started, kills),
+      env,
     })
     lives.push(life)
     if (life.started !== null) started = life.started
@@ -152,8 +189,18 @@ test(`${MIN_KILLS}+ SIGKILLs at random points and inside writes: the final state
       expect(life.code, life.stderr).toBe(0)
       break
     }
-    await assertNothingTorn(crashed)
+    await assertNothingTorn(stateDir)
   }
+  return lives
+}
+
+test(`${MIN_KILLS}+ SIGKILLs at random points and inside writes: the final state equals an uninterrupted run`, async () => {
+  const reference = join(root, 'reference')
+  const ref = await runLife(child, { stateDir: reference, windows: WINDOWS })
+  expect(ref.result, ref.stderr).not.toBeNull()
+
+  const crashed = join(root, 'crashed')
+  const lives = await livesUntilDone(crashed, schedule(20261204))
   const last = lives.at(-1)!
   expect(last.result, last.stderr).not.toBeNull()
   const killed = lives.filter((l) => l.killed)
@@ -172,29 +219,35 @@ test(`${MIN_KILLS}+ SIGKILLs at random points and inside writes: the final state
     'a kill inside a state commit',
   ).toBe(true)
 
-  // The same final state as the uninterrupted run.
-  expect(last.result).toEqual(ref.result)
-  const [a, b] = [await hubChain(reference), await hubChain(crashed)]
-  expect(b.titles).toEqual(a.titles)
-  expect(new Set(b.titles).size).toBe(b.titles.length)
-  const body = (c: (typeof a.custody)[number]) => ({ ...c, signature: '', parent: null })
-  expect(b.custody.map(body)).toEqual(a.custody.map(body))
-  for (const [i, c] of b.custody.entries())
-    expect(c.parent).toBe(i === 0 ? null : manifestDigest(b.custody[i - 1]!))
-  expect(await archivesOf(crashed, b.revisions)).toEqual(await archivesOf(reference, a.revisions))
-  for (let n = 1; n <= last.result!.checkpointN; n++)
-    expect(await treeDigest(join(crashed, 'checkpoints', `ckpt_${n}`))).toEqual(
-      await treeDigest(join(reference, 'checkpoints', `ckpt_${n}`)),
-    )
-  expect(await treeDigest(join(crashed, 'trainer'))).toEqual(
-    await treeDigest(join(reference, 'trainer')),
-  )
+  await expectSameFinalState(reference, ref.result!, crashed, last.result!)
+}, 600_000)
 
-  // Nothing accepted twice: every prompt and every rollout hash is in one batch at most.
-  const archives = await archivesOf(crashed, b.revisions)
-  const prompts = archives.flatMap((x) => x.batch.map((s) => s.prompt_idx))
-  const hashes = archives.flatMap((x) => x.batch.flatMap((s) => s.rollouts.map((r) => r.hash)))
-  expect(new Set(prompts).size).toBe(prompts.length)
-  expect(new Set(hashes).size).toBe(hashes.length)
-  expect(prompts).toHaveLength(2 * WINDOWS)
+test('compute "worker": the worker writes the trainer state and checkpoints; killed and restarted, the state equals the in-process run', async () => {
+  const reference = join(root, 'reference-in-process')
+  const ref = await runLife(child, { stateDir: reference, windows: WINDOWS })
+  expect(ref.result, ref.stderr).not.toBeNull()
+  expect(ref.result!.worker).toBe(false)
+
+  // Kills at random times inside windows and inside the main thread's writes (the worker's
+  // checkpoint and trainer writes are not parked: the write hook is this thread's).
+  const lastWindowPark = `file-partial .*pending/w${WINDOWS}/archive`
+  const parks: KillPlan[] = [
+    { park: 'file-partial .*pending/w\\d+/archive' },
+    { afterStartedMs: 600, park: lastWindowPark },
+    { park: 'file-staged .*validator-state\\.json', skip: 1 },
+    { afterStartedMs: 1500, park: lastWindowPark },
+    { park: 'file-partial .*window-\\d+\\.json\\.gz' },
+    { afterStartedMs: 2500, park: lastWindowPark },
+  ]
+  const crashed = join(root, 'crashed-worker')
+  const lives = await livesUntilDone(
+    crashed,
+    (_, kills) => (kills < parks.length ? parks[kills]! : {}),
+    { CRASH_COMPUTE: 'worker' },
+  )
+  const last = lives.at(-1)!
+  expect(last.result, last.stderr).not.toBeNull()
+  expect(last.result!.worker).toBe(true)
+  expect(lives.filter((l) => l.killed).length).toBeGreaterThanOrEqual(4)
+  await expectSameFinalState(reference, ref.result!, crashed, last.result!)
 }, 600_000)
