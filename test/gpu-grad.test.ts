@@ -1,11 +1,13 @@
 /**
  * The training products on the webgpu backend (software Vulkan in CI): `tapeMatMul`'s value and
- * both gradients against `tf.matMul`'s on the same backend, and one whole GRPO step on the tiny
- * Qwen3 fixture through the src/gpu GEMMs with layer checkpointing against the same step on
- * TF.js's own products without it.
+ * both gradients against `tf.matMul`'s on the same backend, `gpuPickedLogprobs` against TF.js's
+ * log-softmax and one-hot product, and one whole GRPO step on the tiny Qwen3 fixture through the
+ * src/gpu kernels, with and without layer checkpointing, against the same step on TF.js's own ops
+ * without it.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { describe, expect, test } from 'vitest'
+import { gpuPickedLogprobs } from '../src/gpu/pickedLogprobs.js'
 import { tapeMatMul, tapeMatMulOptions } from '../src/gpu/tapeMatMul.js'
 import type { GrpoBatch, GrpoRollout } from '../src/grpo/index.js'
 import { loadModel } from '../src/model/index.js'
@@ -18,10 +20,10 @@ const ready = await webGpuTests()
 
 /** Value, dX and dW of `sum(f(x, w) · r)` for a fixed random `r`. */
 async function valueAndGrads(
-  f: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D,
+  f: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor,
   x: tf.Tensor2D,
   w: tf.Tensor2D,
-  r: tf.Tensor2D,
+  r: tf.Tensor,
 ): Promise<Float32Array[]> {
   const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) =>
     tf.sum(tf.mul(f(a as tf.Tensor2D, b as tf.Tensor2D), r)),
@@ -54,7 +56,51 @@ describe.skipIf(!ready)('training products on the webgpu backend', () => {
     }
   })
 
-  test('a GRPO step on the src/gpu GEMMs with layer checkpointing gives the TF.js-product step', async () => {
+  test('gpuPickedLogprobs: value, d rows and d lm_head equal the TF.js log-softmax pick (rel. L2 < 1e-5)', async () => {
+    await ensureGradients()
+    const start = tf.memory().numTensors
+    // Ragged rows (not multiples of 4 or 64), vocabularies not multiples of 4, one 4-aligned
+    // shape (the 128 x 128 GEMM); targets include 0 and V − 1. Both tape layouts: logits kept,
+    // logits recomputed in the backward.
+    for (const [m, k, v] of [
+      [37, 70, 459],
+      [130, 64, 1003],
+      [68, 128, 2048],
+    ] as const) {
+      const x = tf.randomNormal([m, k]) as tf.Tensor2D
+      const w = tf.randomNormal([k, v], 0, 0.3) as tf.Tensor2D
+      const r = tf.randomNormal([m]) as tf.Tensor1D
+      const ids = Int32Array.from({ length: m }, (_, i) => (i * 7919 + 3) % v)
+      ids[0] = 0
+      ids[m - 1] = v - 1
+      ids[m >> 1] = v - 1
+      const t = tf.tensor1d(ids, 'int32')
+      const ref = await valueAndGrads(
+        (a, b) =>
+          tf.sum(tf.mul(tf.logSoftmax(tf.matMul(a, b)), tf.cast(tf.oneHot(t, v), 'float32')), 1),
+        x,
+        w,
+        r,
+      )
+      for (const recompute of [false, true]) {
+        const got = await valueAndGrads(
+          (a, b) => gpuPickedLogprobs(a, b, t, { recompute }),
+          x,
+          w,
+          r,
+        )
+        const what = `${m}x${k}x${v} recompute=${recompute}`
+        got.forEach((g, i) => {
+          expect(g.length, `${what} #${i}`).toBe(ref[i]!.length)
+          expect(relL2(g, ref[i]!), `${what} #${i}`).toBeLessThan(1e-5)
+        })
+      }
+      tf.dispose([x, w, r, t])
+    }
+    expect(tf.memory().numTensors).toBe(start)
+  })
+
+  test('a GRPO step on the src/gpu kernels with and without layer checkpointing gives the TF.js-ops step', async () => {
     const dir = modelDir(filesWith('grpo').find(({ doc }) => modelDir(doc))!.doc)!
     // One group of three short rollouts of different lengths (padding), rewards with variance;
     // π_old is any plausible log-prob (the step's arithmetic, not honesty, is under test).
@@ -68,23 +114,34 @@ describe.skipIf(!ready)('training products on the webgpu backend', () => {
     const model = await loadModel(dir)
     const reference = await loadModel(dir, { trainable: false })
     const options = { klBeta: 0.04 }
+    const start = tf.memory().numTensors
     try {
       tapeMatMulOptions.gpu = false
       const old = await stepGrads(model, reference, batch, options, { checkpointLayers: false })
       tapeMatMulOptions.gpu = true
-      const now = await stepGrads(model, reference, batch, options, { checkpointLayers: true })
-      expect(now.step.rolloutsUsed).toBe(old.step.rolloutsUsed)
-      expect(now.step.rolloutsUsed).toBeGreaterThan(1)
-      expect(Math.abs(now.step.loss - old.step.loss)).toBeLessThan(1e-6 * Math.abs(old.step.loss))
-      now.step.rollouts.forEach((t, i) => {
-        const o = old.step.rollouts[i]!
-        if (!t.used) return
-        expect(Math.abs(t.ppoLoss! - o.ppoLoss!)).toBeLessThan(1e-6)
-        expect(Math.abs(t.kl! - o.kl!)).toBeLessThan(1e-6)
-      })
-      expect(Math.abs(now.step.gradNorm - old.step.gradNorm) / old.step.gradNorm).toBeLessThan(1e-5)
-      expect([...now.grads.keys()].sort()).toEqual([...old.grads.keys()].sort())
-      for (const [n, g] of old.grads) expect(relL2(now.grads.get(n)!, g), n).toBeLessThan(1e-4)
+      for (const checkpointLayers of [true, false]) {
+        const now = await stepGrads(model, reference, batch, options, { checkpointLayers })
+        const at = `checkpointLayers=${checkpointLayers}`
+        expect(now.step.rolloutsUsed, at).toBe(old.step.rolloutsUsed)
+        expect(now.step.rolloutsUsed).toBeGreaterThan(1)
+        expect(Math.abs(now.step.loss - old.step.loss), at).toBeLessThan(
+          1e-6 * Math.abs(old.step.loss),
+        )
+        now.step.rollouts.forEach((t, i) => {
+          const o = old.step.rollouts[i]!
+          if (!t.used) return
+          expect(Math.abs(t.ppoLoss! - o.ppoLoss!), at).toBeLessThan(1e-6)
+          expect(Math.abs(t.kl! - o.kl!), at).toBeLessThan(1e-6)
+        })
+        expect(
+          Math.abs(now.step.gradNorm - old.step.gradNorm) / old.step.gradNorm,
+          at,
+        ).toBeLessThan(1e-5)
+        expect([...now.grads.keys()].sort()).toEqual([...old.grads.keys()].sort())
+        for (const [n, g] of old.grads)
+          expect(relL2(now.grads.get(n)!, g), `${at} ${n}`).toBeLessThan(1e-4)
+      }
+      expect(tf.memory().numTensors).toBe(start)
     } finally {
       tapeMatMulOptions.gpu = true
       model.dispose()

@@ -4,11 +4,22 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { tapeMatMulGrads } from '../gpu/tapeMatMul.js'
+import { gpuPickedLogprobs } from '../gpu/pickedLogprobs.js'
+import { tapeMatMulGrads, tapeMatMulOptions } from '../gpu/tapeMatMul.js'
 import type { CausalLM } from '../model/loadModel.js'
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0]
 type Picked = (rows: tf.Tensor2D, lmHead: tf.Tensor2D) => tf.Tensor1D
+
+/**
+ * Whether the completion log-probs run on the fused src/gpu kernels ({@link gpuPickedLogprobs}):
+ * on the webgpu backend while the src/gpu products are on (`tapeMatMulOptions.gpu`, which also
+ * gives benchmarks and parity tests the plain TF.js path there). Every other backend keeps the
+ * TF.js ops.
+ */
+export function fusedLogprobs(): boolean {
+  return tf.getBackend() === 'webgpu' && tapeMatMulOptions.gpu
+}
 
 /**
  * `log_softmax(rows · lm_head)[i, targets[i]]` for each row, `[n]`: the ops of the plain path
@@ -16,13 +27,17 @@ type Picked = (rows: tf.Tensor2D, lmHead: tf.Tensor2D) => tf.Tensor1D
  * kernel. The tape keeps only `rows` (and the ids); the gradient evaluates the logits and the
  * log-softmax again and takes TF.js's LogSoftmax gradient by hand (`dlp − Σdlp · exp(logp)`, with
  * `dlp` the one-hot times the upstream gradient), then both product gradients
- * ({@link tapeMatMulGrads}). Must run inside a tidy or gradient scope owned by the caller.
+ * ({@link tapeMatMulGrads}). On the webgpu backend ({@link fusedLogprobs}) the same with the
+ * log-softmax, pick and logits' gradient in one kernel each ({@link gpuPickedLogprobs} with
+ * `recompute`). Must run inside a tidy or gradient scope owned by the caller.
  */
 export function pickedLogprobs(
   model: CausalLM,
   rows: tf.Tensor2D,
   targets: tf.Tensor1D,
 ): tf.Tensor1D {
+  if (fusedLogprobs())
+    return gpuPickedLogprobs(rows, model._internal.weights.lmHead, targets, { recompute: true })
   const V = model.config.vocabSize
   const logp = (r: tf.Tensor2D) => tf.logSoftmax(model.computeLogits(r))
   const onehot = (ids: tf.Tensor) => tf.cast(tf.oneHot(ids as tf.Tensor1D, V), 'float32')

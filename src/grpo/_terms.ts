@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import type { AttentionImpl, CausalLM } from '../model/loadModel.js'
 import { hiddenStatesBatch } from '../model/hiddenStatesBatch.js'
 import type { BatchPlan, PlannedRollout } from './_plan.js'
-import { pickedLogprobs } from './_pickedLogprobs.js'
+import { gpuPickedLogprobs } from '../gpu/pickedLogprobs.js'
+import { fusedLogprobs, pickedLogprobs } from './_pickedLogprobs.js'
 import type { ResolvedGrpoOptions } from './types.js'
 
 /**
@@ -45,7 +46,9 @@ export type ScoredRollout = { readonly tokens: readonly number[]; readonly promp
  * tensor per rollout, each equal to that rollout's `completionLogprobs` up to float32 rounding.
  * Differentiable; the gradient of a sum of per-rollout terms is the sum of their gradients.
  * With `checkpointLayers` the tape keeps each layer's input and each chunk's hidden rows only:
- * the layers, logits and log-softmax are evaluated again in the backward pass.
+ * the layers, logits and log-softmax are evaluated again in the backward pass. On the webgpu
+ * backend each chunk's log-softmax and pick (and their gradient) are single src/gpu kernels
+ * (`gpuPickedLogprobs`).
  */
 export function completionLogprobsBatch(
   model: CausalLM,
@@ -76,6 +79,11 @@ export function completionLogprobsBatch(
     if (checkpointLayers) {
       // The chunk's logits and log-softmax are evaluated again in the backward pass too.
       picked.push(pickedLogprobs(model, part, ids))
+      continue
+    }
+    if (fusedLogprobs()) {
+      // webgpu: one GEMM and one reduction kernel; the tape keeps the chunk's logits only.
+      picked.push(gpuPickedLogprobs(part, model._internal.weights.lmHead, ids))
       continue
     }
     const logp = tf.logSoftmax(model.computeLogits(part))
