@@ -20,7 +20,11 @@ export { runValidator } from './runValidator.js'
 export type { RunValidatorParameters, RunValidatorReturnType } from './runValidator.js'
 export { identifyBaseModel } from './identifyBaseModel.js'
 export { MODEL_WORKER_DEFAULTS, createModelWorker } from './worker/createModelWorker.js'
-export type { CreateModelWorkerParameters, ModelWorker } from './worker/createModelWorker.js'
+export type {
+  CreateModelWorkerParameters,
+  ModelWorker,
+  SaveCheckpointParameters,
+} from './worker/createModelWorker.js'
 export type { ValidatorCompute } from './worker/startModelWorker.js'
 export type { ValidatorPrecision } from './createValidatorEvaluator.js'
 export type { ValidatorModels } from './validatorState.js'
