@@ -170,5 +170,22 @@ describe.skipIf(!ready)(
         reference.dispose()
       }
     })
+
+    test('tapeRmsNorm and tapeRope refuse mismatched weights, tables and odd head sizes with INVALID_ARGUMENT', () => {
+      const start = tf.memory().numTensors
+      const x = tf.zeros([2, 4, 3, 8])
+      const [w6, t4, t3, odd] = [
+        tf.zeros([6]),
+        tf.zeros([4, 1, 8]),
+        tf.zeros([3, 1, 8]),
+        tf.zeros([2, 4, 3, 7]),
+      ]
+      const invalid = expect.objectContaining({ code: 'INVALID_ARGUMENT' })
+      expect(() => tapeRmsNorm(x, w6 as tf.Tensor1D, 1e-6)).toThrow(invalid)
+      expect(() => tapeRope(x, t3, t4)).toThrow(invalid)
+      expect(() => tapeRope(odd, t4, t4)).toThrow(invalid)
+      tf.dispose([x, w6, t4, t3, odd])
+      expect(tf.memory().numTensors).toBe(start)
+    })
   },
 )

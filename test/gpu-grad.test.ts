@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { describe, expect, test } from 'vitest'
 import { gpuPickedLogprobs } from '../src/gpu/pickedLogprobs.js'
+import { tapeFusedOptions } from '../src/gpu/tapeFused.js'
 import { tapeMatMul, tapeMatMulOptions } from '../src/gpu/tapeMatMul.js'
 import type { GrpoBatch, GrpoRollout } from '../src/grpo/index.js'
 import { loadModel } from '../src/model/index.js'
@@ -116,9 +117,12 @@ describe.skipIf(!ready)('training products on the webgpu backend', () => {
     const options = { klBeta: 0.04 }
     const start = tf.memory().numTensors
     try {
+      // The baseline is TF.js's ops throughout: products, log-probs and the fused layer ops.
       tapeMatMulOptions.gpu = false
+      tapeFusedOptions.gpu = false
       const old = await stepGrads(model, reference, batch, options, { checkpointLayers: false })
       tapeMatMulOptions.gpu = true
+      tapeFusedOptions.gpu = true
       for (const checkpointLayers of [true, false]) {
         const now = await stepGrads(model, reference, batch, options, { checkpointLayers })
         const at = `checkpointLayers=${checkpointLayers}`
@@ -144,8 +148,25 @@ describe.skipIf(!ready)('training products on the webgpu backend', () => {
       expect(tf.memory().numTensors).toBe(start)
     } finally {
       tapeMatMulOptions.gpu = true
+      tapeFusedOptions.gpu = true
       model.dispose()
       reference.dispose()
     }
+  })
+  test('the fused log-prob pick refuses mismatched shapes and non-int32 targets with INVALID_ARGUMENT', () => {
+    const start = tf.memory().numTensors
+    const rows = tf.zeros([3, 4]) as tf.Tensor2D
+    const head = tf.zeros([4, 5]) as tf.Tensor2D
+    const bad: [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D][] = [
+      [rows, tf.zeros([5, 5]) as tf.Tensor2D, tf.tensor1d([0, 1, 2], 'int32')],
+      [rows, head, tf.tensor1d([0, 1, 2], 'float32')],
+      [rows, head, tf.tensor1d([0, 1], 'int32')],
+    ]
+    for (const [r, w, t] of bad)
+      expect(() => gpuPickedLogprobs(r, w, t)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      )
+    tf.dispose([rows, head, ...bad.flatMap(([, w, t]) => [w, t])])
+    expect(tf.memory().numTensors).toBe(start)
   })
 })

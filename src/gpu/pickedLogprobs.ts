@@ -6,6 +6,7 @@
  * dozen backward, each reading and writing the whole `[rows, vocab]` tensor.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { invalidArgument } from '../errors/base.js'
 import {
   grid,
   runGpu,
@@ -178,6 +179,13 @@ export function gpuPickedLogprobs(
   options: GpuPickedLogprobsOptions = {},
 ): tf.Tensor1D {
   const recompute = options.recompute === true
+  if (rows.rank !== 2 || lmHead.rank !== 2 || rows.shape[1] !== lmHead.shape[0])
+    throw invalidArgument('rows, lmHead', '[n, d] and [d, vocab]', [rows.shape, lmHead.shape])
+  if (targets.dtype !== 'int32' || targets.rank !== 1 || targets.shape[0] !== rows.shape[0])
+    throw invalidArgument('targets', `an int32 [${rows.shape[0]}] tensor`, [
+      targets.dtype,
+      targets.shape,
+    ])
   const op = tf.customGrad(((r: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
     // customGrad runs this in a tidy: the logits and statistics are freed unless saved.
     const logits = gpuMatMul(r, w)

@@ -6,6 +6,7 @@
  * Float32 throughout. webgpu backend only: the callers keep TF.js's generic ops elsewhere.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { invalidArgument } from '../errors/base.js'
 import {
   grid,
   runGpu,
@@ -229,6 +230,8 @@ function swigluBackwardKernel({ inputs }: KernelArgs) {
  * ```
  */
 export function tapeRmsNorm<T extends tf.Tensor>(x: T, w: tf.Tensor1D, eps: number): T {
+  if (w.rank !== 1 || x.rank < 1 || w.shape[0] !== x.shape[x.rank - 1])
+    throw invalidArgument('w', `a [${x.shape[x.rank - 1]}] tensor (x's last axis)`, w.shape)
   const op = tf.customGrad(((xi: T, wi: tf.Tensor1D, save: tf.GradSaveFunc) => {
     save([xi, wi])
     return {
@@ -271,6 +274,14 @@ export function tapeRope<T extends tf.Tensor>(
   sinSigned: tf.Tensor,
   scale = 1,
 ): T {
+  const [t, hd] = [x.shape[x.rank - 3], x.shape[x.rank - 1]]
+  if (x.rank < 3 || hd === undefined || hd % 2 !== 0 || t === undefined)
+    throw invalidArgument('x', '[..., T, heads, hd] with an even hd', x.shape)
+  if (cos.size !== t * hd || sinSigned.size !== t * hd)
+    throw invalidArgument('cos, sinSigned', `tables of T·hd = ${t * hd} values`, [
+      cos.shape,
+      sinSigned.shape,
+    ])
   const rope = (a: tf.Tensor, c: tf.Tensor, s: tf.Tensor, back: boolean) =>
     runKernel<T>('ReliquaryTapeRope', ropeKernel, { x: a, cos: c, sin: s }, { back, scale })
   const op = tf.customGrad(((xi: T, save: tf.GradSaveFunc) => {

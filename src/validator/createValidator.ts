@@ -299,6 +299,9 @@ function validatorFacade(
         running?.close.abort()
         await running?.done.catch(() => undefined)
         await parts.server.close()
+        // A step the model worker took since the last pull reaches `policy` before the worker
+        // goes (best effort: a dead worker's saved state is still read by the pull).
+        await parts.modelWorker?.pull().catch(() => undefined)
         await closeCompute()
         disposeValidatorModels(state.models)
       })()),
