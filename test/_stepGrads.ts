@@ -6,11 +6,26 @@ import {
   type AdamW,
   type GrpoBatch,
   type GrpoOptions,
+  type GrpoRollout,
   type GrpoStepReturnType,
   type GrpoStepState,
   grpoStep,
 } from '../src/grpo/index.js'
 import type { CausalLM } from '../src/model/index.js'
+
+/**
+ * One group of three short rollouts of different lengths (padding), rewards with variance; π_old
+ * is any plausible log-prob (the step's arithmetic, not honesty, is what the parity tests check).
+ */
+export function tinyStepBatch(): GrpoBatch {
+  const rollout = (n: number, reward: number): GrpoRollout => ({
+    tokens: Array.from({ length: n }, (_, j) => (j * 37 + n * 11) % 400),
+    promptLength: 5,
+    reward,
+    tokenLogprobs: Array.from({ length: n - 5 }, (_, j) => -5 - 0.1 * j),
+  })
+  return [{ rollouts: [rollout(14, 1), rollout(11, 0), rollout(16, 0.5)] }]
+}
 
 /** The step's result and every gradient it would have applied, by parameter name. */
 export async function stepGrads(

@@ -8,12 +8,11 @@ import * as tf from '@tensorflow/tfjs-core'
 import { describe, expect, test } from 'vitest'
 import { tapeFusedOptions, tapeRmsNorm, tapeRope, tapeSwiGlu } from '../src/gpu/tapeFused.js'
 import { tapeMatMulOptions } from '../src/gpu/tapeMatMul.js'
-import type { GrpoBatch, GrpoRollout } from '../src/grpo/index.js'
 import { applyRope, rmsNorm } from '../src/model/_decoder.js'
 import { createRopeTables } from '../src/model/_rope.js'
 import { loadModel } from '../src/model/index.js'
 import { ensureGradients } from '../src/_peers/ensureGradients.js'
-import { stepGrads } from './_stepGrads.js'
+import { stepGrads, tinyStepBatch } from './_stepGrads.js'
 import { filesWith, modelDir } from './_vectors.js'
 import { relL2, webGpuTests } from './_webgpu.js'
 
@@ -118,15 +117,7 @@ describe.skipIf(!ready)(
 
     test('a GRPO step on the fused ops, with and without layer checkpointing, gives the TF.js-op step', async () => {
       const dir = modelDir(filesWith('grpo').find(({ doc }) => modelDir(doc))!.doc)!
-      // One group of three short rollouts of different lengths (padding), rewards with variance;
-      // π_old is any plausible log-prob (the step's arithmetic, not honesty, is under test).
-      const rollout = (n: number, reward: number): GrpoRollout => ({
-        tokens: Array.from({ length: n }, (_, j) => (j * 37 + n * 11) % 400),
-        promptLength: 5,
-        reward,
-        tokenLogprobs: Array.from({ length: n - 5 }, (_, j) => -5 - 0.1 * j),
-      })
-      const batch: GrpoBatch = [{ rollouts: [rollout(14, 1), rollout(11, 0), rollout(16, 0.5)] }]
+      const batch = tinyStepBatch()
       const model = await loadModel(dir)
       const reference = await loadModel(dir, { trainable: false })
       const options = { klBeta: 0.04 }
