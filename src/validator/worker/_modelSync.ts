@@ -79,7 +79,9 @@ export function modelSync(
   const setAhead = async (next: typeof ahead): Promise<void> => {
     const old = ahead
     ahead = next
-    if (old && old.dir !== next?.dir) await rm(old.dir, { recursive: true, force: true })
+    // Best effort: a folder left behind costs disk, never the state of record.
+    if (old && old.dir !== next?.dir)
+      await rm(old.dir, { recursive: true, force: true }).catch(() => undefined)
   }
 
   /** Brings the worker's trainer, then its verify model, to the state of record. */
