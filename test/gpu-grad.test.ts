@@ -160,4 +160,21 @@ describe.skipIf(!ready)('training products on the webgpu backend', () => {
     tf.dispose([rows, head, ...bad.flatMap(([, w, t]) => [w, t])])
     expect(tf.memory().numTensors).toBe(start)
   })
+  test('under tf.profile the src/gpu kernels report their GPU time beside TF.js programs', async () => {
+    const start = tf.memory().numTensors
+    const timestamps = (tf.backend() as unknown as { supportTimestampQuery?: boolean })
+      .supportTimestampQuery
+    const x = tf.randomNormal([64, 128]) as tf.Tensor2D
+    const w = tf.randomNormal([128, 96]) as tf.Tensor2D
+    const info = await tf.profile(() => tapeMatMul(x, w))
+    const mm = info.kernels.filter((k) => k.name.startsWith('ReliquaryMatMul'))
+    expect(mm.length).toBeGreaterThan(0)
+    for (const k of mm) {
+      // The pipeline key names the shader; its time is a GPU timestamp difference.
+      expect(String(k.extraInfo)).toMatch(/^matmul-[^:]+: [0-9.]+$/)
+      if (timestamps) expect(Number(k.kernelTimeMs)).toBeGreaterThan(0)
+    }
+    tf.dispose([x, w, info.result as tf.Tensor])
+    expect(tf.memory().numTensors).toBe(start)
+  })
 })
