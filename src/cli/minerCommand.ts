@@ -1,4 +1,5 @@
 // `reliquary miner`: thin option parsing over createMiner, and the window-after-window loop.
+import { isNetworkFailure, networkError } from './_report.js'
 import { join, resolve } from 'node:path'
 import { isReliquaryError } from '../errors/base.js'
 import { createDemoProfile, DEMO_PROFILE_ID } from '../demo/profile.js'
@@ -160,8 +161,11 @@ async function mineWindows(
       }
     } catch (e) {
       if (signal.aborted) break
-      if (!isReliquaryError(e)) throw e
-      log(`window failed: ${e.code}: ${e.shortMessage}`)
+      // A connection cut mid-request (a validator or its hub restarting) is as transient as a
+      // typed failure: the next window tries again.
+      const err = isNetworkFailure(e) ? networkError('the validator or its hub', e) : e
+      if (!isReliquaryError(err)) throw e
+      log(`window failed: ${err.code}: ${err.shortMessage}`)
       await pause(2000, signal)
     }
   }
