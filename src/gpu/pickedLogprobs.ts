@@ -6,6 +6,7 @@
  * dozen backward, each reading and writing the whole `[rows, vocab]` tensor.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { typedCustomGrad } from '../_utils/typedCustomGrad.js'
 import { invalidArgument } from '../errors/base.js'
 import {
   grid,
@@ -149,7 +150,6 @@ export type GpuPickedLogprobsOptions = {
   readonly recompute?: boolean | undefined
 }
 
-type CustomGradFn = Parameters<typeof tf.customGrad>[0]
 type Picked = (rows: tf.Tensor2D, lmHead: tf.Tensor2D) => tf.Tensor1D
 
 /**
@@ -186,7 +186,7 @@ export function gpuPickedLogprobs(
       targets.dtype,
       targets.shape,
     ])
-  const op = tf.customGrad(((r: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  const op = typedCustomGrad<Picked>((r: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
     // customGrad runs this in a tidy: the logits and statistics are freed unless saved.
     const logits = gpuMatMul(r, w)
     const [lp, stats] = pickedLogprobsForward(logits, targets)
@@ -200,6 +200,6 @@ export function gpuPickedLogprobs(
           return tapeMatMulGrads(rs, w, pickedLogprobsBackward(x, ids, st, dy))
         }),
     }
-  }) as unknown as CustomGradFn) as unknown as Picked
+  })
   return op(rows, lmHead)
 }

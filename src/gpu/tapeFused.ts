@@ -6,6 +6,7 @@
  * Float32 throughout. webgpu backend only: the callers keep TF.js's generic ops elsewhere.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { typedCustomGrad } from '../_utils/typedCustomGrad.js'
 import { invalidArgument } from '../errors/base.js'
 import {
   grid,
@@ -17,8 +18,6 @@ import {
 } from './_dispatch.js'
 import { gpuSwiGlu } from './elementwise.js'
 import { gpuRmsNorm } from './rmsNorm.js'
-
-type CustomGradFn = Parameters<typeof tf.customGrad>[0]
 
 /**
  * Switch of the fused training ops, settable for benchmarks and parity tests: `gpu: false` makes
@@ -232,23 +231,25 @@ function swigluBackwardKernel({ inputs }: KernelArgs) {
 export function tapeRmsNorm<T extends tf.Tensor>(x: T, w: tf.Tensor1D, eps: number): T {
   if (w.rank !== 1 || x.rank < 1 || w.shape[0] !== x.shape[x.rank - 1])
     throw invalidArgument('w', `a [${x.shape[x.rank - 1]}] tensor (x's last axis)`, w.shape)
-  const op = tf.customGrad(((xi: T, wi: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    save([xi, wi])
-    return {
-      value: gpuRmsNorm(xi, wi, eps),
-      gradFunc: (dy: T, [xs, ws]: tf.Tensor[]) =>
-        runKernel<tf.Tensor[]>(
-          'ReliquaryTapeRmsNormGrad',
-          rmsNormBackwardKernel,
-          {
-            x: xs!,
-            w: ws!,
-            dy,
-          },
-          { eps },
-        ),
-    }
-  }) as unknown as CustomGradFn) as unknown as (x: T, w: tf.Tensor1D) => T
+  const op = typedCustomGrad<(x: T, w: tf.Tensor1D) => T>(
+    (xi: T, wi: tf.Tensor1D, save: tf.GradSaveFunc) => {
+      save([xi, wi])
+      return {
+        value: gpuRmsNorm(xi, wi, eps),
+        gradFunc: (dy: T, [xs, ws]: tf.Tensor[]) =>
+          runKernel<tf.Tensor[]>(
+            'ReliquaryTapeRmsNormGrad',
+            rmsNormBackwardKernel,
+            {
+              x: xs!,
+              w: ws!,
+              dy,
+            },
+            { eps },
+          ),
+      }
+    },
+  )
   return op(x, w)
 }
 
@@ -284,13 +285,13 @@ export function tapeRope<T extends tf.Tensor>(
     ])
   const rope = (a: tf.Tensor, c: tf.Tensor, s: tf.Tensor, back: boolean) =>
     runKernel<T>('ReliquaryTapeRope', ropeKernel, { x: a, cos: c, sin: s }, { back, scale })
-  const op = tf.customGrad(((xi: T, save: tf.GradSaveFunc) => {
+  const op = typedCustomGrad<(x: T) => T>((xi: T, save: tf.GradSaveFunc) => {
     save([cos, sinSigned])
     return {
       value: rope(xi, cos, sinSigned, false),
       gradFunc: (dy: T, [c, s]: tf.Tensor[]) => rope(dy, c!, s!, true),
     }
-  }) as unknown as CustomGradFn) as unknown as (x: T) => T
+  })
   return op(x)
 }
 
@@ -309,7 +310,7 @@ export function tapeRope<T extends tf.Tensor>(
  * ```
  */
 export function tapeSwiGlu<T extends tf.Tensor>(gate: T, up: T): T {
-  const op = tf.customGrad(((g: T, u: T, save: tf.GradSaveFunc) => {
+  const op = typedCustomGrad<(g: T, u: T) => T>((g: T, u: T, save: tf.GradSaveFunc) => {
     save([g, u])
     return {
       value: gpuSwiGlu(g, u),
@@ -320,6 +321,6 @@ export function tapeSwiGlu<T extends tf.Tensor>(gate: T, up: T): T {
           dy,
         }),
     }
-  }) as unknown as CustomGradFn) as unknown as (g: T, u: T) => T
+  })
   return op(gate, up)
 }

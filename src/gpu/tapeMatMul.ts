@@ -5,9 +5,9 @@
  * Accumulation is float32 throughout; only the summation order differs from TF.js's kernels.
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { typedCustomGrad } from '../_utils/typedCustomGrad.js'
 import { gpuMatMul, gpuMatMulTransposed } from './matmul.js'
 
-type CustomGradFn = Parameters<typeof tf.customGrad>[0]
 type Product = (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D
 
 /**
@@ -33,7 +33,7 @@ function weightGrad(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
 
 let product: Product | undefined
 const makeProduct = (): Product =>
-  tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  typedCustomGrad<Product>((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([x, w])
     return {
       value: gpuMatMul(x, w),
@@ -42,7 +42,7 @@ const makeProduct = (): Product =>
         weightGrad(saved[0] as tf.Tensor2D, dy),
       ],
     }
-  }) as unknown as CustomGradFn) as unknown as Product
+  })
 
 /**
  * `x · w` for `x` `[M, K]` and `w` `[K, N]` (float32), differentiable with respect to both: on the

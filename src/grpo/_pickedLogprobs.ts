@@ -4,11 +4,11 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { typedCustomGrad } from '../_utils/typedCustomGrad.js'
 import { gpuPickedLogprobs } from '../gpu/pickedLogprobs.js'
 import { tapeMatMulGrads, tapeMatMulOptions } from '../gpu/tapeMatMul.js'
 import type { CausalLM } from '../model/loadModel.js'
 
-type CustomGradFn = Parameters<typeof tf.customGrad>[0]
 type Picked = (rows: tf.Tensor2D, lmHead: tf.Tensor2D) => tf.Tensor1D
 
 /**
@@ -41,7 +41,7 @@ export function pickedLogprobs(
   const V = model.config.vocabSize
   const logp = (r: tf.Tensor2D) => tf.logSoftmax(model.computeLogits(r))
   const onehot = (ids: tf.Tensor) => tf.cast(tf.oneHot(ids as tf.Tensor1D, V), 'float32')
-  const op = tf.customGrad(((r: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  const op = typedCustomGrad<Picked>((r: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([r, targets])
     return {
       value: tf.sum(tf.mul(logp(r), onehot(targets)), 1),
@@ -53,6 +53,6 @@ export function pickedLogprobs(
           return tapeMatMulGrads(rs, w, dlogits as tf.Tensor2D)
         }),
     }
-  }) as unknown as CustomGradFn) as unknown as Picked
+  })
   return op(rows, model._internal.weights.lmHead)
 }

@@ -3,8 +3,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
-
-type CustomGradFn = Parameters<typeof tf.customGrad>[0]
+import { typedCustomGrad } from '../_utils/typedCustomGrad.js'
 
 /**
  * A block `f(x, consts)` that reads its parameters from its closure: {@link checkpoint} takes
@@ -48,7 +47,7 @@ export function checkpoint(
   consts: readonly tf.Tensor[],
 ): tf.Tensor2D {
   if (tf.engine().state.gradientDepth === 0) return tf.tidy(() => f(x, [...consts]))
-  const op = tf.customGrad(((...args: tf.Tensor[]) => {
+  const op = typedCustomGrad<(...t: tf.Tensor[]) => tf.Tensor2D>((...args: tf.Tensor[]) => {
     const save = args.pop() as unknown as tf.GradSaveFunc
     const [xi, ...ps] = args as [tf.Tensor2D, ...tf.Tensor[]]
     save([xi, ...consts])
@@ -59,6 +58,6 @@ export function checkpoint(
         return nestedGrads(() => f(xs, cs), [xs, ...ps], dy)
       },
     }
-  }) as unknown as CustomGradFn) as unknown as (...t: tf.Tensor[]) => tf.Tensor2D
+  })
   return op(x, ...params)
 }

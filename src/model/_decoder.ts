@@ -15,6 +15,7 @@
  * @internal
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { typedCustomGrad } from '../_utils/typedCustomGrad.js'
 import { tapeMatMul, tapeMatMulGrads } from '../gpu/tapeMatMul.js'
 import type { ModelConfig } from './parseModelConfig.js'
 import type { RopeTables } from './_rope.js'
@@ -178,7 +179,6 @@ function attend(
   return tf.reshape(tf.transpose(o, [1, 0, 2]), [tq, h * hd])
 }
 
-type CustomGradFn = Parameters<typeof tf.customGrad>[0]
 type Lookup = (table: tf.Tensor2D, ids: tf.Tensor1D) => tf.Tensor2D
 type Product = (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D
 
@@ -198,14 +198,14 @@ function matMul2D(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return productFn(x, w)
 }
 const makeProduct = (): Product =>
-  tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  typedCustomGrad<Product>((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([x, w])
     return {
       value: tf.matMul(x, w),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) =>
         tapeMatMulGrads(saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D, dy),
     }
-  }) as unknown as CustomGradFn) as unknown as Product
+  })
 
 /*
  * Row (and column) lookups with a scatter-add gradient. `tf.gather`'s own gradient needs the
@@ -220,7 +220,7 @@ const gatherRows: Lookup = (table, ids) => {
   return gatherRowsFn(table, ids)
 }
 const makeGatherRows = (): Lookup =>
-  tf.customGrad(((table: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  typedCustomGrad<Lookup>((table: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
     save([ids])
     return {
       value: tf.gather(table, ids, 0),
@@ -229,7 +229,7 @@ const makeGatherRows = (): Lookup =>
         tf.zerosLike(saved[0]!),
       ],
     }
-  }) as unknown as CustomGradFn) as unknown as Lookup
+  })
 
 /** Token embeddings `[T, d]` for int32 ids. */
 export function embedTokens(weights: DecoderWeights, ids: tf.Tensor1D): tf.Tensor2D {
@@ -248,7 +248,7 @@ const gatherColumns: Lookup = (kernel, ids) => {
   return gatherColumnsFn(kernel, ids)
 }
 const makeGatherColumns = (): Lookup =>
-  tf.customGrad(((kernel: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  typedCustomGrad<Lookup>((kernel: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
     save([ids])
     return {
       value: tf.gather(kernel, ids, 1),
@@ -258,7 +258,7 @@ const makeGatherColumns = (): Lookup =>
         return [tf.transpose(rows), tf.zerosLike(saved[0]!)]
       },
     }
-  }) as unknown as CustomGradFn) as unknown as Lookup
+  })
 
 /**
  * Runs the decoder over `tokens` at absolute positions `start …`, attending to `past` keys/values.
