@@ -31,6 +31,7 @@ import {
   gpuCapabilities,
   gpuEvaluateRollouts,
   gpuGenerateBatch,
+  gpuGenerateBatchSwitches,
   loadGpuModel,
   prepareGpuModel,
   type GpuPrecision,
@@ -78,28 +79,39 @@ async function gen(dir: string, precision: GpuPrecision): Promise<void> {
       seeds: prompts.map((_, i) => 1000 + i),
       syncEvery: env('GEN_SYNC', 8),
     }
-    const w0 = performance.now()
-    await gpuGenerateBatch(gm, prompts, { ...o, maxNewTokens: 8 })
-    const warmS = (performance.now() - w0) / 1000
-    const s0 = performance.now()
-    const res = await gpuGenerateBatch(gm, prompts, { ...o, maxNewTokens: N })
-    const s = (performance.now() - s0) / 1000
-    const newTokens = res.reduce((a, r) => a + r.completion.length, 0)
-    report.gen.push({
-      model: dir,
-      precision,
-      sequences: B,
-      new_tokens_each: N,
-      prompt_tokens: prompts.reduce((a, p) => a + p.length, 0),
-      new_tokens: newTokens,
-      seconds: s,
-      new_tokens_per_s: newTokens / s,
-      warmup_8_tokens_s: warmS,
-      load_s: loadS,
-      distinct_completions: new Set(res.map((r) => r.completion.join(','))).size,
-      gpu_bytes_allocated: gpuBytes(),
-    })
-    save()
+    // GEN_REPLAY: the decode-step replay modes timed on this one load (1 = on, the default; 0 = off).
+    let first: string | undefined
+    for (const replay of (process.env.GEN_REPLAY ?? '1').split(',').map((x) => x === '1')) {
+      gpuGenerateBatchSwitches.replaySteps = replay
+      const w0 = performance.now()
+      await gpuGenerateBatch(gm, prompts, { ...o, maxNewTokens: 8 })
+      const warmS = (performance.now() - w0) / 1000
+      const s0 = performance.now()
+      const res = await gpuGenerateBatch(gm, prompts, { ...o, maxNewTokens: N })
+      const s = (performance.now() - s0) / 1000
+      const newTokens = res.reduce((a, r) => a + r.completion.length, 0)
+      const key = res.map((r) => r.completion.join(',')).join(';')
+      first ??= key
+      report.gen.push({
+        model: dir,
+        precision,
+        replay_steps: replay,
+        sequences: B,
+        new_tokens_each: N,
+        prompt_tokens: prompts.reduce((a, p) => a + p.length, 0),
+        new_tokens: newTokens,
+        seconds: s,
+        new_tokens_per_s: newTokens / s,
+        ms_per_step: (s * 1000) / N,
+        warmup_8_tokens_s: warmS,
+        load_s: loadS,
+        distinct_completions: new Set(res.map((r) => r.completion.join(','))).size,
+        same_tokens_as_first_mode: key === first,
+        gpu_bytes_allocated: gpuBytes(),
+      })
+      save()
+    }
+    gpuGenerateBatchSwitches.replaySteps = true
   } finally {
     gm.dispose()
   }
