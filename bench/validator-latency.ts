@@ -15,7 +15,7 @@
 // (--worker-nice: the model worker thread's nice value, default MODEL_WORKER_DEFAULTS.nice.)
 //
 // The last line of the output is one compact JSON object (machine, load average, rows) to paste.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -66,13 +66,22 @@ Promise.all(
   workerData.bodies.map((body) =>
     fetch(workerData.url + '/submit', { method: 'POST', body }).then((r) => r.text()),
   ),
-).then((a) => parentPort.postMessage(a.length))
+).then(() => {
+  const at = performance.timeOrigin + performance.now()
+  // This thread's CPU (utime + stime ticks of 10 ms, Linux): the clients' own share of the cores.
+  let cpuMs = NaN
+  try {
+    const f = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')
+    cpuMs = (Number(f[11]) + Number(f[12])) * 10
+  } catch {}
+  parentPort.postMessage({ at, cpuMs })
+})
 `
 
 const PROBER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const url = workerData.url
-const lat = { health: [], submit: [], full: [], fullStatus: {}, slow: [], errors: 0 }
+const lat = { health: [], submit: [], full: [], sent: { health: [], submit: [], full: [] }, fullStatus: {}, slow: [], errors: 0 }
 const full = workerData.full
 let next = 0
 const origin = performance.now()
@@ -90,6 +99,7 @@ async function time(kind, f) {
   }
   const ms = performance.now() - t0
   lat[kind].push(ms)
+  lat.sent[kind].push(performance.timeOrigin + t0)
   if (ms > 1000) lat.slow.push([kind, Math.round(t0 - origin), Math.round(ms)])
 }
 ;(async () => {
@@ -116,6 +126,8 @@ type Latencies = {
   submit: number[]
   /** Full-size submissions, and their answers by HTTP status. */
   full: number[]
+  /** When each probe was sent (epoch ms, the same clock in every thread). */
+  sent: Record<'health' | 'submit' | 'full', number[]>
   fullStatus: Record<string, number>
   slow: [string, number, number][]
   errors: number
@@ -150,6 +162,32 @@ function mainThreadCpuMs(): number {
 
 let profiles = 0
 
+/** CPU ms of every thread of this process by thread name (Linux `/proc`, 10 ms ticks). */
+function threadCpu(): Map<string, number> {
+  const m = new Map<string, number>()
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      m.set(`${t}:${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, (Number(f[11]) + Number(f[12])) * 10)
+    }
+  } catch {
+    // not Linux: no per-thread split
+  }
+  return m
+}
+
+/** CPU ms spent between two {@link threadCpu} snapshots, summed per thread name. */
+function diffCpu(a: Map<string, number>, b: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [k, v] of b) {
+    const name = k.startsWith(`${process.pid}:`) ? 'server (main thread)' : k
+    const d = v - (a.get(k) ?? 0)
+    if (d > 0) out[name] = (out[name] ?? 0) + d
+  }
+  return out
+}
+
 /** Runs `work` while the prober measures the server at `url` (and this thread's event loop). */
 async function probed(
   url: string,
@@ -161,7 +199,15 @@ async function probed(
     ? null
     : new Worker(PROBER, { eval: true, workerData: { url, full } })
   await new Promise((r) => (prober ? prober.once('message', r) : r(null)))
-  const none: Latencies = { health: [], submit: [], full: [], fullStatus: {}, slow: [], errors: 0 }
+  const none: Latencies = {
+    health: [],
+    submit: [],
+    full: [],
+    sent: { health: [], submit: [], full: [] },
+    fullStatus: {},
+    slow: [],
+    errors: 0,
+  }
   const out = new Promise<Latencies>((r) => (prober ? prober.once('message', r) : r(none)))
   // BENCH_CPUPROF=prefix: a CPU profile of this thread over the load (prefix-<n>.cpuprofile).
   const profiler = process.env.BENCH_CPUPROF ? new Session() : null
@@ -248,7 +294,14 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
   // Distinct full-size probe bodies: the first half during the burst, the rest during the step.
   const half = values.only === 'verify' ? full.length : Math.ceil(full.length / 2)
   let onEvent: ((e: { stage: string; accepted: boolean }) => void) | null = null
-  const record = (phase: string, lat: Latencies & { loop: Loop }, work_s: number): void => {
+  // `arrivedAt`: when the loader had every answer (epoch ms). Probes sent before it queued behind
+  // the burst's bodies (arrival); those sent after it measure the API while they verify.
+  const record = (
+    phase: string,
+    lat: Latencies & { loop: Loop },
+    work_s: number,
+    arrivedAt?: number,
+  ): void => {
     if (process.env.BENCH_DEBUG) console.error(mode, phase, 'slow probes', JSON.stringify(lat.slow))
     const row: Row = {
       mode,
@@ -264,6 +317,17 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
       row[`${k}_max_ms`] = Number(Math.max(...lat[k]).toFixed(1))
     }
     row.full_probes = lat.full.length
+    if (arrivedAt !== undefined)
+      for (const k of ['health', 'full'] as const)
+        for (const [part, keep] of [
+          ['arrival', (t: number) => t < arrivedAt],
+          ['verify', (t: number) => t >= arrivedAt],
+        ] as const) {
+          const xs = lat[k].filter((_, i) => keep(lat.sent[k][i]!))
+          row[`${k}_${part}_n`] = xs.length
+          row[`${k}_${part}_p50_ms`] = Number(pct(xs, 50).toFixed(1))
+          row[`${k}_${part}_p99_ms`] = Number(pct(xs, 99).toFixed(1))
+        }
     row.full_status = JSON.stringify(lat.fullStatus)
     Object.assign(row, lat.loop)
     rows.push(row)
@@ -277,14 +341,24 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
         if (e.stage === 'worker' && e.accepted) accepted++
       }
       onEvent = countAccepted
+      let arrivedAt = 0
+      let arrivalCpu: Record<string, number> = {}
       lat = await probed(server.url, full.slice(0, half), async () => {
         t0 = performance.now()
         const loader = new Worker(LOADER, { eval: true, workerData: { url: server.url, bodies } })
-        await new Promise((r) => loader.once('message', r))
+        const before = threadCpu()
+        const done = await new Promise<{ at: number; cpuMs: number }>((r) =>
+          loader.once('message', r),
+        )
+        arrivedAt = done.at
+        arrivalCpu = diffCpu(before, threadCpu())
+        arrivalCpu.loader = done.cpuMs
         await loader.terminate()
         await server.whenIdle()
       })
-      record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000)
+      record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000, arrivedAt)
+      rows.at(-1)!.arrival_s = Number(((arrivedAt - performance.timeOrigin - t0) / 1000).toFixed(3))
+      rows.at(-1)!.arrival_cpu_ms = JSON.stringify(arrivalCpu)
       rows.at(-1)!.accepted = accepted
       onEvent = null
     }
