@@ -169,7 +169,10 @@ function threadCpu(): Map<string, number> {
     for (const t of readdirSync('/proc/self/task')) {
       const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      m.set(`${t}:${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, (Number(f[11]) + Number(f[12])) * 10)
+      m.set(
+        `${t}:${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`,
+        (Number(f[11]) + Number(f[12])) * 10,
+      )
     }
   } catch {
     // not Linux: no per-thread split

@@ -187,6 +187,57 @@ describe('the model worker after a GRPO step', () => {
     }
   })
 
+  test('a worker that dies in the middle of a step, its save, a trainer save or a checkpoint save: the call runs once more on a new thread, with the same result', async () => {
+    const local = await localTrainer()
+    try {
+      await local.trainer.restore(await savedMain('crash-base'))
+      await worker.numTensors() // a live thread (the previous test killed its own)
+      const starts = worker.starts
+      // Dies while stepping: the new thread starts from the saved base again.
+      await worker.kill({ duringOp: 'step' })
+      expect(await worker.step(batch(6))).toEqual(await local.trainer.step(batch(6)))
+      expect(worker.starts).toBe(starts + 1)
+      // Dies in the save that follows a step (the step done, its state not yet saved).
+      await worker.kill({ duringOp: 'save' })
+      expect(await worker.step(batch(7))).toEqual(await local.trainer.step(batch(7)))
+      expect(worker.starts).toBe(starts + 2)
+      // Dies while writing the trainer state and the checkpoint for the state directory.
+      await worker.kill({ duringOp: 'save' })
+      await worker.saveTrainer(join(dir, 'crash-trainer'))
+      await worker.kill({ duringOp: 'saveCheckpoint' })
+      await worker.saveCheckpoint({ dir: join(dir, 'crash-ckpt'), dtype: 'BF16', modelDir })
+      expect(worker.starts).toBe(starts + 4)
+      await local.trainer.save(join(dir, 'crash-local-trainer'))
+      expect(await filesOf(join(dir, 'crash-trainer'))).toEqual(
+        await filesOf(join(dir, 'crash-local-trainer')),
+      )
+      await saveCheckpointDir({
+        policy: local.trainer.model,
+        dir: join(dir, 'crash-local-ckpt'),
+        dtype: 'BF16',
+        modelDir,
+      })
+      expect(await filesOf(join(dir, 'crash-ckpt'))).toEqual(
+        await filesOf(join(dir, 'crash-local-ckpt')),
+      )
+      await worker.pull()
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
+    } finally {
+      local.dispose()
+    }
+  })
+
+  test('a worker that dies twice in one call fails it with VALIDATOR_WORKER_FAILED', async () => {
+    // Armed again as soon as the first crash is taken: the repeat dies too.
+    await worker.kill({ duringOp: 'save' })
+    const save = worker.saveTrainer(join(dir, 'twice'))
+    const starts = worker.starts
+    while (worker.starts === starts) await new Promise((r) => setTimeout(r, 1))
+    await worker.kill({ duringOp: 'save' })
+    await expect(save).rejects.toMatchObject({ code: 'VALIDATOR_WORKER_FAILED' })
+  })
+
   test('a change of the verify model before the pull (a publish) is kept by the pull', async () => {
     const local = await localTrainer()
     try {

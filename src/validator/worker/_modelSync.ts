@@ -12,6 +12,7 @@ import type { ValidatorModels } from '../validatorState.js'
 import type { SaveCheckpointParameters } from './createModelWorker.js'
 import type { ModelWorkerOp } from './_messages.js'
 import type { WorkerThread } from './_workerThread.js'
+import { ReliquaryError } from '../../errors/base.js'
 
 const variablesOf = (...models: ValidatorModels['policy'][]): tf.Variable[] =>
   models.flatMap((m) => [...m.weights.values()])
@@ -38,6 +39,7 @@ export function modelSync(
   models: ValidatorModels,
   scratch: string,
   ensure: () => Promise<WorkerThread>,
+  diedIn: () => boolean,
 ) {
   let verifySynced: readonly object[] | null = null
   let policySynced: { readonly fp: readonly object[]; readonly steps: number } | null = null
@@ -110,6 +112,22 @@ export function modelSync(
     await syncVerify()
   }
 
+  /**
+   * Runs `f` once more when the worker thread died during it (`VALIDATOR_WORKER_FAILED` from a
+   * thread that is no longer alive, not a closed worker): the new thread first takes the state of
+   * record (the state its predecessor saved after its last step, or the main thread's), so the
+   * repeated step or save computes and writes what the first would have. A second death fails.
+   */
+  const onceMore = async <T>(f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f()
+    } catch (e) {
+      if (!(e instanceof ReliquaryError && e.code === 'VALIDATOR_WORKER_FAILED') || !diedIn())
+        throw e
+      return f()
+    }
+  }
+
   return {
     /** A new thread: it holds nothing known yet. */
     started(): void {
@@ -120,16 +138,17 @@ export function modelSync(
     get behind(): boolean {
       return ahead !== null && !mainMoved()
     },
-    async step(batch: GrpoBatch): Promise<GrpoStepReturnType> {
-      await syncTrainer()
-      // Until the step and its save are done, the worker's trainer holds an unknown state.
-      workerCurrent = false
-      const stats = await call<GrpoStepReturnType>({ op: 'step', batch })
-      // Saved by the worker, so that a crash loses nothing; the main thread takes it on `pull`.
-      if (stats.stepped) await setAhead({ dir: await saveInWorker(), verify: verifySynced! })
-      workerCurrent = true
-      return stats
-    },
+    step: (batch: GrpoBatch): Promise<GrpoStepReturnType> =>
+      onceMore(async () => {
+        await syncTrainer()
+        // Until the step and its save are done, the worker's trainer holds an unknown state.
+        workerCurrent = false
+        const stats = await call<GrpoStepReturnType>({ op: 'step', batch })
+        // Saved by the worker, so that a crash loses nothing; the main thread takes it on `pull`.
+        if (stats.stepped) await setAhead({ dir: await saveInWorker(), verify: verifySynced! })
+        workerCurrent = true
+        return stats
+      }),
     async pull(): Promise<void> {
       if (ahead && mainMoved()) await setAhead(null)
       if (!ahead) return
@@ -145,13 +164,16 @@ export function modelSync(
       // The restore assigned the verify model the values the worker holds.
       if (verifySynced !== null) verifySynced = verifyPrint()
     },
-    async saveTrainer(dir: string): Promise<void> {
-      await syncTrainer()
-      await call({ op: 'save', dir })
-    },
-    async saveCheckpoint(p: SaveCheckpointParameters): Promise<void> {
-      await syncTrainer()
-      await call({ op: 'saveCheckpoint', dir: p.dir, dtype: p.dtype, modelDir: p.modelDir })
-    },
+    saveTrainer: (dir: string): Promise<void> =>
+      onceMore(async () => {
+        await syncTrainer()
+        await call({ op: 'save', dir })
+      }),
+    // saveCheckpointDir writes through a staging folder: a death mid-write leaves `dir` absent.
+    saveCheckpoint: (p: SaveCheckpointParameters): Promise<void> =>
+      onceMore(async () => {
+        await syncTrainer()
+        await call({ op: 'saveCheckpoint', dir: p.dir, dtype: p.dtype, modelDir: p.modelDir })
+      }),
   }
 }

@@ -59,6 +59,8 @@ export class WorkerThread {
   #nextId = 1
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
+  /** Called once a request is posted (a test's crash at a chosen call). */
+  onPost: ((op: ModelWorkerOp) => void) | null = null
 
   /** @param init - The worker's models and backend. */
   constructor(init: ModelWorkerInit) {
@@ -114,6 +116,7 @@ export class WorkerThread {
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
       this.#worker.postMessage({ ...op, id } as ModelWorkerRequest)
+      this.onPost?.(op)
     })
   }
 

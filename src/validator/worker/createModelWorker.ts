@@ -63,10 +63,12 @@ export type SaveCheckpointParameters = {
  * {@link ModelWorker.saveTrainer} and {@link ModelWorker.saveCheckpoint} write the state of record
  * from the worker. A write to the main thread's policy or trainer (a restore, an `assign`) makes
  * it the state of record again, and the next call gives it to the worker (a step not pulled by
- * then is dropped). A crashed or killed worker fails the calls in flight with
- * `VALIDATOR_WORKER_FAILED` (a submission being verified then gets a `worker_dropped` verdict; a
- * step is reported `train_failed` and changes nothing) and the next call starts a new one, which
- * takes the state its predecessor saved after its last step.
+ * then is dropped). A crashed or killed worker fails the verify calls in flight with
+ * `VALIDATOR_WORKER_FAILED` (a submission being verified then gets a `worker_dropped` verdict) and
+ * the next call starts a new one, which takes the state its predecessor saved after its last step;
+ * a step, a trainer save or a checkpoint save in flight runs once more on that new thread (same
+ * result: it starts from the same state), and fails only if that thread dies too (a step is then
+ * reported `train_failed` and changes nothing).
  */
 export type ModelWorker = {
   /** A {@link RolloutEvaluator} over the worker's copy of `models.verifyModel`. */
@@ -128,8 +130,14 @@ export type ModelWorker = {
   numTensors(): Promise<number>
   /** Workers started so far (1 after the first start; each crash adds one at the next call). */
   readonly starts: number
-  /** Stops the worker thread now, as a crash would; the next call starts a new one. */
-  kill(): Promise<void>
+  /**
+   * Stops the worker thread now, as a crash would: calls in flight and calls queued fail, and the
+   * next call starts a new thread. With `{ duringOp }`: the thread is stopped right after the
+   * next request of that kind reaches it instead (a crash in the middle of a step or a save,
+   * which {@link ModelWorker.step}, {@link ModelWorker.saveTrainer} and
+   * {@link ModelWorker.saveCheckpoint} survive by running once more on a new thread).
+   */
+  kill(o?: { readonly duringOp: 'step' | 'save' | 'saveCheckpoint' }): Promise<void>
   /** Stops the worker and removes its scratch directory. Idempotent. */
   close(): Promise<void>
 }
@@ -276,6 +284,8 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   let toWire: ReturnType<typeof profileRegistry> | null = null
   let starts = 0
   let closed = false
+  /** A request kind after which the thread is stopped (`kill({ duringOp })`). */
+  let crashOn: string | null = null
   const queue = callQueue()
   const exclusive = queue.run
   /** The live thread, a new one after a crash (the worker then matches nothing yet). */
@@ -283,6 +293,11 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     if (closed) throw workerFailed('has been closed')
     if (!thread?.alive) {
       const t = new WorkerThread(init)
+      t.onPost = (op) => {
+        if (op.op !== crashOn) return
+        crashOn = null
+        void t.terminate()
+      }
       thread = t
       toWire = profileRegistry((op) => t.call(op))
       starts++
@@ -292,7 +307,8 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     await t.ready
     return t
   }
-  const sync = modelSync(models, scratch, ensure)
+  // A thread that died under a call (not a closed worker) is replaced by the next call.
+  const sync = modelSync(models, scratch, ensure, () => !closed && thread?.alive === false)
 
   /** One call on the verify model, once the worker has the main thread's verify weights. */
   const verified = <T>(op: MainOp): Promise<T> =>
@@ -337,7 +353,10 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     get starts() {
       return starts
     },
-    kill: stop,
+    kill: async (o) => {
+      if (o) crashOn = o.duringOp
+      else await stop()
+    },
     close: () =>
       (closing ??= (async () => {
         closed = true
