@@ -79,9 +79,12 @@ async function gen(dir: string, precision: GpuPrecision): Promise<void> {
       seeds: prompts.map((_, i) => 1000 + i),
       syncEvery: env('GEN_SYNC', 8),
     }
-    // GEN_REPLAY: the decode-step replay modes timed on this one load (1 = on, the default; 0 = off).
+    // GEN_REPLAY: the decode-step replay modes timed on this one load (1 = on, the default; 0 =
+    // off), one list per model directory separated by ';' (the last list serves the rest).
+    const lists = (process.env.GEN_REPLAY ?? '1').split(';')
+    const modes = lists[Math.min(dirs.indexOf(dir), lists.length - 1)]!.split(',')
     let first: string | undefined
-    for (const replay of (process.env.GEN_REPLAY ?? '1').split(',').map((x) => x === '1')) {
+    for (const replay of modes.map((x) => x === '1')) {
       gpuGenerateBatchSwitches.replaySteps = replay
       const w0 = performance.now()
       await gpuGenerateBatch(gm, prompts, { ...o, maxNewTokens: 8 })
