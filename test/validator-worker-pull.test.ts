@@ -104,7 +104,7 @@ afterAll(async () => {
 describe('the model worker after a GRPO step', () => {
   beforeAll(async () => {
     models = await loadValidatorModels({ modelDir, profile: e3, grpo })
-    worker = await createModelWorker({ models, modelDir, grpo })
+    worker = await createModelWorker({ models, modelDir, grpo, stateSaveEvery: 3 })
   })
   afterAll(async () => {
     await worker?.close()
@@ -187,7 +187,31 @@ describe('the model worker after a GRPO step', () => {
     }
   })
 
-  test('a worker that dies in the middle of a step, its save, a trainer save or a checkpoint save: the call runs once more on a new thread, with the same result', async () => {
+  test('steps are saved every stateSaveEvery steps; a new thread repeats the steps since the last save', async () => {
+    const local = await localTrainer()
+    try {
+      await local.trainer.restore(await savedMain('replay-base'))
+      const saves = worker.stateSaves
+      // Two steps: no save yet (the recovery point is the state handed to the worker).
+      for (const k of [10, 11])
+        expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
+      expect(worker.stateSaves).toBe(saves)
+      // Killed between steps: the next step runs on a new thread after the two are repeated.
+      await worker.kill()
+      expect(await worker.step(batch(12))).toEqual(await local.trainer.step(batch(12)))
+      // The third step since the recovery point saved a new one.
+      expect(worker.stateSaves).toBe(saves + 1)
+      await worker.kill()
+      expect(await worker.step(batch(13))).toEqual(await local.trainer.step(batch(13)))
+      await worker.pull()
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
+    } finally {
+      local.dispose()
+    }
+  })
+
+  test('a worker that dies in the middle of a step, a recovery save, a trainer save or a checkpoint save: the call runs once more on a new thread, with the same result', async () => {
     const local = await localTrainer()
     try {
       await local.trainer.restore(await savedMain('crash-base'))
@@ -197,10 +221,13 @@ describe('the model worker after a GRPO step', () => {
       await worker.kill({ duringOp: 'step' })
       expect(await worker.step(batch(6))).toEqual(await local.trainer.step(batch(6)))
       expect(worker.starts).toBe(starts + 1)
-      // Dies in the save that follows a step (the step done, its state not yet saved).
-      await worker.kill({ duringOp: 'save' })
+      // Dies in the save after the third step (the step done, its state not yet saved).
       expect(await worker.step(batch(7))).toEqual(await local.trainer.step(batch(7)))
+      const saves = worker.stateSaves
+      await worker.kill({ duringOp: 'save' })
+      expect(await worker.step(batch(8))).toEqual(await local.trainer.step(batch(8)))
       expect(worker.starts).toBe(starts + 2)
+      expect(worker.stateSaves).toBe(saves + 1)
       // Dies while writing the trainer state and the checkpoint for the state directory.
       await worker.kill({ duringOp: 'save' })
       await worker.saveTrainer(join(dir, 'crash-trainer'))
@@ -223,6 +250,31 @@ describe('the model worker after a GRPO step', () => {
       await worker.pull()
       expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
       expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
+    } finally {
+      local.dispose()
+    }
+  })
+
+  test('steps on either side of a change of the verify model (a publish), then a crash: each repeated step keeps its own KL reference', async () => {
+    const local = await localTrainer()
+    try {
+      await local.trainer.restore(await savedMain('verify-base'))
+      expect(await worker.step(batch(20))).toEqual(await local.trainer.step(batch(20)))
+      // The publish: the same change to the main verify model and the local trainer's reference.
+      const name = 'model.norm.weight'
+      for (const m of [models.verifyModel, local.trainer.referenceModel!]) {
+        const v = m.weights.get(name)!
+        tf.tidy(() => v.assign(tf.mul(v, 0.75)))
+      }
+      expect(await worker.step(batch(21))).toEqual(await local.trainer.step(batch(21)))
+      await worker.kill()
+      expect(await worker.step(batch(22))).toEqual(await local.trainer.step(batch(22)))
+      await worker.kill()
+      await worker.pull()
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      expect(await valuesOf(models.verifyModel)).toEqual(
+        await valuesOf(local.trainer.referenceModel!),
+      )
     } finally {
       local.dispose()
     }

@@ -6,21 +6,52 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type * as tf from '@tensorflow/tfjs-core'
+import { ReliquaryError } from '../../errors/base.js'
 import type { GrpoStepReturnType } from '../../grpo/grpoStep.js'
 import type { GrpoBatch } from '../../grpo/types.js'
 import type { ValidatorModels } from '../validatorState.js'
 import type { SaveCheckpointParameters } from './createModelWorker.js'
 import type { ModelWorkerOp } from './_messages.js'
 import type { WorkerThread } from './_workerThread.js'
-import { ReliquaryError } from '../../errors/base.js'
 
 const variablesOf = (...models: ValidatorModels['policy'][]): tf.Variable[] =>
   models.flatMap((m) => [...m.weights.values()])
 /** The identity of every weight's current data: any `assign` changes it. */
 const fingerprint = (vars: readonly tf.Variable[]): readonly object[] =>
   vars.map((v) => v.dataId as object)
-const same = (a: readonly object[] | null, b: readonly object[]): boolean =>
-  a !== null && a.length === b.length && a.every((x, i) => x === b[i])
+const same = (a: readonly object[] | null, b: readonly object[] | null): boolean =>
+  a !== null && b !== null && a.length === b.length && a.every((x, i) => x === b[i])
+
+/**
+ * A trainer state saved to disk and the GRPO steps taken from it since: restoring `dir` and
+ * stepping through `steps` again gives the worker's state of record (a step is a pure function of
+ * the trainer state and the batch, so the repeat computes what the first run did). `verify` is
+ * the main thread's verify weights saved in `dir` (the trainer's KL reference), which every step
+ * in `steps` used too.
+ */
+type Recovery = { readonly dir: string; readonly verify: readonly object[]; steps: GrpoBatch[] }
+
+/** A model's weights by name, read from its tensors. */
+async function weightsOf(m: ValidatorModels['verifyModel']): Promise<[string, Float32Array][]> {
+  const weights: [string, Float32Array][] = []
+  for (const [name, v] of m.weights) weights.push([name, (await v.data()) as Float32Array])
+  return weights
+}
+
+/**
+ * Runs `f` once more when the worker thread died during it (`VALIDATOR_WORKER_FAILED` while
+ * `diedIn()`: a thread that is no longer alive, not a closed worker): the new thread first takes
+ * the state of record (the recovery point and the steps since, or the main thread's state), so
+ * the repeated step or save computes and writes what the first would have. A second death fails.
+ */
+async function onceMoreAfterDeath<T>(diedIn: () => boolean, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f()
+  } catch (e) {
+    if (!(e instanceof ReliquaryError && e.code === 'VALIDATOR_WORKER_FAILED') || !diedIn()) throw e
+    return f()
+  }
+}
 
 /**
  * What the worker's models hold compared with the main thread's, and the calls that bring either
@@ -29,37 +60,34 @@ const same = (a: readonly object[] | null, b: readonly object[]): boolean =>
  * - `policySynced`: the main thread's policy weights (by identity) and completed steps when the
  *   two trainers last held the same state (null: never). A write to the main thread's policy or
  *   trainer since then (a restore, an assign) makes the main thread's state the record again.
- * - `ahead`: the worker's trainer is ahead of the main thread's (GRPO steps not pulled yet): the
- *   state the worker saved after its last step, and the main verify weights it was saved with.
+ * - `recovery`: how a new thread gets the worker's state of record back ({@link Recovery}); null
+ *   while the main thread's state is the record and no saved copy of it exists.
+ * - `ahead`: the worker's trainer is ahead of the main thread's (GRPO steps not pulled yet).
  * - `workerCurrent`: the live thread's trainer holds the state of record (false for a new thread
  *   and while a step's outcome is unknown).
  * - `verifySynced`: the main thread's verify weights the worker's verify model holds.
+ *
+ * A step saves the trainer state only every `saveEvery` steps (and when the verify weights
+ * changed since the last save); the steps in between are repeated from the last save after a
+ * crash, instead of writing about four copies of the model to disk after every step.
  */
 export function modelSync(
   models: ValidatorModels,
   scratch: string,
   ensure: () => Promise<WorkerThread>,
   diedIn: () => boolean,
+  saveEvery: number,
 ) {
   let verifySynced: readonly object[] | null = null
   let policySynced: { readonly fp: readonly object[]; readonly steps: number } | null = null
-  let ahead: { readonly dir: string; readonly verify: readonly object[] } | null = null
+  let recovery: Recovery | null = null
+  let ahead = false
   let workerCurrent = false
   let saves = 0
+  let stateSaves = 0
   const call = async <T>(op: ModelWorkerOp): Promise<T> => (await ensure()).call<T>(op)
 
   const verifyPrint = (): readonly object[] => fingerprint(variablesOf(models.verifyModel))
-  const syncVerify = async (): Promise<void> => {
-    // First: a new thread (after a crash) resets what the worker is known to hold.
-    await ensure()
-    const fp = verifyPrint()
-    if (same(verifySynced, fp)) return
-    const weights: [string, Float32Array][] = []
-    for (const [name, v] of models.verifyModel.weights)
-      weights.push([name, (await v.data()) as Float32Array])
-    await call({ op: 'setVerifyWeights', weights })
-    verifySynced = fp
-  }
 
   /** Whether the main thread's trainer was written since the two trainers last matched. */
   const mainMoved = (): boolean =>
@@ -72,18 +100,33 @@ export function modelSync(
       steps: models.trainer.completedSteps,
     }
   }
-  /** A new scratch directory for a state the worker saves (the previous one is kept until then). */
-  const saveInWorker = async (): Promise<string> => {
-    const dir = join(scratch, `from-worker-${++saves}`)
-    await call({ op: 'save', dir })
-    return dir
-  }
-  const setAhead = async (next: typeof ahead): Promise<void> => {
-    const old = ahead
-    ahead = next
-    // Best effort: a folder left behind costs disk, never the state of record.
+  /** Replaces the recovery point; its old folder is removed (best effort: it costs disk only). */
+  const setRecovery = async (next: Recovery | null): Promise<void> => {
+    const old = recovery
+    recovery = next
     if (old && old.dir !== next?.dir)
       await rm(old.dir, { recursive: true, force: true }).catch(() => undefined)
+  }
+  /**
+   * The live worker's trainer saved to a new scratch folder as the recovery point (the previous
+   * one is kept until then). The worker must hold the state of record.
+   */
+  const saveRecovery = async (): Promise<void> => {
+    const dir = join(scratch, `from-worker-${++saves}`)
+    await call({ op: 'save', dir })
+    stateSaves++
+    await setRecovery({ dir, verify: verifySynced!, steps: [] })
+  }
+
+  const syncVerify = async (): Promise<void> => {
+    // First: a new thread (after a crash) resets what the worker is known to hold.
+    await ensure()
+    const fp = verifyPrint()
+    if (same(verifySynced, fp)) return
+    // Steps not saved yet used the old verify weights: save them before those change.
+    if (ahead && workerCurrent && recovery && recovery.steps.length > 0) await saveRecovery()
+    await call({ op: 'setVerifyWeights', weights: await weightsOf(models.verifyModel) })
+    verifySynced = fp
   }
 
   /** Brings the worker's trainer, then its verify model, to the state of record. */
@@ -91,42 +134,31 @@ export function modelSync(
     await ensure()
     if (ahead && mainMoved()) {
       // The main thread's trainer was written while the worker was ahead: the write wins.
-      await setAhead(null)
+      ahead = false
+      await setRecovery(null)
       workerCurrent = false
     }
     if (!workerCurrent || mainMoved()) {
-      if (ahead) {
-        // A new thread: it takes the state the previous one saved after its last step.
-        await call({ op: 'restore', dir: ahead.dir })
-        verifySynced = null
+      if (recovery && !mainMoved()) {
+        // A new thread: the last saved state, then the steps taken since, again (none when the
+        // main thread holds the same state: the recovery point is then its last pull).
+        await call({ op: 'restore', dir: recovery.dir })
+        verifySynced = recovery.verify
+        for (const batch of recovery.steps) await call({ op: 'step', batch })
       } else {
-        const dir = join(scratch, 'to-worker')
-        await rm(dir, { recursive: true, force: true })
+        const dir = join(scratch, `to-worker-${++saves}`)
         await models.trainer.save(dir)
         await call({ op: 'restore', dir })
         markMatched()
         verifySynced = verifyPrint()
+        await setRecovery({ dir, verify: verifySynced, steps: [] })
       }
       workerCurrent = true
     }
     await syncVerify()
   }
 
-  /**
-   * Runs `f` once more when the worker thread died during it (`VALIDATOR_WORKER_FAILED` from a
-   * thread that is no longer alive, not a closed worker): the new thread first takes the state of
-   * record (the state its predecessor saved after its last step, or the main thread's), so the
-   * repeated step or save computes and writes what the first would have. A second death fails.
-   */
-  const onceMore = async <T>(f: () => Promise<T>): Promise<T> => {
-    try {
-      return await f()
-    } catch (e) {
-      if (!(e instanceof ReliquaryError && e.code === 'VALIDATOR_WORKER_FAILED') || !diedIn())
-        throw e
-      return f()
-    }
-  }
+  const onceMore = <T>(f: () => Promise<T>): Promise<T> => onceMoreAfterDeath(diedIn, f)
 
   return {
     /** A new thread: it holds nothing known yet. */
@@ -136,33 +168,47 @@ export function modelSync(
     },
     syncVerify,
     get behind(): boolean {
-      return ahead !== null && !mainMoved()
+      return ahead && !mainMoved()
+    },
+    /** Full trainer states the worker wrote to its scratch folder (recovery points). */
+    get stateSaves(): number {
+      return stateSaves
     },
     step: (batch: GrpoBatch): Promise<GrpoStepReturnType> =>
       onceMore(async () => {
         await syncTrainer()
-        // Until the step and its save are done, the worker's trainer holds an unknown state.
+        // Until the step is recorded, the worker's trainer holds an unknown state.
         workerCurrent = false
         const stats = await call<GrpoStepReturnType>({ op: 'step', batch })
-        // Saved by the worker, so that a crash loses nothing; the main thread takes it on `pull`.
-        if (stats.stepped) await setAhead({ dir: await saveInWorker(), verify: verifySynced! })
         workerCurrent = true
+        if (stats.stepped) {
+          ahead = true
+          const r = recovery!
+          // The recovery point's verify weights are every repeated step's KL reference.
+          if (r.steps.length + 1 >= saveEvery || !same(r.verify, verifySynced)) await saveRecovery()
+          else r.steps.push(batch)
+        }
         return stats
       }),
     async pull(): Promise<void> {
-      if (ahead && mainMoved()) await setAhead(null)
-      if (!ahead) return
-      if (!same(ahead.verify, verifyPrint())) {
-        // The main verify model changed since the step (a publish): the worker saves its trainer
-        // again with it, so that the restore below keeps the main thread's verify weights.
-        await syncTrainer()
-        await setAhead({ dir: await saveInWorker(), verify: verifySynced! })
+      if (ahead && mainMoved()) {
+        ahead = false
+        await setRecovery(null)
       }
-      await models.trainer.restore(ahead.dir)
-      await setAhead(null)
+      if (!ahead) return
+      await onceMore(async () => {
+        // The worker, brought up to the main thread's verify weights (a publish since the last
+        // step changed them), saves its trainer; the main thread restores it, verify model too.
+        await syncTrainer()
+        if (recovery!.steps.length > 0 || !same(recovery!.verify, verifySynced))
+          await saveRecovery()
+      })
+      await models.trainer.restore(recovery!.dir)
+      ahead = false
       markMatched()
       // The restore assigned the verify model the values the worker holds.
-      if (verifySynced !== null) verifySynced = verifyPrint()
+      verifySynced = verifyPrint()
+      await setRecovery({ ...recovery!, verify: verifySynced })
     },
     saveTrainer: (dir: string): Promise<void> =>
       onceMore(async () => {

@@ -35,12 +35,22 @@ export type CreateModelWorkerParameters = {
    * @default MODEL_WORKER_DEFAULTS.nice
    */
   nice?: number | undefined
+  /**
+   * Every how many GRPO steps the worker saves its whole trainer state (policy, KL reference,
+   * AdamW moments: about four copies of the model) to its scratch folder. After a crash, a new
+   * thread restores the last such save and repeats the steps taken since (at most
+   * `stateSaveEvery - 1`, each as long as a step); 1 saves after every step.
+   * @default MODEL_WORKER_DEFAULTS.stateSaveEvery
+   */
+  stateSaveEvery?: number | undefined
 }
 
 /** Defaults of {@link createModelWorker}. */
 export const MODEL_WORKER_DEFAULTS = /*#__PURE__*/ Object.freeze({
   /** The worker thread's nice value (Linux). */
   nice: 10,
+  /** GRPO steps between two saves of the worker's trainer state to its scratch folder. */
+  stateSaveEvery: 8,
 })
 
 /** What {@link ModelWorker.saveCheckpoint} writes: `saveCheckpointDir`'s parameters but the policy. */
@@ -89,8 +99,9 @@ export type ModelWorker = {
     | ((rollouts: readonly RolloutVerifierParameters[]) => Promise<VerifyRolloutReturnType[]>)
     | null
   /**
-   * One GRPO step of the trainer on `batch`, run in the worker, which then saves its state to its
-   * scratch directory (so a crash loses nothing). The main thread's trainer is not touched: it is
+   * One GRPO step of the trainer on `batch`, run in the worker. A crash loses nothing: the worker
+   * saves its trainer state to its scratch folder every `stateSaveEvery` steps, and keeps the
+   * batches of the steps since, which a new thread repeats from that save. The main thread's trainer is not touched: it is
    * {@link ModelWorker.behind} until {@link ModelWorker.pull}, which makes it what
    * `models.trainer.step(batch)` would have made it here.
    * @throws {ReliquaryError} as `GrpoTrainer.step`; `VALIDATOR_WORKER_FAILED` when the worker dies.
@@ -130,6 +141,8 @@ export type ModelWorker = {
   numTensors(): Promise<number>
   /** Workers started so far (1 after the first start; each crash adds one at the next call). */
   readonly starts: number
+  /** Whole trainer states the worker has written to its scratch folder so far (recovery points). */
+  readonly stateSaves: number
   /**
    * Stops the worker thread now, as a crash would: calls in flight and calls queued fail, and the
    * next call starts a new thread. With `{ duringOp }`: the thread is stopped right after the
@@ -271,11 +284,15 @@ function workerInit(p: CreateModelWorkerParameters): ModelWorkerInit {
  * @param p - {@link CreateModelWorkerParameters}
  * @returns The started {@link ModelWorker}; close it when done.
  * @throws {ReliquaryError} `INVALID_ARGUMENT` when the current backend is not `wasm`, `cpu` or
- *   `webgpu`, for `f16` off webgpu or a `nice` outside [0, 19]; `VALIDATOR_WORKER_FAILED` or the worker's model loading
- *   error when it cannot start.
+ *   `webgpu`, for `f16` off webgpu, a `nice` outside [0, 19] or a `stateSaveEvery` that is not a
+ *   positive integer; `VALIDATOR_WORKER_FAILED` or the worker's model loading error when it
+ *   cannot start.
  */
 export async function createModelWorker(p: CreateModelWorkerParameters): Promise<ModelWorker> {
   const init = workerInit(p)
+  const saveEvery = p.stateSaveEvery ?? MODEL_WORKER_DEFAULTS.stateSaveEvery
+  if (!Number.isSafeInteger(saveEvery) || saveEvery < 1)
+    throw invalidArgument('stateSaveEvery', 'a positive integer', p.stateSaveEvery)
   const { backend } = init
   const { models } = p
   const scratch = await mkdtemp(join(tmpdir(), 'reliquary-model-worker-'))
@@ -308,7 +325,13 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     return t
   }
   // A thread that died under a call (not a closed worker) is replaced by the next call.
-  const sync = modelSync(models, scratch, ensure, () => !closed && thread?.alive === false)
+  const sync = modelSync(
+    models,
+    scratch,
+    ensure,
+    () => !closed && thread?.alive === false,
+    saveEvery,
+  )
 
   /** One call on the verify model, once the worker has the main thread's verify weights. */
   const verified = <T>(op: MainOp): Promise<T> =>
@@ -352,6 +375,9 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     numTensors: () => exclusive(async () => (await ensure()).call<number>({ op: 'numTensors' })),
     get starts() {
       return starts
+    },
+    get stateSaves() {
+      return sync.stateSaves
     },
     kill: async (o) => {
       if (o) crashOn = o.duringOp
