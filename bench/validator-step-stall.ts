@@ -7,7 +7,9 @@
 // worker has one, the same for `pull()` (the main thread taking the step's result).
 // Needs the build (`npx tsup`) for the worker's gradient registration.
 //
-//   npx tsx bench/validator-step-stall.ts [--model DIR] [--steps N] [--json]
+//   npx tsx bench/validator-step-stall.ts [--model DIR] [--steps N] [--save-every N,...] [--json]
+// (--save-every: the worker's `stateSaveEvery`, one pass per value, in the same run; with no pull
+// between steps, `pull` rows only after the last step.)
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -26,6 +28,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'test/fixtures/reference/qwen3-tiny-s0' },
     steps: { type: 'string', default: '5' },
+    'save-every': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 })
@@ -88,24 +91,42 @@ function fullBatch(vocab: number, k: number): GrpoBatch {
 
 await useBackend('wasm')
 const start = tf.memory().numTensors
-const models = await loadValidatorModels({ modelDir, profile: e3 })
-const worker = await createModelWorker({ models, modelDir, grpo: { profile: e3 } })
 const rows: Record<string, number | string>[] = []
 const load0 = loadavg()[0]!
-try {
-  const vocab = models.policy.config.vocabSize
-  // The first step also gives the worker the main thread's trainer (once per worker).
-  await worker.step(fullBatch(vocab, 0))
-  const pull = (worker as { pull?: () => Promise<void> }).pull
-  if (pull) await pull()
-  for (let k = 1; k <= Number(values.steps); k++) {
-    const s = await watched(() => worker.step(fullBatch(vocab, k)))
-    rows.push({ call: 'step', k, ...s })
-    if (pull) rows.push({ call: 'pull', k, ...(await watched(() => pull())) })
+for (const every of (values['save-every'] ?? '').split(',')) {
+  const stateSaveEvery = every === '' ? undefined : Number(every)
+  const models = await loadValidatorModels({ modelDir, profile: e3 })
+  const worker = await createModelWorker({
+    models,
+    modelDir,
+    grpo: { profile: e3 },
+    stateSaveEvery,
+  })
+  try {
+    const vocab = models.policy.config.vocabSize
+    // The first step also gives the worker the main thread's trainer (once per worker).
+    await worker.step(fullBatch(vocab, 0))
+    const pull = (worker as { pull?: () => Promise<void> }).pull
+    // --save-every: steps back to back (as the validator runs them), one pull at the end.
+    const pullEach = stateSaveEvery === undefined
+    if (pull && pullEach) await pull()
+    const saves0 = (worker as { stateSaves?: number }).stateSaves ?? null
+    for (let k = 1; k <= Number(values.steps); k++) {
+      const s = await watched(() => worker.step(fullBatch(vocab, k)))
+      rows.push({ call: 'step', k, save_every: every || 'default', ...s })
+      if (pull && pullEach) rows.push({ call: 'pull', k, ...(await watched(() => pull())) })
+    }
+    if (saves0 !== null)
+      rows.push({
+        call: 'state_saves',
+        save_every: every || 'default',
+        saves: (worker as { stateSaves?: number }).stateSaves! - saves0,
+      })
+    if (pull && !pullEach) rows.push({ call: 'pull', k: 'last', ...(await watched(() => pull())) })
+  } finally {
+    await worker.close()
+    disposeValidatorModels(models)
   }
-} finally {
-  await worker.close()
-  disposeValidatorModels(models)
 }
 if (tf.memory().numTensors !== start) throw new Error('tensors leaked')
 if (!values.json) for (const r of rows) console.log(JSON.stringify(r))
