@@ -218,20 +218,20 @@ describe('the model worker after a GRPO step', () => {
       await worker.numTensors() // a live thread (the previous test killed its own)
       const starts = worker.starts
       // Dies while stepping: the new thread starts from the saved base again.
-      await worker.kill({ duringOp: 'step' })
+      worker.injectFault({ op: 'step', kind: 'crash' })
       expect(await worker.step(batch(6))).toEqual(await local.trainer.step(batch(6)))
       expect(worker.starts).toBe(starts + 1)
       // Dies in the save after the third step (the step done, its state not yet saved).
       expect(await worker.step(batch(7))).toEqual(await local.trainer.step(batch(7)))
       const saves = worker.stateSaves
-      await worker.kill({ duringOp: 'save' })
+      worker.injectFault({ op: 'save', kind: 'crash' })
       expect(await worker.step(batch(8))).toEqual(await local.trainer.step(batch(8)))
       expect(worker.starts).toBe(starts + 2)
       expect(worker.stateSaves).toBe(saves + 1)
       // Dies while writing the trainer state and the checkpoint for the state directory.
-      await worker.kill({ duringOp: 'save' })
+      worker.injectFault({ op: 'save', kind: 'crash' })
       await worker.saveTrainer(join(dir, 'crash-trainer'))
-      await worker.kill({ duringOp: 'saveCheckpoint' })
+      worker.injectFault({ op: 'saveCheckpoint', kind: 'crash' })
       await worker.saveCheckpoint({ dir: join(dir, 'crash-ckpt'), dtype: 'BF16', modelDir })
       expect(worker.starts).toBe(starts + 4)
       await local.trainer.save(join(dir, 'crash-local-trainer'))
@@ -280,13 +280,92 @@ describe('the model worker after a GRPO step', () => {
     }
   })
 
+  test('a thread that dies between two requests of one call, or in a repeated step: the call starts over on a new thread', async () => {
+    const local = await localTrainer()
+    try {
+      // A write to the main trainer: the next step hands its state to the worker (save, restore).
+      const base = await savedMain('between-base')
+      await models.trainer.restore(base)
+      await local.trainer.restore(base)
+      worker.injectFault({ op: 'restore', kind: 'crash-after' })
+      expect(await worker.step(batch(30))).toEqual(await local.trainer.step(batch(30)))
+      expect(await worker.step(batch(31))).toEqual(await local.trainer.step(batch(31)))
+      // Two steps to repeat on the next thread; the first repeat dies.
+      await worker.kill()
+      worker.injectFault({ op: 'step', kind: 'crash' })
+      expect(await worker.step(batch(32))).toEqual(await local.trainer.step(batch(32)))
+      await worker.pull()
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+    } finally {
+      local.dispose()
+    }
+  })
+
+  test('a step whose save fails (an error in the worker, the thread alive) is not applied, now or after a crash', async () => {
+    const local = await localTrainer()
+    try {
+      await local.trainer.restore(await savedMain('error-base'))
+      await worker.numTensors()
+      // Steps until the next one saves a recovery point (every 3), then that save fails.
+      const saves = worker.stateSaves
+      let k = 40
+      for (; k < 42; k++)
+        expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
+      expect(worker.stateSaves).toBe(saves)
+      worker.injectFault({ op: 'save', kind: 'error' })
+      await expect(worker.step(batch(k++))).rejects.toMatchObject({
+        code: 'VALIDATOR_WORKER_FAILED',
+      })
+      // The failed step is not part of the state, on the live thread or on a new one.
+      expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
+      await worker.kill()
+      k++
+      expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
+      await worker.pull()
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
+    } finally {
+      local.dispose()
+    }
+  })
+
+  test('a publish reaching a new thread through a verify call while steps wait to be repeated', async () => {
+    const local = await localTrainer()
+    try {
+      await local.trainer.restore(await savedMain('publish-replay-base'))
+      expect(await worker.step(batch(50))).toEqual(await local.trainer.step(batch(50)))
+      await worker.kill()
+      const name = 'model.norm.weight'
+      for (const m of [models.verifyModel, local.trainer.referenceModel!]) {
+        const v = m.weights.get(name)!
+        tf.tidy(() => v.assign(tf.mul(v, 1.25)))
+      }
+      // The new thread gets the new verify weights before any restore.
+      const TOKENS = [3, 4, 5, 6, 17, 42, 99, 7]
+      const EVAL = { hiddenRows: [1, 4], temperature: 0.7 }
+      expect(await worker.evaluator.evaluate(TOKENS, EVAL)).toEqual(
+        await createRolloutEvaluator(models.verifyModel).evaluate(TOKENS, EVAL),
+      )
+      expect(await worker.step(batch(51))).toEqual(await local.trainer.step(batch(51)))
+      await worker.kill()
+      expect(await worker.step(batch(52))).toEqual(await local.trainer.step(batch(52)))
+      await worker.pull()
+      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+      expect(await valuesOf(models.verifyModel)).toEqual(
+        await valuesOf(local.trainer.referenceModel!),
+      )
+    } finally {
+      local.dispose()
+    }
+  })
+
   test('a worker that dies twice in one call fails it with VALIDATOR_WORKER_FAILED', async () => {
     // Armed again as soon as the first crash is taken: the repeat dies too.
-    await worker.kill({ duringOp: 'save' })
+    worker.injectFault({ op: 'save', kind: 'crash' })
     const save = worker.saveTrainer(join(dir, 'twice'))
     const starts = worker.starts
     while (worker.starts === starts) await new Promise((r) => setTimeout(r, 1))
-    await worker.kill({ duringOp: 'save' })
+    worker.injectFault({ op: 'save', kind: 'crash' })
     await expect(save).rejects.toMatchObject({ code: 'VALIDATOR_WORKER_FAILED' })
   })
 

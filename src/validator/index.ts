@@ -23,6 +23,7 @@ export { MODEL_WORKER_DEFAULTS, createModelWorker } from './worker/createModelWo
 export type {
   CreateModelWorkerParameters,
   ModelWorker,
+  ModelWorkerFault,
   SaveCheckpointParameters,
 } from './worker/createModelWorker.js'
 export type { ValidatorCompute } from './worker/startModelWorker.js'

@@ -79,3 +79,14 @@ export type ModelWorkerErrorData = {
 export type ModelWorkerResponse =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly id: number; readonly ok: false; readonly error: ModelWorkerErrorData }
+
+/**
+ * A fault injected into the model worker's next request of kind `op` (`ModelWorker.injectFault`,
+ * for tests): `crash` stops the thread right after the request is sent (a crash in the middle of
+ * it), `crash-after` right after its answer arrives (a crash between two requests of one
+ * operation), `error` fails the request as an error raised in the worker would (the thread alive).
+ */
+export type ModelWorkerFault = {
+  readonly op: 'step' | 'save' | 'saveCheckpoint' | 'restore' | 'setVerifyWeights'
+  readonly kind: 'crash' | 'crash-after' | 'error'
+}

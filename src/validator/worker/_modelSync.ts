@@ -11,7 +11,6 @@ import type { GrpoStepReturnType } from '../../grpo/grpoStep.js'
 import type { GrpoBatch } from '../../grpo/types.js'
 import type { ValidatorModels } from '../validatorState.js'
 import type { SaveCheckpointParameters } from './createModelWorker.js'
-import type { ModelWorkerOp } from './_messages.js'
 import type { WorkerThread } from './_workerThread.js'
 
 const variablesOf = (...models: ValidatorModels['policy'][]): tf.Variable[] =>
@@ -30,6 +29,17 @@ const same = (a: readonly object[] | null, b: readonly object[] | null): boolean
  * in `steps` used too.
  */
 type Recovery = { readonly dir: string; readonly verify: readonly object[]; steps: GrpoBatch[] }
+
+/** Removes a folder, best effort (a folder left behind costs disk only). */
+const removeDir = (dir: string): Promise<void> =>
+  rm(dir, { recursive: true, force: true }).catch(() => undefined)
+/** A `catch` handler that removes `dir` (a failed save's partial folder), then rethrows. */
+const removeDirAndThrow =
+  (dir: string) =>
+  async (e: unknown): Promise<never> => {
+    await removeDir(dir)
+    throw e
+  }
 
 /** A model's weights by name, read from its tensors. */
 async function weightsOf(m: ValidatorModels['verifyModel']): Promise<[string, Float32Array][]> {
@@ -67,9 +77,13 @@ async function onceMoreAfterDeath<T>(diedIn: () => boolean, f: () => Promise<T>)
  *   and while a step's outcome is unknown).
  * - `verifySynced`: the main thread's verify weights the worker's verify model holds.
  *
- * A step saves the trainer state only every `saveEvery` steps (and when the verify weights
- * changed since the last save); the steps in between are repeated from the last save after a
+ * A step saves the trainer state only every `saveEvery` steps (and when its verify weights differ
+ * from the recovery point's); the steps in between are repeated from the last save after a
  * crash, instead of writing about four copies of the model to disk after every step.
+ *
+ * Each operation runs on one thread, taken once at its start (`ensure`): a thread that dies
+ * between two of its requests fails the operation (which {@link onceMoreAfterDeath} then runs
+ * again from the start on a new thread) instead of a new, empty thread finishing it.
  */
 export function modelSync(
   models: ValidatorModels,
@@ -85,7 +99,6 @@ export function modelSync(
   let workerCurrent = false
   let saves = 0
   let stateSaves = 0
-  const call = async <T>(op: ModelWorkerOp): Promise<T> => (await ensure()).call<T>(op)
 
   const verifyPrint = (): readonly object[] => fingerprint(variablesOf(models.verifyModel))
 
@@ -104,34 +117,34 @@ export function modelSync(
   const setRecovery = async (next: Recovery | null): Promise<void> => {
     const old = recovery
     recovery = next
-    if (old && old.dir !== next?.dir)
-      await rm(old.dir, { recursive: true, force: true }).catch(() => undefined)
+    if (old && old.dir !== next?.dir) await removeDir(old.dir)
   }
   /**
    * The live worker's trainer saved to a new scratch folder as the recovery point (the previous
-   * one is kept until then). The worker must hold the state of record.
+   * one is kept until then; a failed save's folder is removed). The worker must hold the state of
+   * record.
    */
-  const saveRecovery = async (): Promise<void> => {
+  const saveRecovery = async (t: WorkerThread): Promise<void> => {
     const dir = join(scratch, `from-worker-${++saves}`)
-    await call({ op: 'save', dir })
+    await t.call({ op: 'save', dir }).catch(removeDirAndThrow(dir))
     stateSaves++
     await setRecovery({ dir, verify: verifySynced!, steps: [] })
   }
 
-  const syncVerify = async (): Promise<void> => {
-    // First: a new thread (after a crash) resets what the worker is known to hold.
-    await ensure()
+  /**
+   * Gives thread `t` the main thread's verify weights. Steps the recovery point holds keep the
+   * verify weights they used: those saved in its folder (a step run with other weights saves a new
+   * recovery point, see `step`).
+   */
+  const syncVerify = async (t: WorkerThread): Promise<void> => {
     const fp = verifyPrint()
     if (same(verifySynced, fp)) return
-    // Steps not saved yet used the old verify weights: save them before those change.
-    if (ahead && workerCurrent && recovery && recovery.steps.length > 0) await saveRecovery()
-    await call({ op: 'setVerifyWeights', weights: await weightsOf(models.verifyModel) })
+    await t.call({ op: 'setVerifyWeights', weights: await weightsOf(models.verifyModel) })
     verifySynced = fp
   }
 
-  /** Brings the worker's trainer, then its verify model, to the state of record. */
-  const syncTrainer = async (): Promise<void> => {
-    await ensure()
+  /** Brings thread `t`'s trainer, then its verify model, to the state of record. */
+  const syncTrainer = async (t: WorkerThread): Promise<void> => {
     if (ahead && mainMoved()) {
       // The main thread's trainer was written while the worker was ahead: the write wins.
       ahead = false
@@ -142,23 +155,25 @@ export function modelSync(
       if (recovery && !mainMoved()) {
         // A new thread: the last saved state, then the steps taken since, again (none when the
         // main thread holds the same state: the recovery point is then its last pull).
-        await call({ op: 'restore', dir: recovery.dir })
+        await t.call({ op: 'restore', dir: recovery.dir })
         verifySynced = recovery.verify
-        for (const batch of recovery.steps) await call({ op: 'step', batch })
+        for (const batch of recovery.steps) await t.call({ op: 'step', batch })
       } else {
         const dir = join(scratch, `to-worker-${++saves}`)
-        await models.trainer.save(dir)
-        await call({ op: 'restore', dir })
+        await models.trainer.save(dir).catch(removeDirAndThrow(dir))
+        await t.call({ op: 'restore', dir }).catch(removeDirAndThrow(dir))
         markMatched()
         verifySynced = verifyPrint()
         await setRecovery({ dir, verify: verifySynced, steps: [] })
       }
       workerCurrent = true
     }
-    await syncVerify()
+    await syncVerify(t)
   }
 
-  const onceMore = <T>(f: () => Promise<T>): Promise<T> => onceMoreAfterDeath(diedIn, f)
+  /** Runs `f` on one thread, once more on a new one when that thread dies during it. */
+  const onOneThread = <T>(f: (t: WorkerThread) => Promise<T>): Promise<T> =>
+    onceMoreAfterDeath(diedIn, async () => f(await ensure()))
 
   return {
     /** A new thread: it holds nothing known yet. */
@@ -175,19 +190,21 @@ export function modelSync(
       return stateSaves
     },
     step: (batch: GrpoBatch): Promise<GrpoStepReturnType> =>
-      onceMore(async () => {
-        await syncTrainer()
-        // Until the step is recorded, the worker's trainer holds an unknown state.
+      onOneThread(async (t) => {
+        await syncTrainer(t)
+        // Until the step is recorded, the worker's trainer holds an unknown state: a step or a
+        // save that fails leaves it so, and the next call restores the state of record.
         workerCurrent = false
-        const stats = await call<GrpoStepReturnType>({ op: 'step', batch })
-        workerCurrent = true
+        const stats = await t.call<GrpoStepReturnType>({ op: 'step', batch })
         if (stats.stepped) {
-          ahead = true
           const r = recovery!
           // The recovery point's verify weights are every repeated step's KL reference.
-          if (r.steps.length + 1 >= saveEvery || !same(r.verify, verifySynced)) await saveRecovery()
+          if (r.steps.length + 1 >= saveEvery || !same(r.verify, verifySynced))
+            await saveRecovery(t)
           else r.steps.push(batch)
+          ahead = true
         }
+        workerCurrent = true
         return stats
       }),
     async pull(): Promise<void> {
@@ -196,12 +213,12 @@ export function modelSync(
         await setRecovery(null)
       }
       if (!ahead) return
-      await onceMore(async () => {
+      await onOneThread(async (t) => {
         // The worker, brought up to the main thread's verify weights (a publish since the last
         // step changed them), saves its trainer; the main thread restores it, verify model too.
-        await syncTrainer()
+        await syncTrainer(t)
         if (recovery!.steps.length > 0 || !same(recovery!.verify, verifySynced))
-          await saveRecovery()
+          await saveRecovery(t)
       })
       await models.trainer.restore(recovery!.dir)
       ahead = false
@@ -211,15 +228,15 @@ export function modelSync(
       await setRecovery({ ...recovery!, verify: verifySynced })
     },
     saveTrainer: (dir: string): Promise<void> =>
-      onceMore(async () => {
-        await syncTrainer()
-        await call({ op: 'save', dir })
+      onOneThread(async (t) => {
+        await syncTrainer(t)
+        await t.call({ op: 'save', dir })
       }),
     // saveCheckpointDir writes through a staging folder: a death mid-write leaves `dir` absent.
     saveCheckpoint: (p: SaveCheckpointParameters): Promise<void> =>
-      onceMore(async () => {
-        await syncTrainer()
-        await call({ op: 'saveCheckpoint', dir: p.dir, dtype: p.dtype, modelDir: p.modelDir })
+      onOneThread(async (t) => {
+        await syncTrainer(t)
+        await t.call({ op: 'saveCheckpoint', dir: p.dir, dtype: p.dtype, modelDir: p.modelDir })
       }),
   }
 }

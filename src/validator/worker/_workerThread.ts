@@ -9,6 +9,7 @@ import type {
   ModelWorkerOp,
   ModelWorkerRequest,
   ModelWorkerResponse,
+  ModelWorkerFault,
 } from './_messages.js'
 
 /** The errors a worker sends back become typed errors again on this side. */
@@ -59,8 +60,8 @@ export class WorkerThread {
   #nextId = 1
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
-  /** Called once a request is posted (a test's crash at a chosen call). */
-  onPost: ((op: ModelWorkerOp) => void) | null = null
+  /** The fault to inject into a request, if any (`ModelWorker.injectFault`, for tests). */
+  faultFor: ((op: ModelWorkerOp) => ModelWorkerFault['kind'] | null) | null = null
 
   /** @param init - The worker's models and backend. */
   constructor(init: ModelWorkerInit) {
@@ -113,15 +114,23 @@ export class WorkerThread {
     await this.ready
     if (!this.#alive) throw this.#failure ?? workerFailed('has stopped')
     const id = this.#nextId++
-    return new Promise<T>((resolve, reject) => {
+    const fault = this.faultFor?.(op) ?? null
+    const answer = new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
       this.#worker.postMessage({ ...op, id } as ModelWorkerRequest)
-      this.onPost?.(op)
     })
+    if (fault === null) return answer
+    if (fault === 'crash') void this.terminate()
+    const value = await answer
+    if (fault === 'crash-after') await this.terminate()
+    else if (fault === 'error')
+      throw new ReliquaryError('VALIDATOR_WORKER_FAILED', `Injected fault: ${op.op} failed.`)
+    return value
   }
 
   /** Stops the thread; calls in flight reject. */
   async terminate(): Promise<void> {
     await this.#worker.terminate()
+    this.#alive = false
   }
 }

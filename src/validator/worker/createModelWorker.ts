@@ -14,9 +14,17 @@ import type {
 } from '../../window/admission/admissionTypes.js'
 import type { ValidatorPrecision } from '../createValidatorEvaluator.js'
 import type { ValidatorModels } from '../validatorState.js'
-import type { ModelWorkerInit, ModelWorkerOp, WireProfile, WireVerifyParams } from './_messages.js'
+import type {
+  ModelWorkerFault,
+  ModelWorkerInit,
+  ModelWorkerOp,
+  WireProfile,
+  WireVerifyParams,
+} from './_messages.js'
 import { WorkerThread, workerFailed } from './_workerThread.js'
 import { modelSync } from './_modelSync.js'
+
+export type { ModelWorkerFault } from './_messages.js'
 
 /** Parameters of {@link createModelWorker}. */
 export type CreateModelWorkerParameters = {
@@ -143,14 +151,15 @@ export type ModelWorker = {
   readonly starts: number
   /** Whole trainer states the worker has written to its scratch folder so far (recovery points). */
   readonly stateSaves: number
+  /** Stops the worker thread now, as a crash would; the next call starts a new one. */
+  kill(): Promise<void>
   /**
-   * Stops the worker thread now, as a crash would: calls in flight and calls queued fail, and the
-   * next call starts a new thread. With `{ duringOp }`: the thread is stopped right after the
-   * next request of that kind reaches it instead (a crash in the middle of a step or a save,
-   * which {@link ModelWorker.step}, {@link ModelWorker.saveTrainer} and
-   * {@link ModelWorker.saveCheckpoint} survive by running once more on a new thread).
+   * For tests: injects `fault` into the next request of its kind, on whichever thread sends it (a
+   * crash in the middle of a step or a save, which {@link ModelWorker.step},
+   * {@link ModelWorker.saveTrainer} and {@link ModelWorker.saveCheckpoint} survive by running
+   * once more on a new thread; an error raised in the worker, which they do not).
    */
-  kill(o?: { readonly duringOp: 'step' | 'save' | 'saveCheckpoint' }): Promise<void>
+  injectFault(fault: ModelWorkerFault): void
   /** Stops the worker and removes its scratch directory. Idempotent. */
   close(): Promise<void>
 }
@@ -176,6 +185,8 @@ function callQueue() {
     stop: (): void => {
       epoch++
     },
+    /** Resolves once the calls made so far have ended (each fulfilled or rejected). */
+    settled: (): Promise<void> => queue.then(() => undefined),
   }
 }
 
@@ -301,8 +312,8 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   let toWire: ReturnType<typeof profileRegistry> | null = null
   let starts = 0
   let closed = false
-  /** A request kind after which the thread is stopped (`kill({ duringOp })`). */
-  let crashOn: string | null = null
+  /** The fault for the next request of its kind (`injectFault`). */
+  let armed: ModelWorkerFault | null = null
   const queue = callQueue()
   const exclusive = queue.run
   /** The live thread, a new one after a crash (the worker then matches nothing yet). */
@@ -310,10 +321,11 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     if (closed) throw workerFailed('has been closed')
     if (!thread?.alive) {
       const t = new WorkerThread(init)
-      t.onPost = (op) => {
-        if (op.op !== crashOn) return
-        crashOn = null
-        void t.terminate()
+      t.faultFor = (op) => {
+        if (op.op !== armed?.op) return null
+        const { kind } = armed
+        armed = null
+        return kind
       }
       thread = t
       toWire = profileRegistry((op) => t.call(op))
@@ -336,8 +348,9 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
   /** One call on the verify model, once the worker has the main thread's verify weights. */
   const verified = <T>(op: MainOp): Promise<T> =>
     exclusive(async () => {
-      await sync.syncVerify()
+      // One thread for both requests: one that died in between fails the call.
       const t = await ensure()
+      await sync.syncVerify(t)
       return t.call<T>(await toWire!(op))
     })
   const { evaluator, verifier, verifyBatch } = verifyCalls(
@@ -379,14 +392,16 @@ export async function createModelWorker(p: CreateModelWorkerParameters): Promise
     get stateSaves() {
       return sync.stateSaves
     },
-    kill: async (o) => {
-      if (o) crashOn = o.duringOp
-      else await stop()
+    kill: stop,
+    injectFault: (fault) => {
+      armed = fault
     },
     close: () =>
       (closing ??= (async () => {
         closed = true
         await stop()
+        // The operation in flight (a trainer state being written to the scratch folder) first.
+        await queue.settled()
         await rm(scratch, { recursive: true, force: true })
       })()),
   }
