@@ -100,11 +100,13 @@ async function time(kind, f) {
   const ms = performance.now() - t0
   lat[kind].push(ms)
   lat.sent[kind].push(performance.timeOrigin + t0)
-  if (ms > 1000) lat.slow.push([kind, Math.round(t0 - origin), Math.round(ms)])
+  if (ms > (workerData.slowMs ?? 1000)) lat.slow.push([kind, Math.round(t0 - origin), Math.round(ms)])
 }
 ;(async () => {
-  // Warm-up round (the thread's first fetch), not recorded.
+  // Warm-up round (the thread's first fetches), not recorded: this client's own first POST of a
+  // full-size body (to a path the server refuses at once, so no server-side work is warmed).
   await Promise.all([fetch(url + '/health').then((r) => r.text()), fetch(url + '/health').then((r) => r.text())])
+  if (full.length) await fetch(url + '/no-such-path', { method: 'POST', body: full[0] }).then((r) => r.text())
   parentPort.postMessage('ready')
   while (!stop) {
     await Promise.all([
@@ -200,7 +202,10 @@ async function probed(
   // --no-probe: the load alone (main_cpu_ms then counts the submissions' work only).
   const prober = values['no-probe']
     ? null
-    : new Worker(PROBER, { eval: true, workerData: { url, full } })
+    : new Worker(PROBER, {
+        eval: true,
+        workerData: { url, full, slowMs: Number(process.env.BENCH_SLOW_MS ?? 1000) },
+      })
   await new Promise((r) => (prober ? prober.once('message', r) : r(null)))
   const none: Latencies = {
     health: [],
