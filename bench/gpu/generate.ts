@@ -151,12 +151,17 @@ async function grpoRow(
     const ts: number[] = []
     const n = env('GRPO_REPEATS', 2)
     let peak = 0
+    let peakGpu = 0
     for (let i = 0; i <= n; i++) {
       meter.reset()
       const t0 = performance.now()
       const r = await trainer.step(batch)
       ts.push((performance.now() - t0) / 1000)
-      if (i > 0) peak = Math.max(peak, meter.read().peak_num_bytes)
+      if (i > 0) {
+        const m = meter.read()
+        peak = Math.max(peak, m.peak_num_bytes)
+        peakGpu = Math.max(peakGpu, m.peak_gpu_in_use_bytes ?? 0)
+      }
       if (i === 0) Object.assign(row, { first_step_loss: r.loss, first_step_grad_norm: r.gradNorm })
       Object.assign(row, {
         groups: 8,
@@ -169,6 +174,8 @@ async function grpoRow(
         loss: r.loss,
         grad_norm: r.gradNorm,
         peak_num_bytes_timed_steps: i > 0 ? peak : null,
+        // GPU buffers in use at the peak (numBytesInGPU; no clone counted twice, no free pool).
+        peak_gpu_in_use_bytes_timed_steps: i > 0 ? peakGpu : null,
         gpu_bytes_allocated: gpuBytes(),
         at: new Date().toISOString(),
       })
