@@ -45,7 +45,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     modes: { type: 'string', default: 'in-process,worker,worker+pool' },
     'no-probe': { type: 'boolean', default: false },
-    'full-probes': { type: 'string', default: '80' },
+    'full-probes': { type: 'string', default: '240' },
     'worker-nice': { type: 'string' },
   },
 })
@@ -62,6 +62,8 @@ const N = Number(values.submissions)
 // sharing the server's event loop); answers when all are answered.
 const LOADER = `
 const { parentPort, workerData } = require('node:worker_threads')
+const fs = require('node:fs')
+const firstAt = performance.timeOrigin + performance.now()
 Promise.all(
   workerData.bodies.map((body) =>
     fetch(workerData.url + '/submit', { method: 'POST', body }).then((r) => r.text()),
@@ -69,12 +71,15 @@ Promise.all(
 ).then(() => {
   const at = performance.timeOrigin + performance.now()
   // This thread's CPU (utime + stime ticks of 10 ms, Linux): the clients' own share of the cores.
+  // and its thread id, so the per-thread figures of the process leave it out.
   let cpuMs = NaN
+  let tid = null
   try {
-    const f = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')
+    const f = fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')
     cpuMs = (Number(f[11]) + Number(f[12])) * 10
+    tid = fs.readlinkSync('/proc/thread-self').split('/').pop()
   } catch {}
-  parentPort.postMessage({ at, cpuMs })
+  parentPort.postMessage({ firstAt, at, cpuMs, tid })
 })
 `
 
@@ -182,10 +187,18 @@ function threadCpu(): Map<string, number> {
   return m
 }
 
-/** CPU ms spent between two {@link threadCpu} snapshots, summed per thread name. */
-function diffCpu(a: Map<string, number>, b: Map<string, number>): Record<string, number> {
+/**
+ * CPU ms spent between two {@link threadCpu} snapshots, per thread (the server's main thread by
+ * name, the others by id, thread `skip` left out).
+ */
+function diffCpu(
+  a: Map<string, number>,
+  b: Map<string, number>,
+  skip: string | null,
+): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [k, v] of b) {
+    if (skip !== null && k.startsWith(`${skip}:`)) continue
     const name = k.startsWith(`${process.pid}:`) ? 'server (main thread)' : k
     const d = v - (a.get(k) ?? 0)
     if (d > 0) out[name] = (out[name] ?? 0) + d
@@ -198,7 +211,7 @@ async function probed(
   url: string,
   full: readonly string[],
   work: () => Promise<unknown>,
-): Promise<Latencies & { loop: Loop }> {
+): Promise<Latencies & { loop: Loop; workEndAt: number }> {
   // --no-probe: the load alone (main_cpu_ms then counts the submissions' work only).
   const prober = values['no-probe']
     ? null
@@ -229,6 +242,7 @@ async function probed(
   const delay = monitorEventLoopDelay({ resolution: 5 })
   delay.enable()
   await work()
+  const workEndAt = performance.timeOrigin + performance.now()
   delay.disable()
   const used = performance.eventLoopUtilization(elu)
   if (profiler) {
@@ -246,7 +260,7 @@ async function probed(
     loop_delay_max_ms: Number((delay.max / 1e6).toFixed(1)),
     main_cpu_ms: mainThreadCpuMs() - cpu0,
   }
-  return { ...lat, loop }
+  return { ...lat, loop, workEndAt }
 }
 
 /** A full E3 batch (8 groups × 8 rollouts, 40 completion tokens) over the model's vocabulary. */
@@ -302,13 +316,14 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
   // Distinct full-size probe bodies: the first half during the burst, the rest during the step.
   const half = values.only === 'verify' ? full.length : Math.ceil(full.length / 2)
   let onEvent: ((e: { stage: string; accepted: boolean }) => void) | null = null
-  // `arrivedAt`: when the loader had every answer (epoch ms). Probes sent before it queued behind
-  // the burst's bodies (arrival); those sent after it measure the API while they verify.
+  // `burst`: when the loader sent its first body and had every answer (epoch ms). Probes sent in
+  // between queued behind the burst's bodies (arrival); those sent after it measure the API while
+  // they verify; those sent before the first body (the loader thread starting) are in neither.
   const record = (
     phase: string,
-    lat: Latencies & { loop: Loop },
+    lat: Latencies & { loop: Loop; workEndAt: number },
     work_s: number,
-    arrivedAt?: number,
+    burst?: { firstAt: number; arrivedAt: number },
   ): void => {
     if (process.env.BENCH_DEBUG) console.error(mode, phase, 'slow probes', JSON.stringify(lat.slow))
     const row: Row = {
@@ -325,11 +340,16 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
       row[`${k}_max_ms`] = Number(Math.max(...lat[k]).toFixed(1))
     }
     row.full_probes = lat.full.length
-    if (arrivedAt !== undefined)
+    // How long before the work ended the last full-size probe was sent (the bodies ran out first
+    // when large: the rest of the work was probed by /health and the small /submit only).
+    row.full_last_sent_before_end_ms = lat.sent.full.length
+      ? Math.round(lat.workEndAt - Math.max(...lat.sent.full))
+      : Number.NaN
+    if (burst !== undefined)
       for (const k of ['health', 'full'] as const)
         for (const [part, keep] of [
-          ['arrival', (t: number) => t < arrivedAt],
-          ['verify', (t: number) => t >= arrivedAt],
+          ['arrival', (t: number) => t >= burst.firstAt && t < burst.arrivedAt],
+          ['verify', (t: number) => t >= burst.arrivedAt],
         ] as const) {
           const xs = lat[k].filter((_, i) => keep(lat.sent[k][i]!))
           row[`${k}_${part}_n`] = xs.length
@@ -342,30 +362,33 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
   }
   try {
     let t0 = performance.now()
-    let lat: Latencies & { loop: Loop }
+    let lat: Latencies & { loop: Loop; workEndAt: number }
     if (values.only !== 'train') {
       let accepted = 0
       const countAccepted = (e: { stage: string; accepted: boolean }): void => {
         if (e.stage === 'worker' && e.accepted) accepted++
       }
       onEvent = countAccepted
-      let arrivedAt = 0
+      let burst = { firstAt: 0, arrivedAt: 0 }
       let arrivalCpu: Record<string, number> = {}
       lat = await probed(server.url, full.slice(0, half), async () => {
         t0 = performance.now()
         const loader = new Worker(LOADER, { eval: true, workerData: { url: server.url, bodies } })
         const before = threadCpu()
-        const done = await new Promise<{ at: number; cpuMs: number }>((r) =>
-          loader.once('message', r),
-        )
-        arrivedAt = done.at
-        arrivalCpu = diffCpu(before, threadCpu())
+        const done = await new Promise<{
+          firstAt: number
+          at: number
+          cpuMs: number
+          tid: string | null
+        }>((r) => loader.once('message', r))
+        burst = { firstAt: done.firstAt, arrivedAt: done.at }
+        arrivalCpu = diffCpu(before, threadCpu(), done.tid)
         arrivalCpu.loader = done.cpuMs
         await loader.terminate()
         await server.whenIdle()
       })
-      record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000, arrivedAt)
-      rows.at(-1)!.arrival_s = Number(((arrivedAt - performance.timeOrigin - t0) / 1000).toFixed(3))
+      record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000, burst)
+      rows.at(-1)!.arrival_s = Number(((burst.arrivedAt - burst.firstAt) / 1000).toFixed(3))
       rows.at(-1)!.arrival_cpu_ms = JSON.stringify(arrivalCpu)
       rows.at(-1)!.accepted = accepted
       onEvent = null

@@ -83,6 +83,8 @@ async function gen(dir: string, precision: GpuPrecision): Promise<void> {
     // off), one list per model directory separated by ';' (the last list serves the rest).
     const lists = (process.env.GEN_REPLAY ?? '1').split(';')
     const modes = lists[Math.min(dirs.indexOf(dir), lists.length - 1)]!.split(',')
+    if (modes.some((m) => m !== '0' && m !== '1'))
+      throw new Error(`GEN_REPLAY: each mode is 0 or 1, got ${process.env.GEN_REPLAY}`)
     let first: string | undefined
     for (const replay of modes.map((x) => x === '1')) {
       gpuGenerateBatchSwitches.replaySteps = replay
@@ -105,7 +107,8 @@ async function gen(dir: string, precision: GpuPrecision): Promise<void> {
         new_tokens: newTokens,
         seconds: s,
         new_tokens_per_s: newTokens / s,
-        ms_per_step: (s * 1000) / N,
+        // The call's time over its decode steps: the prefill is inside it.
+        ms_per_step_with_prefill: (s * 1000) / N,
         warmup_8_tokens_s: warmS,
         load_s: loadS,
         distinct_completions: new Set(res.map((r) => r.completion.join(','))).size,
@@ -131,11 +134,14 @@ async function grpoRow(
   batch: GrpoBatch,
   dir: string,
   o: GrpoRow,
-  start: ReadonlyMap<string, tf.Tensor>,
+  start: ReadonlyMap<string, { readonly shape: number[]; readonly data: Float32Array }>,
 ): Promise<void> {
   meter ??= peakMeter()
   // Every row from the same weights: the warm-up step's loss and gradient norm compare across rows.
-  for (const [n, w] of model.weights) w.assign(start.get(n)!)
+  for (const [n, w] of model.weights) {
+    const { shape, data } = start.get(n)!
+    tf.tidy(() => w.assign(tf.tensor(data, shape, 'float32')))
+  }
   tapeMatMulOptions.gpu = o.gemm !== 'tfjs'
   tapeFusedOptions.gpu = o.gemm === 'gpu'
   const trainer = createTrainer({ model, rolloutsPerPass: o.per, checkpointLayers: o.ckpt })
@@ -261,7 +267,13 @@ async function grpo(dir: string): Promise<void> {
   }))
   try {
     const list = (k: string, d: string) => (process.env[k] ?? d).split(',')
-    const start = new Map([...model.weights].map(([n, v]) => [n, tf.clone(v)]))
+    // The starting weights on the host, so that no GPU copy of them counts in the rows' peaks.
+    const start = new Map(
+      [...model.weights].map(([n, v]) => [
+        n,
+        { shape: v.shape, data: v.dataSync() as Float32Array },
+      ]),
+    )
     const rows: GrpoRow[] = []
     if (process.env.GRPO_ROWS)
       for (const r of list('GRPO_ROWS', '')) {

@@ -9,6 +9,9 @@ G=.gpu/gpugen
 L=$OUT/log.txt
 STEPS=,${STEPS:-torchgrpo,host,gen,torchgen,grpo},
 has() { [[ $STEPS == *,$1,* ]]; }
+for s in ${STEPS//,/ }; do
+  [[ ,torchgrpo,host,gen,torchgen,grpo, == *,$s,* ]] || echo "run-generate.sh: unknown step $s (skipped)" >&2
+done
 ph() { echo "=== $(date -u +%H:%M:%S) $*" >> $L; }
 quiet() { grep -v "warning\|subgroupMatrix\|\^\^\^\|^$" >> $L; }
 ph setup
@@ -21,7 +24,7 @@ MK=
 if has gen || has torchgen; then (/tmp/node .gpu/make.mjs /tmp/q4b 4b >> $L 2>&1) & MK=$!; fi
 if has torchgrpo; then
   ph torchgrpo
-  timeout ${TG_S:-100} python3 $G/torch_grpo.py /tmp/q06 8 8 256 2 --baseline $G/torch_baseline.py --device cuda > $OUT/torchgrpo.json 2>> $L
+  timeout ${TG_S:-80} python3 $G/torch_grpo.py /tmp/q06 8 8 256 2 --baseline $G/torch_baseline.py --device cuda > $OUT/torchgrpo.json 2>> $L
 fi
 if has host; then
   ph host
@@ -30,15 +33,15 @@ fi
 [ -n "$MK" ] && ph wait-make4b && wait $MK
 if has gen; then
   ph gen
-  PARTS=gen GEN_REPLAY="${GEN_REPLAY:-1,0;1}" timeout ${GEN_S:-260} /tmp/node $G/generate.mjs $OUT/gen.json /tmp/q06 /tmp/q4b 2>&1 | quiet
+  PARTS=gen GEN_REPLAY="${GEN_REPLAY:-1,0;1}" timeout ${GEN_S:-230} /tmp/node $G/generate.mjs $OUT/gen.json /tmp/q06 /tmp/q4b 2>&1 | quiet
 fi
 if has torchgen; then
   ph torchgen
-  timeout ${TGEN_S:-160} python3 $G/torch_generate.py $OUT/torchgen.json /tmp/q06 /tmp/q4b >> $L 2>&1
+  timeout ${TGEN_S:-130} python3 $G/torch_generate.py $OUT/torchgen.json /tmp/q06 /tmp/q4b >> $L 2>&1
 fi
 if has grpo; then
   ph grpo
-  PARTS=grpo GRPO_ROWS=${GRPO_ROWS:-8:gpu:1} GRPO_REPEATS=${GRPO_REPEATS:-2} timeout ${GRPO_S:-110} /tmp/node $G/generate.mjs $OUT/grpo.json /tmp/q06 2>&1 | quiet
+  PARTS=grpo GRPO_ROWS=${GRPO_ROWS:-8:gpu:1} GRPO_REPEATS=${GRPO_REPEATS:-2} timeout ${GRPO_S:-100} /tmp/node $G/generate.mjs $OUT/grpo.json /tmp/q06 2>&1 | quiet
 fi
 ph done
 kill $SMI
