@@ -188,44 +188,35 @@ describe('the model worker after a GRPO step', () => {
   })
 
   test('steps are saved every stateSaveEvery steps; a new thread repeats the steps since the last save', async () => {
-    const local = await localTrainer()
-    try {
-      await local.trainer.restore(await savedMain('replay-base'))
+    await againstLocal('replay-base', async (step) => {
       const saves = worker.stateSaves
       // Two steps: no save yet (the recovery point is the state handed to the worker).
-      for (const k of [10, 11])
-        expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
+      await step(10)
+      await step(11)
       expect(worker.stateSaves).toBe(saves)
       // Killed between steps: the next step runs on a new thread after the two are repeated.
       await worker.kill()
-      expect(await worker.step(batch(12))).toEqual(await local.trainer.step(batch(12)))
+      await step(12)
       // The third step since the recovery point saved a new one.
       expect(worker.stateSaves).toBe(saves + 1)
       await worker.kill()
-      expect(await worker.step(batch(13))).toEqual(await local.trainer.step(batch(13)))
-      await worker.pull()
-      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
-      expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
-    } finally {
-      local.dispose()
-    }
+      await step(13)
+    })
   })
 
   test('a worker that dies in the middle of a step, a recovery save, a trainer save or a checkpoint save: the call runs once more on a new thread, with the same result', async () => {
-    const local = await localTrainer()
-    try {
-      await local.trainer.restore(await savedMain('crash-base'))
+    await againstLocal('crash-base', async (step, local) => {
       await worker.numTensors() // a live thread (the previous test killed its own)
       const starts = worker.starts
       // Dies while stepping: the new thread starts from the saved base again.
       worker.injectFault({ op: 'step', kind: 'crash' })
-      expect(await worker.step(batch(6))).toEqual(await local.trainer.step(batch(6)))
+      await step(6)
       expect(worker.starts).toBe(starts + 1)
       // Dies in the save after the third step (the step done, its state not yet saved).
-      expect(await worker.step(batch(7))).toEqual(await local.trainer.step(batch(7)))
+      await step(7)
       const saves = worker.stateSaves
       worker.injectFault({ op: 'save', kind: 'crash' })
-      expect(await worker.step(batch(8))).toEqual(await local.trainer.step(batch(8)))
+      await step(8)
       expect(worker.starts).toBe(starts + 2)
       expect(worker.stateSaves).toBe(saves + 1)
       // Dies while writing the trainer state and the checkpoint for the state directory.
@@ -234,12 +225,12 @@ describe('the model worker after a GRPO step', () => {
       worker.injectFault({ op: 'saveCheckpoint', kind: 'crash' })
       await worker.saveCheckpoint({ dir: join(dir, 'crash-ckpt'), dtype: 'BF16', modelDir })
       expect(worker.starts).toBe(starts + 4)
-      await local.trainer.save(join(dir, 'crash-local-trainer'))
+      await local.save(join(dir, 'crash-local-trainer'))
       expect(await filesOf(join(dir, 'crash-trainer'))).toEqual(
         await filesOf(join(dir, 'crash-local-trainer')),
       )
       await saveCheckpointDir({
-        policy: local.trainer.model,
+        policy: local.model,
         dir: join(dir, 'crash-local-ckpt'),
         dtype: 'BF16',
         modelDir,
@@ -247,116 +238,70 @@ describe('the model worker after a GRPO step', () => {
       expect(await filesOf(join(dir, 'crash-ckpt'))).toEqual(
         await filesOf(join(dir, 'crash-local-ckpt')),
       )
-      await worker.pull()
-      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
-      expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
-    } finally {
-      local.dispose()
-    }
+    })
   })
 
   test('steps on either side of a change of the verify model (a publish), then a crash: each repeated step keeps its own KL reference', async () => {
-    const local = await localTrainer()
-    try {
-      await local.trainer.restore(await savedMain('verify-base'))
-      expect(await worker.step(batch(20))).toEqual(await local.trainer.step(batch(20)))
-      // The publish: the same change to the main verify model and the local trainer's reference.
-      const name = 'model.norm.weight'
-      for (const m of [models.verifyModel, local.trainer.referenceModel!]) {
-        const v = m.weights.get(name)!
-        tf.tidy(() => v.assign(tf.mul(v, 0.75)))
-      }
-      expect(await worker.step(batch(21))).toEqual(await local.trainer.step(batch(21)))
+    await againstLocal('verify-base', async (step, local) => {
+      await step(20)
+      publish(local, 0.75)
+      await step(21)
       await worker.kill()
-      expect(await worker.step(batch(22))).toEqual(await local.trainer.step(batch(22)))
+      await step(22)
       await worker.kill()
-      await worker.pull()
-      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
-      expect(await valuesOf(models.verifyModel)).toEqual(
-        await valuesOf(local.trainer.referenceModel!),
-      )
-    } finally {
-      local.dispose()
-    }
+    })
   })
 
   test('a thread that dies between two requests of one call, or in a repeated step: the call starts over on a new thread', async () => {
-    const local = await localTrainer()
-    try {
+    await againstLocal('between-base', async (step, local) => {
       // A write to the main trainer: the next step hands its state to the worker (save, restore).
-      const base = await savedMain('between-base')
+      const base = await savedMain('between-written')
       await models.trainer.restore(base)
-      await local.trainer.restore(base)
+      await local.restore(base)
       worker.injectFault({ op: 'restore', kind: 'crash-after' })
-      expect(await worker.step(batch(30))).toEqual(await local.trainer.step(batch(30)))
-      expect(await worker.step(batch(31))).toEqual(await local.trainer.step(batch(31)))
+      await step(30)
+      await step(31)
       // Two steps to repeat on the next thread; the first repeat dies.
       await worker.kill()
       worker.injectFault({ op: 'step', kind: 'crash' })
-      expect(await worker.step(batch(32))).toEqual(await local.trainer.step(batch(32)))
-      await worker.pull()
-      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
-    } finally {
-      local.dispose()
-    }
+      await step(32)
+    })
   })
 
   test('a step whose save fails (an error in the worker, the thread alive) is not applied, now or after a crash', async () => {
-    const local = await localTrainer()
-    try {
-      await local.trainer.restore(await savedMain('error-base'))
+    await againstLocal('error-base', async (step) => {
       await worker.numTensors()
       // Steps until the next one saves a recovery point (every 3), then that save fails.
       const saves = worker.stateSaves
-      let k = 40
-      for (; k < 42; k++)
-        expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
+      await step(40)
+      await step(41)
       expect(worker.stateSaves).toBe(saves)
       worker.injectFault({ op: 'save', kind: 'error' })
-      await expect(worker.step(batch(k++))).rejects.toMatchObject({
+      await expect(worker.step(batch(42))).rejects.toMatchObject({
         code: 'VALIDATOR_WORKER_FAILED',
       })
       // The failed step is not part of the state, on the live thread or on a new one.
-      expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
+      await step(43)
       await worker.kill()
-      k++
-      expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
-      await worker.pull()
-      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
-      expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
-    } finally {
-      local.dispose()
-    }
+      await step(44)
+    })
   })
 
   test('a publish reaching a new thread through a verify call while steps wait to be repeated', async () => {
-    const local = await localTrainer()
-    try {
-      await local.trainer.restore(await savedMain('publish-replay-base'))
-      expect(await worker.step(batch(50))).toEqual(await local.trainer.step(batch(50)))
+    await againstLocal('publish-replay-base', async (step, local) => {
+      await step(50)
       await worker.kill()
-      const name = 'model.norm.weight'
-      for (const m of [models.verifyModel, local.trainer.referenceModel!]) {
-        const v = m.weights.get(name)!
-        tf.tidy(() => v.assign(tf.mul(v, 1.25)))
-      }
+      publish(local, 1.25)
       // The new thread gets the new verify weights before any restore.
       const TOKENS = [3, 4, 5, 6, 17, 42, 99, 7]
       const EVAL = { hiddenRows: [1, 4], temperature: 0.7 }
       expect(await worker.evaluator.evaluate(TOKENS, EVAL)).toEqual(
         await createRolloutEvaluator(models.verifyModel).evaluate(TOKENS, EVAL),
       )
-      expect(await worker.step(batch(51))).toEqual(await local.trainer.step(batch(51)))
+      await step(51)
       await worker.kill()
-      expect(await worker.step(batch(52))).toEqual(await local.trainer.step(batch(52)))
-      await worker.pull()
-      expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
-      expect(await valuesOf(models.verifyModel)).toEqual(
-        await valuesOf(local.trainer.referenceModel!),
-      )
-    } finally {
-      local.dispose()
-    }
+      await step(52)
+    })
   })
 
   test('a worker that dies twice in one call fails it with VALIDATOR_WORKER_FAILED', async () => {
@@ -426,4 +371,39 @@ async function savedMain(name: string): Promise<string> {
   const out = join(dir, `${name}-${++saved}`)
   await models.trainer.save(out)
   return out
+}
+
+/**
+ * Runs `body` with an in-process trainer started from the main thread's pulled state (`name`):
+ * `step(k)` steps both on `batch(k)` and expects the same result; at the end the worker is pulled
+ * and the main thread's policy, verify model and step count must equal the local trainer's.
+ */
+async function againstLocal(
+  name: string,
+  body: (step: (k: number) => Promise<void>, local: GrpoTrainer) => Promise<void>,
+): Promise<void> {
+  const local = await localTrainer()
+  try {
+    await local.trainer.restore(await savedMain(name))
+    const step = async (k: number): Promise<void> => {
+      expect(await worker.step(batch(k))).toEqual(await local.trainer.step(batch(k)))
+    }
+    await body(step, local.trainer)
+    await worker.pull()
+    expect(await valuesOf(models.policy)).toEqual(await valuesOf(local.trainer.model))
+    expect(await valuesOf(models.verifyModel)).toEqual(
+      await valuesOf(local.trainer.referenceModel!),
+    )
+    expect(models.trainer.completedSteps).toBe(local.trainer.completedSteps)
+  } finally {
+    local.dispose()
+  }
+}
+
+/** A publish: the same change to the main verify model and to `local`'s KL reference. */
+function publish(local: GrpoTrainer, factor: number): void {
+  for (const m of [models.verifyModel, local.referenceModel!]) {
+    const v = m.weights.get('model.norm.weight')!
+    tf.tidy(() => v.assign(tf.mul(v, factor)))
+  }
 }
