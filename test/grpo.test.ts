@@ -262,6 +262,32 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
     }
   })
 
+  test('restore with reference: false leaves the KL reference as it is, and restores the rest', async () => {
+    const model = await loadModel(dir)
+    const reference = await loadModel(dir, { trainable: false })
+    const trainer = createTrainer({ model, referenceModel: reference, ...options })
+    try {
+      const v = reference.weights.get('model.norm.weight')!
+      tf.tidy(() => v.assign(tf.add(v, 0.25)))
+      const mine = await snapshot(reference)
+      const info = await trainer.restore(stateDir, { reference: false })
+      expect(info.completedSteps).toBe(saveAfter + 1)
+      const restored = await snapshot(model)
+      for (const [name, w] of afterStep[saveAfter]!)
+        expect(Buffer.compare(Buffer.from(restored.get(name)!.buffer), Buffer.from(w.buffer))).toBe(
+          0,
+        )
+      expect(await snapshot(reference)).toEqual(mine)
+      // The default restores the saved reference over it.
+      await trainer.restore(stateDir)
+      expect(await snapshot(reference)).not.toEqual(mine)
+    } finally {
+      trainer.dispose()
+      reference.dispose()
+      model.dispose()
+    }
+  })
+
   test('restore rejects a state that does not match the trainer', async () => {
     const model = await loadModel(dir)
     try {

@@ -349,6 +349,25 @@ describe('the model worker after a GRPO step', () => {
     }
   })
 
+  test('a pull never writes the verify model: a publish during it is kept', async () => {
+    // At least one step the worker has not saved yet, so that the pull saves first.
+    const before = worker.stateSaves
+    await worker.step(batch(60))
+    if (worker.stateSaves !== before) await worker.step(batch(61))
+    const saves = worker.stateSaves
+    const verify = ids(models.verifyModel)
+    // The publish lands once the worker has saved, while the main thread reads that state.
+    const pulling = worker.pull()
+    while (worker.stateSaves === saves) await new Promise((r) => setTimeout(r, 0))
+    const v = models.verifyModel.weights.get('model.norm.weight')!
+    tf.tidy(() => v.assign(tf.mul(v, 0.5)))
+    const published = await valuesOf(models.verifyModel)
+    await pulling
+    expect(ids(models.verifyModel)).not.toEqual(verify)
+    expect(await valuesOf(models.verifyModel)).toEqual(published)
+    expect(worker.behind).toBe(false)
+  })
+
   test('a write to the main thread trainer before the pull wins over the unpulled step', async () => {
     const base = await savedMain('write-base')
     await worker.step(batch(5))

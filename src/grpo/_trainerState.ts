@@ -193,12 +193,13 @@ export type LoadedTrainerState = {
 
 /**
  * Reads and checks a saved state against a trainer (parameter names and shapes, presence of a
- * reference, F32 tensors of the right shapes) without writing anything.
+ * reference, F32 tensors of the right shapes) without writing anything; `skipReference`: the
+ * reference's weights are not read (`reference` is then null).
  * @throws {ReliquaryError} `GRPO_STATE_INVALID` for anything missing, malformed or mismatched.
  */
 export async function loadTrainerState(
   dir: string,
-  p: { model: CausalLM; reference: CausalLM | null; optimizer: AdamW },
+  p: { model: CausalLM; reference: CausalLM | null; optimizer: AdamW; skipReference?: boolean },
 ): Promise<LoadedTrainerState> {
   let raw: unknown
   try {
@@ -224,7 +225,10 @@ export async function loadTrainerState(
     )
   }
   const policy = await readWeights(join(dir, 'policy'), p.model, dir)
-  const reference = p.reference ? await readWeights(join(dir, 'reference'), p.reference, dir) : null
+  const reference =
+    p.reference && !p.skipReference
+      ? await readWeights(join(dir, 'reference'), p.reference, dir)
+      : null
   const moments = new Map<string, AdamWParameterState>()
   const path = join(dir, OPTIMIZER_FILE)
   let st: SafetensorsFile

@@ -70,9 +70,15 @@ export type GrpoTrainer = {
    * moments and steps, schedule position. Everything is read and checked before anything is
    * written, so a failed restore leaves the trainer unchanged. Afterwards `step()` continues
    * bit-identically to the saved run (given the same options and backend).
+   * @param dir - The state's folder.
+   * @param options - `reference: false` leaves the KL reference's current weights as they are (the
+   *   saved ones are not read), for a reference the caller keeps up to date itself. @default true
    * @throws {ReliquaryError} `GRPO_STATE_INVALID` for a missing, malformed or mismatched state.
    */
-  restore(dir: string): Promise<GrpoTrainerRestoreReturnType>
+  restore(
+    dir: string,
+    options?: { readonly reference?: boolean | undefined },
+  ): Promise<GrpoTrainerRestoreReturnType>
   /** Frees the optimizer moments and the owned reference copy. Idempotent. */
   dispose(): void
   /** Same as `dispose()`, for `using`. */
@@ -205,9 +211,10 @@ export function createTrainer(parameters: CreateTrainerParameters): GrpoTrainer 
           options,
         }),
       ),
-    restore: (dir: string) =>
+    restore: (dir: string, o: { readonly reference?: boolean | undefined } = {}) =>
       exclusive('restore', async () => {
-        const loaded = await loadTrainerState(dir, { model, reference, optimizer })
+        const skipReference = o.reference === false
+        const loaded = await loadTrainerState(dir, { model, reference, optimizer, skipReference })
         assignWeights(model, loaded.policy)
         if (reference && loaded.reference) assignWeights(reference, loaded.reference)
         optimizer.writeState(loaded.moments)

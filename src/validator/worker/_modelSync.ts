@@ -214,18 +214,14 @@ export function modelSync(
       }
       if (!ahead) return
       await onOneThread(async (t) => {
-        // The worker, brought up to the main thread's verify weights (a publish since the last
-        // step changed them), saves its trainer; the main thread restores it, verify model too.
         await syncTrainer(t)
-        if (recovery!.steps.length > 0 || !same(recovery!.verify, verifySynced))
-          await saveRecovery(t)
+        if (recovery!.steps.length > 0) await saveRecovery(t)
       })
-      await models.trainer.restore(recovery!.dir)
+      // The main thread's verify model stays as it is (its own is the state of record, and a
+      // publish reloading it meanwhile must not be undone): policy, moments and schedule only.
+      await models.trainer.restore(recovery!.dir, { reference: false })
       ahead = false
       markMatched()
-      // The restore assigned the verify model the values the worker holds.
-      verifySynced = verifyPrint()
-      await setRecovery({ ...recovery!, verify: verifySynced })
     },
     saveTrainer: (dir: string): Promise<void> =>
       onOneThread(async (t) => {

@@ -123,14 +123,14 @@ export type ModelWorker = {
    */
   readonly behind: boolean
   /**
-   * Brings the main thread's trainer (policy, verify model as KL reference, optimizer moments,
-   * schedule position) up to the worker's last step: `models.trainer.restore` of the state the
-   * worker saved, on this thread. No-op when not {@link ModelWorker.behind}. Call it before
-   * reading `models.policy` or `models.trainer` after a step. Not while a publish reloads the
-   * verify model (`reloadVerifyModel`): the restore writes the verify model too, and a reload
-   * landing during it would be overwritten; the validator itself never runs the two together.
+   * Brings the main thread's trainer (policy, optimizer moments, schedule position) up to the
+   * worker's last step: `models.trainer.restore(dir, { reference: false })` of the state the
+   * worker saved, on this thread. The verify model (the KL reference) is not written: the main
+   * thread's is the state of record, so a publish reloading it meanwhile is kept. No-op when not
+   * {@link ModelWorker.behind}. Call it before reading `models.policy` or `models.trainer` after
+   * a step.
    * @throws {ReliquaryError} as `GrpoTrainer.restore`; `VALIDATOR_WORKER_FAILED` when the worker
-   *   dies while saving its state again (after a change of the verify model).
+   *   dies twice while saving the steps it has not saved yet.
    */
   pull(): Promise<void>
   /**
