@@ -349,23 +349,27 @@ describe('the model worker after a GRPO step', () => {
     }
   })
 
-  test('a pull never writes the verify model: a publish during it is kept', async () => {
-    // At least one step the worker has not saved yet, so that the pull saves first.
-    const before = worker.stateSaves
-    await worker.step(batch(60))
-    if (worker.stateSaves !== before) await worker.step(batch(61))
-    const saves = worker.stateSaves
-    const verify = ids(models.verifyModel)
-    // The publish lands once the worker has saved, while the main thread reads that state.
-    const pulling = worker.pull()
-    while (worker.stateSaves === saves) await new Promise((r) => setTimeout(r, 0))
-    const v = models.verifyModel.weights.get('model.norm.weight')!
-    tf.tidy(() => v.assign(tf.mul(v, 0.5)))
-    const published = await valuesOf(models.verifyModel)
-    await pulling
-    expect(ids(models.verifyModel)).not.toEqual(verify)
-    expect(await valuesOf(models.verifyModel)).toEqual(published)
-    expect(worker.behind).toBe(false)
+  test('a pull never writes the verify model: a publish during it is kept, and the steps after it use it', async () => {
+    await againstLocal('pull-publish-base', async (step, local) => {
+      // At least one step the worker has not saved yet, so that the pull saves first.
+      const before = worker.stateSaves
+      await step(60)
+      if (worker.stateSaves !== before) await step(61)
+      const saves = worker.stateSaves
+      // The publish lands once the worker has saved, while the main thread reads that state.
+      let settled = false
+      const pulling = worker.pull().finally(() => {
+        settled = true
+      })
+      while (worker.stateSaves === saves && !settled) await new Promise((r) => setTimeout(r, 0))
+      publish(local, 0.5)
+      const published = await valuesOf(models.verifyModel)
+      await pulling
+      expect(await valuesOf(models.verifyModel)).toEqual(published)
+      await step(62)
+      await worker.kill()
+      await step(63)
+    })
   })
 
   test('a write to the main thread trainer before the pull wins over the unpulled step', async () => {

@@ -137,9 +137,15 @@ export function modelSync(
    * recovery point, see `step`).
    */
   const syncVerify = async (t: WorkerThread): Promise<void> => {
-    const fp = verifyPrint()
+    let fp = verifyPrint()
     if (same(verifySynced, fp)) return
-    await t.call({ op: 'setVerifyWeights', weights: await weightsOf(models.verifyModel) })
+    // Read until no assign (a publish) landed during the reads: never a mix of two versions.
+    let weights = await weightsOf(models.verifyModel)
+    while (!same(fp, verifyPrint())) {
+      fp = verifyPrint()
+      weights = await weightsOf(models.verifyModel)
+    }
+    await t.call({ op: 'setVerifyWeights', weights })
     verifySynced = fp
   }
 
@@ -154,7 +160,8 @@ export function modelSync(
     if (!workerCurrent || mainMoved()) {
       if (recovery && !mainMoved()) {
         // A new thread: the last saved state, then the steps taken since, again (none when the
-        // main thread holds the same state: the recovery point is then its last pull).
+        // main thread holds the same state: the recovery point is then the state both last
+        // shared, from a pull or handed to the worker).
         await t.call({ op: 'restore', dir: recovery.dir })
         verifySynced = recovery.verify
         for (const batch of recovery.steps) await t.call({ op: 'step', batch })
@@ -213,10 +220,12 @@ export function modelSync(
         await setRecovery(null)
       }
       if (!ahead) return
-      await onOneThread(async (t) => {
-        await syncTrainer(t)
-        if (recovery!.steps.length > 0) await saveRecovery(t)
-      })
+      // Steps not saved yet are saved by the worker first (repeated on a new thread if it died).
+      if (recovery!.steps.length > 0)
+        await onOneThread(async (t) => {
+          await syncTrainer(t)
+          if (recovery!.steps.length > 0) await saveRecovery(t)
+        })
       // The main thread's verify model stays as it is (its own is the state of record, and a
       // publish reloading it meanwhile must not be undone): policy, moments and schedule only.
       await models.trainer.restore(recovery!.dir, { reference: false })

@@ -129,8 +129,8 @@ export type ModelWorker = {
    * thread's is the state of record, so a publish reloading it meanwhile is kept. No-op when not
    * {@link ModelWorker.behind}. Call it before reading `models.policy` or `models.trainer` after
    * a step.
-   * @throws {ReliquaryError} as `GrpoTrainer.restore`; `VALIDATOR_WORKER_FAILED` when the worker
-   *   dies twice while saving the steps it has not saved yet.
+   * @throws {ReliquaryError} as `GrpoTrainer.restore`; `VALIDATOR_WORKER_FAILED` when steps the
+   *   worker has not saved yet cannot be saved (its thread dies twice, or cannot start).
    */
   pull(): Promise<void>
   /**
