@@ -41,6 +41,20 @@ const removeDirAndThrow =
     throw e
   }
 
+/**
+ * A model's weights and their fingerprint, read again until no `assign` (a publish) landed during
+ * the reads: never a mix of two versions.
+ */
+async function consistentWeightsOf(
+  m: ValidatorModels['verifyModel'],
+): Promise<{ fp: readonly object[]; weights: [string, Float32Array][] }> {
+  for (;;) {
+    const fp = fingerprint(variablesOf(m))
+    const weights = await weightsOf(m)
+    if (same(fp, fingerprint(variablesOf(m)))) return { fp, weights }
+  }
+}
+
 /** A model's weights by name, read from its tensors. */
 async function weightsOf(m: ValidatorModels['verifyModel']): Promise<[string, Float32Array][]> {
   const weights: [string, Float32Array][] = []
@@ -137,14 +151,8 @@ export function modelSync(
    * recovery point, see `step`).
    */
   const syncVerify = async (t: WorkerThread): Promise<void> => {
-    let fp = verifyPrint()
-    if (same(verifySynced, fp)) return
-    // Read until no assign (a publish) landed during the reads: never a mix of two versions.
-    let weights = await weightsOf(models.verifyModel)
-    while (!same(fp, verifyPrint())) {
-      fp = verifyPrint()
-      weights = await weightsOf(models.verifyModel)
-    }
+    if (same(verifySynced, verifyPrint())) return
+    const { fp, weights } = await consistentWeightsOf(models.verifyModel)
     await t.call({ op: 'setVerifyWeights', weights })
     verifySynced = fp
   }
