@@ -281,6 +281,14 @@ describe.each(grpoFiles.map((f) => [f.file, f] as const))('%s grpo (wasm)', (fil
       // The default restores the saved reference over it.
       await trainer.restore(stateDir)
       expect(await snapshot(reference)).not.toEqual(mine)
+      // One step moves policy, moments and schedule; restoring without the reference brings them
+      // all back: the remaining steps then end where the uninterrupted run did.
+      await trainer.step(batch)
+      await trainer.restore(stateDir, { reference: false })
+      for (let k = saveAfter + 1; k < steps.length; k++) await trainer.step(batch)
+      const final = await snapshot(model)
+      for (const [name, w] of afterStep.at(-1)!)
+        expect(Buffer.compare(Buffer.from(final.get(name)!.buffer), Buffer.from(w.buffer))).toBe(0)
     } finally {
       trainer.dispose()
       reference.dispose()
