@@ -10,11 +10,11 @@
 // the wall time until the last answer and the CPU time of the server thread and of the others.
 //
 //   npx tsx bench/submit-stages.ts [--submissions N]
-import { readFileSync, readdirSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { deserialize, serialize } from 'node:v8'
 import { parseArgs } from './_args.js'
+import { threadCpu } from './_threadCpu.js'
 import { sha256 } from '@noble/hashes/sha2'
 import { sr25519Verify as jsVerify } from '@polkadot/util-crypto'
 import { envelopeDigest, verifyEnvelope } from '../src/crypto/envelope.js'
@@ -79,19 +79,6 @@ const perTokenHash = (tokens: number[]): string => {
   const h = sha256.create()
   for (const t of tokens) h.update(be32(t))
   return toHex(h.digest())
-}
-
-/** CPU ms of each thread of this process (Linux `/proc`, 10 ms ticks). */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>()
-  for (const t of readdirSync('/proc/self/task')) {
-    try {
-      const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
-      out.set(t, ((Number(f[11]) + Number(f[12])) * 1000) / 100)
-    } catch {}
-  }
-  return out
 }
 
 /**

@@ -15,11 +15,12 @@
 // (--worker-nice: the model worker thread's nice value, default MODEL_WORKER_DEFAULTS.nice.)
 //
 // The last line of the output is one compact JSON object (machine, load average, rows) to paste.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { parseArgs } from './_args.js'
+import { mainThreadCpuMs, threadCpu } from './_threadCpu.js'
 import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs-core'
 import type { GrpoBatch } from '../src/grpo/types.js'
@@ -153,39 +154,7 @@ type Loop = {
   main_cpu_ms: number
 }
 
-/**
- * CPU time of this (the server's) thread alone, in ms (Linux `/proc`, 10 ms ticks; NaN elsewhere):
- * unlike wall-clock latencies it does not grow with the machine's load.
- */
-function mainThreadCpuMs(): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100
-  } catch {
-    return Number.NaN
-  }
-}
-
 let profiles = 0
-
-/** CPU ms of every thread of this process by thread name (Linux `/proc`, 10 ms ticks). */
-function threadCpu(): Map<string, number> {
-  const m = new Map<string, number>()
-  try {
-    for (const t of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      m.set(
-        `${t}:${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`,
-        (Number(f[11]) + Number(f[12])) * 10,
-      )
-    }
-  } catch {
-    // not Linux: no per-thread split
-  }
-  return m
-}
 
 /**
  * CPU ms spent between two {@link threadCpu} snapshots, per thread (the server's main thread by
@@ -198,8 +167,8 @@ function diffCpu(
 ): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [k, v] of b) {
-    if (skip !== null && k.startsWith(`${skip}:`)) continue
-    const name = k.startsWith(`${process.pid}:`) ? 'server (main thread)' : k
+    if (k === skip) continue
+    const name = k === String(process.pid) ? 'server (main thread)' : k
     const d = v - (a.get(k) ?? 0)
     if (d > 0) out[name] = (out[name] ?? 0) + d
   }

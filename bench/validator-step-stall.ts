@@ -10,7 +10,6 @@
 //   npx tsx bench/validator-step-stall.ts [--model DIR] [--steps N] [--save-every N,...] [--json]
 // (--save-every: the worker's `stateSaveEvery`, one pass per value, in the same run; with no pull
 // between steps, `pull` rows only after the last step.)
-import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import * as tf from '@tensorflow/tfjs-core'
@@ -23,6 +22,7 @@ import {
 } from '../src/validator/loadValidatorModels.js'
 import { createModelWorker } from '../src/validator/worker/createModelWorker.js'
 import { parseArgs } from './_args.js'
+import { mainThreadCpuMs } from './_threadCpu.js'
 
 const { values } = parseArgs({
   options: {
@@ -33,17 +33,6 @@ const { values } = parseArgs({
   },
 })
 const modelDir = values.model!
-
-/** CPU ms of this thread alone (Linux `/proc`, 10 ms ticks; NaN elsewhere). */
-function threadCpuMs(): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100
-  } catch {
-    return Number.NaN
-  }
-}
 
 type Stall = {
   wall_ms: number
@@ -56,11 +45,11 @@ type Stall = {
 async function watched(work: () => Promise<unknown>): Promise<Stall> {
   const delay = monitorEventLoopDelay({ resolution: 1 })
   delay.enable()
-  const cpu0 = threadCpuMs()
+  const cpu0 = mainThreadCpuMs()
   const t0 = performance.now()
   await work()
   const wall = performance.now() - t0
-  const cpu = threadCpuMs() - cpu0
+  const cpu = mainThreadCpuMs() - cpu0
   delay.disable()
   return {
     wall_ms: Number(wall.toFixed(1)),

@@ -157,14 +157,20 @@ export function modelSync(
     verifySynced = fp
   }
 
+  /**
+   * The main thread's trainer was written while the worker was ahead: the write wins, and the
+   * worker's unpulled steps are dropped.
+   */
+  const dropIfMainWrote = async (): Promise<void> => {
+    if (!ahead || !mainMoved()) return
+    ahead = false
+    workerCurrent = false
+    await setRecovery(null)
+  }
+
   /** Brings thread `t`'s trainer, then its verify model, to the state of record. */
   const syncTrainer = async (t: WorkerThread): Promise<void> => {
-    if (ahead && mainMoved()) {
-      // The main thread's trainer was written while the worker was ahead: the write wins.
-      ahead = false
-      await setRecovery(null)
-      workerCurrent = false
-    }
+    await dropIfMainWrote()
     if (!workerCurrent || mainMoved()) {
       if (recovery && !mainMoved()) {
         // A new thread: the last saved state, then the steps taken since, again (none when the
@@ -223,10 +229,7 @@ export function modelSync(
         return stats
       }),
     async pull(): Promise<void> {
-      if (ahead && mainMoved()) {
-        ahead = false
-        await setRecovery(null)
-      }
+      await dropIfMainWrote()
       if (!ahead) return
       // Steps not saved yet are saved by the worker first (repeated on a new thread if it died).
       if (recovery!.steps.length > 0)
