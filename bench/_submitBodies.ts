@@ -16,6 +16,8 @@ export type SubmitBodiesOptions = {
   saltBase?: number
   /** Before each body's index in its nonce. @default 'b' */
   noncePrefix?: string
+  /** The window the bodies name. @default test/_admission.ts's window */
+  windowStart?: number
 }
 
 /**
@@ -23,7 +25,7 @@ export type SubmitBodiesOptions = {
  * `i % ENV_SIZE`, salt `saltBase + i`, nonce `noncePrefix + i`).
  */
 export async function submitBodies(o: SubmitBodiesOptions): Promise<string[]> {
-  const { n, keys: k = 25, keyPath = '', saltBase = 0, noncePrefix = 'b' } = o
+  const { n, keys: k = 25, keyPath = '', saltBase = 0, noncePrefix = 'b', windowStart } = o
   const keys = await Promise.all(
     Array.from({ length: k }, (_, i) => createHotkey(`//bench/${keyPath}${i}`)),
   )
@@ -36,6 +38,7 @@ export async function submitBodies(o: SubmitBodiesOptions): Promise<string[]> {
           salt: saltBase + i,
           nonce: `${noncePrefix}${i}`,
           prove: true,
+          ...(windowStart === undefined ? {} : { windowStart }),
         }),
       ),
     ),

@@ -4,15 +4,29 @@
 // parsing and envelope check in parsing threads (`worker+pool`, `submitWorkers: min(2, cores)`),
 // in the same run. A prober in its own thread
 // sends one `/health` and one cheap `/submit` (a malformed body, answered 422 by the handler)
-// every 20 ms and records each answer's latency; beside them, one full-size submission (a
-// distinct e3 body of the same size as the load's, ~15 KB, parsed by the threads in
-// `worker+pool`) per round, timed until its answer (`full_*`: the handler's 200 `accepted`).
+// every 20 ms (open loop by default, see --prober) and records each answer's latency; beside them,
+// one full-size submission (a distinct e3 body of the same size as the load's, ~15 KB, parsed by
+// the threads in `worker+pool`) per round, timed until its answer (`full_*`: the handler's 200).
+// The 200 submissions' phase is split into their arrival (`*_arrival_*`: from the loader's first
+// body to its last answer) and their verification after it (`*_verify_*`), with the CPU of each
+// thread of the process during the arrival (`arrival_cpu_ms`, named by the step that started it).
 // Needs the build (`npx tsup`) for the worker's gradient registration.
 //
 //   npx tsx bench/validator-latency.ts [--model DIR] [--submissions N] [--only verify|train]
 //     [--modes in-process,worker,worker+pool] [--no-probe] [--full-probes N] [--worker-nice N]
-//     [--json]
-// (--worker-nice: the model worker thread's nice value, default MODEL_WORKER_DEFAULTS.nice.)
+//     [--warm-bodies N] [--loader raw|fetch] [--prober open|closed] [--json]
+// (--worker-nice: the model worker thread's nice value, default MODEL_WORKER_DEFAULTS.nice.
+// --warm-bodies N: before the measured burst, N other bodies of the same size, by other hotkeys and
+// for another window, go through the same HTTP, parsing and envelope path and are refused 409
+// `window_mismatch` at the handler, and N/10 more are verified by the same model worker in a window
+// of their own, so the burst meets a server whose code has run before (compiled, wasm tiered up), as
+// a validator's does from its second window on; default 0, the first burst after start.
+// --loader raw|fetch: how the 200 miners post. `raw` (default): one socket per body writing a
+// prebuilt request, so the clients take little of the cores the server shares with them here (real
+// miners are other machines); `fetch`: one fetch() per body, as this bench did before.
+// --prober open|closed: `open` (default) sends a round of probes every 20 ms whatever is still
+// unanswered; `closed` waits for a round's answers before the next 20 ms, as this bench did before,
+// which sends fewer probes while answers are slow.)
 //
 // The last line of the output is one compact JSON object (machine, load average, rows) to paste.
 import { writeFileSync } from 'node:fs'
@@ -28,6 +42,7 @@ import { useBackend } from '../src/model/backend.js'
 import { e3 } from '../src/protocol/profiles.js'
 import { createRolloutEvaluator } from '../src/rollout/createRolloutEvaluator.js'
 import { verifyRollout } from '../src/rollout/verifyRollout.js'
+import type { RolloutVerifier } from '../src/window/admission/admissionTypes.js'
 import { createValidatorServer } from '../src/validator/http/createValidatorServer.js'
 import { defaultSubmitPoolSize } from '../src/validator/http/submitPool.js'
 import {
@@ -35,7 +50,7 @@ import {
   loadValidatorModels,
 } from '../src/validator/loadValidatorModels.js'
 import { createModelWorker } from '../src/validator/worker/createModelWorker.js'
-import { T_ROUND, setup } from '../test/_admission.js'
+import { T_ROUND, WINDOW, setup } from '../test/_admission.js'
 import { submitBodies } from './_submitBodies.js'
 
 const { values } = parseArgs({
@@ -46,8 +61,11 @@ const { values } = parseArgs({
     only: { type: 'string' },
     modes: { type: 'string', default: 'in-process,worker,worker+pool' },
     'no-probe': { type: 'boolean', default: false },
-    'full-probes': { type: 'string', default: '240' },
+    'full-probes': { type: 'string', default: '400' },
     'worker-nice': { type: 'string' },
+    'warm-bodies': { type: 'string', default: '0' },
+    loader: { type: 'string', default: 'raw' },
+    prober: { type: 'string', default: 'open' },
   },
 })
 const MODES = ['in-process', 'worker', 'worker+pool'] as const
@@ -56,6 +74,8 @@ const modes = values.modes!.split(',').map((m) => {
   if (!(MODES as readonly string[]).includes(m)) throw new Error(`unknown mode ${m}`)
   return m as Mode
 })
+if (values.loader !== 'raw' && values.loader !== 'fetch') throw new Error('--loader raw|fetch')
+if (values.prober !== 'open' && values.prober !== 'closed') throw new Error('--prober open|closed')
 const modelDir = values.model!
 const N = Number(values.submissions)
 
@@ -64,23 +84,55 @@ const N = Number(values.submissions)
 const LOADER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const fs = require('node:fs')
-const firstAt = performance.timeOrigin + performance.now()
-Promise.all(
-  workerData.bodies.map((body) =>
-    fetch(workerData.url + '/submit', { method: 'POST', body }).then((r) => r.text()),
-  ),
-).then(() => {
-  const at = performance.timeOrigin + performance.now()
-  // This thread's CPU (utime + stime ticks of 10 ms, Linux): the clients' own share of the cores.
-  // and its thread id, so the per-thread figures of the process leave it out.
-  let cpuMs = NaN
-  let tid = null
+const net = require('node:net')
+const { URL } = require('node:url')
+const statuses = {}
+const count = (status) => { statuses[status] = (statuses[status] ?? 0) + 1 }
+// 'fetch': one fetch() per body (undici; its clients cost this process's cores a third of the
+// arrival's CPU). 'raw': one socket per body writing a prebuilt request and reading the answer to
+// its end (Connection: close), about as cheap as a client can be, so the cores go to the server.
+function post(body) {
+  if (workerData.loader === 'fetch')
+    return fetch(workerData.url + '/submit', { method: 'POST', body }).then(async (r) => {
+      await r.text()
+      count(r.status)
+    })
+  const u = new URL(workerData.url)
+  return new Promise((resolve, reject) => {
+    const chunks = []
+    const s = net.connect(Number(u.port), u.hostname, () => s.write(body))
+    s.on('data', (c) => chunks.push(c))
+    s.on('error', reject)
+    s.on('close', () => {
+      const head = Buffer.concat(chunks).toString('latin1', 0, 16)
+      count(head.startsWith('HTTP/1.1 ') ? head.slice(9, 12) : 'none')
+      resolve()
+    })
+  })
+}
+// This thread's CPU (utime + stime ticks of 10 ms, Linux): the clients' own share of the cores.
+function cpuMs() {
   try {
     const f = fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')
-    cpuMs = (Number(f[11]) + Number(f[12])) * 10
-    tid = fs.readlinkSync('/proc/thread-self').split('/').pop()
-  } catch {}
-  parentPort.postMessage({ firstAt, at, cpuMs, tid })
+    return (Number(f[11]) + Number(f[12])) * 10
+  } catch {
+    return NaN
+  }
+}
+let tid = null
+try {
+  tid = fs.readlinkSync('/proc/thread-self').split('/').pop()
+} catch {}
+// One burst per message (the same thread for the warm-up and the measured burst); its report
+// carries this thread's id, so the per-thread figures of the process leave it out.
+parentPort.on('message', ({ bodies }) => {
+  for (const k of Object.keys(statuses)) delete statuses[k]
+  const cpu0 = cpuMs()
+  const firstAt = performance.timeOrigin + performance.now()
+  Promise.all(bodies.map(post)).then(() => {
+    const at = performance.timeOrigin + performance.now()
+    parentPort.postMessage({ firstAt, at, cpuMs: cpuMs() - cpu0, tid, statuses: { ...statuses } })
+  })
 })
 `
 
@@ -109,13 +161,19 @@ async function time(kind, f) {
   if (ms > (workerData.slowMs ?? 1000)) lat.slow.push([kind, Math.round(t0 - origin), Math.round(ms)])
 }
 ;(async () => {
-  // Warm-up round (the thread's first fetches), not recorded: this client's own first POST of a
-  // full-size body (to a path the server refuses at once, so no server-side work is warmed).
-  await Promise.all([fetch(url + '/health').then((r) => r.text()), fetch(url + '/health').then((r) => r.text())])
-  if (full.length) await fetch(url + '/no-such-path', { method: 'POST', body: full[0] }).then((r) => r.text())
-  parentPort.postMessage('ready')
-  while (!stop) {
+  // Warm-up rounds (the thread's first fetches), not recorded: this client's own POSTs of a
+  // full-size body go to a path the server refuses at once. One round, or with --warm-bodies
+  // enough for this thread's client code to be compiled before the load begins.
+  for (let i = 0; i < workerData.warmRounds; i++) {
     await Promise.all([
+      fetch(url + '/health').then((r) => r.text()),
+      fetch(url + '/submit', { method: 'POST', body: '{"miner_hotkey":1}' }).then((r) => r.text()),
+      full.length ? fetch(url + '/no-such-path', { method: 'POST', body: full[0] }).then((r) => r.text()) : null,
+    ])
+  }
+  parentPort.postMessage('ready')
+  const round = () =>
+    Promise.all([
       time('health', () => fetch(url + '/health')),
       time('submit', () => fetch(url + '/submit', { method: 'POST', body: '{"miner_hotkey":1}' })),
       // A full-size body while distinct ones last (each is a new submission to the window).
@@ -123,8 +181,25 @@ async function time(kind, f) {
         ? time('full', () => fetch(url + '/submit', { method: 'POST', body: full[next++] }))
         : null,
     ])
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  if (workerData.open) {
+    // Open loop: a round every 20 ms whether or not the last ones were answered, as independent
+    // miners send, so slow stretches are probed as often as quick ones (a closed loop sends fewer
+    // probes while answers are slow and so under-weights them). At most 100 rounds in flight.
+    const inFlight = new Set()
+    while (!stop) {
+      if (inFlight.size < 100) {
+        const r = round()
+        inFlight.add(r)
+        r.finally(() => inFlight.delete(r))
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    await Promise.all(inFlight)
+  } else
+    while (!stop) {
+      await round()
+      await new Promise((r) => setTimeout(r, 20))
+    }
   parentPort.postMessage(lat)
 })()
 `
@@ -157,8 +232,17 @@ type Loop = {
 let profiles = 0
 
 /**
- * CPU ms spent between two {@link threadCpu} snapshots, per thread (the server's main thread by
- * name, the others by id, thread `skip` left out).
+ * What each thread of the process is, by the step that started it (Node names every thread
+ * `node`): {@link nameNewThreads} gives every thread not named yet the name of the step just done.
+ */
+const threadNames = new Map<string, string>([[String(process.pid), 'server (main thread)']])
+function nameNewThreads(name: string): void {
+  for (const t of threadCpu().keys()) if (!threadNames.has(t)) threadNames.set(t, name)
+}
+
+/**
+ * CPU ms spent between two {@link threadCpu} snapshots, summed per thread name
+ * ({@link nameNewThreads}; unnamed threads by id), thread `skip` left out.
  */
 function diffCpu(
   a: Map<string, number>,
@@ -168,7 +252,7 @@ function diffCpu(
   const out: Record<string, number> = {}
   for (const [k, v] of b) {
     if (k === skip) continue
-    const name = k === String(process.pid) ? 'server (main thread)' : k
+    const name = threadNames.get(k) ?? k
     const d = v - (a.get(k) ?? 0)
     if (d > 0) out[name] = (out[name] ?? 0) + d
   }
@@ -186,9 +270,16 @@ async function probed(
     ? null
     : new Worker(PROBER, {
         eval: true,
-        workerData: { url, full, slowMs: Number(process.env.BENCH_SLOW_MS ?? 1000) },
+        workerData: {
+          url,
+          full,
+          slowMs: Number(process.env.BENCH_SLOW_MS ?? 1000),
+          warmRounds: Number(values['warm-bodies']) > 0 ? 100 : 1,
+          open: values.prober === 'open',
+        },
       })
   await new Promise((r) => (prober ? prober.once('message', r) : r(null)))
+  nameNewThreads('prober')
   const none: Latencies = {
     health: [],
     submit: [],
@@ -256,7 +347,69 @@ type Row = {
   [k: string]: number | string
 }
 
-async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Row[]> {
+/** A body as the `raw` loader writes it: the whole HTTP/1.1 request, closed after its answer. */
+const rawRequest = (body: string): Uint8Array =>
+  Buffer.concat([
+    Buffer.from(
+      `POST /submit HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+    ),
+    Buffer.from(body),
+  ])
+
+/** What the loader posts, built before any timing: bodies (`fetch`) or whole requests (`raw`). */
+type Payloads = readonly string[] | readonly Uint8Array[]
+const payloads = (bodies: readonly string[]): Payloads =>
+  values.loader === 'raw' ? bodies.map(rawRequest) : bodies
+
+/** The miners' thread: {@link Loader.burst} posts every payload at once and reports when all are answered. */
+class Loader {
+  readonly #worker: Worker
+  constructor(url: string) {
+    this.#worker = new Worker(LOADER, { eval: true, workerData: { url, loader: values.loader } })
+  }
+  burst(bodies: Payloads) {
+    const report = new Promise<{
+      firstAt: number
+      at: number
+      cpuMs: number
+      tid: string | null
+      statuses: Record<string, number>
+    }>((r) => this.#worker.once('message', r))
+    this.#worker.postMessage({ bodies })
+    return report
+  }
+  close(): Promise<number> {
+    return this.#worker.terminate()
+  }
+}
+
+/**
+ * `--warm-bodies`: the server's HTTP, parsing and envelope path on bodies for another window
+ * (each refused 409 at the handler, nothing enters the window), then the model worker's
+ * verification of a tenth as many in a pipeline of its own beside the server's.
+ */
+async function warmUp(
+  loader: Loader,
+  warm: { http: Payloads; verify: string[] },
+  verifier: RolloutVerifier,
+): Promise<void> {
+  if (!warm.http.length) return
+  const w = await loader.burst(warm.http)
+  if (w.statuses['409'] !== warm.http.length)
+    throw new Error(`warm-up bodies answered ${JSON.stringify(w.statuses)}, not all 409`)
+  const aside = setup({ verifier, openedAtSeconds: T_ROUND - 1 })
+  await Promise.all(
+    warm.verify.map((b) => aside.pipeline.admitDirect(b, { arrivalSeconds: T_ROUND })),
+  )
+}
+
+async function runMode(
+  mode: Mode,
+  bodies: Payloads,
+  full: string[],
+  warm: { http: Payloads; verify: string[] },
+): Promise<Row[]> {
   const models = await loadValidatorModels({ modelDir, profile: e3 })
   const worker =
     mode !== 'in-process'
@@ -267,6 +420,7 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
           nice: values['worker-nice'] === undefined ? undefined : Number(values['worker-nice']),
         })
       : null
+  nameNewThreads('model worker')
   const evaluator = createRolloutEvaluator(models.verifyModel)
   const s = setup({
     verifier: worker?.verifier ?? ((r) => verifyRollout({ ...r, model: evaluator })),
@@ -281,6 +435,8 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
     onSubmission: (e) => onEvent?.(e),
     submitWorkers: mode === 'worker+pool' ? defaultSubmitPoolSize() : 0,
   })
+  nameNewThreads('parsing threads')
+  const loader = new Loader(server.url)
   const rows: Row[] = []
   // Distinct full-size probe bodies: the first half during the burst, the rest during the step.
   const half = values.only === 'verify' ? full.length : Math.ceil(full.length / 2)
@@ -301,6 +457,7 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
       probes: lat.health.length,
       errors: lat.errors,
       work_s: Number(work_s.toFixed(2)),
+      prober: values.prober!,
       load1: Number(loadavg()[0]!.toFixed(2)),
     }
     for (const k of ['health', 'submit', 'full'] as const) {
@@ -324,6 +481,8 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
           row[`${k}_${part}_n`] = xs.length
           row[`${k}_${part}_p50_ms`] = Number(pct(xs, 50).toFixed(1))
           row[`${k}_${part}_p99_ms`] = Number(pct(xs, 99).toFixed(1))
+          // Each probe of the arrival, to pool the few of one run with other runs'.
+          if (part === 'arrival') row[`${k}_${part}_ms`] = JSON.stringify(xs.map(Math.round))
         }
     row.full_status = JSON.stringify(lat.fullStatus)
     Object.assign(row, lat.loop)
@@ -338,26 +497,30 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
         if (e.stage === 'worker' && e.accepted) accepted++
       }
       onEvent = countAccepted
-      let burst = { firstAt: 0, arrivedAt: 0 }
+      let arrival = { firstAt: 0, arrivedAt: 0 }
       let arrivalCpu: Record<string, number> = {}
+      let burstStatus: Record<string, number> = {}
+      await warmUp(
+        loader,
+        warm,
+        worker?.verifier ?? ((r) => verifyRollout({ ...r, model: evaluator })),
+      )
       lat = await probed(server.url, full.slice(0, half), async () => {
         t0 = performance.now()
-        const loader = new Worker(LOADER, { eval: true, workerData: { url: server.url, bodies } })
         const before = threadCpu()
-        const done = await new Promise<{
-          firstAt: number
-          at: number
-          cpuMs: number
-          tid: string | null
-        }>((r) => loader.once('message', r))
-        burst = { firstAt: done.firstAt, arrivedAt: done.at }
+        const done = await loader.burst(bodies)
+        arrival = { firstAt: done.firstAt, arrivedAt: done.at }
         arrivalCpu = diffCpu(before, threadCpu(), done.tid)
         arrivalCpu.loader = done.cpuMs
-        await loader.terminate()
+        burstStatus = done.statuses
         await server.whenIdle()
       })
-      record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000, burst)
-      rows.at(-1)!.arrival_s = Number(((burst.arrivedAt - burst.firstAt) / 1000).toFixed(3))
+      record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000, arrival)
+      rows.at(-1)!.arrival_s = Number(((arrival.arrivedAt - arrival.firstAt) / 1000).toFixed(3))
+      rows.at(-1)!.warm_bodies = warm.http.length
+      rows.at(-1)!.warm_verified = warm.verify.length
+      rows.at(-1)!.burst_status = JSON.stringify(burstStatus)
+      rows.at(-1)!.loader = values.loader!
       rows.at(-1)!.arrival_cpu_ms = JSON.stringify(arrivalCpu)
       rows.at(-1)!.accepted = accepted
       onEvent = null
@@ -371,6 +534,7 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
     })
     record('GRPO step (8×8 rollouts)', lat, (performance.now() - t0) / 1000)
   } finally {
+    await loader.close()
     await server.close()
     await worker?.close()
     disposeValidatorModels(models)
@@ -379,8 +543,9 @@ async function runMode(mode: Mode, bodies: string[], full: string[]): Promise<Ro
 }
 
 await useBackend('wasm')
+nameNewThreads('started with the process (V8 platform, libuv)')
 const start = tf.memory().numTensors
-const bodies = await submitBodies({ n: N })
+const bodies = payloads(await submitBodies({ n: N }))
 // Full-size probe bodies: other hotkeys and nonces than the load's, the same size.
 const full = await submitBodies({
   n: Number(values['full-probes']),
@@ -389,9 +554,29 @@ const full = await submitBodies({
   saltBase: 100_000,
   noncePrefix: 'p',
 })
+// Warm-up bodies: other hotkeys, salts and nonces. `http`: for another window (refused 409 at the
+// handler); `verify`: a tenth as many, verified directly by a pipeline beside the server's.
+const nWarm = Number(values['warm-bodies'])
+const warm = {
+  http: payloads(
+    await submitBodies({
+      n: nWarm,
+      keyPath: 'warm/',
+      saltBase: 200_000,
+      noncePrefix: 'w',
+      windowStart: WINDOW + 1,
+    }),
+  ),
+  verify: await submitBodies({
+    n: Math.ceil(nWarm / 10),
+    keyPath: 'warmv/',
+    saltBase: 300_000,
+    noncePrefix: 'v',
+  }),
+}
 const load = { start: loadavg().map((x) => Number(x.toFixed(2))) }
 const rows: Row[] = []
-for (const m of modes) rows.push(...(await runMode(m, bodies, full)))
+for (const m of modes) rows.push(...(await runMode(m, bodies, full, warm)))
 if (tf.memory().numTensors !== start) throw new Error('tensors leaked')
 if (values.json) console.log(JSON.stringify(rows, null, 2))
 else {
