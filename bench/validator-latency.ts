@@ -16,11 +16,10 @@
 //     [--modes in-process,worker,worker+pool] [--no-probe] [--full-probes N] [--worker-nice N]
 //     [--warm-bodies N] [--loader raw|fetch] [--prober open|closed] [--json]
 // (--worker-nice: the model worker thread's nice value, default MODEL_WORKER_DEFAULTS.nice.
-// --warm-bodies N: before the measured burst, N other bodies of the same size, by other hotkeys and
-// for another window, go through the same HTTP, parsing and envelope path and are refused 409
-// `window_mismatch` at the handler, and N/10 more are verified by the same model worker in a window
-// of their own, so the burst meets a server whose code has run before (compiled, wasm tiered up), as
-// a validator's does from its second window on; default 0, the first burst after start.
+// --warm-bodies N: before the measured burst, a window of its own: N other bodies of the same
+// size (other hotkeys) posted at once, admitted and verified by the same server, parsing threads
+// and model worker, so the measured burst meets code that has run before (compiled, wasm tiered
+// up), as a validator's does from its second window on; default 0, the first burst after start.
 // --loader raw|fetch: how the 200 miners post. `raw` (default): one socket per body writing a
 // prebuilt request, so the clients take little of the cores the server shares with them here (real
 // miners are other machines); `fetch`: one fetch() per body, as this bench did before.
@@ -42,7 +41,6 @@ import { useBackend } from '../src/model/backend.js'
 import { e3 } from '../src/protocol/profiles.js'
 import { createRolloutEvaluator } from '../src/rollout/createRolloutEvaluator.js'
 import { verifyRollout } from '../src/rollout/verifyRollout.js'
-import type { RolloutVerifier } from '../src/window/admission/admissionTypes.js'
 import { createValidatorServer } from '../src/validator/http/createValidatorServer.js'
 import { defaultSubmitPoolSize } from '../src/validator/http/submitPool.js'
 import {
@@ -50,7 +48,10 @@ import {
   loadValidatorModels,
 } from '../src/validator/loadValidatorModels.js'
 import { createModelWorker } from '../src/validator/worker/createModelWorker.js'
-import { T_ROUND, WINDOW, setup } from '../test/_admission.js'
+import { RANDOMNESS, T_ROUND, WINDOW, setup } from '../test/_admission.js'
+import { Cooldown } from '../src/window/seal/cooldown.js'
+import { HashDedup } from '../src/window/seal/hashDedup.js'
+import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
 import { submitBodies } from './_submitBodies.js'
 
 const { values } = parseArgs({
@@ -385,30 +386,40 @@ class Loader {
 }
 
 /**
- * `--warm-bodies`: the server's HTTP, parsing and envelope path on bodies for another window
- * (each refused 409 at the handler, nothing enters the window), then the model worker's
- * verification of a tenth as many in a pipeline of its own beside the server's.
+ * `--warm-bodies`: a window before the measured one, with the same server, parsing threads and
+ * model worker: the warm-up bodies (other hotkeys, signed for window `WINDOW - 1`) are posted at
+ * once, admitted and verified; then the measured window is made active again.
  */
 async function warmUp(
   loader: Loader,
-  warm: { http: Payloads; verify: string[] },
-  verifier: RolloutVerifier,
+  warm: Payloads,
+  s: ReturnType<typeof setup>,
+  server: { whenIdle(): Promise<void> },
 ): Promise<void> {
-  if (!warm.http.length) return
-  const w = await loader.burst(warm.http)
-  if (w.statuses['409'] !== warm.http.length)
-    throw new Error(`warm-up bodies answered ${JSON.stringify(w.statuses)}, not all 409`)
-  const aside = setup({ verifier, openedAtSeconds: T_ROUND - 1 })
-  await Promise.all(
-    warm.verify.map((b) => aside.pipeline.admitDirect(b, { arrivalSeconds: T_ROUND })),
+  if (!warm.length) return
+  s.pipeline.setActiveBatcher(
+    new WindowBatcher({
+      windowStart: WINDOW - 1,
+      randomness: RANDOMNESS,
+      checkpointHash: '',
+      cooldown: new Cooldown({ profile: e3 }),
+      hashDedup: new HashDedup({ profile: e3 }),
+      profile: e3,
+      openedAtSeconds: T_ROUND - 1,
+    }),
   )
+  const w = await loader.burst(warm)
+  await server.whenIdle()
+  s.pipeline.setActiveBatcher(s.batcher)
+  if (w.statuses['200'] !== warm.length)
+    throw new Error(`warm-up bodies answered ${JSON.stringify(w.statuses)}, not all 200`)
 }
 
 async function runMode(
   mode: Mode,
   bodies: Payloads,
   full: string[],
-  warm: { http: Payloads; verify: string[] },
+  warm: Payloads,
 ): Promise<Row[]> {
   const models = await loadValidatorModels({ modelDir, profile: e3 })
   const worker =
@@ -496,15 +507,11 @@ async function runMode(
       const countAccepted = (e: { stage: string; accepted: boolean }): void => {
         if (e.stage === 'worker' && e.accepted) accepted++
       }
+      await warmUp(loader, warm, s, server)
       onEvent = countAccepted
       let arrival = { firstAt: 0, arrivedAt: 0 }
       let arrivalCpu: Record<string, number> = {}
       let burstStatus: Record<string, number> = {}
-      await warmUp(
-        loader,
-        warm,
-        worker?.verifier ?? ((r) => verifyRollout({ ...r, model: evaluator })),
-      )
       lat = await probed(server.url, full.slice(0, half), async () => {
         t0 = performance.now()
         const before = threadCpu()
@@ -517,8 +524,7 @@ async function runMode(
       })
       record(`${N} submissions verify`, lat, (performance.now() - t0) / 1000, arrival)
       rows.at(-1)!.arrival_s = Number(((arrival.arrivedAt - arrival.firstAt) / 1000).toFixed(3))
-      rows.at(-1)!.warm_bodies = warm.http.length
-      rows.at(-1)!.warm_verified = warm.verify.length
+      rows.at(-1)!.warm_bodies = warm.length
       rows.at(-1)!.burst_status = JSON.stringify(burstStatus)
       rows.at(-1)!.loader = values.loader!
       rows.at(-1)!.arrival_cpu_ms = JSON.stringify(arrivalCpu)
@@ -554,26 +560,16 @@ const full = await submitBodies({
   saltBase: 100_000,
   noncePrefix: 'p',
 })
-// Warm-up bodies: other hotkeys, salts and nonces. `http`: for another window (refused 409 at the
-// handler); `verify`: a tenth as many, verified directly by a pipeline beside the server's.
-const nWarm = Number(values['warm-bodies'])
-const warm = {
-  http: payloads(
-    await submitBodies({
-      n: nWarm,
-      keyPath: 'warm/',
-      saltBase: 200_000,
-      noncePrefix: 'w',
-      windowStart: WINDOW + 1,
-    }),
-  ),
-  verify: await submitBodies({
-    n: Math.ceil(nWarm / 10),
-    keyPath: 'warmv/',
-    saltBase: 300_000,
-    noncePrefix: 'v',
+// Warm-up bodies: other hotkeys, salts and nonces, for the window before the measured one.
+const warm = payloads(
+  await submitBodies({
+    n: Number(values['warm-bodies']),
+    keyPath: 'warm/',
+    saltBase: 200_000,
+    noncePrefix: 'w',
+    windowStart: WINDOW - 1,
   }),
-}
+)
 const load = { start: loadavg().map((x) => Number(x.toFixed(2))) }
 const rows: Row[] = []
 for (const m of modes) rows.push(...(await runMode(m, bodies, full, warm)))
