@@ -28,6 +28,7 @@
 // which sends fewer probes while answers are slow.)
 //
 // The last line of the output is one compact JSON object (machine, load average, rows) to paste.
+import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { cpus, loadavg } from 'node:os'
@@ -92,21 +93,24 @@ const count = (status) => { statuses[status] = (statuses[status] ?? 0) + 1 }
 // 'fetch': one fetch() per body (undici; its clients cost this process's cores a third of the
 // arrival's CPU). 'raw': one socket per body writing a prebuilt request and reading the answer to
 // its end (Connection: close), about as cheap as a client can be, so the cores go to the server.
+// Counts an answer as \`status:reason\` (a refusal is also HTTP 200, with its reason in the body).
+const reasonOf = (text) => /"reason":"([a-z_]+)"/.exec(text)?.[1] ?? '-'
 function post(body) {
   if (workerData.loader === 'fetch')
-    return fetch(workerData.url + '/submit', { method: 'POST', body }).then(async (r) => {
-      await r.text()
-      count(r.status)
-    })
+    return fetch(workerData.url + '/submit', { method: 'POST', body }).then(
+      async (r) => count(r.status + ':' + reasonOf(await r.text())),
+      () => count('error'),
+    )
   const u = new URL(workerData.url)
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks = []
     const s = net.connect(Number(u.port), u.hostname, () => s.write(body))
     s.on('data', (c) => chunks.push(c))
-    s.on('error', reject)
+    // A socket error is counted ('close' follows it), never thrown.
+    s.on('error', () => chunks.splice(0, chunks.length))
     s.on('close', () => {
-      const head = Buffer.concat(chunks).toString('latin1', 0, 16)
-      count(head.startsWith('HTTP/1.1 ') ? head.slice(9, 12) : 'none')
+      const text = Buffer.concat(chunks).toString('latin1')
+      count(text.startsWith('HTTP/1.1 ') ? text.slice(9, 12) + ':' + reasonOf(text) : 'error')
       resolve()
     })
   })
@@ -140,7 +144,7 @@ parentPort.on('message', ({ bodies }) => {
 const PROBER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const url = workerData.url
-const lat = { health: [], submit: [], full: [], sent: { health: [], submit: [], full: [] }, fullStatus: {}, slow: [], errors: 0 }
+const lat = { health: [], submit: [], full: [], sent: { health: [], submit: [], full: [] }, fullStatus: {}, slow: [], errors: 0, skipped: 0 }
 const full = workerData.full
 let next = 0
 const origin = performance.now()
@@ -150,8 +154,10 @@ async function time(kind, f) {
   const t0 = performance.now()
   try {
     const r = await f()
-    await r.text()
-    if (kind === 'full') lat.fullStatus[r.status] = (lat.fullStatus[r.status] ?? 0) + 1
+    const text = await r.text()
+    // By status and reason: a refusal (rate_limited, prompt_full, ...) is also HTTP 200.
+    const key = r.status + ':' + (/"reason":"([a-z_]+)"/.exec(text)?.[1] ?? '-')
+    if (kind === 'full') lat.fullStatus[key] = (lat.fullStatus[key] ?? 0) + 1
   } catch {
     // A connection the server closed under the request: counted, timed like an answer.
     lat.errors++
@@ -192,7 +198,7 @@ async function time(kind, f) {
         const r = round()
         inFlight.add(r)
         r.finally(() => inFlight.delete(r))
-      }
+      } else lat.skipped++
       await new Promise((r) => setTimeout(r, 20))
     }
     await Promise.all(inFlight)
@@ -215,6 +221,8 @@ type Latencies = {
   fullStatus: Record<string, number>
   slow: [string, number, number][]
   errors: number
+  /** Open loop: rounds not sent because 100 were still unanswered. */
+  skipped: number
 }
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -238,7 +246,10 @@ let profiles = 0
  */
 const threadNames = new Map<string, string>([[String(process.pid), 'server (main thread)']])
 function nameNewThreads(name: string): void {
-  for (const t of threadCpu().keys()) if (!threadNames.has(t)) threadNames.set(t, name)
+  const live = threadCpu()
+  // A thread that ended gives up its name (its id may be reused by a later thread).
+  for (const t of threadNames.keys()) if (!live.has(t)) threadNames.delete(t)
+  for (const t of live.keys()) if (!threadNames.has(t)) threadNames.set(t, name)
 }
 
 /**
@@ -275,7 +286,8 @@ async function probed(
           url,
           full,
           slowMs: Number(process.env.BENCH_SLOW_MS ?? 1000),
-          warmRounds: Number(values['warm-bodies']) > 0 ? 100 : 1,
+          // Warm or cold server alike, the prober's own client code is compiled first.
+          warmRounds: 100,
           open: values.prober === 'open',
         },
       })
@@ -289,6 +301,7 @@ async function probed(
     fullStatus: {},
     slow: [],
     errors: 0,
+    skipped: 0,
   }
   const out = new Promise<Latencies>((r) => (prober ? prober.once('message', r) : r(none)))
   // BENCH_CPUPROF=prefix: a CPU profile of this thread over the load (prefix-<n>.cpuprofile).
@@ -366,8 +379,11 @@ const payloads = (bodies: readonly string[]): Payloads =>
 /** The miners' thread: {@link Loader.burst} posts every payload at once and reports when all are answered. */
 class Loader {
   readonly #worker: Worker
+  /** Resolves once the thread runs (so it can be named). */
+  readonly started: Promise<unknown>
   constructor(url: string) {
     this.#worker = new Worker(LOADER, { eval: true, workerData: { url, loader: values.loader } })
+    this.started = once(this.#worker, 'online')
   }
   burst(bodies: Payloads) {
     const report = new Promise<{
@@ -411,8 +427,8 @@ async function warmUp(
   const w = await loader.burst(warm)
   await server.whenIdle()
   s.pipeline.setActiveBatcher(s.batcher)
-  if (w.statuses['200'] !== warm.length)
-    throw new Error(`warm-up bodies answered ${JSON.stringify(w.statuses)}, not all 200`)
+  if (w.statuses['200:submitted'] !== warm.length)
+    throw new Error(`warm-up bodies answered ${JSON.stringify(w.statuses)}, not all submitted`)
 }
 
 async function runMode(
@@ -448,6 +464,8 @@ async function runMode(
   })
   nameNewThreads('parsing threads')
   const loader = new Loader(server.url)
+  await loader.started
+  nameNewThreads('loader')
   const rows: Row[] = []
   // Distinct full-size probe bodies: the first half during the burst, the rest during the step.
   const half = values.only === 'verify' ? full.length : Math.ceil(full.length / 2)
@@ -496,6 +514,7 @@ async function runMode(
           if (part === 'arrival') row[`${k}_${part}_ms`] = JSON.stringify(xs.map(Math.round))
         }
     row.full_status = JSON.stringify(lat.fullStatus)
+    row.probe_rounds_skipped = lat.skipped
     Object.assign(row, lat.loop)
     rows.push(row)
   }
@@ -552,10 +571,13 @@ await useBackend('wasm')
 nameNewThreads('started with the process (V8 platform, libuv)')
 const start = tf.memory().numTensors
 const bodies = payloads(await submitBodies({ n: N }))
+// Hotkeys enough that no body of a set is refused for the per-hotkey quota of a window.
+const keysFor = (n: number): number =>
+  Math.max(1, Math.ceil(n / Math.max(1, e3.window.maxSubmissionsPerHotkey)))
 // Full-size probe bodies: other hotkeys and nonces than the load's, the same size.
 const full = await submitBodies({
   n: Number(values['full-probes']),
-  keys: 8,
+  keys: keysFor(Number(values['full-probes'])),
   keyPath: 'probe/',
   saltBase: 100_000,
   noncePrefix: 'p',
@@ -564,6 +586,7 @@ const full = await submitBodies({
 const warm = payloads(
   await submitBodies({
     n: Number(values['warm-bodies']),
+    keys: keysFor(Number(values['warm-bodies'])),
     keyPath: 'warm/',
     saltBase: 200_000,
     noncePrefix: 'w',
