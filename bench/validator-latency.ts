@@ -169,8 +169,8 @@ async function time(kind, f) {
 }
 ;(async () => {
   // Warm-up rounds (the thread's first fetches), not recorded: this client's own POSTs of a
-  // full-size body go to a path the server refuses at once. One round, or with --warm-bodies
-  // enough for this thread's client code to be compiled before the load begins.
+  // full-size body go to a path the server refuses at once. Enough rounds (100, warm or cold
+  // server alike) for this thread's client code to be compiled before the load begins.
   for (let i = 0; i < workerData.warmRounds; i++) {
     await Promise.all([
       fetch(url + '/health').then((r) => r.text()),
