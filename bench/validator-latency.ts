@@ -49,10 +49,7 @@ import {
   loadValidatorModels,
 } from '../src/validator/loadValidatorModels.js'
 import { createModelWorker } from '../src/validator/worker/createModelWorker.js'
-import { RANDOMNESS, T_ROUND, WINDOW, setup } from '../test/_admission.js'
-import { Cooldown } from '../src/window/seal/cooldown.js'
-import { HashDedup } from '../src/window/seal/hashDedup.js'
-import { WindowBatcher } from '../src/window/seal/windowBatcher.js'
+import { T_ROUND, WINDOW, openBatcher, setup } from '../test/_admission.js'
 import { submitBodies } from './_submitBodies.js'
 
 const { values } = parseArgs({
@@ -81,6 +78,9 @@ if (values.prober !== 'open' && values.prober !== 'closed') throw new Error('--p
 const modelDir = values.model!
 const N = Number(values.submissions)
 
+// The reason in a `/submit` answer's body (`-` when none), as source text for both thread scripts.
+const REASON_OF = `(text) => /"reason":"([a-z_]+)"/.exec(text)?.[1] ?? '-'`
+
 // The miners: every body posted at once from their own thread (as remote miners would, without
 // sharing the server's event loop); answers when all are answered.
 const LOADER = `
@@ -94,7 +94,7 @@ const count = (status) => { statuses[status] = (statuses[status] ?? 0) + 1 }
 // arrival's CPU). 'raw': one socket per body writing a prebuilt request and reading the answer to
 // its end (Connection: close), about as cheap as a client can be, so the cores go to the server.
 // Counts an answer as \`status:reason\` (a refusal is also HTTP 200, with its reason in the body).
-const reasonOf = (text) => /"reason":"([a-z_]+)"/.exec(text)?.[1] ?? '-'
+const reasonOf = ${REASON_OF}
 function post(body) {
   if (workerData.loader === 'fetch')
     return fetch(workerData.url + '/submit', { method: 'POST', body }).then(
@@ -156,7 +156,7 @@ async function time(kind, f) {
     const r = await f()
     const text = await r.text()
     // By status and reason: a refusal (rate_limited, prompt_full, ...) is also HTTP 200.
-    const key = r.status + ':' + (/"reason":"([a-z_]+)"/.exec(text)?.[1] ?? '-')
+    const key = r.status + ':' + (${REASON_OF})(text)
     if (kind === 'full') lat.fullStatus[key] = (lat.fullStatus[key] ?? 0) + 1
   } catch {
     // A connection the server closed under the request: counted, timed like an answer.
@@ -414,15 +414,7 @@ async function warmUp(
 ): Promise<void> {
   if (!warm.length) return
   s.pipeline.setActiveBatcher(
-    new WindowBatcher({
-      windowStart: WINDOW - 1,
-      randomness: RANDOMNESS,
-      checkpointHash: '',
-      cooldown: new Cooldown({ profile: e3 }),
-      hashDedup: new HashDedup({ profile: e3 }),
-      profile: e3,
-      openedAtSeconds: T_ROUND - 1,
-    }),
+    openBatcher({ windowStart: WINDOW - 1, openedAtSeconds: T_ROUND - 1 }),
   )
   const w = await loader.burst(warm)
   await server.whenIdle()

@@ -295,6 +295,32 @@ export type Setup = {
   hashDedup: HashDedup
 }
 
+/**
+ * A window's batcher (WINDOW unless told) with the test randomness, and a cooldown and hash dedup
+ * of its own unless given.
+ */
+export function openBatcher(
+  o: {
+    profile?: ProtocolProfile
+    windowStart?: number
+    checkpointHash?: string
+    cooldown?: Cooldown
+    hashDedup?: HashDedup
+    openedAtSeconds?: number
+  } = {},
+): WindowBatcher {
+  const profile = o.profile ?? e3
+  return new WindowBatcher({
+    windowStart: o.windowStart ?? WINDOW,
+    randomness: RANDOMNESS,
+    checkpointHash: o.checkpointHash ?? '',
+    cooldown: o.cooldown ?? new Cooldown({ profile }),
+    hashDedup: o.hashDedup ?? new HashDedup({ profile }),
+    profile,
+    ...(o.openedAtSeconds !== undefined ? { openedAtSeconds: o.openedAtSeconds } : {}),
+  })
+}
+
 /** A pipeline with an open window (WINDOW unless told) and a batcher. */
 export function setup(
   o: {
@@ -323,15 +349,7 @@ export function setup(
     verifyRollout: o.verifier ?? schemaOnlyVerifier,
     verifyRollouts: o.batchVerifier,
   })
-  const batcher = new WindowBatcher({
-    windowStart: o.windowStart ?? WINDOW,
-    randomness: RANDOMNESS,
-    checkpointHash: o.checkpointHash ?? '',
-    cooldown,
-    hashDedup,
-    profile,
-    ...(o.openedAtSeconds !== undefined ? { openedAtSeconds: o.openedAtSeconds } : {}),
-  })
+  const batcher = openBatcher({ ...o, profile, cooldown, hashDedup })
   pipeline.setActiveBatcher(batcher)
   pipeline.setPhase('open')
   return { pipeline, batcher, cooldown, hashDedup }

@@ -18,7 +18,8 @@ export type CreateTrainerParameters = GrpoOptions & {
    * The frozen KL reference. Default: a copy of `model`'s weights at creation, owned and disposed
    * by the trainer (the E1/E2 reference's `copy.deepcopy(model)` at the first step). A model passed
    * here is not owned, is never trained, and is not disposed; `restore()` does write the saved
-   * reference weights into it (unless called with `reference: false`). Ignored (and no copy is made) when `klBeta` is 0.
+   * reference weights into it (unless called with `reference: false`). Ignored (and no copy is
+   * made) when `klBeta` is 0.
    */
   referenceModel?: CausalLM | undefined
   /** Rollouts per forward and backward pass: {@link GrpoStepState.rolloutsPerPass}. */

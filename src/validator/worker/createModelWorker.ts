@@ -111,8 +111,9 @@ export type ModelWorker = {
    * saves its trainer state to its scratch folder every `stateSaveEvery` steps, and keeps the
    * batches of the steps since, which a new thread repeats from that save (bit for bit on the
    * wasm and cpu backends; on webgpu the same computation, whose rounding can differ where a
-   * TF.js kernel adds with atomics, as its scatter, the embedding's gradient, does). The main thread's trainer is not touched: it is
-   * {@link ModelWorker.behind} until {@link ModelWorker.pull}, which makes it what
+   * TF.js kernel adds with atomics, as its scatter, the embedding's gradient, does). The main
+   * thread's trainer is not touched: it is {@link ModelWorker.behind} until
+   * {@link ModelWorker.pull}, which makes it what
    * `models.trainer.step(batch)` would have made it here.
    * @throws {ReliquaryError} as `GrpoTrainer.step`; `VALIDATOR_WORKER_FAILED` when the worker dies.
    */
