@@ -268,11 +268,14 @@ async function grpo(dir: string): Promise<void> {
   try {
     const list = (k: string, d: string) => (process.env[k] ?? d).split(',')
     // The starting weights on the host, so that no GPU copy of them counts in the rows' peaks.
+    // (`data()`, not `dataSync()`: the webgpu backend's synchronous read needs a canvas in Node.)
     const start = new Map(
-      [...model.weights].map(([n, v]) => [
-        n,
-        { shape: v.shape, data: v.dataSync() as Float32Array },
-      ]),
+      await Promise.all(
+        [...model.weights].map(
+          async ([n, v]) =>
+            [n, { shape: v.shape, data: (await v.data()) as Float32Array }] as const,
+        ),
+      ),
     )
     const rows: GrpoRow[] = []
     if (process.env.GRPO_ROWS)
