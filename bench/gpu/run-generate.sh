@@ -37,7 +37,7 @@ if has gen; then
 fi
 if has torchgen; then
   ph torchgen
-  timeout ${TGEN_S:-130} python3 $G/torch_generate.py $OUT/torchgen.json /tmp/q06 /tmp/q4b >> $L 2>&1
+  timeout ${TGEN_S:-200} python3 $G/torch_generate.py $OUT/torchgen.json /tmp/q06 /tmp/q4b >> $L 2>&1
 fi
 if has grpo; then
   ph grpo
