@@ -1,8 +1,9 @@
 """Splits a CPU profile of the validator's event loop (BENCH_CPUPROF of bench/validator-latency.ts)
 over the arrival of a burst: the samples from the end of the profiler's own start-up call for
 WINDOW_S seconds, busy time (wall time of samples on the thread, OS preemption included) and its
-parts: garbage collection, the loop decoding a body a second time (`fromRemote`), `postMessage` to
-the threads. Usage: python3 bench/loop-profile.py PROFILE.cpuprofile WINDOW_S [...pairs]"""
+parts: garbage collection, the loop decoding a body a second time (`fromRemote`, or since the head
+comes back from the thread the rollouts' decoding on first read, `decode` in _prepareSubmit.ts),
+`postMessage` to the threads. Usage: python3 bench/loop-profile.py PROFILE.cpuprofile WINDOW_S [...pairs]"""
 import collections, json, sys
 
 
@@ -35,7 +36,8 @@ def split(path, window_s):
             continue
         acc["busy_ms"] += d
         acc["gc_ms"] += d if chain[0][0] == "(garbage collector)" else 0
-        acc["decode_again_ms"] += d if ("fromRemote", "_prepareSubmit.ts") in names else 0
+        again = ("fromRemote", "_prepareSubmit.ts") in names or ("decode", "_prepareSubmit.ts") in names
+        acc["decode_again_ms"] += d if again else 0
         acc["post_message_ms"] += d if ("postMessage", "worker") in names else 0
     return {"profiler_startup_ms": round(t0 / 1000, 1), **{k: round(v / 1000, 1) for k, v in acc.items()}}
 

@@ -35,7 +35,9 @@ import { rolloutHash } from '../src/window/seal/hashDedup.js'
 import {
   type PreparedSubmit,
   fromRemote,
+  parseSubmitBody,
   prepareSubmit,
+  requestHead,
 } from '../src/validator/http/_prepareSubmit.js'
 import { SubmitPool } from '../src/validator/http/submitPool.js'
 import { RANDOMNESS, T_ROUND, okVerifier, setup } from '../test/_admission.js'
@@ -168,10 +170,18 @@ stages.structured_clone_request = await time((i) => structuredClone(requests[i])
 // What postMessage does on each side with a prepared answer (the HTML structured clone, as v8 writes it).
 stages.answer_serialize = await time((i) => serialize(prepared[i]))
 stages.answer_deserialize = await time((i) => deserialize(serialized[i]!))
-// What the loop does instead with a thread's answer now: the body's bytes decoded again.
-stages.loop_reparse = await time((i) =>
-  fromRemote({ kind: 'parsed_bytes', bytes: bodies[i]!, envelope: null }, e3),
-)
+// What the loop did with a thread's answer until the head came back too: the bytes decoded again.
+stages.loop_reparse = await time((i) => parseSubmitBody(bodies[i]!, e3))
+// What it does now: the thread's head (deserialised) as the request, the rollouts left encoded...
+const heads = requests.map((r) => serialize(requestHead(r)))
+const remote = (i: number) =>
+  fromRemote(
+    { kind: 'parsed_bytes', head: deserialize(heads[i]!), bytes: bodies[i]!, envelope: null },
+    e3,
+  ) as Extract<PreparedSubmit, { kind: 'parsed' }>
+stages.loop_head = await time((i) => remote(i))
+// ...until the worker stage first reads them.
+stages.loop_head_then_rollouts = await time((i) => remote(i).request.rollouts)
 let h = setup({ verifier: okVerifier, openedAtSeconds: T_ROUND - 1 })
 stages.handler_stage = await time((i) => {
   if (i === 0) h = setup({ verifier: okVerifier, openedAtSeconds: T_ROUND - 1 })

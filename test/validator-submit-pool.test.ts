@@ -10,7 +10,12 @@ import {
   type SubmissionEvent,
   type ValidatorServer,
 } from '../src/validator/http/createValidatorServer.js'
-import { prepareSubmit } from '../src/validator/http/_prepareSubmit.js'
+import {
+  fromRemote,
+  type PreparedSubmit,
+  prepareSubmit,
+  requestHead,
+} from '../src/validator/http/_prepareSubmit.js'
 import { SubmitPool } from '../src/validator/http/submitPool.js'
 import { ArrivalOrder } from '../src/validator/http/submitRoute.js'
 import {
@@ -174,6 +179,59 @@ test('a body prepared in a thread (its bytes moved back and decoded on the loop)
     const first = await prepareSubmit(Buffer.from(good), { profile: e3, randomness: RANDOMNESS })
     expect(first).toMatchObject({ kind: 'parsed', envelope: { randomness: RANDOMNESS, ok: true } })
   }
+})
+
+test("a thread's answer leaves the rollouts encoded until first read; bytes that decode otherwise fail closed", async () => {
+  const good = JSON.stringify(await buildBody({ hotkey: keys[0]!, promptIdx: 9, nonce: 'lazy' }))
+  const loop = (await prepareSubmit(Buffer.from(good), { profile: e3, randomness: '' })) as Extract<
+    PreparedSubmit,
+    { kind: 'parsed' }
+  >
+  const thread = (await pooled.server.submitPool!.prepare(Buffer.from(good), '')) as Extract<
+    PreparedSubmit,
+    { kind: 'parsed' }
+  >
+  expect(thread.kind).toBe('parsed')
+  // The handler stage reads the head; the rollouts are an accessor until the worker stage reads them.
+  expect(typeof Object.getOwnPropertyDescriptor(thread.request, 'rollouts')?.get).toBe('function')
+  expect(Object.keys(thread.request)).toEqual(Object.keys(loop.request))
+  expect(thread.request.rollouts).toStrictEqual(loop.request.rollouts)
+  expect(thread.request.rollouts).toBe(thread.request.rollouts) // decoded once
+  // A head that is not the bytes' own (a validator fault, never a miner's): reading the rollouts
+  // throws a typed error, and the worker stage turns it into `worker_dropped`.
+  const head = { ...requestHead(loop.request), prompt_idx: loop.request.prompt_idx + 1 }
+  const forged = fromRemote(
+    { kind: 'parsed_bytes', head, bytes: Buffer.from(good), envelope: null },
+    e3,
+  ) as Extract<PreparedSubmit, { kind: 'parsed' }>
+  let thrown: unknown
+  try {
+    void forged.request.rollouts
+  } catch (e) {
+    thrown = e
+  }
+  expect(thrown).toBeInstanceOf(ReliquaryError)
+  expect((thrown as ReliquaryError).code).toBe('VALIDATOR_SUBMIT_POOL_FAILED')
+  // Queued behind an honest body whose verifier looks ahead: the look ahead skips it, and the
+  // honest body's verdict is its own.
+  let lookedAhead = -1
+  const s = setup({
+    batchVerifier: (ps, upcoming) => {
+      lookedAhead = upcoming?.(8).length ?? -1
+      return ps.map(() => ({ ok: true, reason: null }))
+    },
+  })
+  for (const request of [loop.request, forged.request]) {
+    const handler = await s.pipeline.submit(request, {
+      arrivalSeconds: T_ROUND,
+      envelope: { randomness: RANDOMNESS, ok: true },
+    })
+    expect(handler.reason).toBe('submitted')
+  }
+  expect(await s.pipeline.processNext({ nowSeconds: T_ROUND })).toMatchObject({ accepted: true })
+  expect(lookedAhead).toBe(0)
+  const verdict = await s.pipeline.processNext({ nowSeconds: T_ROUND })
+  expect(verdict).toMatchObject({ accepted: false, reason: 'worker_dropped', check: 'internal' })
 })
 
 test('turns open in the order they were taken, whatever order earlier ones are released in', async () => {

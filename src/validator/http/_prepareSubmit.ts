@@ -1,3 +1,4 @@
+import { ReliquaryError } from '../../errors/base.js'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
 import { submitRequestSchema } from '../../protocol/schemas.js'
 import type { AdmissionReject, AdmissionRequest } from '../../window/admission/admissionTypes.js'
@@ -91,27 +92,78 @@ export async function prepareSubmit(
 
 /**
  * What a parsing thread sends back for one body: a refused body's {@link PreparedSubmit} as is;
- * for a parsed one only its envelope answer and the body's bytes (moved back, not copied), which
- * the event loop decodes again with {@link parseSubmitBody}: the structured clone of a parsed
- * request costs its two threads more than `JSON.parse` and the schema do.
+ * for a parsed one its envelope answer, the request's `head` (every field but `rollouts`, in the
+ * request's key order, `rollouts` as `null`) and the body's bytes (moved back, not copied). The
+ * event loop judges the handler stage on the head and decodes the rollouts only when the worker
+ * stage first reads them ({@link fromRemote}): the structured clone of a whole parsed request costs
+ * its two threads more than `JSON.parse` and the schema do, and decoding every body again as it
+ * arrives took a fifth to a quarter of the loop's time in a burst (BENCHMARKS.md).
  */
 export type PreparedRemote =
   | Exclude<PreparedSubmit, { kind: 'parsed' }>
   | {
       readonly kind: 'parsed_bytes'
+      readonly head: Readonly<Record<string, unknown>>
       readonly bytes: Uint8Array
       readonly envelope: { readonly randomness: string; readonly ok: boolean } | null
     }
 
 /**
- * A thread's {@link PreparedRemote} as the {@link PreparedSubmit} {@link prepareSubmit} gives:
- * the body decoded here by the same deterministic functions, with the thread's envelope answer.
+ * The thread's side of {@link PreparedRemote}: the head of a parsed request.
+ *
+ * @param request - A request {@link parseSubmitBody} returned.
+ * @returns Its fields in order, `rollouts` as `null`.
+ */
+export function requestHead(request: AdmissionRequest): Record<string, unknown> {
+  const head: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(request)) head[k] = k === 'rollouts' ? null : v
+  return head
+}
+
+/** `VALIDATOR_SUBMIT_POOL_FAILED`: a body its thread parsed no longer decodes to the same request. */
+function decodedOtherwise(detail: string): ReliquaryError {
+  return new ReliquaryError(
+    'VALIDATOR_SUBMIT_POOL_FAILED',
+    `A /submit body a parsing thread accepted decodes otherwise on the event loop (${detail}).`,
+    {
+      hints: [
+        "The submission is dropped (worker_dropped); this is a validator fault, not the miner's.",
+      ],
+    },
+  )
+}
+
+/**
+ * A thread's {@link PreparedRemote} as the {@link PreparedSubmit} {@link prepareSubmit} gives, with
+ * the thread's envelope answer. A parsed body becomes the thread's head with `rollouts` an
+ * enumerable getter that decodes the bytes with the same deterministic functions on its first read
+ * (then keeps the result and lets the bytes go): the handler stage reads no rollout, so a body's
+ * rollouts are decoded on the loop once, when the worker stage verifies it, not as it arrives. The
+ * getter throws `VALIDATOR_SUBMIT_POOL_FAILED` if the bytes no longer decode to a request with the
+ * same head (a validator fault; the worker stage turns a throwing check into `worker_dropped`).
  *
  * @param p - The thread's answer.
  * @param profile - The request layout (the thread's).
  */
 export function fromRemote(p: PreparedRemote, profile: ProtocolProfile): PreparedSubmit {
   if (p.kind !== 'parsed_bytes') return p
-  const local = parseSubmitBody(p.bytes, profile)
-  return local.kind === 'parsed' ? { ...local, envelope: p.envelope } : local
+  let bytes: Uint8Array | null = p.bytes
+  let rollouts: AdmissionRequest['rollouts'] | null = null
+  const decode = (): AdmissionRequest['rollouts'] => {
+    if (rollouts) return rollouts
+    const local = bytes ? parseSubmitBody(bytes, profile) : null
+    if (local?.kind !== 'parsed') throw decodedOtherwise(local ? local.kind : 'no bytes')
+    for (const [k, v] of Object.entries(p.head))
+      if (k !== 'rollouts' && (local.request as Record<string, unknown>)[k] !== v)
+        throw decodedOtherwise(`field ${k}`)
+    rollouts = local.request.rollouts
+    bytes = null
+    return rollouts
+  }
+  const request: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(p.head)) {
+    if (k === 'rollouts') Object.defineProperty(request, k, { enumerable: true, get: decode })
+    else request[k] = v
+  }
+  return { kind: 'parsed', request: request as AdmissionRequest, envelope: p.envelope }
 }

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { ensureCryptoReady } from '../../crypto/sr25519.js'
 import type { ProtocolProfile } from '../../protocol/profiles.js'
-import { prepareSubmit } from './_prepareSubmit.js'
+import { prepareSubmit, requestHead } from './_prepareSubmit.js'
 import type { SubmitPoolRequest, SubmitPoolResponse } from './_submitPoolMessages.js'
 
 const port = parentPort
@@ -15,8 +15,13 @@ if (port) {
       prepareSubmit(m.bytes, { profile, randomness: m.randomness }).then(
         (p) => {
           if (p.kind !== 'parsed') return post({ id: m.id, ok: true, value: p })
-          // The bytes go back instead of the parsed request (see PreparedRemote).
-          const value = { kind: 'parsed_bytes' as const, bytes: m.bytes, envelope: p.envelope }
+          // The head and the bytes go back instead of the parsed request (see PreparedRemote).
+          const value = {
+            kind: 'parsed_bytes' as const,
+            head: requestHead(p.request),
+            bytes: m.bytes,
+            envelope: p.envelope,
+          }
           port.postMessage({ id: m.id, ok: true, value }, [m.bytes.buffer as ArrayBuffer])
         },
         (e: unknown) => post({ id: m.id, ok: false, message: String((e as Error)?.message ?? e) }),

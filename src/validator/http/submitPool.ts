@@ -118,10 +118,10 @@ class Slot {
 /**
  * A small pool of `worker_threads` that does the `/submit` handler's CPU work off the HTTP event
  * loop: UTF-8 and JSON decoding, the profile's strict schema (with FastAPI's 422 items) and the
- * sr25519 envelope signature. A body that passes comes back as its bytes (moved, not copied) and
- * is decoded again on the loop by the same functions (`JSON.parse` and the schema cost the loop
- * less than deserialising a structured clone of the parsed request, and the thread no longer
- * serialises it). Each body goes to the thread holding the fewest bodies. A thread
+ * sr25519 envelope signature. A body that passes comes back as the request's head (every field but
+ * the rollouts) and its bytes (moved, not copied); the rollouts are decoded on the loop by the
+ * same functions only when the worker stage first reads them (see `fromRemote`), so a body's
+ * arrival costs the loop no decoding. Each body goes to the thread holding the fewest bodies. A thread
  * that crashes, exits, is killed or holds a body past `jobTimeoutMs` fails the bodies it holds with
  * `VALIDATOR_SUBMIT_POOL_FAILED` (never a hang) and is replaced on the next body.
  */

@@ -158,7 +158,8 @@ export function rolloutParameters(
 /**
  * The {@link rolloutParameters} of up to `max` queued submissions, from `queue[from]` on, that
  * were queued for `active` (others will be dropped), skipping any whose canonical prompt tokens
- * cannot be built (they fail before the verifier).
+ * or rollouts cannot be read (a request whose rollouts a parsing thread left encoded decodes them
+ * on first read; they fail in their own worker stage).
  * @param config - The pipeline's config.
  * @param queue - The pipeline's queue (freed slots may be undefined).
  * @param from - The first slot to read.
@@ -176,13 +177,12 @@ export function queuedRollouts(
   for (let i = from; i < queue.length && out.length < max; i++) {
     const item = queue[i]
     if (!item || item.batcher !== active) continue
-    let canonical: readonly number[]
     try {
-      canonical = config.promptTokens(item.request.prompt_idx)
+      const canonical = config.promptTokens(item.request.prompt_idx)
+      out.push(rolloutParameters(item.request, item.batcher, canonical, config.profile))
     } catch {
-      continue
+      // Its own worker stage fails it in turn; a look ahead never fails the item being judged.
     }
-    out.push(rolloutParameters(item.request, item.batcher, canonical, config.profile))
   }
   return out
 }
