@@ -14,8 +14,9 @@
 //
 //   npx tsx bench/validator-latency.ts [--model DIR] [--submissions N] [--only verify|train]
 //     [--modes in-process,worker,worker+pool] [--no-probe] [--full-probes N] [--worker-nice N]
-//     [--warm-bodies N] [--loader raw|fetch] [--prober open|closed] [--json]
+//     [--warm-bodies N] [--loader raw|fetch] [--prober open|closed] [--submit-workers N] [--json]
 // (--worker-nice: the model worker thread's nice value, default MODEL_WORKER_DEFAULTS.nice.
+// --submit-workers N: parsing threads of `worker+pool`, default defaultSubmitPoolSize().
 // --warm-bodies N: before the measured burst, a window of its own: N other bodies of the same
 // size (other hotkeys) posted at once, admitted and verified by the same server, parsing threads
 // and model worker, so the measured burst meets code that has run before (compiled, wasm tiered
@@ -62,6 +63,7 @@ const { values } = parseArgs({
     'no-probe': { type: 'boolean', default: false },
     'full-probes': { type: 'string', default: '400' },
     'worker-nice': { type: 'string' },
+    'submit-workers': { type: 'string' },
     'warm-bodies': { type: 'string', default: '0' },
     loader: { type: 'string', default: 'raw' },
     prober: { type: 'string', default: 'open' },
@@ -76,6 +78,10 @@ const modes = values.modes!.split(',').map((m) => {
 if (values.loader !== 'raw' && values.loader !== 'fetch') throw new Error('--loader raw|fetch')
 if (values.prober !== 'open' && values.prober !== 'closed') throw new Error('--prober open|closed')
 const modelDir = values.model!
+const submitWorkers =
+  values['submit-workers'] !== undefined
+    ? Number(values['submit-workers'])
+    : defaultSubmitPoolSize()
 const N = Number(values.submissions)
 
 // The reason in a `/submit` answer's body (`-` when none), as source text for both thread scripts.
@@ -452,7 +458,7 @@ async function runMode(
     health: () => ({ status: 'ok', active_window: s.batcher.windowStart }),
     now: () => T_ROUND,
     onSubmission: (e) => onEvent?.(e),
-    submitWorkers: mode === 'worker+pool' ? defaultSubmitPoolSize() : 0,
+    submitWorkers: mode === 'worker+pool' ? submitWorkers : 0,
   })
   nameNewThreads('parsing threads')
   const loader = new Loader(server.url)
@@ -611,6 +617,7 @@ console.log(
     cpu: cpus()[0]?.model ?? '',
     load: { ...load, end: loadavg().map((x) => Number(x.toFixed(2))) },
     submissions: N,
+    submit_workers: submitWorkers,
     rows,
   }),
 )

@@ -105,7 +105,18 @@ export async function useBackend(
     )
   }
   if (!(await tf.setBackend(name)))
-    throw missing(name === 'webgpu' ? 'a working WebGPU adapter (Vulkan driver)' : name)
+    throw new ReliquaryError(
+      'TFJS_NOT_AVAILABLE',
+      `The "${name}" backend is installed but failed to initialise.`,
+      {
+        hints: [
+          name === 'webgpu'
+            ? 'It needs a working WebGPU adapter (a Vulkan driver).'
+            : 'TensorFlow.js logged why ("Initialization of backend … failed"); the wasm backend needs its .wasm binaries in the dist folder of @tensorflow/tfjs-backend-wasm (a bundle must keep that package installed beside it).',
+          'Or choose another backend: wasm (default) or cpu.',
+        ],
+      },
+    )
   await tf.ready()
   return tf.getBackend()
 }
