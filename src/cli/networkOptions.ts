@@ -220,7 +220,7 @@ miner against it.`,
       min: 0,
       description:
         'Threads that parse and envelope-check /submit bodies off the HTTP event loop (0: on it)',
-      defaultText: 'min(2, cores)',
+      defaultText: 'half the cores, 2 to 8',
     },
     ...SERVICE_OPTIONS,
   },

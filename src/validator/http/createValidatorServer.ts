@@ -72,7 +72,7 @@ export type ValidatorServerParameters = {
   port?: number | undefined
   /**
    * Threads that decode, schema-check and envelope-verify `/submit` bodies off the event loop
-   * (a {@link SubmitPool}; `defaultSubmitPoolSize()` is `min(2, cores)`). Same answers, in
+   * (a {@link SubmitPool}; `defaultSubmitPoolSize()` is half the cores, 2 to 8). Same answers, in
    * the same order, as on the loop. A body being parsed moves to its thread (only one under 4 KiB,
    * from Node's shared buffer slab, is copied), so the bytes held stay within `maxBufferedBytes`
    * plus at most 4 KiB per body being parsed.
