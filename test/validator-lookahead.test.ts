@@ -9,7 +9,10 @@ import { signCommit } from '../src/crypto/commitSignature.js'
 import type { AdmissionVerdict } from '../src/window/admission/admissionTypes.js'
 import type { RolloutVerifierParameters } from '../src/window/admission/admissionTypes.js'
 import { createLookaheadVerifier } from '../src/validator/lookaheadVerifier.js'
+import { e3 } from '../src/protocol/profiles.js'
+import { parseSubmission } from '../src/window/admission/runAdmission.js'
 import {
+  RANDOMNESS,
   T_ROUND,
   buildBody,
   fakeModel,
@@ -93,6 +96,43 @@ describe('look-ahead batch verification', () => {
     )
     expect(sizes).toEqual([8, 8, 8, 8, 8])
     expect(summary(got)).toEqual(summary(await run(realBatchVerifier(), list)))
+  })
+
+  test('no queued submission past a full batch is built (a queued body may decode on first read)', async () => {
+    const list = await bodies()
+    // Budget in submissions → which of the four queued after the first had their rollouts read.
+    for (const [budget, read] of [
+      [1, [0, 0, 0, 0]],
+      [3, [1, 1, 0, 0]],
+    ] as const) {
+      const reads = list.map(() => 0)
+      const inner = realBatchVerifier()
+      const s = setup({
+        verifier: realVerifier(),
+        batchVerifier: createLookaheadVerifier({
+          verify: async (ps) => inner(ps),
+          maxBatchTokens: budget * tokensOf(list[0]!),
+          weights: () => [],
+        }),
+      })
+      for (const [i, b] of list.entries()) {
+        const parsed = parseSubmission(structuredClone(b), { profile: e3, stage: 'handler' })
+        if (!parsed.ok) throw new Error(parsed.reject.detail)
+        const { rollouts, ...head } = parsed.request
+        const request = Object.defineProperty({ ...head }, 'rollouts', {
+          enumerable: true,
+          get: () => {
+            reads[i]!++
+            return rollouts
+          },
+        }) as typeof parsed.request
+        const envelope = { randomness: RANDOMNESS, ok: true }
+        expect((await s.pipeline.submit(request, { ...at, envelope })).reason).toBe('submitted')
+      }
+      expect(reads).toEqual([0, 0, 0, 0, 0]) // the handler stage reads none
+      expect(await s.pipeline.processNext(now)).toMatchObject({ accepted: true })
+      expect(reads.slice(1).map((n) => Math.min(n, 1))).toEqual(read)
+    }
   })
 
   test('kept verdicts are not used after a weight change or for different parameters', async () => {

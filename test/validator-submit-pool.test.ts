@@ -1,6 +1,8 @@
 // The /submit parsing threads (createValidatorServer's `submitWorkers`): the same answers, events
 // and verdicts as the handler on the event loop, for good and bad bodies; a killed or stopped
 // thread gives a typed outcome, never a hang, and the next body starts a new thread.
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { e3 } from '../src/protocol/profiles.js'
 import { ReliquaryError } from '../src/errors/base.js'
@@ -217,7 +219,7 @@ test("a thread's answer leaves the rollouts encoded until first read; bytes that
   let lookedAhead = -1
   const s = setup({
     batchVerifier: (ps, upcoming) => {
-      lookedAhead = upcoming?.(8).length ?? -1
+      lookedAhead = upcoming ? [...upcoming(8)].length : -1
       return ps.map(() => ({ ok: true, reason: null }))
     },
   })
@@ -232,6 +234,30 @@ test("a thread's answer leaves the rollouts encoded until first read; bytes that
   expect(lookedAhead).toBe(0)
   const verdict = await s.pipeline.processNext({ nowSeconds: T_ROUND })
   expect(verdict).toMatchObject({ accepted: false, reason: 'worker_dropped', check: 'internal' })
+})
+
+test("a decoded body's bytes are let go", async () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const good = JSON.stringify(await buildBody({ hotkey: keys[1]!, promptIdx: 11, nonce: 'gone' }))
+  const loop = (await prepareSubmit(Buffer.from(good), { profile: e3, randomness: '' })) as Extract<
+    PreparedSubmit,
+    { kind: 'parsed' }
+  >
+  let ref: WeakRef<ArrayBuffer> | undefined
+  const made = (() => {
+    const bytes = new Uint8Array(Buffer.from(good))
+    ref = new WeakRef(bytes.buffer)
+    const head = requestHead(loop.request)
+    return fromRemote({ kind: 'parsed_bytes', head, bytes, envelope: null }, e3)
+  })() as Extract<PreparedSubmit, { kind: 'parsed' }>
+  await new Promise((r) => setTimeout(r, 0))
+  gc()
+  expect(ref!.deref()).toBeDefined() // held until the rollouts are read
+  expect(made.request.rollouts).toStrictEqual(loop.request.rollouts)
+  await new Promise((r) => setTimeout(r, 0))
+  gc()
+  expect(ref!.deref()).toBeUndefined()
 })
 
 test('turns open in the order they were taken, whatever order earlier ones are released in', async () => {

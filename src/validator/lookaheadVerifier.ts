@@ -84,13 +84,16 @@ export function createLookaheadVerifier(p: LookaheadVerifierParameters): Rollout
   const along = (params: readonly RolloutVerifierParameters[], upcoming?: UpcomingRollouts) => {
     const out: RolloutVerifierParameters[] = []
     let tokens = params.reduce((n, r) => n + tokenCount(r), 0)
-    for (const next of upcoming?.(maxSubmissions) ?? []) {
+    // Built one by one (a queued body may be decoded on first read): none once the batch is full.
+    if (!upcoming || tokens >= p.maxBatchTokens) return out
+    for (const next of upcoming(maxSubmissions)) {
       if (next.every((r) => typeof r.commit === 'object' && r.commit && early.has(r.commit)))
         continue
       const n = next.reduce((k, r) => k + tokenCount(r), 0)
       if (tokens + n > p.maxBatchTokens) break
       out.push(...next)
       tokens += n
+      if (tokens >= p.maxBatchTokens) break
     }
     return out
   }

@@ -10,7 +10,8 @@ import { own } from './_reply.js'
 /**
  * A `/submit` body after the handler's CPU work that needs no validator state: UTF-8 and JSON
  * decoding, the profile's strict schema (with FastAPI's 422 items on failure) and, when asked, the
- * sr25519 envelope signature against a given window randomness. Plain data: it crosses a thread.
+ * sr25519 envelope signature against a given window randomness. Plain data, except the request
+ * {@link fromRemote} builds (its `rollouts` is a getter): never post that one to a thread.
  */
 export type PreparedSubmit =
   | { readonly kind: 'json_invalid' }
@@ -137,7 +138,7 @@ function decodedOtherwise(detail: string): ReliquaryError {
  * A thread's {@link PreparedRemote} as the {@link PreparedSubmit} {@link prepareSubmit} gives, with
  * the thread's envelope answer. A parsed body becomes the thread's head with `rollouts` an
  * enumerable getter that decodes the bytes with the same deterministic functions on its first read
- * (then keeps the result and lets the bytes go): the handler stage reads no rollout, so a body's
+ * (then keeps the result, or the error, and lets the bytes go): the handler stage reads no rollout, so a body's
  * rollouts are decoded on the loop once, when the worker stage verifies it, not as it arrives. The
  * getter throws `VALIDATOR_SUBMIT_POOL_FAILED` if the bytes no longer decode to a request with the
  * same head (a validator fault; the worker stage turns a throwing check into `worker_dropped`).
@@ -147,23 +148,34 @@ function decodedOtherwise(detail: string): ReliquaryError {
  */
 export function fromRemote(p: PreparedRemote, profile: ProtocolProfile): PreparedSubmit {
   if (p.kind !== 'parsed_bytes') return p
+  // The closure holds the head and the bytes, never `p`, so the bytes go once decoded.
+  const head = p.head
   let bytes: Uint8Array | null = p.bytes
-  let rollouts: AdmissionRequest['rollouts'] | null = null
+  let decoded: AdmissionRequest['rollouts'] | ReliquaryError | null = null
   const decode = (): AdmissionRequest['rollouts'] => {
-    if (rollouts) return rollouts
-    const local = bytes ? parseSubmitBody(bytes, profile) : null
-    if (local?.kind !== 'parsed') throw decodedOtherwise(local ? local.kind : 'no bytes')
-    for (const [k, v] of Object.entries(p.head))
-      if (k !== 'rollouts' && (local.request as Record<string, unknown>)[k] !== v)
-        throw decodedOtherwise(`field ${k}`)
-    rollouts = local.request.rollouts
+    decoded ??= decodeRollouts(head, bytes, profile)
     bytes = null
-    return rollouts
+    if (decoded instanceof ReliquaryError) throw decoded
+    return decoded
   }
   const request: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(p.head)) {
+  for (const [k, v] of Object.entries(head)) {
     if (k === 'rollouts') Object.defineProperty(request, k, { enumerable: true, get: decode })
     else request[k] = v
   }
   return { kind: 'parsed', request: request as AdmissionRequest, envelope: p.envelope }
+}
+
+/** The rollouts of `bytes` when they decode to a request with `head`, else the error to throw. */
+function decodeRollouts(
+  head: Readonly<Record<string, unknown>>,
+  bytes: Uint8Array | null,
+  profile: ProtocolProfile,
+): AdmissionRequest['rollouts'] | ReliquaryError {
+  const local = bytes ? parseSubmitBody(bytes, profile) : null
+  if (local?.kind !== 'parsed') return decodedOtherwise(local ? local.kind : 'no bytes')
+  for (const [k, v] of Object.entries(head))
+    if (k !== 'rollouts' && (local.request as Record<string, unknown>)[k] !== v)
+      return decodedOtherwise(`field ${k}`)
+  return local.request.rollouts
 }

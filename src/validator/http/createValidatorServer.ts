@@ -75,7 +75,8 @@ export type ValidatorServerParameters = {
    * (a {@link SubmitPool}; `defaultSubmitPoolSize()` is half the cores, 2 to 8). Same answers, in
    * the same order, as on the loop. A body being parsed moves to its thread (only one under 4 KiB,
    * from Node's shared buffer slab, is copied), so the bytes held stay within `maxBufferedBytes`
-   * plus at most 4 KiB per body being parsed.
+   * plus at most 4 KiB per body being parsed. A queued body keeps its bytes, not its decoded
+   * rollouts, until the worker stage reads them (queued bodies: at most `maxQueueDepth`).
    * @default VALIDATOR_SERVER_DEFAULTS.submitWorkers (none)
    */
   submitWorkers?: number | undefined

@@ -356,7 +356,7 @@ export class AdmissionPipeline {
   }
 
   /** The rollout parameters of up to `max` queued submissions of the active window, in order. */
-  #upcoming(max: number): RolloutVerifierParameters[][] {
+  #upcoming(max: number): Iterable<RolloutVerifierParameters[]> {
     return queuedRollouts(this.config, this.#queue, this.#queueHead, this.#batcher, max)
   }
 

@@ -155,9 +155,12 @@ export type RolloutsVerifier = (
  * rollout parameters of up to `max` submissions queued after it (the active window's, in queue
  * order), built exactly as they will be when their turn comes. A verifier may judge them early in
  * the same batch (their verdicts do not depend on what runs before them) and keep the verdicts for
- * their turn; the queue's order and every other check are unchanged.
+ * their turn; the queue's order and every other check are unchanged. Built lazily, one
+ * submission per step of the iteration (a queued body's rollouts may be decoded only when first
+ * read): a verifier that stops early builds no more, and should iterate before it awaits anything
+ * (the queue may change meanwhile).
  */
-export type UpcomingRollouts = (max: number) => readonly (readonly RolloutVerifierParameters[])[]
+export type UpcomingRollouts = (max: number) => Iterable<readonly RolloutVerifierParameters[]>
 
 /** The drand chain timing the admission gates use. */
 export type DrandTiming = {

@@ -157,34 +157,38 @@ export function rolloutParameters(
 
 /**
  * The {@link rolloutParameters} of up to `max` queued submissions, from `queue[from]` on, that
- * were queued for `active` (others will be dropped), skipping any whose canonical prompt tokens
- * or rollouts cannot be read (a request whose rollouts a parsing thread left encoded decodes them
- * on first read; they fail in their own worker stage).
+ * were queued for `active` (others will be dropped), one per step of the iteration, skipping any
+ * whose canonical prompt tokens or rollouts cannot be read (a request whose rollouts a parsing
+ * thread left encoded decodes them on first read, so a consumer that stops early decodes no more;
+ * one that cannot be read fails in its own worker stage).
  * @param config - The pipeline's config.
  * @param queue - The pipeline's queue (freed slots may be undefined).
  * @param from - The first slot to read.
  * @param active - The active window's batcher.
  * @param max - Most submissions to return.
  */
-export function queuedRollouts(
+export function* queuedRollouts(
   config: AdmissionConfig,
   queue: readonly ({ request: AdmissionRequest; batcher: WindowBatcher } | undefined)[],
   from: number,
   active: WindowBatcher | null,
   max: number,
-): RolloutVerifierParameters[][] {
-  const out: RolloutVerifierParameters[][] = []
-  for (let i = from; i < queue.length && out.length < max; i++) {
+): Generator<RolloutVerifierParameters[], void, undefined> {
+  let given = 0
+  for (let i = from; i < queue.length && given < max; i++) {
     const item = queue[i]
     if (!item || item.batcher !== active) continue
+    let params: RolloutVerifierParameters[]
     try {
       const canonical = config.promptTokens(item.request.prompt_idx)
-      out.push(rolloutParameters(item.request, item.batcher, canonical, config.profile))
+      params = rolloutParameters(item.request, item.batcher, canonical, config.profile)
     } catch {
       // Its own worker stage fails it in turn; a look ahead never fails the item being judged.
+      continue
     }
+    given++
+    yield params
   }
-  return out
 }
 
 /**
