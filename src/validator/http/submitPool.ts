@@ -19,8 +19,8 @@ export const SUBMIT_POOL_DEFAULTS = /*#__PURE__*/ Object.freeze({
 /**
  * The default pool size: half the cores, at least 2 and at most 8 (never more than the cores):
  * 2 on 2 to 5 cores, 4 on 8, 8 on 16 or more. When 200 full-size bodies arrive at once on a
- * 16-core machine, 2 threads are the bottleneck (a probe's p99 66-155 ms a run) and 4 or 8 answer
- * within 20-34 ms (BENCHMARKS.md).
+ * 16-core machine, a probe's p99 was 66-155 ms a run with 2 threads, 20-53 ms with 4 and 13-36 ms
+ * with 8 (BENCHMARKS.md, "The arrival on 16 cores").
  */
 export function defaultSubmitPoolSize(): number {
   const cores = availableParallelism()
