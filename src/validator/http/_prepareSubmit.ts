@@ -11,7 +11,8 @@ import { own } from './_reply.js'
  * A `/submit` body after the handler's CPU work that needs no validator state: UTF-8 and JSON
  * decoding, the profile's strict schema (with FastAPI's 422 items on failure) and, when asked, the
  * sr25519 envelope signature against a given window randomness. Plain data, except the request
- * {@link fromRemote} builds (its `rollouts` is a getter): never post that one to a thread.
+ * a `SubmitPool` returns for a parsed body (its `rollouts` is a getter): never post that one to a
+ * thread.
  */
 export type PreparedSubmit =
   | { readonly kind: 'json_invalid' }
