@@ -214,6 +214,17 @@ test("a thread's answer leaves the rollouts encoded until first read; bytes that
   }
   expect(thrown).toBeInstanceOf(ReliquaryError)
   expect((thrown as ReliquaryError).code).toBe('VALIDATOR_SUBMIT_POOL_FAILED')
+  // A head key is only ever a data field: an own `__proto__` does not set the prototype.
+  const proto = JSON.parse('{"__proto__":{"polluted":1},"rollouts":null}') as Record<
+    string,
+    unknown
+  >
+  const odd = fromRemote(
+    { kind: 'parsed_bytes', head: proto, bytes: Buffer.from(good), envelope: null },
+    e3,
+  ) as Extract<PreparedSubmit, { kind: 'parsed' }>
+  expect(Object.getPrototypeOf(odd.request)).toBe(Object.prototype)
+  expect((odd.request as unknown as Record<string, unknown>).polluted).toBeUndefined()
   // Queued behind an honest body whose verifier looks ahead: the look ahead skips it, and the
   // honest body's verdict is its own.
   let lookedAhead = -1

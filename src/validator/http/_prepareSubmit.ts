@@ -139,9 +139,9 @@ function decodedOtherwise(detail: string): ReliquaryError {
  * A thread's {@link PreparedRemote} as the {@link PreparedSubmit} {@link prepareSubmit} gives, with
  * the thread's envelope answer. A parsed body becomes the thread's head with `rollouts` an
  * enumerable getter that decodes the bytes with the same deterministic functions on its first read
- * (then keeps the result, or the error, and lets the bytes go): the handler stage reads no rollout, so a body's
- * rollouts are decoded on the loop once, when the worker stage verifies it, not as it arrives. The
- * getter throws `VALIDATOR_SUBMIT_POOL_FAILED` if the bytes no longer decode to a request with the
+ * (then keeps the result, or the error, and lets the bytes go): the handler stage reads no rollout,
+ * so a body's rollouts are decoded on the loop once, when the worker stage verifies it, not as it
+ * arrives. The getter throws `VALIDATOR_SUBMIT_POOL_FAILED` if the bytes no longer decode to a request with the
  * same head (a validator fault; the worker stage turns a throwing check into `worker_dropped`).
  *
  * @param p - The thread's answer.
@@ -160,10 +160,15 @@ export function fromRemote(p: PreparedRemote, profile: ProtocolProfile): Prepare
     return decoded
   }
   const request: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(head)) {
-    if (k === 'rollouts') Object.defineProperty(request, k, { enumerable: true, get: decode })
-    else request[k] = v
-  }
+  // Defined, not assigned: a key is only ever a data field (never `__proto__`'s setter).
+  for (const [k, v] of Object.entries(head))
+    Object.defineProperty(
+      request,
+      k,
+      k === 'rollouts'
+        ? { enumerable: true, get: decode }
+        : { value: v, enumerable: true, writable: true, configurable: true },
+    )
   return { kind: 'parsed', request: request as AdmissionRequest, envelope: p.envelope }
 }
 
