@@ -1,8 +1,8 @@
 // `npm run bench:validator`: `/health` and `/submit` latency of the validator's HTTP API while 200
 // submissions verify and while a GRPO step runs, with the model work in-process (the baseline),
 // in the model worker (`compute: "worker"`), and in the model worker with the `/submit` handler's
-// parsing and envelope check in parsing threads (`worker+pool`, `submitWorkers: defaultSubmitPoolSize()`),
-// in the same run. A prober in its own thread
+// parsing and envelope check in parsing threads (`worker+pool`, `submitWorkers:
+// defaultSubmitPoolSize()`), in the same run. A prober in its own thread
 // sends one `/health` and one cheap `/submit` (a malformed body, answered 422 by the handler)
 // every 20 ms (open loop by default, see --prober) and records each answer's latency; beside them,
 // one full-size submission (a distinct e3 body of the same size as the load's, ~15 KB, parsed by

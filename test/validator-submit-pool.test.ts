@@ -93,6 +93,12 @@ beforeAll(async () => {
   ]
 })
 
+/** A body's answer when it parsed. */
+type Parsed = Extract<PreparedSubmit, { kind: 'parsed' }>
+/** The loop's request for a thread's answer of `head` and `bytes`. */
+const fromThread = (head: Record<string, unknown>, bytes: Uint8Array): Parsed =>
+  fromRemote({ kind: 'parsed_bytes', head, bytes, envelope: null }, e3) as Parsed
+
 const servers: ValidatorServer[] = []
 afterAll(async () => {
   await pooled.server.close()
@@ -185,14 +191,8 @@ test('a body prepared in a thread (its bytes moved back and decoded on the loop)
 
 test("a thread's answer leaves the rollouts encoded until first read; bytes that decode otherwise fail closed", async () => {
   const good = JSON.stringify(await buildBody({ hotkey: keys[0]!, promptIdx: 9, nonce: 'lazy' }))
-  const loop = (await prepareSubmit(Buffer.from(good), { profile: e3, randomness: '' })) as Extract<
-    PreparedSubmit,
-    { kind: 'parsed' }
-  >
-  const thread = (await pooled.server.submitPool!.prepare(Buffer.from(good), '')) as Extract<
-    PreparedSubmit,
-    { kind: 'parsed' }
-  >
+  const loop = (await prepareSubmit(Buffer.from(good), { profile: e3, randomness: '' })) as Parsed
+  const thread = (await pooled.server.submitPool!.prepare(Buffer.from(good), '')) as Parsed
   expect(thread.kind).toBe('parsed')
   // The handler stage reads the head; the rollouts are an accessor until the worker stage reads them.
   expect(typeof Object.getOwnPropertyDescriptor(thread.request, 'rollouts')?.get).toBe('function')
@@ -202,10 +202,7 @@ test("a thread's answer leaves the rollouts encoded until first read; bytes that
   // A head that is not the bytes' own (a validator fault, never a miner's): reading the rollouts
   // throws a typed error, and the worker stage turns it into `worker_dropped`.
   const head = { ...requestHead(loop.request), prompt_idx: loop.request.prompt_idx + 1 }
-  const forged = fromRemote(
-    { kind: 'parsed_bytes', head, bytes: Buffer.from(good), envelope: null },
-    e3,
-  ) as Extract<PreparedSubmit, { kind: 'parsed' }>
+  const forged = fromThread(head, Buffer.from(good))
   let thrown: unknown
   try {
     void forged.request.rollouts
@@ -219,10 +216,7 @@ test("a thread's answer leaves the rollouts encoded until first read; bytes that
     string,
     unknown
   >
-  const odd = fromRemote(
-    { kind: 'parsed_bytes', head: proto, bytes: Buffer.from(good), envelope: null },
-    e3,
-  ) as Extract<PreparedSubmit, { kind: 'parsed' }>
+  const odd = fromThread(proto, Buffer.from(good))
   expect(Object.getPrototypeOf(odd.request)).toBe(Object.prototype)
   expect((odd.request as unknown as Record<string, unknown>).polluted).toBeUndefined()
   // Queued behind an honest body whose verifier looks ahead: the look ahead skips it, and the
@@ -251,17 +245,13 @@ test("a decoded body's bytes are let go", async () => {
   setFlagsFromString('--expose-gc')
   const gc = runInNewContext('gc') as () => void
   const good = JSON.stringify(await buildBody({ hotkey: keys[1]!, promptIdx: 11, nonce: 'gone' }))
-  const loop = (await prepareSubmit(Buffer.from(good), { profile: e3, randomness: '' })) as Extract<
-    PreparedSubmit,
-    { kind: 'parsed' }
-  >
+  const loop = (await prepareSubmit(Buffer.from(good), { profile: e3, randomness: '' })) as Parsed
   let ref: WeakRef<ArrayBuffer> | undefined
   const made = (() => {
     const bytes = new Uint8Array(Buffer.from(good))
     ref = new WeakRef(bytes.buffer)
-    const head = requestHead(loop.request)
-    return fromRemote({ kind: 'parsed_bytes', head, bytes, envelope: null }, e3)
-  })() as Extract<PreparedSubmit, { kind: 'parsed' }>
+    return fromThread(requestHead(loop.request), bytes)
+  })()
   await new Promise((r) => setTimeout(r, 0))
   gc()
   expect(ref!.deref()).toBeDefined() // held until the rollouts are read

@@ -141,8 +141,8 @@ function decodedOtherwise(detail: string): ReliquaryError {
  * enumerable getter that decodes the bytes with the same deterministic functions on its first read
  * (then keeps the result, or the error, and lets the bytes go): the handler stage reads no rollout,
  * so a body's rollouts are decoded on the loop once, when the worker stage verifies it, not as it
- * arrives. The getter throws `VALIDATOR_SUBMIT_POOL_FAILED` if the bytes no longer decode to a request with the
- * same head (a validator fault; the worker stage turns a throwing check into `worker_dropped`).
+ * arrives. The getter throws `VALIDATOR_SUBMIT_POOL_FAILED` if the bytes no longer decode to a
+ * request with the same head (a validator fault; the worker stage turns a throwing check into `worker_dropped`).
  *
  * @param p - The thread's answer.
  * @param profile - The request layout (the thread's).

@@ -127,8 +127,8 @@ class Slot {
  * sr25519 envelope signature. A body that passes comes back as the request's head (every field but
  * the rollouts) and its bytes (moved, not copied); the rollouts are decoded on the loop by the
  * same functions only when the worker stage first reads them (see `fromRemote`), so a body's
- * arrival costs the loop no decoding. Each body goes to the thread holding the fewest bodies. A thread
- * that crashes, exits, is killed or holds a body past `jobTimeoutMs` fails the bodies it holds with
+ * arrival costs the loop no decoding. Each body goes to the thread holding the fewest bodies. A
+ * thread that crashes, exits, is killed or holds a body past `jobTimeoutMs` fails the bodies it holds with
  * `VALIDATOR_SUBMIT_POOL_FAILED` (never a hang) and is replaced on the next body.
  */
 export class SubmitPool {
